@@ -1,0 +1,51 @@
+/* diag.c: error messages that point at the spec, chibicc style:
+ *
+ *   models/bad.yaml:7:17: error: unknown key 'filtres' in conv layer
+ *       - conv: {filtres: 6, kernel: 3}
+ *                ^
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "lenetc.h"
+
+/* Appends the source line and a caret under col, if the line is printable. */
+static void append_caret(Diag *d, size_t used, int line, int col) {
+    const char *p = d->src;
+    for (int l = 1; p && l < line; l++) {
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    if (!p || !*p)
+        return;
+    size_t n = strcspn(p, "\n");
+    if (n > 160)
+        return; /* too long to be useful on a terminal */
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)p[i] < 0x20 && p[i] != '\t')
+            return; /* control bytes would garble the terminal */
+    int w = snprintf(d->msg + used, sizeof d->msg - used, "\n    %.*s\n    %*s^", (int)n, p,
+                     col > 1 ? col - 1 : 0, "");
+    (void)w;
+}
+
+int error_at(Diag *d, int line, int col, const char *fmt, ...) {
+    if (d->failed)
+        return -1; /* keep the first error: later ones follow from it */
+    d->failed = true;
+    int n;
+    if (line > 0)
+        n = snprintf(d->msg, sizeof d->msg, "%s:%d:%d: error: ", d->file, line, col);
+    else
+        n = snprintf(d->msg, sizeof d->msg, "%s: error: ", d->file);
+    if (n < 0 || (size_t)n >= sizeof d->msg)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(d->msg + n, sizeof d->msg - (size_t)n, fmt, ap);
+    va_end(ap);
+    if (m >= 0 && (size_t)(n + m) < sizeof d->msg - 200 && line > 0)
+        append_caret(d, (size_t)(n + m), line, col);
+    return -1;
+}

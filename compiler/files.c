@@ -1,0 +1,89 @@
+/* files.c: reading specs and writing generated files safely. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lenetc.h"
+
+char *read_file(const char *path, size_t max, size_t *len, Diag *d) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        error_at(d, 0, 0, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        error_at(d, 0, 0, "not a regular file");
+        return NULL;
+    }
+    if ((size_t)st.st_size > max) {
+        fclose(f);
+        error_at(d, 0, 0, "file is %lld bytes; the limit is %zu", (long long)st.st_size, max);
+        return NULL;
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    size_t n = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
+    int bad = !buf || ferror(f) || n != (size_t)st.st_size;
+    fclose(f);
+    if (bad) {
+        free(buf);
+        error_at(d, 0, 0, "read error");
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+int write_file_atomic(const char *path, const char *data, size_t len, Diag *d) {
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
+        return error_at(d, 0, 0, "%s: path too long", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return error_at(d, 0, 0, "cannot write %s: %s", path, strerror(errno));
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, data + done, len - done);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        done += (size_t)w;
+    }
+    int err = done == len ? 0 : errno;
+    if (!err && fchmod(fd, 0644) != 0)
+        err = errno;
+    if (!err && fsync(fd) != 0)
+        err = errno;
+    if (close(fd) != 0 && !err)
+        err = errno;
+    if (!err && rename(tmp, path) != 0)
+        err = errno;
+    if (err) {
+        unlink(tmp);
+        return error_at(d, 0, 0, "cannot write %s: %s", path, strerror(err));
+    }
+    return 0;
+}
+
+const char *exe_dir(void) {
+    static char dir[PATH_MAX];
+    if (!dir[0]) {
+        char buf[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+        if (n <= 0)
+            return ".";
+        buf[n] = '\0';
+        snprintf(dir, sizeof dir, "%s", dirname(buf));
+    }
+    return dir;
+}

@@ -1,0 +1,122 @@
+/* jit.c: compiles generated C in memory with libtcc.
+ *
+ * Facts that shape this file (see ../shared/notes/codegen-facts.md):
+ * libtcc is not reentrant, so every compile holds one lock; the machine code
+ * belongs to its TCCState, so a Jit lives as long as its function pointers;
+ * generated kernels call nothing, so we compile with -nostdlib and need
+ * neither libc nor tcc's libtcc1.a at run time.
+ */
+#include <libtcc.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lenetc.h"
+
+struct Jit {
+    TCCState *s;
+};
+
+static pthread_mutex_t tcc_lock = PTHREAD_MUTEX_INITIALIZER;
+
+typedef struct {
+    const char *src;
+    char msg[512];
+} ErrorSink;
+
+/* tcc reports "<string>:LINE: error: ..."; keep the first message and the
+ * generated line it points at. */
+static void on_tcc_error(void *opaque, const char *msg) {
+    ErrorSink *sink = opaque;
+    if (sink->msg[0])
+        return;
+    const char *p = strstr(msg, "<string>:");
+    int line = p ? atoi(p + 9) : 0;
+    const char *src = sink->src;
+    for (int l = 1; src && l < line; l++) {
+        src = strchr(src, '\n');
+        if (src)
+            src++;
+    }
+    if (line > 0 && src)
+        snprintf(sink->msg, sizeof sink->msg, "%s\n    generated line %d: %.200s", msg, line,
+                 src);
+    else
+        snprintf(sink->msg, sizeof sink->msg, "%s", msg);
+    char *nl = strchr(sink->msg + strlen(msg) + 1, '\n');
+    if (nl)
+        *nl = '\0';
+}
+
+Jit *jit_compile_text(const char *src, Diag *d) {
+    ErrorSink sink = {.src = src};
+    pthread_mutex_lock(&tcc_lock);
+    TCCState *s = tcc_new();
+    if (!s) {
+        pthread_mutex_unlock(&tcc_lock);
+        error_at(d, 0, 0, "jit: cannot create a tcc state");
+        return NULL;
+    }
+    tcc_set_error_func(s, &sink, on_tcc_error);
+    tcc_set_options(s, "-nostdlib");
+    tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
+    int ok = tcc_compile_string(s, src) == 0 && tcc_relocate(s, TCC_RELOCATE_AUTO) >= 0;
+    pthread_mutex_unlock(&tcc_lock);
+    if (!ok) {
+        tcc_delete(s);
+        error_at(d, 0, 0, "jit: tcc failed on the generated code (a lenetc bug): %s",
+                 sink.msg[0] ? sink.msg : "unknown error");
+        return NULL;
+    }
+    Jit *j = malloc(sizeof *j);
+    if (!j) {
+        tcc_delete(s);
+        error_at(d, 0, 0, "out of memory");
+        return NULL;
+    }
+    j->s = s;
+    return j;
+}
+
+void *jit_symbol(Jit *j, const char *name) { return tcc_get_symbol(j->s, name); }
+
+void jit_free(Jit *j) {
+    if (!j)
+        return;
+    tcc_delete(j->s);
+    free(j);
+}
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+Jit *jit_compile(const Model *m, const EmitOptions *o, lenet_model *lm, Diag *d,
+                 double *seconds, size_t *code_bytes) {
+    StrBuf src = {0};
+    double t0 = now();
+    emit_kernels(m, o, &src);
+    Jit *j = jit_compile_text(src.data, d);
+    if (seconds)
+        *seconds = now() - t0;
+    if (code_bytes)
+        *code_bytes = src.len;
+    sb_free(&src);
+    if (!j)
+        return NULL;
+    char name[MAX_NAME + 16];
+    snprintf(name, sizeof name, "%s_forward", m->name);
+    lm->forward = (lenet_forward_fn)jit_symbol(j, name);
+    snprintf(name, sizeof name, "%s_backward", m->name);
+    lm->backward = (lenet_backward_fn)jit_symbol(j, name);
+    if (!lm->forward || !lm->backward) {
+        jit_free(j);
+        error_at(d, 0, 0, "jit: generated code lacks %s", name);
+        return NULL;
+    }
+    return j;
+}

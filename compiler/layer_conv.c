@@ -1,0 +1,321 @@
+/* layer_conv.c: 2-D convolution (cross-correlation, as in Keras and PyTorch).
+ *
+ *   - conv: {filters: 6, kernel: 3, stride: 1, padding: valid}
+ *
+ * out[co][oy][ox] = bias[co] + sum over ci, ky, kx of
+ *                   w[co][ci][ky][kx] * in[ci][oy*S + ky - pt][ox*S + kx - pl]
+ * Taps that fall into the padding are skipped (they would add w * 0). Both
+ * code shapes add the terms in the same order, so they agree bit for bit.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "lenetc.h"
+
+static int conv_parse(Layer *l, const YNode *p, Diag *d) {
+    static const char *const keys[] = {"name", "filters", "kernel", "stride", "padding", NULL};
+    if (spec_check_keys(p, "conv layer", keys, d))
+        return -1;
+    if (!p)
+        return error_at(d, l->line, l->col, "conv needs filters and kernel");
+    l->stride = 1;
+    if (spec_int(p, "filters", 1, MAX_DIM, true, &l->filters, d) ||
+        spec_int(p, "kernel", 1, 64, true, &l->kernel, d) ||
+        spec_int(p, "stride", 1, 64, false, &l->stride, d))
+        return -1;
+    l->pad_mode = PAD_VALID;
+    const YNode *pad = spec_get(p, "padding");
+    if (pad && pad->kind == Y_SCALAR && !strcmp(pad->text, "same")) {
+        l->pad_mode = PAD_SAME;
+    } else if (pad && !(pad->kind == Y_SCALAR && !strcmp(pad->text, "valid"))) {
+        if (pad->kind != Y_SCALAR || !(pad->text[0] >= '0' && pad->text[0] <= '9'))
+            return error_at(d, pad->line, pad->col,
+                            "padding must be valid, same or a number of pixels");
+        l->pad_mode = PAD_EXPLICIT;
+        if (spec_int(p, "padding", 0, 64, true, &l->pad, d))
+            return -1;
+    }
+    return 0;
+}
+
+/* Output size along one axis, and the padding before it. */
+static int conv_axis(const Layer *l, int in, int *pad_before) {
+    int k = l->kernel, s = l->stride;
+    if (l->pad_mode == PAD_SAME) {
+        int out = (in + s - 1) / s;
+        int total = (out - 1) * s + k - in;
+        *pad_before = total > 0 ? total / 2 : 0;
+        return out;
+    }
+    int p = l->pad_mode == PAD_EXPLICIT ? l->pad : 0;
+    *pad_before = p;
+    return in + 2 * p < k ? 0 : (in + 2 * p - k) / s + 1;
+}
+
+static int conv_infer(Layer *l, Diag *d) {
+    if (l->in.flat)
+        return error_at(d, l->line, l->col,
+                        "%s: conv needs a height x width x channels input, but gets a vector of "
+                        "%d values",
+                        l->name, l->in.c);
+    int oh = conv_axis(l, l->in.h, &l->pad_top);
+    int ow = conv_axis(l, l->in.w, &l->pad_left);
+    if (oh < 1 || ow < 1)
+        return error_at(d, l->line, l->col,
+                        "%s: kernel %dx%d is larger than its %dx%d input (padding %d)", l->name,
+                        l->kernel, l->kernel, l->in.h, l->in.w,
+                        l->pad_mode == PAD_EXPLICIT ? l->pad : 0);
+    l->out = (Shape){l->filters, oh, ow, false};
+    l->w_size = (long)l->filters * l->in.c * l->kernel * l->kernel;
+    l->b_size = l->filters;
+    return 0;
+}
+
+static void conv_describe(const Layer *l, StrBuf *sb) {
+    sb_printf(sb, "conv %d@%dx%d stride %d, padding ", l->filters, l->kernel, l->kernel,
+              l->stride);
+    if (l->pad_mode == PAD_VALID)
+        sb_puts(sb, "valid");
+    else if (l->pad_mode == PAD_SAME)
+        sb_printf(sb, "same (%d before)", l->pad_top);
+    else
+        sb_printf(sb, "%d", l->pad);
+}
+
+/* Geometry shared by the emitters. */
+typedef struct {
+    int CI, H, W, CO, OH, OW, K, S, PT, PL;
+    bool padded;
+} Geo;
+
+static Geo geo(const Layer *l) {
+    /* "same" can pad only after the input, so it always needs the checks */
+    bool padded = l->pad_mode == PAD_SAME || (l->pad_mode == PAD_EXPLICIT && l->pad > 0);
+    return (Geo){l->in.c, l->in.h, l->in.w, l->out.c, l->out.h, l->out.w, l->kernel, l->stride,
+                 l->pad_top, l->pad_left, padded};
+}
+
+/* Input row (or column) of output o and tap k; -1 when it is padding. */
+static int in_pos(int o, int k, int s, int pad, int size) {
+    int i = o * s + k - pad;
+    return i < 0 || i >= size ? -1 : i;
+}
+
+/* "oy + ky", "oy * 2 + ky - 1", ... */
+static void pos_expr(char *buf, size_t n, const char *o, const char *k, int s, int pad) {
+    char sc[16] = "", pc[16] = "";
+    if (s != 1)
+        snprintf(sc, sizeof sc, " * %d", s);
+    if (pad)
+        snprintf(pc, sizeof pc, " - %d", pad);
+    snprintf(buf, n, "%s%s + %s%s", o, sc, k, pc);
+}
+
+/* Opens the ky/kx (or oy/ox) loop pair and names the input position iy/ix,
+ * which is oy*S + ky - pad whichever pair is outside. */
+static void open_tap_loops(Emitter *e, const Geo *g, const char *a, const char *b, int na,
+                           int nb) {
+    char ex[64];
+    emit_open(e, "for (int %s = 0; %s < %d; %s++)", a, a, na, a);
+    pos_expr(ex, sizeof ex, "oy", "ky", g->S, g->PT);
+    emit_line(e, "const int iy = %s;", ex);
+    if (g->padded)
+        emit_line(e, "if (iy < 0 || iy >= %d) continue;", g->H);
+    emit_open(e, "for (int %s = 0; %s < %d; %s++)", b, b, nb, b);
+    pos_expr(ex, sizeof ex, "ox", "kx", g->S, g->PL);
+    emit_line(e, "const int ix = %s;", ex);
+    if (g->padded)
+        emit_line(e, "if (ix < 0 || ix >= %d) continue;", g->W);
+}
+
+static void conv_forward(Emitter *e, const Layer *l) {
+    Geo g = geo(l);
+    const char *R = e->opt.real;
+    char a[32], c[32];
+    emit_forward_begin(e, l);
+    if (e->opt.shape == SHAPE_LOOPS) {
+        emit_line(e, "for (int co = 0; co < %d; co++)", g.CO);
+        emit_line(e, "    for (int oy = 0; oy < %d; oy++)", g.OH);
+        e->indent += 2;
+        emit_open(e, "for (int ox = 0; ox < %d; ox++)", g.OW);
+        emit_line(e, "%s *o = out + ((co * %d + oy) * %d + ox) * %d;", R, g.OH, g.OW, e->opt.tile);
+        emit_line(e, "for (int b = 0; b < %d; b++)", e->opt.tile);
+        emit_line(e, "    o[b] = bias[co];");
+        emit_open(e, "for (int ci = 0; ci < %d; ci++)", g.CI);
+        open_tap_loops(e, &g, "ky", "kx", g.K, g.K);
+        emit_line(e, "const %s wk = w[((co * %d + ci) * %d + ky) * %d + kx];", R, g.CI, g.K, g.K);
+        emit_line(e, "const %s *x = in + ((ci * %d + iy) * %d + ix) * %d;", R, g.H, g.W,
+                  e->opt.tile);
+        emit_line(e, "for (int b = 0; b < %d; b++)", e->opt.tile);
+        emit_line(e, "    o[b] += wk * x[b];");
+        emit_close(e);
+        emit_close(e);
+        emit_close(e);
+        emit_close(e);
+        e->indent -= 2;
+    } else {
+        emit_lane_loop(e);
+        for (int co = 0; co < g.CO; co++)
+            for (int oy = 0; oy < g.OH; oy++)
+                for (int ox = 0; ox < g.OW; ox++) {
+                    sum_begin(e, "out[%s] = bias[%d]", lane(e, ((long)co * g.OH + oy) * g.OW + ox, a),
+                              co);
+                    for (int ci = 0; ci < g.CI; ci++)
+                        for (int ky = 0; ky < g.K; ky++) {
+                            int iy = in_pos(oy, ky, g.S, g.PT, g.H);
+                            for (int kx = 0; kx < g.K && iy >= 0; kx++) {
+                                int ix = in_pos(ox, kx, g.S, g.PL, g.W);
+                                if (ix < 0)
+                                    continue;
+                                long wi = (((long)co * g.CI + ci) * g.K + ky) * g.K + kx;
+                                sum_term(e, " + w[%ld] * in[%s]", wi,
+                                         lane(e, ((long)ci * g.H + iy) * g.W + ix, c));
+                            }
+                        }
+                    sum_end(e);
+                }
+        emit_close(e);
+    }
+    emit_function_end(e);
+}
+
+static void conv_backward_loops(Emitter *e, const Layer *l, const Geo *g) {
+    const char *R = e->opt.real;
+    int T = e->opt.tile;
+    emit_line(e, "/* bias: per-lane sums over positions, then over lanes */");
+    emit_open(e, "for (int co = 0; co < %d; co++)", g->CO);
+    emit_line(e, "%s acc[%d];", R, T);
+    emit_line(e, "for (int b = 0; b < %d; b++)", T);
+    emit_line(e, "    acc[b] = 0;");
+    emit_line(e, "for (int p = 0; p < %d; p++)", g->OH * g->OW);
+    emit_line(e, "    for (int b = 0; b < %d; b++)", T);
+    emit_line(e, "        acc[b] += dout[(co * %d + p) * %d + b];", g->OH * g->OW, T);
+    emit_line(e, "for (int b = 0; b < %d; b++)", T);
+    emit_line(e, "    gb[co] += acc[b];");
+    emit_close(e);
+
+    emit_line(e, "/* weights: the same, of dout * in */");
+    emit_line(e, "for (int co = 0; co < %d; co++)", g->CO);
+    emit_line(e, "    for (int ci = 0; ci < %d; ci++)", g->CI);
+    emit_line(e, "        for (int ky = 0; ky < %d; ky++)", g->K);
+    e->indent += 3;
+    emit_open(e, "for (int kx = 0; kx < %d; kx++)", g->K);
+    emit_line(e, "%s acc[%d];", R, T);
+    emit_line(e, "for (int b = 0; b < %d; b++)", T);
+    emit_line(e, "    acc[b] = 0;");
+    open_tap_loops(e, g, "oy", "ox", g->OH, g->OW);
+    emit_line(e, "const %s *d = dout + ((co * %d + oy) * %d + ox) * %d;", R, g->OH, g->OW, T);
+    emit_line(e, "const %s *x = in + ((ci * %d + iy) * %d + ix) * %d;", R, g->H, g->W, T);
+    emit_line(e, "for (int b = 0; b < %d; b++)", T);
+    emit_line(e, "    acc[b] += d[b] * x[b];");
+    emit_close(e);
+    emit_close(e);
+    emit_line(e, "for (int b = 0; b < %d; b++)", T);
+    emit_line(e, "    gw[((co * %d + ci) * %d + ky) * %d + kx] += acc[b];", g->CI, g->K, g->K);
+    emit_close(e);
+    e->indent -= 3;
+
+    if (!l->need_dinput)
+        return;
+    emit_line(e, "/* input: scatter w * dout back over the taps */");
+    emit_zero(e, "din", (long)g->CI * g->H * g->W);
+    emit_line(e, "for (int co = 0; co < %d; co++)", g->CO);
+    emit_line(e, "    for (int oy = 0; oy < %d; oy++)", g->OH);
+    e->indent += 2;
+    emit_open(e, "for (int ox = 0; ox < %d; ox++)", g->OW);
+    emit_line(e, "const %s *d = dout + ((co * %d + oy) * %d + ox) * %d;", R, g->OH, g->OW, T);
+    emit_open(e, "for (int ci = 0; ci < %d; ci++)", g->CI);
+    open_tap_loops(e, g, "ky", "kx", g->K, g->K);
+    emit_line(e, "const %s wk = w[((co * %d + ci) * %d + ky) * %d + kx];", R, g->CI, g->K, g->K);
+    emit_line(e, "%s *x = din + ((ci * %d + iy) * %d + ix) * %d;", R, g->H, g->W, T);
+    emit_line(e, "for (int b = 0; b < %d; b++)", T);
+    emit_line(e, "    x[b] += wk * d[b];");
+    emit_close(e);
+    emit_close(e);
+    emit_close(e);
+    emit_close(e);
+    e->indent -= 2;
+}
+
+/* One lane loop holds every statement: each gradient still takes its lanes
+ * in order b = 0, 1, ..., as the loop shape does, so the sums agree. */
+static void conv_backward_unrolled(Emitter *e, const Layer *l, const Geo *g) {
+    char a[32], c[32], zero[32];
+    emit_real(e, 0.0, zero);
+    emit_lane_loop(e);
+    emit_line(e, "/* bias: per-lane sums over positions, then over lanes */");
+    for (int co = 0; co < g->CO; co++) {
+        sum_begin(e, "gb[%d] += %s", co, zero);
+        for (long p = 0; p < (long)g->OH * g->OW; p++)
+            sum_term(e, " + dout[%s]", lane(e, co * (long)g->OH * g->OW + p, a));
+        sum_end(e);
+    }
+    emit_line(e, "/* weights: the same, of dout * in */");
+    for (int co = 0; co < g->CO; co++)
+        for (int ci = 0; ci < g->CI; ci++)
+            for (int ky = 0; ky < g->K; ky++)
+                for (int kx = 0; kx < g->K; kx++) {
+                    sum_begin(e, "gw[%ld] += %s", (((long)co * g->CI + ci) * g->K + ky) * g->K + kx,
+                              zero);
+                    for (int oy = 0; oy < g->OH; oy++) {
+                        int iy = in_pos(oy, ky, g->S, g->PT, g->H);
+                        for (int ox = 0; ox < g->OW && iy >= 0; ox++) {
+                            int ix = in_pos(ox, kx, g->S, g->PL, g->W);
+                            if (ix < 0)
+                                continue;
+                            sum_term(e, " + dout[%s] * in[%s]",
+                                     lane(e, ((long)co * g->OH + oy) * g->OW + ox, a),
+                                     lane(e, ((long)ci * g->H + iy) * g->W + ix, c));
+                        }
+                    }
+                    sum_end(e);
+                }
+    if (l->need_dinput) {
+        /* Each input gathers its terms in the order the loop shape scatters
+         * them: by (co, oy, ox), one tap (ky, kx) per output position. */
+        emit_line(e, "/* input: gather w * dout over the taps */");
+        for (int ci = 0; ci < g->CI; ci++)
+            for (int iy = 0; iy < g->H; iy++)
+                for (int ix = 0; ix < g->W; ix++) {
+                    sum_begin(e, "din[%s] = %s", lane(e, ((long)ci * g->H + iy) * g->W + ix, a),
+                              zero);
+                    for (int co = 0; co < g->CO; co++)
+                        for (int oy = 0; oy < g->OH; oy++) {
+                            int ky = iy - oy * g->S + g->PT;
+                            if (ky < 0 || ky >= g->K)
+                                continue;
+                            for (int ox = 0; ox < g->OW; ox++) {
+                                int kx = ix - ox * g->S + g->PL;
+                                if (kx < 0 || kx >= g->K)
+                                    continue;
+                                sum_term(e, " + w[%ld] * dout[%s]",
+                                         (((long)co * g->CI + ci) * g->K + ky) * g->K + kx,
+                                         lane(e, ((long)co * g->OH + oy) * g->OW + ox, c));
+                            }
+                        }
+                    sum_end(e);
+                }
+    }
+    emit_close(e);
+}
+
+static void conv_backward(Emitter *e, const Layer *l) {
+    Geo g = geo(l);
+    emit_backward_begin(e, l);
+    if (e->opt.shape == SHAPE_LOOPS)
+        conv_backward_loops(e, l, &g);
+    else
+        conv_backward_unrolled(e, l, &g);
+    emit_function_end(e);
+}
+
+const LayerKind conv_kind = {
+    .kind = "conv",
+    .prefix = "conv",
+    .keras = "Conv2D",
+    .parse = conv_parse,
+    .infer = conv_infer,
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .describe = conv_describe,
+};

@@ -1,0 +1,150 @@
+/* layer_dense.c: fully connected, optionally followed by relu.
+ *
+ *   - dense: {units: 120, activation: relu}
+ *
+ * out[j] = act(bias[j] + sum over i of w[j][i] * in[i]), w in PyTorch's
+ * Linear layout [units][inputs]. The relu is fused: the backward pass masks
+ * dout where the output is not positive, in place.
+ */
+#include <stdio.h>
+
+#include "lenetc.h"
+
+static int dense_parse(Layer *l, const YNode *p, Diag *d) {
+    static const char *const keys[] = {"name", "units", "activation", NULL};
+    static const char *const acts[] = {"none", "relu", NULL};
+    if (spec_check_keys(p, "dense layer", keys, d))
+        return -1;
+    if (!p)
+        return error_at(d, l->line, l->col, "dense needs units");
+    int act = 0;
+    if (spec_int(p, "units", 1, 1 << 16, true, &l->units, d) ||
+        spec_choice(p, "activation", acts, &act, d))
+        return -1;
+    l->relu = act == 1;
+    return 0;
+}
+
+static int dense_infer(Layer *l, Diag *d) {
+    if (!l->in.flat)
+        return error_at(d, l->line, l->col,
+                        "%s: dense needs a vector, but gets %dx%dx%d: add a flatten layer before it",
+                        l->name, l->in.h, l->in.w, l->in.c);
+    l->out = (Shape){l->units, 1, 1, true};
+    l->w_size = (long)l->units * l->in.c;
+    l->b_size = l->units;
+    return 0;
+}
+
+static void dense_describe(const Layer *l, StrBuf *sb) {
+    sb_printf(sb, "dense %d -> %d%s", l->in.c, l->units, l->relu ? ", relu" : "");
+}
+
+static void relu_in_place(Emitter *e, const Layer *l) {
+    emit_line(e, "for (int i = 0; i < %ld; i++)", (long)l->units * e->opt.tile);
+    emit_line(e, "    out[i] = out[i] > 0 ? out[i] : 0;");
+}
+
+static void dense_forward(Emitter *e, const Layer *l) {
+    const char *R = e->opt.real;
+    int T = e->opt.tile, N = l->in.c, U = l->units;
+    char a[32], c[32];
+    emit_forward_begin(e, l);
+    if (e->opt.shape == SHAPE_LOOPS) {
+        emit_open(e, "for (int j = 0; j < %d; j++)", U);
+        emit_line(e, "%s *o = out + j * %d;", R, T);
+        emit_line(e, "for (int b = 0; b < %d; b++)", T);
+        emit_line(e, "    o[b] = bias[j];");
+        emit_open(e, "for (int i = 0; i < %d; i++)", N);
+        emit_line(e, "const %s wk = w[j * %d + i];", R, N);
+        emit_line(e, "const %s *x = in + i * %d;", R, T);
+        emit_line(e, "for (int b = 0; b < %d; b++)", T);
+        emit_line(e, "    o[b] += wk * x[b];");
+        emit_close(e);
+        emit_close(e);
+    } else {
+        emit_lane_loop(e);
+        for (int j = 0; j < U; j++) {
+            sum_begin(e, "out[%s] = bias[%d]", lane(e, j, a), j);
+            for (int i = 0; i < N; i++)
+                sum_term(e, " + w[%ld] * in[%s]", (long)j * N + i, lane(e, i, c));
+            sum_end(e);
+        }
+        emit_close(e);
+    }
+    if (l->relu)
+        relu_in_place(e, l);
+    emit_function_end(e);
+}
+
+static void dense_backward(Emitter *e, const Layer *l) {
+    const char *R = e->opt.real;
+    int T = e->opt.tile, N = l->in.c, U = l->units;
+    char a[32], c[32], zero[32];
+    emit_real(e, 0.0, zero);
+    emit_backward_begin(e, l);
+    if (l->relu) {
+        emit_line(e, "/* relu: no gradient where the output was clamped */");
+        emit_line(e, "for (int i = 0; i < %ld; i++)", (long)U * T);
+        emit_line(e, "    if (!(out[i] > 0))");
+        emit_line(e, "        dout[i] = 0;");
+    }
+    if (e->opt.shape == SHAPE_LOOPS) {
+        emit_line(e, "/* bias and weights: sums over lanes, in lane order */");
+        emit_open(e, "for (int j = 0; j < %d; j++)", U);
+        emit_line(e, "const %s *d = dout + j * %d;", R, T);
+        emit_line(e, "for (int b = 0; b < %d; b++)", T);
+        emit_line(e, "    gb[j] += d[b];");
+        emit_open(e, "for (int i = 0; i < %d; i++)", N);
+        emit_line(e, "const %s *x = in + i * %d;", R, T);
+        emit_line(e, "for (int b = 0; b < %d; b++)", T);
+        emit_line(e, "    gw[j * %d + i] += d[b] * x[b];", N);
+        emit_close(e);
+        emit_close(e);
+        if (l->need_dinput) {
+            emit_line(e, "/* input: din[i] = sum over j of w[j][i] * dout[j] */");
+            emit_zero(e, "din", N);
+            emit_open(e, "for (int j = 0; j < %d; j++)", U);
+            emit_line(e, "const %s *d = dout + j * %d;", R, T);
+            emit_open(e, "for (int i = 0; i < %d; i++)", N);
+            emit_line(e, "const %s wk = w[j * %d + i];", R, N);
+            emit_line(e, "%s *x = din + i * %d;", R, T);
+            emit_line(e, "for (int b = 0; b < %d; b++)", T);
+            emit_line(e, "    x[b] += wk * d[b];");
+            emit_close(e);
+            emit_close(e);
+        }
+    } else {
+        /* one lane loop: each gradient still takes its lanes in order */
+        emit_lane_loop(e);
+        emit_line(e, "/* bias and weights */");
+        for (int j = 0; j < U; j++) {
+            lane(e, j, a);
+            emit_line(e, "gb[%d] += dout[%s];", j, a);
+            for (int i = 0; i < N; i++)
+                emit_line(e, "gw[%ld] += dout[%s] * in[%s];", (long)j * N + i, a, lane(e, i, c));
+        }
+        if (l->need_dinput) {
+            emit_line(e, "/* input */");
+            for (int i = 0; i < N; i++) {
+                sum_begin(e, "din[%s] = %s", lane(e, i, a), zero);
+                for (int j = 0; j < U; j++)
+                    sum_term(e, " + w[%ld] * dout[%s]", (long)j * N + i, lane(e, j, c));
+                sum_end(e);
+            }
+        }
+        emit_close(e);
+    }
+    emit_function_end(e);
+}
+
+const LayerKind dense_kind = {
+    .kind = "dense",
+    .prefix = "dense",
+    .keras = "Dense",
+    .parse = dense_parse,
+    .infer = dense_infer,
+    .forward = dense_forward,
+    .backward = dense_backward,
+    .describe = dense_describe,
+};

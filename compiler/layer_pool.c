@@ -1,0 +1,247 @@
+/* layer_pool.c: max and average pooling over size x size windows.
+ *
+ *   - maxpool: {size: 2, stride: 2}     stride defaults to size
+ *   - avgpool: {size: 2}
+ *
+ * Windows never leave the input ("valid", as Keras' default): the output is
+ * floor((in - size) / stride) + 1 along each axis. The max's gradient goes
+ * to the first position in the window that holds the maximum.
+ */
+#include <stdio.h>
+
+#include "lenetc.h"
+
+static int pool_parse(Layer *l, const YNode *p, Diag *d) {
+    static const char *const keys[] = {"name", "size", "stride", NULL};
+    const char *what = l->kind == &maxpool_kind ? "maxpool layer" : "avgpool layer";
+    if (spec_check_keys(p, what, keys, d))
+        return -1;
+    if (!p)
+        return error_at(d, l->line, l->col, "%s needs a size", l->kind->kind);
+    l->size = 0;
+    if (spec_int(p, "size", 1, 64, true, &l->size, d))
+        return -1;
+    l->stride = l->size;
+    return spec_int(p, "stride", 1, 64, false, &l->stride, d);
+}
+
+static int pool_infer(Layer *l, Diag *d) {
+    if (l->in.flat)
+        return error_at(d, l->line, l->col,
+                        "%s: %s needs a height x width x channels input, but gets a vector of "
+                        "%d values",
+                        l->name, l->kind->kind, l->in.c);
+    if (l->size > l->in.h || l->size > l->in.w)
+        return error_at(d, l->line, l->col, "%s: window %dx%d is larger than its %dx%d input",
+                        l->name, l->size, l->size, l->in.h, l->in.w);
+    l->out = (Shape){l->in.c, (l->in.h - l->size) / l->stride + 1,
+                     (l->in.w - l->size) / l->stride + 1, false};
+    return 0;
+}
+
+static void pool_describe(const Layer *l, StrBuf *sb) {
+    sb_printf(sb, "%s %dx%d stride %d", l->kind->kind, l->size, l->size, l->stride);
+}
+
+/* Feature index of window tap (ky, kx) for output (c, oy, ox). */
+static long tap(const Layer *l, int c, int oy, int ox, int ky, int kx) {
+    return ((long)c * l->in.h + oy * l->stride + ky) * l->in.w + ox * l->stride + kx;
+}
+
+static long outf(const Layer *l, int c, int oy, int ox) {
+    return ((long)c * l->out.h + oy) * l->out.w + ox;
+}
+
+/* Opens the loops over outputs, naming x (window corner), o and, for the
+ * backward pass, d and g (dout and din at the same places). */
+static void open_windows(Emitter *e, const Layer *l, bool backward) {
+    const char *R = e->opt.real;
+    int T = e->opt.tile;
+    emit_line(e, "for (int c = 0; c < %d; c++)", l->out.c);
+    emit_line(e, "    for (int oy = 0; oy < %d; oy++)", l->out.h);
+    e->indent += 2;
+    emit_open(e, "for (int ox = 0; ox < %d; ox++)", l->out.w);
+    emit_line(e, "const long at = ((c * %d + oy * %d) * %d + ox * %d) * %d;", l->in.h, l->stride,
+              l->in.w, l->stride, T);
+    emit_line(e, "const %s *x = in + at;", R);
+    emit_line(e, "%s%s *o = out + ((c * %d + oy) * %d + ox) * %d;", backward ? "const " : "", R,
+              l->out.h, l->out.w, T);
+    if (backward) {
+        emit_line(e, "const %s *d = dout + ((c * %d + oy) * %d + ox) * %d;", R, l->out.h,
+                  l->out.w, T);
+        emit_line(e, "%s *g = din + at;", R);
+    }
+}
+
+static void close_windows(Emitter *e) {
+    emit_close(e);
+    e->indent -= 2;
+}
+
+static void maxpool_forward(Emitter *e, const Layer *l) {
+    int T = e->opt.tile, K = l->size;
+    char a[32], c[32];
+    emit_forward_begin(e, l);
+    if (e->opt.shape == SHAPE_LOOPS) {
+        open_windows(e, l, false);
+        emit_line(e, "for (int b = 0; b < %d; b++)", T);
+        emit_line(e, "    o[b] = x[b];");
+        emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
+        emit_line(e, "    for (int kx = 0; kx < %d; kx++)", K);
+        emit_line(e, "        for (int b = 0; b < %d; b++)", T);
+        emit_line(e, "            if (x[(ky * %d + kx) * %d + b] > o[b])", l->in.w, T);
+        emit_line(e, "                o[b] = x[(ky * %d + kx) * %d + b];", l->in.w, T);
+        close_windows(e);
+    } else {
+        emit_lane_loop(e);
+        for (int ch = 0; ch < l->out.c; ch++)
+            for (int oy = 0; oy < l->out.h; oy++)
+                for (int ox = 0; ox < l->out.w; ox++) {
+                    const char *o = lane(e, outf(l, ch, oy, ox), a);
+                    emit_line(e, "out[%s] = in[%s];", o, lane(e, tap(l, ch, oy, ox, 0, 0), c));
+                    for (int ky = 0; ky < K; ky++)
+                        for (int kx = 0; kx < K; kx++) {
+                            if (!ky && !kx)
+                                continue;
+                            lane(e, tap(l, ch, oy, ox, ky, kx), c);
+                            emit_line(e, "if (in[%s] > out[%s]) out[%s] = in[%s];", c, o, o, c);
+                        }
+                }
+        emit_close(e);
+    }
+    emit_function_end(e);
+}
+
+static void maxpool_backward(Emitter *e, const Layer *l) {
+    int T = e->opt.tile, K = l->size;
+    char a[32], c[32];
+    emit_backward_begin(e, l);
+    if (!l->need_dinput) {
+        emit_function_end(e);
+        return;
+    }
+    emit_line(e, "/* dout goes to the first input equal to the window's max */");
+    emit_zero(e, "din", (long)l->in.c * l->in.h * l->in.w);
+    if (e->opt.shape == SHAPE_LOOPS) {
+        open_windows(e, l, true);
+        emit_open(e, "for (int b = 0; b < %d; b++)", T);
+        emit_line(e, "int j = 0; /* a NaN window matches nothing: its first tap */");
+        emit_open(e, "for (int t = 0; t < %d; t++)", K * K);
+        emit_line(e, "const int f = t / %d * %d + t %% %d;", K, l->in.w, K);
+        emit_open(e, "if (x[f * %d + b] == o[b])", T);
+        emit_line(e, "j = f;");
+        emit_line(e, "break;");
+        emit_close(e);
+        emit_close(e);
+        emit_line(e, "g[j * %d + b] += d[b];", T);
+        emit_close(e);
+        close_windows(e);
+    } else {
+        emit_lane_loop(e);
+        for (int ch = 0; ch < l->out.c; ch++)
+            for (int oy = 0; oy < l->out.h; oy++)
+                for (int ox = 0; ox < l->out.w; ox++) {
+                    const char *o = lane(e, outf(l, ch, oy, ox), a);
+                    for (int ky = 0; ky < K; ky++)
+                        for (int kx = 0; kx < K; kx++) {
+                            lane(e, tap(l, ch, oy, ox, ky, kx), c);
+                            emit_line(e, "%sif (in[%s] == out[%s]) din[%s] += dout[%s];",
+                                      ky || kx ? "else " : "", c, o, c, o);
+                        }
+                    emit_line(e, "else din[%s] += dout[%s];", lane(e, tap(l, ch, oy, ox, 0, 0), c),
+                              o);
+                }
+        emit_close(e);
+    }
+    emit_function_end(e);
+}
+
+static void avgpool_forward(Emitter *e, const Layer *l) {
+    int T = e->opt.tile, K = l->size;
+    char a[32], c[32], inv[32], zero[32];
+    emit_real(e, 1.0 / (K * K), inv);
+    emit_real(e, 0.0, zero);
+    emit_forward_begin(e, l);
+    if (e->opt.shape == SHAPE_LOOPS) {
+        open_windows(e, l, false);
+        emit_line(e, "for (int b = 0; b < %d; b++)", T);
+        emit_line(e, "    o[b] = 0;");
+        emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
+        emit_line(e, "    for (int kx = 0; kx < %d; kx++)", K);
+        emit_line(e, "        for (int b = 0; b < %d; b++)", T);
+        emit_line(e, "            o[b] += x[(ky * %d + kx) * %d + b];", l->in.w, T);
+        emit_line(e, "for (int b = 0; b < %d; b++)", T);
+        emit_line(e, "    o[b] *= %s;", inv);
+        close_windows(e);
+    } else {
+        emit_lane_loop(e);
+        for (int ch = 0; ch < l->out.c; ch++)
+            for (int oy = 0; oy < l->out.h; oy++)
+                for (int ox = 0; ox < l->out.w; ox++) {
+                    sum_begin(e, "out[%s] = (%s", lane(e, outf(l, ch, oy, ox), a), zero);
+                    for (int ky = 0; ky < K; ky++)
+                        for (int kx = 0; kx < K; kx++)
+                            sum_term(e, " + in[%s]", lane(e, tap(l, ch, oy, ox, ky, kx), c));
+                    sum_term(e, ") * %s", inv);
+                    sum_end(e);
+                }
+        emit_close(e);
+    }
+    emit_function_end(e);
+}
+
+static void avgpool_backward(Emitter *e, const Layer *l) {
+    int T = e->opt.tile, K = l->size;
+    char a[32], c[32], inv[32];
+    emit_real(e, 1.0 / (K * K), inv);
+    emit_backward_begin(e, l);
+    if (!l->need_dinput) {
+        emit_function_end(e);
+        return;
+    }
+    emit_line(e, "/* each input of a window gets dout / %d */", K * K);
+    emit_zero(e, "din", (long)l->in.c * l->in.h * l->in.w);
+    if (e->opt.shape == SHAPE_LOOPS) {
+        open_windows(e, l, true);
+        emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
+        emit_line(e, "    for (int kx = 0; kx < %d; kx++)", K);
+        emit_line(e, "        for (int b = 0; b < %d; b++)", T);
+        emit_line(e, "            g[(ky * %d + kx) * %d + b] += d[b] * %s;", l->in.w, T, inv);
+        close_windows(e);
+    } else {
+        emit_lane_loop(e);
+        for (int ch = 0; ch < l->out.c; ch++)
+            for (int oy = 0; oy < l->out.h; oy++)
+                for (int ox = 0; ox < l->out.w; ox++) {
+                    lane(e, outf(l, ch, oy, ox), a);
+                    for (int ky = 0; ky < K; ky++)
+                        for (int kx = 0; kx < K; kx++)
+                            emit_line(e, "din[%s] += dout[%s] * %s;",
+                                      lane(e, tap(l, ch, oy, ox, ky, kx), c), a, inv);
+                }
+        emit_close(e);
+    }
+    emit_function_end(e);
+}
+
+const LayerKind maxpool_kind = {
+    .kind = "maxpool",
+    .prefix = "pool",
+    .keras = "MaxPooling2D",
+    .parse = pool_parse,
+    .infer = pool_infer,
+    .forward = maxpool_forward,
+    .backward = maxpool_backward,
+    .describe = pool_describe,
+};
+
+const LayerKind avgpool_kind = {
+    .kind = "avgpool",
+    .prefix = "pool",
+    .keras = "AveragePooling2D",
+    .parse = pool_parse,
+    .infer = pool_infer,
+    .forward = avgpool_forward,
+    .backward = avgpool_backward,
+    .describe = pool_describe,
+};

@@ -1,0 +1,47 @@
+/* layer_relu.c: out = max(in, 0), elementwise. Its gradient passes where
+ * the output is positive. Elementwise code has no reduction to unroll, so
+ * both code shapes emit the same loop. */
+#include "lenetc.h"
+
+static int relu_parse(Layer *l, const YNode *p, Diag *d) {
+    static const char *const keys[] = {"name", NULL};
+    return spec_check_keys(p, "relu layer", keys, d);
+}
+
+static int relu_infer(Layer *l, Diag *d) {
+    l->out = l->in;
+    return 0;
+}
+
+static void relu_describe(const Layer *l, StrBuf *sb) { sb_puts(sb, "relu"); }
+
+static long tile_values(Emitter *e, const Layer *l) {
+    return (long)l->in.c * l->in.h * l->in.w * e->opt.tile;
+}
+
+static void relu_forward(Emitter *e, const Layer *l) {
+    emit_forward_begin(e, l);
+    emit_line(e, "for (int i = 0; i < %ld; i++)", tile_values(e, l));
+    emit_line(e, "    out[i] = in[i] > 0 ? in[i] : 0;");
+    emit_function_end(e);
+}
+
+static void relu_backward(Emitter *e, const Layer *l) {
+    emit_backward_begin(e, l);
+    if (l->need_dinput) {
+        emit_line(e, "for (int i = 0; i < %ld; i++)", tile_values(e, l));
+        emit_line(e, "    din[i] = out[i] > 0 ? dout[i] : 0;");
+    }
+    emit_function_end(e);
+}
+
+const LayerKind relu_kind = {
+    .kind = "relu",
+    .prefix = "relu",
+    .keras = "ReLU",
+    .parse = relu_parse,
+    .infer = relu_infer,
+    .forward = relu_forward,
+    .backward = relu_backward,
+    .describe = relu_describe,
+};

@@ -1,0 +1,233 @@
+/* lenetc.h: the types shared by every pass of the compiler.
+ *
+ *   spec.yaml --yaml.c--> YNode tree --spec.c--> Model (IR)
+ *             --shape.c--> shapes, offsets, lenet_model descriptor
+ *             --emit.c + layer_*.c--> C source --jit.c--> running code
+ */
+#ifndef LENETC_H
+#define LENETC_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lenet.h"
+
+/* ---- limits: every size a spec can ask for is checked against these ---- */
+#define MAX_LAYERS 256
+#define MAX_NAME 64             /* identifier length, including the NUL */
+#define MAX_DIM 4096            /* height, width, channels, units, kernel... */
+#define MAX_TENSOR (1L << 26)   /* elements in one activation or parameter */
+#define MAX_PARAMS (1L << 27)   /* parameters in the whole model */
+#define MAX_SPEC_BYTES (1 << 20)
+#define MAX_TILE 64
+
+/* ---- growable string (strbuf.c) ---------------------------------------- */
+typedef struct {
+    char *data;
+    size_t len, cap;
+} StrBuf;
+
+void sb_printf(StrBuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap);
+void sb_puts(StrBuf *sb, const char *s);
+void sb_free(StrBuf *sb);
+
+/* ---- diagnostics (diag.c) ---------------------------------------------- */
+/* The first error stops compilation; its text (with the source line and a
+ * caret under the column) is kept in msg for the caller to print. */
+typedef struct {
+    const char *file;   /* as the user named it */
+    const char *src;    /* the spec's text, for the caret line; may be NULL */
+    char msg[1024];
+    bool failed;
+} Diag;
+
+/* line and col are 1-based; 0 means "no position". Always returns -1. */
+int error_at(Diag *d, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---- YAML tree (yaml.c) ------------------------------------------------ */
+typedef enum { Y_SCALAR, Y_SEQ, Y_MAP } YKind;
+
+typedef struct YNode YNode;
+struct YNode {
+    YKind kind;
+    int line, col;          /* 1-based */
+    char *text;             /* Y_SCALAR: the value */
+    bool quoted;            /* Y_SCALAR written in quotes */
+    YNode **items;          /* Y_SEQ: items; Y_MAP: key, value, key, value... */
+    int n;                  /* number of items (pairs * 2 for maps) */
+};
+
+/* Parses text into a tree; rejects anchors, aliases, tags, multiple documents
+ * and duplicate keys. Returns NULL after error_at on failure. */
+YNode *ytree_parse(const char *text, size_t len, Diag *d);
+void ytree_free(YNode *n);
+
+/* ---- the IR ------------------------------------------------------------ */
+typedef struct {
+    int c, h, w;            /* a flat vector of n features is (n, 1, 1) */
+    bool flat;
+} Shape;
+
+typedef struct Layer Layer;
+typedef struct Emitter Emitter;
+
+/* One layer kind: its spec keys, shape rule and code, all in layer_<kind>.c */
+typedef struct {
+    const char *kind;       /* spelling in the spec: "conv" */
+    const char *prefix;     /* default names: conv1, conv2, ... */
+    const char *keras;      /* type column of the summary: "Conv2D" */
+    /* reads the layer's own keys (name is handled by spec.c) */
+    int (*parse)(Layer *l, const YNode *params, Diag *d);
+    /* sets l->out and the parameter sizes from l->in */
+    int (*infer)(Layer *l, Diag *d);
+    void (*forward)(Emitter *e, const Layer *l);
+    void (*backward)(Emitter *e, const Layer *l);
+    /* one-line description for comments: "conv 6@3x3 stride 1 valid" */
+    void (*describe)(const Layer *l, StrBuf *sb);
+} LayerKind;
+
+extern const LayerKind conv_kind, maxpool_kind, avgpool_kind, relu_kind,
+    flatten_kind, dense_kind;
+
+struct Layer {
+    const LayerKind *kind;
+    char name[MAX_NAME];
+    int line, col;          /* where the layer was written */
+    /* attributes; which ones apply depends on kind */
+    int filters, kernel, stride;
+    int pad_top, pad_left;  /* conv: resolved padding */
+    int pad_mode;           /* conv: PAD_VALID, PAD_SAME or PAD_EXPLICIT */
+    int pad;                /* conv: explicit padding */
+    int size;               /* pool window */
+    int units;              /* dense */
+    bool relu;              /* dense: activation relu */
+    /* computed by shape.c and infer */
+    Shape in, out;
+    long w_size, b_size;    /* parameters */
+    long w_off, b_off;      /* floats into params */
+    long in_off, out_off;   /* features into a sample's activations */
+    bool need_dinput;       /* backward must produce the input gradient */
+    bool need_backward;     /* some layer at or before this one has params */
+};
+
+enum { PAD_VALID, PAD_SAME, PAD_EXPLICIT };
+
+typedef struct {
+    char name[MAX_NAME];
+    int in_h, in_w, in_c;   /* data image size */
+    int pad;                /* border added to each image */
+    float scale_lo, scale_hi;
+    Layer *layers;
+    int n_layers;
+    lenet_hparams train;
+    /* computed by shape.c */
+    long n_params;
+    long act_floats;        /* features per sample over all activations */
+    long logits_off;
+    int n_classes;
+} Model;
+
+/* spec.c helpers for the layer parsers. params may be NULL (no keys given).
+ * what names the owner in messages ("conv layer"). */
+int spec_check_keys(const YNode *params, const char *what, const char *const *allowed, Diag *d);
+const YNode *spec_get(const YNode *params, const char *key);
+/* Reads params[key] as an integer in [lo, hi]; keeps *out if key is absent
+ * and required is false. */
+int spec_int(const YNode *params, const char *key, long lo, long hi, bool required, int *out,
+             Diag *d);
+/* Reads params[key] as one of the words in choices; returns its index or -1. */
+int spec_choice(const YNode *params, const char *key, const char *const *choices, int *out,
+                Diag *d);
+
+/* spec.c: reads a spec file (or text) into a Model. file names it in errors;
+ * default_name is used when the spec has no name: key. */
+int spec_load_file(const char *path, Model *m, Diag *d);
+int spec_parse(const char *text, size_t len, const char *default_name, Model *m, Diag *d);
+void model_free(Model *m);
+
+/* shape.c: infers every shape, checks limits, assigns offsets. */
+int model_infer(Model *m, Diag *d);
+/* Builds the runtime's view of the model (without function pointers). The
+ * descriptor's strings point into *storage; free both with descriptor_free. */
+lenet_model *model_descriptor(const Model *m, int tile);
+void descriptor_free(lenet_model *lm);
+void model_summary(const Model *m, StrBuf *out);
+
+/* ---- emitter (emit.c) -------------------------------------------------- */
+typedef enum { SHAPE_LOOPS, SHAPE_UNROLL } CodeShape;
+
+typedef struct {
+    CodeShape shape;
+    int tile;               /* samples per call, default 16 */
+    const char *real;       /* "float"; "double" for gradient checks */
+    const char *spec_file;  /* named in the header comment */
+} EmitOptions;
+
+struct Emitter {
+    StrBuf *out;
+    EmitOptions opt;
+    int indent;
+    int terms;              /* terms on the current line of a sum */
+};
+
+/* Layer emitters write through these. */
+void emit_line(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void emit_open(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void emit_close(Emitter *e);
+/* A real literal as the compiler itself prints it: "0.25f" or "0.25". */
+const char *emit_real(Emitter *e, double v, char buf[32]);
+
+/* Layer emitters bracket their code with these: they print the layer's
+ * comment, signature and named pointers with literal offsets:
+ *   forward:  w, bias (if the layer has parameters), in, out
+ *   backward: w, bias, in, out (acts), dout, din (if need_dinput), gw, gb */
+void emit_forward_begin(Emitter *e, const Layer *l);
+void emit_backward_begin(Emitter *e, const Layer *l);
+void emit_function_end(Emitter *e);
+/* Emits `for (int b = 0; b < TILE; b++)` and opens its block. */
+void emit_lane_loop(Emitter *e);
+/* Zeroes n features (x tile lanes) at pointer p. */
+void emit_zero(Emitter *e, const char *p, long n);
+
+/* Long sums for the unrolled shape, wrapped a few terms per line:
+ *   sum_begin(e, "out[%ld + b] = bias[%d]", ...); sum_term(e, " + w[%d] * in[%s]", ...);
+ *   ...; sum_end(e); */
+void sum_begin(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sum_term(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sum_end(Emitter *e);
+/* "b" or "336 + b": the lane b of feature f in a tile-innermost tensor. */
+const char *lane(Emitter *e, long f, char buf[32]);
+
+/* The kernels: every layer's functions and <model>_forward/_backward. Needs
+ * nothing from any header, so the JIT compiles exactly this text. */
+void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out);
+/* The three files of an emitted build. runtime_dir is written into the
+ * Makefile (relative to the output directory). */
+void emit_source(const Model *m, const EmitOptions *o, StrBuf *out);
+void emit_header(const Model *m, const EmitOptions *o, StrBuf *out);
+void emit_makefile(const Model *m, const EmitOptions *o, const char *runtime_dir, StrBuf *out);
+
+/* ---- files (files.c) --------------------------------------------------- */
+/* Reads a whole regular file of at most max bytes; NUL-terminated. */
+char *read_file(const char *path, size_t max, size_t *len, Diag *d);
+/* Writes data to path atomically: temp file, fsync, rename. */
+int write_file_atomic(const char *path, const char *data, size_t len, Diag *d);
+/* Directory holding the running executable (no trailing slash). */
+const char *exe_dir(void);
+
+/* ---- JIT (jit.c) ------------------------------------------------------- */
+typedef struct Jit Jit;
+/* Compiles the model's kernels in memory with libtcc and fills lm's
+ * forward/backward. The code lives until jit_free. */
+Jit *jit_compile(const Model *m, const EmitOptions *o, lenet_model *lm, Diag *d,
+                 double *seconds, size_t *code_bytes);
+/* Compiles arbitrary kernel text and returns symbols (for tests). */
+Jit *jit_compile_text(const char *src, Diag *d);
+void *jit_symbol(Jit *j, const char *name);
+void jit_free(Jit *j);
+
+#endif

@@ -1,0 +1,272 @@
+/* main.c: the lenetc command line.
+ *
+ *   lenetc summary SPEC.yaml               Keras-style table of layers
+ *   lenetc SPEC.yaml -o DIR [--unroll full] write DIR/NAME.c, NAME.h, Makefile
+ *   lenetc train SPEC.yaml [options]       JIT-compile with libtcc and train
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lenetc.h"
+
+static const char *usage_text =
+    "usage: lenetc summary SPEC.yaml\n"
+    "       lenetc SPEC.yaml -o DIR [--unroll full|loops] [--tile N]\n"
+    "       lenetc train SPEC.yaml [--unroll full|loops] [--tile N] [trainer options]\n"
+    "\n"
+    "Compiles a YAML layer stack into C for its forward and backward passes.\n"
+    "\n"
+    "  summary       print the layers, output shapes and parameter counts\n"
+    "  -o DIR        write DIR/NAME.c, DIR/NAME.h and DIR/Makefile; `make -C DIR`\n"
+    "                builds DIR/NAME-train against the lenetc runtime\n"
+    "  train         compile the code in memory with libtcc and train at once\n"
+    "  --unroll full write every multiply-add with literal indices (big: built\n"
+    "                with tcc); the default 'loops' has constant-bound loops\n"
+    "  --tile N      samples per forward/backward call (default 16, max 64)\n"
+    "\n"
+    "Trainer options (lenetc train and NAME-train): see `lenetc train SPEC --help`.\n"
+    "The spec format is documented in README.md.\n";
+
+static void usage_error(const char *fmt, const char *arg) {
+    fprintf(stderr, "lenetc: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n%s", usage_text);
+}
+
+/* Options shared by the emitter and the JIT; consumed from argv. */
+static int take_codegen_option(int *i, int argc, char **argv, EmitOptions *o) {
+    const char *a = argv[*i];
+    if (strcmp(a, "--unroll") == 0 || strcmp(a, "--tile") == 0) {
+        if (*i + 1 >= argc) {
+            usage_error("%s needs a value", a);
+            return -1;
+        }
+        const char *v = argv[++*i];
+        if (a[2] == 'u') {
+            if (strcmp(v, "full") == 0)
+                o->shape = SHAPE_UNROLL;
+            else if (strcmp(v, "loops") == 0 || strcmp(v, "none") == 0)
+                o->shape = SHAPE_LOOPS;
+            else {
+                usage_error("--unroll takes full or loops, not '%s'", v);
+                return -1;
+            }
+        } else {
+            char *end;
+            long t = strtol(v, &end, 10);
+            if (*end || t < 1 || t > MAX_TILE) {
+                usage_error("--tile takes a number from 1 to 64, not '%s'", v);
+                return -1;
+            }
+            o->tile = (int)t;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static int load_spec(const char *path, Model *m) {
+    Diag d = {.file = path};
+    if (spec_load_file(path, m, &d) == 0)
+        return 0;
+    fprintf(stderr, "%s\n", d.msg);
+    model_free(m);
+    return -1;
+}
+
+static int cmd_summary(int argc, char **argv) {
+    if (argc != 3) {
+        usage_error("%s", "summary takes one spec file");
+        return 2;
+    }
+    Model m;
+    if (load_spec(argv[2], &m))
+        return 1;
+    StrBuf sb = {0};
+    model_summary(&m, &sb);
+    fputs(sb.data, stdout);
+    sb_free(&sb);
+    model_free(&m);
+    return 0;
+}
+
+/* Path of `to` relative to directory `from` ("../runtime"); both must exist. */
+static void relative_path(const char *from, const char *to, char *out, size_t n) {
+    char a[PATH_MAX + 1], b[PATH_MAX + 1];
+    if (!realpath(from, a) || !realpath(to, b)) {
+        snprintf(out, n, "%s", to);
+        return;
+    }
+    strcat(a, "/");
+    strcat(b, "/");
+    size_t common = 0; /* length of the shared leading directories */
+    for (size_t i = 0; a[i] && a[i] == b[i]; i++)
+        if (a[i] == '/')
+            common = i + 1;
+    out[0] = '\0';
+    for (const char *p = a + common; *p; p++)
+        if (*p == '/')
+            strncat(out, "../", n - strlen(out) - 1);
+    strncat(out, b + common, n - strlen(out) - 1);
+    size_t len = strlen(out);
+    if (len && out[len - 1] == '/')
+        out[len - 1] = '\0';
+    if (!out[0])
+        snprintf(out, n, ".");
+}
+
+static int write_one(const char *dir, const char *name, const StrBuf *sb) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    Diag d = {.file = "lenetc"};
+    if (write_file_atomic(path, sb->data, sb->len, &d)) {
+        fprintf(stderr, "%s\n", d.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_emit(int argc, char **argv) {
+    EmitOptions o = {.shape = SHAPE_LOOPS, .tile = 16, .real = "float"};
+    const char *spec = NULL, *dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        int r = take_codegen_option(&i, argc, argv, &o);
+        if (r < 0)
+            return 2;
+        if (r)
+            continue;
+        if (strcmp(argv[i], "-o") == 0) {
+            if (i + 1 >= argc) {
+                usage_error("%s needs a directory", "-o");
+                return 2;
+            }
+            dir = argv[++i];
+        } else if (argv[i][0] == '-') {
+            usage_error("unknown option '%s'", argv[i]);
+            return 2;
+        } else if (spec) {
+            usage_error("one spec at a time; '%s' is a second", argv[i]);
+            return 2;
+        } else {
+            spec = argv[i];
+        }
+    }
+    if (!spec || !dir) {
+        usage_error("%s", spec ? "missing -o DIR" : "missing the spec file");
+        return 2;
+    }
+    o.spec_file = spec;
+    Model m;
+    if (load_spec(spec, &m))
+        return 1;
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "lenetc: cannot create %s: %s\n", dir, strerror(errno));
+        model_free(&m);
+        return 1;
+    }
+    char runtime[PATH_MAX], rel[PATH_MAX];
+    snprintf(runtime, sizeof runtime, "%s/runtime", exe_dir());
+    relative_path(dir, runtime, rel, sizeof rel);
+
+    StrBuf c = {0}, h = {0}, mk = {0};
+    emit_source(&m, &o, &c);
+    emit_header(&m, &o, &h);
+    emit_makefile(&m, &o, rel, &mk);
+    char cname[MAX_NAME + 4], hname[MAX_NAME + 4];
+    snprintf(cname, sizeof cname, "%s.c", m.name);
+    snprintf(hname, sizeof hname, "%s.h", m.name);
+    int rc = write_one(dir, cname, &c) || write_one(dir, hname, &h) ||
+             write_one(dir, "Makefile", &mk);
+    sb_free(&c);
+    sb_free(&h);
+    sb_free(&mk);
+    model_free(&m);
+    return rc ? 1 : 0;
+}
+
+static int cmd_train(int argc, char **argv) {
+    EmitOptions o = {.shape = SHAPE_LOOPS, .tile = 16, .real = "float"};
+    /* argv for the runtime's option parser: everything but ours */
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    int n = 0;
+    const char *spec = NULL;
+    rest[n++] = "lenetc train";
+    for (int i = 2; i < argc; i++) {
+        int r = take_codegen_option(&i, argc, argv, &o);
+        if (r < 0) {
+            free(rest);
+            return 2;
+        }
+        if (r)
+            continue;
+        if (!spec && argv[i][0] != '-')
+            spec = argv[i];
+        else
+            rest[n++] = argv[i];
+    }
+    if (!spec) {
+        for (int i = 1; i < n; i++)
+            if (!strcmp(rest[i], "--help") || !strcmp(rest[i], "-h")) {
+                fputs(usage_text, stdout);
+                free(rest);
+                return 0;
+            }
+        usage_error("%s", "train needs a spec file");
+        free(rest);
+        return 2;
+    }
+    o.spec_file = spec;
+    Model m;
+    if (load_spec(spec, &m)) {
+        free(rest);
+        return 1;
+    }
+    lenet_model *lm = model_descriptor(&m, o.tile);
+    lenet_train_options to;
+    int rc = lenet_parse_train_args(lm, n, rest, &to, "lenetc train SPEC.yaml");
+    if (rc != 0) {
+        rc = rc > 0 ? 0 : 2;
+        goto out;
+    }
+    Diag d = {.file = spec};
+    double secs;
+    size_t bytes;
+    Jit *j = jit_compile(&m, &o, lm, &d, &secs, &bytes);
+    if (!j) {
+        fprintf(stderr, "%s\n", d.msg);
+        rc = 1;
+        goto out;
+    }
+    printf("jit: %s %zu KiB C (%s), compiled in %.3f s\n", m.name, (bytes + 1023) / 1024,
+           o.shape == SHAPE_UNROLL ? "unrolled" : "loops", secs);
+    fflush(stdout);
+    rc = lenet_train(lm, &to);
+    jit_free(j);
+out:
+    descriptor_free(lm);
+    model_free(&m);
+    free(rest);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fputs(usage_text, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "summary"))
+        return cmd_summary(argc, argv);
+    if (!strcmp(cmd, "train"))
+        return cmd_train(argc, argv);
+    return cmd_emit(argc, argv);
+}

@@ -1,0 +1,465 @@
+/* spec.c: the YAML tree -> the Model IR, checking every key and value.
+ *
+ *   name: lenet5
+ *   input: {shape: [28, 28, 1], scale: [-1, 1], pad: 0}
+ *   layers:
+ *     - conv: {filters: 6, kernel: 3}
+ *     - relu
+ *   train: {optimizer: {name: adam, lr: 0.001}, batch: 128, epochs: 2, seed: 1}
+ *
+ * The full format is documented in README.md.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lenetc.h"
+
+static const LayerKind *const kinds[] = {&conv_kind, &maxpool_kind, &avgpool_kind,
+                                         &relu_kind, &flatten_kind, &dense_kind};
+#define N_KINDS (int)(sizeof kinds / sizeof kinds[0])
+
+/* ---- generic value readers -------------------------------------------- */
+
+static const char *kind_name(YKind k) {
+    return k == Y_SCALAR ? "a scalar" : k == Y_SEQ ? "a list" : "a mapping";
+}
+
+/* Keeps user text out of messages when it could garble them. */
+static const char *printable(const char *s, char buf[48]) {
+    size_t i = 0;
+    for (; s[i] && i < 40; i++)
+        buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    buf[i] = '\0';
+    if (s[i])
+        strcpy(buf + 37, "...");
+    return buf;
+}
+
+const YNode *spec_get(const YNode *params, const char *key) {
+    if (!params || params->kind != Y_MAP)
+        return NULL;
+    for (int i = 0; i < params->n; i += 2)
+        if (strcmp(params->items[i]->text, key) == 0)
+            return params->items[i + 1];
+    return NULL;
+}
+
+static int expect_map(const YNode *n, const char *what, Diag *d) {
+    if (n->kind != Y_MAP)
+        return error_at(d, n->line, n->col, "%s must be a mapping, got %s", what,
+                        kind_name(n->kind));
+    return 0;
+}
+
+int spec_check_keys(const YNode *params, const char *what, const char *const *allowed, Diag *d) {
+    if (!params)
+        return 0;
+    if (expect_map(params, what, d))
+        return -1;
+    for (int i = 0; i < params->n; i += 2) {
+        const YNode *k = params->items[i];
+        bool ok = false;
+        for (int j = 0; allowed[j]; j++)
+            ok |= strcmp(k->text, allowed[j]) == 0;
+        if (!ok) {
+            char list[256] = "", buf[48];
+            for (int j = 0; allowed[j]; j++) {
+                strncat(list, j ? ", " : "", sizeof list - strlen(list) - 1);
+                strncat(list, allowed[j], sizeof list - strlen(list) - 1);
+            }
+            return error_at(d, k->line, k->col, "unknown key '%s' in %s (expected %s)",
+                            printable(k->text, buf), what, list);
+        }
+    }
+    return 0;
+}
+
+/* Strict decimal integer: optional '-', digits, nothing else. */
+static int parse_long(const YNode *v, const char *key, long *out, Diag *d) {
+    char buf[48];
+    if (v->kind != Y_SCALAR)
+        return error_at(d, v->line, v->col, "%s must be an integer, got %s", key,
+                        kind_name(v->kind));
+    const char *s = v->text;
+    const char *p = s + (*s == '-' || *s == '+');
+    bool digits = *p != '\0';
+    for (const char *q = p; *q; q++)
+        digits &= isdigit((unsigned char)*q) != 0;
+    if (v->quoted || !digits)
+        return error_at(d, v->line, v->col, "%s must be an integer, got '%s'", key,
+                        printable(s, buf));
+    errno = 0;
+    long x = strtol(s, NULL, 10);
+    if (errno == ERANGE)
+        return error_at(d, v->line, v->col, "%s is out of range: %s", key, printable(s, buf));
+    *out = x;
+    return 0;
+}
+
+int spec_int(const YNode *params, const char *key, long lo, long hi, bool required, int *out,
+             Diag *d) {
+    const YNode *v = spec_get(params, key);
+    if (!v) {
+        if (required)
+            return error_at(d, params ? params->line : 0, params ? params->col : 0,
+                            "missing required key '%s'", key);
+        return 0;
+    }
+    long x;
+    if (parse_long(v, key, &x, d))
+        return -1;
+    if (x < lo || x > hi)
+        return error_at(d, v->line, v->col, "%s must be between %ld and %ld, got %ld", key, lo,
+                        hi, x);
+    *out = (int)x;
+    return 0;
+}
+
+static int parse_real(const YNode *v, const char *key, double lo, double hi, float *out,
+                      Diag *d) {
+    char buf[48];
+    if (v->kind != Y_SCALAR || v->quoted)
+        return error_at(d, v->line, v->col, "%s must be a number", key);
+    char *end;
+    errno = 0;
+    double x = strtod(v->text, &end);
+    if (end == v->text || *end || errno == ERANGE || !isfinite(x) ||
+        strpbrk(v->text, "xXnNiI"))
+        return error_at(d, v->line, v->col, "%s must be a number, got '%s'", key,
+                        printable(v->text, buf));
+    if (x < lo || x > hi)
+        return error_at(d, v->line, v->col, "%s must be between %g and %g, got %g", key, lo, hi,
+                        x);
+    *out = (float)x;
+    return 0;
+}
+
+static int get_real(const YNode *params, const char *key, double lo, double hi, float *out,
+                    Diag *d) {
+    const YNode *v = spec_get(params, key);
+    return v ? parse_real(v, key, lo, hi, out, d) : 0;
+}
+
+int spec_choice(const YNode *params, const char *key, const char *const *choices, int *out,
+                Diag *d) {
+    const YNode *v = spec_get(params, key);
+    if (!v)
+        return 0;
+    char list[256] = "", buf[48];
+    for (int j = 0; choices[j]; j++) {
+        if (v->kind == Y_SCALAR && strcmp(v->text, choices[j]) == 0) {
+            *out = j;
+            return 0;
+        }
+        strncat(list, j ? ", " : "", sizeof list - strlen(list) - 1);
+        strncat(list, choices[j], sizeof list - strlen(list) - 1);
+    }
+    if (v->kind != Y_SCALAR)
+        return error_at(d, v->line, v->col, "%s must be one of %s, got %s", key, list,
+                        kind_name(v->kind));
+    return error_at(d, v->line, v->col, "%s must be one of %s, got '%s'", key, list,
+                    printable(v->text, buf));
+}
+
+/* ---- identifiers ------------------------------------------------------- */
+
+static const char *const c_keywords[] = {
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
+    "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
+    "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef",
+    "union", "unsigned", "void", "volatile", "while", "_Alignas", "_Alignof", "_Atomic", "_Bool",
+    "_Complex", "_Generic", "_Imaginary", "_Noreturn", "_Static_assert", "_Thread_local", NULL};
+
+/* Names become C identifiers in generated code, so only these get through. */
+static const char *identifier_problem(const char *s) {
+    size_t n = strlen(s);
+    if (n == 0)
+        return "is empty";
+    if (n >= MAX_NAME)
+        return "is longer than 63 characters";
+    if (!(isalpha((unsigned char)s[0]) || s[0] == '_'))
+        return "must start with a letter or '_'";
+    for (size_t i = 0; i < n; i++)
+        if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
+            return "may hold only letters, digits and '_'";
+    for (int i = 0; c_keywords[i]; i++)
+        if (strcmp(s, c_keywords[i]) == 0)
+            return "is a C keyword";
+    if (strncmp(s, "lenet_", 6) == 0)
+        return "uses the reserved prefix 'lenet_'";
+    return NULL;
+}
+
+static int read_name(const YNode *v, char out[MAX_NAME], Diag *d) {
+    char buf[48];
+    if (v->kind != Y_SCALAR)
+        return error_at(d, v->line, v->col, "name must be a scalar, got %s", kind_name(v->kind));
+    const char *why = identifier_problem(v->text);
+    if (why)
+        return error_at(d, v->line, v->col, "name '%s' %s (names must match [A-Za-z_][A-Za-z0-9_]*)",
+                        printable(v->text, buf), why);
+    snprintf(out, MAX_NAME, "%s", v->text);
+    return 0;
+}
+
+/* ---- sections ---------------------------------------------------------- */
+
+static int parse_pair(const YNode *v, const char *key, float lo_hi[2], Diag *d) {
+    if (v->kind != Y_SEQ || v->n != 2)
+        return error_at(d, v->line, v->col, "%s must be a list of two numbers [lo, hi]", key);
+    if (parse_real(v->items[0], key, -1e6, 1e6, &lo_hi[0], d) ||
+        parse_real(v->items[1], key, -1e6, 1e6, &lo_hi[1], d))
+        return -1;
+    if (!(lo_hi[0] < lo_hi[1]))
+        return error_at(d, v->line, v->col, "%s: lo must be less than hi", key);
+    return 0;
+}
+
+static int parse_input(const YNode *in, Model *m, Diag *d) {
+    static const char *const keys[] = {"shape", "scale", "pad", NULL};
+    if (spec_check_keys(in, "input", keys, d))
+        return -1;
+    const YNode *shape = spec_get(in, "shape");
+    if (!shape)
+        return error_at(d, in->line, in->col, "missing required key 'shape' in input");
+    if (shape->kind != Y_SEQ || shape->n != 3)
+        return error_at(d, shape->line, shape->col,
+                        "shape must be a list [height, width, channels]");
+    long hwc[3];
+    static const char *const what[] = {"height", "width", "channels"};
+    for (int i = 0; i < 3; i++) {
+        const YNode *v = shape->items[i];
+        if (parse_long(v, what[i], &hwc[i], d))
+            return -1;
+        if (hwc[i] < 1 || hwc[i] > MAX_DIM)
+            return error_at(d, v->line, v->col, "%s must be between 1 and %d, got %ld", what[i],
+                            MAX_DIM, hwc[i]);
+    }
+    m->in_h = (int)hwc[0];
+    m->in_w = (int)hwc[1];
+    m->in_c = (int)hwc[2];
+    float lo_hi[2] = {-1.0f, 1.0f};
+    const YNode *scale = spec_get(in, "scale");
+    if (scale && parse_pair(scale, "scale", lo_hi, d))
+        return -1;
+    m->scale_lo = lo_hi[0];
+    m->scale_hi = lo_hi[1];
+    return spec_int(in, "pad", 0, 64, false, &m->pad, d);
+}
+
+static int parse_optimizer(const YNode *v, lenet_hparams *h, Diag *d) {
+    static const char *const names[] = {"adam", "sgd", NULL};
+    static const char *const adam_keys[] = {"name", "lr", "beta1", "beta2", "eps", NULL};
+    static const char *const sgd_keys[] = {"name", "lr", NULL};
+    const YNode *name = v;
+    if (v->kind == Y_MAP) {
+        name = spec_get(v, "name");
+        if (!name)
+            return error_at(d, v->line, v->col, "missing required key 'name' in optimizer");
+    }
+    int which = -1;
+    for (int i = 0; names[i]; i++)
+        if (name->kind == Y_SCALAR && strcmp(name->text, names[i]) == 0)
+            which = i;
+    if (which < 0)
+        return error_at(d, name->line, name->col, "optimizer must be adam or sgd");
+    h->optimizer = which == 0 ? LENET_ADAM : LENET_SGD;
+    h->lr = which == 0 ? 1e-3f : 1e-2f;
+    if (v->kind != Y_MAP)
+        return 0;
+    if (spec_check_keys(v, which == 0 ? "adam optimizer" : "sgd optimizer",
+                        which == 0 ? adam_keys : sgd_keys, d))
+        return -1;
+    return get_real(v, "lr", 1e-12, 1e3, &h->lr, d) ||
+           get_real(v, "beta1", 0.0, 0.999999, &h->beta1, d) ||
+           get_real(v, "beta2", 0.0, 0.999999999, &h->beta2, d) ||
+           get_real(v, "eps", 1e-30, 1.0, &h->eps, d);
+}
+
+static int parse_train(const YNode *t, lenet_hparams *h, Diag *d) {
+    static const char *const keys[] = {"loss", "optimizer", "batch", "epochs",
+                                       "seed", "init",      NULL};
+    static const char *const losses[] = {"softmax_cross_entropy", NULL};
+    static const char *const inits[] = {"glorot_uniform", NULL};
+    int unused = 0;
+    if (spec_check_keys(t, "train", keys, d) || spec_choice(t, "loss", losses, &unused, d) ||
+        spec_choice(t, "init", inits, &unused, d))
+        return -1;
+    const YNode *opt = spec_get(t, "optimizer");
+    if (opt && parse_optimizer(opt, h, d))
+        return -1;
+    int seed = (int)h->seed;
+    if (spec_int(t, "batch", 1, 65536, false, &h->batch, d) ||
+        spec_int(t, "epochs", 1, 100000, false, &h->epochs, d) ||
+        spec_int(t, "seed", 0, 2147483647, false, &seed, d))
+        return -1;
+    h->seed = (uint64_t)seed;
+    return 0;
+}
+
+/* A layer is written `- relu`, `- relu: {name: r}` or `- conv: {filters: 6, ...}`. */
+static int parse_layer(const YNode *item, Layer *l, Diag *d) {
+    char buf[48];
+    const YNode *kind_node = item, *params = NULL;
+    if (item->kind == Y_MAP) {
+        if (item->n != 2)
+            return error_at(d, item->line, item->col,
+                            "a layer is a mapping with one key, its kind (e.g. '- conv: {...}')");
+        kind_node = item->items[0];
+        params = item->items[1];
+        /* `- relu:` with nothing after it means no parameters */
+        if (params->kind == Y_SCALAR && !params->quoted && params->text[0] == '\0')
+            params = NULL;
+    } else if (item->kind != Y_SCALAR) {
+        return error_at(d, item->line, item->col, "a layer must be a kind or a mapping, got %s",
+                        kind_name(item->kind));
+    }
+    for (int i = 0; i < N_KINDS; i++)
+        if (strcmp(kind_node->text, kinds[i]->kind) == 0)
+            l->kind = kinds[i];
+    if (!l->kind)
+        return error_at(d, kind_node->line, kind_node->col,
+                        "unknown layer kind '%s' (expected conv, maxpool, avgpool, relu, "
+                        "flatten or dense)",
+                        printable(kind_node->text, buf));
+    l->line = kind_node->line;
+    l->col = kind_node->col;
+    if (params && expect_map(params, "layer parameters", d))
+        return -1;
+    const YNode *name = spec_get(params, "name");
+    if (name && read_name(name, l->name, d))
+        return -1;
+    return l->kind->parse(l, params, d);
+}
+
+static int parse_layers(const YNode *list, Model *m, Diag *d) {
+    if (list->kind != Y_SEQ)
+        return error_at(d, list->line, list->col, "layers must be a list, got %s",
+                        kind_name(list->kind));
+    if (list->n == 0)
+        return error_at(d, list->line, list->col, "layers is empty");
+    if (list->n > MAX_LAYERS)
+        return error_at(d, list->items[MAX_LAYERS]->line, list->items[MAX_LAYERS]->col,
+                        "more than %d layers", MAX_LAYERS);
+    m->layers = calloc((size_t)list->n, sizeof *m->layers);
+    if (!m->layers)
+        return error_at(d, 0, 0, "out of memory");
+    for (int i = 0; i < list->n; i++) {
+        m->n_layers = i + 1;
+        if (parse_layer(list->items[i], &m->layers[i], d))
+            return -1;
+    }
+    /* Default names count layers with the same prefix: conv1, pool1, conv2... */
+    for (int i = 0; i < m->n_layers; i++) {
+        Layer *l = &m->layers[i];
+        if (l->name[0])
+            continue;
+        int k = 1;
+        for (int j = 0; j < i; j++)
+            k += strcmp(m->layers[j].kind->prefix, l->kind->prefix) == 0;
+        snprintf(l->name, MAX_NAME, "%s%d", l->kind->prefix, k);
+    }
+    for (int i = 0; i < m->n_layers; i++) {
+        Layer *l = &m->layers[i];
+        if (strcmp(l->name, m->name) == 0)
+            return error_at(d, l->line, l->col, "layer name '%s' is the model's name", l->name);
+        for (int j = 0; j < i; j++)
+            if (strcmp(m->layers[j].name, l->name) == 0)
+                return error_at(d, l->line, l->col,
+                                "layer name '%s' is already used by the layer at line %d", l->name,
+                                m->layers[j].line);
+    }
+    return 0;
+}
+
+static void default_hparams(lenet_hparams *h) {
+    h->optimizer = LENET_ADAM;
+    h->lr = 1e-3f;
+    h->beta1 = 0.9f;
+    h->beta2 = 0.999f;
+    h->eps = 1e-7f;
+    h->batch = 128;
+    h->epochs = 2;
+    h->seed = 1;
+}
+
+int spec_parse(const char *text, size_t len, const char *default_name, Model *m, Diag *d) {
+    static const char *const keys[] = {"name", "input", "layers", "train", NULL};
+    memset(m, 0, sizeof *m);
+    default_hparams(&m->train);
+    if (memchr(text, '\0', len))
+        return error_at(d, 0, 0, "spec contains a NUL byte");
+    YNode *root = ytree_parse(text, len, d);
+    if (!root)
+        return -1;
+    int rc = -1;
+    if (expect_map(root, "a spec", d) || spec_check_keys(root, "the spec", keys, d))
+        goto out;
+    const YNode *name = spec_get(root, "name");
+    if (name) {
+        if (read_name(name, m->name, d))
+            goto out;
+    } else {
+        const char *why = identifier_problem(default_name);
+        if (why) {
+            error_at(d, root->line, root->col,
+                     "the file name '%s' is no C identifier (it %s): add a 'name:' key",
+                     default_name, why);
+            goto out;
+        }
+        snprintf(m->name, MAX_NAME, "%s", default_name);
+    }
+    const YNode *input = spec_get(root, "input"), *layers = spec_get(root, "layers");
+    if (!input) {
+        error_at(d, root->line, root->col, "missing required key 'input'");
+        goto out;
+    }
+    if (!layers) {
+        error_at(d, root->line, root->col, "missing required key 'layers'");
+        goto out;
+    }
+    const YNode *train = spec_get(root, "train");
+    if (parse_input(input, m, d) || parse_layers(layers, m, d) ||
+        (train && parse_train(train, &m->train, d)))
+        goto out;
+    rc = model_infer(m, d);
+out:
+    ytree_free(root);
+    return rc;
+}
+
+int spec_load_file(const char *path, Model *m, Diag *d) {
+    size_t len;
+    memset(m, 0, sizeof *m);
+    char *text = read_file(path, MAX_SPEC_BYTES, &len, d);
+    if (!text)
+        return -1;
+    d->src = text;
+    /* default name: the file's base name without extension, '-' -> '_' */
+    char base[256];
+    char *copy = strdup(path);
+    snprintf(base, sizeof base, "%s", copy ? basename(copy) : "model");
+    free(copy);
+    char *dot = strrchr(base, '.');
+    if (dot && dot != base)
+        *dot = '\0';
+    for (char *p = base; *p; p++)
+        if (*p == '-')
+            *p = '_';
+    int rc = spec_parse(text, len, base, m, d);
+    /* the caret line is already formatted into d->msg */
+    d->src = NULL;
+    free(text);
+    return rc;
+}
+
+void model_free(Model *m) {
+    free(m->layers);
+    m->layers = NULL;
+    m->n_layers = 0;
+}

@@ -1,0 +1,177 @@
+/* lenet.h: the lenetc runtime, shared by emitted trainers and the JIT.
+ *
+ * Generated code computes forward and backward passes for one *tile* of
+ * samples at a time. Every activation in a tile is stored batch-innermost:
+ * a tensor of shape C x H x W is laid out as float[C*H*W][tile], so sample b
+ * of feature f lives at [f*tile + b]. Parameters live in one float array in
+ * PyTorch layouts (conv [out][in][kh][kw], dense [out][in]).
+ *
+ * The runtime owns everything else: data loading, initialisation, loss,
+ * optimiser, the training loop and safetensors I/O.
+ */
+#ifndef LENET_H
+#define LENET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- model descriptor: what a compiled network looks like to the runtime */
+
+typedef struct {
+    const char *name;   /* "conv1.weight", as in a PyTorch state_dict */
+    int ndim;
+    int dims[4];
+    size_t offset;      /* first float of this tensor within params */
+    size_t size;        /* number of floats */
+    int fan_in;         /* glorot fans; 0 for biases (zero-initialised) */
+    int fan_out;
+} lenet_tensor;
+
+typedef enum { LENET_ADAM = 0, LENET_SGD = 1 } lenet_optimizer_kind;
+
+typedef struct {
+    lenet_optimizer_kind optimizer;
+    float lr, beta1, beta2, eps;
+    int batch;
+    int epochs;
+    uint64_t seed;
+} lenet_hparams;
+
+/* forward: reads the input tile at acts[0], writes every activation.
+ * backward: expects dacts[logits_offset..] to hold dLoss/dlogits, writes the
+ * other activation gradients it needs and ADDS parameter gradients to grads. */
+typedef void (*lenet_forward_fn)(const float *params, float *acts);
+typedef void (*lenet_backward_fn)(const float *params, const float *acts,
+                                  float *dacts, float *grads);
+
+typedef struct {
+    const char *name;
+    int data_h, data_w, data_c; /* image size in the data set */
+    int pad;                    /* zero-pixel border added around each image */
+    float scale_lo, scale_hi;   /* pixel 0 maps to lo, pixel 255 to hi */
+    int n_classes;
+    int tile;                   /* samples per forward/backward call */
+    size_t n_params;
+    int n_tensors;
+    const lenet_tensor *tensors;
+    size_t act_floats;          /* floats in acts (and dacts) for one tile */
+    size_t logits_offset;       /* logits tile [n_classes][tile] within acts */
+    lenet_forward_fn forward;
+    lenet_backward_fn backward;
+    lenet_hparams defaults;     /* the spec's train: section */
+} lenet_model;
+
+/* ---- errors ---------------------------------------------------------- */
+
+/* Runtime functions report failure by returning -1 after writing a message
+ * (naming the file where there is one) into the caller's buffer. */
+typedef struct {
+    char msg[512];
+} lenet_error;
+
+void lenet_set_error(lenet_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- data: MNIST-style IDX files, raw or gzip'd ----------------------- */
+
+typedef struct {
+    int count;
+    int rows, cols;
+    uint8_t *images; /* count * rows * cols bytes */
+    uint8_t *labels; /* count bytes, each < 10 */
+} lenet_dataset;
+
+/* Loads an IDX image file and its label file (either may end in .gz or not;
+ * zlib reads both). Validates magic numbers, dimensions, counts and labels. */
+int lenet_load_idx(const char *images_path, const char *labels_path,
+                   lenet_dataset *out, lenet_error *err);
+void lenet_free_dataset(lenet_dataset *ds);
+
+/* Finds the directory holding MNIST: dir if given, else $LENETC_DATA, then
+ * ./data/mnist, ../shared/mnist, and the same two next to the executable.
+ * Loads train (kind "train") or test (kind "t10k") from it. */
+int lenet_load_mnist(const char *dir, const char *kind, lenet_dataset *out,
+                     lenet_error *err);
+
+/* ---- random numbers and initialisation -------------------------------- */
+
+typedef struct {
+    uint64_t s[4];
+} lenet_rng;
+
+void lenet_rng_seed(lenet_rng *r, uint64_t seed);
+uint64_t lenet_rng_next(lenet_rng *r);
+float lenet_rng_uniform(lenet_rng *r); /* [0, 1), 24 random bits */
+uint32_t lenet_rng_below(lenet_rng *r, uint32_t n);
+
+/* Glorot-uniform weights, zero biases, from the model's tensor table. */
+void lenet_init_params(const lenet_model *m, float *params, uint64_t seed);
+
+/* ---- input tiles ------------------------------------------------------ */
+
+/* Copies images idx[0..n) into the model's input tile (acts[0..]), scaled and
+ * padded; lanes n..tile-1 are zero. */
+void lenet_load_tile(const lenet_model *m, const lenet_dataset *ds,
+                     const int *idx, int n, float *acts);
+
+/* ---- loss ------------------------------------------------------------- */
+
+/* Softmax cross-entropy on a logits tile [k][tile] for the first n lanes.
+ * Writes dLoss/dlogits * grad_scale into dlogits (zero for unused lanes),
+ * returns the summed (not averaged) loss of the n samples and counts the
+ * correct argmax predictions into *correct. */
+double lenet_softmax_xent(const float *logits, int k, int tile, int n,
+                          const uint8_t *labels, float grad_scale,
+                          float *dlogits, int *correct);
+
+/* argmax per lane of a logits tile, first maximum wins. */
+int lenet_argmax_lane(const float *logits, int k, int tile, int lane);
+
+/* ---- optimisers ------------------------------------------------------- */
+
+/* Keras' Adam: lr_t = lr * sqrt(1-b2^t) / (1-b1^t);
+ *              p -= lr_t * m / (sqrt(v) + eps); t counts from 1. */
+void lenet_adam_step(float *params, const float *grads, float *m, float *v,
+                     size_t n, const lenet_hparams *h, long step);
+void lenet_sgd_step(float *params, const float *grads, size_t n, float lr);
+
+/* ---- weights: safetensors -------------------------------------------- */
+
+/* Writes params as F32 tensors named by the model's tensor table, atomically
+ * (temp file, fsync, rename). */
+int lenet_save_safetensors(const lenet_model *m, const float *params,
+                           const char *path, lenet_error *err);
+/* Reads weights for this model; every tensor must be present with F32 dtype
+ * and the expected shape. */
+int lenet_load_safetensors(const lenet_model *m, float *params,
+                           const char *path, lenet_error *err);
+
+/* ---- training --------------------------------------------------------- */
+
+typedef struct {
+    const char *data_dir;
+    const char *save_path;
+    const char *init_path;
+    lenet_hparams h;
+    long limit;   /* use only the first N training images; 0 = all */
+    int shuffle;
+    int quiet;
+} lenet_train_options;
+
+/* Parses trainer options over the model's defaults. Returns 0 to go on,
+ * 1 if --help was printed, -1 on a usage error (message printed). */
+int lenet_parse_train_args(const lenet_model *m, int argc, char **argv,
+                           lenet_train_options *o, const char *prog);
+void lenet_train_usage(const char *prog, const lenet_model *m, void *stream);
+
+/* Trains and evaluates, printing one line per epoch. Returns an exit code. */
+int lenet_train(const lenet_model *m, const lenet_train_options *o);
+
+/* Accuracy of params on ds (forward only). */
+double lenet_evaluate(const lenet_model *m, const float *params,
+                      const lenet_dataset *ds, float *acts);
+
+/* main() of an emitted trainer. */
+int lenet_train_main(int argc, char **argv, const lenet_model *m);
+
+#endif

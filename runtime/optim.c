@@ -1,0 +1,24 @@
+/* optim.c: parameter updates over the flat parameter array. */
+#include <math.h>
+
+#include "lenet.h"
+
+void lenet_adam_step(float *params, const float *grads, float *m, float *v, size_t n,
+                     const lenet_hparams *h, long step) {
+    /* Keras folds both bias corrections into the step size and adds eps to
+     * the uncorrected sqrt(v); PyTorch corrects v before adding eps. */
+    const float lr_t = (float)(h->lr * sqrt(1.0 - pow(h->beta2, (double)step)) /
+                               (1.0 - pow(h->beta1, (double)step)));
+    const float b1 = h->beta1, b2 = h->beta2, eps = h->eps;
+    for (size_t i = 0; i < n; i++) {
+        const float g = grads[i];
+        m[i] = b1 * m[i] + (1.0f - b1) * g;
+        v[i] = b2 * v[i] + (1.0f - b2) * g * g;
+        params[i] -= lr_t * m[i] / (sqrtf(v[i]) + eps);
+    }
+}
+
+void lenet_sgd_step(float *params, const float *grads, size_t n, float lr) {
+    for (size_t i = 0; i < n; i++)
+        params[i] -= lr * grads[i];
+}

@@ -1,0 +1,25 @@
+/* tile.c: images (uint8, row-major) -> a batch-innermost input tile. The
+ * data stays uint8 until a tile needs it; a 256-entry table does the scaling
+ * so every path converts pixels identically. */
+#include <stdbool.h>
+#include <string.h>
+
+#include "lenet.h"
+
+void lenet_load_tile(const lenet_model *m, const lenet_dataset *ds, const int *idx, int n,
+                     float *acts) {
+    const int T = m->tile, P = m->pad, H = m->data_h + 2 * P, W = m->data_w + 2 * P;
+    float lut[256];
+    for (int p = 0; p < 256; p++)
+        lut[p] = (float)(m->scale_lo + (m->scale_hi - (double)m->scale_lo) * p / 255.0);
+    memset(acts, 0, sizeof *acts * (size_t)H * W * T);
+    for (int b = 0; b < n; b++) {
+        const uint8_t *img = ds->images + (size_t)idx[b] * ds->rows * ds->cols;
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                int sy = y - P, sx = x - P;
+                bool inside = sy >= 0 && sy < m->data_h && sx >= 0 && sx < m->data_w;
+                acts[((size_t)y * W + x) * T + b] = lut[inside ? img[sy * ds->cols + sx] : 0];
+            }
+    }
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages lenetc needs to build and test.
+# Idempotent: packages already present are left alone.
+set -euo pipefail
+pkgs=(build-essential pkg-config libyaml-dev libtcc-dev tcc check zlib1g-dev libjansson-dev valgrind)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all installed"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

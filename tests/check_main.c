@@ -1,0 +1,47 @@
+/* check_main.c: runs every suite; LENETC_SUITE=name runs just one. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "tests.h"
+
+const char *test_tmpdir(void) {
+    static char dir[256];
+    if (!dir[0]) {
+        const char *t = getenv("LENETC_TEST_TMP");
+        snprintf(dir, sizeof dir, "%s", t ? t : "tests/tmp");
+        mkdir(dir, 0777);
+    }
+    return dir;
+}
+
+int main(void) {
+    struct {
+        const char *name;
+        Suite *(*make)(void);
+    } suites[] = {
+        {"data", data_suite},       {"safetensors", safetensors_suite},
+        {"numerics", numerics_suite}, {"spec", spec_suite},
+        {"golden", golden_suite},   {"gradcheck", gradcheck_suite},
+        {"e2e", e2e_suite},
+    };
+    const char *only = getenv("LENETC_SUITE");
+    SRunner *sr = NULL;
+    for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) {
+        if (only && strcmp(only, suites[i].name) != 0)
+            continue;
+        if (!sr)
+            sr = srunner_create(suites[i].make());
+        else
+            srunner_add_suite(sr, suites[i].make());
+    }
+    if (!sr) {
+        fprintf(stderr, "run_tests: no suite named '%s'\n", only);
+        return 2;
+    }
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,18 @@
+/* tests.h: the Check suites of lenetc, one per concern, run by run_tests. */
+#ifndef LENETC_TESTS_H
+#define LENETC_TESTS_H
+
+#include <check.h>
+
+Suite *data_suite(void);        /* test_data.c: IDX / gzip loader */
+Suite *safetensors_suite(void); /* test_safetensors.c: weights I/O */
+Suite *numerics_suite(void);    /* test_numerics.c: loss, Adam, RNG, init */
+Suite *spec_suite(void);        /* test_spec.c: YAML -> IR, diagnostics */
+Suite *golden_suite(void);      /* test_golden.c: generated code vs generated/ */
+Suite *gradcheck_suite(void);   /* test_gradcheck.c: backward vs finite differences */
+Suite *e2e_suite(void);         /* test_e2e.c: trainers end to end */
+
+/* Scratch directory for files a test writes (created on demand). */
+const char *test_tmpdir(void);
+
+#endif
