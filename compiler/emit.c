@@ -301,13 +301,13 @@ void emit_makefile(const Model *m, const EmitOptions *o, const char *runtime_dir
         sb_puts(out, "# Fully unrolled code is megabytes: gcc needs minutes and gigabytes for it,\n"
                      "# tcc compiles it in about a second.\n");
         sb_puts(out, "TCC ?= tcc\nTCCFLAGS ?=\nLDFLAGS ?=\n\n");
-        sb_printf(out, "%s-train: %s.o\n\t$(CC) $(LDFLAGS) -o $@ %s.o $(LDLIBS)\n\n", n, n, n);
+        sb_printf(out, "%s-train: %s.o $(LENETC_RUNTIME)/liblenet.a\n\t$(CC) $(LDFLAGS) -o $@ %s.o $(LDLIBS)\n\n", n, n, n);
         sb_printf(out, "%s.o: %s.c %s.h\n\t$(TCC) $(TCCFLAGS) -I$(LENETC_RUNTIME) -DLENETC_TRAINER_MAIN -c -o $@ %s.c\n\n", n, n, n, n);
     } else {
         sb_puts(out, "# -ffp-contract=off keeps a*b+c as two roundings, as the JIT (tcc) does,\n"
                      "# so both paths compute the same numbers.\n");
         sb_puts(out, "CFLAGS ?= -O3 -march=native -ffp-contract=off\nLDFLAGS ?=\n\n");
-        sb_printf(out, "%s-train: %s.c %s.h\n\t$(CC) $(CFLAGS) $(LDFLAGS) -I$(LENETC_RUNTIME) -DLENETC_TRAINER_MAIN -o $@ %s.c $(LDLIBS)\n\n", n, n, n, n);
+        sb_printf(out, "%s-train: %s.c %s.h $(LENETC_RUNTIME)/liblenet.a\n\t$(CC) $(CFLAGS) $(LDFLAGS) -I$(LENETC_RUNTIME) -DLENETC_TRAINER_MAIN -o $@ %s.c $(LDLIBS)\n\n", n, n, n, n);
     }
     sb_printf(out, "clean:\n\trm -f %s-train %s.o\n\n.PHONY: clean\n", n, n);
 }

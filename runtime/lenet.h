@@ -148,6 +148,26 @@ int lenet_load_safetensors(const lenet_model *m, float *params,
 
 /* ---- training --------------------------------------------------------- */
 
+/* Everything one training run owns. params, grads and the Adam moments share
+ * one allocation, as in llm.c. */
+typedef struct {
+    const lenet_model *m;
+    lenet_hparams h;
+    float *mem;
+    float *params, *grads, *adam_m, *adam_v; /* n_params each */
+    float *acts, *dacts;                     /* act_floats each: one tile */
+    long step;                               /* optimiser steps taken */
+} lenet_trainer;
+
+/* Allocates and initialises (Glorot-uniform from h->seed). -1 if out of memory. */
+int lenet_trainer_init(lenet_trainer *t, const lenet_model *m, const lenet_hparams *h);
+void lenet_trainer_free(lenet_trainer *t);
+/* One optimiser step on samples idx[0..n) of ds (n <= batch): forward and
+ * backward tile by tile, mean loss gradient, then Adam or SGD. Returns the
+ * summed loss of the n samples; adds correct predictions to *correct. */
+double lenet_trainer_step(lenet_trainer *t, const lenet_dataset *ds, const int *idx, int n,
+                          int *correct);
+
 typedef struct {
     const char *data_dir;
     const char *save_path;

@@ -149,6 +149,54 @@ double lenet_evaluate(const lenet_model *m, const float *params, const lenet_dat
 
 /* ---- training ---------------------------------------------------------- */
 
+int lenet_trainer_init(lenet_trainer *t, const lenet_model *m, const lenet_hparams *h) {
+    memset(t, 0, sizeof *t);
+    t->m = m;
+    t->h = *h;
+    const size_t P = m->n_params;
+    t->mem = calloc(4 * P + 2 * m->act_floats, sizeof *t->mem);
+    if (!t->mem)
+        return -1;
+    t->params = t->mem;
+    t->grads = t->mem + P;
+    t->adam_m = t->mem + 2 * P;
+    t->adam_v = t->mem + 3 * P;
+    t->acts = t->mem + 4 * P;
+    t->dacts = t->acts + m->act_floats;
+    lenet_init_params(m, t->params, h->seed);
+    return 0;
+}
+
+void lenet_trainer_free(lenet_trainer *t) {
+    free(t->mem);
+    memset(t, 0, sizeof *t);
+}
+
+double lenet_trainer_step(lenet_trainer *t, const lenet_dataset *ds, const int *idx, int n,
+                          int *correct) {
+    const lenet_model *m = t->m;
+    const int T = m->tile;
+    double loss = 0;
+    memset(t->grads, 0, m->n_params * sizeof *t->grads);
+    for (int s = 0; s < n; s += T) {
+        const int k = n - s < T ? n - s : T;
+        uint8_t labels[64];
+        for (int b = 0; b < k; b++)
+            labels[b] = ds->labels[idx[s + b]];
+        lenet_load_tile(m, ds, idx + s, k, t->acts);
+        m->forward(t->params, t->acts);
+        loss += lenet_softmax_xent(t->acts + m->logits_offset, m->n_classes, T, k, labels,
+                                   1.0f / n, t->dacts + m->logits_offset, correct);
+        m->backward(t->params, t->acts, t->dacts, t->grads);
+    }
+    t->step++;
+    if (t->h.optimizer == LENET_ADAM)
+        lenet_adam_step(t->params, t->grads, t->adam_m, t->adam_v, m->n_params, &t->h, t->step);
+    else
+        lenet_sgd_step(t->params, t->grads, m->n_params, t->h.lr);
+    return loss;
+}
+
 static int check_data(const lenet_model *m, const lenet_dataset *ds, const char *what) {
     if (ds->rows != m->data_h || ds->cols != m->data_w || m->data_c != 1) {
         fprintf(stderr, "error: %s expects %dx%dx%d images; the %s set has %dx%dx1\n", m->name,
@@ -166,8 +214,8 @@ static int check_data(const lenet_model *m, const lenet_dataset *ds, const char 
 int lenet_train(const lenet_model *m, const lenet_train_options *o) {
     lenet_error err = {{0}};
     lenet_dataset train = {0}, test = {0};
+    lenet_trainer tr = {0};
     int rc = 1;
-    float *mem = NULL, *acts = NULL;
     int *order = NULL;
     if (lenet_load_mnist(o->data_dir, "train", &train, &err) ||
         lenet_load_mnist(o->data_dir, "t10k", &test, &err)) {
@@ -176,26 +224,16 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
     }
     if (check_data(m, &train, "training") || check_data(m, &test, "test"))
         goto out;
-    const size_t P = m->n_params;
-    const int T = m->tile, B = o->h.batch;
+    const int B = o->h.batch;
     const int N = o->limit && o->limit < train.count ? (int)o->limit : train.count;
-    /* one allocation for everything the optimiser touches, as in llm.c */
-    mem = calloc(4 * P, sizeof *mem);
-    acts = calloc(2 * m->act_floats, sizeof *acts);
     order = malloc(sizeof *order * (size_t)train.count);
-    if (!mem || !acts || !order) {
+    if (!order || lenet_trainer_init(&tr, m, &o->h)) {
         fprintf(stderr, "error: out of memory\n");
         goto out;
     }
-    float *params = mem, *grads = mem + P, *adam_m = mem + 2 * P, *adam_v = mem + 3 * P;
-    float *dacts = acts + m->act_floats;
-    if (o->init_path) {
-        if (lenet_load_safetensors(m, params, o->init_path, &err)) {
-            fprintf(stderr, "error: %s\n", err.msg);
-            goto out;
-        }
-    } else {
-        lenet_init_params(m, params, o->h.seed);
+    if (o->init_path && lenet_load_safetensors(m, tr.params, o->init_path, &err)) {
+        fprintf(stderr, "error: %s\n", err.msg);
+        goto out;
     }
     for (int i = 0; i < train.count; i++)
         order[i] = i;
@@ -203,11 +241,11 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
     lenet_rng_seed(&shuffle_rng, o->h.seed ^ 0x53485546464c45ull); /* "SHUFFLE" */
     if (!o->quiet)
         printf("%s: %zu params; train on %d images, test on %d; batch %d, %s lr %g, seed %llu\n",
-               m->name, P, N, test.count, B, o->h.optimizer == LENET_ADAM ? "adam" : "sgd",
-               (double)o->h.lr, (unsigned long long)o->h.seed);
+               m->name, m->n_params, N, test.count, B,
+               o->h.optimizer == LENET_ADAM ? "adam" : "sgd", (double)o->h.lr,
+               (unsigned long long)o->h.seed);
     fflush(stdout);
 
-    long step = 0;
     for (int epoch = 1; epoch <= o->h.epochs; epoch++) {
         double t0 = now(), loss_sum = 0;
         int correct = 0;
@@ -220,38 +258,21 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
             }
         for (int start = 0; start < N; start += B) {
             const int nb = N - start < B ? N - start : B;
-            memset(grads, 0, P * sizeof *grads);
-            for (int t = 0; t < nb; t += T) {
-                const int n = nb - t < T ? nb - t : T;
-                uint8_t labels[64];
-                for (int b = 0; b < n; b++)
-                    labels[b] = train.labels[order[start + t + b]];
-                lenet_load_tile(m, &train, order + start + t, n, acts);
-                m->forward(params, acts);
-                loss_sum += lenet_softmax_xent(acts + m->logits_offset, m->n_classes, T, n,
-                                               labels, 1.0f / nb, dacts + m->logits_offset,
-                                               &correct);
-                m->backward(params, acts, dacts, grads);
-            }
-            step++;
+            loss_sum += lenet_trainer_step(&tr, &train, order + start, nb, &correct);
             if (!isfinite(loss_sum)) {
                 fprintf(stderr, "error: the loss is not finite at epoch %d step %ld; stopping\n",
-                        epoch, step);
+                        epoch, tr.step);
                 goto out;
             }
-            if (o->h.optimizer == LENET_ADAM)
-                lenet_adam_step(params, grads, adam_m, adam_v, P, &o->h, step);
-            else
-                lenet_sgd_step(params, grads, P, o->h.lr);
         }
-        double test_acc = lenet_evaluate(m, params, &test, acts);
+        double test_acc = lenet_evaluate(m, tr.params, &test, tr.acts);
         if (!o->quiet || epoch == o->h.epochs)
             printf("epoch %d/%d loss=%.4f train_acc=%.4f test_acc=%.4f time=%.2fs\n", epoch,
                    o->h.epochs, loss_sum / N, (double)correct / N, test_acc, now() - t0);
         fflush(stdout);
     }
     if (o->save_path) {
-        if (lenet_save_safetensors(m, params, o->save_path, &err)) {
+        if (lenet_save_safetensors(m, tr.params, o->save_path, &err)) {
             fprintf(stderr, "error: %s\n", err.msg);
             goto out;
         }
@@ -262,8 +283,7 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
 out:
     lenet_free_dataset(&train);
     lenet_free_dataset(&test);
-    free(mem);
-    free(acts);
+    lenet_trainer_free(&tr);
     free(order);
     return rc;
 }
