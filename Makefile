@@ -12,6 +12,9 @@ LIBS     = $(shell pkg-config --libs $(PKGS)) -ltcc -ldl -lm -lpthread
 ifeq ($(SANITIZE),1)
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
+# Objects remember how they were built: switching SANITIZE rebuilds everything.
+BUILD_KIND := $(if $(SAN),asan,plain)
+$(shell [ "$$(cat .build-kind 2>/dev/null)" = "$(BUILD_KIND)" ] || echo $(BUILD_KIND) > .build-kind)
 
 RUNTIME_SRC  = $(sort $(wildcard runtime/*.c))
 RUNTIME_OBJ  = $(RUNTIME_SRC:.c=.o)
@@ -23,7 +26,7 @@ HEADERS      = $(wildcard runtime/*.h compiler/*.h tests/*.h)
 
 all: lenetc runtime/liblenet.a
 
-%.o: %.c $(HEADERS)
+%.o: %.c $(HEADERS) .build-kind
 	$(CC) $(ALL_CFLAGS) -Iruntime -Icompiler -c -o $@ $<
 
 runtime/liblenet.a: $(RUNTIME_OBJ)
@@ -32,12 +35,43 @@ runtime/liblenet.a: $(RUNTIME_OBJ)
 lenetc: compiler/main.o $(COMPILER_OBJ) runtime/liblenet.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
-tests/run_tests: $(TEST_OBJ) $(COMPILER_OBJ) runtime/liblenet.a
+# The golden lenet5 code, built by gcc as an emitted trainer would be, so the
+# tests can compare it with the JIT step by step.
+GEN_CFLAGS = -O3 -march=native -ffp-contract=off $(SAN)
+tests/lenet5_gcc.o: generated/lenet5/lenet5.c generated/lenet5/lenet5.h runtime/lenet.h .build-kind
+	$(CC) $(GEN_CFLAGS) -Iruntime -Igenerated/lenet5 -c -o $@ $<
+
+tests/run_tests: $(TEST_OBJ) tests/lenet5_gcc.o $(COMPILER_OBJ) runtime/liblenet.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(shell pkg-config --libs check) $(LIBS)
 
-.PHONY: all clean deps
+# Every test: spec, golden files, gradients, numerics, data, weights, and the
+# trainers end to end on MNIST. LENETC_SUITE=name runs one suite.
+test: all tests/run_tests
+	LENETC_GEN_CFLAGS="$(GEN_CFLAGS)" tests/run_tests
+
+# Rewrites generated/ from the current compiler: run it on purpose, then
+# review `git diff generated/` like any code change.
+golden: lenetc
+	@for f in models/*.yaml; do \
+	  n=$$(sed -n 's/^name: *\([A-Za-z0-9_]*\).*/\1/p' $$f); \
+	  ./lenetc $$f -o generated/$$n || exit 1; done
+	@for f in tests/models/*.yaml; do \
+	  ./lenetc $$f --unroll full -o generated/tests/$$(basename $$f .yaml) || exit 1; done
+	@./lenetc models/lenet5.yaml --unroll full -o build/unroll
+	@sha256sum < build/unroll/lenet5.c | cut -c1-64 > generated/lenet5-unroll.sha256
+	@git status --short generated/
+
+# The main job: LeNet-5 as the seed trains it, through the emitted trainer.
+EPOCHS ?= 2
+train: all
+	./lenetc models/lenet5.yaml -o gen
+	$(MAKE) -C gen
+	gen/lenet5-train --epochs $(EPOCHS)
+
+.PHONY: all clean deps test golden train
 deps:
 	bash scripts/install-deps.sh
 
 clean:
-	rm -f lenetc compiler/*.o runtime/*.o runtime/liblenet.a tests/*.o tests/run_tests
+	rm -rf lenetc compiler/*.o runtime/*.o runtime/liblenet.a tests/*.o tests/run_tests \
+	  tests/tmp build .build-kind

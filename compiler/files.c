@@ -87,3 +87,24 @@ const char *exe_dir(void) {
     }
     return dir;
 }
+
+int make_dirs(const char *path, Diag *d) {
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return error_at(d, 0, 0, "%s: path too long", path);
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return error_at(d, 0, 0, "cannot create %s: %s", buf, strerror(errno));
+            *p = c;
+            if (!c)
+                break;
+        }
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return error_at(d, 0, 0, "%s is not a directory", path);
+    return 0;
+}

@@ -216,6 +216,8 @@ void emit_makefile(const Model *m, const EmitOptions *o, const char *runtime_dir
 char *read_file(const char *path, size_t max, size_t *len, Diag *d);
 /* Writes data to path atomically: temp file, fsync, rename. */
 int write_file_atomic(const char *path, const char *data, size_t len, Diag *d);
+/* mkdir -p */
+int make_dirs(const char *path, Diag *d);
 /* Directory holding the running executable (no trailing slash). */
 const char *exe_dir(void);
 

@@ -95,7 +95,8 @@ static int cmd_summary(int argc, char **argv) {
     return 0;
 }
 
-/* Path of `to` relative to directory `from` ("../runtime"); both must exist. */
+/* Path of `to` relative to directory `from` ("../runtime"), or absolute when
+ * they share no directory; both must exist. */
 static void relative_path(const char *from, const char *to, char *out, size_t n) {
     char a[PATH_MAX + 1], b[PATH_MAX + 1];
     if (!realpath(from, a) || !realpath(to, b)) {
@@ -108,6 +109,10 @@ static void relative_path(const char *from, const char *to, char *out, size_t n)
     for (size_t i = 0; a[i] && a[i] == b[i]; i++)
         if (a[i] == '/')
             common = i + 1;
+    if (common <= 1) { /* nothing shared but the root: absolute is clearer */
+        snprintf(out, n, "%.*s", (int)strlen(b) - 1, b);
+        return;
+    }
     out[0] = '\0';
     for (const char *p = a + common; *p; p++)
         if (*p == '/')
@@ -164,8 +169,9 @@ static int cmd_emit(int argc, char **argv) {
     Model m;
     if (load_spec(spec, &m))
         return 1;
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "lenetc: cannot create %s: %s\n", dir, strerror(errno));
+    Diag dd = {.file = "lenetc"};
+    if (make_dirs(dir, &dd)) {
+        fprintf(stderr, "%s\n", dd.msg);
         model_free(&m);
         return 1;
     }

@@ -25,8 +25,11 @@ static const LayerKind *const kinds[] = {&conv_kind, &maxpool_kind, &avgpool_kin
 
 /* ---- generic value readers -------------------------------------------- */
 
-static const char *kind_name(YKind k) {
-    return k == Y_SCALAR ? "a scalar" : k == Y_SEQ ? "a list" : "a mapping";
+/* What a node is, for "got ..." in messages; `key:` with no value is nothing. */
+static const char *kind_name(const YNode *n) {
+    if (n->kind == Y_SCALAR)
+        return !n->quoted && n->text[0] == '\0' ? "nothing" : "a scalar";
+    return n->kind == Y_SEQ ? "a list" : "a mapping";
 }
 
 /* Keeps user text out of messages when it could garble them. */
@@ -52,7 +55,7 @@ const YNode *spec_get(const YNode *params, const char *key) {
 static int expect_map(const YNode *n, const char *what, Diag *d) {
     if (n->kind != Y_MAP)
         return error_at(d, n->line, n->col, "%s must be a mapping, got %s", what,
-                        kind_name(n->kind));
+                        kind_name(n));
     return 0;
 }
 
@@ -84,13 +87,17 @@ static int parse_long(const YNode *v, const char *key, long *out, Diag *d) {
     char buf[48];
     if (v->kind != Y_SCALAR)
         return error_at(d, v->line, v->col, "%s must be an integer, got %s", key,
-                        kind_name(v->kind));
+                        kind_name(v));
     const char *s = v->text;
     const char *p = s + (*s == '-' || *s == '+');
     bool digits = *p != '\0';
     for (const char *q = p; *q; q++)
         digits &= isdigit((unsigned char)*q) != 0;
-    if (v->quoted || !digits)
+    if (v->quoted)
+        return error_at(d, v->line, v->col,
+                        "%s must be an integer, got the quoted string '%s' (drop the quotes)",
+                        key, printable(s, buf));
+    if (!digits)
         return error_at(d, v->line, v->col, "%s must be an integer, got '%s'", key,
                         printable(s, buf));
     errno = 0;
@@ -123,8 +130,13 @@ int spec_int(const YNode *params, const char *key, long lo, long hi, bool requir
 static int parse_real(const YNode *v, const char *key, double lo, double hi, float *out,
                       Diag *d) {
     char buf[48];
-    if (v->kind != Y_SCALAR || v->quoted)
-        return error_at(d, v->line, v->col, "%s must be a number", key);
+    if (v->kind != Y_SCALAR)
+        return error_at(d, v->line, v->col, "%s must be a number, got %s", key,
+                        kind_name(v));
+    if (v->quoted)
+        return error_at(d, v->line, v->col,
+                        "%s must be a number, got the quoted string '%s' (drop the quotes)", key,
+                        printable(v->text, buf));
     char *end;
     errno = 0;
     double x = strtod(v->text, &end);
@@ -133,8 +145,8 @@ static int parse_real(const YNode *v, const char *key, double lo, double hi, flo
         return error_at(d, v->line, v->col, "%s must be a number, got '%s'", key,
                         printable(v->text, buf));
     if (x < lo || x > hi)
-        return error_at(d, v->line, v->col, "%s must be between %g and %g, got %g", key, lo, hi,
-                        x);
+        return error_at(d, v->line, v->col, "%s must be between %.10g and %.10g, got %.10g", key,
+                        lo, hi, x);
     *out = (float)x;
     return 0;
 }
@@ -161,7 +173,7 @@ int spec_choice(const YNode *params, const char *key, const char *const *choices
     }
     if (v->kind != Y_SCALAR)
         return error_at(d, v->line, v->col, "%s must be one of %s, got %s", key, list,
-                        kind_name(v->kind));
+                        kind_name(v));
     return error_at(d, v->line, v->col, "%s must be one of %s, got '%s'", key, list,
                     printable(v->text, buf));
 }
@@ -183,10 +195,11 @@ static const char *identifier_problem(const char *s) {
     if (n >= MAX_NAME)
         return "is longer than 63 characters";
     if (!(isalpha((unsigned char)s[0]) || s[0] == '_'))
-        return "must start with a letter or '_'";
+        return "must start with a letter or '_' (names must match [A-Za-z_][A-Za-z0-9_]*)";
     for (size_t i = 0; i < n; i++)
         if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
-            return "may hold only letters, digits and '_'";
+            return "may hold only letters, digits and '_' (names must match "
+                   "[A-Za-z_][A-Za-z0-9_]*)";
     for (int i = 0; c_keywords[i]; i++)
         if (strcmp(s, c_keywords[i]) == 0)
             return "is a C keyword";
@@ -198,11 +211,10 @@ static const char *identifier_problem(const char *s) {
 static int read_name(const YNode *v, char out[MAX_NAME], Diag *d) {
     char buf[48];
     if (v->kind != Y_SCALAR)
-        return error_at(d, v->line, v->col, "name must be a scalar, got %s", kind_name(v->kind));
+        return error_at(d, v->line, v->col, "name must be a scalar, got %s", kind_name(v));
     const char *why = identifier_problem(v->text);
     if (why)
-        return error_at(d, v->line, v->col, "name '%s' %s (names must match [A-Za-z_][A-Za-z0-9_]*)",
-                        printable(v->text, buf), why);
+        return error_at(d, v->line, v->col, "name '%s' %s", printable(v->text, buf), why);
     snprintf(out, MAX_NAME, "%s", v->text);
     return 0;
 }
@@ -266,8 +278,13 @@ static int parse_optimizer(const YNode *v, lenet_hparams *h, Diag *d) {
     for (int i = 0; names[i]; i++)
         if (name->kind == Y_SCALAR && strcmp(name->text, names[i]) == 0)
             which = i;
+    char buf[48];
+    if (which < 0 && name->kind != Y_SCALAR)
+        return error_at(d, name->line, name->col, "optimizer must be adam or sgd, got %s",
+                        kind_name(name));
     if (which < 0)
-        return error_at(d, name->line, name->col, "optimizer must be adam or sgd");
+        return error_at(d, name->line, name->col, "optimizer must be adam or sgd, got '%s'",
+                        printable(name->text, buf));
     h->optimizer = which == 0 ? LENET_ADAM : LENET_SGD;
     h->lr = which == 0 ? 1e-3f : 1e-2f;
     if (v->kind != Y_MAP)
@@ -277,7 +294,7 @@ static int parse_optimizer(const YNode *v, lenet_hparams *h, Diag *d) {
         return -1;
     return get_real(v, "lr", 1e-12, 1e3, &h->lr, d) ||
            get_real(v, "beta1", 0.0, 0.999999, &h->beta1, d) ||
-           get_real(v, "beta2", 0.0, 0.999999999, &h->beta2, d) ||
+           get_real(v, "beta2", 0.0, 0.9999999, &h->beta2, d) ||
            get_real(v, "eps", 1e-30, 1.0, &h->eps, d);
 }
 
@@ -317,7 +334,7 @@ static int parse_layer(const YNode *item, Layer *l, Diag *d) {
             params = NULL;
     } else if (item->kind != Y_SCALAR) {
         return error_at(d, item->line, item->col, "a layer must be a kind or a mapping, got %s",
-                        kind_name(item->kind));
+                        kind_name(item));
     }
     for (int i = 0; i < N_KINDS; i++)
         if (strcmp(kind_node->text, kinds[i]->kind) == 0)
@@ -340,7 +357,7 @@ static int parse_layer(const YNode *item, Layer *l, Diag *d) {
 static int parse_layers(const YNode *list, Model *m, Diag *d) {
     if (list->kind != Y_SEQ)
         return error_at(d, list->line, list->col, "layers must be a list, got %s",
-                        kind_name(list->kind));
+                        kind_name(list));
     if (list->n == 0)
         return error_at(d, list->line, list->col, "layers is empty");
     if (list->n > MAX_LAYERS)
@@ -364,15 +381,19 @@ static int parse_layers(const YNode *list, Model *m, Diag *d) {
             k += strcmp(m->layers[j].kind->prefix, l->kind->prefix) == 0;
         snprintf(l->name, MAX_NAME, "%s%d", l->kind->prefix, k);
     }
+    /* a clash points at the name: key if there is one, else at the layer */
     for (int i = 0; i < m->n_layers; i++) {
         Layer *l = &m->layers[i];
+        const YNode *item = list->items[i];
+        const YNode *name = item->kind == Y_MAP ? spec_get(item->items[1], "name") : NULL;
+        int line = name ? name->line : l->line, col = name ? name->col : l->col;
+        const char *what = name ? "layer name" : "this layer's default name";
         if (strcmp(l->name, m->name) == 0)
-            return error_at(d, l->line, l->col, "layer name '%s' is the model's name", l->name);
+            return error_at(d, line, col, "%s '%s' is the model's name", what, l->name);
         for (int j = 0; j < i; j++)
             if (strcmp(m->layers[j].name, l->name) == 0)
-                return error_at(d, l->line, l->col,
-                                "layer name '%s' is already used by the layer at line %d", l->name,
-                                m->layers[j].line);
+                return error_at(d, line, col, "%s '%s' is already used by the layer at line %d",
+                                what, l->name, m->layers[j].line);
     }
     return 0;
 }
@@ -392,8 +413,14 @@ int spec_parse(const char *text, size_t len, const char *default_name, Model *m,
     static const char *const keys[] = {"name", "input", "layers", "train", NULL};
     memset(m, 0, sizeof *m);
     default_hparams(&m->train);
-    if (memchr(text, '\0', len))
-        return error_at(d, 0, 0, "spec contains a NUL byte");
+    const char *nul = memchr(text, '\0', len);
+    if (nul) {
+        int line = 1, col = 1;
+        for (const char *p = text; p < nul; p++, col++)
+            if (*p == '\n')
+                line++, col = 0;
+        return error_at(d, line, col, "spec contains a NUL byte");
+    }
     YNode *root = ytree_parse(text, len, d);
     if (!root)
         return -1;
@@ -407,9 +434,10 @@ int spec_parse(const char *text, size_t len, const char *default_name, Model *m,
     } else {
         const char *why = identifier_problem(default_name);
         if (why) {
+            char buf[48];
             error_at(d, root->line, root->col,
-                     "the file name '%s' is no C identifier (it %s): add a 'name:' key",
-                     default_name, why);
+                     "model name '%s' (taken from the file name) %s; add a 'name:' key",
+                     printable(default_name, buf), why);
             goto out;
         }
         snprintf(m->name, MAX_NAME, "%s", default_name);

@@ -1,0 +1,150 @@
+/* test_golden.c: the generated code, byte for byte, against generated/.
+ *
+ *   generated/NAME/            every models/NAME.yaml, default (loops) shape
+ *   generated/tests/NAME/      every tests/models/NAME.yaml, --unroll full
+ *   generated/lenet5-unroll.sha256   lenet5 fully unrolled (megabytes)
+ *
+ * `make golden` rewrites them on purpose; review the diff like code.
+ */
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lenetc.h"
+#include "tests.h"
+
+static char *slurp(const char *path, size_t *len) {
+    Diag d = {.file = path};
+    char *s = read_file(path, 1u << 30, len, &d);
+    ck_assert_msg(s != NULL, "%s (run `make golden` to create it)", d.msg);
+    return s;
+}
+
+/* Fails with the first differing line, so a stale golden file is easy to read. */
+static void expect_same(const char *path, const StrBuf *got) {
+    size_t len;
+    char *want = slurp(path, &len);
+    if (len != got->len || memcmp(want, got->data, len) != 0) {
+        int line = 1;
+        size_t i = 0;
+        for (; i < len && i < got->len && want[i] == got->data[i]; i++)
+            line += want[i] == '\n';
+        size_t ws = i, gs = i;
+        while (ws > 0 && want[ws - 1] != '\n')
+            ws--;
+        while (gs > 0 && got->data[gs - 1] != '\n')
+            gs--;
+        ck_abort_msg("%s differs from the generated code at line %d:\n  golden:    %.120s\n"
+                     "  generated: %.120s\n(run `make golden` if the change is intended)",
+                     path, line, want + ws, got->data + gs);
+    }
+    free(want);
+}
+
+static void check_model(const char *spec, const char *dir, CodeShape shape, const char *runtime) {
+    Model m;
+    Diag d = {.file = spec};
+    ck_assert_msg(spec_load_file(spec, &m, &d) == 0, "%s", d.msg);
+    EmitOptions o = {.shape = shape, .tile = 16, .real = "float", .spec_file = spec};
+    StrBuf c = {0}, h = {0}, mk = {0};
+    emit_source(&m, &o, &c);
+    emit_header(&m, &o, &h);
+    emit_makefile(&m, &o, runtime, &mk);
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s/%s.c", dir, m.name, m.name);
+    expect_same(path, &c);
+    snprintf(path, sizeof path, "%s/%s/%s.h", dir, m.name, m.name);
+    expect_same(path, &h);
+    snprintf(path, sizeof path, "%s/%s/Makefile", dir, m.name);
+    expect_same(path, &mk);
+    sb_free(&c);
+    sb_free(&h);
+    sb_free(&mk);
+    model_free(&m);
+}
+
+static int for_each_spec(const char *pattern, const char *dir, CodeShape shape,
+                         const char *runtime) {
+    glob_t g;
+    ck_assert_int_eq(glob(pattern, 0, NULL, &g), 0);
+    for (size_t i = 0; i < g.gl_pathc; i++)
+        check_model(g.gl_pathv[i], dir, shape, runtime);
+    int n = (int)g.gl_pathc;
+    globfree(&g);
+    return n;
+}
+
+START_TEST(test_models_loops) {
+    ck_assert_int_ge(for_each_spec("models/*.yaml", "generated", SHAPE_LOOPS, "../../runtime"), 2);
+}
+END_TEST
+
+START_TEST(test_small_models_unrolled) {
+    ck_assert_int_ge(
+        for_each_spec("tests/models/*.yaml", "generated/tests", SHAPE_UNROLL, "../../../runtime"),
+        4);
+}
+END_TEST
+
+START_TEST(test_lenet5_unrolled_checksum) {
+    Model m;
+    Diag d = {.file = "models/lenet5.yaml"};
+    ck_assert_msg(spec_load_file("models/lenet5.yaml", &m, &d) == 0, "%s", d.msg);
+    EmitOptions o = {.shape = SHAPE_UNROLL, .tile = 16, .real = "float",
+                     .spec_file = "models/lenet5.yaml"};
+    StrBuf c = {0};
+    emit_source(&m, &o, &c);
+    /* megabytes of straight-line code: one statement per output per layer */
+    ck_assert_uint_gt(c.len, 10u << 20);
+    char path[512], cmd[600], got[128] = "";
+    snprintf(path, sizeof path, "%s/lenet5.c", test_tmpdir());
+    ck_assert_int_eq(write_file_atomic(path, c.data, c.len, &d), 0);
+    snprintf(cmd, sizeof cmd, "sha256sum < %s", path);
+    FILE *p = popen(cmd, "r");
+    ck_assert(p != NULL);
+    ck_assert(fgets(got, sizeof got, p) != NULL);
+    pclose(p);
+    got[64] = '\0';
+    size_t len;
+    char *want = slurp("generated/lenet5-unroll.sha256", &len);
+    ck_assert_msg(len >= 64 && strncmp(want, got, 64) == 0,
+                  "lenet5 --unroll full: sha256 %s, generated/lenet5-unroll.sha256 says %.64s "
+                  "(run `make golden` if the change is intended)",
+                  got, want);
+    free(want);
+    sb_free(&c);
+    model_free(&m);
+}
+END_TEST
+
+/* Same spec, same bytes: nothing in the output depends on time or memory. */
+START_TEST(test_deterministic) {
+    StrBuf a = {0}, b = {0};
+    for (int k = 0; k < 2; k++) {
+        Model m;
+        Diag d = {.file = "models/lenet5.yaml"};
+        ck_assert(spec_load_file("models/lenet5.yaml", &m, &d) == 0);
+        EmitOptions o = {.shape = SHAPE_LOOPS, .tile = 16, .real = "float",
+                         .spec_file = "models/lenet5.yaml"};
+        emit_source(&m, &o, k ? &b : &a);
+        model_free(&m);
+    }
+    ck_assert_uint_eq(a.len, b.len);
+    ck_assert(memcmp(a.data, b.data, a.len) == 0);
+    sb_free(&a);
+    sb_free(&b);
+}
+END_TEST
+
+Suite *golden_suite(void) {
+    Suite *s = suite_create("golden");
+    TCase *tc = tcase_create("generated");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_models_loops);
+    tcase_add_test(tc, test_small_models_unrolled);
+    tcase_add_test(tc, test_lenet5_unrolled_checksum);
+    tcase_add_test(tc, test_deterministic);
+    suite_add_tcase(s, tc);
+    return s;
+}
