@@ -21,7 +21,7 @@
 #define MAX_TENSOR (1L << 26)   /* elements in one activation or parameter */
 #define MAX_PARAMS (1L << 27)   /* parameters in the whole model */
 #define MAX_SPEC_BYTES (1 << 20)
-#define MAX_TILE 64
+#define MAX_TILE LENET_MAX_TILE
 
 /* ---- growable string (strbuf.c) ---------------------------------------- */
 typedef struct {

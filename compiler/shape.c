@@ -58,7 +58,7 @@ int model_infer(Model *m, Diag *d) {
         return error_at(d, last->line, last->col,
                         "the last layer must give a vector of class scores (logits), but %s "
                         "gives %dx%dx%d: end with flatten and dense",
-                        last->name, s.c, s.h, s.w);
+                        last->name, s.h, s.w, s.c);
     if (s.c < 2)
         return error_at(d, last->line, last->col,
                         "the last layer gives %d class score; at least 2 are needed", s.c);

@@ -85,7 +85,7 @@ int spec_check_keys(const YNode *params, const char *what, const char *const *al
 /* Strict decimal integer: optional '-', digits, nothing else. */
 static int parse_long(const YNode *v, const char *key, long *out, Diag *d) {
     char buf[48];
-    if (v->kind != Y_SCALAR)
+    if (v->kind != Y_SCALAR || (!v->quoted && !v->text[0]))
         return error_at(d, v->line, v->col, "%s must be an integer, got %s", key,
                         kind_name(v));
     const char *s = v->text;
@@ -130,9 +130,8 @@ int spec_int(const YNode *params, const char *key, long lo, long hi, bool requir
 static int parse_real(const YNode *v, const char *key, double lo, double hi, float *out,
                       Diag *d) {
     char buf[48];
-    if (v->kind != Y_SCALAR)
-        return error_at(d, v->line, v->col, "%s must be a number, got %s", key,
-                        kind_name(v));
+    if (v->kind != Y_SCALAR || (!v->quoted && !v->text[0]))
+        return error_at(d, v->line, v->col, "%s must be a number, got %s", key, kind_name(v));
     if (v->quoted)
         return error_at(d, v->line, v->col,
                         "%s must be a number, got the quoted string '%s' (drop the quotes)", key,

@@ -161,7 +161,10 @@ YNode *ytree_parse(const char *text, size_t len, Diag *d) {
         yaml_event_t ev;
         if (!yaml_parser_parse(&parser, &ev)) {
             yaml_mark_t m = parser.problem_mark;
-            if (parser.context)
+            if (m.index < len && text[m.index] == '\t')
+                error_at(d, (int)m.line + 1, (int)m.column + 1,
+                         "invalid YAML: a tab; YAML indents with spaces only");
+            else if (parser.context)
                 error_at(d, (int)m.line + 1, (int)m.column + 1, "invalid YAML: %s %s",
                          parser.problem ? parser.problem : "syntax error", parser.context);
             else

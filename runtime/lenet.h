@@ -17,6 +17,8 @@
 
 /* ---- model descriptor: what a compiled network looks like to the runtime */
 
+#define LENET_MAX_TILE 64 /* lenetc emits tiles of 1..64 samples */
+
 typedef struct {
     const char *name;   /* "conv1.weight", as in a PyTorch state_dict */
     int ndim;

@@ -40,6 +40,8 @@ float lenet_rng_uniform(lenet_rng *r) {
 /* Unbiased: rejects the top sliver of the 64-bit range that would favour
  * small results. */
 uint32_t lenet_rng_below(lenet_rng *r, uint32_t n) {
+    if (n == 0)
+        return 0;
     uint64_t limit = UINT64_MAX - UINT64_MAX % n;
     uint64_t x;
     do

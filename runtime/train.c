@@ -133,7 +133,9 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
 double lenet_evaluate(const lenet_model *m, const float *params, const lenet_dataset *ds,
                       float *acts) {
     const int T = m->tile;
-    int idx[64], correct = 0;
+    int idx[LENET_MAX_TILE], correct = 0;
+    if (ds->count == 0 || T > LENET_MAX_TILE)
+        return 0;
     for (int start = 0; start < ds->count; start += T) {
         int n = ds->count - start < T ? ds->count - start : T;
         for (int b = 0; b < n; b++)
@@ -151,6 +153,8 @@ double lenet_evaluate(const lenet_model *m, const float *params, const lenet_dat
 
 int lenet_trainer_init(lenet_trainer *t, const lenet_model *m, const lenet_hparams *h) {
     memset(t, 0, sizeof *t);
+    if (m->tile < 1 || m->tile > LENET_MAX_TILE)
+        return -1;
     t->m = m;
     t->h = *h;
     const size_t P = m->n_params;
@@ -180,7 +184,7 @@ double lenet_trainer_step(lenet_trainer *t, const lenet_dataset *ds, const int *
     memset(t->grads, 0, m->n_params * sizeof *t->grads);
     for (int s = 0; s < n; s += T) {
         const int k = n - s < T ? n - s : T;
-        uint8_t labels[64];
+        uint8_t labels[LENET_MAX_TILE];
         for (int b = 0; b < k; b++)
             labels[b] = ds->labels[idx[s + b]];
         lenet_load_tile(m, ds, idx + s, k, t->acts);

@@ -204,10 +204,21 @@ START_TEST(test_jit_train_save) {
 }
 END_TEST
 
+/* A tcc error (a lenetc bug, should one happen) names the generated line. */
+START_TEST(test_jit_error_names_generated_line) {
+    Diag d = {.file = "spec.yaml"};
+    Jit *j = jit_compile_text("void f(float *x) {\n    x[0] = y;\n}\n", &d);
+    ck_assert(j == NULL);
+    ck_assert_msg(strstr(d.msg, "jit: tcc failed on the generated code") != NULL, "%s", d.msg);
+    ck_assert_msg(strstr(d.msg, "generated line 2:     x[0] = y;") != NULL, "%s", d.msg);
+}
+END_TEST
+
 Suite *e2e_suite(void) {
     Suite *s = suite_create("e2e");
     TCase *tc = tcase_create("mnist");
     tcase_set_timeout(tc, 900);
+    tcase_add_test(tc, test_jit_error_names_generated_line);
     tcase_add_test(tc, test_jit_matches_gcc_build);
     tcase_add_loop_test(tc, test_unrolled_matches_loops, 0, 2);
     tcase_add_test(tc, test_same_seed_same_weights);
