@@ -159,6 +159,21 @@ START_TEST(test_emitted_trainer_one_epoch) {
 }
 END_TEST
 
+/* The JIT path trains the seed network to the seed's recipe: >= 97.0% on
+ * t10k after 2 epochs (tcc code is slower: this takes minutes). */
+START_TEST(test_jit_two_epochs) {
+    static char out[8192];
+    ck_assert_msg(run("./lenetc train models/lenet5.yaml --epochs 2 --quiet", out, sizeof out) == 0,
+                  "%s", out);
+    const char *line = strstr(out, "epoch 2/2 ");
+    ck_assert_msg(line != NULL, "no epoch line in:\n%s", out);
+    const char *acc = strstr(line, "test_acc=");
+    ck_assert(acc != NULL);
+    double test_acc = atof(acc + 9);
+    ck_assert_msg(test_acc >= 0.970, "JIT: test accuracy %.4f after 2 epochs", test_acc);
+}
+END_TEST
+
 /* A bad spec gives the same diagnostic through the emitter and the JIT. */
 START_TEST(test_bad_spec_same_error_both_paths) {
     static char a[4096], b[4096];
@@ -217,7 +232,7 @@ END_TEST
 Suite *e2e_suite(void) {
     Suite *s = suite_create("e2e");
     TCase *tc = tcase_create("mnist");
-    tcase_set_timeout(tc, 900);
+    tcase_set_timeout(tc, 1800);
     tcase_add_test(tc, test_jit_error_names_generated_line);
     tcase_add_test(tc, test_jit_matches_gcc_build);
     tcase_add_loop_test(tc, test_unrolled_matches_loops, 0, 2);
@@ -225,6 +240,7 @@ Suite *e2e_suite(void) {
     tcase_add_test(tc, test_bad_spec_same_error_both_paths);
     tcase_add_test(tc, test_jit_train_save);
     tcase_add_test(tc, test_emitted_trainer_one_epoch);
+    tcase_add_test(tc, test_jit_two_epochs);
     suite_add_tcase(s, tc);
     return s;
 }
