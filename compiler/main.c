@@ -200,19 +200,16 @@ static int cmd_train(int argc, char **argv) {
     /* argv for the runtime's option parser: everything but ours */
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     int n = 0;
-    const char *spec = NULL;
+    /* the spec comes first, so option values are never mistaken for it */
+    const char *spec = argc > 2 && argv[2][0] != '-' ? argv[2] : NULL;
     rest[n++] = "lenetc train";
-    for (int i = 2; i < argc; i++) {
+    for (int i = spec ? 3 : 2; i < argc; i++) {
         int r = take_codegen_option(&i, argc, argv, &o);
         if (r < 0) {
             free(rest);
             return 2;
         }
-        if (r)
-            continue;
-        if (!spec && argv[i][0] != '-')
-            spec = argv[i];
-        else
+        if (!r)
             rest[n++] = argv[i];
     }
     if (!spec) {
@@ -222,7 +219,7 @@ static int cmd_train(int argc, char **argv) {
                 free(rest);
                 return 0;
             }
-        usage_error("%s", "train needs a spec file");
+        usage_error("%s", "train needs a spec file first: lenetc train SPEC.yaml [options]");
         free(rest);
         return 2;
     }
