@@ -233,6 +233,11 @@ static int cmd_train(int argc, char **argv) {
     lenet_train_options to;
     int rc = lenet_parse_train_args(lm, n, rest, &to, "lenetc train SPEC.yaml");
     if (rc != 0) {
+        if (rc > 0) /* --help: add what only the JIT path takes */
+            fputs("\nlenetc train also takes:\n"
+                  "  --unroll full|loops  code shape (default loops)\n"
+                  "  --tile N             samples per generated call (default 16)\n",
+                  stdout);
         rc = rc > 0 ? 0 : 2;
         goto out;
     }
