@@ -69,8 +69,6 @@ static void shape_str(Shape s, char *buf, size_t n) {
         snprintf(buf, n, "%dx%dx%d", s.c, s.h, s.w);
 }
 
-static long features(Shape s) { return (long)s.c * s.h * s.w; }
-
 static void layer_comment(Emitter *e, const Layer *l, const char *pass) {
     StrBuf desc = {0};
     l->kind->describe(l, &desc);
@@ -146,7 +144,7 @@ void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out) {
             m->layers[i].kind->backward(E, &m->layers[i]);
 
     sb_printf(out, "\n/* %s forward: the input tile is acts[0..%ld), the logits tile acts[%ld..%ld) */\n",
-              m->name, features((Shape){m->in_c, m->in_h + 2 * m->pad, m->in_w + 2 * m->pad, 0}) * o->tile,
+              m->name, shape_size(m->input) * o->tile,
               m->logits_off * o->tile, (m->logits_off + m->n_classes) * o->tile);
     emit_open(E, "void %s_forward(const %s *restrict params, %s *restrict acts)", m->name, R, R);
     for (int i = 0; i < m->n_layers; i++) {
@@ -207,7 +205,7 @@ static void layer_table(const Model *m, const EmitOptions *o, StrBuf *out) {
               o->real, o->tile);
     sb_puts(out, " *\n *   layer        output        params\n");
     char shape[64];
-    shape_str((Shape){m->in_c, m->in_h + 2 * m->pad, m->in_w + 2 * m->pad, 0}, shape, sizeof shape);
+    shape_str(m->input, shape, sizeof shape);
     sb_printf(out, " *   %-12s %-13s %ld\n", "input", shape, 0L);
     for (int i = 0; i < m->n_layers; i++) {
         const Layer *l = &m->layers[i];

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lenetc.h"
 
@@ -89,20 +88,14 @@ void jit_free(Jit *j) {
     free(j);
 }
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 Jit *jit_compile(const Model *m, const EmitOptions *o, lenet_model *lm, Diag *d,
                  double *seconds, size_t *code_bytes) {
     StrBuf src = {0};
-    double t0 = now();
+    double t0 = lenet_seconds();
     emit_kernels(m, o, &src);
     Jit *j = jit_compile_text(src.data, d);
     if (seconds)
-        *seconds = now() - t0;
+        *seconds = lenet_seconds() - t0;
     if (code_bytes)
         *code_bytes = src.len;
     sb_free(&src);

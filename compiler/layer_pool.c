@@ -121,7 +121,7 @@ static void maxpool_backward(Emitter *e, const Layer *l) {
         return;
     }
     emit_line(e, "/* dout goes to the first input equal to the window's max */");
-    emit_zero(e, "din", (long)l->in.c * l->in.h * l->in.w);
+    emit_zero(e, "din", shape_size(l->in));
     if (e->opt.shape == SHAPE_LOOPS) {
         open_windows(e, l, true);
         emit_open(e, "for (int b = 0; b < %d; b++)", T);
@@ -200,7 +200,7 @@ static void avgpool_backward(Emitter *e, const Layer *l) {
         return;
     }
     emit_line(e, "/* each input of a window gets dout / %d */", K * K);
-    emit_zero(e, "din", (long)l->in.c * l->in.h * l->in.w);
+    emit_zero(e, "din", shape_size(l->in));
     if (e->opt.shape == SHAPE_LOOPS) {
         open_windows(e, l, true);
         emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);

@@ -16,7 +16,7 @@ static int relu_infer(Layer *l, Diag *d) {
 static void relu_describe(const Layer *l, StrBuf *sb) { sb_puts(sb, "relu"); }
 
 static long tile_values(Emitter *e, const Layer *l) {
-    return (long)l->in.c * l->in.h * l->in.w * e->opt.tile;
+    return shape_size(l->in) * e->opt.tile;
 }
 
 static void relu_forward(Emitter *e, const Layer *l) {

@@ -72,6 +72,9 @@ typedef struct {
     bool flat;
 } Shape;
 
+/* Values in one sample of a tensor of this shape. */
+static inline long shape_size(Shape s) { return (long)s.c * s.h * s.w; }
+
 typedef struct Layer Layer;
 typedef struct Emitter Emitter;
 
@@ -125,6 +128,7 @@ typedef struct {
     int n_layers;
     lenet_hparams train;
     /* computed by shape.c */
+    Shape input;            /* what the first layer sees: the padded image */
     long n_params;
     long act_floats;        /* features per sample over all activations */
     long logits_off;

@@ -7,14 +7,13 @@
 
 #include "lenetc.h"
 
-static long features(Shape s) { return (long)s.c * s.h * s.w; }
-
 int model_infer(Model *m, Diag *d) {
     Shape s = {m->in_c, m->in_h + 2 * m->pad, m->in_w + 2 * m->pad, false};
-    if (features(s) > MAX_TENSOR)
-        return error_at(d, 0, 0, "input of %ld values exceeds the limit of %ld", features(s),
+    m->input = s;
+    if (shape_size(s) > MAX_TENSOR)
+        return error_at(d, 0, 0, "input of %ld values exceeds the limit of %ld", shape_size(s),
                         MAX_TENSOR);
-    long act = features(s), params = 0;
+    long act = shape_size(s), params = 0;
     long in_off = 0;
     bool seen_params = false;
     for (int i = 0; i < m->n_layers; i++) {
@@ -25,7 +24,7 @@ int model_infer(Model *m, Diag *d) {
             return -1;
         if (l->out.c < 1 || l->out.h < 1 || l->out.w < 1)
             return error_at(d, l->line, l->col, "%s: output shape is empty", l->name);
-        if (features(l->out) > MAX_TENSOR || l->w_size > MAX_TENSOR)
+        if (shape_size(l->out) > MAX_TENSOR || l->w_size > MAX_TENSOR)
             return error_at(d, l->line, l->col, "%s: tensor exceeds the limit of %ld values",
                             l->name, MAX_TENSOR);
         l->need_dinput = seen_params;
@@ -44,7 +43,7 @@ int model_infer(Model *m, Diag *d) {
             l->out_off = l->in_off; /* same memory, seen as a vector */
         } else {
             l->out_off = act;
-            act += features(l->out);
+            act += shape_size(l->out);
             if (act > MAX_PARAMS)
                 return error_at(d, l->line, l->col,
                                 "%s: activations exceed the limit of %ld values per sample",
@@ -167,8 +166,7 @@ void model_summary(const Model *m, StrBuf *out) {
     sb_printf(out, "Model: \"%s\"\n%s", m->name, rule);
     sb_printf(out, " %-28s%-26s%s\n%s", "Layer (type)", "Output Shape", "Param #", thick);
     char shape[64], label[96], count[32];
-    snprintf(shape, sizeof shape, "(None, %d, %d, %d)", m->in_h + 2 * m->pad,
-             m->in_w + 2 * m->pad, m->in_c);
+    snprintf(shape, sizeof shape, "(None, %d, %d, %d)", m->input.h, m->input.w, m->input.c);
     snprintf(label, sizeof label, "input (InputLayer)");
     sb_printf(out, " %-28s%-26s%d\n\n", label, shape, 0);
     for (int i = 0; i < m->n_layers; i++) {

@@ -150,6 +150,9 @@ int lenet_load_safetensors(const lenet_model *m, float *params,
 
 /* ---- training --------------------------------------------------------- */
 
+/* Monotonic wall-clock seconds, for the time= and jit: figures. */
+double lenet_seconds(void);
+
 /* Everything one training run owns. params, grads and the Adam moments share
  * one allocation, as in llm.c. */
 typedef struct {

@@ -9,7 +9,7 @@
 
 #include "lenet.h"
 
-static double now(void) {
+double lenet_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
@@ -251,7 +251,7 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
     fflush(stdout);
 
     for (int epoch = 1; epoch <= o->h.epochs; epoch++) {
-        double t0 = now(), loss_sum = 0;
+        double t0 = lenet_seconds(), loss_sum = 0;
         int correct = 0;
         if (o->shuffle)
             for (int i = N - 1; i > 0; i--) {
@@ -272,7 +272,7 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         double test_acc = lenet_evaluate(m, tr.params, &test, tr.acts);
         if (!o->quiet || epoch == o->h.epochs)
             printf("epoch %d/%d loss=%.4f train_acc=%.4f test_acc=%.4f time=%.2fs\n", epoch,
-                   o->h.epochs, loss_sum / N, (double)correct / N, test_acc, now() - t0);
+                   o->h.epochs, loss_sum / N, (double)correct / N, test_acc, lenet_seconds() - t0);
         fflush(stdout);
     }
     if (o->save_path) {

@@ -46,7 +46,7 @@ static void net_compile(Net *net, const char *spec, CodeShape shape, const char 
     net->tile = tile;
     net->n_params = net->m.n_params;
     net->n_acts = net->m.act_floats * tile;
-    net->n_in = (long)net->m.in_c * (net->m.in_h + 2 * net->m.pad) * (net->m.in_w + 2 * net->m.pad) * tile;
+    net->n_in = shape_size(net->m.input) * tile;
     net->n_logits = (long)net->m.n_classes * tile;
 }
 
