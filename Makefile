@@ -54,7 +54,8 @@ test: all tests/run_tests
 golden: lenetc
 	@for f in models/*.yaml; do \
 	  n=$$(sed -n 's/^name: *\([A-Za-z0-9_]*\).*/\1/p' $$f); \
-	  ./lenetc $$f -o generated/$$n || exit 1; done
+	  ./lenetc $$f -o generated/$$n || exit 1; \
+	  ./lenetc $$f --shape loops -o generated/loops/$$n || exit 1; done
 	@for f in tests/models/*.yaml; do \
 	  ./lenetc $$f --unroll full -o generated/tests/$$(basename $$f .yaml) || exit 1; done
 	@./lenetc models/lenet5.yaml --unroll full -o build/unroll

@@ -61,6 +61,15 @@ void emit_zero(Emitter *e, const char *p, long n) {
     emit_line(e, "    %s[i] = 0;", p);
 }
 
+int emit_blocks(int n, int block, int parts[2][3]) {
+    int whole = n / block * block, k = 0;
+    if (whole)
+        parts[k][0] = 0, parts[k][1] = whole, parts[k++][2] = block;
+    if (n > whole)
+        parts[k][0] = whole, parts[k][1] = n, parts[k++][2] = n - whole;
+    return k;
+}
+
 /* "6x26x26" for a feature map, "120" for a vector */
 static void shape_str(Shape s, char *buf, size_t n) {
     if (s.flat)
@@ -136,6 +145,14 @@ void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out) {
     Emitter e = {.out = out, .opt = *o};
     Emitter *E = &e;
     const char *R = o->real;
+    if (o->shape == SHAPE_VECTOR) {
+        sb_printf(out,
+                  "\n/* One feature of a tile: its %d lanes, one per sample, as one value that\n"
+                  " * gcc and clang keep in vector registers. */\n"
+                  "typedef %s " LANES " __attribute__((vector_size(%d), aligned(%d), may_alias));\n",
+                  o->tile, R, o->tile * (int)(strcmp(R, "float") ? sizeof(double) : sizeof(float)),
+                  (int)(strcmp(R, "float") ? sizeof(double) : sizeof(float)));
+    }
     for (int i = 0; i < m->n_layers; i++)
         if (has_code(&m->layers[i]))
             m->layers[i].kind->forward(E, &m->layers[i]);
@@ -199,8 +216,13 @@ static void file_banner(const Model *m, const EmitOptions *o, const char *file, 
 }
 
 static void layer_table(const Model *m, const EmitOptions *o, StrBuf *out) {
+    static const char *const shape_names[] = {
+        [SHAPE_LOOPS] = "loops",
+        [SHAPE_UNROLL] = "fully unrolled",
+        [SHAPE_VECTOR] = "vector types, for gcc or clang",
+    };
     sb_printf(out, " *\n * Forward and backward passes of %s for tiles of %d samples (%s).\n", m->name,
-              o->tile, o->shape == SHAPE_UNROLL ? "fully unrolled" : "loops");
+              o->tile, shape_names[o->shape]);
     sb_printf(out, " * Activations are batch-innermost: a C x H x W tensor is %s[C*H*W][%d].\n",
               o->real, o->tile);
     sb_puts(out, " *\n *   layer        output        params\n");
@@ -221,6 +243,10 @@ void emit_source(const Model *m, const EmitOptions *o, StrBuf *out) {
     file_banner(m, o, file, out);
     layer_table(m, o, out);
     sb_printf(out, "#include \"%s.h\"\n", m->name);
+    if (o->shape == SHAPE_VECTOR)
+        sb_puts(out, "\n#ifdef __TINYC__\n"
+                     "#error \"this shape needs vector types: for tcc, emit it with lenetc --shape loops\"\n"
+                     "#endif\n");
     emit_kernels(m, o, out);
 
     /* the descriptor the runtime trains from */
@@ -302,9 +328,15 @@ void emit_makefile(const Model *m, const EmitOptions *o, const char *runtime_dir
         sb_printf(out, "%s-train: %s.o $(LENETC_RUNTIME)/liblenet.a\n\t$(CC) $(LDFLAGS) -o $@ %s.o $(LDLIBS)\n\n", n, n, n);
         sb_printf(out, "%s.o: %s.c %s.h\n\t$(TCC) $(TCCFLAGS) -I$(LENETC_RUNTIME) -DLENETC_TRAINER_MAIN -c -o $@ %s.c\n\n", n, n, n, n);
     } else {
-        sb_puts(out, "# -ffp-contract=off keeps a*b+c as two roundings, as the JIT (tcc) does,\n"
-                     "# so both paths compute the same numbers.\n");
-        sb_puts(out, "CFLAGS ?= -O3 -march=native -ffp-contract=off\nLDFLAGS ?=\n\n");
+        if (o->shape == SHAPE_VECTOR)
+            sb_puts(out, "# gcc fuses a*b+c into one FMA here (faster); add -ffp-contract=off to\n"
+                         "# round twice, as the JIT (tcc) does, and get its numbers bit for bit.\n"
+                         "CFLAGS ?= -O3 -march=native\n");
+        else
+            sb_puts(out, "# -ffp-contract=off keeps a*b+c as two roundings, as the JIT (tcc) does,\n"
+                         "# so both paths compute the same numbers.\n"
+                         "CFLAGS ?= -O3 -march=native -ffp-contract=off\n");
+        sb_puts(out, "LDFLAGS ?=\n\n");
         sb_printf(out, "%s-train: %s.c %s.h $(LENETC_RUNTIME)/liblenet.a\n\t$(CC) $(CFLAGS) $(LDFLAGS) -I$(LENETC_RUNTIME) -DLENETC_TRAINER_MAIN -o $@ %s.c $(LDLIBS)\n\n", n, n, n, n);
     }
     sb_printf(out, "clean:\n\trm -f %s-train %s.o\n\n.PHONY: clean\n", n, n);

@@ -128,12 +128,46 @@ static void open_tap_loops(Emitter *e, const Geo *g, const char *a, const char *
         emit_line(e, "if (ix < 0 || ix >= %d) continue;", g->W);
 }
 
+/* Vector shape: a block of up to 4 output channels shares every input load,
+ * and its accumulators stay in registers. Each output still adds bias, then
+ * the taps in (ci, ky, kx) order, as the loop shape does. */
+static void conv_forward_vector(Emitter *e, const Geo *g) {
+    int T = e->opt.tile, parts[2][3];
+    for (int k = 0, n = emit_blocks(g->CO, 4, parts); k < n; k++) {
+        int cb = parts[k][2];
+        emit_line(e, "for (int co = %d; co < %d; co += %d)", parts[k][0], parts[k][1], cb);
+        emit_line(e, "    for (int oy = 0; oy < %d; oy++)", g->OH);
+        e->indent += 2;
+        emit_open(e, "for (int ox = 0; ox < %d; ox++)", g->OW);
+        emit_line(e, LANES " acc[%d];", cb);
+        emit_line(e, "for (int c = 0; c < %d; c++)", cb);
+        emit_line(e, "    acc[c] = (" LANES "){0} + bias[co + c];");
+        emit_open(e, "for (int ci = 0; ci < %d; ci++)", g->CI);
+        open_tap_loops(e, g, "ky", "kx", g->K, g->K);
+        emit_line(e, "const " LANES " x = *(const " LANES " *)(in + ((ci * %d + iy) * %d + ix) * %d);",
+                  g->H, g->W, T);
+        emit_line(e, "for (int c = 0; c < %d; c++)", cb);
+        emit_line(e, "    acc[c] += w[(((co + c) * %d + ci) * %d + ky) * %d + kx] * x;", g->CI, g->K,
+                  g->K);
+        emit_close(e);
+        emit_close(e);
+        emit_close(e);
+        emit_line(e, "for (int c = 0; c < %d; c++)", cb);
+        emit_line(e, "    *(" LANES " *)(out + (((co + c) * %d + oy) * %d + ox) * %d) = acc[c];", g->OH,
+                  g->OW, T);
+        emit_close(e);
+        e->indent -= 2;
+    }
+}
+
 static void conv_forward(Emitter *e, const Layer *l) {
     Geo g = geo(l);
     const char *R = e->opt.real;
     char a[32], c[32];
     emit_forward_begin(e, l);
-    if (e->opt.shape == SHAPE_LOOPS) {
+    if (e->opt.shape == SHAPE_VECTOR) {
+        conv_forward_vector(e, &g);
+    } else if (e->opt.shape == SHAPE_LOOPS) {
         emit_line(e, "for (int co = 0; co < %d; co++)", g.CO);
         emit_line(e, "    for (int oy = 0; oy < %d; oy++)", g.OH);
         e->indent += 2;
@@ -299,10 +333,142 @@ static void conv_backward_unrolled(Emitter *e, const Layer *l, const Geo *g) {
     emit_close(e);
 }
 
+/* Input position of output o and tap k along one axis, for the gather:
+ * declares `o` (oy or ox) from `i` (iy or ix), skipping taps that miss. */
+static void gather_pos(Emitter *e, const char *o, const char *i, const char *k, int s, int pad,
+                       int n) {
+    char num[48];
+    if (pad)
+        snprintf(num, sizeof num, "%s + %d - %s", i, pad, k);
+    else
+        snprintf(num, sizeof num, "%s - %s", i, k);
+    if (s == 1) {
+        emit_line(e, "const int %s = %s;", o, num);
+        emit_line(e, "if (%s < 0 || %s >= %d) continue;", o, o, n);
+    } else {
+        emit_line(e, "const int s%s = %s;", o, num);
+        emit_line(e, "if (s%s < 0 || s%s %% %d || s%s / %d >= %d) continue;", o, o, s, o, s, n);
+        emit_line(e, "const int %s = s%s / %d;", o, o, s);
+    }
+}
+
+/* Vector shape of the backward pass. Every gradient adds the same terms in
+ * the same order as the loop shape, so the two agree bit for bit. */
+static void conv_backward_vector(Emitter *e, const Layer *l, const Geo *g) {
+    int T = e->opt.tile, parts[2][3];
+    emit_line(e, "/* bias: per-lane sums over positions, then over lanes */");
+    emit_open(e, "for (int co = 0; co < %d; co++)", g->CO);
+    emit_line(e, LANES " acc = {0};");
+    emit_line(e, "for (int p = 0; p < %d; p++)", g->OH * g->OW);
+    emit_line(e, "    acc += *(const " LANES " *)(dout + (co * %d + p) * %d);", g->OH * g->OW, T);
+    emit_line(e, "for (int b = 0; b < %d; b++)", T);
+    emit_line(e, "    gb[co] += acc[b];");
+    emit_close(e);
+
+    /* all K x K taps of a small kernel accumulate at once (one dout load
+     * feeds them all); a bigger kernel goes one row of taps at a time */
+    bool whole = g->K * g->K <= 9;
+    emit_line(e, "/* weights: the same, of dout * in; %s */",
+              whole ? "every tap of the kernel at once" : "one row of taps at a time");
+    emit_line(e, "for (int co = 0; co < %d; co++)", g->CO);
+    if (whole) {
+        e->indent += 1;
+        emit_open(e, "for (int ci = 0; ci < %d; ci++)", g->CI);
+        emit_line(e, LANES " acc[%d][%d] = {{0}};", g->K, g->K);
+        emit_line(e, "for (int oy = 0; oy < %d; oy++)", g->OH);
+        e->indent += 1;
+        emit_open(e, "for (int ox = 0; ox < %d; ox++)", g->OW);
+    } else {
+        emit_line(e, "    for (int ci = 0; ci < %d; ci++)", g->CI);
+        e->indent += 2;
+        emit_open(e, "for (int ky = 0; ky < %d; ky++)", g->K);
+        emit_line(e, LANES " acc[%d] = {0};", g->K);
+        char ex[64];
+        emit_open(e, "for (int oy = 0; oy < %d; oy++)", g->OH);
+        pos_expr(ex, sizeof ex, "oy", "ky", g->S, g->PT);
+        emit_line(e, "const int iy = %s;", ex);
+        if (g->padded)
+            emit_line(e, "if (iy < 0 || iy >= %d) continue;", g->H);
+        emit_open(e, "for (int ox = 0; ox < %d; ox++)", g->OW);
+    }
+    emit_line(e, "const " LANES " d = *(const " LANES " *)(dout + ((co * %d + oy) * %d + ox) * %d);",
+              g->OH, g->OW, T);
+    if (whole) {
+        open_tap_loops(e, g, "ky", "kx", g->K, g->K);
+        emit_line(e, "acc[ky][kx] += d * *(const " LANES " *)(in + ((ci * %d + iy) * %d + ix) * %d);",
+                  g->H, g->W, T);
+        emit_close(e);
+        emit_close(e);
+        emit_close(e);
+        e->indent -= 1;
+        emit_line(e, "for (int ky = 0; ky < %d; ky++)", g->K);
+        emit_line(e, "    for (int kx = 0; kx < %d; kx++)", g->K);
+        emit_line(e, "        for (int b = 0; b < %d; b++)", T);
+        emit_line(e, "            gw[((co * %d + ci) * %d + ky) * %d + kx] += acc[ky][kx][b];", g->CI,
+                  g->K, g->K);
+        emit_close(e);
+        e->indent -= 1;
+    } else {
+        char ex[64];
+        emit_open(e, "for (int kx = 0; kx < %d; kx++)", g->K);
+        pos_expr(ex, sizeof ex, "ox", "kx", g->S, g->PL);
+        emit_line(e, "const int ix = %s;", ex);
+        if (g->padded)
+            emit_line(e, "if (ix < 0 || ix >= %d) continue;", g->W);
+        emit_line(e, "acc[kx] += d * *(const " LANES " *)(in + ((ci * %d + iy) * %d + ix) * %d);",
+                  g->H, g->W, T);
+        emit_close(e);
+        emit_close(e);
+        emit_close(e);
+        emit_line(e, "for (int kx = 0; kx < %d; kx++)", g->K);
+        emit_line(e, "    for (int b = 0; b < %d; b++)", T);
+        emit_line(e, "        gw[((co * %d + ci) * %d + ky) * %d + kx] += acc[kx][b];", g->CI, g->K,
+                  g->K);
+        emit_close(e);
+        e->indent -= 2;
+    }
+
+    if (!l->need_dinput)
+        return;
+    /* The loop shape scatters by (co, oy, ox): an input meets its taps in
+     * co order, then ky and kx descending. The gather keeps that order and
+     * its sums in registers, a block of up to 4 input channels at once. */
+    emit_line(e, "/* input: gather w * dout over (co, ky, kx), in the loop shape's order */");
+    for (int k = 0, n = emit_blocks(g->CI, 4, parts); k < n; k++) {
+        int cb = parts[k][2];
+        emit_line(e, "for (int ci = %d; ci < %d; ci += %d)", parts[k][0], parts[k][1], cb);
+        emit_line(e, "    for (int iy = 0; iy < %d; iy++)", g->H);
+        e->indent += 2;
+        emit_open(e, "for (int ix = 0; ix < %d; ix++)", g->W);
+        emit_line(e, LANES " acc[%d] = {0};", cb);
+        emit_open(e, "for (int co = 0; co < %d; co++)", g->CO);
+        emit_open(e, "for (int ky = %d; ky >= 0; ky--)", g->K - 1);
+        gather_pos(e, "oy", "iy", "ky", g->S, g->PT, g->OH);
+        emit_open(e, "for (int kx = %d; kx >= 0; kx--)", g->K - 1);
+        gather_pos(e, "ox", "ix", "kx", g->S, g->PL, g->OW);
+        emit_line(e,
+                  "const " LANES " d = *(const " LANES " *)(dout + ((co * %d + oy) * %d + ox) * %d);",
+                  g->OH, g->OW, T);
+        emit_line(e, "for (int c = 0; c < %d; c++)", cb);
+        emit_line(e, "    acc[c] += w[((co * %d + ci + c) * %d + ky) * %d + kx] * d;", g->CI, g->K,
+                  g->K);
+        emit_close(e);
+        emit_close(e);
+        emit_close(e);
+        emit_line(e, "for (int c = 0; c < %d; c++)", cb);
+        emit_line(e, "    *(" LANES " *)(din + (((ci + c) * %d + iy) * %d + ix) * %d) = acc[c];", g->H,
+                  g->W, T);
+        emit_close(e);
+        e->indent -= 2;
+    }
+}
+
 static void conv_backward(Emitter *e, const Layer *l) {
     Geo g = geo(l);
     emit_backward_begin(e, l);
-    if (e->opt.shape == SHAPE_LOOPS)
+    if (e->opt.shape == SHAPE_VECTOR)
+        conv_backward_vector(e, l, &g);
+    else if (e->opt.shape == SHAPE_LOOPS)
         conv_backward_loops(e, l, &g);
     else
         conv_backward_unrolled(e, l, &g);

@@ -82,15 +82,18 @@ static void maxpool_forward(Emitter *e, const Layer *l) {
     int T = e->opt.tile, K = l->size;
     char a[32], c[32];
     emit_forward_begin(e, l);
-    if (e->opt.shape == SHAPE_LOOPS) {
+    if (e->opt.shape != SHAPE_UNROLL) { /* the vector shape too: gcc vectorises these */
         open_windows(e, l, false);
         emit_line(e, "for (int b = 0; b < %d; b++)", T);
         emit_line(e, "    o[b] = x[b];");
         emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
         emit_line(e, "    for (int kx = 0; kx < %d; kx++)", K);
-        emit_line(e, "        for (int b = 0; b < %d; b++)", T);
-        emit_line(e, "            if (x[(ky * %d + kx) * %d + b] > o[b])", l->in.w, T);
-        emit_line(e, "                o[b] = x[(ky * %d + kx) * %d + b];", l->in.w, T);
+        e->indent += 2;
+        emit_open(e, "for (int b = 0; b < %d; b++)", T);
+        emit_line(e, "const %s v = x[(ky * %d + kx) * %d + b];", e->opt.real, l->in.w, T);
+        emit_line(e, "o[b] = v > o[b] ? v : o[b]; /* a select, not a branch: it vectorises */");
+        emit_close(e);
+        e->indent -= 2;
         close_windows(e);
     } else {
         emit_lane_loop(e);
@@ -113,6 +116,7 @@ static void maxpool_forward(Emitter *e, const Layer *l) {
 }
 
 static void maxpool_backward(Emitter *e, const Layer *l) {
+    const char *R = e->opt.real;
     int T = e->opt.tile, K = l->size;
     char a[32], c[32];
     emit_backward_begin(e, l);
@@ -122,19 +126,27 @@ static void maxpool_backward(Emitter *e, const Layer *l) {
     }
     emit_line(e, "/* dout goes to the first input equal to the window's max */");
     emit_zero(e, "din", shape_size(l->in));
-    if (e->opt.shape == SHAPE_LOOPS) {
+    if (e->opt.shape != SHAPE_UNROLL) { /* the vector shape too: gcc vectorises these */
+        /* Branch-free, so that it vectorises: `rest` is what is still to be
+         * given; the first tap that matches takes it all, later ones add 0. */
         open_windows(e, l, true);
+        emit_line(e, "%s rest[%d];", R, T);
+        emit_line(e, "for (int b = 0; b < %d; b++)", T);
+        emit_line(e, "    rest[b] = d[b];");
+        emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
+        e->indent++;
+        emit_open(e, "for (int kx = 0; kx < %d; kx++)", K);
+        emit_line(e, "const int f = (ky * %d + kx) * %d;", l->in.w, T);
         emit_open(e, "for (int b = 0; b < %d; b++)", T);
-        emit_line(e, "int j = 0; /* a NaN window matches nothing: its first tap */");
-        emit_open(e, "for (int t = 0; t < %d; t++)", K * K);
-        emit_line(e, "const int f = t / %d * %d + t %% %d;", K, l->in.w, K);
-        emit_open(e, "if (x[f * %d + b] == o[b])", T);
-        emit_line(e, "j = f;");
-        emit_line(e, "break;");
+        emit_line(e, "const int hit = x[f + b] == o[b];");
+        emit_line(e, "g[f + b] += hit ? rest[b] : 0;");
+        emit_line(e, "rest[b] = hit ? 0 : rest[b];");
         emit_close(e);
         emit_close(e);
-        emit_line(e, "g[j * %d + b] += d[b];", T);
-        emit_close(e);
+        e->indent--;
+        emit_line(e, "for (int b = 0; b < %d; b++) /* a NaN window matches nothing: its first tap */",
+                  T);
+        emit_line(e, "    g[b] += rest[b];");
         close_windows(e);
     } else {
         emit_lane_loop(e);
@@ -162,7 +174,7 @@ static void avgpool_forward(Emitter *e, const Layer *l) {
     emit_real(e, 1.0 / (K * K), inv);
     emit_real(e, 0.0, zero);
     emit_forward_begin(e, l);
-    if (e->opt.shape == SHAPE_LOOPS) {
+    if (e->opt.shape != SHAPE_UNROLL) { /* the vector shape too: gcc vectorises these */
         open_windows(e, l, false);
         emit_line(e, "for (int b = 0; b < %d; b++)", T);
         emit_line(e, "    o[b] = 0;");
@@ -201,7 +213,7 @@ static void avgpool_backward(Emitter *e, const Layer *l) {
     }
     emit_line(e, "/* each input of a window gets dout / %d */", K * K);
     emit_zero(e, "din", shape_size(l->in));
-    if (e->opt.shape == SHAPE_LOOPS) {
+    if (e->opt.shape != SHAPE_UNROLL) { /* the vector shape too: gcc vectorises these */
         open_windows(e, l, true);
         emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
         emit_line(e, "    for (int kx = 0; kx < %d; kx++)", K);

@@ -162,7 +162,11 @@ void descriptor_free(lenet_model *lm);
 void model_summary(const Model *m, StrBuf *out);
 
 /* ---- emitter (emit.c) -------------------------------------------------- */
-typedef enum { SHAPE_LOOPS, SHAPE_UNROLL } CodeShape;
+/* LOOPS: constant-bound loops, plain C (the JIT's default: tcc compiles it).
+ * VECTOR: the same sums in the same order, written with gcc/clang vector
+ *   types and register blocking (the emitted files' default).
+ * UNROLL: every multiply-add written out with literal indices. */
+typedef enum { SHAPE_LOOPS, SHAPE_UNROLL, SHAPE_VECTOR } CodeShape;
 
 typedef struct {
     CodeShape shape;
@@ -196,6 +200,13 @@ void emit_function_end(Emitter *e);
 void emit_lane_loop(Emitter *e);
 /* Zeroes n features (x tile lanes) at pointer p. */
 void emit_zero(Emitter *e, const char *p, long n);
+
+/* Vector shape: the type holding one feature's tile lanes. */
+#define LANES "lenet_lanes"
+/* Splits [0, n) into runs of blocks: whole blocks of `block`, then one
+ * smaller block for the rest. Fills parts[i] = {start, end, size}; returns
+ * how many parts (1 or 2). */
+int emit_blocks(int n, int block, int parts[2][3]);
 
 /* Long sums for the unrolled shape, wrapped a few terms per line:
  *   sum_begin(e, "out[%ld + b] = bias[%d]", ...); sum_term(e, " + w[%d] * in[%s]", ...);

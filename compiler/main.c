@@ -1,7 +1,7 @@
 /* main.c: the lenetc command line.
  *
  *   lenetc summary SPEC.yaml               Keras-style table of layers
- *   lenetc SPEC.yaml -o DIR [--unroll full] write DIR/NAME.c, NAME.h, Makefile
+ *   lenetc SPEC.yaml -o DIR [--shape S]    write DIR/NAME.c, NAME.h, Makefile
  *   lenetc train SPEC.yaml [options]       JIT-compile with libtcc and train
  */
 #include <errno.h>
@@ -16,8 +16,8 @@
 
 static const char *usage_text =
     "usage: lenetc summary SPEC.yaml\n"
-    "       lenetc SPEC.yaml -o DIR [--unroll full|loops] [--tile N]\n"
-    "       lenetc train SPEC.yaml [--unroll full|loops] [--tile N] [trainer options]\n"
+    "       lenetc SPEC.yaml -o DIR [--shape vector|loops|unrolled] [--tile N]\n"
+    "       lenetc train SPEC.yaml [--shape loops|unrolled] [--tile N] [trainer options]\n"
     "\n"
     "Compiles a YAML layer stack into C for its forward and backward passes.\n"
     "\n"
@@ -25,9 +25,13 @@ static const char *usage_text =
     "  -o DIR        write DIR/NAME.c, DIR/NAME.h and DIR/Makefile; `make -C DIR`\n"
     "                builds DIR/NAME-train against the lenetc runtime\n"
     "  train         compile the code in memory with libtcc and train at once\n"
-    "  --unroll full write every multiply-add with literal indices (big: built\n"
-    "                with tcc); the default 'loops' has constant-bound loops\n"
-    "  --tile N      samples per forward/backward call (default 16, max 64)\n"
+    "  --shape S     code shape: 'vector' (the default of -o) has gcc/clang vector\n"
+    "                types and register blocking; 'loops' (the default of train)\n"
+    "                plain constant-bound loops; 'unrolled' every multiply-add\n"
+    "                with literal indices (megabytes: built with tcc).\n"
+    "                --unroll full|loops is the same as --shape unrolled|loops\n"
+    "  --tile N      samples per forward/backward call (default 16, max 64;\n"
+    "                a power of two for the vector shape)\n"
     "\n"
     "Trainer options (lenetc train and NAME-train): see `lenetc train SPEC --help`.\n"
     "The spec format is documented in README.md.\n";
@@ -41,13 +45,24 @@ static void usage_error(const char *fmt, const char *arg) {
 /* Options shared by the emitter and the JIT; consumed from argv. */
 static int take_codegen_option(int *i, int argc, char **argv, EmitOptions *o) {
     const char *a = argv[*i];
-    if (strcmp(a, "--unroll") == 0 || strcmp(a, "--tile") == 0) {
+    if (strcmp(a, "--unroll") == 0 || strcmp(a, "--tile") == 0 || strcmp(a, "--shape") == 0) {
         if (*i + 1 >= argc) {
             usage_error("%s needs a value", a);
             return -1;
         }
         const char *v = argv[++*i];
-        if (a[2] == 'u') {
+        if (a[2] == 's') {
+            if (strcmp(v, "vector") == 0)
+                o->shape = SHAPE_VECTOR;
+            else if (strcmp(v, "loops") == 0)
+                o->shape = SHAPE_LOOPS;
+            else if (strcmp(v, "unrolled") == 0)
+                o->shape = SHAPE_UNROLL;
+            else {
+                usage_error("--shape takes vector, loops or unrolled, not '%s'", v);
+                return -1;
+            }
+        } else if (a[2] == 'u') {
             if (strcmp(v, "full") == 0)
                 o->shape = SHAPE_UNROLL;
             else if (strcmp(v, "loops") == 0 || strcmp(v, "none") == 0)
@@ -66,6 +81,22 @@ static int take_codegen_option(int *i, int argc, char **argv, EmitOptions *o) {
             o->tile = (int)t;
         }
         return 1;
+    }
+    return 0;
+}
+
+/* What the chosen shape needs, checked once all options are in. */
+static int check_codegen_options(const EmitOptions *o, bool jit) {
+    if (o->shape == SHAPE_VECTOR && jit) {
+        usage_error("%s", "the JIT compiles with tcc, which has no vector types: "
+                          "use --shape loops or unrolled (or lenetc SPEC -o DIR for gcc)");
+        return -1;
+    }
+    if (o->shape == SHAPE_VECTOR && (o->tile & (o->tile - 1))) {
+        char t[16];
+        snprintf(t, sizeof t, "%d", o->tile);
+        usage_error("the vector shape needs a power-of-two --tile, not %s", t);
+        return -1;
     }
     return 0;
 }
@@ -137,7 +168,7 @@ static int write_one(const char *dir, const char *name, const StrBuf *sb) {
 }
 
 static int cmd_emit(int argc, char **argv) {
-    EmitOptions o = {.shape = SHAPE_LOOPS, .tile = 16, .real = "float"};
+    EmitOptions o = {.shape = SHAPE_VECTOR, .tile = 16, .real = "float"};
     const char *spec = NULL, *dir = NULL;
     for (int i = 1; i < argc; i++) {
         int r = take_codegen_option(&i, argc, argv, &o);
@@ -165,6 +196,8 @@ static int cmd_emit(int argc, char **argv) {
         usage_error("%s", spec ? "missing -o DIR" : "missing the spec file");
         return 2;
     }
+    if (check_codegen_options(&o, false))
+        return 2;
     o.spec_file = spec;
     Model m;
     if (load_spec(spec, &m))
@@ -223,6 +256,10 @@ static int cmd_train(int argc, char **argv) {
         free(rest);
         return 2;
     }
+    if (check_codegen_options(&o, true)) {
+        free(rest);
+        return 2;
+    }
     o.spec_file = spec;
     Model m;
     if (load_spec(spec, &m)) {
@@ -235,8 +272,8 @@ static int cmd_train(int argc, char **argv) {
     if (rc != 0) {
         if (rc > 0) /* --help: add what only the JIT path takes */
             fputs("\nlenetc train also takes:\n"
-                  "  --unroll full|loops  code shape (default loops)\n"
-                  "  --tile N             samples per generated call (default 16)\n",
+                  "  --shape loops|unrolled  code shape (default loops)\n"
+                  "  --tile N                samples per generated call (default 16)\n",
                   stdout);
         rc = rc > 0 ? 0 : 2;
         goto out;

@@ -1,6 +1,7 @@
 /* test_golden.c: the generated code, byte for byte, against generated/.
  *
- *   generated/NAME/            every models/NAME.yaml, default (loops) shape
+ *   generated/NAME/            every models/NAME.yaml, default (vector) shape
+ *   generated/loops/NAME/      the same, --shape loops (what the JIT compiles)
  *   generated/tests/NAME/      every tests/models/NAME.yaml, --unroll full
  *   generated/lenet5-unroll.sha256   lenet5 fully unrolled (megabytes)
  *
@@ -75,8 +76,14 @@ static int for_each_spec(const char *pattern, const char *dir, CodeShape shape,
     return n;
 }
 
+START_TEST(test_models_vector) {
+    ck_assert_int_ge(for_each_spec("models/*.yaml", "generated", SHAPE_VECTOR, "../../runtime"), 2);
+}
+END_TEST
+
 START_TEST(test_models_loops) {
-    ck_assert_int_ge(for_each_spec("models/*.yaml", "generated", SHAPE_LOOPS, "../../runtime"), 2);
+    ck_assert_int_ge(
+        for_each_spec("models/*.yaml", "generated/loops", SHAPE_LOOPS, "../../../runtime"), 2);
 }
 END_TEST
 
@@ -125,7 +132,7 @@ START_TEST(test_deterministic) {
         Model m;
         Diag d = {.file = "models/lenet5.yaml"};
         ck_assert(spec_load_file("models/lenet5.yaml", &m, &d) == 0);
-        EmitOptions o = {.shape = SHAPE_LOOPS, .tile = 16, .real = "float",
+        EmitOptions o = {.shape = SHAPE_VECTOR, .tile = 16, .real = "float",
                          .spec_file = "models/lenet5.yaml"};
         emit_source(&m, &o, k ? &b : &a);
         model_free(&m);
@@ -141,6 +148,7 @@ Suite *golden_suite(void) {
     Suite *s = suite_create("golden");
     TCase *tc = tcase_create("generated");
     tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_models_vector);
     tcase_add_test(tc, test_models_loops);
     tcase_add_test(tc, test_small_models_unrolled);
     tcase_add_test(tc, test_lenet5_unrolled_checksum);

@@ -8,6 +8,7 @@
  * Finite differences use h = 1e-6: truncation (~h^2) and rounding
  * (~1e-16 / h) errors both stay near 1e-10, far under the 1e-6 tolerance.
  */
+#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@ typedef void (*bwd_d)(const double *, const double *, double *, double *);
 typedef struct {
     Model m;
     Jit *jit;
+    void *dl; /* the vector shape, built by gcc as a shared object */
     void *forward, *backward;
     int tile;
     long n_params, n_acts, n_in, n_logits;
@@ -50,8 +52,47 @@ static void net_compile(Net *net, const char *spec, CodeShape shape, const char 
     net->n_logits = (long)net->m.n_classes * tile;
 }
 
+/* The vector shape needs gcc or clang: the test builds it into a shared
+ * object with the Makefile's flags for generated code (FMA contraction off,
+ * so it must agree with tcc's loops bit for bit) and loads it. */
+static void net_compile_gcc(Net *net, const char *spec, int tile) {
+    memset(net, 0, sizeof *net);
+    Diag d = {.file = spec};
+    ck_assert_msg(spec_load_file(spec, &net->m, &d) == 0, "%s", d.msg);
+    EmitOptions o = {.shape = SHAPE_VECTOR, .tile = tile, .real = "float", .spec_file = spec};
+    StrBuf src = {0};
+    emit_kernels(&net->m, &o, &src);
+    char c_path[512], so_path[512], cmd[2048];
+    snprintf(c_path, sizeof c_path, "%s/%s_vector.c", test_tmpdir(), net->m.name);
+    snprintf(so_path, sizeof so_path, "%s/%s_vector.so", test_tmpdir(), net->m.name);
+    FILE *f = fopen(c_path, "w");
+    ck_assert(f != NULL);
+    fwrite(src.data, 1, src.len, f);
+    fclose(f);
+    sb_free(&src);
+    const char *flags = getenv("LENETC_GEN_CFLAGS");
+    snprintf(cmd, sizeof cmd, "cc %s -shared -fPIC -o %s %s",
+             flags ? flags : "-O3 -march=native -ffp-contract=off", so_path, c_path);
+    ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+    net->dl = dlopen(so_path, RTLD_NOW | RTLD_LOCAL);
+    ck_assert_msg(net->dl != NULL, "%s", dlerror());
+    char name[96];
+    snprintf(name, sizeof name, "%s_forward", net->m.name);
+    net->forward = dlsym(net->dl, name);
+    snprintf(name, sizeof name, "%s_backward", net->m.name);
+    net->backward = dlsym(net->dl, name);
+    ck_assert(net->forward && net->backward);
+    net->tile = tile;
+    net->n_params = net->m.n_params;
+    net->n_acts = net->m.act_floats * tile;
+    net->n_in = shape_size(net->m.input) * tile;
+    net->n_logits = (long)net->m.n_classes * tile;
+}
+
 static void net_free(Net *net) {
     jit_free(net->jit);
+    if (net->dl)
+        dlclose(net->dl);
     model_free(&net->m);
 }
 
@@ -159,12 +200,15 @@ START_TEST(test_lenet5_classic_loops) {
 }
 END_TEST
 
-/* The loop and unrolled shapes add the same terms in the same order, so in
- * fp32 their activations and gradients must agree bit for bit. */
-static void shapes_agree(const char *spec, int tile) {
+/* All code shapes add the same terms in the same order, so in fp32 their
+ * activations and gradients must agree bit for bit with the loop shape's. */
+static void shapes_agree(const char *spec, int tile, CodeShape shape) {
     Net a, b;
     net_compile(&a, spec, SHAPE_LOOPS, "float", tile);
-    net_compile(&b, spec, SHAPE_UNROLL, "float", tile);
+    if (shape == SHAPE_VECTOR)
+        net_compile_gcc(&b, spec, tile);
+    else
+        net_compile(&b, spec, shape, "float", tile);
     lenet_rng rng;
     lenet_rng_seed(&rng, 99);
     size_t np = (size_t)a.n_params, na = (size_t)a.n_acts;
@@ -196,13 +240,27 @@ static void shapes_agree(const char *spec, int tile) {
     net_free(&b);
 }
 
-START_TEST(test_shapes_agree_small) { shapes_agree(small_models[_i], 16); }
+START_TEST(test_shapes_agree_small) { shapes_agree(small_models[_i], 16, SHAPE_UNROLL); }
 END_TEST
 
-START_TEST(test_shapes_agree_lenet5) { shapes_agree("models/lenet5.yaml", 16); }
+START_TEST(test_shapes_agree_lenet5) { shapes_agree("models/lenet5.yaml", 16, SHAPE_UNROLL); }
 END_TEST
 
-START_TEST(test_shapes_agree_lenet5_classic) { shapes_agree("models/lenet5-classic.yaml", 16); }
+START_TEST(test_shapes_agree_lenet5_classic) {
+    shapes_agree("models/lenet5-classic.yaml", 16, SHAPE_UNROLL);
+}
+END_TEST
+
+/* the vector shape: every small model (padding, strides, pools, a dense
+ * tail that is not a whole vector) with tiles 16 and 4, and both LeNets */
+START_TEST(test_vector_agrees_small) {
+    shapes_agree(small_models[_i / 2], _i % 2 ? 4 : 16, SHAPE_VECTOR);
+}
+END_TEST
+
+START_TEST(test_vector_agrees_lenets) {
+    shapes_agree(_i ? "models/lenet5-classic.yaml" : "models/lenet5.yaml", 16, SHAPE_VECTOR);
+}
 END_TEST
 
 Suite *gradcheck_suite(void) {
@@ -219,6 +277,8 @@ Suite *gradcheck_suite(void) {
     tcase_add_loop_test(sh, test_shapes_agree_small, 0, N_SMALL);
     tcase_add_test(sh, test_shapes_agree_lenet5);
     tcase_add_test(sh, test_shapes_agree_lenet5_classic);
+    tcase_add_loop_test(sh, test_vector_agrees_small, 0, 2 * N_SMALL);
+    tcase_add_loop_test(sh, test_vector_agrees_lenets, 0, 2);
     suite_add_tcase(s, sh);
     return s;
 }
