@@ -40,8 +40,13 @@ lenetc: compiler/main.o $(COMPILER_OBJ) runtime/liblenet.a
 GEN_CFLAGS = -O3 -march=native -ffp-contract=off $(SAN)
 tests/lenet5_gcc.o: generated/lenet5/lenet5.c generated/lenet5/lenet5.h runtime/lenet.h .build-kind
 	$(CC) $(GEN_CFLAGS) -Iruntime -Igenerated/lenet5 -c -o $@ $<
+# the same file as its own Makefile builds it (FMA), under other names
+FMA_NAMES = -Dlenet5_forward=lenet5_fma_forward -Dlenet5_backward=lenet5_fma_backward \
+            -Dlenet5_model=lenet5_fma_model
+tests/lenet5_fma.o: generated/lenet5/lenet5.c generated/lenet5/lenet5.h runtime/lenet.h .build-kind
+	$(CC) -O3 -march=native $(SAN) $(FMA_NAMES) -Iruntime -Igenerated/lenet5 -c -o $@ $<
 
-tests/run_tests: $(TEST_OBJ) tests/lenet5_gcc.o $(COMPILER_OBJ) runtime/liblenet.a
+tests/run_tests: $(TEST_OBJ) tests/lenet5_gcc.o tests/lenet5_fma.o $(COMPILER_OBJ) runtime/liblenet.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(shell pkg-config --libs check) $(LIBS)
 
 # Every test: spec, golden files, gradients, numerics, data, weights, and the

@@ -153,25 +153,61 @@ int lenet_load_safetensors(const lenet_model *m, float *params,
 /* Monotonic wall-clock seconds, for the time= and jit: figures. */
 double lenet_seconds(void);
 
-/* Everything one training run owns. params, grads and the Adam moments share
- * one allocation, as in llm.c. */
+/* ---- threads ---------------------------------------------------------- */
+
+#define LENET_MAX_THREADS 64
+
+/* A persistent pool: lenet_pool_run calls fn(ctx, worker, n_workers) once on
+ * each of n workers (the caller is worker 0) and returns when all are done. */
+typedef struct lenet_pool lenet_pool;
+typedef void (*lenet_pool_fn)(void *ctx, int worker, int n_workers);
+lenet_pool *lenet_pool_create(int n_workers);
+int lenet_pool_size(const lenet_pool *pool);
+void lenet_pool_run(lenet_pool *pool, lenet_pool_fn fn, void *ctx);
+void lenet_pool_free(lenet_pool *pool);
+/* The online cores, at most LENET_MAX_THREADS. */
+int lenet_default_threads(void);
+
+/* ---- training --------------------------------------------------------- */
+
+/* One worker's scratch: the activations of the tile it is working on and
+ * its private gradient sum. */
+typedef struct {
+    float *acts, *dacts; /* act_floats each */
+    float *grads;        /* n_params; worker 0 uses the trainer's grads */
+    double loss;
+    int correct;
+} lenet_worker;
+
+/* Everything one training run owns. params, grads, the Adam moments and the
+ * workers' buffers share one allocation, as in llm.c. */
 typedef struct {
     const lenet_model *m;
     lenet_hparams h;
     float *mem;
     float *params, *grads, *adam_m, *adam_v; /* n_params each */
-    float *acts, *dacts;                     /* act_floats each: one tile */
+    float *acts, *dacts;                     /* worker 0's tile buffers */
+    lenet_pool *pool;
+    int threads;
+    lenet_worker workers[LENET_MAX_THREADS];
     long step;                               /* optimiser steps taken */
 } lenet_trainer;
 
-/* Allocates and initialises (Glorot-uniform from h->seed). -1 if out of memory. */
-int lenet_trainer_init(lenet_trainer *t, const lenet_model *m, const lenet_hparams *h);
+/* Allocates and initialises (Glorot-uniform from h->seed) a trainer with
+ * `threads` workers (<= 0: lenet_default_threads()). -1 if out of memory. */
+int lenet_trainer_init(lenet_trainer *t, const lenet_model *m, const lenet_hparams *h,
+                       int threads);
 void lenet_trainer_free(lenet_trainer *t);
 /* One optimiser step on samples idx[0..n) of ds (n <= batch): forward and
- * backward tile by tile, mean loss gradient, then Adam or SGD. Returns the
- * summed loss of the n samples; adds correct predictions to *correct. */
+ * backward tile by tile, the batch's tiles split into one contiguous run per
+ * worker; the workers' gradients are summed in worker order, the mean taken,
+ * then Adam or SGD. Returns the summed loss of the n samples and adds correct
+ * predictions to *correct. A non-finite loss leaves the parameters as they
+ * were (no update) so that the caller can stop with the last good ones. */
 double lenet_trainer_step(lenet_trainer *t, const lenet_dataset *ds, const int *idx, int n,
                           int *correct);
+/* Accuracy of the trainer's params on ds, on all its workers. */
+double lenet_trainer_evaluate(lenet_trainer *t, const lenet_dataset *ds);
 
 typedef struct {
     const char *data_dir;
@@ -179,6 +215,7 @@ typedef struct {
     const char *init_path;
     lenet_hparams h;
     long limit;   /* use only the first N training images; 0 = all */
+    int threads;  /* workers; 0 = all cores */
     int shuffle;
     int quiet;
 } lenet_train_options;
@@ -192,7 +229,7 @@ void lenet_train_usage(const char *prog, const lenet_model *m, void *stream);
 /* Trains and evaluates, printing one line per epoch. Returns an exit code. */
 int lenet_train(const lenet_model *m, const lenet_train_options *o);
 
-/* Accuracy of params on ds (forward only). */
+/* Accuracy of params on ds (forward only, on the calling thread). */
 double lenet_evaluate(const lenet_model *m, const float *params,
                       const lenet_dataset *ds, float *acts);
 

@@ -31,15 +31,19 @@ void lenet_train_usage(const char *prog, const lenet_model *m, void *stream) {
             "  --optimizer O    adam or sgd (spec: %s)\n"
             "  --seed S         seed for initialisation and shuffling (spec: %llu)\n"
             "  --limit N        train on the first N training images only\n"
+            "  --threads N      worker threads (default: all %d cores); the same seed and\n"
+            "                   N give the same result bit for bit\n"
             "  --no-shuffle     keep the training images in file order\n"
             "  --init FILE      start from weights in a safetensors file\n"
             "  --save FILE      write the trained weights as safetensors\n"
             "  --quiet          print only the final line\n"
             "  --help           this text\n"
             "\n"
-            "Each epoch prints: epoch N/M loss=... train_acc=... test_acc=... time=...s\n",
+            "Each epoch prints: epoch N/M loss=... train_acc=... test_acc=... time=...s eval=...s\n"
+            "(time: the training steps; eval: the test set)\n",
             prog, m->name, h->epochs, h->batch, (double)h->lr,
-            h->optimizer == LENET_ADAM ? "adam" : "sgd", (unsigned long long)h->seed);
+            h->optimizer == LENET_ADAM ? "adam" : "sgd", (unsigned long long)h->seed,
+            lenet_default_threads());
 }
 
 static int parse_long(const char *s, long lo, long hi, long *out) {
@@ -75,7 +79,7 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
             continue;
         }
         static const char *const valued[] = {"--data", "--epochs", "--batch", "--lr",   "--seed",
-                                             "--limit", "--save",  "--init",  "--optimizer", NULL};
+                                             "--limit", "--save",  "--init",  "--optimizer", "--threads", NULL};
         int known = 0;
         for (int k = 0; valued[k]; k++)
             known |= !strcmp(a, valued[k]);
@@ -103,6 +107,8 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
             bad = parse_long(v, 0, 2147483647L, &n) || ((o->h.seed = (uint64_t)n), 0);
         else if (!strcmp(a, "--limit"))
             bad = parse_long(v, 1, 100000000L, &o->limit);
+        else if (!strcmp(a, "--threads"))
+            bad = parse_long(v, 1, LENET_MAX_THREADS, &n) || ((o->threads = (int)n), 0);
         else if (!strcmp(a, "--optimizer")) {
             if (!strcmp(v, "adam") || !strcmp(v, "sgd"))
                 o->h.optimizer = v[0] == 'a' ? LENET_ADAM : LENET_SGD;
@@ -130,69 +136,163 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
 
 /* ---- evaluation -------------------------------------------------------- */
 
-double lenet_evaluate(const lenet_model *m, const float *params, const lenet_dataset *ds,
-                      float *acts) {
+/* Correct predictions on samples [start, end) of ds. */
+static int count_correct(const lenet_model *m, const float *params, const lenet_dataset *ds,
+                         int start, int end, float *acts) {
     const int T = m->tile;
     int idx[LENET_MAX_TILE], correct = 0;
-    if (ds->count == 0 || T > LENET_MAX_TILE)
-        return 0;
-    for (int start = 0; start < ds->count; start += T) {
-        int n = ds->count - start < T ? ds->count - start : T;
+    for (int s = start; s < end; s += T) {
+        int n = end - s < T ? end - s : T;
         for (int b = 0; b < n; b++)
-            idx[b] = start + b;
+            idx[b] = s + b;
         lenet_load_tile(m, ds, idx, n, acts);
         m->forward(params, acts);
         for (int b = 0; b < n; b++)
             correct += lenet_argmax_lane(acts + m->logits_offset, m->n_classes, T, b) ==
-                       ds->labels[start + b];
+                       ds->labels[s + b];
     }
+    return correct;
+}
+
+double lenet_evaluate(const lenet_model *m, const float *params, const lenet_dataset *ds,
+                      float *acts) {
+    if (ds->count == 0 || m->tile > LENET_MAX_TILE)
+        return 0;
+    return (double)count_correct(m, params, ds, 0, ds->count, acts) / ds->count;
+}
+
+typedef struct {
+    lenet_trainer *t;
+    const lenet_dataset *ds;
+    const int *idx;
+    int n;
+} job;
+
+/* Worker w's share of n items in units of `unit`: [*lo, *hi). */
+static void share(int n, int unit, int w, int nw, int *lo, int *hi) {
+    int units = (n + unit - 1) / unit;
+    *lo = (int)((long)units * w / nw) * unit;
+    *hi = (int)((long)units * (w + 1) / nw) * unit;
+    if (*hi > n)
+        *hi = n;
+    if (*lo > n)
+        *lo = n;
+}
+
+static void evaluate_work(void *ctx, int w, int nw) {
+    job *j = ctx;
+    lenet_worker *k = &j->t->workers[w];
+    int lo, hi;
+    share(j->ds->count, j->t->m->tile, w, nw, &lo, &hi);
+    k->correct = count_correct(j->t->m, j->t->params, j->ds, lo, hi, k->acts);
+}
+
+double lenet_trainer_evaluate(lenet_trainer *t, const lenet_dataset *ds) {
+    if (ds->count == 0)
+        return 0;
+    job j = {.t = t, .ds = ds};
+    lenet_pool_run(t->pool, evaluate_work, &j);
+    long correct = 0;
+    for (int w = 0; w < t->threads; w++)
+        correct += t->workers[w].correct;
     return (double)correct / ds->count;
 }
 
 /* ---- training ---------------------------------------------------------- */
 
-int lenet_trainer_init(lenet_trainer *t, const lenet_model *m, const lenet_hparams *h) {
+int lenet_trainer_init(lenet_trainer *t, const lenet_model *m, const lenet_hparams *h,
+                       int threads) {
     memset(t, 0, sizeof *t);
     if (m->tile < 1 || m->tile > LENET_MAX_TILE)
         return -1;
+    if (threads <= 0)
+        threads = lenet_default_threads();
+    if (threads > LENET_MAX_THREADS)
+        threads = LENET_MAX_THREADS;
     t->m = m;
     t->h = *h;
-    const size_t P = m->n_params;
-    t->mem = calloc(4 * P + 2 * m->act_floats, sizeof *t->mem);
+    const size_t P = m->n_params, A = m->act_floats;
+    /* params, grads, m, v; then per worker acts, dacts and (but worker 0)
+     * its gradient sum */
+    t->mem = calloc(4 * P + (size_t)threads * 2 * A + (size_t)(threads - 1) * P, sizeof *t->mem);
     if (!t->mem)
         return -1;
+    t->pool = lenet_pool_create(threads);
+    if (!t->pool) {
+        free(t->mem);
+        return -1;
+    }
+    t->threads = lenet_pool_size(t->pool);
     t->params = t->mem;
     t->grads = t->mem + P;
     t->adam_m = t->mem + 2 * P;
     t->adam_v = t->mem + 3 * P;
-    t->acts = t->mem + 4 * P;
-    t->dacts = t->acts + m->act_floats;
+    float *p = t->mem + 4 * P;
+    for (int w = 0; w < t->threads; w++) {
+        lenet_worker *k = &t->workers[w];
+        k->acts = p;
+        k->dacts = p + A;
+        p += 2 * A;
+        if (w == 0) {
+            k->grads = t->grads;
+        } else {
+            k->grads = p;
+            p += P;
+        }
+    }
+    t->acts = t->workers[0].acts;
+    t->dacts = t->workers[0].dacts;
     lenet_init_params(m, t->params, h->seed);
     return 0;
 }
 
 void lenet_trainer_free(lenet_trainer *t) {
+    lenet_pool_free(t->pool);
     free(t->mem);
     memset(t, 0, sizeof *t);
+}
+
+/* Worker w: forward and backward over its run of the batch's tiles. */
+static void step_work(void *ctx, int w, int nw) {
+    job *j = ctx;
+    const lenet_model *m = j->t->m;
+    lenet_worker *k = &j->t->workers[w];
+    const int T = m->tile;
+    int lo, hi;
+    share(j->n, T, w, nw, &lo, &hi);
+    memset(k->grads, 0, m->n_params * sizeof *k->grads);
+    k->loss = 0;
+    k->correct = 0;
+    for (int s = lo; s < hi; s += T) {
+        const int n = hi - s < T ? hi - s : T;
+        uint8_t labels[LENET_MAX_TILE];
+        for (int b = 0; b < n; b++)
+            labels[b] = j->ds->labels[j->idx[s + b]];
+        lenet_load_tile(m, j->ds, j->idx + s, n, k->acts);
+        m->forward(j->t->params, k->acts);
+        k->loss += lenet_softmax_xent(k->acts + m->logits_offset, m->n_classes, T, n, labels,
+                                      1.0f / j->n, k->dacts + m->logits_offset, &k->correct);
+        m->backward(j->t->params, k->acts, k->dacts, k->grads);
+    }
 }
 
 double lenet_trainer_step(lenet_trainer *t, const lenet_dataset *ds, const int *idx, int n,
                           int *correct) {
     const lenet_model *m = t->m;
-    const int T = m->tile;
+    job j = {.t = t, .ds = ds, .idx = idx, .n = n};
+    lenet_pool_run(t->pool, step_work, &j);
+    /* a fixed order: the same seed and thread count give the same bits */
     double loss = 0;
-    memset(t->grads, 0, m->n_params * sizeof *t->grads);
-    for (int s = 0; s < n; s += T) {
-        const int k = n - s < T ? n - s : T;
-        uint8_t labels[LENET_MAX_TILE];
-        for (int b = 0; b < k; b++)
-            labels[b] = ds->labels[idx[s + b]];
-        lenet_load_tile(m, ds, idx + s, k, t->acts);
-        m->forward(t->params, t->acts);
-        loss += lenet_softmax_xent(t->acts + m->logits_offset, m->n_classes, T, k, labels,
-                                   1.0f / n, t->dacts + m->logits_offset, correct);
-        m->backward(t->params, t->acts, t->dacts, t->grads);
+    for (int w = 0; w < t->threads; w++) {
+        const lenet_worker *k = &t->workers[w];
+        loss += k->loss;
+        *correct += k->correct;
+        if (w > 0)
+            for (size_t i = 0; i < m->n_params; i++)
+                t->grads[i] += k->grads[i];
     }
+    if (!isfinite(loss))
+        return loss; /* keep the last good parameters */
     t->step++;
     if (t->h.optimizer == LENET_ADAM)
         lenet_adam_step(t->params, t->grads, t->adam_m, t->adam_v, m->n_params, &t->h, t->step);
@@ -231,7 +331,7 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
     const int B = o->h.batch;
     const int N = o->limit && o->limit < train.count ? (int)o->limit : train.count;
     order = malloc(sizeof *order * (size_t)train.count);
-    if (!order || lenet_trainer_init(&tr, m, &o->h)) {
+    if (!order || lenet_trainer_init(&tr, m, &o->h, o->threads)) {
         fprintf(stderr, "error: out of memory\n");
         goto out;
     }
@@ -244,10 +344,11 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
     lenet_rng shuffle_rng;
     lenet_rng_seed(&shuffle_rng, o->h.seed ^ 0x53485546464c45ull); /* "SHUFFLE" */
     if (!o->quiet)
-        printf("%s: %zu params; train on %d images, test on %d; batch %d, %s lr %g, seed %llu\n",
+        printf("%s: %zu params; train on %d images, test on %d; batch %d, %s lr %g, seed %llu, "
+               "%d thread%s\n",
                m->name, m->n_params, N, test.count, B,
                o->h.optimizer == LENET_ADAM ? "adam" : "sgd", (double)o->h.lr,
-               (unsigned long long)o->h.seed);
+               (unsigned long long)o->h.seed, tr.threads, tr.threads == 1 ? "" : "s");
     fflush(stdout);
 
     for (int epoch = 1; epoch <= o->h.epochs; epoch++) {
@@ -265,14 +366,17 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
             loss_sum += lenet_trainer_step(&tr, &train, order + start, nb, &correct);
             if (!isfinite(loss_sum)) {
                 fprintf(stderr, "error: the loss is not finite at epoch %d step %ld; stopping\n",
-                        epoch, tr.step);
+                        epoch, tr.step + 1);
                 goto out;
             }
         }
-        double test_acc = lenet_evaluate(m, tr.params, &test, tr.acts);
+        double t1 = lenet_seconds();
+        double test_acc = lenet_trainer_evaluate(&tr, &test);
+        double t2 = lenet_seconds();
         if (!o->quiet || epoch == o->h.epochs)
-            printf("epoch %d/%d loss=%.4f train_acc=%.4f test_acc=%.4f time=%.2fs\n", epoch,
-                   o->h.epochs, loss_sum / N, (double)correct / N, test_acc, lenet_seconds() - t0);
+            printf("epoch %d/%d loss=%.4f train_acc=%.4f test_acc=%.4f time=%.2fs eval=%.3fs\n",
+                   epoch, o->h.epochs, loss_sum / N, (double)correct / N, test_acc, t1 - t0,
+                   t2 - t1);
         fflush(stdout);
     }
     if (o->save_path) {

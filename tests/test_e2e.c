@@ -14,7 +14,9 @@
 #include "lenetc.h"
 #include "tests.h"
 
-extern const lenet_model lenet5_model; /* generated/lenet5/lenet5.c, built by gcc */
+/* generated/lenet5/lenet5.c built by gcc twice: as the JIT computes (FMA
+ * contraction off) and as its Makefile builds it (FMA on) */
+extern const lenet_model lenet5_model, lenet5_fma_model;
 
 static lenet_dataset train_set;
 
@@ -59,17 +61,19 @@ static void jit_model_free(JitModel *j) {
     model_free(&j->m);
 }
 
-/* Trains a and b side by side on the first steps*batch images in file
- * order; the losses must agree step by step to 1e-5 relative. Returns the
- * number of steps whose loss was bit-identical. */
-static int compare_steps(const lenet_model *a, const lenet_model *b, int steps, int batch,
-                         bool params_identical) {
+/* Trains a and b side by side (on threads_a and threads_b workers) on the
+ * first steps*batch images in file order; the losses must agree step by step
+ * to 1e-5 relative. Returns the number of steps whose loss was bit-identical. */
+static int compare_steps_threads(const lenet_model *a, int threads_a, const lenet_model *b,
+                                 int threads_b, int steps, int batch, bool params_identical) {
     load_train();
     lenet_hparams h = a->defaults;
     h.batch = batch;
     lenet_trainer ta, tb;
-    ck_assert_int_eq(lenet_trainer_init(&ta, a, &h), 0);
-    ck_assert_int_eq(lenet_trainer_init(&tb, b, &h), 0);
+    ck_assert_int_eq(lenet_trainer_init(&ta, a, &h, threads_a), 0);
+    ck_assert_int_eq(lenet_trainer_init(&tb, b, &h, threads_b), 0);
+    ck_assert_int_eq(ta.threads, threads_a);
+    ck_assert_int_eq(tb.threads, threads_b);
     int *idx = malloc(sizeof *idx * (size_t)batch);
     int same = 0, ca = 0, cb = 0;
     for (int s = 0; s < steps; s++) {
@@ -90,6 +94,58 @@ static int compare_steps(const lenet_model *a, const lenet_model *b, int steps, 
     lenet_trainer_free(&tb);
     return same;
 }
+
+static int compare_steps(const lenet_model *a, const lenet_model *b, int steps, int batch,
+                         bool params_identical) {
+    return compare_steps_threads(a, 1, b, 1, steps, batch, params_identical);
+}
+
+/* The emitted Makefile lets gcc fuse multiply-adds: other roundings, the
+ * same trajectory (losses within 1e-5 over 100 steps). */
+START_TEST(test_fma_build_same_trajectory) {
+    int same = compare_steps(&lenet5_model, &lenet5_fma_model, 100, 128, false);
+    ck_assert_int_lt(same, 100); /* it is a different build */
+}
+END_TEST
+
+/* Threads: each worker sums its own run of tiles, the sums are added in
+ * worker order. The same seed and thread count give the same bits; 1 and 2
+ * threads round differently but follow the same trajectory. */
+START_TEST(test_threads_deterministic) {
+    ck_assert_int_eq(compare_steps_threads(&lenet5_model, 2, &lenet5_model, 2, 30, 128, true), 30);
+    ck_assert_int_eq(compare_steps_threads(&lenet5_model, 3, &lenet5_model, 3, 10, 100, true), 10);
+}
+END_TEST
+
+START_TEST(test_threads_same_trajectory) {
+    int same = compare_steps_threads(&lenet5_model, 1, &lenet5_model, 2, 30, 128, false);
+    ck_assert_int_lt(same, 30);
+}
+END_TEST
+
+/* Evaluation split over workers counts exactly what one thread counts. */
+START_TEST(test_parallel_evaluate) {
+    load_train();
+    lenet_hparams h = lenet5_model.defaults;
+    lenet_trainer t;
+    ck_assert_int_eq(lenet_trainer_init(&t, &lenet5_model, &h, 2), 0);
+    int idx[128], correct = 0;
+    for (int s = 0; s < 20; s++) {
+        for (int i = 0; i < 128; i++)
+            idx[i] = s * 128 + i;
+        lenet_trainer_step(&t, &train_set, idx, 128, &correct);
+    }
+    lenet_dataset part = train_set;
+    part.count = 1001; /* not a whole number of tiles */
+    float *acts = calloc(lenet5_model.act_floats, sizeof *acts);
+    double one = lenet_evaluate(&lenet5_model, t.params, &part, acts);
+    double two = lenet_trainer_evaluate(&t, &part);
+    ck_assert_double_eq(one, two);
+    ck_assert(one > 0.5 && one < 1.0);
+    free(acts);
+    lenet_trainer_free(&t);
+}
+END_TEST
 
 /* The JIT (tcc) and the emitted build (gcc -O3 -march=native
  * -ffp-contract=off) run the same operations in the same order: every one
@@ -126,9 +182,9 @@ START_TEST(test_same_seed_same_weights) {
     /* and a different seed starts elsewhere */
     lenet_hparams h = j.lm->defaults;
     lenet_trainer a, b;
-    ck_assert_int_eq(lenet_trainer_init(&a, j.lm, &h), 0);
+    ck_assert_int_eq(lenet_trainer_init(&a, j.lm, &h, 1), 0);
     h.seed++;
-    ck_assert_int_eq(lenet_trainer_init(&b, j.lm, &h), 0);
+    ck_assert_int_eq(lenet_trainer_init(&b, j.lm, &h, 1), 0);
     ck_assert(memcmp(a.params, b.params, j.lm->n_params * sizeof(float)) != 0);
     lenet_trainer_free(&a);
     lenet_trainer_free(&b);
@@ -235,6 +291,10 @@ Suite *e2e_suite(void) {
     tcase_set_timeout(tc, 1800);
     tcase_add_test(tc, test_jit_error_names_generated_line);
     tcase_add_test(tc, test_jit_matches_gcc_build);
+    tcase_add_test(tc, test_fma_build_same_trajectory);
+    tcase_add_test(tc, test_threads_deterministic);
+    tcase_add_test(tc, test_threads_same_trajectory);
+    tcase_add_test(tc, test_parallel_evaluate);
     tcase_add_loop_test(tc, test_unrolled_matches_loops, 0, 2);
     tcase_add_test(tc, test_same_seed_same_weights);
     tcase_add_test(tc, test_bad_spec_same_error_both_paths);

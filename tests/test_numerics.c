@@ -450,9 +450,9 @@ START_TEST(test_trainer_init) {
     m.tile = 4;
     lenet_trainer t;
     m.tile = LENET_MAX_TILE + 1; /* the runtime's fixed lane buffers hold 64 */
-    ck_assert_int_eq(lenet_trainer_init(&t, &m, &h), -1);
+    ck_assert_int_eq(lenet_trainer_init(&t, &m, &h, 1), -1);
     m.tile = 4;
-    ck_assert_int_eq(lenet_trainer_init(&t, &m, &h), 0);
+    ck_assert_int_eq(lenet_trainer_init(&t, &m, &h, 1), 0);
     ck_assert_int_eq(t.step, 0);
     ck_assert_float_eq(t.params[0], -0.770536065f); /* the seed-42 stream */
     float q[23];
@@ -654,7 +654,7 @@ START_TEST(test_trainer_step_adam) {
     lenet_dataset ds = {.count = 6, .rows = 2, .cols = 2, .images = train_px, .labels = train_lb};
     const int idx[6] = {5, 2, 0, 4, 1, 3};
     lenet_trainer t;
-    ck_assert_int_eq(lenet_trainer_init(&t, &m, &h), 0);
+    ck_assert_int_eq(lenet_trainer_init(&t, &m, &h, 1), 0);
     memcpy(t.params, dense_p0, sizeof dense_p0);
 
     int correct = 100;
@@ -688,7 +688,7 @@ START_TEST(test_trainer_step_sgd) {
     lenet_dataset ds = {.count = 6, .rows = 2, .cols = 2, .images = train_px, .labels = train_lb};
     const int idx[6] = {5, 2, 0, 4, 1, 3};
     lenet_trainer t;
-    ck_assert_int_eq(lenet_trainer_init(&t, &m, &h), 0);
+    ck_assert_int_eq(lenet_trainer_init(&t, &m, &h, 1), 0);
     memcpy(t.params, dense_p0, sizeof dense_p0);
     int correct = 0;
     double loss = lenet_trainer_step(&t, &ds, idx, 6, &correct);
@@ -711,7 +711,7 @@ START_TEST(test_trainer_step_batching) {
     const lenet_hparams h = {.optimizer = LENET_SGD, .lr = 0.0f, .batch = 6, .seed = 5};
     lenet_dataset ds = {.count = 6, .rows = 2, .cols = 2, .images = train_px, .labels = train_lb};
     lenet_trainer t;
-    ck_assert_int_eq(lenet_trainer_init(&t, &m, &h), 0);
+    ck_assert_int_eq(lenet_trainer_init(&t, &m, &h, 1), 0);
     memcpy(t.params, dense_p0, sizeof dense_p0);
     int correct = 0;
     const int perm[6] = {0, 1, 2, 3, 4, 5};
