@@ -26,6 +26,10 @@ HEADERS      = $(wildcard runtime/*.h compiler/*.h tests/*.h)
 
 all: lenetc runtime/liblenet.a
 
+# the runtime's per-step loops (Adam, tile loading) are worth vectorising;
+# sqrtf of v >= 0 never sets errno, and -fno-math-errno lets it vectorise
+runtime/optim.o runtime/tile.o runtime/train.o: OPT = -O3 -fno-math-errno
+
 %.o: %.c $(HEADERS) .build-kind
 	$(CC) $(ALL_CFLAGS) -Iruntime -Icompiler -c -o $@ $<
 
@@ -74,7 +78,13 @@ train: all
 	$(MAKE) -C gen
 	gen/lenet5-train --epochs $(EPOCHS)
 
-.PHONY: all clean deps test golden train
+# Every path side by side on full MNIST, with PyTorch if python3-torch is
+# installed: a report, not a test (no thresholds). See bench/run.py.
+BENCH_EPOCHS ?= 3
+bench: all
+	python3 bench/run.py --epochs $(BENCH_EPOCHS)
+
+.PHONY: all bench clean deps test golden train
 deps:
 	bash scripts/install-deps.sh
 

@@ -128,12 +128,12 @@ static void open_tap_loops(Emitter *e, const Geo *g, const char *a, const char *
         emit_line(e, "if (ix < 0 || ix >= %d) continue;", g->W);
 }
 
-/* Vector shape: a block of up to 4 output channels shares every input load,
+/* Vector shape: a block of up to 8 output channels shares every input load,
  * and its accumulators stay in registers. Each output still adds bias, then
  * the taps in (ci, ky, kx) order, as the loop shape does. */
 static void conv_forward_vector(Emitter *e, const Geo *g) {
     int T = e->opt.tile, parts[2][3];
-    for (int k = 0, n = emit_blocks(g->CO, 4, parts); k < n; k++) {
+    for (int k = 0, n = emit_blocks(g->CO, 8, parts); k < n; k++) {
         int cb = parts[k][2];
         emit_line(e, "for (int co = %d; co < %d; co += %d)", parts[k][0], parts[k][1], cb);
         emit_line(e, "    for (int oy = 0; oy < %d; oy++)", g->OH);
@@ -432,9 +432,9 @@ static void conv_backward_vector(Emitter *e, const Layer *l, const Geo *g) {
         return;
     /* The loop shape scatters by (co, oy, ox): an input meets its taps in
      * co order, then ky and kx descending. The gather keeps that order and
-     * its sums in registers, a block of up to 4 input channels at once. */
+     * its sums in registers, a block of up to 8 input channels at once. */
     emit_line(e, "/* input: gather w * dout over (co, ky, kx), in the loop shape's order */");
-    for (int k = 0, n = emit_blocks(g->CI, 4, parts); k < n; k++) {
+    for (int k = 0, n = emit_blocks(g->CI, 8, parts); k < n; k++) {
         int cb = parts[k][2];
         emit_line(e, "for (int ci = %d; ci < %d; ci += %d)", parts[k][0], parts[k][1], cb);
         emit_line(e, "    for (int iy = 0; iy < %d; iy++)", g->H);

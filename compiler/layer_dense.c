@@ -45,11 +45,11 @@ static void relu_in_place(Emitter *e, const Layer *l) {
     emit_line(e, "    out[i] = out[i] > 0 ? out[i] : 0;");
 }
 
-/* Vector shape: blocks of up to 4 units share each input load; every output
+/* Vector shape: blocks of up to 8 units share each input load; every output
  * adds bias, then the inputs in order, as the loop shape does. */
 static void dense_forward_vector(Emitter *e, const Layer *l) {
     int T = e->opt.tile, N = l->in.c, parts[2][3];
-    for (int k = 0, n = emit_blocks(l->units, 4, parts); k < n; k++) {
+    for (int k = 0, n = emit_blocks(l->units, 8, parts); k < n; k++) {
         int cb = parts[k][2];
         emit_open(e, "for (int j = %d; j < %d; j += %d)", parts[k][0], parts[k][1], cb);
         emit_line(e, LANES " acc[%d];", cb);

@@ -160,6 +160,9 @@ int model_infer(Model *m, Diag *d);
 lenet_model *model_descriptor(const Model *m, int tile);
 void descriptor_free(lenet_model *lm);
 void model_summary(const Model *m, StrBuf *out);
+/* Multiply-adds one sample costs in a layer's forward or backward pass
+ * (conv taps that fall into padding are not computed, so not counted). */
+long layer_macs(const Layer *l, bool backward);
 
 /* ---- emitter (emit.c) -------------------------------------------------- */
 /* LOOPS: constant-bound loops, plain C (the JIT's default: tcc compiles it).

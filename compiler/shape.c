@@ -158,6 +158,29 @@ static void group_digits(long v, char *buf, size_t n) {
     buf[j] = '\0';
 }
 
+/* Taps of a conv that land inside the input along one axis, over all outputs. */
+static long valid_taps(int out, int k, int s, int pad, int in) {
+    long n = 0;
+    for (int o = 0; o < out; o++)
+        for (int t = 0; t < k; t++)
+            n += o * s + t - pad >= 0 && o * s + t - pad < in;
+    return n;
+}
+
+long layer_macs(const Layer *l, bool backward) {
+    long fwd = 0;
+    if (l->kind == &conv_kind)
+        fwd = (long)l->out.c * l->in.c * valid_taps(l->out.h, l->kernel, l->stride, l->pad_top, l->in.h) *
+              valid_taps(l->out.w, l->kernel, l->stride, l->pad_left, l->in.w);
+    else if (l->kind == &dense_kind)
+        fwd = (long)l->units * l->in.c;
+    if (!backward)
+        return fwd;
+    if (!l->need_backward)
+        return 0;
+    return fwd + (l->need_dinput ? fwd : 0); /* weight gradients, input gradients */
+}
+
 void model_summary(const Model *m, StrBuf *out) {
     static const char *rule =
         "_________________________________________________________________\n";
@@ -182,6 +205,17 @@ void model_summary(const Model *m, StrBuf *out) {
             sb_puts(out, "\n");
     }
     group_digits(m->n_params, count, sizeof count);
-    sb_printf(out, "%sTotal params: %s\nTrainable params: %s\nNon-trainable params: 0\n%s", thick,
-              count, count, rule);
+    sb_printf(out, "%sTotal params: %s\nTrainable params: %s\nNon-trainable params: 0\n", thick,
+              count, count);
+    long fwd = 0, bwd = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        fwd += layer_macs(&m->layers[i], false);
+        bwd += layer_macs(&m->layers[i], true);
+    }
+    char f[32], b[32], t[32];
+    group_digits(fwd, f, sizeof f);
+    group_digits(bwd, b, sizeof b);
+    group_digits(fwd + bwd, t, sizeof t);
+    sb_printf(out, "Multiply-adds per training sample: %s (forward %s, backward %s)\n%s", t, f, b,
+              rule);
 }

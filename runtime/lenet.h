@@ -133,9 +133,9 @@ int lenet_argmax_lane(const float *logits, int k, int tile, int lane);
 
 /* Keras' Adam: lr_t = lr * sqrt(1-b2^t) / (1-b1^t);
  *              p -= lr_t * m / (sqrt(v) + eps); t counts from 1. */
-void lenet_adam_step(float *params, const float *grads, float *m, float *v,
-                     size_t n, const lenet_hparams *h, long step);
-void lenet_sgd_step(float *params, const float *grads, size_t n, float lr);
+void lenet_adam_step(float *restrict params, const float *restrict grads, float *restrict m,
+                     float *restrict v, size_t n, const lenet_hparams *h, long step);
+void lenet_sgd_step(float *restrict params, const float *restrict grads, size_t n, float lr);
 
 /* ---- weights: safetensors -------------------------------------------- */
 
@@ -164,6 +164,8 @@ typedef void (*lenet_pool_fn)(void *ctx, int worker, int n_workers);
 lenet_pool *lenet_pool_create(int n_workers);
 int lenet_pool_size(const lenet_pool *pool);
 void lenet_pool_run(lenet_pool *pool, lenet_pool_fn fn, void *ctx);
+/* Inside a job: returns when every worker of the pool has called it. */
+void lenet_pool_barrier(lenet_pool *pool);
 void lenet_pool_free(lenet_pool *pool);
 /* The online cores, at most LENET_MAX_THREADS. */
 int lenet_default_threads(void);

@@ -12,14 +12,19 @@ void lenet_load_tile(const lenet_model *m, const lenet_dataset *ds, const int *i
     float lut[256];
     for (int p = 0; p < 256; p++)
         lut[p] = (float)(m->scale_lo + (m->scale_hi - (double)m->scale_lo) * p / 255.0);
-    memset(acts, 0, sizeof *acts * (size_t)H * W * T);
-    for (int b = 0; b < n; b++) {
-        const uint8_t *img = ds->images + (size_t)idx[b] * ds->rows * ds->cols;
-        for (int y = 0; y < H; y++)
-            for (int x = 0; x < W; x++) {
-                int sy = y - P, sx = x - P;
-                bool inside = sy >= 0 && sy < m->data_h && sx >= 0 && sx < m->data_w;
-                acts[((size_t)y * W + x) * T + b] = lut[inside ? img[sy * ds->cols + sx] : 0];
-            }
-    }
+    const uint8_t *img[LENET_MAX_TILE];
+    for (int b = 0; b < n; b++)
+        img[b] = ds->images + (size_t)idx[b] * ds->rows * ds->cols;
+    /* pixel by pixel, so that each pixel's T lanes are written together */
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            float *dst = acts + ((size_t)y * W + x) * T;
+            const int sy = y - P, sx = x - P;
+            const bool inside = sy >= 0 && sy < m->data_h && sx >= 0 && sx < m->data_w;
+            const int at = inside ? sy * ds->cols + sx : 0;
+            for (int b = 0; b < n; b++)
+                dst[b] = lut[inside ? img[b][at] : 0];
+            for (int b = n; b < T; b++)
+                dst[b] = 0;
+        }
 }

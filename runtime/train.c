@@ -252,11 +252,15 @@ void lenet_trainer_free(lenet_trainer *t) {
     memset(t, 0, sizeof *t);
 }
 
-/* Worker w: forward and backward over its run of the batch's tiles. */
+/* Worker w: forward and backward over its run of the batch's tiles; then,
+ * once every worker is done, the gradient sum and the update of its own
+ * slice of the parameters (the update is elementwise, so slicing it does
+ * not change a bit). */
 static void step_work(void *ctx, int w, int nw) {
     job *j = ctx;
-    const lenet_model *m = j->t->m;
-    lenet_worker *k = &j->t->workers[w];
+    lenet_trainer *t = j->t;
+    const lenet_model *m = t->m;
+    lenet_worker *k = &t->workers[w];
     const int T = m->tile;
     int lo, hi;
     share(j->n, T, w, nw, &lo, &hi);
@@ -269,35 +273,42 @@ static void step_work(void *ctx, int w, int nw) {
         for (int b = 0; b < n; b++)
             labels[b] = j->ds->labels[j->idx[s + b]];
         lenet_load_tile(m, j->ds, j->idx + s, n, k->acts);
-        m->forward(j->t->params, k->acts);
+        m->forward(t->params, k->acts);
         k->loss += lenet_softmax_xent(k->acts + m->logits_offset, m->n_classes, T, n, labels,
                                       1.0f / j->n, k->dacts + m->logits_offset, &k->correct);
-        m->backward(j->t->params, k->acts, k->dacts, k->grads);
+        m->backward(t->params, k->acts, k->dacts, k->grads);
     }
+    lenet_pool_barrier(t->pool);
+    /* a fixed order: the same seed and thread count give the same bits */
+    double loss = 0;
+    for (int v = 0; v < nw; v++)
+        loss += t->workers[v].loss;
+    if (!isfinite(loss))
+        return; /* keep the last good parameters */
+    int plo, phi;
+    share((int)m->n_params, 16, w, nw, &plo, &phi);
+    for (int v = 1; v < nw; v++)
+        for (int i = plo; i < phi; i++)
+            t->grads[i] += t->workers[v].grads[i];
+    const size_t n = (size_t)(phi - plo);
+    if (t->h.optimizer == LENET_ADAM)
+        lenet_adam_step(t->params + plo, t->grads + plo, t->adam_m + plo, t->adam_v + plo, n,
+                        &t->h, t->step + 1);
+    else
+        lenet_sgd_step(t->params + plo, t->grads + plo, n, t->h.lr);
 }
 
 double lenet_trainer_step(lenet_trainer *t, const lenet_dataset *ds, const int *idx, int n,
                           int *correct) {
-    const lenet_model *m = t->m;
     job j = {.t = t, .ds = ds, .idx = idx, .n = n};
     lenet_pool_run(t->pool, step_work, &j);
-    /* a fixed order: the same seed and thread count give the same bits */
     double loss = 0;
     for (int w = 0; w < t->threads; w++) {
-        const lenet_worker *k = &t->workers[w];
-        loss += k->loss;
-        *correct += k->correct;
-        if (w > 0)
-            for (size_t i = 0; i < m->n_params; i++)
-                t->grads[i] += k->grads[i];
+        loss += t->workers[w].loss;
+        *correct += t->workers[w].correct;
     }
-    if (!isfinite(loss))
-        return loss; /* keep the last good parameters */
-    t->step++;
-    if (t->h.optimizer == LENET_ADAM)
-        lenet_adam_step(t->params, t->grads, t->adam_m, t->adam_v, m->n_params, &t->h, t->step);
-    else
-        lenet_sgd_step(t->params, t->grads, m->n_params, t->h.lr);
+    if (isfinite(loss))
+        t->step++;
     return loss;
 }
 

@@ -35,11 +35,11 @@ static void conv1_forward(const float *restrict params, float *restrict acts) {
     const float *restrict bias = params + 150;
     const float *restrict in = acts + 0;
     float *restrict out = acts + 16384;
-    for (int co = 0; co < 4; co += 4)
+    for (int co = 0; co < 6; co += 6)
         for (int oy = 0; oy < 28; oy++)
             for (int ox = 0; ox < 28; ox++) {
-                lenet_lanes acc[4];
-                for (int c = 0; c < 4; c++)
+                lenet_lanes acc[6];
+                for (int c = 0; c < 6; c++)
                     acc[c] = (lenet_lanes){0} + bias[co + c];
                 for (int ci = 0; ci < 1; ci++) {
                     for (int ky = 0; ky < 5; ky++) {
@@ -47,32 +47,12 @@ static void conv1_forward(const float *restrict params, float *restrict acts) {
                         for (int kx = 0; kx < 5; kx++) {
                             const int ix = ox + kx;
                             const lenet_lanes x = *(const lenet_lanes *)(in + ((ci * 32 + iy) * 32 + ix) * 16);
-                            for (int c = 0; c < 4; c++)
+                            for (int c = 0; c < 6; c++)
                                 acc[c] += w[(((co + c) * 1 + ci) * 5 + ky) * 5 + kx] * x;
                         }
                     }
                 }
-                for (int c = 0; c < 4; c++)
-                    *(lenet_lanes *)(out + (((co + c) * 28 + oy) * 28 + ox) * 16) = acc[c];
-            }
-    for (int co = 4; co < 6; co += 2)
-        for (int oy = 0; oy < 28; oy++)
-            for (int ox = 0; ox < 28; ox++) {
-                lenet_lanes acc[2];
-                for (int c = 0; c < 2; c++)
-                    acc[c] = (lenet_lanes){0} + bias[co + c];
-                for (int ci = 0; ci < 1; ci++) {
-                    for (int ky = 0; ky < 5; ky++) {
-                        const int iy = oy + ky;
-                        for (int kx = 0; kx < 5; kx++) {
-                            const int ix = ox + kx;
-                            const lenet_lanes x = *(const lenet_lanes *)(in + ((ci * 32 + iy) * 32 + ix) * 16);
-                            for (int c = 0; c < 2; c++)
-                                acc[c] += w[(((co + c) * 1 + ci) * 5 + ky) * 5 + kx] * x;
-                        }
-                    }
-                }
-                for (int c = 0; c < 2; c++)
+                for (int c = 0; c < 6; c++)
                     *(lenet_lanes *)(out + (((co + c) * 28 + oy) * 28 + ox) * 16) = acc[c];
             }
 }
@@ -116,11 +96,11 @@ static void conv2_forward(const float *restrict params, float *restrict acts) {
     const float *restrict bias = params + 2556;
     const float *restrict in = acts + 110464;
     float *restrict out = acts + 129280;
-    for (int co = 0; co < 16; co += 4)
+    for (int co = 0; co < 16; co += 8)
         for (int oy = 0; oy < 10; oy++)
             for (int ox = 0; ox < 10; ox++) {
-                lenet_lanes acc[4];
-                for (int c = 0; c < 4; c++)
+                lenet_lanes acc[8];
+                for (int c = 0; c < 8; c++)
                     acc[c] = (lenet_lanes){0} + bias[co + c];
                 for (int ci = 0; ci < 6; ci++) {
                     for (int ky = 0; ky < 5; ky++) {
@@ -128,12 +108,12 @@ static void conv2_forward(const float *restrict params, float *restrict acts) {
                         for (int kx = 0; kx < 5; kx++) {
                             const int ix = ox + kx;
                             const lenet_lanes x = *(const lenet_lanes *)(in + ((ci * 14 + iy) * 14 + ix) * 16);
-                            for (int c = 0; c < 4; c++)
+                            for (int c = 0; c < 8; c++)
                                 acc[c] += w[(((co + c) * 6 + ci) * 5 + ky) * 5 + kx] * x;
                         }
                     }
                 }
-                for (int c = 0; c < 4; c++)
+                for (int c = 0; c < 8; c++)
                     *(lenet_lanes *)(out + (((co + c) * 10 + oy) * 10 + ox) * 16) = acc[c];
             }
 }
@@ -177,16 +157,16 @@ static void dense1_forward(const float *restrict params, float *restrict acts) {
     const float *restrict bias = params + 50572;
     const float *restrict in = acts + 161280;
     float *restrict out = acts + 167680;
-    for (int j = 0; j < 120; j += 4) {
-        lenet_lanes acc[4];
-        for (int c = 0; c < 4; c++)
+    for (int j = 0; j < 120; j += 8) {
+        lenet_lanes acc[8];
+        for (int c = 0; c < 8; c++)
             acc[c] = (lenet_lanes){0} + bias[j + c];
         for (int i = 0; i < 400; i++) {
             const lenet_lanes x = *(const lenet_lanes *)(in + i * 16);
-            for (int c = 0; c < 4; c++)
+            for (int c = 0; c < 8; c++)
                 acc[c] += w[(j + c) * 400 + i] * x;
         }
-        for (int c = 0; c < 4; c++)
+        for (int c = 0; c < 8; c++)
             *(lenet_lanes *)(out + (j + c) * 16) = acc[c];
     }
     for (int i = 0; i < 1920; i++)
@@ -201,7 +181,19 @@ static void dense2_forward(const float *restrict params, float *restrict acts) {
     const float *restrict bias = params + 60772;
     const float *restrict in = acts + 167680;
     float *restrict out = acts + 169600;
-    for (int j = 0; j < 84; j += 4) {
+    for (int j = 0; j < 80; j += 8) {
+        lenet_lanes acc[8];
+        for (int c = 0; c < 8; c++)
+            acc[c] = (lenet_lanes){0} + bias[j + c];
+        for (int i = 0; i < 120; i++) {
+            const lenet_lanes x = *(const lenet_lanes *)(in + i * 16);
+            for (int c = 0; c < 8; c++)
+                acc[c] += w[(j + c) * 120 + i] * x;
+        }
+        for (int c = 0; c < 8; c++)
+            *(lenet_lanes *)(out + (j + c) * 16) = acc[c];
+    }
+    for (int j = 80; j < 84; j += 4) {
         lenet_lanes acc[4];
         for (int c = 0; c < 4; c++)
             acc[c] = (lenet_lanes){0} + bias[j + c];
@@ -225,16 +217,16 @@ static void dense3_forward(const float *restrict params, float *restrict acts) {
     const float *restrict bias = params + 61696;
     const float *restrict in = acts + 169600;
     float *restrict out = acts + 170944;
-    for (int j = 0; j < 8; j += 4) {
-        lenet_lanes acc[4];
-        for (int c = 0; c < 4; c++)
+    for (int j = 0; j < 8; j += 8) {
+        lenet_lanes acc[8];
+        for (int c = 0; c < 8; c++)
             acc[c] = (lenet_lanes){0} + bias[j + c];
         for (int i = 0; i < 84; i++) {
             const lenet_lanes x = *(const lenet_lanes *)(in + i * 16);
-            for (int c = 0; c < 4; c++)
+            for (int c = 0; c < 8; c++)
                 acc[c] += w[(j + c) * 84 + i] * x;
         }
-        for (int c = 0; c < 4; c++)
+        for (int c = 0; c < 8; c++)
             *(lenet_lanes *)(out + (j + c) * 16) = acc[c];
     }
     for (int j = 8; j < 10; j += 2) {
@@ -551,10 +543,10 @@ static void conv2_backward(const float *restrict params, const float *restrict a
                         gw[((co * 6 + ci) * 5 + ky) * 5 + kx] += acc[kx][b];
             }
     /* input: gather w * dout over (co, ky, kx), in the loop shape's order */
-    for (int ci = 0; ci < 4; ci += 4)
+    for (int ci = 0; ci < 6; ci += 6)
         for (int iy = 0; iy < 14; iy++)
             for (int ix = 0; ix < 14; ix++) {
-                lenet_lanes acc[4] = {0};
+                lenet_lanes acc[6] = {0};
                 for (int co = 0; co < 16; co++) {
                     for (int ky = 4; ky >= 0; ky--) {
                         const int oy = iy - ky;
@@ -563,32 +555,12 @@ static void conv2_backward(const float *restrict params, const float *restrict a
                             const int ox = ix - kx;
                             if (ox < 0 || ox >= 10) continue;
                             const lenet_lanes d = *(const lenet_lanes *)(dout + ((co * 10 + oy) * 10 + ox) * 16);
-                            for (int c = 0; c < 4; c++)
+                            for (int c = 0; c < 6; c++)
                                 acc[c] += w[((co * 6 + ci + c) * 5 + ky) * 5 + kx] * d;
                         }
                     }
                 }
-                for (int c = 0; c < 4; c++)
-                    *(lenet_lanes *)(din + (((ci + c) * 14 + iy) * 14 + ix) * 16) = acc[c];
-            }
-    for (int ci = 4; ci < 6; ci += 2)
-        for (int iy = 0; iy < 14; iy++)
-            for (int ix = 0; ix < 14; ix++) {
-                lenet_lanes acc[2] = {0};
-                for (int co = 0; co < 16; co++) {
-                    for (int ky = 4; ky >= 0; ky--) {
-                        const int oy = iy - ky;
-                        if (oy < 0 || oy >= 10) continue;
-                        for (int kx = 4; kx >= 0; kx--) {
-                            const int ox = ix - kx;
-                            if (ox < 0 || ox >= 10) continue;
-                            const lenet_lanes d = *(const lenet_lanes *)(dout + ((co * 10 + oy) * 10 + ox) * 16);
-                            for (int c = 0; c < 2; c++)
-                                acc[c] += w[((co * 6 + ci + c) * 5 + ky) * 5 + kx] * d;
-                        }
-                    }
-                }
-                for (int c = 0; c < 2; c++)
+                for (int c = 0; c < 6; c++)
                     *(lenet_lanes *)(din + (((ci + c) * 14 + iy) * 14 + ix) * 16) = acc[c];
             }
 }
