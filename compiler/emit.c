@@ -56,6 +56,65 @@ void emit_lane_loop(Emitter *e) {
     emit_open(e, "for (int b = 0; b < %d; b++)", e->opt.tile);
 }
 
+/* Writes template t with every `$` replaced by lane (or by "b" if lane < 0). */
+static void put_lane(StrBuf *out, const char *t, int lane) {
+    for (; *t; t++)
+        if (*t != '$')
+            sb_printf(out, "%c", *t);
+        else if (lane < 0)
+            sb_puts(out, "b");
+        else
+            sb_printf(out, "%d", lane);
+}
+
+#define LANES_WRITTEN_OUT(e) ((e)->opt.shape == SHAPE_LOOPS && (e)->opt.tile <= 16)
+
+void emit_lanes(Emitter *e, const char *fmt, ...) {
+    char t[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t, sizeof t, fmt, ap);
+    va_end(ap);
+    if (!LANES_WRITTEN_OUT(e)) {
+        emit_line(e, "for (int b = 0; b < %d; b++)", e->opt.tile);
+        emit_indent(e);
+        sb_puts(e->out, "    ");
+        put_lane(e->out, t, -1);
+        sb_puts(e->out, "\n");
+        return;
+    }
+    const int per_line = strlen(t) < 32 ? 4 : 2;
+    for (int b = 0; b < e->opt.tile; b++) {
+        if (b % per_line == 0)
+            emit_indent(e);
+        put_lane(e->out, t, b);
+        sb_puts(e->out, b % per_line == per_line - 1 || b + 1 == e->opt.tile ? "\n" : " ");
+    }
+}
+
+void emit_lane_sum(Emitter *e, const char *lhs, const char *term) {
+    if (!LANES_WRITTEN_OUT(e)) {
+        emit_line(e, "for (int b = 0; b < %d; b++)", e->opt.tile);
+        emit_indent(e);
+        sb_printf(e->out, "    %s += ", lhs);
+        put_lane(e->out, term, -1);
+        sb_puts(e->out, ";\n");
+        return;
+    }
+    emit_indent(e);
+    sb_printf(e->out, "%s = %s", lhs, lhs);
+    for (int b = 0; b < e->opt.tile; b++) {
+        sb_puts(e->out, b && b % 4 == 0 ? "\n" : "");
+        if (b && b % 4 == 0) {
+            emit_indent(e);
+            sb_puts(e->out, "   ");
+        }
+        sb_puts(e->out, " + ");
+        put_lane(e->out, term, b);
+    }
+    sb_puts(e->out, ";\n");
+}
+
 void emit_zero(Emitter *e, const char *p, long n) {
     emit_line(e, "for (int i = 0; i < %ld; i++)", n * e->opt.tile);
     emit_line(e, "    %s[i] = 0;", p);

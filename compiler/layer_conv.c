@@ -173,15 +173,13 @@ static void conv_forward(Emitter *e, const Layer *l) {
         e->indent += 2;
         emit_open(e, "for (int ox = 0; ox < %d; ox++)", g.OW);
         emit_line(e, "%s *o = out + ((co * %d + oy) * %d + ox) * %d;", R, g.OH, g.OW, e->opt.tile);
-        emit_line(e, "for (int b = 0; b < %d; b++)", e->opt.tile);
-        emit_line(e, "    o[b] = bias[co];");
+        emit_lanes(e, "o[$] = bias[co];");
         emit_open(e, "for (int ci = 0; ci < %d; ci++)", g.CI);
         open_tap_loops(e, &g, "ky", "kx", g.K, g.K);
         emit_line(e, "const %s wk = w[((co * %d + ci) * %d + ky) * %d + kx];", R, g.CI, g.K, g.K);
         emit_line(e, "const %s *x = in + ((ci * %d + iy) * %d + ix) * %d;", R, g.H, g.W,
                   e->opt.tile);
-        emit_line(e, "for (int b = 0; b < %d; b++)", e->opt.tile);
-        emit_line(e, "    o[b] += wk * x[b];");
+        emit_lanes(e, "o[$] += wk * x[$];");
         emit_close(e);
         emit_close(e);
         emit_close(e);
@@ -219,13 +217,12 @@ static void conv_backward_loops(Emitter *e, const Layer *l, const Geo *g) {
     emit_line(e, "/* bias: per-lane sums over positions, then over lanes */");
     emit_open(e, "for (int co = 0; co < %d; co++)", g->CO);
     emit_line(e, "%s acc[%d];", R, T);
-    emit_line(e, "for (int b = 0; b < %d; b++)", T);
-    emit_line(e, "    acc[b] = 0;");
-    emit_line(e, "for (int p = 0; p < %d; p++)", g->OH * g->OW);
-    emit_line(e, "    for (int b = 0; b < %d; b++)", T);
-    emit_line(e, "        acc[b] += dout[(co * %d + p) * %d + b];", g->OH * g->OW, T);
-    emit_line(e, "for (int b = 0; b < %d; b++)", T);
-    emit_line(e, "    gb[co] += acc[b];");
+    emit_lanes(e, "acc[$] = 0;");
+    emit_open(e, "for (int p = 0; p < %d; p++)", g->OH * g->OW);
+    emit_line(e, "const %s *d = dout + (co * %d + p) * %d;", R, g->OH * g->OW, T);
+    emit_lanes(e, "acc[$] += d[$];");
+    emit_close(e);
+    emit_lane_sum(e, "gb[co]", "acc[$]");
     emit_close(e);
 
     emit_line(e, "/* weights: the same, of dout * in */");
@@ -235,17 +232,16 @@ static void conv_backward_loops(Emitter *e, const Layer *l, const Geo *g) {
     e->indent += 3;
     emit_open(e, "for (int kx = 0; kx < %d; kx++)", g->K);
     emit_line(e, "%s acc[%d];", R, T);
-    emit_line(e, "for (int b = 0; b < %d; b++)", T);
-    emit_line(e, "    acc[b] = 0;");
+    emit_lanes(e, "acc[$] = 0;");
     open_tap_loops(e, g, "oy", "ox", g->OH, g->OW);
     emit_line(e, "const %s *d = dout + ((co * %d + oy) * %d + ox) * %d;", R, g->OH, g->OW, T);
     emit_line(e, "const %s *x = in + ((ci * %d + iy) * %d + ix) * %d;", R, g->H, g->W, T);
-    emit_line(e, "for (int b = 0; b < %d; b++)", T);
-    emit_line(e, "    acc[b] += d[b] * x[b];");
+    emit_lanes(e, "acc[$] += d[$] * x[$];");
     emit_close(e);
     emit_close(e);
-    emit_line(e, "for (int b = 0; b < %d; b++)", T);
-    emit_line(e, "    gw[((co * %d + ci) * %d + ky) * %d + kx] += acc[b];", g->CI, g->K, g->K);
+    char lhs[96];
+    snprintf(lhs, sizeof lhs, "gw[((co * %d + ci) * %d + ky) * %d + kx]", g->CI, g->K, g->K);
+    emit_lane_sum(e, lhs, "acc[$]");
     emit_close(e);
     e->indent -= 3;
 
@@ -262,8 +258,7 @@ static void conv_backward_loops(Emitter *e, const Layer *l, const Geo *g) {
     open_tap_loops(e, g, "ky", "kx", g->K, g->K);
     emit_line(e, "const %s wk = w[((co * %d + ci) * %d + ky) * %d + kx];", R, g->CI, g->K, g->K);
     emit_line(e, "%s *x = din + ((ci * %d + iy) * %d + ix) * %d;", R, g->H, g->W, T);
-    emit_line(e, "for (int b = 0; b < %d; b++)", T);
-    emit_line(e, "    x[b] += wk * d[b];");
+    emit_lanes(e, "x[$] += wk * d[$];");
     emit_close(e);
     emit_close(e);
     emit_close(e);

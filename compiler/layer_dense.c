@@ -135,13 +135,11 @@ static void dense_forward(Emitter *e, const Layer *l) {
     } else if (e->opt.shape == SHAPE_LOOPS) {
         emit_open(e, "for (int j = 0; j < %d; j++)", U);
         emit_line(e, "%s *o = out + j * %d;", R, T);
-        emit_line(e, "for (int b = 0; b < %d; b++)", T);
-        emit_line(e, "    o[b] = bias[j];");
+        emit_lanes(e, "o[$] = bias[j];");
         emit_open(e, "for (int i = 0; i < %d; i++)", N);
         emit_line(e, "const %s wk = w[j * %d + i];", R, N);
         emit_line(e, "const %s *x = in + i * %d;", R, T);
-        emit_line(e, "for (int b = 0; b < %d; b++)", T);
-        emit_line(e, "    o[b] += wk * x[b];");
+        emit_lanes(e, "o[$] += wk * x[$];");
         emit_close(e);
         emit_close(e);
     } else {
@@ -177,12 +175,12 @@ static void dense_backward(Emitter *e, const Layer *l) {
         emit_line(e, "/* bias and weights: sums over lanes, in lane order */");
         emit_open(e, "for (int j = 0; j < %d; j++)", U);
         emit_line(e, "const %s *d = dout + j * %d;", R, T);
-        emit_line(e, "for (int b = 0; b < %d; b++)", T);
-        emit_line(e, "    gb[j] += d[b];");
+        emit_lane_sum(e, "gb[j]", "d[$]");
         emit_open(e, "for (int i = 0; i < %d; i++)", N);
         emit_line(e, "const %s *x = in + i * %d;", R, T);
-        emit_line(e, "for (int b = 0; b < %d; b++)", T);
-        emit_line(e, "    gw[j * %d + i] += d[b] * x[b];", N);
+        char lhs[64];
+        snprintf(lhs, sizeof lhs, "gw[j * %d + i]", N);
+        emit_lane_sum(e, lhs, "d[$] * x[$]");
         emit_close(e);
         emit_close(e);
         if (l->need_dinput) {
@@ -193,8 +191,7 @@ static void dense_backward(Emitter *e, const Layer *l) {
             emit_open(e, "for (int i = 0; i < %d; i++)", N);
             emit_line(e, "const %s wk = w[j * %d + i];", R, N);
             emit_line(e, "%s *x = din + i * %d;", R, T);
-            emit_line(e, "for (int b = 0; b < %d; b++)", T);
-            emit_line(e, "    x[b] += wk * d[b];");
+            emit_lanes(e, "x[$] += wk * d[$];");
             emit_close(e);
             emit_close(e);
         }

@@ -84,16 +84,15 @@ static void maxpool_forward(Emitter *e, const Layer *l) {
     emit_forward_begin(e, l);
     if (e->opt.shape != SHAPE_UNROLL) { /* the vector shape too: gcc vectorises these */
         open_windows(e, l, false);
-        emit_line(e, "for (int b = 0; b < %d; b++)", T);
-        emit_line(e, "    o[b] = x[b];");
+        emit_lanes(e, "o[$] = x[$];");
         emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
-        emit_line(e, "    for (int kx = 0; kx < %d; kx++)", K);
-        e->indent += 2;
-        emit_open(e, "for (int b = 0; b < %d; b++)", T);
-        emit_line(e, "const %s v = x[(ky * %d + kx) * %d + b];", e->opt.real, l->in.w, T);
-        emit_line(e, "o[b] = v > o[b] ? v : o[b]; /* a select, not a branch: it vectorises */");
+        e->indent++;
+        emit_open(e, "for (int kx = 0; kx < %d; kx++)", K);
+        emit_line(e, "const %s *v = x + (ky * %d + kx) * %d;", e->opt.real, l->in.w, T);
+        emit_line(e, "/* a select, not a branch: it vectorises */");
+        emit_lanes(e, "o[$] = v[$] > o[$] ? v[$] : o[$];");
         emit_close(e);
-        e->indent -= 2;
+        e->indent--;
         close_windows(e);
     } else {
         emit_lane_loop(e);

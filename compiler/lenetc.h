@@ -204,6 +204,16 @@ void emit_lane_loop(Emitter *e);
 /* Zeroes n features (x tile lanes) at pointer p. */
 void emit_zero(Emitter *e, const char *p, long n);
 
+/* One statement per lane: fmt (printf-style) names the lane `$`, as in
+ * "o[$] += wk * x[$];". The loop shape writes the lanes out, four to a line
+ * (tcc keeps nothing in registers across statements, so a lane loop costs
+ * it more than its multiply-adds); other shapes get `for (int b...)`. */
+void emit_lanes(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* lhs += term over the lanes in lane order, term naming the lane `$`: in
+ * the loop shape one left-to-right sum, lhs = lhs + t0 + t1 + ..., which
+ * rounds exactly like the loop. */
+void emit_lane_sum(Emitter *e, const char *lhs, const char *term);
+
 /* Vector shape: the type holding one feature's tile lanes. */
 #define LANES "lenet_lanes"
 /* Splits [0, n) into runs of blocks: whole blocks of `block`, then one

@@ -71,11 +71,12 @@ static void pool1_forward(float *restrict acts) {
                 for (int b = 0; b < 16; b++)
                     o[b] = x[b];
                 for (int ky = 0; ky < 2; ky++)
-                    for (int kx = 0; kx < 2; kx++)
-                        for (int b = 0; b < 16; b++) {
-                            const float v = x[(ky * 26 + kx) * 16 + b];
-                            o[b] = v > o[b] ? v : o[b]; /* a select, not a branch: it vectorises */
-                        }
+                    for (int kx = 0; kx < 2; kx++) {
+                        const float *v = x + (ky * 26 + kx) * 16;
+                        /* a select, not a branch: it vectorises */
+                        for (int b = 0; b < 16; b++)
+                            o[b] = v[b] > o[b] ? v[b] : o[b];
+                    }
             }
 }
 
@@ -132,11 +133,12 @@ static void pool2_forward(float *restrict acts) {
                 for (int b = 0; b < 16; b++)
                     o[b] = x[b];
                 for (int ky = 0; ky < 2; ky++)
-                    for (int kx = 0; kx < 2; kx++)
-                        for (int b = 0; b < 16; b++) {
-                            const float v = x[(ky * 11 + kx) * 16 + b];
-                            o[b] = v > o[b] ? v : o[b]; /* a select, not a branch: it vectorises */
-                        }
+                    for (int kx = 0; kx < 2; kx++) {
+                        const float *v = x + (ky * 11 + kx) * 16;
+                        /* a select, not a branch: it vectorises */
+                        for (int b = 0; b < 16; b++)
+                            o[b] = v[b] > o[b] ? v[b] : o[b];
+                    }
             }
 }
 

@@ -31,8 +31,10 @@ static void conv1_forward(const float *restrict params, float *restrict acts) {
         for (int oy = 0; oy < 28; oy++)
             for (int ox = 0; ox < 28; ox++) {
                 float *o = out + ((co * 28 + oy) * 28 + ox) * 16;
-                for (int b = 0; b < 16; b++)
-                    o[b] = bias[co];
+                o[0] = bias[co]; o[1] = bias[co]; o[2] = bias[co]; o[3] = bias[co];
+                o[4] = bias[co]; o[5] = bias[co]; o[6] = bias[co]; o[7] = bias[co];
+                o[8] = bias[co]; o[9] = bias[co]; o[10] = bias[co]; o[11] = bias[co];
+                o[12] = bias[co]; o[13] = bias[co]; o[14] = bias[co]; o[15] = bias[co];
                 for (int ci = 0; ci < 1; ci++) {
                     for (int ky = 0; ky < 5; ky++) {
                         const int iy = oy + ky;
@@ -40,8 +42,10 @@ static void conv1_forward(const float *restrict params, float *restrict acts) {
                             const int ix = ox + kx;
                             const float wk = w[((co * 1 + ci) * 5 + ky) * 5 + kx];
                             const float *x = in + ((ci * 32 + iy) * 32 + ix) * 16;
-                            for (int b = 0; b < 16; b++)
-                                o[b] += wk * x[b];
+                            o[0] += wk * x[0]; o[1] += wk * x[1]; o[2] += wk * x[2]; o[3] += wk * x[3];
+                            o[4] += wk * x[4]; o[5] += wk * x[5]; o[6] += wk * x[6]; o[7] += wk * x[7];
+                            o[8] += wk * x[8]; o[9] += wk * x[9]; o[10] += wk * x[10]; o[11] += wk * x[11];
+                            o[12] += wk * x[12]; o[13] += wk * x[13]; o[14] += wk * x[14]; o[15] += wk * x[15];
                         }
                     }
                 }
@@ -59,14 +63,23 @@ static void pool1_forward(float *restrict acts) {
                 const long at = ((c * 28 + oy * 2) * 28 + ox * 2) * 16;
                 const float *x = in + at;
                 float *o = out + ((c * 14 + oy) * 14 + ox) * 16;
-                for (int b = 0; b < 16; b++)
-                    o[b] = x[b];
+                o[0] = x[0]; o[1] = x[1]; o[2] = x[2]; o[3] = x[3];
+                o[4] = x[4]; o[5] = x[5]; o[6] = x[6]; o[7] = x[7];
+                o[8] = x[8]; o[9] = x[9]; o[10] = x[10]; o[11] = x[11];
+                o[12] = x[12]; o[13] = x[13]; o[14] = x[14]; o[15] = x[15];
                 for (int ky = 0; ky < 2; ky++)
-                    for (int kx = 0; kx < 2; kx++)
-                        for (int b = 0; b < 16; b++) {
-                            const float v = x[(ky * 28 + kx) * 16 + b];
-                            o[b] = v > o[b] ? v : o[b]; /* a select, not a branch: it vectorises */
-                        }
+                    for (int kx = 0; kx < 2; kx++) {
+                        const float *v = x + (ky * 28 + kx) * 16;
+                        /* a select, not a branch: it vectorises */
+                        o[0] = v[0] > o[0] ? v[0] : o[0]; o[1] = v[1] > o[1] ? v[1] : o[1];
+                        o[2] = v[2] > o[2] ? v[2] : o[2]; o[3] = v[3] > o[3] ? v[3] : o[3];
+                        o[4] = v[4] > o[4] ? v[4] : o[4]; o[5] = v[5] > o[5] ? v[5] : o[5];
+                        o[6] = v[6] > o[6] ? v[6] : o[6]; o[7] = v[7] > o[7] ? v[7] : o[7];
+                        o[8] = v[8] > o[8] ? v[8] : o[8]; o[9] = v[9] > o[9] ? v[9] : o[9];
+                        o[10] = v[10] > o[10] ? v[10] : o[10]; o[11] = v[11] > o[11] ? v[11] : o[11];
+                        o[12] = v[12] > o[12] ? v[12] : o[12]; o[13] = v[13] > o[13] ? v[13] : o[13];
+                        o[14] = v[14] > o[14] ? v[14] : o[14]; o[15] = v[15] > o[15] ? v[15] : o[15];
+                    }
             }
 }
 
@@ -91,8 +104,10 @@ static void conv2_forward(const float *restrict params, float *restrict acts) {
         for (int oy = 0; oy < 10; oy++)
             for (int ox = 0; ox < 10; ox++) {
                 float *o = out + ((co * 10 + oy) * 10 + ox) * 16;
-                for (int b = 0; b < 16; b++)
-                    o[b] = bias[co];
+                o[0] = bias[co]; o[1] = bias[co]; o[2] = bias[co]; o[3] = bias[co];
+                o[4] = bias[co]; o[5] = bias[co]; o[6] = bias[co]; o[7] = bias[co];
+                o[8] = bias[co]; o[9] = bias[co]; o[10] = bias[co]; o[11] = bias[co];
+                o[12] = bias[co]; o[13] = bias[co]; o[14] = bias[co]; o[15] = bias[co];
                 for (int ci = 0; ci < 6; ci++) {
                     for (int ky = 0; ky < 5; ky++) {
                         const int iy = oy + ky;
@@ -100,8 +115,10 @@ static void conv2_forward(const float *restrict params, float *restrict acts) {
                             const int ix = ox + kx;
                             const float wk = w[((co * 6 + ci) * 5 + ky) * 5 + kx];
                             const float *x = in + ((ci * 14 + iy) * 14 + ix) * 16;
-                            for (int b = 0; b < 16; b++)
-                                o[b] += wk * x[b];
+                            o[0] += wk * x[0]; o[1] += wk * x[1]; o[2] += wk * x[2]; o[3] += wk * x[3];
+                            o[4] += wk * x[4]; o[5] += wk * x[5]; o[6] += wk * x[6]; o[7] += wk * x[7];
+                            o[8] += wk * x[8]; o[9] += wk * x[9]; o[10] += wk * x[10]; o[11] += wk * x[11];
+                            o[12] += wk * x[12]; o[13] += wk * x[13]; o[14] += wk * x[14]; o[15] += wk * x[15];
                         }
                     }
                 }
@@ -119,14 +136,23 @@ static void pool2_forward(float *restrict acts) {
                 const long at = ((c * 10 + oy * 2) * 10 + ox * 2) * 16;
                 const float *x = in + at;
                 float *o = out + ((c * 5 + oy) * 5 + ox) * 16;
-                for (int b = 0; b < 16; b++)
-                    o[b] = x[b];
+                o[0] = x[0]; o[1] = x[1]; o[2] = x[2]; o[3] = x[3];
+                o[4] = x[4]; o[5] = x[5]; o[6] = x[6]; o[7] = x[7];
+                o[8] = x[8]; o[9] = x[9]; o[10] = x[10]; o[11] = x[11];
+                o[12] = x[12]; o[13] = x[13]; o[14] = x[14]; o[15] = x[15];
                 for (int ky = 0; ky < 2; ky++)
-                    for (int kx = 0; kx < 2; kx++)
-                        for (int b = 0; b < 16; b++) {
-                            const float v = x[(ky * 10 + kx) * 16 + b];
-                            o[b] = v > o[b] ? v : o[b]; /* a select, not a branch: it vectorises */
-                        }
+                    for (int kx = 0; kx < 2; kx++) {
+                        const float *v = x + (ky * 10 + kx) * 16;
+                        /* a select, not a branch: it vectorises */
+                        o[0] = v[0] > o[0] ? v[0] : o[0]; o[1] = v[1] > o[1] ? v[1] : o[1];
+                        o[2] = v[2] > o[2] ? v[2] : o[2]; o[3] = v[3] > o[3] ? v[3] : o[3];
+                        o[4] = v[4] > o[4] ? v[4] : o[4]; o[5] = v[5] > o[5] ? v[5] : o[5];
+                        o[6] = v[6] > o[6] ? v[6] : o[6]; o[7] = v[7] > o[7] ? v[7] : o[7];
+                        o[8] = v[8] > o[8] ? v[8] : o[8]; o[9] = v[9] > o[9] ? v[9] : o[9];
+                        o[10] = v[10] > o[10] ? v[10] : o[10]; o[11] = v[11] > o[11] ? v[11] : o[11];
+                        o[12] = v[12] > o[12] ? v[12] : o[12]; o[13] = v[13] > o[13] ? v[13] : o[13];
+                        o[14] = v[14] > o[14] ? v[14] : o[14]; o[15] = v[15] > o[15] ? v[15] : o[15];
+                    }
             }
 }
 
@@ -149,13 +175,17 @@ static void dense1_forward(const float *restrict params, float *restrict acts) {
     float *restrict out = acts + 167680;
     for (int j = 0; j < 120; j++) {
         float *o = out + j * 16;
-        for (int b = 0; b < 16; b++)
-            o[b] = bias[j];
+        o[0] = bias[j]; o[1] = bias[j]; o[2] = bias[j]; o[3] = bias[j];
+        o[4] = bias[j]; o[5] = bias[j]; o[6] = bias[j]; o[7] = bias[j];
+        o[8] = bias[j]; o[9] = bias[j]; o[10] = bias[j]; o[11] = bias[j];
+        o[12] = bias[j]; o[13] = bias[j]; o[14] = bias[j]; o[15] = bias[j];
         for (int i = 0; i < 400; i++) {
             const float wk = w[j * 400 + i];
             const float *x = in + i * 16;
-            for (int b = 0; b < 16; b++)
-                o[b] += wk * x[b];
+            o[0] += wk * x[0]; o[1] += wk * x[1]; o[2] += wk * x[2]; o[3] += wk * x[3];
+            o[4] += wk * x[4]; o[5] += wk * x[5]; o[6] += wk * x[6]; o[7] += wk * x[7];
+            o[8] += wk * x[8]; o[9] += wk * x[9]; o[10] += wk * x[10]; o[11] += wk * x[11];
+            o[12] += wk * x[12]; o[13] += wk * x[13]; o[14] += wk * x[14]; o[15] += wk * x[15];
         }
     }
     for (int i = 0; i < 1920; i++)
@@ -172,13 +202,17 @@ static void dense2_forward(const float *restrict params, float *restrict acts) {
     float *restrict out = acts + 169600;
     for (int j = 0; j < 84; j++) {
         float *o = out + j * 16;
-        for (int b = 0; b < 16; b++)
-            o[b] = bias[j];
+        o[0] = bias[j]; o[1] = bias[j]; o[2] = bias[j]; o[3] = bias[j];
+        o[4] = bias[j]; o[5] = bias[j]; o[6] = bias[j]; o[7] = bias[j];
+        o[8] = bias[j]; o[9] = bias[j]; o[10] = bias[j]; o[11] = bias[j];
+        o[12] = bias[j]; o[13] = bias[j]; o[14] = bias[j]; o[15] = bias[j];
         for (int i = 0; i < 120; i++) {
             const float wk = w[j * 120 + i];
             const float *x = in + i * 16;
-            for (int b = 0; b < 16; b++)
-                o[b] += wk * x[b];
+            o[0] += wk * x[0]; o[1] += wk * x[1]; o[2] += wk * x[2]; o[3] += wk * x[3];
+            o[4] += wk * x[4]; o[5] += wk * x[5]; o[6] += wk * x[6]; o[7] += wk * x[7];
+            o[8] += wk * x[8]; o[9] += wk * x[9]; o[10] += wk * x[10]; o[11] += wk * x[11];
+            o[12] += wk * x[12]; o[13] += wk * x[13]; o[14] += wk * x[14]; o[15] += wk * x[15];
         }
     }
     for (int i = 0; i < 1344; i++)
@@ -195,13 +229,17 @@ static void dense3_forward(const float *restrict params, float *restrict acts) {
     float *restrict out = acts + 170944;
     for (int j = 0; j < 10; j++) {
         float *o = out + j * 16;
-        for (int b = 0; b < 16; b++)
-            o[b] = bias[j];
+        o[0] = bias[j]; o[1] = bias[j]; o[2] = bias[j]; o[3] = bias[j];
+        o[4] = bias[j]; o[5] = bias[j]; o[6] = bias[j]; o[7] = bias[j];
+        o[8] = bias[j]; o[9] = bias[j]; o[10] = bias[j]; o[11] = bias[j];
+        o[12] = bias[j]; o[13] = bias[j]; o[14] = bias[j]; o[15] = bias[j];
         for (int i = 0; i < 84; i++) {
             const float wk = w[j * 84 + i];
             const float *x = in + i * 16;
-            for (int b = 0; b < 16; b++)
-                o[b] += wk * x[b];
+            o[0] += wk * x[0]; o[1] += wk * x[1]; o[2] += wk * x[2]; o[3] += wk * x[3];
+            o[4] += wk * x[4]; o[5] += wk * x[5]; o[6] += wk * x[6]; o[7] += wk * x[7];
+            o[8] += wk * x[8]; o[9] += wk * x[9]; o[10] += wk * x[10]; o[11] += wk * x[11];
+            o[12] += wk * x[12]; o[13] += wk * x[13]; o[14] += wk * x[14]; o[15] += wk * x[15];
         }
     }
 }
@@ -220,12 +258,16 @@ static void dense3_backward(const float *restrict params, const float *restrict 
     /* bias and weights: sums over lanes, in lane order */
     for (int j = 0; j < 10; j++) {
         const float *d = dout + j * 16;
-        for (int b = 0; b < 16; b++)
-            gb[j] += d[b];
+        gb[j] = gb[j] + d[0] + d[1] + d[2] + d[3]
+            + d[4] + d[5] + d[6] + d[7]
+            + d[8] + d[9] + d[10] + d[11]
+            + d[12] + d[13] + d[14] + d[15];
         for (int i = 0; i < 84; i++) {
             const float *x = in + i * 16;
-            for (int b = 0; b < 16; b++)
-                gw[j * 84 + i] += d[b] * x[b];
+            gw[j * 84 + i] = gw[j * 84 + i] + d[0] * x[0] + d[1] * x[1] + d[2] * x[2] + d[3] * x[3]
+                + d[4] * x[4] + d[5] * x[5] + d[6] * x[6] + d[7] * x[7]
+                + d[8] * x[8] + d[9] * x[9] + d[10] * x[10] + d[11] * x[11]
+                + d[12] * x[12] + d[13] * x[13] + d[14] * x[14] + d[15] * x[15];
         }
     }
     /* input: din[i] = sum over j of w[j][i] * dout[j] */
@@ -236,8 +278,10 @@ static void dense3_backward(const float *restrict params, const float *restrict 
         for (int i = 0; i < 84; i++) {
             const float wk = w[j * 84 + i];
             float *x = din + i * 16;
-            for (int b = 0; b < 16; b++)
-                x[b] += wk * d[b];
+            x[0] += wk * d[0]; x[1] += wk * d[1]; x[2] += wk * d[2]; x[3] += wk * d[3];
+            x[4] += wk * d[4]; x[5] += wk * d[5]; x[6] += wk * d[6]; x[7] += wk * d[7];
+            x[8] += wk * d[8]; x[9] += wk * d[9]; x[10] += wk * d[10]; x[11] += wk * d[11];
+            x[12] += wk * d[12]; x[13] += wk * d[13]; x[14] += wk * d[14]; x[15] += wk * d[15];
         }
     }
 }
@@ -260,12 +304,16 @@ static void dense2_backward(const float *restrict params, const float *restrict 
     /* bias and weights: sums over lanes, in lane order */
     for (int j = 0; j < 84; j++) {
         const float *d = dout + j * 16;
-        for (int b = 0; b < 16; b++)
-            gb[j] += d[b];
+        gb[j] = gb[j] + d[0] + d[1] + d[2] + d[3]
+            + d[4] + d[5] + d[6] + d[7]
+            + d[8] + d[9] + d[10] + d[11]
+            + d[12] + d[13] + d[14] + d[15];
         for (int i = 0; i < 120; i++) {
             const float *x = in + i * 16;
-            for (int b = 0; b < 16; b++)
-                gw[j * 120 + i] += d[b] * x[b];
+            gw[j * 120 + i] = gw[j * 120 + i] + d[0] * x[0] + d[1] * x[1] + d[2] * x[2] + d[3] * x[3]
+                + d[4] * x[4] + d[5] * x[5] + d[6] * x[6] + d[7] * x[7]
+                + d[8] * x[8] + d[9] * x[9] + d[10] * x[10] + d[11] * x[11]
+                + d[12] * x[12] + d[13] * x[13] + d[14] * x[14] + d[15] * x[15];
         }
     }
     /* input: din[i] = sum over j of w[j][i] * dout[j] */
@@ -276,8 +324,10 @@ static void dense2_backward(const float *restrict params, const float *restrict 
         for (int i = 0; i < 120; i++) {
             const float wk = w[j * 120 + i];
             float *x = din + i * 16;
-            for (int b = 0; b < 16; b++)
-                x[b] += wk * d[b];
+            x[0] += wk * d[0]; x[1] += wk * d[1]; x[2] += wk * d[2]; x[3] += wk * d[3];
+            x[4] += wk * d[4]; x[5] += wk * d[5]; x[6] += wk * d[6]; x[7] += wk * d[7];
+            x[8] += wk * d[8]; x[9] += wk * d[9]; x[10] += wk * d[10]; x[11] += wk * d[11];
+            x[12] += wk * d[12]; x[13] += wk * d[13]; x[14] += wk * d[14]; x[15] += wk * d[15];
         }
     }
 }
@@ -300,12 +350,16 @@ static void dense1_backward(const float *restrict params, const float *restrict 
     /* bias and weights: sums over lanes, in lane order */
     for (int j = 0; j < 120; j++) {
         const float *d = dout + j * 16;
-        for (int b = 0; b < 16; b++)
-            gb[j] += d[b];
+        gb[j] = gb[j] + d[0] + d[1] + d[2] + d[3]
+            + d[4] + d[5] + d[6] + d[7]
+            + d[8] + d[9] + d[10] + d[11]
+            + d[12] + d[13] + d[14] + d[15];
         for (int i = 0; i < 400; i++) {
             const float *x = in + i * 16;
-            for (int b = 0; b < 16; b++)
-                gw[j * 400 + i] += d[b] * x[b];
+            gw[j * 400 + i] = gw[j * 400 + i] + d[0] * x[0] + d[1] * x[1] + d[2] * x[2] + d[3] * x[3]
+                + d[4] * x[4] + d[5] * x[5] + d[6] * x[6] + d[7] * x[7]
+                + d[8] * x[8] + d[9] * x[9] + d[10] * x[10] + d[11] * x[11]
+                + d[12] * x[12] + d[13] * x[13] + d[14] * x[14] + d[15] * x[15];
         }
     }
     /* input: din[i] = sum over j of w[j][i] * dout[j] */
@@ -316,8 +370,10 @@ static void dense1_backward(const float *restrict params, const float *restrict 
         for (int i = 0; i < 400; i++) {
             const float wk = w[j * 400 + i];
             float *x = din + i * 16;
-            for (int b = 0; b < 16; b++)
-                x[b] += wk * d[b];
+            x[0] += wk * d[0]; x[1] += wk * d[1]; x[2] += wk * d[2]; x[3] += wk * d[3];
+            x[4] += wk * d[4]; x[5] += wk * d[5]; x[6] += wk * d[6]; x[7] += wk * d[7];
+            x[8] += wk * d[8]; x[9] += wk * d[9]; x[10] += wk * d[10]; x[11] += wk * d[11];
+            x[12] += wk * d[12]; x[13] += wk * d[13]; x[14] += wk * d[14]; x[15] += wk * d[15];
         }
     }
 }
@@ -382,13 +438,21 @@ static void conv2_backward(const float *restrict params, const float *restrict a
     /* bias: per-lane sums over positions, then over lanes */
     for (int co = 0; co < 16; co++) {
         float acc[16];
-        for (int b = 0; b < 16; b++)
-            acc[b] = 0;
-        for (int p = 0; p < 100; p++)
-            for (int b = 0; b < 16; b++)
-                acc[b] += dout[(co * 100 + p) * 16 + b];
-        for (int b = 0; b < 16; b++)
-            gb[co] += acc[b];
+        acc[0] = 0; acc[1] = 0; acc[2] = 0; acc[3] = 0;
+        acc[4] = 0; acc[5] = 0; acc[6] = 0; acc[7] = 0;
+        acc[8] = 0; acc[9] = 0; acc[10] = 0; acc[11] = 0;
+        acc[12] = 0; acc[13] = 0; acc[14] = 0; acc[15] = 0;
+        for (int p = 0; p < 100; p++) {
+            const float *d = dout + (co * 100 + p) * 16;
+            acc[0] += d[0]; acc[1] += d[1]; acc[2] += d[2]; acc[3] += d[3];
+            acc[4] += d[4]; acc[5] += d[5]; acc[6] += d[6]; acc[7] += d[7];
+            acc[8] += d[8]; acc[9] += d[9]; acc[10] += d[10]; acc[11] += d[11];
+            acc[12] += d[12]; acc[13] += d[13]; acc[14] += d[14]; acc[15] += d[15];
+        }
+        gb[co] = gb[co] + acc[0] + acc[1] + acc[2] + acc[3]
+            + acc[4] + acc[5] + acc[6] + acc[7]
+            + acc[8] + acc[9] + acc[10] + acc[11]
+            + acc[12] + acc[13] + acc[14] + acc[15];
     }
     /* weights: the same, of dout * in */
     for (int co = 0; co < 16; co++)
@@ -396,20 +460,26 @@ static void conv2_backward(const float *restrict params, const float *restrict a
             for (int ky = 0; ky < 5; ky++)
                 for (int kx = 0; kx < 5; kx++) {
                     float acc[16];
-                    for (int b = 0; b < 16; b++)
-                        acc[b] = 0;
+                    acc[0] = 0; acc[1] = 0; acc[2] = 0; acc[3] = 0;
+                    acc[4] = 0; acc[5] = 0; acc[6] = 0; acc[7] = 0;
+                    acc[8] = 0; acc[9] = 0; acc[10] = 0; acc[11] = 0;
+                    acc[12] = 0; acc[13] = 0; acc[14] = 0; acc[15] = 0;
                     for (int oy = 0; oy < 10; oy++) {
                         const int iy = oy + ky;
                         for (int ox = 0; ox < 10; ox++) {
                             const int ix = ox + kx;
                             const float *d = dout + ((co * 10 + oy) * 10 + ox) * 16;
                             const float *x = in + ((ci * 14 + iy) * 14 + ix) * 16;
-                            for (int b = 0; b < 16; b++)
-                                acc[b] += d[b] * x[b];
+                            acc[0] += d[0] * x[0]; acc[1] += d[1] * x[1]; acc[2] += d[2] * x[2]; acc[3] += d[3] * x[3];
+                            acc[4] += d[4] * x[4]; acc[5] += d[5] * x[5]; acc[6] += d[6] * x[6]; acc[7] += d[7] * x[7];
+                            acc[8] += d[8] * x[8]; acc[9] += d[9] * x[9]; acc[10] += d[10] * x[10]; acc[11] += d[11] * x[11];
+                            acc[12] += d[12] * x[12]; acc[13] += d[13] * x[13]; acc[14] += d[14] * x[14]; acc[15] += d[15] * x[15];
                         }
                     }
-                    for (int b = 0; b < 16; b++)
-                        gw[((co * 6 + ci) * 5 + ky) * 5 + kx] += acc[b];
+                    gw[((co * 6 + ci) * 5 + ky) * 5 + kx] = gw[((co * 6 + ci) * 5 + ky) * 5 + kx] + acc[0] + acc[1] + acc[2] + acc[3]
+                        + acc[4] + acc[5] + acc[6] + acc[7]
+                        + acc[8] + acc[9] + acc[10] + acc[11]
+                        + acc[12] + acc[13] + acc[14] + acc[15];
                 }
     /* input: scatter w * dout back over the taps */
     for (int i = 0; i < 18816; i++)
@@ -425,8 +495,10 @@ static void conv2_backward(const float *restrict params, const float *restrict a
                             const int ix = ox + kx;
                             const float wk = w[((co * 6 + ci) * 5 + ky) * 5 + kx];
                             float *x = din + ((ci * 14 + iy) * 14 + ix) * 16;
-                            for (int b = 0; b < 16; b++)
-                                x[b] += wk * d[b];
+                            x[0] += wk * d[0]; x[1] += wk * d[1]; x[2] += wk * d[2]; x[3] += wk * d[3];
+                            x[4] += wk * d[4]; x[5] += wk * d[5]; x[6] += wk * d[6]; x[7] += wk * d[7];
+                            x[8] += wk * d[8]; x[9] += wk * d[9]; x[10] += wk * d[10]; x[11] += wk * d[11];
+                            x[12] += wk * d[12]; x[13] += wk * d[13]; x[14] += wk * d[14]; x[15] += wk * d[15];
                         }
                     }
                 }
@@ -492,13 +564,21 @@ static void conv1_backward(const float *restrict params, const float *restrict a
     /* bias: per-lane sums over positions, then over lanes */
     for (int co = 0; co < 6; co++) {
         float acc[16];
-        for (int b = 0; b < 16; b++)
-            acc[b] = 0;
-        for (int p = 0; p < 784; p++)
-            for (int b = 0; b < 16; b++)
-                acc[b] += dout[(co * 784 + p) * 16 + b];
-        for (int b = 0; b < 16; b++)
-            gb[co] += acc[b];
+        acc[0] = 0; acc[1] = 0; acc[2] = 0; acc[3] = 0;
+        acc[4] = 0; acc[5] = 0; acc[6] = 0; acc[7] = 0;
+        acc[8] = 0; acc[9] = 0; acc[10] = 0; acc[11] = 0;
+        acc[12] = 0; acc[13] = 0; acc[14] = 0; acc[15] = 0;
+        for (int p = 0; p < 784; p++) {
+            const float *d = dout + (co * 784 + p) * 16;
+            acc[0] += d[0]; acc[1] += d[1]; acc[2] += d[2]; acc[3] += d[3];
+            acc[4] += d[4]; acc[5] += d[5]; acc[6] += d[6]; acc[7] += d[7];
+            acc[8] += d[8]; acc[9] += d[9]; acc[10] += d[10]; acc[11] += d[11];
+            acc[12] += d[12]; acc[13] += d[13]; acc[14] += d[14]; acc[15] += d[15];
+        }
+        gb[co] = gb[co] + acc[0] + acc[1] + acc[2] + acc[3]
+            + acc[4] + acc[5] + acc[6] + acc[7]
+            + acc[8] + acc[9] + acc[10] + acc[11]
+            + acc[12] + acc[13] + acc[14] + acc[15];
     }
     /* weights: the same, of dout * in */
     for (int co = 0; co < 6; co++)
@@ -506,20 +586,26 @@ static void conv1_backward(const float *restrict params, const float *restrict a
             for (int ky = 0; ky < 5; ky++)
                 for (int kx = 0; kx < 5; kx++) {
                     float acc[16];
-                    for (int b = 0; b < 16; b++)
-                        acc[b] = 0;
+                    acc[0] = 0; acc[1] = 0; acc[2] = 0; acc[3] = 0;
+                    acc[4] = 0; acc[5] = 0; acc[6] = 0; acc[7] = 0;
+                    acc[8] = 0; acc[9] = 0; acc[10] = 0; acc[11] = 0;
+                    acc[12] = 0; acc[13] = 0; acc[14] = 0; acc[15] = 0;
                     for (int oy = 0; oy < 28; oy++) {
                         const int iy = oy + ky;
                         for (int ox = 0; ox < 28; ox++) {
                             const int ix = ox + kx;
                             const float *d = dout + ((co * 28 + oy) * 28 + ox) * 16;
                             const float *x = in + ((ci * 32 + iy) * 32 + ix) * 16;
-                            for (int b = 0; b < 16; b++)
-                                acc[b] += d[b] * x[b];
+                            acc[0] += d[0] * x[0]; acc[1] += d[1] * x[1]; acc[2] += d[2] * x[2]; acc[3] += d[3] * x[3];
+                            acc[4] += d[4] * x[4]; acc[5] += d[5] * x[5]; acc[6] += d[6] * x[6]; acc[7] += d[7] * x[7];
+                            acc[8] += d[8] * x[8]; acc[9] += d[9] * x[9]; acc[10] += d[10] * x[10]; acc[11] += d[11] * x[11];
+                            acc[12] += d[12] * x[12]; acc[13] += d[13] * x[13]; acc[14] += d[14] * x[14]; acc[15] += d[15] * x[15];
                         }
                     }
-                    for (int b = 0; b < 16; b++)
-                        gw[((co * 1 + ci) * 5 + ky) * 5 + kx] += acc[b];
+                    gw[((co * 1 + ci) * 5 + ky) * 5 + kx] = gw[((co * 1 + ci) * 5 + ky) * 5 + kx] + acc[0] + acc[1] + acc[2] + acc[3]
+                        + acc[4] + acc[5] + acc[6] + acc[7]
+                        + acc[8] + acc[9] + acc[10] + acc[11]
+                        + acc[12] + acc[13] + acc[14] + acc[15];
                 }
 }
 
