@@ -148,6 +148,24 @@ int lenet_save_safetensors(const lenet_model *m, const float *params,
 int lenet_load_safetensors(const lenet_model *m, float *params,
                            const char *path, lenet_error *err);
 
+/* String metadata of a safetensors file ("__metadata__"): up to 32 short
+ * key/value pairs. */
+#define LENET_META_MAX 32
+typedef struct {
+    int n;
+    char key[LENET_META_MAX][32];
+    char value[LENET_META_MAX][64];
+} lenet_meta;
+/* Adds or replaces key (false if full or too long); gets NULL if absent. */
+int lenet_meta_set(lenet_meta *meta, const char *key, const char *value);
+const char *lenet_meta_get(const lenet_meta *meta, const char *key);
+/* The same, with metadata written after "format" and "producer", and read
+ * back (meta may be NULL). */
+int lenet_save_safetensors_meta(const lenet_model *m, const float *params,
+                                const lenet_meta *meta, const char *path, lenet_error *err);
+int lenet_load_safetensors_meta(const lenet_model *m, float *params, lenet_meta *meta,
+                                const char *path, lenet_error *err);
+
 /* ---- training --------------------------------------------------------- */
 
 /* Monotonic wall-clock seconds, for the time= and jit: figures. */
@@ -216,11 +234,38 @@ typedef struct {
     const char *save_path;
     const char *init_path;
     lenet_hparams h;
+    const char *checkpoint_path; /* written every checkpoint_every steps and */
+    long checkpoint_every;       /* at each epoch's end; 0 = epoch ends only */
+    const char *resume_path;     /* a checkpoint to continue from */
     long limit;   /* use only the first N training images; 0 = all */
     int threads;  /* workers; 0 = all cores */
     int shuffle;
     int quiet;
 } lenet_train_options;
+
+/* ---- checkpoints (checkpoint.c) --------------------------------------- */
+
+/* Where a run stands between two steps: enough, with the trainer's params,
+ * Adam moments and step count, to continue as if it had never stopped. */
+typedef struct {
+    int epoch;       /* the epoch to continue, from 1 */
+    int next;        /* its first sample still to train on (0: not started) */
+    double loss_sum; /* that epoch's sums so far, for its line */
+    int correct;
+    lenet_rng rng;   /* the shuffle RNG after that epoch's shuffle */
+} lenet_progress;
+
+/* A safetensors file: the weights under their own names, the Adam moments
+ * as adam.m.NAME and adam.v.NAME, and in its metadata the step, progress,
+ * RNG state and the options that must not change on resume. Written
+ * atomically (temp file, fsync, rename). */
+int lenet_save_checkpoint(const lenet_trainer *t, const lenet_train_options *o,
+                          const lenet_progress *p, const char *path, lenet_error *err);
+/* Loads into an initialised trainer; refuses a checkpoint of another model
+ * or one written with other seed, batch, threads, optimiser, lr, limit or
+ * shuffling (naming the difference). */
+int lenet_load_checkpoint(lenet_trainer *t, const lenet_train_options *o, lenet_progress *p,
+                          const char *path, lenet_error *err);
 
 /* Parses trainer options over the model's defaults. Returns 0 to go on,
  * 1 if --help was printed, -1 on a usage error (message printed). */

@@ -72,11 +72,13 @@ static int check_model(const lenet_model *m, const char *path,
  * reference writer puts it), then tensors in table order, each with dtype,
  * shape, data_offsets. NULL if jansson fails (out of memory, non-UTF-8
  * name); json_*_set_new release their value on failure, so no leaks. */
-static char *make_header(const lenet_model *m) {
+static char *make_header(const lenet_model *m, const lenet_meta *extra) {
     json_t *root = json_object();
     json_t *meta = json_object();
     int bad = json_object_set_new(meta, "format", json_string("pt"));
     bad |= json_object_set_new(meta, "producer", json_string("lenetc"));
+    for (int i = 0; extra && i < extra->n; i++)
+        bad |= json_object_set_new(meta, extra->key[i], json_string(extra->value[i]));
     bad |= json_object_set_new(root, METADATA_KEY, meta);
 
     uint64_t at = 0;
@@ -116,11 +118,38 @@ static void sync_parent_dir(const char *path) {
     free(dir);
 }
 
+int lenet_meta_set(lenet_meta *meta, const char *key, const char *value) {
+    if (strlen(key) >= sizeof meta->key[0] || strlen(value) >= sizeof meta->value[0])
+        return 0;
+    int i = 0;
+    while (i < meta->n && strcmp(meta->key[i], key) != 0)
+        i++;
+    if (i == LENET_META_MAX)
+        return 0;
+    if (i == meta->n)
+        meta->n++;
+    strcpy(meta->key[i], key);
+    strcpy(meta->value[i], value);
+    return 1;
+}
+
+const char *lenet_meta_get(const lenet_meta *meta, const char *key) {
+    for (int i = 0; i < meta->n; i++)
+        if (strcmp(meta->key[i], key) == 0)
+            return meta->value[i];
+    return NULL;
+}
+
 int lenet_save_safetensors(const lenet_model *m, const float *params,
                            const char *path, lenet_error *err) {
+    return lenet_save_safetensors_meta(m, params, NULL, path, err);
+}
+
+int lenet_save_safetensors_meta(const lenet_model *m, const float *params,
+                                const lenet_meta *meta, const char *path, lenet_error *err) {
     if (check_model(m, path, err) != 0)
         return -1;
-    char *json = make_header(m);
+    char *json = make_header(m, meta);
     if (!json) {
         lenet_set_error(err, "%s: cannot build the JSON header "
                         "(out of memory or a tensor name is not UTF-8)", path);
@@ -504,8 +533,29 @@ static int check_header(const lenet_model *m, const char *path, json_t *root,
     return 0;
 }
 
+/* Copies the header's string metadata (already checked to be strings);
+ * pairs too long for lenet_meta are an error, not silently cut. */
+static int read_meta(json_t *root, lenet_meta *meta, const char *path, lenet_error *err) {
+    memset(meta, 0, sizeof *meta);
+    json_t *obj = json_object_get(root, METADATA_KEY);
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) {
+        if (!lenet_meta_set(meta, k, json_string_value(v))) {
+            lenet_set_error(err, "%s: metadata %.40s: too long or too many entries", path, k);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int lenet_load_safetensors(const lenet_model *m, float *params,
                            const char *path, lenet_error *err) {
+    return lenet_load_safetensors_meta(m, params, NULL, path, err);
+}
+
+int lenet_load_safetensors_meta(const lenet_model *m, float *params, lenet_meta *meta,
+                                const char *path, lenet_error *err) {
     if (check_model(m, path, err) != 0)
         return -1;
     uint64_t header_len = 0, body_len = 0;
@@ -530,7 +580,8 @@ int lenet_load_safetensors(const lenet_model *m, float *params,
     if (!spans)
         lenet_set_error(err, "%s: out of memory", path);
     else if (check_header(m, path, root, body_len - header_len, spans,
-                          &n_spans, err) == 0) {
+                          &n_spans, err) == 0 &&
+             (!meta || read_meta(root, meta, path, err) == 0)) {
         for (size_t i = 0; i < n_spans; i++)
             memcpy(params + spans[i].t->offset, data + spans[i].begin,
                    spans[i].end - spans[i].begin);

@@ -36,6 +36,13 @@ void lenet_train_usage(const char *prog, const lenet_model *m, void *stream) {
             "  --no-shuffle     keep the training images in file order\n"
             "  --init FILE      start from weights in a safetensors file\n"
             "  --save FILE      write the trained weights as safetensors\n"
+            "  --checkpoint F   keep the whole run's state in F (weights, Adam moments,\n"
+            "                   step, position, RNG): written atomically every N steps\n"
+            "                   and at each epoch's end\n"
+            "  --checkpoint-every N  steps between checkpoints (default 100; 0: epoch\n"
+            "                   ends only)\n"
+            "  --resume F       continue the run checkpoint F was written by, exactly:\n"
+            "                   the same options give the same weights, bit for bit\n"
             "  --quiet          print only the final line\n"
             "  --help           this text\n"
             "\n"
@@ -61,6 +68,7 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
     memset(o, 0, sizeof *o);
     o->h = m->defaults;
     o->shuffle = 1;
+    o->checkpoint_every = 100;
     int lr_given = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -79,7 +87,9 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
             continue;
         }
         static const char *const valued[] = {"--data", "--epochs", "--batch", "--lr",   "--seed",
-                                             "--limit", "--save",  "--init",  "--optimizer", "--threads", NULL};
+                                             "--limit", "--save",  "--init",  "--optimizer", "--threads",
+                                             "--checkpoint", "--checkpoint-every", "--resume",
+                                             NULL};
         int known = 0;
         for (int k = 0; valued[k]; k++)
             known |= !strcmp(a, valued[k]);
@@ -99,6 +109,12 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
             o->save_path = v;
         else if (!strcmp(a, "--init"))
             o->init_path = v;
+        else if (!strcmp(a, "--checkpoint"))
+            o->checkpoint_path = v;
+        else if (!strcmp(a, "--resume"))
+            o->resume_path = v;
+        else if (!strcmp(a, "--checkpoint-every"))
+            bad = parse_long(v, 0, 1000000000L, &o->checkpoint_every);
         else if (!strcmp(a, "--epochs"))
             bad = parse_long(v, 1, 100000, &n) || ((o->h.epochs = (int)n), 0);
         else if (!strcmp(a, "--batch"))
@@ -326,6 +342,16 @@ static int check_data(const lenet_model *m, const lenet_dataset *ds, const char 
     return 0;
 }
 
+/* Fisher-Yates over the first n entries. */
+static void shuffle(int *order, int n, lenet_rng *r) {
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)lenet_rng_below(r, (uint32_t)i + 1);
+        int t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}
+
 int lenet_train(const lenet_model *m, const lenet_train_options *o) {
     lenet_error err = {{0}};
     lenet_dataset train = {0}, test = {0};
@@ -354,30 +380,63 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         order[i] = i;
     lenet_rng shuffle_rng;
     lenet_rng_seed(&shuffle_rng, o->h.seed ^ 0x53485546464c45ull); /* "SHUFFLE" */
-    if (!o->quiet)
+    lenet_progress at = {.epoch = 1};
+    if (o->resume_path) {
+        if (lenet_load_checkpoint(&tr, o, &at, o->resume_path, &err)) {
+            fprintf(stderr, "error: %s\n", err.msg);
+            goto out;
+        }
+        /* the order of an epoch comes from all the shuffles before it:
+         * replay them, and check that they end where the file says */
+        for (int e = 1; e < at.epoch + (at.next > 0); e++)
+            if (o->shuffle)
+                shuffle(order, N, &shuffle_rng);
+        if (memcmp(&shuffle_rng, &at.rng, sizeof at.rng) != 0 || at.next > N) {
+            fprintf(stderr, "error: %s: its position (epoch %d, sample %d) does not follow "
+                    "from its seed and options\n", o->resume_path, at.epoch, at.next);
+            goto out;
+        }
+    }
+    if (!o->quiet) {
         printf("%s: %zu params; train on %d images, test on %d; batch %d, %s lr %g, seed %llu, "
                "%d thread%s\n",
                m->name, m->n_params, N, test.count, B,
                o->h.optimizer == LENET_ADAM ? "adam" : "sgd", (double)o->h.lr,
                (unsigned long long)o->h.seed, tr.threads, tr.threads == 1 ? "" : "s");
+        if (o->resume_path)
+            printf("resumed from %s: epoch %d, sample %d, step %ld\n", o->resume_path, at.epoch,
+                   at.next, tr.step);
+    }
     fflush(stdout);
 
-    for (int epoch = 1; epoch <= o->h.epochs; epoch++) {
-        double t0 = lenet_seconds(), loss_sum = 0;
-        int correct = 0;
-        if (o->shuffle)
-            for (int i = N - 1; i > 0; i--) {
-                int j = (int)lenet_rng_below(&shuffle_rng, (uint32_t)i + 1);
-                int t = order[i];
-                order[i] = order[j];
-                order[j] = t;
-            }
-        for (int start = 0; start < N; start += B) {
+    for (int epoch = at.epoch; epoch <= o->h.epochs; epoch++) {
+        double t0 = lenet_seconds();
+        int first = 0;
+        at.epoch = epoch;
+        if (at.next > 0) { /* resuming inside this epoch: already shuffled */
+            first = at.next;
+        } else {
+            at.loss_sum = 0;
+            at.correct = 0;
+            if (o->shuffle)
+                shuffle(order, N, &shuffle_rng);
+        }
+        for (int start = first; start < N; start += B) {
             const int nb = N - start < B ? N - start : B;
-            loss_sum += lenet_trainer_step(&tr, &train, order + start, nb, &correct);
-            if (!isfinite(loss_sum)) {
-                fprintf(stderr, "error: the loss is not finite at epoch %d step %ld; stopping\n",
-                        epoch, tr.step + 1);
+            at.loss_sum += lenet_trainer_step(&tr, &train, order + start, nb, &at.correct);
+            if (!isfinite(at.loss_sum)) {
+                fprintf(stderr, "error: the loss is not finite at epoch %d step %ld: stopping "
+                        "with the weights of step %ld%s%s\n", epoch, tr.step + 1, tr.step,
+                        o->checkpoint_path ? "; the last checkpoint is " : "",
+                        o->checkpoint_path ? o->checkpoint_path : "");
+                goto out;
+            }
+            at.next = start + nb;
+            at.rng = shuffle_rng;
+            if (o->checkpoint_path && o->checkpoint_every > 0 &&
+                tr.step % o->checkpoint_every == 0 && at.next < N &&
+                lenet_save_checkpoint(&tr, o, &at, o->checkpoint_path, &err)) {
+                fprintf(stderr, "error: %s\n", err.msg);
                 goto out;
             }
         }
@@ -386,9 +445,16 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         double t2 = lenet_seconds();
         if (!o->quiet || epoch == o->h.epochs)
             printf("epoch %d/%d loss=%.4f train_acc=%.4f test_acc=%.4f time=%.2fs eval=%.3fs\n",
-                   epoch, o->h.epochs, loss_sum / N, (double)correct / N, test_acc, t1 - t0,
-                   t2 - t1);
+                   epoch, o->h.epochs, at.loss_sum / N, (double)at.correct / N, test_acc,
+                   t1 - t0, t2 - t1);
         fflush(stdout);
+        /* the next epoch, not yet shuffled */
+        lenet_progress end = {.epoch = epoch + 1, .rng = shuffle_rng};
+        at.next = 0;
+        if (o->checkpoint_path && lenet_save_checkpoint(&tr, o, &end, o->checkpoint_path, &err)) {
+            fprintf(stderr, "error: %s\n", err.msg);
+            goto out;
+        }
     }
     if (o->save_path) {
         if (lenet_save_safetensors(m, tr.params, o->save_path, &err)) {

@@ -24,7 +24,7 @@ int main(void) {
         {"data", data_suite},       {"safetensors", safetensors_suite},
         {"numerics", numerics_suite}, {"spec", spec_suite},
         {"golden", golden_suite},   {"gradcheck", gradcheck_suite},
-        {"e2e", e2e_suite},
+        {"e2e", e2e_suite},         {"checkpoint", checkpoint_suite},
     };
     const char *only = getenv("LENETC_SUITE");
     SRunner *sr = NULL;

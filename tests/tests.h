@@ -11,6 +11,7 @@ Suite *spec_suite(void);        /* test_spec.c: YAML -> IR, diagnostics */
 Suite *golden_suite(void);      /* test_golden.c: generated code vs generated/ */
 Suite *gradcheck_suite(void);   /* test_gradcheck.c: backward vs finite differences */
 Suite *e2e_suite(void);         /* test_e2e.c: trainers end to end */
+Suite *checkpoint_suite(void);  /* test_checkpoint.c: kill, resume, NaN */
 
 /* Scratch directory for files a test writes (created on demand). */
 const char *test_tmpdir(void);

@@ -1,0 +1,192 @@
+/* checkpoint.c: a training run's whole state in one safetensors file.
+ *
+ * The trainer's allocation is params | grads | adam_m | adam_v (n_params
+ * each), so a checkpoint is the model's tensor table three times over that
+ * allocation: NAME at params, adam.m.NAME at adam_m, adam.v.NAME at adam_v
+ * (gradients are recomputed every step and are not saved). The safetensors
+ * reader checks every offset and shape before anything is copied.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lenet.h"
+
+#define FORMAT "lenetc-checkpoint-1"
+
+/* The trainer's memory seen as one model with 3 x n_tensors tensors. */
+typedef struct {
+    lenet_model m;
+    lenet_tensor *tensors;
+    char *names;
+} state_view;
+
+static int view_init(state_view *v, const lenet_model *m) {
+    static const char *const prefix[3] = {"", "adam.m.", "adam.v."};
+    static const size_t slot[3] = {0, 2, 3}; /* in units of n_params */
+    const size_t P = m->n_params;
+    v->m = *m;
+    v->tensors = calloc(3 * (size_t)m->n_tensors, sizeof *v->tensors);
+    v->names = calloc(3 * (size_t)m->n_tensors, 64);
+    if (!v->tensors || !v->names) {
+        free(v->tensors);
+        free(v->names);
+        return -1;
+    }
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < m->n_tensors; i++) {
+            lenet_tensor *t = &v->tensors[k * m->n_tensors + i];
+            char *name = v->names + 64 * (size_t)(k * m->n_tensors + i);
+            *t = m->tensors[i];
+            snprintf(name, 64, "%s%s", prefix[k], m->tensors[i].name);
+            t->name = name;
+            t->offset += slot[k] * P;
+        }
+    v->m.tensors = v->tensors;
+    v->m.n_tensors = 3 * m->n_tensors;
+    v->m.n_params = 4 * P;
+    return 0;
+}
+
+static void view_free(state_view *v) {
+    free(v->tensors);
+    free(v->names);
+}
+
+/* The options a resumed run must share with the one that wrote the file. */
+static void describe_options(const lenet_trainer *t, const lenet_train_options *o,
+                             lenet_meta *meta) {
+    char buf[64];
+    lenet_meta_set(meta, "lenetc", FORMAT);
+    lenet_meta_set(meta, "model", t->m->name);
+    snprintf(buf, sizeof buf, "%" PRIu64, o->h.seed);
+    lenet_meta_set(meta, "seed", buf);
+    snprintf(buf, sizeof buf, "%d", o->h.batch);
+    lenet_meta_set(meta, "batch", buf);
+    snprintf(buf, sizeof buf, "%d", t->threads);
+    lenet_meta_set(meta, "threads", buf);
+    lenet_meta_set(meta, "optimizer", o->h.optimizer == LENET_ADAM ? "adam" : "sgd");
+    snprintf(buf, sizeof buf, "%.9g", (double)o->h.lr);
+    lenet_meta_set(meta, "lr", buf);
+    snprintf(buf, sizeof buf, "%ld", o->limit);
+    lenet_meta_set(meta, "limit", buf);
+    lenet_meta_set(meta, "shuffle", o->shuffle ? "yes" : "no");
+}
+
+int lenet_save_checkpoint(const lenet_trainer *t, const lenet_train_options *o,
+                          const lenet_progress *p, const char *path, lenet_error *err) {
+    state_view v;
+    if (view_init(&v, t->m)) {
+        lenet_set_error(err, "%s: out of memory", path);
+        return -1;
+    }
+    lenet_meta meta = {0};
+    char buf[64];
+    describe_options(t, o, &meta);
+    snprintf(buf, sizeof buf, "%ld", t->step);
+    lenet_meta_set(&meta, "step", buf);
+    snprintf(buf, sizeof buf, "%d", p->epoch);
+    lenet_meta_set(&meta, "epoch", buf);
+    snprintf(buf, sizeof buf, "%d", p->next);
+    lenet_meta_set(&meta, "next", buf);
+    snprintf(buf, sizeof buf, "%.17g", p->loss_sum);
+    lenet_meta_set(&meta, "loss_sum", buf);
+    snprintf(buf, sizeof buf, "%d", p->correct);
+    lenet_meta_set(&meta, "correct", buf);
+    for (int i = 0; i < 4; i++) {
+        char key[8];
+        snprintf(key, sizeof key, "rng%d", i);
+        snprintf(buf, sizeof buf, "%016" PRIx64, p->rng.s[i]);
+        lenet_meta_set(&meta, key, buf);
+    }
+    int rc = lenet_save_safetensors_meta(&v.m, t->mem, &meta, path, err);
+    view_free(&v);
+    return rc;
+}
+
+/* Parses a whole decimal or hex field in [lo, hi]. */
+static int field(const lenet_meta *meta, const char *key, int base, long long lo,
+                 unsigned long long hi, unsigned long long *out) {
+    const char *s = lenet_meta_get(meta, key);
+    if (!s || !*s || (*s == '-' && lo >= 0))
+        return -1;
+    char *end;
+    unsigned long long v = strtoull(s, &end, base);
+    if (*end || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int lenet_load_checkpoint(lenet_trainer *t, const lenet_train_options *o, lenet_progress *p,
+                          const char *path, lenet_error *err) {
+    state_view v;
+    if (view_init(&v, t->m)) {
+        lenet_set_error(err, "%s: out of memory", path);
+        return -1;
+    }
+    /* read into a copy, so that a bad file leaves the trainer untouched */
+    const size_t P = t->m->n_params;
+    float *copy = malloc(4 * P * sizeof *copy);
+    lenet_meta meta;
+    int rc = -1;
+    if (!copy) {
+        lenet_set_error(err, "%s: out of memory", path);
+        goto out;
+    }
+    memcpy(copy, t->mem, 4 * P * sizeof *copy);
+    if (lenet_load_safetensors_meta(&v.m, copy, &meta, path, err))
+        goto out;
+    const char *format = lenet_meta_get(&meta, "lenetc");
+    if (!format || strcmp(format, FORMAT) != 0) {
+        lenet_set_error(err, "%s: not a lenetc checkpoint (no \"lenetc\": \"" FORMAT
+                        "\" in its metadata)", path);
+        goto out;
+    }
+    /* every option that shapes the run must be the same */
+    lenet_meta want = {0};
+    describe_options(t, o, &want);
+    for (int i = 0; i < want.n; i++) {
+        const char *got = lenet_meta_get(&meta, want.key[i]);
+        if (!got || strcmp(got, want.value[i]) != 0) {
+            lenet_set_error(err, "%s: written with %s %s, but this run has %s %s: resume "
+                            "with the same options", path, want.key[i], got ? got : "(none)",
+                            want.key[i], want.value[i]);
+            goto out;
+        }
+    }
+    unsigned long long step, epoch, next, correct, rng[4];
+    int bad = field(&meta, "step", 10, 0, (unsigned long long)1 << 40, &step) ||
+              field(&meta, "epoch", 10, 1, 100000, &epoch) || epoch < 1 ||
+              field(&meta, "next", 10, 0, 100000000, &next) ||
+              field(&meta, "correct", 10, 0, 100000000, &correct) || correct > next;
+    for (int i = 0; i < 4 && !bad; i++) {
+        char key[8];
+        snprintf(key, sizeof key, "rng%d", i);
+        bad = field(&meta, key, 16, 0, UINT64_MAX, &rng[i]);
+    }
+    const char *ls = lenet_meta_get(&meta, "loss_sum");
+    char *end = NULL;
+    double loss_sum = ls ? strtod(ls, &end) : 0;
+    if (bad || !ls || *end || !(loss_sum >= 0) || loss_sum > 1e300) {
+        lenet_set_error(err, "%s: checkpoint metadata (step, epoch, next, loss_sum, correct, "
+                        "rng0-3) missing or out of range", path);
+        goto out;
+    }
+    memcpy(t->params, copy, P * sizeof *copy);
+    memcpy(t->adam_m, copy + 2 * P, P * sizeof *copy);
+    memcpy(t->adam_v, copy + 3 * P, P * sizeof *copy);
+    t->step = (long)step;
+    p->epoch = (int)epoch;
+    p->next = (int)next;
+    p->loss_sum = loss_sum;
+    p->correct = (int)correct;
+    for (int i = 0; i < 4; i++)
+        p->rng.s[i] = rng[i];
+    rc = 0;
+out:
+    free(copy);
+    view_free(&v);
+    return rc;
+}
