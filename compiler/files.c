@@ -12,15 +12,21 @@
 #include "lenetc.h"
 
 char *read_file(const char *path, size_t max, size_t *len, Diag *d) {
-    FILE *f = fopen(path, "rb");
+    lenet_error err;
+    int fd = lenet_open_regular(path, &err);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "rb");
     if (!f) {
-        error_at(d, 0, 0, "cannot open: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        /* err reads "PATH: why"; d names the file itself */
+        const char *why = fd < 0 ? err.msg + strlen(path) + 2 : strerror(errno);
+        error_at(d, 0, 0, "%s", why);
         return NULL;
     }
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fileno(f), &st) != 0) {
         fclose(f);
-        error_at(d, 0, 0, "not a regular file");
+        error_at(d, 0, 0, "%s", strerror(errno));
         return NULL;
     }
     if ((size_t)st.st_size > max) {

@@ -30,13 +30,12 @@ typedef struct {
     gzFile gz;
 } idx_file;
 
-/* gzerror's message, without the "path: " prefix zlib puts on some. */
+/* gzerror's message, without the "<fd:N>: " prefix zlib puts on some (the
+ * file was opened by descriptor; the caller names it). */
 static const char *zmsg(idx_file *f, int *errnum) {
     const char *m = gzerror(f->gz, errnum);
-    size_t n = strlen(f->path);
-    if (strncmp(m, f->path, n) == 0 && strncmp(m + n, ": ", 2) == 0)
-        m += n + 2;
-    return m;
+    const char *end = strncmp(m, "<fd:", 4) == 0 ? strstr(m, ">: ") : NULL;
+    return end ? end + 3 : m;
 }
 
 /* Reads up to n bytes; *got says how many arrived before end of file.
@@ -74,11 +73,13 @@ static uint32_t be32(const unsigned char *p) {
 static int open_idx(idx_file *f, const char *path, uint32_t magic, int ndim,
                     const char *what, uint32_t *dims, lenet_error *err) {
     f->path = path;
-    errno = 0;
-    f->gz = gzopen(path, "rb");
+    int fd = lenet_open_regular(path, err);
+    if (fd < 0)
+        return -1;
+    f->gz = gzdopen(fd, "rb");
     if (!f->gz) {
-        lenet_set_error(err, "%s: cannot open: %s", path,
-                        errno ? strerror(errno) : "out of memory");
+        close(fd);
+        lenet_set_error(err, "%s: cannot open: out of memory", path);
         return -1;
     }
     gzbuffer(f->gz, 1u << 17);

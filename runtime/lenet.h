@@ -74,6 +74,10 @@ typedef struct {
 void lenet_set_error(lenet_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Opens path for reading if it is a regular file (never blocking on a FIFO):
+ * a descriptor, or -1 with "PATH: why" in err. */
+int lenet_open_regular(const char *path, lenet_error *err);
+
 /* ---- data: MNIST-style IDX files, raw or gzip'd ----------------------- */
 
 typedef struct {

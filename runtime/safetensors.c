@@ -237,9 +237,13 @@ fail:;
  * every size check done before the allocation. */
 static unsigned char *read_file(const char *path, uint64_t *header_len,
                                 uint64_t *body_len, lenet_error *err) {
-    FILE *f = fopen(path, "rb");
+    int fd = lenet_open_regular(path, err);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "rb");
     if (!f) {
-        lenet_set_error(err, "%s: cannot open: %s", path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            lenet_set_error(err, "%s: cannot open: %s", path, strerror(errno));
+        }
         return NULL;
     }
     unsigned char *body = NULL;

@@ -359,7 +359,14 @@ START_TEST(test_missing_file) {
     EXPECT_ERROR(none, lp, none, "cannot open: No such file or directory");
     EXPECT_ERROR(ip, none, none, "cannot open: No such file or directory");
     /* a directory is not a data file */
-    EXPECT_ERROR(test_tmpdir(), lp, test_tmpdir(), "Is a directory");
+    EXPECT_ERROR(test_tmpdir(), lp, test_tmpdir(), "not a regular file (a directory)");
+    /* nor is a FIFO, which must not block the open */
+    char fifo[PATH_MAX];
+    tmp_path(fifo, "fifo-idx1-ubyte");
+    unlink(fifo);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    EXPECT_ERROR(ip, fifo, fifo, "not a regular file (a FIFO)");
+    unlink(fifo);
 }
 END_TEST
 

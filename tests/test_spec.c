@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lenetc.h"
 #include "tests.h"
@@ -596,7 +598,20 @@ START_TEST(load_file_errors) {
     model_free(&m);
     d = (Diag){.file = "models"};
     ck_assert_int_eq(spec_load_file("models", &m, &d), -1);
-    ck_assert_str_eq(d.msg, "models: error: not a regular file");
+    ck_assert_str_eq(d.msg, "models: error: not a regular file (a directory)");
+    model_free(&m);
+    /* a FIFO with no writer would block a plain open(): refused at once */
+    snprintf(path, sizeof path, "%s/fifo.yaml", test_tmpdir());
+    unlink(path);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    d = (Diag){.file = "fifo.yaml"};
+    ck_assert_int_eq(spec_load_file(path, &m, &d), -1);
+    ck_assert_str_eq(d.msg, "fifo.yaml: error: not a regular file (a FIFO)");
+    model_free(&m);
+    unlink(path);
+    d = (Diag){.file = "/dev/zero"};
+    ck_assert_int_eq(spec_load_file("/dev/zero", &m, &d), -1);
+    ck_assert_str_eq(d.msg, "/dev/zero: error: not a regular file (a device)");
     model_free(&m);
     /* the caret line comes from the file's text */
     static const char bad[] = INPUT "layers:\n  - conv: {filtres: 6, kernel: 3}\n" TAIL;
