@@ -78,13 +78,36 @@ train: all
 	$(MAKE) -C gen
 	gen/lenet5-train --epochs $(EPOCHS)
 
+# libFuzzer targets (clang): the spec front end and emitter, and the data
+# and weights loaders. `make fuzz` runs each for FUZZ_TIME seconds from the
+# seed corpora in tests/fuzz/corpus/ (new inputs go to build/fuzz/, crashes
+# to build/fuzz/crash-*); CI runs it. FUZZ_TIME=0 runs until stopped.
+FUZZ_CC    ?= clang
+FUZZ_FLAGS  = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_TIME  ?= 60
+FUZZ_SRC    = $(COMPILER_SRC) $(RUNTIME_SRC)
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_SRC) $(HEADERS)
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE $(FUZZ_FLAGS) -Icompiler -Iruntime \
+	  $(shell pkg-config --cflags $(PKGS)) -o $@ $< $(FUZZ_SRC) $(LIBS)
+
+fuzz: build/fuzz/fuzz_spec build/fuzz/fuzz_data
+	@for t in spec data; do \
+	  mkdir -p build/fuzz/corpus-$$t; \
+	  echo "fuzz: $$t for $(FUZZ_TIME) s"; \
+	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) -max_len=8192 -timeout=20 \
+	    -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix=build/fuzz/ \
+	    build/fuzz/corpus-$$t tests/fuzz/corpus/$$t > build/fuzz/$$t.log 2>&1; \
+	  rc=$$?; grep -E "^stat::number_of_executed_units|^#[0-9]+ *DONE" build/fuzz/$$t.log; \
+	  if [ $$rc -ne 0 ]; then tail -40 build/fuzz/$$t.log; exit 1; fi; done
+
 # Every path side by side on full MNIST, with PyTorch if python3-torch is
 # installed: a report, not a test (no thresholds). See bench/run.py.
 BENCH_EPOCHS ?= 3
 bench: all
 	python3 bench/run.py --epochs $(BENCH_EPOCHS)
 
-.PHONY: all bench clean deps test golden train
+.PHONY: all bench clean deps fuzz test golden train
 deps:
 	bash scripts/install-deps.sh
 
