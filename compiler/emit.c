@@ -200,6 +200,21 @@ void emit_function_end(Emitter *e) { emit_close(e); }
 
 static bool has_code(const Layer *l) { return l->kind != &flatten_kind; }
 
+int emit_check_size(const Model *m, const EmitOptions *o, Diag *d) {
+    if (o->shape != SHAPE_UNROLL)
+        return 0; /* loop-shaped code does not grow with the sizes */
+    long macs = 0;
+    for (int i = 0; i < m->n_layers; i++)
+        macs += layer_macs(&m->layers[i], false) + layer_macs(&m->layers[i], true);
+    const long bytes = 34 * macs;
+    if (bytes <= MAX_UNROLLED_BYTES)
+        return 0;
+    return error_at(d, 0, 0,
+                    "unrolled, this model would be about %ld MiB of C (%ld multiply-adds per "
+                    "sample; the limit is %ld MiB): use --shape loops",
+                    bytes >> 20, macs, MAX_UNROLLED_BYTES >> 20);
+}
+
 void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out) {
     Emitter e = {.out = out, .opt = *o};
     Emitter *E = &e;

@@ -232,6 +232,11 @@ const char *lane(Emitter *e, long f, char buf[32]);
 
 /* The kernels: every layer's functions and <model>_forward/_backward. Needs
  * nothing from any header, so the JIT compiles exactly this text. */
+/* The unrolled shape grows with the multiply-adds (about 34 bytes of C for
+ * each); a spec whose unrolled code would pass MAX_UNROLLED_BYTES is refused
+ * before anything is written. */
+#define MAX_UNROLLED_BYTES (128L << 20)
+int emit_check_size(const Model *m, const EmitOptions *o, Diag *d);
 void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out);
 /* The three files of an emitted build. runtime_dir is written into the
  * Makefile (relative to the output directory). */

@@ -202,6 +202,12 @@ static int cmd_emit(int argc, char **argv) {
     Model m;
     if (load_spec(spec, &m))
         return 1;
+    Diag ds = {.file = spec};
+    if (emit_check_size(&m, &o, &ds)) {
+        fprintf(stderr, "%s\n", ds.msg);
+        model_free(&m);
+        return 1;
+    }
     Diag dd = {.file = "lenetc"};
     if (make_dirs(dir, &dd)) {
         fprintf(stderr, "%s\n", dd.msg);
@@ -281,6 +287,11 @@ static int cmd_train(int argc, char **argv) {
     Diag d = {.file = spec};
     double secs;
     size_t bytes;
+    if (emit_check_size(&m, &o, &d)) {
+        fprintf(stderr, "%s\n", d.msg);
+        rc = 1;
+        goto out;
+    }
     Jit *j = jit_compile(&m, &o, lm, &d, &secs, &bytes);
     if (!j) {
         fprintf(stderr, "%s\n", d.msg);

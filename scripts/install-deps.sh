@@ -2,7 +2,9 @@
 # Installs the Debian packages lenetc needs to build and test.
 # Idempotent: packages already present are left alone.
 set -euo pipefail
-pkgs=(build-essential pkg-config libyaml-dev libtcc-dev tcc check zlib1g-dev libjansson-dev valgrind)
+# clang and its libFuzzer runtime are for `make fuzz`
+pkgs=(build-essential pkg-config libyaml-dev libtcc-dev tcc check zlib1g-dev libjansson-dev valgrind
+      clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

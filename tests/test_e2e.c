@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include "lenetc.h"
@@ -250,6 +251,69 @@ START_TEST(test_bad_spec_same_error_both_paths) {
 }
 END_TEST
 
+/* Nothing from a spec reaches generated C but checked identifiers and the
+ * compiler's own numbers: hostile names are refused through the emitter and
+ * the JIT alike, with the same message, and no file is written. */
+static const struct {
+    const char *layer; /* the layer line of the spec */
+    const char *error; /* what both paths must say */
+} injections[] = {
+    {"  - relu: {name: 'x; system(\"id\"); //'}\n",
+     "inj.yaml:3:18: error: name 'x; system(\"id\"); //' may hold only letters, digits and '_'"},
+    {"  - relu: {name: 'a */ int evil; /*'}\n",
+     "inj.yaml:3:18: error: name 'a */ int evil; /*' may hold only letters, digits and '_'"},
+    {"  - relu: {name: \"a\\nb\"}\n", /* shown with the newline as '?' */
+     "inj.yaml:3:18: error: name 'a?b' may hold only letters, digits and '_'"},
+    {"  - relu: {name: while}\n", "inj.yaml:3:18: error: name 'while' is a C keyword"},
+    {"  - dense: {units: '10); abort(); (void'}\n",
+     "inj.yaml:3:20: error: units must be an integer, got the quoted string '10); abort(); "
+     "(void'"},
+};
+
+START_TEST(test_injection_refused_both_paths) {
+    static char a[4096], b[4096];
+    char path[256], out[300], cmd[1024];
+    snprintf(path, sizeof path, "%s/inj.yaml", test_tmpdir());
+    snprintf(out, sizeof out, "%s/inj_out", test_tmpdir());
+    FILE *f = fopen(path, "w");
+    ck_assert(f != NULL);
+    fprintf(f, "input: {shape: [4, 4, 1]}\nlayers:\n%s  - flatten\n  - dense: {units: 10}\n",
+            injections[_i].layer);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "rm -rf %s && ./lenetc %s -o %s", out, path, out);
+    ck_assert_int_eq(run(cmd, a, sizeof a), 1);
+    snprintf(cmd, sizeof cmd, "./lenetc train %s --epochs 1", path);
+    ck_assert_int_eq(run(cmd, b, sizeof b), 1);
+    ck_assert_str_eq(a, b);
+    const char *msg = strstr(a, "inj.yaml:");
+    ck_assert_msg(msg && strncmp(msg, injections[_i].error, strlen(injections[_i].error)) == 0,
+                  "got: %s\nwant: %s", a, injections[_i].error);
+    ck_assert_int_ne(access(out, F_OK), 0); /* nothing written */
+}
+END_TEST
+
+/* The unrolled shape is refused before it writes a gigabyte. */
+START_TEST(test_unrolled_size_limit) {
+    static char a[4096], b[4096];
+    char path[256], cmd[700];
+    snprintf(path, sizeof path, "%s/big.yaml", test_tmpdir());
+    FILE *f = fopen(path, "w");
+    ck_assert(f != NULL);
+    fputs("input: {shape: [64, 64, 3]}\nlayers:\n  - conv: {filters: 64, kernel: 5}\n"
+          "  - flatten\n  - dense: {units: 10}\n",
+          f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "./lenetc %s --shape unrolled -o %s/big_out", path, test_tmpdir());
+    ck_assert_int_eq(run(cmd, a, sizeof a), 1);
+    snprintf(cmd, sizeof cmd, "./lenetc train %s --shape unrolled", path);
+    ck_assert_int_eq(run(cmd, b, sizeof b), 1);
+    ck_assert_str_eq(a, b);
+    ck_assert_msg(strstr(a, "big.yaml: error: unrolled, this model would be about 1344 MiB of C "
+                            "(41472000 multiply-adds per sample; the limit is 128 MiB)"),
+                  "%s", a);
+}
+END_TEST
+
 /* --save writes safetensors that load back for the same model. */
 START_TEST(test_jit_train_save) {
     static char out[8192];
@@ -298,6 +362,9 @@ Suite *e2e_suite(void) {
     tcase_add_loop_test(tc, test_unrolled_matches_loops, 0, 2);
     tcase_add_test(tc, test_same_seed_same_weights);
     tcase_add_test(tc, test_bad_spec_same_error_both_paths);
+    tcase_add_loop_test(tc, test_injection_refused_both_paths, 0,
+                        (int)(sizeof injections / sizeof injections[0]));
+    tcase_add_test(tc, test_unrolled_size_limit);
     tcase_add_test(tc, test_jit_train_save);
     tcase_add_test(tc, test_emitted_trainer_one_epoch);
     tcase_add_test(tc, test_jit_two_epochs);
