@@ -9,6 +9,23 @@
 
 #include "lenetc.h"
 
+/* Whether p[0..n) is well-formed UTF-8 without control bytes (tabs aside):
+ * only such a line may be echoed to a terminal. */
+static bool printable_line(const char *p, size_t n) {
+    const unsigned char *s = (const unsigned char *)p;
+    for (size_t i = 0; i < n;) {
+        unsigned c = s[i];
+        int more = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : -1;
+        if (more < 0 || (c < 0x20 && c != '\t') || c == 0x7f || i + (size_t)more >= n + !more)
+            return false; /* a bad lead byte, a control byte, or cut short */
+        for (int k = 1; k <= more; k++)
+            if ((s[i + (size_t)k] >> 6) != 2)
+                return false;
+        i += 1 + (size_t)more;
+    }
+    return true;
+}
+
 /* Appends the source line and a caret under col, if the line is printable. */
 static void append_caret(Diag *d, size_t used, int line, int col) {
     const char *p = d->src;
@@ -22,9 +39,8 @@ static void append_caret(Diag *d, size_t used, int line, int col) {
     size_t n = strcspn(p, "\n");
     if (n > 160)
         return; /* too long to be useful on a terminal */
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)p[i] < 0x20 && p[i] != '\t')
-            return; /* control bytes would garble the terminal */
+    if (!printable_line(p, n))
+        return; /* control bytes or broken UTF-8 would garble the terminal */
     int w = snprintf(d->msg + used, sizeof d->msg - used, "\n    %.*s\n    %*s^", (int)n, p,
                      col > 1 ? col - 1 : 0, "");
     (void)w;

@@ -161,6 +161,17 @@ YNode *ytree_parse(const char *text, size_t len, Diag *d) {
         yaml_event_t ev;
         if (!yaml_parser_parse(&parser, &ev)) {
             yaml_mark_t m = parser.problem_mark;
+            if (parser.error == YAML_READER_ERROR && parser.problem_offset <= len) {
+                /* the reader checks bytes before any mark exists: find the
+                 * line and column of the offending byte ourselves */
+                m.line = m.column = 0;
+                for (size_t i = 0; i < parser.problem_offset; i++) {
+                    m.column++;
+                    if (text[i] == '\n')
+                        m.line++, m.column = 0;
+                }
+                m.index = parser.problem_offset;
+            }
             if (m.index < len && text[m.index] == '\t')
                 error_at(d, (int)m.line + 1, (int)m.column + 1,
                          "invalid YAML: a tab; YAML indents with spaces only");

@@ -1843,6 +1843,14 @@ static const BadSpec bad_specs[] = {
      "t.yaml:1:1: error: model name 'a?b' (taken from the file name) may hold only letters, digits and '_' (names must match [A-Za-z_][A-Za-z0-9_]*); add a 'name:' key\n"
      "    input: {shape: [28, 28, 1]}\n"
      "    ^"},
+    {"non-UTF-8 byte", /* reported, but the line is not echoed */
+     "name: a\xff" "b\n" INPUT "layers:\n" TAIL,
+     NULL,
+     "t.yaml:1:8: error: invalid YAML: invalid leading UTF-8 octet"},
+    {"terminal escape in a key", /* nor is a line with control bytes */
+     INPUT "layers:\n  - conv: {filters: 6, kernel: 3, \x1b[31mred: 1}\n" TAIL,
+     NULL,
+     "t.yaml:3:35: error: invalid YAML: control characters are not allowed"},
     {"tab indentation",
      INPUT
      "layers:\n"
