@@ -5,7 +5,7 @@ CC      ?= cc
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter
-PKGS     = yaml-0.1 zlib jansson
+PKGS     = yaml-0.1 zlib jansson libpng
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) $(shell pkg-config --cflags $(PKGS))
 LIBS     = $(shell pkg-config --libs $(PKGS)) -ltcc -ldl -lm -lpthread
 
@@ -56,7 +56,7 @@ tests/run_tests: $(TEST_OBJ) tests/lenet5_gcc.o tests/lenet5_fma.o $(COMPILER_OB
 # Every test: spec, golden files, gradients, numerics, data, weights, and the
 # trainers end to end on MNIST. LENETC_SUITE=name runs one suite.
 test: all tests/run_tests
-	LENETC_GEN_CFLAGS="$(GEN_CFLAGS)" tests/run_tests
+	LENETC_GEN_CFLAGS="$(GEN_CFLAGS)" LENETC_SANITIZE="$(SANITIZE)" tests/run_tests
 
 # Rewrites generated/ from the current compiler: run it on purpose, then
 # review `git diff generated/` like any code change.
@@ -77,6 +77,35 @@ train: all
 	./lenetc models/lenet5.yaml -o gen
 	$(MAKE) -C gen
 	gen/lenet5-train --epochs $(EPOCHS)
+
+# Installs lenetc, the runtime (library, header, pkg-config file), the models
+# and the man page under DESTDIR/PREFIX; emitted code then builds anywhere
+# with `pkg-config lenet`.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR   = $(DESTDIR)$(PREFIX)/bin
+LIBDIR   = $(DESTDIR)$(PREFIX)/lib
+INCDIR   = $(DESTDIR)$(PREFIX)/include
+DATADIR  = $(DESTDIR)$(PREFIX)/share/lenetc
+MANDIR   = $(DESTDIR)$(PREFIX)/share/man/man1
+VERSION  = 0.4
+install: all
+	install -d $(BINDIR) $(LIBDIR)/pkgconfig $(INCDIR) $(DATADIR)/models $(MANDIR)
+	install -m 755 lenetc $(BINDIR)/lenetc
+	install -m 644 runtime/liblenet.a $(LIBDIR)/liblenet.a
+	install -m 644 runtime/lenet.h $(INCDIR)/lenet.h
+	install -m 644 models/*.yaml $(DATADIR)/models/
+	install -m 644 doc/lenetc.1 $(MANDIR)/lenetc.1
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	  'Name: lenet' 'Description: the lenetc runtime: data, loss, Adam, training loop' \
+	  'Version: $(VERSION)' 'Requires.private: zlib jansson libpng' \
+	  'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -llenet' 'Libs.private: -lm -lpthread' \
+	  > $(LIBDIR)/pkgconfig/lenet.pc
+
+uninstall:
+	rm -f $(BINDIR)/lenetc $(LIBDIR)/liblenet.a $(INCDIR)/lenet.h \
+	  $(LIBDIR)/pkgconfig/lenet.pc $(MANDIR)/lenetc.1
+	rm -rf $(DATADIR)
 
 # libFuzzer targets (clang): the spec front end and emitter, and the data
 # and weights loaders. `make fuzz` runs each for FUZZ_TIME seconds from the
@@ -124,7 +153,7 @@ BENCH_EPOCHS ?= 3
 bench: all
 	python3 bench/run.py --epochs $(BENCH_EPOCHS)
 
-.PHONY: all bench clean deps fuzz test golden train valgrind
+.PHONY: all bench clean deps fuzz golden install test train uninstall valgrind
 deps:
 	bash scripts/install-deps.sh
 

@@ -176,6 +176,7 @@ typedef struct {
     int tile;               /* samples per call, default 16 */
     const char *real;       /* "float"; "double" for gradient checks */
     const char *spec_file;  /* named in the header comment */
+    bool forward_only;      /* no backward pass (the inference export) */
 } EmitOptions;
 
 struct Emitter {
@@ -243,6 +244,12 @@ void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out);
 void emit_source(const Model *m, const EmitOptions *o, StrBuf *out);
 void emit_header(const Model *m, const EmitOptions *o, StrBuf *out);
 void emit_makefile(const Model *m, const EmitOptions *o, const char *runtime_dir, StrBuf *out);
+
+/* inference.c: the standalone inference export, one C99 file and its header
+ * with params (n_params floats) compiled in. weights_file is named in the
+ * banner. */
+void emit_inference(const Model *m, const float *params, const char *spec_file,
+                    const char *weights_file, StrBuf *c, StrBuf *h);
 
 /* ---- files (files.c) --------------------------------------------------- */
 /* Reads a whole regular file of at most max bytes; NUL-terminated. */

@@ -3,6 +3,7 @@
  *   lenetc summary SPEC.yaml               Keras-style table of layers
  *   lenetc SPEC.yaml -o DIR [--shape S]    write DIR/NAME.c, NAME.h, Makefile
  *   lenetc train SPEC.yaml [options]       JIT-compile with libtcc and train
+ *   lenetc eval SPEC.yaml --weights W      JIT-compile, test the weights
  */
 #include <errno.h>
 #include <limits.h>
@@ -17,14 +18,24 @@
 static const char *usage_text =
     "usage: lenetc summary SPEC.yaml\n"
     "       lenetc SPEC.yaml -o DIR [--shape vector|loops|unrolled] [--tile N]\n"
+    "       lenetc SPEC.yaml --weights W.safetensors --inference -o DIR\n"
     "       lenetc train SPEC.yaml [--shape loops|unrolled] [--tile N] [trainer options]\n"
+    "       lenetc eval SPEC.yaml --weights W.safetensors [--data DIR] [--threads N]\n"
+    "       lenetc predict SPEC.yaml --weights W.safetensors IMAGE.png|IMAGE.pgm...\n"
     "\n"
     "Compiles a YAML layer stack into C for its forward and backward passes.\n"
     "\n"
     "  summary       print the layers, output shapes and parameter counts\n"
     "  -o DIR        write DIR/NAME.c, DIR/NAME.h and DIR/Makefile; `make -C DIR`\n"
     "                builds DIR/NAME-train against the lenetc runtime\n"
+    "  --inference   with --weights: write DIR/NAME.c and DIR/NAME.h, the trained\n"
+    "                model as standalone C99 (forward pass, weights compiled in):\n"
+    "                int NAME_predict(const uint8_t image[], float probs[])\n"
     "  train         compile the code in memory with libtcc and train at once\n"
+    "  eval          the same, then test weights on t10k: accuracy per class and\n"
+    "                the confusion matrix\n"
+    "  predict       the same, then classify PNG or PGM images (any size; see\n"
+    "                lenetc predict SPEC --help)\n"
     "  --shape S     code shape: 'vector' (the default of -o) has gcc/clang vector\n"
     "                types and register blocking; 'loops' (the default of train)\n"
     "                plain constant-bound loops; 'unrolled' every multiply-add\n"
@@ -111,6 +122,10 @@ static int load_spec(const char *path, Model *m) {
 }
 
 static int cmd_summary(int argc, char **argv) {
+    if (argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
     if (argc != 3) {
         usage_error("%s", "summary takes one spec file");
         return 2;
@@ -167,9 +182,36 @@ static int write_one(const char *dir, const char *name, const StrBuf *sb) {
     return 0;
 }
 
+/* --inference: the trained model as one standalone C file and header. */
+static int write_inference(const Model *m, const char *spec, const char *weights,
+                           const char *dir) {
+    lenet_model *lm = model_descriptor(m, 1);
+    float *params = calloc((size_t)m->n_params, sizeof *params);
+    lenet_error err;
+    int rc = 1;
+    if (!params) {
+        fprintf(stderr, "lenetc: out of memory\n");
+    } else if (lenet_load_safetensors(lm, params, weights, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+    } else {
+        StrBuf c = {0}, h = {0};
+        emit_inference(m, params, spec, weights, &c, &h);
+        char cname[MAX_NAME + 4], hname[MAX_NAME + 4];
+        snprintf(cname, sizeof cname, "%s.c", m->name);
+        snprintf(hname, sizeof hname, "%s.h", m->name);
+        rc = write_one(dir, cname, &c) || write_one(dir, hname, &h) ? 1 : 0;
+        sb_free(&c);
+        sb_free(&h);
+    }
+    free(params);
+    descriptor_free(lm);
+    return rc;
+}
+
 static int cmd_emit(int argc, char **argv) {
     EmitOptions o = {.shape = SHAPE_VECTOR, .tile = 16, .real = "float"};
-    const char *spec = NULL, *dir = NULL;
+    const char *spec = NULL, *dir = NULL, *weights = NULL;
+    bool inference = false;
     for (int i = 1; i < argc; i++) {
         int r = take_codegen_option(&i, argc, argv, &o);
         if (r < 0)
@@ -182,6 +224,14 @@ static int cmd_emit(int argc, char **argv) {
                 return 2;
             }
             dir = argv[++i];
+        } else if (strcmp(argv[i], "--weights") == 0) {
+            if (i + 1 >= argc) {
+                usage_error("%s needs a file", "--weights");
+                return 2;
+            }
+            weights = argv[++i];
+        } else if (strcmp(argv[i], "--inference") == 0) {
+            inference = true;
         } else if (argv[i][0] == '-') {
             usage_error("unknown option '%s'", argv[i]);
             return 2;
@@ -198,6 +248,11 @@ static int cmd_emit(int argc, char **argv) {
     }
     if (check_codegen_options(&o, false))
         return 2;
+    if (inference != (weights != NULL)) {
+        usage_error("%s", inference ? "--inference needs --weights W.safetensors"
+                                    : "--weights goes with --inference");
+        return 2;
+    }
     o.spec_file = spec;
     Model m;
     if (load_spec(spec, &m))
@@ -214,9 +269,18 @@ static int cmd_emit(int argc, char **argv) {
         model_free(&m);
         return 1;
     }
-    char runtime[PATH_MAX], rel[PATH_MAX];
+    if (inference) {
+        int rc = write_inference(&m, spec, weights, dir);
+        model_free(&m);
+        return rc;
+    }
+    /* a lenetc run from its source tree points the Makefile at that tree's
+     * runtime; an installed one leaves it to pkg-config */
+    char runtime[PATH_MAX], header[PATH_MAX + 16], rel[PATH_MAX] = "";
     snprintf(runtime, sizeof runtime, "%s/runtime", exe_dir());
-    relative_path(dir, runtime, rel, sizeof rel);
+    snprintf(header, sizeof header, "%s/lenet.h", runtime);
+    if (access(header, R_OK) == 0)
+        relative_path(dir, runtime, rel, sizeof rel);
 
     StrBuf c = {0}, h = {0}, mk = {0};
     emit_source(&m, &o, &c);
@@ -234,14 +298,23 @@ static int cmd_emit(int argc, char **argv) {
     return rc ? 1 : 0;
 }
 
-static int cmd_train(int argc, char **argv) {
+/* `lenetc train` and `lenetc eval`: JIT-compile the spec, then hand the
+ * remaining options to the runtime's trainer or evaluator. */
+enum { JIT_TRAIN, JIT_EVAL, JIT_PREDICT };
+
+static int cmd_jit(int argc, char **argv, int what) {
+    static const char *const names[] = {"train", "eval", "predict"};
+    const char *cmd = names[what];
+    const bool eval = what != JIT_TRAIN;
     EmitOptions o = {.shape = SHAPE_LOOPS, .tile = 16, .real = "float"};
     /* argv for the runtime's option parser: everything but ours */
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     int n = 0;
     /* the spec comes first, so option values are never mistaken for it */
     const char *spec = argc > 2 && argv[2][0] != '-' ? argv[2] : NULL;
-    rest[n++] = "lenetc train";
+    char self[32];
+    snprintf(self, sizeof self, "lenetc %s", cmd);
+    rest[n++] = self;
     for (int i = spec ? 3 : 2; i < argc; i++) {
         int r = take_codegen_option(&i, argc, argv, &o);
         if (r < 0) {
@@ -258,7 +331,10 @@ static int cmd_train(int argc, char **argv) {
                 free(rest);
                 return 0;
             }
-        usage_error("%s", "train needs a spec file first: lenetc train SPEC.yaml [options]");
+        char why[96];
+        snprintf(why, sizeof why, "%s needs a spec file first: lenetc %s SPEC.yaml [options]",
+                 cmd, cmd);
+        usage_error("%s", why);
         free(rest);
         return 2;
     }
@@ -274,7 +350,7 @@ static int cmd_train(int argc, char **argv) {
     }
     lenet_model *lm = model_descriptor(&m, o.tile);
     lenet_train_options to;
-    int rc = lenet_parse_train_args(lm, n, rest, &to, "lenetc train SPEC.yaml");
+    int rc = eval ? 0 : lenet_parse_train_args(lm, n, rest, &to, "lenetc train SPEC.yaml");
     if (rc != 0) {
         if (rc > 0) /* --help: add what only the JIT path takes */
             fputs("\nlenetc train also takes:\n"
@@ -298,10 +374,16 @@ static int cmd_train(int argc, char **argv) {
         rc = 1;
         goto out;
     }
-    printf("jit: %s %zu KiB C (%s), compiled in %.3f s\n", m.name, (bytes + 1023) / 1024,
-           o.shape == SHAPE_UNROLL ? "unrolled" : "loops", secs);
-    fflush(stdout);
-    rc = lenet_train(lm, &to);
+    if (what == JIT_EVAL) {
+        rc = lenet_eval_main(lm, n, rest, "lenetc eval SPEC.yaml");
+    } else if (what == JIT_PREDICT) {
+        rc = lenet_predict_main(lm, n, rest, "lenetc predict SPEC.yaml");
+    } else {
+        printf("jit: %s %zu KiB C (%s), compiled in %.3f s\n", m.name, (bytes + 1023) / 1024,
+               o.shape == SHAPE_UNROLL ? "unrolled" : "loops", secs);
+        fflush(stdout);
+        rc = lenet_train(lm, &to);
+    }
     jit_free(j);
 out:
     descriptor_free(lm);
@@ -323,6 +405,10 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "summary"))
         return cmd_summary(argc, argv);
     if (!strcmp(cmd, "train"))
-        return cmd_train(argc, argv);
+        return cmd_jit(argc, argv, JIT_TRAIN);
+    if (!strcmp(cmd, "eval"))
+        return cmd_jit(argc, argv, JIT_EVAL);
+    if (!strcmp(cmd, "predict"))
+        return cmd_jit(argc, argv, JIT_PREDICT);
     return cmd_emit(argc, argv);
 }

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* ---- model descriptor: what a compiled network looks like to the runtime */
 
@@ -232,6 +233,20 @@ double lenet_trainer_step(lenet_trainer *t, const lenet_dataset *ds, const int *
                           int *correct);
 /* Accuracy of the trainer's params on ds, on all its workers. */
 double lenet_trainer_evaluate(lenet_trainer *t, const lenet_dataset *ds);
+/* The same, also writing each sample's predicted class to pred[i] (if not
+ * NULL; ds->count entries). */
+double lenet_trainer_predict(lenet_trainer *t, const lenet_dataset *ds, uint8_t *pred);
+
+/* ---- evaluation report (eval.c) --------------------------------------- */
+
+/* `lenetc eval SPEC --weights W [--data DIR] [--threads N]`: accuracy on the
+ * t10k test set, per class, and the confusion matrix. prog names the
+ * command in messages. Returns an exit code. */
+int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *prog);
+
+/* `lenetc predict SPEC --weights W IMAGE...` (image.c): classifies PNG or PGM
+ * files, printing each one's class and top probabilities. */
+int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *prog);
 
 typedef struct {
     const char *data_dir;
@@ -241,11 +256,31 @@ typedef struct {
     const char *checkpoint_path; /* written every checkpoint_every steps and */
     long checkpoint_every;       /* at each epoch's end; 0 = epoch ends only */
     const char *resume_path;     /* a checkpoint to continue from */
+    const char *log_path;        /* CSV of every step and epoch */
     long limit;   /* use only the first N training images; 0 = all */
     int threads;  /* workers; 0 = all cores */
     int shuffle;
     int quiet;
 } lenet_train_options;
+
+/* ---- progress (meter.c) ---------------------------------------------- */
+
+typedef struct {
+    int tty;          /* draw the live bar (stdout is a terminal, not --quiet) */
+    int drawn;        /* a bar is on the line now */
+    FILE *log;        /* --log CSV */
+    double start, last_draw;
+} lenet_meter;
+
+int lenet_meter_open(lenet_meter *mt, const lenet_train_options *o, lenet_error *err);
+/* After each step: done of total images of this epoch so far. */
+void lenet_meter_step(lenet_meter *mt, int epoch, int epochs, long step, int done, int total,
+                      double batch_loss, int batch_n, int batch_correct, double epoch_loss,
+                      double epoch_secs);
+/* Before the epoch's line is printed. */
+void lenet_meter_epoch(lenet_meter *mt, int epoch, long step, int images, double loss,
+                       double train_acc, double test_acc);
+int lenet_meter_close(lenet_meter *mt, lenet_error *err, const char *log_path);
 
 /* ---- checkpoints (checkpoint.c) --------------------------------------- */
 

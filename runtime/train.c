@@ -43,7 +43,9 @@ void lenet_train_usage(const char *prog, const lenet_model *m, void *stream) {
             "                   ends only)\n"
             "  --resume F       continue the run checkpoint F was written by, exactly:\n"
             "                   the same options give the same weights, bit for bit\n"
-            "  --quiet          print only the final line\n"
+            "  --log FILE.csv   write a row per step and per epoch (loss, accuracies, time)\n"
+            "  --quiet          print only the final line (and no progress bar; the bar\n"
+            "                   shows only on a terminal)\n"
             "  --help           this text\n"
             "\n"
             "Each epoch prints: epoch N/M loss=... train_acc=... test_acc=... time=...s eval=...s\n"
@@ -89,12 +91,14 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
         static const char *const valued[] = {"--data", "--epochs", "--batch", "--lr",   "--seed",
                                              "--limit", "--save",  "--init",  "--optimizer", "--threads",
                                              "--checkpoint", "--checkpoint-every", "--resume",
+                                             "--log",
                                              NULL};
         int known = 0;
         for (int k = 0; valued[k]; k++)
             known |= !strcmp(a, valued[k]);
         if (!known) {
-            fprintf(stderr, "%s: unknown option '%s' (see --help)\n", prog, a);
+            fprintf(stderr, "%s: unknown option '%s'\n", prog, a);
+            lenet_train_usage(prog, m, stderr);
             return -1;
         }
         if (!v) {
@@ -113,6 +117,8 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
             o->checkpoint_path = v;
         else if (!strcmp(a, "--resume"))
             o->resume_path = v;
+        else if (!strcmp(a, "--log"))
+            o->log_path = v;
         else if (!strcmp(a, "--checkpoint-every"))
             bad = parse_long(v, 0, 1000000000L, &o->checkpoint_every);
         else if (!strcmp(a, "--epochs"))
@@ -152,9 +158,10 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
 
 /* ---- evaluation -------------------------------------------------------- */
 
-/* Correct predictions on samples [start, end) of ds. */
-static int count_correct(const lenet_model *m, const float *params, const lenet_dataset *ds,
-                         int start, int end, float *acts) {
+/* Predicts samples [start, end) of ds (into pred[start..end) if pred is
+ * not NULL); returns how many are right. */
+static int predict_range(const lenet_model *m, const float *params, const lenet_dataset *ds,
+                         int start, int end, float *acts, uint8_t *pred) {
     const int T = m->tile;
     int idx[LENET_MAX_TILE], correct = 0;
     for (int s = start; s < end; s += T) {
@@ -163,9 +170,12 @@ static int count_correct(const lenet_model *m, const float *params, const lenet_
             idx[b] = s + b;
         lenet_load_tile(m, ds, idx, n, acts);
         m->forward(params, acts);
-        for (int b = 0; b < n; b++)
-            correct += lenet_argmax_lane(acts + m->logits_offset, m->n_classes, T, b) ==
-                       ds->labels[s + b];
+        for (int b = 0; b < n; b++) {
+            int k = lenet_argmax_lane(acts + m->logits_offset, m->n_classes, T, b);
+            correct += k == ds->labels[s + b];
+            if (pred)
+                pred[s + b] = (uint8_t)k;
+        }
     }
     return correct;
 }
@@ -174,7 +184,7 @@ double lenet_evaluate(const lenet_model *m, const float *params, const lenet_dat
                       float *acts) {
     if (ds->count == 0 || m->tile > LENET_MAX_TILE)
         return 0;
-    return (double)count_correct(m, params, ds, 0, ds->count, acts) / ds->count;
+    return (double)predict_range(m, params, ds, 0, ds->count, acts, NULL) / ds->count;
 }
 
 typedef struct {
@@ -182,6 +192,7 @@ typedef struct {
     const lenet_dataset *ds;
     const int *idx;
     int n;
+    uint8_t *pred;
 } job;
 
 /* Worker w's share of n items in units of `unit`: [*lo, *hi). */
@@ -200,13 +211,17 @@ static void evaluate_work(void *ctx, int w, int nw) {
     lenet_worker *k = &j->t->workers[w];
     int lo, hi;
     share(j->ds->count, j->t->m->tile, w, nw, &lo, &hi);
-    k->correct = count_correct(j->t->m, j->t->params, j->ds, lo, hi, k->acts);
+    k->correct = predict_range(j->t->m, j->t->params, j->ds, lo, hi, k->acts, j->pred);
 }
 
 double lenet_trainer_evaluate(lenet_trainer *t, const lenet_dataset *ds) {
+    return lenet_trainer_predict(t, ds, NULL);
+}
+
+double lenet_trainer_predict(lenet_trainer *t, const lenet_dataset *ds, uint8_t *pred) {
     if (ds->count == 0)
         return 0;
-    job j = {.t = t, .ds = ds};
+    job j = {.t = t, .ds = ds, .pred = pred};
     lenet_pool_run(t->pool, evaluate_work, &j);
     long correct = 0;
     for (int w = 0; w < t->threads; w++)
@@ -356,6 +371,7 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
     lenet_error err = {{0}};
     lenet_dataset train = {0}, test = {0};
     lenet_trainer tr = {0};
+    lenet_meter meter = {0};
     int rc = 1;
     int *order = NULL;
     if (lenet_load_mnist(o->data_dir, "train", &train, &err) ||
@@ -381,6 +397,10 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
     lenet_rng shuffle_rng;
     lenet_rng_seed(&shuffle_rng, o->h.seed ^ 0x53485546464c45ull); /* "SHUFFLE" */
     lenet_progress at = {.epoch = 1};
+    if (lenet_meter_open(&meter, o, &err)) {
+        fprintf(stderr, "error: %s\n", err.msg);
+        goto out;
+    }
     if (o->resume_path) {
         if (lenet_load_checkpoint(&tr, o, &at, o->resume_path, &err)) {
             fprintf(stderr, "error: %s\n", err.msg);
@@ -423,7 +443,9 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         }
         for (int start = first; start < N; start += B) {
             const int nb = N - start < B ? N - start : B;
-            at.loss_sum += lenet_trainer_step(&tr, &train, order + start, nb, &at.correct);
+            const int correct_before = at.correct;
+            const double loss = lenet_trainer_step(&tr, &train, order + start, nb, &at.correct);
+            at.loss_sum += loss;
             if (!isfinite(at.loss_sum)) {
                 fprintf(stderr, "error: the loss is not finite at epoch %d step %ld: stopping "
                         "with the weights of step %ld%s%s\n", epoch, tr.step + 1, tr.step,
@@ -433,6 +455,9 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
             }
             at.next = start + nb;
             at.rng = shuffle_rng;
+            lenet_meter_step(&meter, epoch, o->h.epochs, tr.step, at.next, N, loss, nb,
+                             at.correct - correct_before, at.loss_sum / at.next,
+                             lenet_seconds() - t0);
             if (o->checkpoint_path && o->checkpoint_every > 0 &&
                 tr.step % o->checkpoint_every == 0 && at.next < N &&
                 lenet_save_checkpoint(&tr, o, &at, o->checkpoint_path, &err)) {
@@ -443,6 +468,8 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         double t1 = lenet_seconds();
         double test_acc = lenet_trainer_evaluate(&tr, &test);
         double t2 = lenet_seconds();
+        lenet_meter_epoch(&meter, epoch, tr.step, N, at.loss_sum / N, (double)at.correct / N,
+                          test_acc);
         if (!o->quiet || epoch == o->h.epochs)
             printf("epoch %d/%d loss=%.4f train_acc=%.4f test_acc=%.4f time=%.2fs eval=%.3fs\n",
                    epoch, o->h.epochs, at.loss_sum / N, (double)at.correct / N, test_acc,
@@ -464,8 +491,11 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         if (!o->quiet)
             printf("saved %s\n", o->save_path);
     }
-    rc = 0;
+    rc = lenet_meter_close(&meter, &err, o->log_path) ? 1 : 0;
+    if (rc)
+        fprintf(stderr, "error: %s\n", err.msg);
 out:
+    lenet_meter_close(&meter, &err, o->log_path);
     lenet_free_dataset(&train);
     lenet_free_dataset(&test);
     lenet_trainer_free(&tr);

@@ -4,7 +4,7 @@
 set -euo pipefail
 # clang and its libFuzzer runtime are for `make fuzz`
 pkgs=(build-essential pkg-config libyaml-dev libtcc-dev tcc check zlib1g-dev libjansson-dev valgrind
-      clang libclang-rt-14-dev)
+      clang libclang-rt-14-dev libpng-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

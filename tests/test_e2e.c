@@ -13,6 +13,9 @@
 #include <sys/wait.h>
 
 #include "lenetc.h"
+#include <png.h>
+#include <sys/stat.h>
+
 #include "tests.h"
 
 /* generated/lenet5/lenet5.c built by gcc twice: as the JIT computes (FMA
@@ -314,6 +317,308 @@ START_TEST(test_unrolled_size_limit) {
 }
 END_TEST
 
+/* The inference export: one C99 file with the weights compiled in, built
+ * with nothing but `cc -std=c99`, classifies every t10k image as the JIT
+ * (what `lenetc eval` runs) does. */
+START_TEST(test_inference_export_matches_eval) {
+    static char out[8192];
+    char w[256], dir[256], cmd[1600];
+    snprintf(w, sizeof w, "%s/inf_w.safetensors", test_tmpdir());
+    snprintf(dir, sizeof dir, "%s/inf", test_tmpdir());
+    snprintf(cmd, sizeof cmd,
+             "./lenetc train models/lenet5.yaml --limit 2000 --epochs 1 --quiet --save %s", w);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "rm -rf %s && ./lenetc models/lenet5.yaml --weights %s --inference -o %s",
+             dir, w, dir);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+
+    /* the driver reads raw images and prints one class per line */
+    lenet_dataset test;
+    lenet_error err;
+    ck_assert_msg(lenet_load_mnist(NULL, "t10k", &test, &err) == 0, "%s", err.msg);
+    char raw[300], drv[300], exe[300];
+    snprintf(raw, sizeof raw, "%s/images.raw", dir);
+    snprintf(drv, sizeof drv, "%s/driver.c", dir);
+    snprintf(exe, sizeof exe, "%s/predict", dir);
+    FILE *f = fopen(raw, "wb");
+    ck_assert(f != NULL);
+    fwrite(test.images, 784, (size_t)test.count, f);
+    fclose(f);
+    f = fopen(drv, "w");
+    ck_assert(f != NULL);
+    fputs("#include <stdio.h>\n#include \"lenet5.h\"\n"
+          "int main(int argc, char **argv) {\n"
+          "    FILE *f = fopen(argv[1], \"rb\");\n"
+          "    uint8_t img[LENET5_PIXELS];\n"
+          "    float probs[LENET5_CLASSES];\n"
+          "    while (f && fread(img, 1, sizeof img, f) == sizeof img) {\n"
+          "        int k = lenet5_predict(img, probs);\n"
+          "        float sum = 0;\n"
+          "        for (int c = 0; c < LENET5_CLASSES; c++)\n"
+          "            sum += probs[c];\n"
+          "        printf(\"%d %d\\n\", k, sum > 0.9999f && sum < 1.0001f && probs[k] >= 0.1f);\n"
+          "    }\n"
+          "    return 0;\n"
+          "}\n",
+          f);
+    fclose(f);
+    /* the export alone must build with no flags, warnings and libraries */
+    snprintf(cmd, sizeof cmd,
+             "cc -std=c99 -pedantic -Wall -Wextra -Werror -c -o %s/lenet5.o %s/lenet5.c && "
+             "cc -std=c99 -o %s %s %s/lenet5.o", dir, dir, exe, drv, dir);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+
+    /* what lenetc eval computes: the JIT's predictions */
+    JitModel j;
+    jit_model(&j, "models/lenet5.yaml", SHAPE_LOOPS);
+    lenet_trainer t;
+    ck_assert_int_eq(lenet_trainer_init(&t, j.lm, &j.lm->defaults, 2), 0);
+    ck_assert_msg(lenet_load_safetensors(j.lm, t.params, w, &err) == 0, "%s", err.msg);
+    uint8_t *pred = malloc((size_t)test.count);
+    double acc = lenet_trainer_predict(&t, &test, pred);
+    ck_assert(acc > 0.5); /* trained a little: well above chance */
+
+    snprintf(cmd, sizeof cmd, "%s %s", exe, raw);
+    FILE *p = popen(cmd, "r");
+    ck_assert(p != NULL);
+    int n = 0, k, probs_ok, differ = 0;
+    while (fscanf(p, "%d %d", &k, &probs_ok) == 2) {
+        ck_assert_msg(probs_ok, "image %d: probabilities do not add up", n);
+        differ += n < test.count && k != pred[n];
+        n++;
+    }
+    ck_assert_int_eq(pclose(p), 0);
+    ck_assert_int_eq(n, test.count);
+    ck_assert_msg(differ == 0, "%d of %d images classified differently", differ, n);
+    free(pred);
+    lenet_trainer_free(&t);
+    jit_model_free(&j);
+    lenet_free_dataset(&test);
+}
+END_TEST
+
+/* On a terminal (a pty from script(1)) training draws a live bar; in a pipe
+ * only the epoch lines appear. --log writes a CSV row per step and epoch. */
+START_TEST(test_progress_bar_and_log) {
+    static char tty[16384], pipe_out[4096];
+    char log[256], cmd[1024];
+    snprintf(log, sizeof log, "%s/train_log.csv", test_tmpdir());
+    const char *train = "./lenetc train models/lenet5.yaml --limit 2560 --epochs 2 --threads 2";
+    snprintf(cmd, sizeof cmd, "script -qfec '%s --log %s' /dev/null", train, log);
+    ck_assert_msg(run(cmd, tty, sizeof tty) == 0, "%s", tty);
+    ck_assert_msg(strstr(tty, "\rEpoch 1/2 [") && strstr(tty, "\rEpoch 2/2 ["), "%s", tty);
+    ck_assert_msg(strstr(tty, "] 2560/2560 loss ") && strstr(tty, " img/s - ETA "), "%s", tty);
+    ck_assert_msg(strstr(tty, "epoch 2/2 loss="), "%s", tty);
+    snprintf(cmd, sizeof cmd, "%s | cat", train);
+    ck_assert_int_eq(run(cmd, pipe_out, sizeof pipe_out), 0);
+    ck_assert_msg(!strchr(pipe_out, '\r') && !strstr(pipe_out, "Epoch 1/2 ["), "%s", pipe_out);
+    ck_assert_msg(strstr(pipe_out, "epoch 1/2 loss="), "%s", pipe_out);
+
+    /* the log: a header, 20 step rows per epoch, an epoch row each with the
+     * test accuracy the epoch line printed */
+    size_t len;
+    Diag d = {.file = log};
+    char *csv = read_file(log, 1 << 20, &len, &d);
+    ck_assert_msg(csv != NULL, "%s", d.msg);
+    ck_assert(strncmp(csv, "kind,epoch,step,images,loss,train_acc,test_acc,seconds\n", 55) == 0);
+    int steps = 0, epochs = 0;
+    double test_acc = -1;
+    for (char *l = strchr(csv, '\n') + 1; *l; l = strchr(l, '\n') + 1) {
+        steps += strncmp(l, "step,", 5) == 0;
+        if (strncmp(l, "epoch,", 6) == 0) {
+            epochs++;
+            int e, images;
+            long step;
+            double loss, tr;
+            ck_assert(sscanf(l, "epoch,%d,%ld,%d,%lf,%lf,%lf", &e, &step, &images, &loss, &tr,
+                             &test_acc) == 6);
+            ck_assert_int_eq(e, epochs);
+            ck_assert_int_eq(step, 20L * epochs);
+            ck_assert_int_eq(images, 2560);
+        }
+    }
+    ck_assert_int_eq(steps, 40);
+    ck_assert_int_eq(epochs, 2);
+    char want[64];
+    snprintf(want, sizeof want, "test_acc=%.4f", test_acc);
+    ck_assert_msg(strstr(pipe_out, want), "%s not in %s", want, pipe_out);
+    free(csv);
+}
+END_TEST
+
+/* A PNG of w x h pixels, gray or (rgb) each gray value in R, G and B. */
+static void write_png(const char *path, const uint8_t *px, int w, int h, int rgb) {
+    FILE *f = fopen(path, "wb");
+    ck_assert(f != NULL);
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(png);
+    ck_assert(png && info && !setjmp(png_jmpbuf(png)));
+    png_init_io(png, f);
+    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8,
+                 rgb ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    uint8_t row[3 * 256];
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++)
+            for (int c = 0; c < (rgb ? 3 : 1); c++)
+                row[(rgb ? 3 : 1) * x + c] = px[y * w + x];
+        png_write_row(png, row);
+    }
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    fclose(f);
+}
+
+/* lenetc predict on digits cut from t10k: as PNG and PGM at 28x28 it
+ * classifies them exactly as the JIT does for those test images; inverted
+ * (black on white) it says so and still does; three times larger, in
+ * colour and black on white, it finds the digit and still reads it. */
+START_TEST(test_predict_png_pgm) {
+    char w[256], dir[256], cmd[8192], path[300];
+    snprintf(w, sizeof w, "%s/pred_w.safetensors", test_tmpdir());
+    snprintf(dir, sizeof dir, "%s/pred", test_tmpdir());
+    mkdir(dir, 0777);
+    char *argv[] = {"t", "--limit", "20000", "--epochs", "1", "--quiet", "--save", w, NULL};
+    lenet_train_options o;
+    ck_assert_int_eq(lenet_parse_train_args(&lenet5_model, 8, argv, &o, "t"), 0);
+    ck_assert_int_eq(lenet_train(&lenet5_model, &o), 0);
+
+    lenet_dataset test;
+    lenet_error err;
+    ck_assert_msg(lenet_load_mnist(NULL, "t10k", &test, &err) == 0, "%s", err.msg);
+    enum { N = 10 };
+    int len = snprintf(cmd, sizeof cmd, "./lenetc predict models/lenet5.yaml --weights %s", w);
+    for (int i = 0; i < N; i++) {
+        const uint8_t *img = test.images + 784 * i;
+        uint8_t inv[784], big[84 * 84];
+        for (int p = 0; p < 784; p++)
+            inv[p] = (uint8_t)(255 - img[p]);
+        for (int y = 0; y < 84; y++)
+            for (int x = 0; x < 84; x++)
+                big[y * 84 + x] = inv[(y / 3) * 28 + x / 3];
+        snprintf(path, sizeof path, "%s/%d.png", dir, i);
+        write_png(path, img, 28, 28, 0);
+        len += snprintf(cmd + len, sizeof cmd - len, " %s", path);
+        snprintf(path, sizeof path, "%s/%d.pgm", dir, i);
+        FILE *f = fopen(path, "wb");
+        fprintf(f, "P5\n28 28\n255\n");
+        fwrite(img, 1, 784, f);
+        fclose(f);
+        len += snprintf(cmd + len, sizeof cmd - len, " %s", path);
+        snprintf(path, sizeof path, "%s/%d-inv.pgm", dir, i);
+        f = fopen(path, "w");
+        fprintf(f, "P2\n# black on white\n28 28\n255\n");
+        for (int p = 0; p < 784; p++)
+            fprintf(f, "%d%c", inv[p], p % 28 == 27 ? '\n' : ' ');
+        fclose(f);
+        len += snprintf(cmd + len, sizeof cmd - len, " %s", path);
+        snprintf(path, sizeof path, "%s/%d-big.png", dir, i);
+        write_png(path, big, 84, 84, 1);
+        len += snprintf(cmd + len, sizeof cmd - len, " %s", path);
+    }
+
+    /* what the JIT predicts for those ten test images */
+    JitModel j;
+    jit_model(&j, "models/lenet5.yaml", SHAPE_LOOPS);
+    lenet_trainer t;
+    ck_assert_int_eq(lenet_trainer_init(&t, j.lm, &j.lm->defaults, 1), 0);
+    ck_assert_msg(lenet_load_safetensors(j.lm, t.params, w, &err) == 0, "%s", err.msg);
+    lenet_dataset ten = test;
+    ten.count = N;
+    uint8_t pred[N];
+    lenet_trainer_predict(&t, &ten, pred);
+
+    FILE *p = popen(cmd, "r");
+    ck_assert(p != NULL);
+    char line[512];
+    int big_right = 0;
+    for (int i = 0; i < 4 * N; i++) {
+        ck_assert(fgets(line, sizeof line, p) != NULL);
+        int sample = i / 4, kind = i % 4, k;
+        double prob;
+        const char *colon = strstr(line, ": ");
+        ck_assert_msg(colon && sscanf(colon, ": %d (%lf)", &k, &prob) == 2, "%s", line);
+        ck_assert_msg(prob > 0 && prob <= 1 && strstr(line, "  top: "), "%s", line);
+        ck_assert_msg(!strstr(line, "[inverted]") == (kind < 2), "%s", line);
+        if (kind < 3)
+            ck_assert_msg(k == pred[sample], "%s: the JIT says %d", line, pred[sample]);
+        else
+            big_right += k == test.labels[sample];
+    }
+    ck_assert_int_eq(pclose(p), 0);
+    ck_assert_msg(big_right >= 8, "only %d of %d enlarged digits read right", big_right, N);
+
+    /* a file that is no image is an error naming it */
+    static char out[1024];
+    snprintf(cmd, sizeof cmd, "./lenetc predict models/lenet5.yaml --weights %s models/lenet5.yaml",
+             w);
+    ck_assert_int_eq(run(cmd, out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "models/lenet5.yaml: not a PNG or PGM image"), "%s", out);
+    lenet_trainer_free(&t);
+    jit_model_free(&j);
+    lenet_free_dataset(&test);
+}
+END_TEST
+
+/* make install into a DESTDIR: the installed lenetc emits a model whose
+ * Makefile finds the installed runtime through pkg-config (lenet.pc), and
+ * the trainer it builds runs; make uninstall takes everything away. */
+START_TEST(test_install_and_build_outside_the_tree) {
+    static char out[16384];
+    char dest[300], gen[300], cmd[4096];
+    const char *san = getenv("LENETC_SANITIZE");
+    snprintf(dest, sizeof dest, "%s/%s/dest", getenv("PWD") ? getenv("PWD") : ".", test_tmpdir());
+    snprintf(gen, sizeof gen, "%s/installed_gen", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s && make -s install DESTDIR=%s PREFIX=/usr SANITIZE=%s",
+             dest, gen, dest, san ? san : "");
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    static const char *const files[] = {"bin/lenetc", "lib/liblenet.a", "include/lenet.h",
+                                        "lib/pkgconfig/lenet.pc", "share/man/man1/lenetc.1",
+                                        "share/lenetc/models/lenet5.yaml"};
+    char path[600];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/usr/%s", dest, files[i]);
+        ck_assert_msg(access(path, R_OK) == 0, "%s not installed", path);
+    }
+    snprintf(cmd, sizeof cmd,
+             "%s/usr/bin/lenetc %s/usr/share/lenetc/models/lenet5.yaml -o %s && "
+             "grep -q '^LENETC_RUNTIME ?= *$' %s/Makefile && "
+             "PKG_CONFIG_PATH=%s/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=%s make -s -C %s && "
+             "%s/lenet5-train --limit 1000 --epochs 1 --threads 2",
+             dest, dest, gen, gen, dest, dest, gen, gen);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "epoch 1/1 loss="), "%s", out);
+    snprintf(cmd, sizeof cmd, "%s/usr/bin/lenetc --help", dest);
+    ck_assert_int_eq(run(cmd, out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "lenetc predict SPEC.yaml"), "%s", out);
+    snprintf(cmd, sizeof cmd, "make -s uninstall DESTDIR=%s PREFIX=/usr SANITIZE=%s && "
+             "test -z \"$(find %s -type f)\"", dest, san ? san : "", dest);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+}
+END_TEST
+
+/* Every command has --help; an unknown option is one line and the usage. */
+START_TEST(test_help_and_unknown_options) {
+    static char out[8192];
+    static const char *const helps[] = {
+        "./lenetc --help", "./lenetc summary --help", "./lenetc train --help",
+        "./lenetc train models/lenet5.yaml --help", "./lenetc eval models/lenet5.yaml --help",
+        "./lenetc predict models/lenet5.yaml --help"};
+    for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++) {
+        ck_assert_msg(run(helps[i], out, sizeof out) == 0, "%s: %s", helps[i], out);
+        ck_assert_msg(strstr(out, "usage: "), "%s: %s", helps[i], out);
+    }
+    static const char *const bad[] = {
+        "./lenetc models/lenet5.yaml -o x --bogus", "./lenetc train models/lenet5.yaml --bogus",
+        "./lenetc eval models/lenet5.yaml --bogus", "./lenetc predict models/lenet5.yaml --bogus"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_msg(run(bad[i], out, sizeof out) == 2, "%s: %s", bad[i], out);
+        ck_assert_msg(strstr(out, "unknown option '--bogus'\nusage: "), "%s: %s", bad[i], out);
+    }
+}
+END_TEST
+
 /* --save writes safetensors that load back for the same model. */
 START_TEST(test_jit_train_save) {
     static char out[8192];
@@ -336,6 +641,46 @@ START_TEST(test_jit_train_save) {
     ck_assert(norm > 1.0);
     free(p);
     jit_model_free(&j);
+
+    /* lenetc eval on those weights: the accuracy the training run reported,
+     * per class, and a confusion matrix that adds up */
+    double trained;
+    const char *line = strstr(out, "test_acc=");
+    ck_assert(line && sscanf(line, "test_acc=%lf", &trained) == 1);
+    static char rep[8192];
+    snprintf(cmd, sizeof cmd, "./lenetc eval models/lenet5.yaml --weights %s --threads 2", path);
+    ck_assert_msg(run(cmd, rep, sizeof rep) == 0, "%s", rep);
+    double acc;
+    int right, total;
+    line = strstr(rep, "test accuracy ");
+    ck_assert_msg(line && sscanf(line, "test accuracy %lf (%d of %d)", &acc, &right, &total) == 3,
+                  "%s", rep);
+    ck_assert_int_eq(total, 10000);
+    ck_assert_double_eq_tol(acc, trained, 1e-9);
+    ck_assert_double_eq_tol(acc, right / 10000.0, 1e-9);
+    line = strstr(rep, "predicted)\n");
+    ck_assert(line != NULL);
+    line = strchr(line, '\n') + 1;
+    line = strchr(line, '\n') + 1; /* the header row */
+    long sum = 0, diagonal = 0;
+    for (int c = 0; c < 10; c++) {
+        int label, used;
+        ck_assert(sscanf(line, "%d%n", &label, &used) == 1 && label == c);
+        line += used;
+        for (int k = 0; k < 10; k++) {
+            long v;
+            ck_assert(sscanf(line, "%ld%n", &v, &used) == 1);
+            line += used;
+            sum += v;
+            diagonal += k == c ? v : 0;
+        }
+    }
+    ck_assert_int_eq(sum, 10000);
+    ck_assert_int_eq(diagonal, right);
+    /* and without weights it says so */
+    snprintf(cmd, sizeof cmd, "./lenetc eval models/lenet5.yaml");
+    ck_assert_int_eq(run(cmd, rep, sizeof rep), 2);
+    ck_assert_msg(strstr(rep, "--weights is required"), "%s", rep);
 }
 END_TEST
 
@@ -365,6 +710,11 @@ Suite *e2e_suite(void) {
     tcase_add_loop_test(tc, test_injection_refused_both_paths, 0,
                         (int)(sizeof injections / sizeof injections[0]));
     tcase_add_test(tc, test_unrolled_size_limit);
+    tcase_add_test(tc, test_inference_export_matches_eval);
+    tcase_add_test(tc, test_progress_bar_and_log);
+    tcase_add_test(tc, test_predict_png_pgm);
+    tcase_add_test(tc, test_install_and_build_outside_the_tree);
+    tcase_add_test(tc, test_help_and_unknown_options);
     tcase_add_test(tc, test_jit_train_save);
     tcase_add_test(tc, test_emitted_trainer_one_epoch);
     tcase_add_test(tc, test_jit_two_epochs);

@@ -1,0 +1,123 @@
+/* eval.c: how good a set of weights is on the t10k test set: accuracy,
+ * accuracy per class and the confusion matrix. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lenet.h"
+
+static void eval_usage(const char *prog, FILE *f) {
+    fprintf(f,
+            "usage: %s --weights W.safetensors [--data DIR] [--threads N]\n"
+            "Evaluates the weights on the 10,000 t10k test images: accuracy, accuracy per\n"
+            "class and the confusion matrix (rows: true class, columns: predicted).\n"
+            "\n"
+            "  --weights W   safetensors weights for this model (from --save, say)\n"
+            "  --data DIR    data directory (default: as for training)\n"
+            "  --threads N   worker threads (default: all cores)\n"
+            "  --help        this text\n",
+            prog);
+}
+
+/* Accuracy, per class and in all, and the confusion matrix. */
+static void report(const lenet_model *m, const lenet_dataset *ds, const uint8_t *pred,
+                   const char *weights) {
+    enum { K = 10 };
+    long conf[K][K] = {{0}}, right = 0;
+    for (int i = 0; i < ds->count; i++) {
+        int p = pred[i] < K ? pred[i] : K - 1; /* a model with more outputs */
+        conf[ds->labels[i]][p]++;
+        right += pred[i] == ds->labels[i];
+    }
+    printf("%s with %s: test accuracy %.4f (%ld of %d)\n\n", m->name, weights,
+           (double)right / ds->count, right, ds->count);
+    printf("class  accuracy  images\n");
+    for (int c = 0; c < K; c++) {
+        long n = 0;
+        for (int p = 0; p < K; p++)
+            n += conf[c][p];
+        printf("%5d  %8.4f  %6ld\n", c, n ? (double)conf[c][c] / n : 0.0, n);
+    }
+    printf("\nconfusion (rows: true class, columns: predicted)\n     ");
+    for (int p = 0; p < K; p++)
+        printf("%6d", p);
+    printf("\n");
+    for (int c = 0; c < K; c++) {
+        printf("%5d", c);
+        for (int p = 0; p < K; p++)
+            printf("%6ld", conf[c][p]);
+        printf("\n");
+    }
+}
+
+int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *prog) {
+    const char *weights = NULL, *data = NULL;
+    int threads = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            eval_usage(prog, stdout);
+            return 0;
+        }
+        if (strcmp(a, "--weights") && strcmp(a, "--data") && strcmp(a, "--threads")) {
+            fprintf(stderr, "%s: unknown option '%s'\n", prog, a);
+            eval_usage(prog, stderr);
+            return 2;
+        }
+        if (!v) {
+            fprintf(stderr, "%s: %s needs a value\n", prog, a);
+            return 2;
+        }
+        i++;
+        if (!strcmp(a, "--weights"))
+            weights = v;
+        else if (!strcmp(a, "--data"))
+            data = v;
+        else {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (!*v || *end || n < 1 || n > LENET_MAX_THREADS) {
+                fprintf(stderr, "%s: bad value '%s' for --threads\n", prog, v);
+                return 2;
+            }
+            threads = (int)n;
+        }
+    }
+    if (!weights) {
+        fprintf(stderr, "%s: --weights is required\n", prog);
+        eval_usage(prog, stderr);
+        return 2;
+    }
+    lenet_error err = {{0}};
+    lenet_dataset test = {0};
+    lenet_trainer t;
+    uint8_t *pred = NULL;
+    int rc = 1;
+    if (lenet_trainer_init(&t, m, &m->defaults, threads)) {
+        fprintf(stderr, "error: out of memory\n");
+        return 1;
+    }
+    if (lenet_load_safetensors(m, t.params, weights, &err) ||
+        lenet_load_mnist(data, "t10k", &test, &err)) {
+        fprintf(stderr, "error: %s\n", err.msg);
+        goto out;
+    }
+    if (test.rows != m->data_h || test.cols != m->data_w || m->n_classes < 10) {
+        fprintf(stderr, "error: %s takes %dx%d images with %d classes; the test set has %dx%d "
+                "with 10\n", m->name, m->data_h, m->data_w, m->n_classes, test.rows, test.cols);
+        goto out;
+    }
+    pred = malloc((size_t)test.count);
+    if (!pred) {
+        fprintf(stderr, "error: out of memory\n");
+        goto out;
+    }
+    lenet_trainer_predict(&t, &test, pred);
+    report(m, &test, pred, weights);
+    rc = 0;
+out:
+    free(pred);
+    lenet_free_dataset(&test);
+    lenet_trainer_free(&t);
+    return rc;
+}
