@@ -619,6 +619,86 @@ START_TEST(test_help_and_unknown_options) {
 }
 END_TEST
 
+/* PyTorch interop through tools/lenetc_torch.py (when python3-torch,
+ * numpy and yaml are installed): lenetc's weights load into the equivalent
+ * torch.nn model with load_state_dict(strict=True) and it classifies the
+ * t10k images as lenetc does; a state_dict saved by torch comes back as
+ * safetensors lenetc reads, the same floats. Both LeNets (classic pads its
+ * input). */
+START_TEST(test_torch_interop) {
+    static char out[1 << 17];
+    const char *py = "/usr/bin/python3";
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s -c 'import torch, numpy, yaml'", py);
+    if (run(cmd, out, sizeof out) != 0) {
+        fprintf(stderr, "test_torch_interop: skipped: python3-torch, python3-numpy or "
+                        "python3-yaml is not installed\n");
+        return;
+    }
+    const char *data = NULL;
+    static const char *const dirs[] = {"data/mnist", "../shared/mnist", "/usr/share/datasets/mnist"};
+    for (size_t i = 0; i < 3 && !data; i++) {
+        char probe[256];
+        snprintf(probe, sizeof probe, "%s/t10k-images-idx3-ubyte.gz", dirs[i]);
+        if (access(probe, R_OK) == 0)
+            data = dirs[i];
+    }
+    ck_assert_msg(data != NULL, "MNIST not found");
+    const char *spec = shipped[_i];
+    char w[256], pt[256], back[256];
+    snprintf(w, sizeof w, "%s/torch_w%d.safetensors", test_tmpdir(), _i);
+    snprintf(pt, sizeof pt, "%s/torch_w%d.pt", test_tmpdir(), _i);
+    snprintf(back, sizeof back, "%s/torch_back%d.safetensors", test_tmpdir(), _i);
+    snprintf(cmd, sizeof cmd, "./lenetc train %s --limit 3000 --epochs 1 --quiet --save %s", spec,
+             w);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+
+    /* lenetc's predictions (the JIT, as lenetc eval runs it) */
+    JitModel j;
+    jit_model(&j, spec, SHAPE_LOOPS);
+    lenet_trainer t;
+    lenet_error err;
+    ck_assert_int_eq(lenet_trainer_init(&t, j.lm, &j.lm->defaults, 2), 0);
+    ck_assert_msg(lenet_load_safetensors(j.lm, t.params, w, &err) == 0, "%s", err.msg);
+    lenet_dataset test;
+    ck_assert_msg(lenet_load_mnist(NULL, "t10k", &test, &err) == 0, "%s", err.msg);
+    uint8_t *pred = malloc((size_t)test.count);
+    double acc = lenet_trainer_predict(&t, &test, pred);
+
+    /* torch's, with the same weights */
+    snprintf(cmd, sizeof cmd, "%s tools/lenetc_torch.py eval %s %s %s", py, spec, w, data);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    double torch_acc;
+    ck_assert_msg(sscanf(out, "accuracy %lf", &torch_acc) == 1, "%s", out);
+    const char *line = strchr(out, '\n');
+    int n = 0, differ = 0, k, used;
+    while (line && sscanf(line, "%d%n", &k, &used) == 1) {
+        differ += n < test.count && k != pred[n];
+        n++;
+        line += used;
+    }
+    ck_assert_int_eq(n, test.count);
+    /* other summation orders move logits by ~1e-6: a near tie may flip */
+    ck_assert_msg(differ <= 3, "%d of %d images classified differently", differ, n);
+    ck_assert_double_eq_tol(torch_acc, acc, 0.0004);
+
+    /* and back: torch.save(state_dict) -> safetensors -> the same floats */
+    snprintf(cmd, sizeof cmd,
+             "%s tools/lenetc_torch.py to-torch %s %s %s && "
+             "%s tools/lenetc_torch.py from-torch %s %s %s",
+             py, spec, w, pt, py, spec, pt, back);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    float *p2 = calloc(j.lm->n_params, sizeof *p2);
+    ck_assert_msg(lenet_load_safetensors(j.lm, p2, back, &err) == 0, "%s", err.msg);
+    ck_assert(memcmp(p2, t.params, j.lm->n_params * sizeof *p2) == 0);
+    free(p2);
+    free(pred);
+    lenet_free_dataset(&test);
+    lenet_trainer_free(&t);
+    jit_model_free(&j);
+}
+END_TEST
+
 /* --save writes safetensors that load back for the same model. */
 START_TEST(test_jit_train_save) {
     static char out[8192];
@@ -715,6 +795,7 @@ Suite *e2e_suite(void) {
     tcase_add_test(tc, test_predict_png_pgm);
     tcase_add_test(tc, test_install_and_build_outside_the_tree);
     tcase_add_test(tc, test_help_and_unknown_options);
+    tcase_add_loop_test(tc, test_torch_interop, 0, 2);
     tcase_add_test(tc, test_jit_train_save);
     tcase_add_test(tc, test_emitted_trainer_one_epoch);
     tcase_add_test(tc, test_jit_two_epochs);
