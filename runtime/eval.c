@@ -6,6 +6,17 @@
 
 #include "lenet.h"
 
+static const char *const fashion[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+
+const char *const *lenet_class_names(const char *set) {
+    return set && !strcmp(set, "fashion") ? fashion : NULL;
+}
+
+const char *const *lenet_class_names_for_data(const char *dir) {
+    return dir && strstr(dir, "fashion") ? fashion : NULL;
+}
+
 static void eval_usage(const char *prog, FILE *f) {
     fprintf(f,
             "usage: %s --weights W.safetensors [--data DIR] [--threads N]\n"
@@ -15,13 +26,15 @@ static void eval_usage(const char *prog, FILE *f) {
             "  --weights W   safetensors weights for this model (from --save, say)\n"
             "  --data DIR    data directory (default: as for training)\n"
             "  --threads N   worker threads (default: all cores)\n"
+            "  --classes S   class names: digits or fashion (default: fashion if the\n"
+            "                data directory's path says fashion, else digits)\n"
             "  --help        this text\n",
             prog);
 }
 
 /* Accuracy, per class and in all, and the confusion matrix. */
 static void report(const lenet_model *m, const lenet_dataset *ds, const uint8_t *pred,
-                   const char *weights) {
+                   const char *weights, const char *const *names) {
     enum { K = 10 };
     long conf[K][K] = {{0}}, right = 0;
     for (int i = 0; i < ds->count; i++) {
@@ -31,12 +44,13 @@ static void report(const lenet_model *m, const lenet_dataset *ds, const uint8_t 
     }
     printf("%s with %s: test accuracy %.4f (%ld of %d)\n\n", m->name, weights,
            (double)right / ds->count, right, ds->count);
-    printf("class  accuracy  images\n");
+    printf("class  accuracy  images%s\n", names ? "  name" : "");
     for (int c = 0; c < K; c++) {
         long n = 0;
         for (int p = 0; p < K; p++)
             n += conf[c][p];
-        printf("%5d  %8.4f  %6ld\n", c, n ? (double)conf[c][c] / n : 0.0, n);
+        printf("%5d  %8.4f  %6ld%s%s\n", c, n ? (double)conf[c][c] / n : 0.0, n,
+               names ? "  " : "", names ? names[c] : "");
     }
     printf("\nconfusion (rows: true class, columns: predicted)\n     ");
     for (int p = 0; p < K; p++)
@@ -51,7 +65,7 @@ static void report(const lenet_model *m, const lenet_dataset *ds, const uint8_t 
 }
 
 int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *prog) {
-    const char *weights = NULL, *data = NULL;
+    const char *weights = NULL, *data = NULL, *classes = NULL;
     int threads = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -59,7 +73,8 @@ int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *pro
             eval_usage(prog, stdout);
             return 0;
         }
-        if (strcmp(a, "--weights") && strcmp(a, "--data") && strcmp(a, "--threads")) {
+        if (strcmp(a, "--weights") && strcmp(a, "--data") && strcmp(a, "--threads") &&
+            strcmp(a, "--classes")) {
             fprintf(stderr, "%s: unknown option '%s'\n", prog, a);
             eval_usage(prog, stderr);
             return 2;
@@ -73,7 +88,13 @@ int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *pro
             weights = v;
         else if (!strcmp(a, "--data"))
             data = v;
-        else {
+        else if (!strcmp(a, "--classes")) {
+            if (strcmp(v, "digits") && strcmp(v, "fashion")) {
+                fprintf(stderr, "%s: --classes takes digits or fashion, not '%s'\n", prog, v);
+                return 2;
+            }
+            classes = v;
+        } else {
             char *end;
             long n = strtol(v, &end, 10);
             if (!*v || *end || n < 1 || n > LENET_MAX_THREADS) {
@@ -113,7 +134,8 @@ int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *pro
         goto out;
     }
     lenet_trainer_predict(&t, &test, pred);
-    report(m, &test, pred, weights);
+    report(m, &test, pred, weights,
+           classes ? lenet_class_names(classes) : lenet_class_names_for_data(data));
     rc = 0;
 out:
     free(pred);

@@ -275,12 +275,14 @@ static void predict_usage(const char *prog, FILE *f) {
             "the input and centred.\n"
             "\n"
             "  --weights W   safetensors weights for this model\n"
+            "  --classes S   print class names: digits (the default) or fashion\n"
             "  --help        this text\n",
             prog);
 }
 
 int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *prog) {
     const char *weights = NULL;
+    const char *const *names = NULL;
     int first_image = 0, n_images = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -293,6 +295,13 @@ int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *
                 return 2;
             }
             weights = argv[++i];
+        } else if (!strcmp(argv[i], "--classes")) {
+            const char *v = i + 1 < argc ? argv[++i] : "";
+            if (strcmp(v, "digits") && strcmp(v, "fashion")) {
+                fprintf(stderr, "%s: --classes takes digits or fashion, not '%s'\n", prog, v);
+                return 2;
+            }
+            names = lenet_class_names(v);
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "%s: unknown option '%s'\n", prog, argv[i]);
             predict_usage(prog, stderr);
@@ -352,8 +361,8 @@ int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *
         double sum = 0;
         for (int k = 0; k < K; k++)
             sum += prob[k] = exp((double)z[k * m->tile] - z[best * m->tile]);
-        printf("%s: %d (%.4f)%s  top:", argv[i], best, prob[best] / sum,
-               inverted ? " [inverted]" : "");
+        printf("%s: %d (%.4f)%s%s%s  top:", argv[i], best, prob[best] / sum,
+               names ? " " : "", names ? names[best] : "", inverted ? " [inverted]" : "");
         for (int r = 0; r < 3 && r < K; r++) { /* the three most likely */
             int arg = -1;
             for (int k = 0; k < K; k++)

@@ -244,6 +244,12 @@ double lenet_trainer_predict(lenet_trainer *t, const lenet_dataset *ds, uint8_t 
  * command in messages. Returns an exit code. */
 int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *prog);
 
+/* Class names: "digits" (MNIST: NULL, the class number is its name) or
+ * "fashion" (Fashion-MNIST's ten). lenet_class_names_for_data guesses from a
+ * data directory's path (NULL unless it looks like Fashion-MNIST). */
+const char *const *lenet_class_names(const char *set);
+const char *const *lenet_class_names_for_data(const char *dir);
+
 /* `lenetc predict SPEC --weights W IMAGE...` (image.c): classifies PNG or PGM
  * files, printing each one's class and top probabilities. */
 int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *prog);

@@ -699,6 +699,31 @@ START_TEST(test_torch_interop) {
 }
 END_TEST
 
+/* Fashion-MNIST (Debian's dataset-fashion-mnist) trains through --data, and
+ * eval names its classes. */
+START_TEST(test_fashion_mnist) {
+    const char *dir = "/usr/share/datasets/fashion-mnist";
+    ck_assert_msg(access(dir, R_OK) == 0, "%s missing: make deps installs dataset-fashion-mnist",
+                  dir);
+    char w[256], cmd[1024];
+    static char out[8192];
+    snprintf(w, sizeof w, "%s/fashion_w.safetensors", test_tmpdir());
+    char *argv[] = {"t", "--data", (char *)dir, "--limit", "6000", "--epochs", "1", "--quiet",
+                    "--save", w, NULL};
+    lenet_train_options o;
+    ck_assert_int_eq(lenet_parse_train_args(&lenet5_model, 10, argv, &o, "t"), 0);
+    ck_assert_int_eq(lenet_train(&lenet5_model, &o), 0);
+    snprintf(cmd, sizeof cmd, "./lenetc eval models/lenet5.yaml --weights %s --data %s", w, dir);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    double acc;
+    const char *line = strstr(out, "test accuracy ");
+    ck_assert_msg(line && sscanf(line, "test accuracy %lf", &acc) == 1 && acc > 0.6, "%s", out);
+    ck_assert_msg(strstr(out, "    9  ") && strstr(out, "  Ankle boot\n") &&
+                      strstr(out, "  T-shirt/top\n"),
+                  "%s", out);
+}
+END_TEST
+
 /* --save writes safetensors that load back for the same model. */
 START_TEST(test_jit_train_save) {
     static char out[8192];
@@ -796,6 +821,7 @@ Suite *e2e_suite(void) {
     tcase_add_test(tc, test_install_and_build_outside_the_tree);
     tcase_add_test(tc, test_help_and_unknown_options);
     tcase_add_loop_test(tc, test_torch_interop, 0, 2);
+    tcase_add_test(tc, test_fashion_mnist);
     tcase_add_test(tc, test_jit_train_save);
     tcase_add_test(tc, test_emitted_trainer_one_epoch);
     tcase_add_test(tc, test_jit_two_epochs);
