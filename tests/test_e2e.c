@@ -581,12 +581,16 @@ START_TEST(test_install_and_build_outside_the_tree) {
         snprintf(path, sizeof path, "%s/usr/%s", dest, files[i]);
         ck_assert_msg(access(path, R_OK) == 0, "%s not installed", path);
     }
+    /* the runtime was built as this test binary was (maybe with sanitizers):
+     * the generated code must be built the same way to link with it */
+    const char *cflags = getenv("LENETC_GEN_CFLAGS");
     snprintf(cmd, sizeof cmd,
              "%s/usr/bin/lenetc %s/usr/share/lenetc/models/lenet5.yaml -o %s && "
              "grep -q '^LENETC_RUNTIME ?= *$' %s/Makefile && "
-             "PKG_CONFIG_PATH=%s/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=%s make -s -C %s && "
+             "PKG_CONFIG_PATH=%s/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=%s make -s -C %s%s%s%s && "
              "%s/lenet5-train --limit 1000 --epochs 1 --threads 2",
-             dest, dest, gen, gen, dest, dest, gen, gen);
+             dest, dest, gen, gen, dest, dest, gen, cflags ? " CFLAGS='" : "",
+             cflags ? cflags : "", cflags ? "'" : "", gen);
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
     ck_assert_msg(strstr(out, "epoch 1/1 loss="), "%s", out);
     snprintf(cmd, sizeof cmd, "%s/usr/bin/lenetc --help", dest);
