@@ -30,6 +30,16 @@ all: lenetc runtime/liblenet.a
 # sqrtf of v >= 0 never sets errno, and -fno-math-errno lets it vectorise
 runtime/optim.o runtime/tile.o runtime/train.o: OPT = -O3 -fno-math-errno
 
+# Kernels: one object per target, each built for its instruction set, with
+# multiply-adds fused where it has FMA (target.c picks one at start-up).
+KERNEL_OPT = -O3 -ffp-contract=fast -fno-math-errno
+ifeq ($(shell uname -m),x86_64)
+runtime/kernels_sse2.o: OPT = $(KERNEL_OPT) -march=x86-64
+runtime/kernels_avx2.o: OPT = $(KERNEL_OPT) -march=x86-64-v3
+runtime/kernels_avx512.o: OPT = $(KERNEL_OPT) -march=x86-64-v4 -mprefer-vector-width=512
+endif
+runtime/kernels_neon.o: OPT = $(KERNEL_OPT)
+
 %.o: %.c $(HEADERS) .build-kind
 	$(CC) $(ALL_CFLAGS) -Iruntime -Icompiler -c -o $@ $<
 

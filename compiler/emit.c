@@ -120,13 +120,153 @@ void emit_zero(Emitter *e, const char *p, long n) {
     emit_line(e, "    %s[i] = 0;", p);
 }
 
-int emit_blocks(int n, int block, int parts[2][3]) {
-    int whole = n / block * block, k = 0;
-    if (whole)
-        parts[k][0] = 0, parts[k][1] = whole, parts[k++][2] = block;
-    if (n > whole)
-        parts[k][0] = whole, parts[k][1] = n, parts[k++][2] = n - whole;
-    return k;
+/* sb_printf, returning how many characters it added */
+static int sb_printf_len(StrBuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int sb_printf_len(StrBuf *sb, const char *fmt, ...) {
+    size_t before = sb->len;
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vprintf(sb, fmt, ap);
+    va_end(ap);
+    return (int)(sb->len - before);
+}
+
+const char *emit_kernel(Emitter *e, const char *name, char buf[48]) {
+    snprintf(buf, 48, "lenet_%c%s", strcmp(e->opt.real, "float") ? 'd' : 's', name);
+    return buf;
+}
+
+/* Descriptor fields: ", .name = v" for nonzero ones; arrays print whole. */
+static void field(StrBuf *sb, const char *name, long v) {
+    if (v)
+        sb_printf(sb, ", .%s = %ld", name, v);
+}
+static void field_n(StrBuf *sb, const char *name, const long *v, int n) {
+    bool any = false;
+    for (int i = 0; i < n; i++)
+        any |= v[i] != 0;
+    if (!any)
+        return;
+    sb_printf(sb, ", .%s = {", name);
+    for (int i = 0; i < n; i++)
+        sb_printf(sb, "%s%ld", i ? ", " : "", v[i]);
+    sb_puts(sb, "}");
+}
+
+/* Prints `static const TYPE NAME = {fields};`, wrapped before 100 columns. */
+static void emit_desc(Emitter *e, const char *type, const char *name, StrBuf *fields) {
+    emit_indent(e);
+    int col = 4 * e->indent;
+    col += sb_printf_len(e->out, "static const %s %s = {", type, name);
+    const char *f = fields->data + 2; /* past the first ", " */
+    for (bool first = true; *f; first = false) {
+        const char *next = strstr(f, ", .");
+        int len = next ? (int)(next - f) : (int)strlen(f);
+        if (!first && col + len + 2 > 96) {
+            sb_puts(e->out, ",\n");
+            emit_indent(e);
+            sb_puts(e->out, "    ");
+            col = 4 * e->indent + 4;
+        } else if (!first) {
+            sb_puts(e->out, ", ");
+            col += 2;
+        }
+        sb_printf(e->out, "%.*s", len, f);
+        col += len;
+        f = next ? next + 2 : f + len;
+    }
+    sb_puts(e->out, "};\n");
+}
+
+void emit_gemm_desc(Emitter *e, const char *name, const lenet_gemm *g) {
+    StrBuf f = {0};
+    long k[3] = {g->k[0], g->k[1], g->k[2]}, groups[2] = {g->groups[0], g->groups[1]};
+    field(&f, "m", g->m);
+    field_n(&f, "k", k, 3);
+    field_n(&f, "groups", groups, 2);
+    field(&f, "width", g->width);
+    if (g->flags)
+        sb_printf(&f, ", .flags = %s%s%s", g->flags & LENET_ACCUMULATE ? "LENET_ACCUMULATE" : "",
+                  g->flags == (LENET_ACCUMULATE | LENET_RELU) ? " | " : "",
+                  g->flags & LENET_RELU ? "LENET_RELU" : "");
+    field(&f, "a_row", g->a_row);
+    field_n(&f, "a_k", g->a_k, 3);
+    field_n(&f, "b_k", g->b_k, 3);
+    field_n(&f, "b_g", g->b_g, 2);
+    field(&f, "c_row", g->c_row);
+    field_n(&f, "c_g", g->c_g, 2);
+    emit_desc(e, "lenet_gemm", name, &f);
+    sb_free(&f);
+}
+
+void emit_dot_desc(Emitter *e, const char *name, const lenet_gemm_dot *g) {
+    StrBuf f = {0};
+    long k[3] = {g->k[0], g->k[1], g->k[2]}, groups[2] = {g->groups[0], g->groups[1]};
+    field(&f, "m", g->m);
+    field_n(&f, "k", k, 3);
+    field_n(&f, "groups", groups, 2);
+    field(&f, "width", g->width);
+    field(&f, "a_row", g->a_row);
+    field_n(&f, "a_g", g->a_g, 2);
+    field_n(&f, "b_k", g->b_k, 3);
+    field_n(&f, "b_g", g->b_g, 2);
+    field(&f, "c_row", g->c_row);
+    field_n(&f, "c_k", g->c_k, 3);
+    emit_desc(e, "lenet_gemm_dot", name, &f);
+    sb_free(&f);
+}
+
+void emit_window_desc(Emitter *e, const char *name, const lenet_window *w) {
+    StrBuf f = {0};
+    sb_printf(&f, ", .c = %d, .h = %d, .w = %d, .oh = %d, .ow = %d, .size = %d, .stride = %d, "
+                  ".tile = %d",
+              w->c, w->h, w->w, w->oh, w->ow, w->size, w->stride, w->tile);
+    emit_desc(e, "lenet_window", name, &f);
+    sb_free(&f);
+}
+
+/* Taps [t0, t1) that output o sees along an axis (t1 <= t0: none). */
+static void taps_of(int o, int k, int stride, int pad, int size, int *t0, int *t1) {
+    int lo = pad - o * stride, hi = size + pad - o * stride; /* 0 <= o*s + t - pad < size */
+    *t0 = lo > 0 ? lo : 0;
+    *t1 = hi < k ? hi : k;
+    if (*t1 < *t0)
+        *t1 = *t0;
+}
+
+int axis_runs_by_output(int out, int k, int stride, int pad, int size, AxisRun *runs) {
+    int n = 0;
+    for (int o = 0; o < out; o++) {
+        int t0, t1;
+        taps_of(o, k, stride, pad, size, &t0, &t1);
+        if (n && runs[n - 1].t0 == t0 && runs[n - 1].t1 == t1)
+            runs[n - 1].end = o + 1;
+        else
+            runs[n++] = (AxisRun){o, o + 1, t0, t1};
+    }
+    return n;
+}
+
+int axis_runs_by_tap(int out, int k, int stride, int pad, int size, AxisRun *runs) {
+    int n = 0;
+    for (int t = 0; t < k; t++) {
+        int o0 = out, o1 = out; /* outputs [o0, o1) that see tap t: contiguous */
+        for (int o = 0; o < out; o++) {
+            int t0, t1;
+            taps_of(o, k, stride, pad, size, &t0, &t1);
+            if (t >= t0 && t < t1) {
+                o0 = o0 < o ? o0 : o;
+                o1 = o + 1;
+            }
+        }
+        if (o0 >= o1)
+            o0 = o1 = 0;
+        if (n && runs[n - 1].t0 == o0 && runs[n - 1].t1 == o1)
+            runs[n - 1].end = t + 1;
+        else
+            runs[n++] = (AxisRun){t, t + 1, o0, o1};
+    }
+    return n;
 }
 
 /* "6x26x26" for a feature map, "120" for a vector */
@@ -198,6 +338,18 @@ void emit_function_end(Emitter *e) { emit_close(e); }
 
 /* ---- the kernels ------------------------------------------------------- */
 
+/* The target the options name; the machine's own when they name none. */
+static const lenet_target *target_of(const EmitOptions *o) {
+    const lenet_target *t = o->target ? lenet_target_find(o->target) : NULL;
+    return t ? t : lenet_target_native();
+}
+
+const char *emit_shape_name(CodeShape shape) {
+    static const char *const names[] = {
+        [SHAPE_LOOPS] = "loops", [SHAPE_UNROLL] = "unrolled", [SHAPE_KERNELS] = "kernels"};
+    return names[shape];
+}
+
 static bool has_code(const Layer *l) { return l->kind != &flatten_kind; }
 
 int emit_check_size(const Model *m, const EmitOptions *o, Diag *d) {
@@ -219,14 +371,6 @@ void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out) {
     Emitter e = {.out = out, .opt = *o};
     Emitter *E = &e;
     const char *R = o->real;
-    if (o->shape == SHAPE_VECTOR) {
-        sb_printf(out,
-                  "\n/* One feature of a tile: its %d lanes, one per sample, as one value that\n"
-                  " * gcc and clang keep in vector registers. */\n"
-                  "typedef %s " LANES " __attribute__((vector_size(%d), aligned(%d), may_alias));\n",
-                  o->tile, R, o->tile * (int)(strcmp(R, "float") ? sizeof(double) : sizeof(float)),
-                  (int)(strcmp(R, "float") ? sizeof(double) : sizeof(float)));
-    }
     for (int i = 0; i < m->n_layers; i++)
         if (has_code(&m->layers[i]))
             m->layers[i].kind->forward(E, &m->layers[i]);
@@ -296,7 +440,7 @@ static void layer_table(const Model *m, const EmitOptions *o, StrBuf *out) {
     static const char *const shape_names[] = {
         [SHAPE_LOOPS] = "loops",
         [SHAPE_UNROLL] = "fully unrolled",
-        [SHAPE_VECTOR] = "vector types, for gcc or clang",
+        [SHAPE_KERNELS] = "calls to the lenetc runtime's vector kernels",
     };
     sb_printf(out, " *\n * Forward and backward passes of %s for tiles of %d samples (%s).\n", m->name,
               o->tile, shape_names[o->shape]);
@@ -319,11 +463,10 @@ void emit_source(const Model *m, const EmitOptions *o, StrBuf *out) {
     snprintf(file, sizeof file, "%s.c", m->name);
     file_banner(m, o, file, out);
     layer_table(m, o, out);
+    if (o->shape == SHAPE_KERNELS)
+        sb_printf(out, "\n/* the kernels of the runtime built for %s (lenet_kernels.h) */\n"
+                       "#define LENET_TARGET %s\n", target_of(o)->name, target_of(o)->name);
     sb_printf(out, "#include \"%s.h\"\n", m->name);
-    if (o->shape == SHAPE_VECTOR)
-        sb_puts(out, "\n#ifdef __TINYC__\n"
-                     "#error \"this shape needs vector types: for tcc, emit it with lenetc --shape loops\"\n"
-                     "#endif\n");
     emit_kernels(m, o, out);
 
     /* the descriptor the runtime trains from */
@@ -356,13 +499,16 @@ void emit_source(const Model *m, const EmitOptions *o, StrBuf *out) {
               "    .forward = %s_forward,\n"
               "    .backward = %s_backward,\n"
               "    .defaults = {%s, %s, %s, %s, %s, %d, %d, %lluu},\n"
+              "    .shape = \"%s\",\n"
+              "    .target = \"%s\",\n"
               "};\n",
               m->name, m->name, lm->data_h, lm->data_w, lm->data_c, lm->pad,
               emit_real(&e, lm->scale_lo, lo), emit_real(&e, lm->scale_hi, hi), lm->n_classes,
               lm->tile, lm->n_params, lm->n_tensors, m->name, lm->act_floats, lm->logits_offset,
               m->name, m->name, h->optimizer == LENET_ADAM ? "LENET_ADAM" : "LENET_SGD",
               emit_real(&e, h->lr, lr), emit_real(&e, h->beta1, b1), emit_real(&e, h->beta2, b2),
-              emit_real(&e, h->eps, eps), h->batch, h->epochs, (unsigned long long)h->seed);
+              emit_real(&e, h->eps, eps), h->batch, h->epochs, (unsigned long long)h->seed,
+              emit_shape_name(o->shape), target_of(o)->name);
     sb_printf(out,
               "\n#ifdef LENETC_TRAINER_MAIN\n"
               "int main(int argc, char **argv) { return lenet_train_main(argc, argv, &%s_model); }\n"
@@ -414,14 +560,17 @@ void emit_makefile(const Model *m, const EmitOptions *o, const char *runtime_dir
         sb_printf(out, "%s-train: %s.o $(RUNTIME_LIB)\n\t$(CC) $(LDFLAGS) -o $@ %s.o $(LDLIBS)\n\n", n, n, n);
         sb_printf(out, "%s.o: %s.c %s.h\n\t$(TCC) $(TCCFLAGS) $(RUNTIME_CFLAGS) -DLENETC_TRAINER_MAIN -c -o $@ %s.c\n\n", n, n, n, n);
     } else {
-        if (o->shape == SHAPE_VECTOR)
-            sb_puts(out, "# gcc fuses a*b+c into one FMA here (faster); add -ffp-contract=off to\n"
-                         "# round twice, as the JIT (tcc) does, and get its numbers bit for bit.\n"
-                         "CFLAGS ?= -O3 -march=native\n");
+        const lenet_target *t = target_of(o);
+        if (o->shape == SHAPE_KERNELS)
+            sb_printf(out, "# Built for %s (%s): the kernels it calls are the\n"
+                           "# runtime's %s ones, which run only on a CPU that has it.\n"
+                           "CFLAGS ?= -O3 %s\n",
+                      t->name, t->describe, t->name, t->cflags);
         else
-            sb_puts(out, "# -ffp-contract=off keeps a*b+c as two roundings, as the JIT (tcc) does,\n"
-                         "# so both paths compute the same numbers.\n"
-                         "CFLAGS ?= -O3 -march=native -ffp-contract=off\n");
+            sb_printf(out, "# Built for %s (%s). -ffp-contract=off keeps a*b+c as two\n"
+                           "# roundings, as tcc does, so both paths compute the same numbers.\n"
+                           "CFLAGS ?= -O3 %s -ffp-contract=off\n",
+                      t->name, t->describe, t->cflags);
         sb_puts(out, "LDFLAGS ?=\n\n");
         sb_printf(out, "%s-train: %s.c %s.h $(RUNTIME_LIB)\n\t$(CC) $(CFLAGS) $(LDFLAGS) $(RUNTIME_CFLAGS) -DLENETC_TRAINER_MAIN -o $@ %s.c $(LDLIBS)\n\n", n, n, n, n);
     }

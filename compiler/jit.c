@@ -4,7 +4,12 @@
  * libtcc is not reentrant, so every compile holds one lock; the machine code
  * belongs to its TCCState, so a Jit lives as long as its function pointers;
  * generated kernels call nothing, so we compile with -nostdlib and need
- * neither libc nor tcc's libtcc1.a at run time.
+ * neither libc nor tcc's libtcc1.a at run time. The kernels shape calls
+ * the runtime's vector kernels: the chosen target's are handed to tcc as
+ * plain function pointers (tcc links neither ifunc nor target_clones), and
+ * their declarations, runtime/lenet_kernels.h, are compiled in front of
+ * the code: that text is built into lenetc (below), so nothing but lenetc
+ * itself is needed at run time.
  */
 #include <libtcc.h>
 #include <pthread.h>
@@ -17,6 +22,16 @@
 struct Jit {
     TCCState *s;
 };
+
+/* runtime/lenet_kernels.h as a string (the assembler includes the file) */
+extern const char lenetc_kernels_header[];
+__asm__(".section .rodata\n"
+        ".globl lenetc_kernels_header\n"
+        ".hidden lenetc_kernels_header\n"
+        "lenetc_kernels_header:\n"
+        ".incbin \"runtime/lenet_kernels.h\"\n"
+        ".byte 0\n"
+        ".previous\n");
 
 static pthread_mutex_t tcc_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -49,7 +64,7 @@ static void on_tcc_error(void *opaque, const char *msg) {
         *nl = '\0';
 }
 
-Jit *jit_compile_text(const char *src, Diag *d) {
+Jit *jit_compile_text(const char *src, const lenet_symbol *symbols, Diag *d) {
     ErrorSink sink = {.src = src};
     pthread_mutex_lock(&tcc_lock);
     TCCState *s = tcc_new();
@@ -61,6 +76,8 @@ Jit *jit_compile_text(const char *src, Diag *d) {
     tcc_set_error_func(s, &sink, on_tcc_error);
     tcc_set_options(s, "-nostdlib");
     tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
+    for (const lenet_symbol *k = symbols; k && k->name; k++)
+        tcc_add_symbol(s, k->name, k->fn);
     int ok = tcc_compile_string(s, src) == 0 && tcc_relocate(s, TCC_RELOCATE_AUTO) >= 0;
     pthread_mutex_unlock(&tcc_lock);
     if (!ok) {
@@ -90,10 +107,18 @@ void jit_free(Jit *j) {
 
 Jit *jit_compile(const Model *m, const EmitOptions *o, lenet_model *lm, Diag *d,
                  double *seconds, size_t *code_bytes) {
+    const lenet_target *t = lenet_target_find(o->target);
+    if (o->shape == SHAPE_KERNELS && !lenet_target_runs(t)) {
+        error_at(d, 0, 0, "jit: this CPU cannot run --target %s (it runs %s)", o->target,
+                 lenet_target_native()->name);
+        return NULL;
+    }
     StrBuf src = {0};
     double t0 = lenet_seconds();
+    if (o->shape == SHAPE_KERNELS)
+        sb_puts(&src, lenetc_kernels_header);
     emit_kernels(m, o, &src);
-    Jit *j = jit_compile_text(src.data, d);
+    Jit *j = jit_compile_text(src.data, o->shape == SHAPE_KERNELS ? t->symbols : NULL, d);
     if (seconds)
         *seconds = lenet_seconds() - t0;
     if (code_bytes)
@@ -111,5 +136,7 @@ Jit *jit_compile(const Model *m, const EmitOptions *o, lenet_model *lm, Diag *d,
         error_at(d, 0, 0, "jit: generated code lacks %s", name);
         return NULL;
     }
+    lm->shape = emit_shape_name(o->shape);
+    lm->target = t ? t->name : o->target;
     return j;
 }

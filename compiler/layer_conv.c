@@ -128,36 +128,69 @@ static void open_tap_loops(Emitter *e, const Geo *g, const char *a, const char *
         emit_line(e, "if (ix < 0 || ix >= %d) continue;", g->W);
 }
 
-/* Vector shape: a block of up to 8 output channels shares every input load,
- * and its accumulators stay in registers. Each output still adds bias, then
- * the taps in (ci, ky, kx) order, as the loop shape does. */
-static void conv_forward_vector(Emitter *e, const Geo *g) {
-    int T = e->opt.tile, parts[2][3];
-    for (int k = 0, n = emit_blocks(g->CO, 8, parts); k < n; k++) {
-        int cb = parts[k][2];
-        emit_line(e, "for (int co = %d; co < %d; co += %d)", parts[k][0], parts[k][1], cb);
-        emit_line(e, "    for (int oy = 0; oy < %d; oy++)", g->OH);
-        e->indent += 2;
-        emit_open(e, "for (int ox = 0; ox < %d; ox++)", g->OW);
-        emit_line(e, LANES " acc[%d];", cb);
-        emit_line(e, "for (int c = 0; c < %d; c++)", cb);
-        emit_line(e, "    acc[c] = (" LANES "){0} + bias[co + c];");
-        emit_open(e, "for (int ci = 0; ci < %d; ci++)", g->CI);
-        open_tap_loops(e, g, "ky", "kx", g->K, g->K);
-        emit_line(e, "const " LANES " x = *(const " LANES " *)(in + ((ci * %d + iy) * %d + ix) * %d);",
-                  g->H, g->W, T);
-        emit_line(e, "for (int c = 0; c < %d; c++)", cb);
-        emit_line(e, "    acc[c] += w[(((co + c) * %d + ci) * %d + ky) * %d + kx] * x;", g->CI, g->K,
-                  g->K);
-        emit_close(e);
-        emit_close(e);
-        emit_close(e);
-        emit_line(e, "for (int c = 0; c < %d; c++)", cb);
-        emit_line(e, "    *(" LANES " *)(out + (((co + c) * %d + oy) * %d + ox) * %d) = acc[c];", g->OH,
-                  g->OW, T);
-        emit_close(e);
-        e->indent -= 2;
+/* "in + 1234", or "in" at offset 0 */
+static const char *at(const char *p, long off, char buf[48]) {
+    if (off)
+        snprintf(buf, 48, "%s + %ld", p, off);
+    else
+        snprintf(buf, 48, "%s", p);
+    return buf;
+}
+
+/* Output positions [oy0, oy1) x [ox0, ox1) as the kernels' groups: a row of
+ * adjacent positions per group when the stride is 1, else one position. */
+static void position_groups(const Geo *g, int T, int rows, int cols, int *groups, int *width,
+                            long c_g[2], long b_g[2], long in_w) {
+    if (g->S == 1) {
+        groups[0] = rows, groups[1] = 1, *width = cols * T;
+        c_g[0] = (long)g->OW * T, c_g[1] = 0;
+        b_g[0] = in_w * T, b_g[1] = 0;
+    } else {
+        groups[0] = rows, groups[1] = cols, *width = T;
+        c_g[0] = (long)g->OW * T, c_g[1] = T;
+        b_g[0] = (long)g->S * in_w * T, b_g[1] = (long)g->S * T;
     }
+}
+
+#define MAX_RUNS (2 * 64 + 2) /* an axis has at most 2K + 1 runs (kernel <= 64) */
+
+/* Kernels shape: one gemm per class of output positions that see the same
+ * taps (one class without padding): out[co][pos] = bias[co] + w[co][taps] x
+ * in[taps][pos]. */
+static void conv_forward_kernels(Emitter *e, const Geo *g) {
+    const int T = e->opt.tile;
+    AxisRun rows[MAX_RUNS], cols[MAX_RUNS];
+    int nr = axis_runs_by_output(g->OH, g->K, g->S, g->PT, g->H, rows);
+    int nc = axis_runs_by_output(g->OW, g->K, g->S, g->PL, g->W, cols);
+    char fn[48], a[48], b[48], c[48];
+    emit_kernel(e, "gemm", fn);
+    emit_line(e, "/* out[co][pos] = bias[co] + sum over taps (ci, ky, kx) of w x in */");
+    for (int r = 0; r < nr; r++)
+        for (int q = 0; q < nc; q++) {
+            const AxisRun *ry = &rows[r], *rx = &cols[q];
+            const int rn = ry->end - ry->first, cn = rx->end - rx->first;
+            lenet_gemm d = {.m = g->CO, .k = {g->CI, ry->t1 - ry->t0, rx->t1 - rx->t0},
+                            .a_row = (long)g->CI * g->K * g->K, .a_k = {g->K * g->K, g->K, 1},
+                            .b_k = {(long)g->H * g->W * T, (long)g->W * T, T},
+                            .c_row = (long)g->OH * g->OW * T};
+            position_groups(g, T, rn, cn, d.groups, &d.width, d.c_g, d.b_g, g->W);
+            const long aoff = (long)ry->t0 * g->K + rx->t0;
+            const long boff = (((long)ry->first * g->S + ry->t0 - g->PT) * g->W +
+                               (long)rx->first * g->S + rx->t0 - g->PL) * T;
+            const long coff = ((long)ry->first * g->OW + rx->first) * T;
+            if (nr * nc > 1) {
+                emit_line(e, "{ /* outputs %d..%d x %d..%d: taps ky %d..%d, kx %d..%d */",
+                          ry->first, ry->end - 1, rx->first, rx->end - 1, ry->t0, ry->t1 - 1,
+                          rx->t0, rx->t1 - 1);
+                e->indent++;
+            }
+            emit_gemm_desc(e, "fwd", &d);
+            /* a class with no taps (all padding) has no input position */
+            emit_line(e, "%s(&fwd, %s, %s, %s, bias);", fn, at("w", aoff, a),
+                      d.k[1] && d.k[2] ? at("in", boff, b) : "in", at("out", coff, c));
+            if (nr * nc > 1)
+                emit_close(e);
+        }
 }
 
 static void conv_forward(Emitter *e, const Layer *l) {
@@ -165,8 +198,8 @@ static void conv_forward(Emitter *e, const Layer *l) {
     const char *R = e->opt.real;
     char a[32], c[32];
     emit_forward_begin(e, l);
-    if (e->opt.shape == SHAPE_VECTOR) {
-        conv_forward_vector(e, &g);
+    if (e->opt.shape == SHAPE_KERNELS) {
+        conv_forward_kernels(e, &g);
     } else if (e->opt.shape == SHAPE_LOOPS) {
         emit_line(e, "for (int co = 0; co < %d; co++)", g.CO);
         emit_line(e, "    for (int oy = 0; oy < %d; oy++)", g.OH);
@@ -328,141 +361,85 @@ static void conv_backward_unrolled(Emitter *e, const Layer *l, const Geo *g) {
     emit_close(e);
 }
 
-/* Input position of output o and tap k along one axis, for the gather:
- * declares `o` (oy or ox) from `i` (iy or ix), skipping taps that miss. */
-static void gather_pos(Emitter *e, const char *o, const char *i, const char *k, int s, int pad,
-                       int n) {
-    char num[48];
-    if (pad)
-        snprintf(num, sizeof num, "%s + %d - %s", i, pad, k);
-    else
-        snprintf(num, sizeof num, "%s - %s", i, k);
-    if (s == 1) {
-        emit_line(e, "const int %s = %s;", o, num);
-        emit_line(e, "if (%s < 0 || %s >= %d) continue;", o, o, n);
-    } else {
-        emit_line(e, "const int s%s = %s;", o, num);
-        emit_line(e, "if (s%s < 0 || s%s %% %d || s%s / %d >= %d) continue;", o, o, s, o, s, n);
-        emit_line(e, "const int %s = s%s / %d;", o, o, s);
-    }
-}
+/* Kernels shape of the backward pass: the bias and weight gradients sum over
+ * positions and lanes (one call per class of taps that see the same output
+ * positions); the input gradient is scattered tap by tap, each tap a gemm
+ * that adds w[co][ci][tap] x dout[co][pos] into din. */
+static void conv_backward_kernels(Emitter *e, const Layer *l, const Geo *g) {
+    const int T = e->opt.tile;
+    const long P = (long)g->OH * g->OW * T; /* one channel of dout */
+    char fn[48], a[48], b[48], c[48];
+    emit_line(e, "/* bias: dout summed over positions and lanes */");
+    lenet_gemm_dot bs = {.m = g->CO, .groups = {1, 1}, .width = (int)P, .a_row = P};
+    emit_dot_desc(e, "bias_sum", &bs);
+    emit_line(e, "%s(&bias_sum, dout, gb);", emit_kernel(e, "sum_rows", fn));
 
-/* Vector shape of the backward pass. Every gradient adds the same terms in
- * the same order as the loop shape, so the two agree bit for bit. */
-static void conv_backward_vector(Emitter *e, const Layer *l, const Geo *g) {
-    int T = e->opt.tile, parts[2][3];
-    emit_line(e, "/* bias: per-lane sums over positions, then over lanes */");
-    emit_open(e, "for (int co = 0; co < %d; co++)", g->CO);
-    emit_line(e, LANES " acc = {0};");
-    emit_line(e, "for (int p = 0; p < %d; p++)", g->OH * g->OW);
-    emit_line(e, "    acc += *(const " LANES " *)(dout + (co * %d + p) * %d);", g->OH * g->OW, T);
-    emit_line(e, "for (int b = 0; b < %d; b++)", T);
-    emit_line(e, "    gb[co] += acc[b];");
-    emit_close(e);
-
-    /* all K x K taps of a small kernel accumulate at once (one dout load
-     * feeds them all); a bigger kernel goes one row of taps at a time */
-    bool whole = g->K * g->K <= 9;
-    emit_line(e, "/* weights: the same, of dout * in; %s */",
-              whole ? "every tap of the kernel at once" : "one row of taps at a time");
-    emit_line(e, "for (int co = 0; co < %d; co++)", g->CO);
-    if (whole) {
-        e->indent += 1;
-        emit_open(e, "for (int ci = 0; ci < %d; ci++)", g->CI);
-        emit_line(e, LANES " acc[%d][%d] = {{0}};", g->K, g->K);
-        emit_line(e, "for (int oy = 0; oy < %d; oy++)", g->OH);
-        e->indent += 1;
-        emit_open(e, "for (int ox = 0; ox < %d; ox++)", g->OW);
-    } else {
-        emit_line(e, "    for (int ci = 0; ci < %d; ci++)", g->CI);
-        e->indent += 2;
-        emit_open(e, "for (int ky = 0; ky < %d; ky++)", g->K);
-        emit_line(e, LANES " acc[%d] = {0};", g->K);
-        char ex[64];
-        emit_open(e, "for (int oy = 0; oy < %d; oy++)", g->OH);
-        pos_expr(ex, sizeof ex, "oy", "ky", g->S, g->PT);
-        emit_line(e, "const int iy = %s;", ex);
-        if (g->padded)
-            emit_line(e, "if (iy < 0 || iy >= %d) continue;", g->H);
-        emit_open(e, "for (int ox = 0; ox < %d; ox++)", g->OW);
-    }
-    emit_line(e, "const " LANES " d = *(const " LANES " *)(dout + ((co * %d + oy) * %d + ox) * %d);",
-              g->OH, g->OW, T);
-    if (whole) {
-        open_tap_loops(e, g, "ky", "kx", g->K, g->K);
-        emit_line(e, "acc[ky][kx] += d * *(const " LANES " *)(in + ((ci * %d + iy) * %d + ix) * %d);",
-                  g->H, g->W, T);
-        emit_close(e);
-        emit_close(e);
-        emit_close(e);
-        e->indent -= 1;
-        emit_line(e, "for (int ky = 0; ky < %d; ky++)", g->K);
-        emit_line(e, "    for (int kx = 0; kx < %d; kx++)", g->K);
-        emit_line(e, "        for (int b = 0; b < %d; b++)", T);
-        emit_line(e, "            gw[((co * %d + ci) * %d + ky) * %d + kx] += acc[ky][kx][b];", g->CI,
-                  g->K, g->K);
-        emit_close(e);
-        e->indent -= 1;
-    } else {
-        char ex[64];
-        emit_open(e, "for (int kx = 0; kx < %d; kx++)", g->K);
-        pos_expr(ex, sizeof ex, "ox", "kx", g->S, g->PL);
-        emit_line(e, "const int ix = %s;", ex);
-        if (g->padded)
-            emit_line(e, "if (ix < 0 || ix >= %d) continue;", g->W);
-        emit_line(e, "acc[kx] += d * *(const " LANES " *)(in + ((ci * %d + iy) * %d + ix) * %d);",
-                  g->H, g->W, T);
-        emit_close(e);
-        emit_close(e);
-        emit_close(e);
-        emit_line(e, "for (int kx = 0; kx < %d; kx++)", g->K);
-        emit_line(e, "    for (int b = 0; b < %d; b++)", T);
-        emit_line(e, "        gw[((co * %d + ci) * %d + ky) * %d + kx] += acc[kx][b];", g->CI, g->K,
-                  g->K);
-        emit_close(e);
-        e->indent -= 2;
-    }
+    AxisRun ys[MAX_RUNS], xs[MAX_RUNS];
+    int ny = axis_runs_by_tap(g->OH, g->K, g->S, g->PT, g->H, ys);
+    int nx = axis_runs_by_tap(g->OW, g->K, g->S, g->PL, g->W, xs);
+    emit_line(e, "/* weights: gw[co][tap] += sum over positions and lanes of dout x in */");
+    emit_kernel(e, "gemm_dot", fn);
+    for (int r = 0; r < ny; r++)
+        for (int q = 0; q < nx; q++) {
+            const AxisRun *ry = &ys[r], *rx = &xs[q]; /* taps, and the outputs they see */
+            const int rn = ry->t1 - ry->t0, cn = rx->t1 - rx->t0;
+            if (!rn || !cn)
+                continue; /* taps that see only padding */
+            lenet_gemm_dot d = {.m = g->CO, .k = {g->CI, ry->end - ry->first, rx->end - rx->first},
+                                .a_row = P, .b_k = {(long)g->H * g->W * T, (long)g->W * T, T},
+                                .c_row = (long)g->CI * g->K * g->K,
+                                .c_k = {g->K * g->K, g->K, 1}};
+            position_groups(g, T, rn, cn, d.groups, &d.width, d.a_g, d.b_g, g->W);
+            const long aoff = ((long)ry->t0 * g->OW + rx->t0) * T;
+            const long boff = (((long)ry->t0 * g->S + ry->first - g->PT) * g->W +
+                               (long)rx->t0 * g->S + rx->first - g->PL) * T;
+            if (ny * nx > 1) {
+                emit_line(e, "{ /* taps ky %d..%d, kx %d..%d: outputs %d..%d x %d..%d */",
+                          ry->first, ry->end - 1, rx->first, rx->end - 1, ry->t0, ry->t1 - 1,
+                          rx->t0, rx->t1 - 1);
+                e->indent++;
+            }
+            emit_dot_desc(e, "wgrad", &d);
+            emit_line(e, "%s(&wgrad, %s, %s, %s);", fn, at("dout", aoff, a), at("in", boff, b),
+                      at("gw", (long)ry->first * g->K + rx->first, c));
+            if (ny * nx > 1)
+                emit_close(e);
+        }
 
     if (!l->need_dinput)
         return;
-    /* The loop shape scatters by (co, oy, ox): an input meets its taps in
-     * co order, then ky and kx descending. The gather keeps that order and
-     * its sums in registers, a block of up to 8 input channels at once. */
-    emit_line(e, "/* input: gather w * dout over (co, ky, kx), in the loop shape's order */");
-    for (int k = 0, n = emit_blocks(g->CI, 8, parts); k < n; k++) {
-        int cb = parts[k][2];
-        emit_line(e, "for (int ci = %d; ci < %d; ci += %d)", parts[k][0], parts[k][1], cb);
-        emit_line(e, "    for (int iy = 0; iy < %d; iy++)", g->H);
-        e->indent += 2;
-        emit_open(e, "for (int ix = 0; ix < %d; ix++)", g->W);
-        emit_line(e, LANES " acc[%d] = {0};", cb);
-        emit_open(e, "for (int co = 0; co < %d; co++)", g->CO);
-        emit_open(e, "for (int ky = %d; ky >= 0; ky--)", g->K - 1);
-        gather_pos(e, "oy", "iy", "ky", g->S, g->PT, g->OH);
-        emit_open(e, "for (int kx = %d; kx >= 0; kx--)", g->K - 1);
-        gather_pos(e, "ox", "ix", "kx", g->S, g->PL, g->OW);
-        emit_line(e,
-                  "const " LANES " d = *(const " LANES " *)(dout + ((co * %d + oy) * %d + ox) * %d);",
-                  g->OH, g->OW, T);
-        emit_line(e, "for (int c = 0; c < %d; c++)", cb);
-        emit_line(e, "    acc[c] += w[((co * %d + ci + c) * %d + ky) * %d + kx] * d;", g->CI, g->K,
-                  g->K);
-        emit_close(e);
-        emit_close(e);
-        emit_close(e);
-        emit_line(e, "for (int c = 0; c < %d; c++)", cb);
-        emit_line(e, "    *(" LANES " *)(din + (((ci + c) * %d + iy) * %d + ix) * %d) = acc[c];", g->H,
-                  g->W, T);
-        emit_close(e);
-        e->indent -= 2;
-    }
+    emit_line(e, "/* input: din[ci][tap + pos] += sum over co of w[co][ci][tap] x dout[co][pos] */");
+    emit_line(e, "%s(%ld, din);", emit_kernel(e, "zero", fn), (long)g->CI * g->H * g->W * T);
+    emit_kernel(e, "gemm", fn);
+    for (int r = 0; r < ny; r++)
+        for (int q = 0; q < nx; q++) {
+            const AxisRun *ry = &ys[r], *rx = &xs[q];
+            const int rn = ry->t1 - ry->t0, cn = rx->t1 - rx->t0;
+            if (!rn || !cn)
+                continue;
+            lenet_gemm d = {.m = g->CI, .k = {1, 1, g->CO}, .flags = LENET_ACCUMULATE,
+                            .a_row = (long)g->K * g->K, .a_k = {0, 0, (long)g->CI * g->K * g->K},
+                            .b_k = {0, 0, P}, .c_row = (long)g->H * g->W * T};
+            /* groups walk dout (b) by output and din (c) by input position */
+            position_groups(g, T, rn, cn, d.groups, &d.width, d.b_g, d.c_g, g->W);
+            emit_open(e, "for (int ky = %d; ky < %d; ky++)", ry->first, ry->end);
+            emit_open(e, "for (int kx = %d; kx < %d; kx++)", rx->first, rx->end);
+            emit_gemm_desc(e, "dgrad", &d);
+            char cpos[96];
+            snprintf(cpos, sizeof cpos, "din + ((%ld + ky) * %d + %ld + kx) * %d",
+                     (long)ry->t0 * g->S - g->PT, g->W, (long)rx->t0 * g->S - g->PL, T);
+            emit_line(e, "%s(&dgrad, w + ky * %d + kx, %s, %s, 0);", fn, g->K,
+                      at("dout", ((long)ry->t0 * g->OW + rx->t0) * T, b), cpos);
+            emit_close(e);
+            emit_close(e);
+        }
 }
 
 static void conv_backward(Emitter *e, const Layer *l) {
     Geo g = geo(l);
     emit_backward_begin(e, l);
-    if (e->opt.shape == SHAPE_VECTOR)
-        conv_backward_vector(e, l, &g);
+    if (e->opt.shape == SHAPE_KERNELS)
+        conv_backward_kernels(e, l, &g);
     else if (e->opt.shape == SHAPE_LOOPS)
         conv_backward_loops(e, l, &g);
     else

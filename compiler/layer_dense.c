@@ -45,84 +45,45 @@ static void relu_in_place(Emitter *e, const Layer *l) {
     emit_line(e, "    out[i] = out[i] > 0 ? out[i] : 0;");
 }
 
-/* Vector shape: blocks of up to 8 units share each input load; every output
- * adds bias, then the inputs in order, as the loop shape does. */
-static void dense_forward_vector(Emitter *e, const Layer *l) {
-    int T = e->opt.tile, N = l->in.c, parts[2][3];
-    for (int k = 0, n = emit_blocks(l->units, 8, parts); k < n; k++) {
-        int cb = parts[k][2];
-        emit_open(e, "for (int j = %d; j < %d; j += %d)", parts[k][0], parts[k][1], cb);
-        emit_line(e, LANES " acc[%d];", cb);
-        emit_line(e, "for (int c = 0; c < %d; c++)", cb);
-        emit_line(e, "    acc[c] = (" LANES "){0} + bias[j + c];");
-        emit_open(e, "for (int i = 0; i < %d; i++)", N);
-        emit_line(e, "const " LANES " x = *(const " LANES " *)(in + i * %d);", T);
-        emit_line(e, "for (int c = 0; c < %d; c++)", cb);
-        emit_line(e, "    acc[c] += w[(j + c) * %d + i] * x;", N);
-        emit_close(e);
-        emit_line(e, "for (int c = 0; c < %d; c++)", cb);
-        emit_line(e, "    *(" LANES " *)(out + (j + c) * %d) = acc[c];", T);
-        emit_close(e);
-    }
+/* Kernels shape: out[j] = bias[j] + w[j][i] x in[i], relu fused. */
+static void dense_forward_kernels(Emitter *e, const Layer *l) {
+    const int T = e->opt.tile, N = l->in.c;
+    char fn[48];
+    lenet_gemm d = {.m = l->units, .k = {1, 1, N}, .groups = {1, 1}, .width = T,
+                    .flags = l->relu ? LENET_RELU : 0, .a_row = N, .a_k = {0, 0, 1},
+                    .b_k = {0, 0, T}, .c_row = T};
+    emit_gemm_desc(e, "fwd", &d);
+    emit_line(e, "%s(&fwd, w, in, out, bias);", emit_kernel(e, "gemm", fn));
 }
 
-/* Inputs transposed per chunk, so that a run of T weights of one unit takes
- * each lane b as one vector step: gw[j][i] += dout[j][b] * in[i][b] for
- * b = 0, 1, ..., the loop shape's order. */
-#define DENSE_CHUNK 64
-
-static void dense_backward_vector(Emitter *e, const Layer *l) {
-    const char *R = e->opt.real;
-    int T = e->opt.tile, N = l->in.c, U = l->units, parts[2][3];
-    int NV = N / T * T; /* inputs in whole vectors; the rest take the loop shape */
-    emit_line(e, "/* bias: sums over lanes, in lane order */");
-    emit_line(e, "for (int j = 0; j < %d; j++)", U);
-    emit_line(e, "    for (int b = 0; b < %d; b++)", T);
-    emit_line(e, "        gb[j] += dout[j * %d + b];", T);
-    emit_line(e, "/* weights: per chunk of inputs, transposed to in[b][i]; each lane b");
-    emit_line(e, " * is one step for %d weights, in lane order */", T);
-    for (int k = 0, n = NV ? emit_blocks(NV, DENSE_CHUNK, parts) : 0; k < n; k++) {
-        int cw = parts[k][2];
-        emit_open(e, "for (int i0 = %d; i0 < %d; i0 += %d)", parts[k][0], parts[k][1], cw);
-        emit_line(e, "%s xt[%d][%d];", R, T, cw);
-        emit_line(e, "for (int i = 0; i < %d; i++)", cw);
-        emit_line(e, "    for (int b = 0; b < %d; b++)", T);
-        emit_line(e, "        xt[b][i] = in[(i0 + i) * %d + b];", T);
-        emit_open(e, "for (int j = 0; j < %d; j++)", U);
-        emit_line(e, "const %s *d = dout + j * %d;", R, T);
-        emit_open(e, "for (int i = 0; i < %d; i += %d)", cw, T);
-        emit_line(e, LANES " *g = (" LANES " *)(gw + j * %d + i0 + i);", N);
-        emit_line(e, LANES " acc = *g;");
-        emit_line(e, "for (int b = 0; b < %d; b++)", T);
-        emit_line(e, "    acc += d[b] * *(const " LANES " *)&xt[b][i];");
-        emit_line(e, "*g = acc;");
-        emit_close(e);
-        emit_close(e);
-        emit_close(e);
-    }
-    if (NV < N) {
-        emit_line(e, "for (int j = 0; j < %d; j++)", U);
-        emit_line(e, "    for (int i = %d; i < %d; i++)", NV, N);
-        emit_line(e, "        for (int b = 0; b < %d; b++)", T);
-        emit_line(e, "            gw[j * %d + i] += dout[j * %d + b] * in[i * %d + b];", N, T, T);
-    }
+/* Kernels shape of the backward pass. The weight gradient sums over the
+ * tile's lanes: with in transposed to [T][N] it is a gemm whose rows are
+ * whole runs of weights, gw[j][i] += sum over b of dout[j][b] x in^T[b][i]. */
+static void dense_backward_kernels(Emitter *e, const Layer *l) {
+    const int T = e->opt.tile, N = l->in.c, U = l->units;
+    char fn[48];
+    emit_line(e, "/* bias: dout summed over lanes */");
+    lenet_gemm_dot bs = {.m = U, .groups = {1, 1}, .width = T, .a_row = T};
+    emit_dot_desc(e, "bias_sum", &bs);
+    emit_line(e, "%s(&bias_sum, dout, gb);", emit_kernel(e, "sum_rows", fn));
+    /* in^T is put where din goes: that space is free until din is written */
+    char inT[48];
+    snprintf(inT, sizeof inT, l->need_dinput ? "din" : "dacts + %ld", l->in_off * T);
+    emit_line(e, "/* weights: in^T (in din's space, free until din is written) */");
+    emit_line(e, "%s(%d, %d, in, %s);", emit_kernel(e, "transpose", fn), N, T, inT);
+    lenet_gemm w = {.m = U, .k = {1, 1, T}, .groups = {1, 1}, .width = N,
+                    .flags = LENET_ACCUMULATE, .a_row = T, .a_k = {0, 0, 1}, .b_k = {0, 0, N},
+                    .c_row = N};
+    emit_gemm_desc(e, "wgrad", &w);
+    emit_kernel(e, "gemm", fn);
+    emit_line(e, "%s(&wgrad, dout, %s, gw, 0);", fn, inT);
     if (!l->need_dinput)
         return;
-    emit_line(e, "/* input: din[i] = sum over j of w[j][i] * dout[j], j in order; a block");
-    emit_line(e, " * of up to 8 inputs shares each dout load */");
-    for (int k = 0, n = emit_blocks(N, 8, parts); k < n; k++) {
-        int cb = parts[k][2];
-        emit_open(e, "for (int i = %d; i < %d; i += %d)", parts[k][0], parts[k][1], cb);
-        emit_line(e, LANES " acc[%d] = {0};", cb);
-        emit_open(e, "for (int j = 0; j < %d; j++)", U);
-        emit_line(e, "const " LANES " d = *(const " LANES " *)(dout + j * %d);", T);
-        emit_line(e, "for (int c = 0; c < %d; c++)", cb);
-        emit_line(e, "    acc[c] += w[j * %d + i + c] * d;", N);
-        emit_close(e);
-        emit_line(e, "for (int c = 0; c < %d; c++)", cb);
-        emit_line(e, "    *(" LANES " *)(din + (i + c) * %d) = acc[c];", T);
-        emit_close(e);
-    }
+    emit_line(e, "/* input: din[i] = sum over j of w[j][i] x dout[j] */");
+    lenet_gemm d = {.m = N, .k = {1, 1, U}, .groups = {1, 1}, .width = T, .a_row = 1,
+                    .a_k = {0, 0, N}, .b_k = {0, 0, T}, .c_row = T};
+    emit_gemm_desc(e, "dgrad", &d);
+    emit_line(e, "%s(&dgrad, w, dout, din, 0);", fn);
 }
 
 static void dense_forward(Emitter *e, const Layer *l) {
@@ -130,8 +91,8 @@ static void dense_forward(Emitter *e, const Layer *l) {
     int T = e->opt.tile, N = l->in.c, U = l->units;
     char a[32], c[32];
     emit_forward_begin(e, l);
-    if (e->opt.shape == SHAPE_VECTOR) {
-        dense_forward_vector(e, l);
+    if (e->opt.shape == SHAPE_KERNELS) {
+        dense_forward_kernels(e, l);
     } else if (e->opt.shape == SHAPE_LOOPS) {
         emit_open(e, "for (int j = 0; j < %d; j++)", U);
         emit_line(e, "%s *o = out + j * %d;", R, T);
@@ -152,7 +113,7 @@ static void dense_forward(Emitter *e, const Layer *l) {
         }
         emit_close(e);
     }
-    if (l->relu)
+    if (l->relu && e->opt.shape != SHAPE_KERNELS)
         relu_in_place(e, l);
     emit_function_end(e);
 }
@@ -163,14 +124,19 @@ static void dense_backward(Emitter *e, const Layer *l) {
     char a[32], c[32], zero[32];
     emit_real(e, 0.0, zero);
     emit_backward_begin(e, l);
-    if (l->relu) {
+    if (l->relu && e->opt.shape == SHAPE_KERNELS) {
+        emit_line(e, "/* relu: no gradient where the output was clamped */");
+        char fn[48];
+        emit_line(e, "%s(%ld, out, dout, dout);", emit_kernel(e, "relu_backward", fn),
+                  (long)U * T);
+    } else if (l->relu) {
         emit_line(e, "/* relu: no gradient where the output was clamped */");
         emit_line(e, "for (int i = 0; i < %ld; i++)", (long)U * T);
         emit_line(e, "    if (!(out[i] > 0))");
         emit_line(e, "        dout[i] = 0;");
     }
-    if (e->opt.shape == SHAPE_VECTOR) {
-        dense_backward_vector(e, l);
+    if (e->opt.shape == SHAPE_KERNELS) {
+        dense_backward_kernels(e, l);
     } else if (e->opt.shape == SHAPE_LOOPS) {
         emit_line(e, "/* bias and weights: sums over lanes, in lane order */");
         emit_open(e, "for (int j = 0; j < %d; j++)", U);

@@ -78,11 +78,22 @@ static void close_windows(Emitter *e) {
     e->indent -= 2;
 }
 
+/* Kernels shape: the layer's windows as one descriptor, and one call. */
+static void window_call(Emitter *e, const Layer *l, const char *kernel, const char *args) {
+    lenet_window w = {l->in.c, l->in.h, l->in.w, l->out.h, l->out.w, l->size, l->stride,
+                      e->opt.tile};
+    char fn[48];
+    emit_window_desc(e, "win", &w);
+    emit_line(e, "%s(&win, %s);", emit_kernel(e, kernel, fn), args);
+}
+
 static void maxpool_forward(Emitter *e, const Layer *l) {
     int T = e->opt.tile, K = l->size;
     char a[32], c[32];
     emit_forward_begin(e, l);
-    if (e->opt.shape != SHAPE_UNROLL) { /* the vector shape too: gcc vectorises these */
+    if (e->opt.shape == SHAPE_KERNELS) {
+        window_call(e, l, "maxpool_forward", "in, out");
+    } else if (e->opt.shape == SHAPE_LOOPS) {
         open_windows(e, l, false);
         emit_lanes(e, "o[$] = x[$];");
         emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
@@ -124,8 +135,13 @@ static void maxpool_backward(Emitter *e, const Layer *l) {
         return;
     }
     emit_line(e, "/* dout goes to the first input equal to the window's max */");
+    if (e->opt.shape == SHAPE_KERNELS) {
+        window_call(e, l, "maxpool_backward", "in, out, dout, din");
+        emit_function_end(e);
+        return;
+    }
     emit_zero(e, "din", shape_size(l->in));
-    if (e->opt.shape != SHAPE_UNROLL) { /* the vector shape too: gcc vectorises these */
+    if (e->opt.shape == SHAPE_LOOPS) {
         /* Branch-free, so that it vectorises: `rest` is what is still to be
          * given; the first tap that matches takes it all, later ones add 0. */
         open_windows(e, l, true);
@@ -173,7 +189,9 @@ static void avgpool_forward(Emitter *e, const Layer *l) {
     emit_real(e, 1.0 / (K * K), inv);
     emit_real(e, 0.0, zero);
     emit_forward_begin(e, l);
-    if (e->opt.shape != SHAPE_UNROLL) { /* the vector shape too: gcc vectorises these */
+    if (e->opt.shape == SHAPE_KERNELS) {
+        window_call(e, l, "avgpool_forward", "in, out");
+    } else if (e->opt.shape == SHAPE_LOOPS) {
         open_windows(e, l, false);
         emit_line(e, "for (int b = 0; b < %d; b++)", T);
         emit_line(e, "    o[b] = 0;");
@@ -211,8 +229,13 @@ static void avgpool_backward(Emitter *e, const Layer *l) {
         return;
     }
     emit_line(e, "/* each input of a window gets dout / %d */", K * K);
+    if (e->opt.shape == SHAPE_KERNELS) {
+        window_call(e, l, "avgpool_backward", "dout, din");
+        emit_function_end(e);
+        return;
+    }
     emit_zero(e, "din", shape_size(l->in));
-    if (e->opt.shape != SHAPE_UNROLL) { /* the vector shape too: gcc vectorises these */
+    if (e->opt.shape == SHAPE_LOOPS) {
         open_windows(e, l, true);
         emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
         emit_line(e, "    for (int kx = 0; kx < %d; kx++)", K);

@@ -1,6 +1,7 @@
 /* layer_relu.c: out = max(in, 0), elementwise. Its gradient passes where
  * the output is positive. Elementwise code has no reduction to unroll, so
- * both code shapes emit the same loop. */
+ * the loop and unrolled shapes emit the same loop; the kernels shape calls
+ * the runtime's. */
 #include "lenetc.h"
 
 static int relu_parse(Layer *l, const YNode *p, Diag *d) {
@@ -20,15 +21,24 @@ static long tile_values(Emitter *e, const Layer *l) {
 }
 
 static void relu_forward(Emitter *e, const Layer *l) {
+    char fn[48];
     emit_forward_begin(e, l);
-    emit_line(e, "for (int i = 0; i < %ld; i++)", tile_values(e, l));
-    emit_line(e, "    out[i] = in[i] > 0 ? in[i] : 0;");
+    if (e->opt.shape == SHAPE_KERNELS) {
+        emit_line(e, "%s(%ld, in, out);", emit_kernel(e, "relu_forward", fn), tile_values(e, l));
+    } else {
+        emit_line(e, "for (int i = 0; i < %ld; i++)", tile_values(e, l));
+        emit_line(e, "    out[i] = in[i] > 0 ? in[i] : 0;");
+    }
     emit_function_end(e);
 }
 
 static void relu_backward(Emitter *e, const Layer *l) {
     emit_backward_begin(e, l);
-    if (l->need_dinput) {
+    char fn[48];
+    if (l->need_dinput && e->opt.shape == SHAPE_KERNELS) {
+        emit_line(e, "%s(%ld, out, dout, din);", emit_kernel(e, "relu_backward", fn),
+                  tile_values(e, l));
+    } else if (l->need_dinput) {
         emit_line(e, "for (int i = 0; i < %ld; i++)", tile_values(e, l));
         emit_line(e, "    din[i] = out[i] > 0 ? dout[i] : 0;");
     }

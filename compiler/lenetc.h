@@ -165,14 +165,15 @@ void model_summary(const Model *m, StrBuf *out);
 long layer_macs(const Layer *l, bool backward);
 
 /* ---- emitter (emit.c) -------------------------------------------------- */
-/* LOOPS: constant-bound loops, plain C (the JIT's default: tcc compiles it).
- * VECTOR: the same sums in the same order, written with gcc/clang vector
- *   types and register blocking (the emitted files' default).
+/* KERNELS: each layer a few calls to the runtime's vector kernels
+ *   (lenet_kernels.h) with literal descriptors; the default of both paths.
+ * LOOPS: constant-bound loops, plain C that does its own arithmetic.
  * UNROLL: every multiply-add written out with literal indices. */
-typedef enum { SHAPE_LOOPS, SHAPE_UNROLL, SHAPE_VECTOR } CodeShape;
+typedef enum { SHAPE_LOOPS, SHAPE_UNROLL, SHAPE_KERNELS } CodeShape;
 
 typedef struct {
     CodeShape shape;
+    const char *target;     /* kernels and compiler flags for: "avx2", ... */
     int tile;               /* samples per call, default 16 */
     const char *real;       /* "float"; "double" for gradient checks */
     const char *spec_file;  /* named in the header comment */
@@ -215,12 +216,22 @@ void emit_lanes(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 
  * rounds exactly like the loop. */
 void emit_lane_sum(Emitter *e, const char *lhs, const char *term);
 
-/* Vector shape: the type holding one feature's tile lanes. */
-#define LANES "lenet_lanes"
-/* Splits [0, n) into runs of blocks: whole blocks of `block`, then one
- * smaller block for the rest. Fills parts[i] = {start, end, size}; returns
- * how many parts (1 or 2). */
-int emit_blocks(int n, int block, int parts[2][3]);
+/* Kernels shape: "lenet_sgemm" (float) or "lenet_dgemm" (double). */
+const char *emit_kernel(Emitter *e, const char *name, char buf[48]);
+/* `static const lenet_gemm NAME = {...};` with the nonzero fields, and the
+ * same for the other descriptors. */
+void emit_gemm_desc(Emitter *e, const char *name, const lenet_gemm *g);
+void emit_dot_desc(Emitter *e, const char *name, const lenet_gemm_dot *g);
+void emit_window_desc(Emitter *e, const char *name, const lenet_window *w);
+/* An axis of a convolution split into classes: runs of outputs o that see
+ * the same taps t (0 <= o * stride + t - pad < size), or, by tap, runs of
+ * taps that see the same outputs. */
+typedef struct {
+    int first, end;         /* outputs (or taps) [first, end) */
+    int t0, t1;             /* their taps (or outputs) [t0, t1); empty if t0 == t1 */
+} AxisRun;
+int axis_runs_by_output(int out, int k, int stride, int pad, int size, AxisRun *runs);
+int axis_runs_by_tap(int out, int k, int stride, int pad, int size, AxisRun *runs);
 
 /* Long sums for the unrolled shape, wrapped a few terms per line:
  *   sum_begin(e, "out[%ld + b] = bias[%d]", ...); sum_term(e, " + w[%d] * in[%s]", ...);
@@ -238,6 +249,8 @@ const char *lane(Emitter *e, long f, char buf[32]);
  * before anything is written. */
 #define MAX_UNROLLED_BYTES (128L << 20)
 int emit_check_size(const Model *m, const EmitOptions *o, Diag *d);
+/* "kernels", "loops", "unrolled" */
+const char *emit_shape_name(CodeShape shape);
 void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out);
 /* The three files of an emitted build. runtime_dir is written into the
  * Makefile (relative to the output directory). */
@@ -267,8 +280,11 @@ typedef struct Jit Jit;
  * forward/backward. The code lives until jit_free. */
 Jit *jit_compile(const Model *m, const EmitOptions *o, lenet_model *lm, Diag *d,
                  double *seconds, size_t *code_bytes);
-/* Compiles arbitrary kernel text and returns symbols (for tests). */
-Jit *jit_compile_text(const char *src, Diag *d);
+/* Compiles arbitrary kernel text, binding symbols (NULL, or a list that
+ * ends with {0, 0}), and returns symbols (for tests). */
+Jit *jit_compile_text(const char *src, const lenet_symbol *symbols, Diag *d);
+/* runtime/lenet_kernels.h, which the kernels shape needs in front of it */
+extern const char lenetc_kernels_header[];
 void *jit_symbol(Jit *j, const char *name);
 void jit_free(Jit *j);
 

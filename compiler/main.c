@@ -17,11 +17,11 @@
 
 static const char *usage_text =
     "usage: lenetc summary SPEC.yaml\n"
-    "       lenetc SPEC.yaml -o DIR [--shape vector|loops|unrolled] [--tile N]\n"
+    "       lenetc SPEC.yaml -o DIR [--target T] [--shape kernels|loops|unrolled] [--tile N]\n"
     "       lenetc SPEC.yaml --weights W.safetensors --inference -o DIR\n"
-    "       lenetc train SPEC.yaml [--shape loops|unrolled] [--tile N] [trainer options]\n"
-    "       lenetc eval SPEC.yaml --weights W.safetensors [--data DIR] [--threads N]\n"
-    "       lenetc predict SPEC.yaml --weights W.safetensors IMAGE.png|IMAGE.pgm...\n"
+    "       lenetc train SPEC.yaml [--target T] [--shape S] [--tile N] [trainer options]\n"
+    "       lenetc eval SPEC.yaml --weights W.safetensors [--target T] [--data DIR] [--threads N]\n"
+    "       lenetc predict SPEC.yaml --weights W.safetensors [--target T] IMAGE.png|IMAGE.pgm...\n"
     "\n"
     "Compiles a YAML layer stack into C for its forward and backward passes.\n"
     "\n"
@@ -36,13 +36,16 @@ static const char *usage_text =
     "                the confusion matrix\n"
     "  predict       the same, then classify PNG or PGM images (any size; see\n"
     "                lenetc predict SPEC --help)\n"
-    "  --shape S     code shape: 'vector' (the default of -o) has gcc/clang vector\n"
-    "                types and register blocking; 'loops' (the default of train)\n"
-    "                plain constant-bound loops; 'unrolled' every multiply-add\n"
-    "                with literal indices (megabytes: built with tcc).\n"
-    "                --unroll full|loops is the same as --shape unrolled|loops\n"
-    "  --tile N      samples per forward/backward call (default 16, max 64;\n"
-    "                a power of two for the vector shape)\n"
+    "  --target T    the instruction set: native (the default: the widest this\n"
+    "                CPU runs), avx512 (x86-64-v4), avx2 (x86-64-v3), sse2\n"
+    "                (x86-64), neon (aarch64; -o only on other machines)\n"
+    "  --shape S     code shape: 'kernels' (the default) calls the runtime's\n"
+    "                vector kernels for the target; 'loops' plain C loops that\n"
+    "                tcc or gcc compiles; 'unrolled' every multiply-add with\n"
+    "                literal indices (megabytes: built with tcc). 'vector' is an\n"
+    "                older name of 'kernels', --unroll full|loops of --shape\n"
+    "                unrolled|loops\n"
+    "  --tile N      samples per forward/backward call (default 16, max 64)\n"
     "\n"
     "Trainer options (lenetc train and NAME-train): see `lenetc train SPEC --help`.\n"
     "The spec format is documented in README.md.\n";
@@ -56,21 +59,31 @@ static void usage_error(const char *fmt, const char *arg) {
 /* Options shared by the emitter and the JIT; consumed from argv. */
 static int take_codegen_option(int *i, int argc, char **argv, EmitOptions *o) {
     const char *a = argv[*i];
-    if (strcmp(a, "--unroll") == 0 || strcmp(a, "--tile") == 0 || strcmp(a, "--shape") == 0) {
+    if (strcmp(a, "--unroll") == 0 || strcmp(a, "--tile") == 0 || strcmp(a, "--shape") == 0 ||
+        strcmp(a, "--target") == 0) {
         if (*i + 1 >= argc) {
             usage_error("%s needs a value", a);
             return -1;
         }
         const char *v = argv[++*i];
-        if (a[2] == 's') {
-            if (strcmp(v, "vector") == 0)
-                o->shape = SHAPE_VECTOR;
+        if (strcmp(a, "--target") == 0) {
+            if (strcmp(v, "native") != 0 && !lenet_target_find(v)) {
+                char why[160];
+                snprintf(why, sizeof why, "--target takes one of %s, not '%%s'",
+                         lenet_target_names());
+                usage_error(why, v);
+                return -1;
+            }
+            o->target = v;
+        } else if (a[2] == 's') {
+            if (strcmp(v, "kernels") == 0 || strcmp(v, "vector") == 0)
+                o->shape = SHAPE_KERNELS;
             else if (strcmp(v, "loops") == 0)
                 o->shape = SHAPE_LOOPS;
             else if (strcmp(v, "unrolled") == 0)
                 o->shape = SHAPE_UNROLL;
             else {
-                usage_error("--shape takes vector, loops or unrolled, not '%s'", v);
+                usage_error("--shape takes kernels, loops or unrolled, not '%s'", v);
                 return -1;
             }
         } else if (a[2] == 'u') {
@@ -96,20 +109,10 @@ static int take_codegen_option(int *i, int argc, char **argv, EmitOptions *o) {
     return 0;
 }
 
-/* What the chosen shape needs, checked once all options are in. */
-static int check_codegen_options(const EmitOptions *o, bool jit) {
-    if (o->shape == SHAPE_VECTOR && jit) {
-        usage_error("%s", "the JIT compiles with tcc, which has no vector types: "
-                          "use --shape loops or unrolled (or lenetc SPEC -o DIR for gcc)");
-        return -1;
-    }
-    if (o->shape == SHAPE_VECTOR && (o->tile & (o->tile - 1))) {
-        char t[16];
-        snprintf(t, sizeof t, "%d", o->tile);
-        usage_error("the vector shape needs a power-of-two --tile, not %s", t);
-        return -1;
-    }
-    return 0;
+/* Resolves --target native (or none) to what this CPU runs. */
+static void resolve_target(EmitOptions *o) {
+    if (!o->target || !strcmp(o->target, "native"))
+        o->target = lenet_target_native()->name;
 }
 
 static int load_spec(const char *path, Model *m) {
@@ -209,7 +212,7 @@ static int write_inference(const Model *m, const char *spec, const char *weights
 }
 
 static int cmd_emit(int argc, char **argv) {
-    EmitOptions o = {.shape = SHAPE_VECTOR, .tile = 16, .real = "float"};
+    EmitOptions o = {.shape = SHAPE_KERNELS, .tile = 16, .real = "float"};
     const char *spec = NULL, *dir = NULL, *weights = NULL;
     bool inference = false;
     for (int i = 1; i < argc; i++) {
@@ -246,8 +249,7 @@ static int cmd_emit(int argc, char **argv) {
         usage_error("%s", spec ? "missing -o DIR" : "missing the spec file");
         return 2;
     }
-    if (check_codegen_options(&o, false))
-        return 2;
+    resolve_target(&o);
     if (inference != (weights != NULL)) {
         usage_error("%s", inference ? "--inference needs --weights W.safetensors"
                                     : "--weights goes with --inference");
@@ -306,7 +308,7 @@ static int cmd_jit(int argc, char **argv, int what) {
     static const char *const names[] = {"train", "eval", "predict"};
     const char *cmd = names[what];
     const bool eval = what != JIT_TRAIN;
-    EmitOptions o = {.shape = SHAPE_LOOPS, .tile = 16, .real = "float"};
+    EmitOptions o = {.shape = SHAPE_KERNELS, .tile = 16, .real = "float"};
     /* argv for the runtime's option parser: everything but ours */
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     int n = 0;
@@ -338,10 +340,7 @@ static int cmd_jit(int argc, char **argv, int what) {
         free(rest);
         return 2;
     }
-    if (check_codegen_options(&o, true)) {
-        free(rest);
-        return 2;
-    }
+    resolve_target(&o);
     o.spec_file = spec;
     Model m;
     if (load_spec(spec, &m)) {
@@ -354,7 +353,8 @@ static int cmd_jit(int argc, char **argv, int what) {
     if (rc != 0) {
         if (rc > 0) /* --help: add what only the JIT path takes */
             fputs("\nlenetc train also takes:\n"
-                  "  --shape loops|unrolled  code shape (default loops)\n"
+                  "  --target T              native (default), avx512, avx2 or sse2\n"
+                  "  --shape S               kernels (default), loops or unrolled\n"
                   "  --tile N                samples per generated call (default 16)\n",
                   stdout);
         rc = rc > 0 ? 0 : 2;
@@ -379,8 +379,9 @@ static int cmd_jit(int argc, char **argv, int what) {
     } else if (what == JIT_PREDICT) {
         rc = lenet_predict_main(lm, n, rest, "lenetc predict SPEC.yaml");
     } else {
-        printf("jit: %s %zu KiB C (%s), compiled in %.3f s\n", m.name, (bytes + 1023) / 1024,
-               o.shape == SHAPE_UNROLL ? "unrolled" : "loops", secs);
+        printf("jit: %s %zu KiB C (%s shape, %s kernels: %s), compiled in %.3f s\n", m.name,
+               (bytes + 1023) / 1024, emit_shape_name(o.shape), o.target,
+               lenet_target_find(o.target)->describe, secs);
         fflush(stdout);
         rc = lenet_train(lm, &to);
     }

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lenet_kernels.h"
+
 /* ---- model descriptor: what a compiled network looks like to the runtime */
 
 #define LENET_MAX_TILE 64 /* lenetc emits tiles of 1..64 samples */
@@ -62,7 +64,38 @@ typedef struct {
     lenet_forward_fn forward;
     lenet_backward_fn backward;
     lenet_hparams defaults;     /* the spec's train: section */
+    const char *shape;          /* the code shape: "kernels", "loops", "unrolled" */
+    const char *target;         /* what the code was built for: "avx2" (kernels
+                                 * run only on a CPU that has it) */
 } lenet_model;
+
+/* ---- targets (target.c): instruction sets and their kernels ---------- */
+
+/* A kernel as the JIT binds it: generic name ("lenet_sgemm") -> code. */
+typedef struct {
+    const char *name;
+    void *fn;
+} lenet_symbol;
+
+typedef struct {
+    const char *name;      /* what --target takes: "avx2" */
+    const char *describe;  /* "x86-64-v3: AVX2 + FMA, 8 floats per register" */
+    const char *cflags;    /* gcc flags for code built for it */
+    int lanes;             /* floats per vector register */
+    const lenet_symbol *symbols; /* its kernels; NULL if this runtime lacks them
+                                  * (neon on x86-64, ...); ends with {0, 0} */
+} lenet_target;
+
+/* The target named name (avx512, avx2, sse2, neon), or NULL. */
+const lenet_target *lenet_target_find(const char *name);
+/* The i-th known target, widest first; NULL past the last. */
+const lenet_target *lenet_target_at(int i);
+/* Whether this runtime has its kernels and this CPU runs them. */
+int lenet_target_runs(const lenet_target *t);
+/* The widest target this CPU runs: what "native" means. */
+const lenet_target *lenet_target_native(void);
+/* "native, avx512, avx2, sse2, neon", for messages. */
+const char *lenet_target_names(void);
 
 /* ---- errors ---------------------------------------------------------- */
 
@@ -78,6 +111,10 @@ void lenet_set_error(lenet_error *err, const char *fmt, ...)
 /* Opens path for reading if it is a regular file (never blocking on a FIFO):
  * a descriptor, or -1 with "PATH: why" in err. */
 int lenet_open_regular(const char *path, lenet_error *err);
+
+/* 0 if m's code runs here (the kernels shape needs its target's kernels
+ * and a CPU that has it); else -1 and a message saying what to do. */
+int lenet_check_target(const lenet_model *m, lenet_error *err);
 
 /* ---- data: MNIST-style IDX files, raw or gzip'd ----------------------- */
 

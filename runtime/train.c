@@ -245,9 +245,14 @@ int lenet_trainer_init(lenet_trainer *t, const lenet_model *m, const lenet_hpara
     const size_t P = m->n_params, A = m->act_floats;
     /* params, grads, m, v; then per worker acts, dacts and (but worker 0)
      * its gradient sum */
-    t->mem = calloc(4 * P + (size_t)threads * 2 * A + (size_t)(threads - 1) * P, sizeof *t->mem);
+    /* every array starts on a 64-byte line, so every feature's tile of
+     * lanes does too (the kernels' vector loads never straddle lines) */
+    const size_t Pa = (P + 15) / 16 * 16, Aa = (A + 15) / 16 * 16;
+    const size_t floats = 4 * Pa + (size_t)threads * 2 * Aa + (size_t)(threads - 1) * Pa;
+    t->mem = aligned_alloc(64, floats * sizeof *t->mem);
     if (!t->mem)
         return -1;
+    memset(t->mem, 0, floats * sizeof *t->mem);
     t->pool = lenet_pool_create(threads);
     if (!t->pool) {
         free(t->mem);
@@ -255,20 +260,20 @@ int lenet_trainer_init(lenet_trainer *t, const lenet_model *m, const lenet_hpara
     }
     t->threads = lenet_pool_size(t->pool);
     t->params = t->mem;
-    t->grads = t->mem + P;
-    t->adam_m = t->mem + 2 * P;
-    t->adam_v = t->mem + 3 * P;
-    float *p = t->mem + 4 * P;
+    t->grads = t->mem + Pa;
+    t->adam_m = t->mem + 2 * Pa;
+    t->adam_v = t->mem + 3 * Pa;
+    float *p = t->mem + 4 * Pa;
     for (int w = 0; w < t->threads; w++) {
         lenet_worker *k = &t->workers[w];
         k->acts = p;
-        k->dacts = p + A;
-        p += 2 * A;
+        k->dacts = p + Aa;
+        p += 2 * Aa;
         if (w == 0) {
             k->grads = t->grads;
         } else {
             k->grads = p;
-            p += P;
+            p += Pa;
         }
     }
     t->acts = t->workers[0].acts;
@@ -374,6 +379,10 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
     lenet_meter meter = {0};
     int rc = 1;
     int *order = NULL;
+    if (lenet_check_target(m, &err)) {
+        fprintf(stderr, "error: %s\n", err.msg);
+        return 1;
+    }
     if (lenet_load_mnist(o->data_dir, "train", &train, &err) ||
         lenet_load_mnist(o->data_dir, "t10k", &test, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
@@ -418,9 +427,10 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         }
     }
     if (!o->quiet) {
-        printf("%s: %zu params; train on %d images, test on %d; batch %d, %s lr %g, seed %llu, "
-               "%d thread%s\n",
-               m->name, m->n_params, N, test.count, B,
+        printf("%s: %zu params; %s code for %s; train on %d images, test on %d; batch %d, %s lr "
+               "%g, seed %llu, %d thread%s\n",
+               m->name, m->n_params, m->shape ? m->shape : "?", m->target ? m->target : "?", N,
+               test.count, B,
                o->h.optimizer == LENET_ADAM ? "adam" : "sgd", (double)o->h.lr,
                (unsigned long long)o->h.seed, tr.threads, tr.threads == 1 ? "" : "s");
         if (o->resume_path)

@@ -1,0 +1,20 @@
+/* kernels_avx2.c: the kernels for x86-64-v3 (AVX2 + FMA): 8 floats per ymm register, 16 registers.
+ * The Makefile builds this file with the target's flags (lenet_target's
+ * cflags) and FMA contraction on; see kernels.h. */
+#if defined(__x86_64__)
+#define TARGET avx2
+#define VBYTES 32
+#define GEMM_MR 6 /* gemm: 6 rows x 2 vectors = 12 accumulators */
+#define GEMM_NV 2
+#define DOT_MR 3  /* weight gradients: 3 x 4 = 12 accumulators */
+#define DOT_KR 4
+
+#define REAL float
+#include "kernels.h"
+#undef REAL
+#define REAL double
+#define REAL_IS_DOUBLE
+#include "kernels.h"
+
+KERNEL_SYMBOLS(lenet_avx2_symbols);
+#endif

@@ -1,0 +1,20 @@
+/* kernels_sse2.c: the kernels for x86-64 (SSE2, no FMA): 4 floats per xmm register, 16 registers.
+ * The Makefile builds this file with the target's flags (lenet_target's
+ * cflags) and FMA contraction on; see kernels.h. */
+#if defined(__x86_64__)
+#define TARGET sse2
+#define VBYTES 16
+#define GEMM_MR 4 /* gemm: 4 rows x 2 vectors = 8 accumulators */
+#define GEMM_NV 2
+#define DOT_MR 3  /* weight gradients: 3 x 3 = 9 accumulators */
+#define DOT_KR 3
+
+#define REAL float
+#include "kernels.h"
+#undef REAL
+#define REAL double
+#define REAL_IS_DOUBLE
+#include "kernels.h"
+
+KERNEL_SYMBOLS(lenet_sse2_symbols);
+#endif
