@@ -28,7 +28,7 @@ all: lenetc runtime/liblenet.a
 
 # the runtime's per-step loops (Adam, tile loading) are worth vectorising;
 # sqrtf of v >= 0 never sets errno, and -fno-math-errno lets it vectorise
-runtime/optim.o runtime/tile.o runtime/train.o: OPT = -O3 -fno-math-errno
+runtime/optim.o runtime/tile.o runtime/trainer.o: OPT = -O3 -fno-math-errno
 
 # Kernels: one object per target, each built for its instruction set, with
 # multiply-adds fused where it has FMA (target.c picks one at start-up).
@@ -49,18 +49,19 @@ runtime/liblenet.a: $(RUNTIME_OBJ)
 lenetc: compiler/main.o $(COMPILER_OBJ) runtime/liblenet.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
-# The golden lenet5 code, built by gcc as an emitted trainer would be, so the
-# tests can compare it with the JIT step by step.
+# The golden lenet5 code, built by gcc as the emitted trainer builds it, so
+# the tests can compare it with the JIT step by step: the kernels shape (for
+# avx2, as its Makefile says), and the loop shape under other names, with
+# FMA contraction off as tcc computes.
 GEN_CFLAGS = -O3 -march=native -ffp-contract=off $(SAN)
-tests/lenet5_gcc.o: generated/lenet5/lenet5.c generated/lenet5/lenet5.h runtime/lenet.h .build-kind
-	$(CC) $(GEN_CFLAGS) -Iruntime -Igenerated/lenet5 -c -o $@ $<
-# the same file as its own Makefile builds it (FMA), under other names
-FMA_NAMES = -Dlenet5_forward=lenet5_fma_forward -Dlenet5_backward=lenet5_fma_backward \
-            -Dlenet5_model=lenet5_fma_model
-tests/lenet5_fma.o: generated/lenet5/lenet5.c generated/lenet5/lenet5.h runtime/lenet.h .build-kind
-	$(CC) -O3 -march=native $(SAN) $(FMA_NAMES) -Iruntime -Igenerated/lenet5 -c -o $@ $<
+tests/lenet5_gcc.o: generated/lenet5/lenet5.c generated/lenet5/lenet5.h $(HEADERS) .build-kind
+	$(CC) -O3 -march=x86-64-v3 $(SAN) -Iruntime -Igenerated/lenet5 -c -o $@ $<
+LOOPS_NAMES = -Dlenet5_forward=lenet5_loops_forward -Dlenet5_backward=lenet5_loops_backward \
+              -Dlenet5_model=lenet5_loops_model
+tests/lenet5_loops.o: generated/loops/lenet5/lenet5.c generated/loops/lenet5/lenet5.h $(HEADERS) .build-kind
+	$(CC) $(GEN_CFLAGS) $(LOOPS_NAMES) -Iruntime -Igenerated/loops/lenet5 -c -o $@ $<
 
-tests/run_tests: $(TEST_OBJ) tests/lenet5_gcc.o tests/lenet5_fma.o $(COMPILER_OBJ) runtime/liblenet.a
+tests/run_tests: $(TEST_OBJ) tests/lenet5_gcc.o tests/lenet5_loops.o $(COMPILER_OBJ) runtime/liblenet.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(shell pkg-config --libs check) $(LIBS)
 
 # Every test: spec, golden files, gradients, numerics, data, weights, and the
@@ -73,11 +74,11 @@ test: all tests/run_tests
 golden: lenetc
 	@for f in models/*.yaml; do \
 	  n=$$(sed -n 's/^name: *\([A-Za-z0-9_]*\).*/\1/p' $$f); \
-	  ./lenetc $$f -o generated/$$n || exit 1; \
-	  ./lenetc $$f --shape loops -o generated/loops/$$n || exit 1; done
+	  ./lenetc $$f --target avx2 -o generated/$$n || exit 1; \
+	  ./lenetc $$f --target avx2 --shape loops -o generated/loops/$$n || exit 1; done
 	@for f in tests/models/*.yaml; do \
-	  ./lenetc $$f --unroll full -o generated/tests/$$(basename $$f .yaml) || exit 1; done
-	@./lenetc models/lenet5.yaml --unroll full -o build/unroll
+	  ./lenetc $$f --target avx2 --shape unrolled -o generated/tests/$$(basename $$f .yaml) || exit 1; done
+	@./lenetc models/lenet5.yaml --target avx2 --shape unrolled -o build/unroll
 	@sha256sum < build/unroll/lenet5.c | cut -c1-64 > generated/lenet5-unroll.sha256
 	@git status --short generated/
 
@@ -103,7 +104,7 @@ install: all
 	install -d $(BINDIR) $(LIBDIR)/pkgconfig $(INCDIR) $(DATADIR)/models $(MANDIR)
 	install -m 755 lenetc $(BINDIR)/lenetc
 	install -m 644 runtime/liblenet.a $(LIBDIR)/liblenet.a
-	install -m 644 runtime/lenet.h $(INCDIR)/lenet.h
+	install -m 644 runtime/lenet.h runtime/lenet_kernels.h $(INCDIR)/
 	install -m 644 models/*.yaml $(DATADIR)/models/
 	install -m 644 doc/lenetc.1 $(MANDIR)/lenetc.1
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
@@ -113,7 +114,7 @@ install: all
 	  > $(LIBDIR)/pkgconfig/lenet.pc
 
 uninstall:
-	rm -f $(BINDIR)/lenetc $(LIBDIR)/liblenet.a $(INCDIR)/lenet.h \
+	rm -f $(BINDIR)/lenetc $(LIBDIR)/liblenet.a $(INCDIR)/lenet.h $(INCDIR)/lenet_kernels.h \
 	  $(LIBDIR)/pkgconfig/lenet.pc $(MANDIR)/lenetc.1
 	rm -rf $(DATADIR)
 
@@ -157,13 +158,45 @@ valgrind: all
 	$(VALGRIND) ./lenetc train models/lenet5.yaml --data build/mini-mnist --epochs 1 --quiet
 	@echo "valgrind: no errors, no leaks"
 
+# aarch64: lenet5 emitted --target neon, cross-compiled (gcc-aarch64-linux-gnu)
+# with the runtime's trainer and NEON kernels, run under qemu-user: 100 steps
+# of 64 images on a cut of MNIST must follow this machine's own kernels
+# (native target) within 1e-4. The driver (tests/cross/steps.c) links no
+# zlib, JSON or PNG code, so the cross build needs only a C library.
+NEON_CC   ?= aarch64-linux-gnu-gcc
+NEON_QEMU ?= qemu-aarch64
+CROSS_RT   = runtime/trainer.c runtime/target.c runtime/tile.c runtime/loss.c runtime/optim.c \
+             runtime/rng.c runtime/pool.c runtime/error.c tests/cross/steps.c
+NEON_STEPS ?= 100
+check-neon: all
+	@command -v $(NEON_CC) >/dev/null && command -v $(NEON_QEMU) >/dev/null || \
+	  { echo "check-neon needs $(NEON_CC) and $(NEON_QEMU) (make deps installs them)"; exit 1; }
+	python3 scripts/mini-mnist.py $(MNIST) build/neon/data $$(($(NEON_STEPS) * 64)) 16
+	gzip -dcf build/neon/data/train-images-idx3-ubyte.gz > build/neon/data/train-images
+	gzip -dcf build/neon/data/train-labels-idx1-ubyte.gz > build/neon/data/train-labels
+	./lenetc models/lenet5.yaml --target neon -o build/neon/arm
+	./lenetc models/lenet5.yaml -o build/neon/host
+	$(NEON_CC) -std=c11 -D_GNU_SOURCE $(KERNEL_OPT) -Iruntime -c -o build/neon/arm/kernels_neon.o \
+	  runtime/kernels_neon.c
+	$(NEON_CC) -std=c11 -D_GNU_SOURCE -O2 -static -Iruntime -Ibuild/neon/arm -o build/neon/arm/steps \
+	  build/neon/arm/lenet5.c $(CROSS_RT) build/neon/arm/kernels_neon.o -lm -lpthread
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Iruntime -Ibuild/neon/host -o build/neon/host/steps \
+	  build/neon/host/lenet5.c tests/cross/steps.c runtime/liblenet.a -lm -lpthread
+	build/neon/host/steps build/neon/data/train-images build/neon/data/train-labels \
+	  $(NEON_STEPS) > build/neon/host/losses
+	$(NEON_QEMU) build/neon/arm/steps build/neon/data/train-images \
+	  build/neon/data/train-labels $(NEON_STEPS) build/neon/host/losses > build/neon/arm/losses
+	@echo "check-neon: $(NEON_STEPS) steps on aarch64 (NEON kernels, qemu) follow the host's" \
+	  "$$(sed -n 's/^#define LENET_TARGET //p' build/neon/host/lenet5.c) kernels within 1e-4;" \
+	  "last loss $$(tail -1 build/neon/arm/losses | cut -d' ' -f2)"
+
 # Every path side by side on full MNIST, with PyTorch if python3-torch is
 # installed: a report, not a test (no thresholds). See bench/run.py.
 BENCH_EPOCHS ?= 3
 bench: all
 	python3 bench/run.py --epochs $(BENCH_EPOCHS)
 
-.PHONY: all bench clean deps fuzz golden install test train uninstall valgrind
+.PHONY: all bench check-neon clean deps fuzz golden install test train uninstall valgrind
 deps:
 	bash scripts/install-deps.sh
 

@@ -567,8 +567,9 @@ void emit_makefile(const Model *m, const EmitOptions *o, const char *runtime_dir
                            "CFLAGS ?= -O3 %s\n",
                       t->name, t->describe, t->name, t->cflags);
         else
-            sb_printf(out, "# Built for %s (%s). -ffp-contract=off keeps a*b+c as two\n"
-                           "# roundings, as tcc does, so both paths compute the same numbers.\n"
+            sb_printf(out, "# Built for %s (%s).\n"
+                           "# -ffp-contract=off keeps a*b+c as two roundings, as tcc does, so\n"
+                           "# both paths compute the same numbers.\n"
                            "CFLAGS ?= -O3 %s -ffp-contract=off\n",
                       t->name, t->describe, t->cflags);
         sb_puts(out, "LDFLAGS ?=\n\n");

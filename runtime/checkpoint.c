@@ -1,8 +1,9 @@
 /* checkpoint.c: a training run's whole state in one safetensors file.
  *
- * The trainer's allocation is params | grads | adam_m | adam_v (n_params
- * each), so a checkpoint is the model's tensor table three times over that
- * allocation: NAME at params, adam.m.NAME at adam_m, adam.v.NAME at adam_v
+ * The trainer's allocation starts params | grads | adam_m | adam_v (n_params
+ * each, each on a 64-byte line), so a checkpoint is the model's tensor table
+ * three times over that allocation: NAME at params, adam.m.NAME at adam_m,
+ * adam.v.NAME at adam_v
  * (gradients are recomputed every step and are not saved). The safetensors
  * reader checks every offset and shape before anything is copied.
  */
@@ -22,10 +23,16 @@ typedef struct {
     char *names;
 } state_view;
 
-static int view_init(state_view *v, const lenet_model *m) {
+/* Floats from the allocation's start to the end of adam_v. */
+static size_t state_floats(const lenet_trainer *t) {
+    return (size_t)(t->adam_v - t->mem) + t->m->n_params;
+}
+
+static int view_init(state_view *v, const lenet_trainer *tr) {
     static const char *const prefix[3] = {"", "adam.m.", "adam.v."};
-    static const size_t slot[3] = {0, 2, 3}; /* in units of n_params */
-    const size_t P = m->n_params;
+    const lenet_model *m = tr->m;
+    const size_t slot[3] = {(size_t)(tr->params - tr->mem), (size_t)(tr->adam_m - tr->mem),
+                            (size_t)(tr->adam_v - tr->mem)};
     v->m = *m;
     v->tensors = calloc(3 * (size_t)m->n_tensors, sizeof *v->tensors);
     v->names = calloc(3 * (size_t)m->n_tensors, 64);
@@ -41,11 +48,11 @@ static int view_init(state_view *v, const lenet_model *m) {
             *t = m->tensors[i];
             snprintf(name, 64, "%s%s", prefix[k], m->tensors[i].name);
             t->name = name;
-            t->offset += slot[k] * P;
+            t->offset += slot[k];
         }
     v->m.tensors = v->tensors;
     v->m.n_tensors = 3 * m->n_tensors;
-    v->m.n_params = 4 * P;
+    v->m.n_params = state_floats(tr);
     return 0;
 }
 
@@ -77,7 +84,7 @@ static void describe_options(const lenet_trainer *t, const lenet_train_options *
 int lenet_save_checkpoint(const lenet_trainer *t, const lenet_train_options *o,
                           const lenet_progress *p, const char *path, lenet_error *err) {
     state_view v;
-    if (view_init(&v, t->m)) {
+    if (view_init(&v, t)) {
         lenet_set_error(err, "%s: out of memory", path);
         return -1;
     }
@@ -122,20 +129,20 @@ static int field(const lenet_meta *meta, const char *key, int base, long long lo
 int lenet_load_checkpoint(lenet_trainer *t, const lenet_train_options *o, lenet_progress *p,
                           const char *path, lenet_error *err) {
     state_view v;
-    if (view_init(&v, t->m)) {
+    if (view_init(&v, t)) {
         lenet_set_error(err, "%s: out of memory", path);
         return -1;
     }
     /* read into a copy, so that a bad file leaves the trainer untouched */
-    const size_t P = t->m->n_params;
-    float *copy = malloc(4 * P * sizeof *copy);
+    const size_t P = t->m->n_params, n = state_floats(t);
+    float *copy = malloc(n * sizeof *copy);
     lenet_meta meta;
     int rc = -1;
     if (!copy) {
         lenet_set_error(err, "%s: out of memory", path);
         goto out;
     }
-    memcpy(copy, t->mem, 4 * P * sizeof *copy);
+    memcpy(copy, t->mem, n * sizeof *copy);
     if (lenet_load_safetensors_meta(&v.m, copy, &meta, path, err))
         goto out;
     const char *format = lenet_meta_get(&meta, "lenetc");
@@ -174,9 +181,9 @@ int lenet_load_checkpoint(lenet_trainer *t, const lenet_train_options *o, lenet_
                         "rng0-3) missing or out of range", path);
         goto out;
     }
-    memcpy(t->params, copy, P * sizeof *copy);
-    memcpy(t->adam_m, copy + 2 * P, P * sizeof *copy);
-    memcpy(t->adam_v, copy + 3 * P, P * sizeof *copy);
+    memcpy(t->params, copy + (t->params - t->mem), P * sizeof *copy);
+    memcpy(t->adam_m, copy + (t->adam_m - t->mem), P * sizeof *copy);
+    memcpy(t->adam_v, copy + (t->adam_v - t->mem), P * sizeof *copy);
     t->step = (long)step;
     p->epoch = (int)epoch;
     p->next = (int)next;

@@ -2,9 +2,11 @@
 # Installs the Debian packages lenetc needs to build and test.
 # Idempotent: packages already present are left alone.
 set -euo pipefail
-# clang and its libFuzzer runtime are for `make fuzz`; Fashion-MNIST for a test
+# clang and its libFuzzer runtime are for `make fuzz`; Fashion-MNIST for a test;
+# the aarch64 cross compiler and qemu-user for `make check-neon`
 pkgs=(build-essential pkg-config libyaml-dev libtcc-dev tcc check zlib1g-dev libjansson-dev valgrind
-      clang libclang-rt-14-dev libpng-dev dataset-fashion-mnist)
+      clang libclang-rt-14-dev libpng-dev dataset-fashion-mnist
+      gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -16,6 +16,27 @@ const char *test_tmpdir(void) {
     return dir;
 }
 
+const lenet_target *test_target(int i) {
+    const lenet_target *t = lenet_target_at(i);
+    return t && lenet_target_runs(t) ? t : NULL;
+}
+
+/* Says once which targets' tests run here, and why the others do not. */
+static void say_targets(void) {
+    printf("targets tested:");
+    for (int i = 0; i < TEST_TARGETS; i++)
+        if (test_target(i))
+            printf(" %s", lenet_target_at(i)->name);
+    printf("; not here:");
+    for (int i = 0; i < TEST_TARGETS; i++) {
+        const lenet_target *t = lenet_target_at(i);
+        if (!test_target(i))
+            printf(" %s (%s)", t->name, t->symbols ? "this CPU lacks it" : "no kernels in this build");
+    }
+    printf("\n");
+    fflush(stdout);
+}
+
 int main(void) {
     struct {
         const char *name;
@@ -26,6 +47,7 @@ int main(void) {
         {"golden", golden_suite},   {"gradcheck", gradcheck_suite},
         {"e2e", e2e_suite},         {"checkpoint", checkpoint_suite},
     };
+    say_targets();
     const char *only = getenv("LENETC_SUITE");
     SRunner *sr = NULL;
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) {

@@ -1,9 +1,12 @@
 /* test_golden.c: the generated code, byte for byte, against generated/.
  *
- *   generated/NAME/            every models/NAME.yaml, default (vector) shape
- *   generated/loops/NAME/      the same, --shape loops (what the JIT compiles)
+ *   generated/NAME/            every models/NAME.yaml, default (kernels) shape
+ *   generated/loops/NAME/      the same, --shape loops
  *   generated/tests/NAME/      every tests/models/NAME.yaml, --unroll full
  *   generated/lenet5-unroll.sha256   lenet5 fully unrolled (megabytes)
+ *
+ * All are emitted --target avx2 (the target only shows in the kernels
+ * shape's LENET_TARGET, the descriptor and the Makefile's flags).
  *
  * `make golden` rewrites them on purpose; review the diff like code.
  */
@@ -47,7 +50,8 @@ static void check_model(const char *spec, const char *dir, CodeShape shape, cons
     Model m;
     Diag d = {.file = spec};
     ck_assert_msg(spec_load_file(spec, &m, &d) == 0, "%s", d.msg);
-    EmitOptions o = {.shape = shape, .tile = 16, .real = "float", .spec_file = spec};
+    EmitOptions o = {.shape = shape, .target = "avx2", .tile = 16, .real = "float",
+                     .spec_file = spec};
     StrBuf c = {0}, h = {0}, mk = {0};
     emit_source(&m, &o, &c);
     emit_header(&m, &o, &h);
@@ -76,8 +80,8 @@ static int for_each_spec(const char *pattern, const char *dir, CodeShape shape,
     return n;
 }
 
-START_TEST(test_models_vector) {
-    ck_assert_int_ge(for_each_spec("models/*.yaml", "generated", SHAPE_VECTOR, "../../runtime"), 2);
+START_TEST(test_models_kernels) {
+    ck_assert_int_ge(for_each_spec("models/*.yaml", "generated", SHAPE_KERNELS, "../../runtime"), 2);
 }
 END_TEST
 
@@ -98,7 +102,7 @@ START_TEST(test_lenet5_unrolled_checksum) {
     Model m;
     Diag d = {.file = "models/lenet5.yaml"};
     ck_assert_msg(spec_load_file("models/lenet5.yaml", &m, &d) == 0, "%s", d.msg);
-    EmitOptions o = {.shape = SHAPE_UNROLL, .tile = 16, .real = "float",
+    EmitOptions o = {.shape = SHAPE_UNROLL, .target = "avx2", .tile = 16, .real = "float",
                      .spec_file = "models/lenet5.yaml"};
     StrBuf c = {0};
     emit_source(&m, &o, &c);
@@ -132,7 +136,7 @@ START_TEST(test_deterministic) {
         Model m;
         Diag d = {.file = "models/lenet5.yaml"};
         ck_assert(spec_load_file("models/lenet5.yaml", &m, &d) == 0);
-        EmitOptions o = {.shape = SHAPE_VECTOR, .tile = 16, .real = "float",
+        EmitOptions o = {.shape = SHAPE_KERNELS, .target = "avx2", .tile = 16, .real = "float",
                          .spec_file = "models/lenet5.yaml"};
         emit_source(&m, &o, k ? &b : &a);
         model_free(&m);
@@ -148,7 +152,7 @@ Suite *golden_suite(void) {
     Suite *s = suite_create("golden");
     TCase *tc = tcase_create("generated");
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_models_vector);
+    tcase_add_test(tc, test_models_kernels);
     tcase_add_test(tc, test_models_loops);
     tcase_add_test(tc, test_small_models_unrolled);
     tcase_add_test(tc, test_lenet5_unrolled_checksum);

@@ -1,14 +1,14 @@
 /* test_gradcheck.c: the generated backward pass against central finite
- * differences, and the two code shapes against each other.
+ * differences, and the code shapes against each other.
  *
- * Gradients are checked in double precision: lenetc emits the same kernels
- * with `double` in place of `float`, libtcc compiles them in memory, and the
+ * Gradients are checked in double precision: lenetc emits the same code
+ * with `double` in place of `float` (the kernels shape then calls each
+ * target's double kernels), libtcc compiles it in memory, and the
  * loss is a fixed random linear probe of the logits, L = sum r * logits, so
  * dL/dlogits = r exactly and every other digit comes from generated code.
  * Finite differences use h = 1e-6: truncation (~h^2) and rounding
  * (~1e-16 / h) errors both stay near 1e-10, far under the 1e-6 tolerance.
  */
-#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,20 +23,24 @@ typedef void (*bwd_d)(const double *, const double *, double *, double *);
 typedef struct {
     Model m;
     Jit *jit;
-    void *dl; /* the vector shape, built by gcc as a shared object */
     void *forward, *backward;
     int tile;
     long n_params, n_acts, n_in, n_logits;
 } Net;
 
-static void net_compile(Net *net, const char *spec, CodeShape shape, const char *real, int tile) {
+/* Compiles spec in the given shape (for the kernels shape: calling target's
+ * kernels) with libtcc. */
+static void net_compile(Net *net, const char *spec, CodeShape shape, const lenet_target *target,
+                        const char *real, int tile) {
     memset(net, 0, sizeof *net);
     Diag d = {.file = spec};
     ck_assert_msg(spec_load_file(spec, &net->m, &d) == 0, "%s", d.msg);
     EmitOptions o = {.shape = shape, .tile = tile, .real = real, .spec_file = spec};
     StrBuf src = {0};
+    if (shape == SHAPE_KERNELS)
+        sb_puts(&src, lenetc_kernels_header);
     emit_kernels(&net->m, &o, &src);
-    net->jit = jit_compile_text(src.data, &d);
+    net->jit = jit_compile_text(src.data, shape == SHAPE_KERNELS ? target->symbols : NULL, &d);
     sb_free(&src);
     ck_assert_msg(net->jit != NULL, "%s", d.msg);
     char name[96];
@@ -52,47 +56,8 @@ static void net_compile(Net *net, const char *spec, CodeShape shape, const char 
     net->n_logits = (long)net->m.n_classes * tile;
 }
 
-/* The vector shape needs gcc or clang: the test builds it into a shared
- * object with the Makefile's flags for generated code (FMA contraction off,
- * so it must agree with tcc's loops bit for bit) and loads it. */
-static void net_compile_gcc(Net *net, const char *spec, int tile) {
-    memset(net, 0, sizeof *net);
-    Diag d = {.file = spec};
-    ck_assert_msg(spec_load_file(spec, &net->m, &d) == 0, "%s", d.msg);
-    EmitOptions o = {.shape = SHAPE_VECTOR, .tile = tile, .real = "float", .spec_file = spec};
-    StrBuf src = {0};
-    emit_kernels(&net->m, &o, &src);
-    char c_path[512], so_path[512], cmd[2048];
-    snprintf(c_path, sizeof c_path, "%s/%s_vector.c", test_tmpdir(), net->m.name);
-    snprintf(so_path, sizeof so_path, "%s/%s_vector.so", test_tmpdir(), net->m.name);
-    FILE *f = fopen(c_path, "w");
-    ck_assert(f != NULL);
-    fwrite(src.data, 1, src.len, f);
-    fclose(f);
-    sb_free(&src);
-    const char *flags = getenv("LENETC_GEN_CFLAGS");
-    snprintf(cmd, sizeof cmd, "cc %s -shared -fPIC -o %s %s",
-             flags ? flags : "-O3 -march=native -ffp-contract=off", so_path, c_path);
-    ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
-    net->dl = dlopen(so_path, RTLD_NOW | RTLD_LOCAL);
-    ck_assert_msg(net->dl != NULL, "%s", dlerror());
-    char name[96];
-    snprintf(name, sizeof name, "%s_forward", net->m.name);
-    net->forward = dlsym(net->dl, name);
-    snprintf(name, sizeof name, "%s_backward", net->m.name);
-    net->backward = dlsym(net->dl, name);
-    ck_assert(net->forward && net->backward);
-    net->tile = tile;
-    net->n_params = net->m.n_params;
-    net->n_acts = net->m.act_floats * tile;
-    net->n_in = shape_size(net->m.input) * tile;
-    net->n_logits = (long)net->m.n_classes * tile;
-}
-
 static void net_free(Net *net) {
     jit_free(net->jit);
-    if (net->dl)
-        dlclose(net->dl);
     model_free(&net->m);
 }
 
@@ -112,9 +77,10 @@ static double probe_loss(const Net *net, const double *params, double *acts, con
 
 /* Checks every parameter's gradient if max_checks >= n_params, else a
  * random sample that includes the first and last of every tensor. */
-static void gradcheck(const char *spec, CodeShape shape, int tile, long max_checks) {
+static void gradcheck(const char *spec, CodeShape shape, const lenet_target *target, int tile,
+                      long max_checks) {
     Net net;
-    net_compile(&net, spec, shape, "double", tile);
+    net_compile(&net, spec, shape, target, "double", tile);
     lenet_rng rng;
     lenet_rng_seed(&rng, 1234);
     double *p = malloc(sizeof *p * net.n_params);
@@ -154,8 +120,8 @@ static void gradcheck(const char *spec, CodeShape shape, int tile, long max_chec
         double fd = (lp - lm) / (2 * h);
         double err = fabs(fd - g[k]);
         double tol = 1e-6 + 1e-5 * fabs(g[k]);
-        ck_assert_msg(err <= tol, "%s: d/dparam[%ld]: backward %.12g, finite difference %.12g",
-                      spec, k, g[k], fd);
+        ck_assert_msg(err <= tol, "%s (%s): d/dparam[%ld]: backward %.12g, finite difference %.12g",
+                      spec, target ? target->name : emit_shape_name(shape), k, g[k], fd);
         worst = err > worst ? err : worst;
         checked++;
     }
@@ -183,83 +149,170 @@ static const char *const small_models[] = {
 #define N_SMALL (int)(sizeof small_models / sizeof small_models[0])
 
 START_TEST(test_small_models_loops) {
-    gradcheck(small_models[_i], SHAPE_LOOPS, 3, 1L << 30);
+    gradcheck(small_models[_i], SHAPE_LOOPS, NULL, 3, 1L << 30);
 }
 END_TEST
 
 START_TEST(test_small_models_unrolled) {
-    gradcheck(small_models[_i], SHAPE_UNROLL, 3, 1L << 30);
+    gradcheck(small_models[_i], SHAPE_UNROLL, NULL, 3, 1L << 30);
 }
 END_TEST
 
-START_TEST(test_lenet5_loops) { gradcheck("models/lenet5.yaml", SHAPE_LOOPS, 2, 400); }
+START_TEST(test_lenet5_loops) { gradcheck("models/lenet5.yaml", SHAPE_LOOPS, NULL, 2, 400); }
 END_TEST
 
 START_TEST(test_lenet5_classic_loops) {
-    gradcheck("models/lenet5-classic.yaml", SHAPE_LOOPS, 2, 300);
+    gradcheck("models/lenet5-classic.yaml", SHAPE_LOOPS, NULL, 2, 300);
 }
 END_TEST
 
-/* All code shapes add the same terms in the same order, so in fp32 their
- * activations and gradients must agree bit for bit with the loop shape's. */
-static void shapes_agree(const char *spec, int tile, CodeShape shape) {
-    Net a, b;
-    net_compile(&a, spec, SHAPE_LOOPS, "float", tile);
-    if (shape == SHAPE_VECTOR)
-        net_compile_gcc(&b, spec, tile);
-    else
-        net_compile(&b, spec, shape, "float", tile);
+/* Every target's kernels, in double: every small model with tiles 3 (no
+ * whole vector: the lanes one at a time) and 16, and both LeNets. */
+START_TEST(test_small_models_kernels) {
+    const lenet_target *t = test_target(_i / (2 * N_SMALL));
+    if (t)
+        gradcheck(small_models[_i % N_SMALL], SHAPE_KERNELS, t, _i / N_SMALL % 2 ? 16 : 3,
+                  1L << 30);
+}
+END_TEST
+
+START_TEST(test_lenets_kernels) {
+    const lenet_target *t = test_target(_i / 2);
+    if (t)
+        gradcheck(_i % 2 ? "models/lenet5-classic.yaml" : "models/lenet5.yaml", SHAPE_KERNELS, t,
+                  16, 300);
+}
+END_TEST
+
+/* Runs a and b's forward and backward on the same random tile; the loop
+ * and unrolled shapes add the same terms in the same order, so in fp32 they
+ * agree bit for bit (tol 0); the kernels fuse multiply-adds and sum in
+ * blocks, so they agree to tol relative to each value's scale. */
+static void nets_agree(Net *a, Net *b, const char *what, double tol) {
+    const int tile = a->tile;
     lenet_rng rng;
     lenet_rng_seed(&rng, 99);
-    size_t np = (size_t)a.n_params, na = (size_t)a.n_acts;
+    size_t np = (size_t)a->n_params, na = (size_t)a->n_acts;
     float *p = malloc(sizeof *p * np);
     float *buf = calloc(2 * (np + 2 * na), sizeof *buf);
     float *ga = buf, *acta = ga + np, *dacta = acta + na;
     float *gb = dacta + na, *actb = gb + np, *dactb = actb + na;
     for (size_t i = 0; i < np; i++)
         p[i] = (float)uniform(&rng, -0.5, 0.5);
-    for (long i = 0; i < a.n_in; i++)
+    for (long i = 0; i < a->n_in; i++)
         acta[i] = actb[i] = (float)uniform(&rng, -1, 1);
-    for (long i = 0; i < a.n_logits; i++)
-        dacta[a.m.logits_off * tile + i] = dactb[a.m.logits_off * tile + i] =
+    for (long i = 0; i < a->n_logits; i++)
+        dacta[a->m.logits_off * tile + i] = dactb[a->m.logits_off * tile + i] =
             (float)uniform(&rng, -1, 1);
-    ((lenet_forward_fn)a.forward)(p, acta);
-    ((lenet_forward_fn)b.forward)(p, actb);
-    ((lenet_backward_fn)a.backward)(p, acta, dacta, ga);
-    ((lenet_backward_fn)b.backward)(p, actb, dactb, gb);
-    ck_assert_msg(memcmp(acta, actb, na * sizeof(float)) == 0, "%s: activations differ", spec);
-    ck_assert_msg(memcmp(dacta, dactb, na * sizeof(float)) == 0, "%s: dacts differ", spec);
-    ck_assert_msg(memcmp(ga, gb, np * sizeof(float)) == 0, "%s: gradients differ", spec);
+    ((lenet_forward_fn)a->forward)(p, acta);
+    ((lenet_forward_fn)b->forward)(p, actb);
+    ((lenet_backward_fn)a->backward)(p, acta, dacta, ga);
+    ((lenet_backward_fn)b->backward)(p, actb, dactb, gb);
+    /* the first layer with parameters needs no input gradient: the kernels
+     * shape may use that space as scratch (dense: its input transposed) */
+    for (int i = 0; i < a->m.n_layers; i++) {
+        const Layer *l = &a->m.layers[i];
+        if (!l->w_size)
+            continue;
+        for (long f = l->in_off * tile; f < (l->in_off + shape_size(l->in)) * tile; f++)
+            dacta[f] = dactb[f] = 0;
+        break;
+    }
+    const float *x[3] = {acta, dacta, ga}, *y[3] = {actb, dactb, gb};
+    const size_t n[3] = {na, na, np};
+    const char *name[3] = {"activations", "activation gradients", "gradients"};
+    for (int k = 0; k < 3; k++) {
+        if (tol == 0) {
+            ck_assert_msg(memcmp(x[k], y[k], n[k] * sizeof(float)) == 0, "%s: %s differ", what,
+                          name[k]);
+            continue;
+        }
+        double scale = 0;
+        for (size_t i = 0; i < n[k]; i++)
+            scale = fmax(scale, fabs(x[k][i]));
+        for (size_t i = 0; i < n[k]; i++)
+            ck_assert_msg(fabs(x[k][i] - y[k][i]) <= tol * scale,
+                          "%s: %s[%zu]: %.9g vs %.9g (scale %.3g)", what, name[k], i, x[k][i],
+                          y[k][i], scale);
+    }
     double norm = 0;
     for (size_t i = 0; i < np; i++)
         norm += (double)ga[i] * ga[i];
     ck_assert(norm > 0);
     free(p);
     free(buf);
+}
+
+static void shapes_agree(const char *spec, int tile, CodeShape shape, const lenet_target *t) {
+    Net a, b;
+    net_compile(&a, spec, SHAPE_LOOPS, NULL, "float", tile);
+    net_compile(&b, spec, shape, t, "float", tile);
+    char what[256];
+    snprintf(what, sizeof what, "%s, %s%s%s, tile %d", spec, emit_shape_name(shape),
+             t ? " for " : "", t ? t->name : "", tile);
+    nets_agree(&a, &b, what, shape == SHAPE_KERNELS ? 1e-5 : 0);
     net_free(&a);
     net_free(&b);
 }
 
-START_TEST(test_shapes_agree_small) { shapes_agree(small_models[_i], 16, SHAPE_UNROLL); }
+START_TEST(test_shapes_agree_small) { shapes_agree(small_models[_i], 16, SHAPE_UNROLL, NULL); }
 END_TEST
 
-START_TEST(test_shapes_agree_lenet5) { shapes_agree("models/lenet5.yaml", 16, SHAPE_UNROLL); }
+START_TEST(test_shapes_agree_lenet5) {
+    shapes_agree("models/lenet5.yaml", 16, SHAPE_UNROLL, NULL);
+}
 END_TEST
 
 START_TEST(test_shapes_agree_lenet5_classic) {
-    shapes_agree("models/lenet5-classic.yaml", 16, SHAPE_UNROLL);
+    shapes_agree("models/lenet5-classic.yaml", 16, SHAPE_UNROLL, NULL);
 }
 END_TEST
 
-/* the vector shape: every small model (padding, strides, pools, a dense
- * tail that is not a whole vector) with tiles 16 and 4, and both LeNets */
-START_TEST(test_vector_agrees_small) {
-    shapes_agree(small_models[_i / 2], _i % 2 ? 4 : 16, SHAPE_VECTOR);
+/* every target's kernels against the loop shape: every small model
+ * (padding, strides, pools, tails that fill no vector) with tiles 16 and 5,
+ * and both LeNets */
+START_TEST(test_kernels_agree_small) {
+    const lenet_target *t = test_target(_i / (2 * N_SMALL));
+    if (t)
+        shapes_agree(small_models[_i % N_SMALL], _i / N_SMALL % 2 ? 5 : 16, SHAPE_KERNELS, t);
 }
 END_TEST
 
-START_TEST(test_vector_agrees_lenets) {
-    shapes_agree(_i ? "models/lenet5-classic.yaml" : "models/lenet5.yaml", 16, SHAPE_VECTOR);
+START_TEST(test_kernels_agree_lenets) {
+    const lenet_target *t = test_target(_i / 2);
+    if (t)
+        shapes_agree(_i % 2 ? "models/lenet5-classic.yaml" : "models/lenet5.yaml", 16,
+                     SHAPE_KERNELS, t);
+}
+END_TEST
+
+/* sse2 has no FMA, and a kernel adds each sum's terms in the loop shape's
+ * order: the forward pass (and every gemm-shaped gradient) matches the
+ * loops bit for bit, which pins the kernels' order of summation. */
+START_TEST(test_sse2_forward_exact) {
+    const lenet_target *t = lenet_target_find("sse2");
+    if (!lenet_target_runs(t))
+        return;
+    Net a, b;
+    net_compile(&a, "models/lenet5.yaml", SHAPE_LOOPS, NULL, "float", 16);
+    net_compile(&b, "models/lenet5.yaml", SHAPE_KERNELS, t, "float", 16);
+    lenet_rng rng;
+    lenet_rng_seed(&rng, 5);
+    float *p = malloc(sizeof *p * (size_t)a.n_params);
+    float *acta = calloc((size_t)a.n_acts, sizeof *acta), *actb = calloc((size_t)a.n_acts, 4);
+    for (long i = 0; i < a.n_params; i++)
+        p[i] = (float)uniform(&rng, -0.5, 0.5);
+    for (long i = 0; i < a.n_in; i++)
+        acta[i] = actb[i] = (float)uniform(&rng, -1, 1);
+    ((lenet_forward_fn)a.forward)(p, acta);
+    ((lenet_forward_fn)b.forward)(p, actb);
+    ck_assert_msg(memcmp(acta, actb, sizeof *acta * (size_t)a.n_acts) == 0,
+                  "sse2 kernels: the forward pass differs from the loop shape's");
+    free(p);
+    free(acta);
+    free(actb);
+    net_free(&a);
+    net_free(&b);
 }
 END_TEST
 
@@ -271,14 +324,17 @@ Suite *gradcheck_suite(void) {
     tcase_add_loop_test(tc, test_small_models_unrolled, 0, N_SMALL);
     tcase_add_test(tc, test_lenet5_loops);
     tcase_add_test(tc, test_lenet5_classic_loops);
+    tcase_add_loop_test(tc, test_small_models_kernels, 0, TEST_TARGETS * 2 * N_SMALL);
+    tcase_add_loop_test(tc, test_lenets_kernels, 0, TEST_TARGETS * 2);
     suite_add_tcase(s, tc);
     TCase *sh = tcase_create("code_shapes");
     tcase_set_timeout(sh, 300);
     tcase_add_loop_test(sh, test_shapes_agree_small, 0, N_SMALL);
     tcase_add_test(sh, test_shapes_agree_lenet5);
     tcase_add_test(sh, test_shapes_agree_lenet5_classic);
-    tcase_add_loop_test(sh, test_vector_agrees_small, 0, 2 * N_SMALL);
-    tcase_add_loop_test(sh, test_vector_agrees_lenets, 0, 2);
+    tcase_add_loop_test(sh, test_kernels_agree_small, 0, TEST_TARGETS * 2 * N_SMALL);
+    tcase_add_loop_test(sh, test_kernels_agree_lenets, 0, TEST_TARGETS * 2);
+    tcase_add_test(sh, test_sse2_forward_exact);
     suite_add_tcase(s, sh);
     return s;
 }

@@ -16,4 +16,11 @@ Suite *checkpoint_suite(void);  /* test_checkpoint.c: kill, resume, NaN */
 /* Scratch directory for files a test writes (created on demand). */
 const char *test_tmpdir(void);
 
+/* The i-th known target (lenet_target_at) if this machine runs it, else
+ * NULL (run_tests says at the start which targets it tests). Tests loop
+ * over i in [0, TEST_TARGETS). */
+#include "lenet.h"
+#define TEST_TARGETS 4
+const lenet_target *test_target(int i);
+
 #endif

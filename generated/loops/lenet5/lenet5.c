@@ -667,6 +667,8 @@ const lenet_model lenet5_model = {
     .forward = lenet5_forward,
     .backward = lenet5_backward,
     .defaults = {LENET_ADAM, 0.00100000005f, 0.899999976f, 0.999000013f, 1.00000001e-07f, 128, 2, 1u},
+    .shape = "loops",
+    .target = "avx2",
 };
 
 #ifdef LENETC_TRAINER_MAIN

@@ -1048,6 +1048,8 @@ const lenet_model conv_pad_model = {
     .forward = conv_pad_forward,
     .backward = conv_pad_backward,
     .defaults = {LENET_ADAM, 0.00100000005f, 0.899999976f, 0.999000013f, 1.00000001e-07f, 128, 2, 1u},
+    .shape = "unrolled",
+    .target = "avx2",
 };
 
 #ifdef LENETC_TRAINER_MAIN

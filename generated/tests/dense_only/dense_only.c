@@ -318,6 +318,8 @@ const lenet_model dense_only_model = {
     .forward = dense_only_forward,
     .backward = dense_only_backward,
     .defaults = {LENET_ADAM, 0.00100000005f, 0.899999976f, 0.999000013f, 1.00000001e-07f, 128, 2, 1u},
+    .shape = "unrolled",
+    .target = "avx2",
 };
 
 #ifdef LENETC_TRAINER_MAIN

@@ -4089,6 +4089,8 @@ const lenet_model pools_model = {
     .forward = pools_forward,
     .backward = pools_backward,
     .defaults = {LENET_ADAM, 0.00100000005f, 0.899999976f, 0.999000013f, 1.00000001e-07f, 128, 2, 1u},
+    .shape = "unrolled",
+    .target = "avx2",
 };
 
 #ifdef LENETC_TRAINER_MAIN

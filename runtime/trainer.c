@@ -1,0 +1,202 @@
+/* trainer.c: a training run's state and its steps: forward and backward
+ * over tiles on a pool of workers, the gradient sum, Adam or SGD; and
+ * evaluation. Needs no file or data-set code, so a cross-compiled check
+ * (make check-neon) can link it alone. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lenet.h"
+
+/* ---- evaluation -------------------------------------------------------- */
+
+/* Predicts samples [start, end) of ds (into pred[start..end) if pred is
+ * not NULL); returns how many are right. */
+static int predict_range(const lenet_model *m, const float *params, const lenet_dataset *ds,
+                         int start, int end, float *acts, uint8_t *pred) {
+    const int T = m->tile;
+    int idx[LENET_MAX_TILE], correct = 0;
+    for (int s = start; s < end; s += T) {
+        int n = end - s < T ? end - s : T;
+        for (int b = 0; b < n; b++)
+            idx[b] = s + b;
+        lenet_load_tile(m, ds, idx, n, acts);
+        m->forward(params, acts);
+        for (int b = 0; b < n; b++) {
+            int k = lenet_argmax_lane(acts + m->logits_offset, m->n_classes, T, b);
+            correct += k == ds->labels[s + b];
+            if (pred)
+                pred[s + b] = (uint8_t)k;
+        }
+    }
+    return correct;
+}
+
+double lenet_evaluate(const lenet_model *m, const float *params, const lenet_dataset *ds,
+                      float *acts) {
+    if (ds->count == 0 || m->tile > LENET_MAX_TILE)
+        return 0;
+    return (double)predict_range(m, params, ds, 0, ds->count, acts, NULL) / ds->count;
+}
+
+typedef struct {
+    lenet_trainer *t;
+    const lenet_dataset *ds;
+    const int *idx;
+    int n;
+    uint8_t *pred;
+} job;
+
+/* Worker w's share of n items in units of `unit`: [*lo, *hi). */
+static void share(int n, int unit, int w, int nw, int *lo, int *hi) {
+    int units = (n + unit - 1) / unit;
+    *lo = (int)((long)units * w / nw) * unit;
+    *hi = (int)((long)units * (w + 1) / nw) * unit;
+    if (*hi > n)
+        *hi = n;
+    if (*lo > n)
+        *lo = n;
+}
+
+static void evaluate_work(void *ctx, int w, int nw) {
+    job *j = ctx;
+    lenet_worker *k = &j->t->workers[w];
+    int lo, hi;
+    share(j->ds->count, j->t->m->tile, w, nw, &lo, &hi);
+    k->correct = predict_range(j->t->m, j->t->params, j->ds, lo, hi, k->acts, j->pred);
+}
+
+double lenet_trainer_evaluate(lenet_trainer *t, const lenet_dataset *ds) {
+    return lenet_trainer_predict(t, ds, NULL);
+}
+
+double lenet_trainer_predict(lenet_trainer *t, const lenet_dataset *ds, uint8_t *pred) {
+    if (ds->count == 0)
+        return 0;
+    job j = {.t = t, .ds = ds, .pred = pred};
+    lenet_pool_run(t->pool, evaluate_work, &j);
+    long correct = 0;
+    for (int w = 0; w < t->threads; w++)
+        correct += t->workers[w].correct;
+    return (double)correct / ds->count;
+}
+
+/* ---- training ---------------------------------------------------------- */
+
+int lenet_trainer_init(lenet_trainer *t, const lenet_model *m, const lenet_hparams *h,
+                       int threads) {
+    memset(t, 0, sizeof *t);
+    if (m->tile < 1 || m->tile > LENET_MAX_TILE)
+        return -1;
+    if (threads <= 0)
+        threads = lenet_default_threads();
+    if (threads > LENET_MAX_THREADS)
+        threads = LENET_MAX_THREADS;
+    t->m = m;
+    t->h = *h;
+    const size_t P = m->n_params, A = m->act_floats;
+    /* params, grads, m, v; then per worker acts, dacts and (but worker 0)
+     * its gradient sum */
+    /* every array starts on a 64-byte line, so every feature's tile of
+     * lanes does too (the kernels' vector loads never straddle lines) */
+    const size_t Pa = (P + 15) / 16 * 16, Aa = (A + 15) / 16 * 16;
+    const size_t floats = 4 * Pa + (size_t)threads * 2 * Aa + (size_t)(threads - 1) * Pa;
+    t->mem = aligned_alloc(64, floats * sizeof *t->mem);
+    if (!t->mem)
+        return -1;
+    memset(t->mem, 0, floats * sizeof *t->mem);
+    t->pool = lenet_pool_create(threads);
+    if (!t->pool) {
+        free(t->mem);
+        return -1;
+    }
+    t->threads = lenet_pool_size(t->pool);
+    t->params = t->mem;
+    t->grads = t->mem + Pa;
+    t->adam_m = t->mem + 2 * Pa;
+    t->adam_v = t->mem + 3 * Pa;
+    float *p = t->mem + 4 * Pa;
+    for (int w = 0; w < t->threads; w++) {
+        lenet_worker *k = &t->workers[w];
+        k->acts = p;
+        k->dacts = p + Aa;
+        p += 2 * Aa;
+        if (w == 0) {
+            k->grads = t->grads;
+        } else {
+            k->grads = p;
+            p += Pa;
+        }
+    }
+    t->acts = t->workers[0].acts;
+    t->dacts = t->workers[0].dacts;
+    lenet_init_params(m, t->params, h->seed);
+    return 0;
+}
+
+void lenet_trainer_free(lenet_trainer *t) {
+    lenet_pool_free(t->pool);
+    free(t->mem);
+    memset(t, 0, sizeof *t);
+}
+
+/* Worker w: forward and backward over its run of the batch's tiles; then,
+ * once every worker is done, the gradient sum and the update of its own
+ * slice of the parameters (the update is elementwise, so slicing it does
+ * not change a bit). */
+static void step_work(void *ctx, int w, int nw) {
+    job *j = ctx;
+    lenet_trainer *t = j->t;
+    const lenet_model *m = t->m;
+    lenet_worker *k = &t->workers[w];
+    const int T = m->tile;
+    int lo, hi;
+    share(j->n, T, w, nw, &lo, &hi);
+    memset(k->grads, 0, m->n_params * sizeof *k->grads);
+    k->loss = 0;
+    k->correct = 0;
+    for (int s = lo; s < hi; s += T) {
+        const int n = hi - s < T ? hi - s : T;
+        uint8_t labels[LENET_MAX_TILE];
+        for (int b = 0; b < n; b++)
+            labels[b] = j->ds->labels[j->idx[s + b]];
+        lenet_load_tile(m, j->ds, j->idx + s, n, k->acts);
+        m->forward(t->params, k->acts);
+        k->loss += lenet_softmax_xent(k->acts + m->logits_offset, m->n_classes, T, n, labels,
+                                      1.0f / j->n, k->dacts + m->logits_offset, &k->correct);
+        m->backward(t->params, k->acts, k->dacts, k->grads);
+    }
+    lenet_pool_barrier(t->pool);
+    /* a fixed order: the same seed and thread count give the same bits */
+    double loss = 0;
+    for (int v = 0; v < nw; v++)
+        loss += t->workers[v].loss;
+    if (!isfinite(loss))
+        return; /* keep the last good parameters */
+    int plo, phi;
+    share((int)m->n_params, 16, w, nw, &plo, &phi);
+    for (int v = 1; v < nw; v++)
+        for (int i = plo; i < phi; i++)
+            t->grads[i] += t->workers[v].grads[i];
+    const size_t n = (size_t)(phi - plo);
+    if (t->h.optimizer == LENET_ADAM)
+        lenet_adam_step(t->params + plo, t->grads + plo, t->adam_m + plo, t->adam_v + plo, n,
+                        &t->h, t->step + 1);
+    else
+        lenet_sgd_step(t->params + plo, t->grads + plo, n, t->h.lr);
+}
+
+double lenet_trainer_step(lenet_trainer *t, const lenet_dataset *ds, const int *idx, int n,
+                          int *correct) {
+    job j = {.t = t, .ds = ds, .idx = idx, .n = n};
+    lenet_pool_run(t->pool, step_work, &j);
+    double loss = 0;
+    for (int w = 0; w < t->threads; w++) {
+        loss += t->workers[w].loss;
+        *correct += t->workers[w].correct;
+    }
+    if (isfinite(loss))
+        t->step++;
+    return loss;
+}
+
