@@ -1,16 +1,22 @@
 #!/usr/bin/env python3
-"""make bench: LeNet-5 on full MNIST through each path, side by side.
+"""make bench: LeNet-5 on full MNIST through each path and target, side by side.
 
-Runs the emitted trainer (gcc, vector shape) on all cores and on one, the JIT
-(`lenetc train`, tcc), and bench/lenet_torch.py when python3-torch is
-installed, one after the other on the same machine. For each it reads the
-trainer's own lines and prints a Markdown table:
+For every target this CPU runs (avx512, avx2, sse2 on x86-64; neon on
+aarch64) it builds the emitted trainer (`lenetc --target T -o`, gcc) and runs
+it on all cores and on one, and the JIT (`lenetc train --target T`) on all
+cores; for the native target also on 1, 2 and all cores; then, unless told
+not to, the JIT's plain loop shape (tcc's own scalar code) and
+bench/lenet_torch.py when python3-torch is installed. One after the other on
+the same machine; for each it reads the trainer's own lines and prints a
+Markdown table:
 
   s/epoch    median over the epochs of time= (the training steps only)
   img/s      60,000 / that
   GFLOP/s    2 x multiply-adds per training sample (from `lenetc summary`)
-             x images/s, and as % of the machine's fp32 peak, measured by
-             bench/peak.c (fused multiply-adds on every core)
+             x images/s, and as % of the target's fp32 peak on the cores the
+             run used: bench/peak.c built for that target (fused
+             multiply-adds as wide as the target's registers, every core),
+             scaled to the thread count
   eval       median eval= (forward over the 10,000 test images)
   start-up   process start to the line printed just before the first step
   RSS        peak resident memory of the process
@@ -27,6 +33,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EPOCH = re.compile(r"^epoch (\d+)/\d+ .*test_acc=([\d.]+) time=([\d.]+)s eval=([\d.]+)s")
+# what each target is built with (runtime/target.c says the same)
+MARCH = {"avx512": "-march=x86-64-v4 -mprefer-vector-width=512", "avx2": "-march=x86-64-v3",
+         "sse2": "-march=x86-64", "neon": "-march=armv8-a"}
 
 
 def sh(cmd):
@@ -50,6 +59,11 @@ def cpu():
             if line.startswith("cpu MHz") and not mhz:
                 mhz = float(line.split(":", 1)[1])
     return model, mhz, cores
+
+
+def targets_here():
+    """The targets this CPU runs, widest first (from `lenetc targets`)."""
+    return [line.split()[0] for line in sh("./lenetc targets").splitlines() if "runs here" in line]
 
 
 def run(label, cmd, epochs):
@@ -77,55 +91,82 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--data")
-    ap.add_argument("--peak", type=float, help="fp32 peak GFLOP/s (default: bench/peak.c)")
-    ap.add_argument("--no-jit", action="store_true")
+    ap.add_argument("--targets", help="comma-separated (default: every target this CPU runs)")
+    ap.add_argument("--no-loops", action="store_true", help="skip the JIT's loop shape")
     ap.add_argument("--no-torch", action="store_true")
     args = ap.parse_args()
     data = find_data(args.data)
     model, mhz, cores = cpu()
-    subprocess.run("mkdir -p build && cc -O3 -march=native -pthread -o build/peak bench/peak.c",
-                   shell=True, cwd=ROOT, check=True)
-    peak = args.peak or float(sh("build/peak"))
+    targets = args.targets.split(",") if args.targets else targets_here()
+    native = targets[0]
+    peak = {}
+    for t in targets:
+        subprocess.run(f"mkdir -p build && cc -O3 {MARCH[t]} -pthread -o build/peak-{t} "
+                       f"bench/peak.c", shell=True, cwd=ROOT, check=True)
+        peak[t] = float(sh(f"build/peak-{t}"))  # all cores
     macs = int(re.search(r"per training sample: ([\d,]+)",
                          sh("./lenetc summary models/lenet5.yaml"))[1].replace(",", ""))
     flops = 2 * macs
-    subprocess.run("./lenetc models/lenet5.yaml -o build/bench && make -s -C build/bench",
-                   shell=True, cwd=ROOT, check=True)
     e = str(args.epochs)
     common = ["--epochs", e, "--data", data]
-    runs = [("emitted, gcc, %d threads" % cores, ["build/bench/lenet5-train"] + common),
-            ("emitted, gcc, 1 thread", ["build/bench/lenet5-train", "--threads", "1"] + common)]
-    if not args.no_jit:
-        runs.append(("JIT, tcc, %d threads" % cores,
-                     ["./lenetc", "train", "models/lenet5.yaml"] + common))
+    thread_counts = sorted({1, min(2, cores), cores})
+    runs = []  # (label, target, threads, command, epochs)
+    for t in targets:
+        subprocess.run(f"./lenetc models/lenet5.yaml --target {t} -o build/bench/{t} && "
+                       f"make -s -C build/bench/{t}", shell=True, cwd=ROOT, check=True)
+        emitted = [f"build/bench/{t}/lenet5-train"]
+        jit = ["./lenetc", "train", "models/lenet5.yaml", "--target", t]
+        for n in thread_counts if t == native else [1, cores]:
+            runs.append(("emitted, gcc", t, n, emitted + ["--threads", str(n)] + common))
+        for n in thread_counts if t == native else [cores]:
+            runs.append(("JIT, tcc", t, n, jit + ["--threads", str(n)] + common))
+    if not args.no_loops:
+        runs.append(("JIT, loops shape (tcc's scalar code)", None, cores,
+                     ["./lenetc", "train", "models/lenet5.yaml", "--shape", "loops", "--epochs",
+                      "1", "--data", data]))
     torch_python = next((p for p in ["/usr/bin/python3", sys.executable]
                          if subprocess.run([p, "-c", "import torch"],
                                            capture_output=True).returncode == 0), None)
     if torch_python and not args.no_torch:
-        runs.append(("PyTorch %s, %d threads" % (
-            sh(f"{torch_python} -c 'import torch; print(torch.__version__)'"), cores),
-            [torch_python, "bench/lenet_torch.py", "--threads", str(cores)] + common))
+        runs.append(("PyTorch %s" % sh(f"{torch_python} -c 'import torch; "
+                                       f"print(torch.__version__)'"), None, cores,
+                     [torch_python, "bench/lenet_torch.py", "--threads", str(cores)] + common))
     elif not args.no_torch:
-        print("bench: python3-torch is not installed: no PyTorch column "
+        print("bench: python3-torch is not installed: no PyTorch row "
               "(apt-get install python3-torch)", file=sys.stderr)
-    results = [r for r in (run(label, cmd, args.epochs) for label, cmd in runs) if r]
+    results = []
+    for label, t, n, cmd in runs:
+        r = run(f"{label}, {t or '-'}, {n} threads", cmd, 1 if "--shape" in cmd else args.epochs)
+        if r:
+            r.update(path=label, target=t, threads=n)
+            results.append(r)
 
-    torch_r = next((r for r in results if r["label"].startswith("PyTorch")), None)
+    torch_r = next((r for r in results if r["path"].startswith("PyTorch")), None)
     print(f"\nLeNet-5 (models/lenet5.yaml), full MNIST, batch 128, Adam; {args.epochs} epochs "
-          f"per path, medians.")
-    print(f"Machine: {model}, {cores} cores ({mhz:.0f} MHz nominal); fp32 peak "
-          f"{peak:.0f} GFLOP/s (bench/peak.c); {flops / 1e6:.3f} MFLOP per training sample; "
-          f"{sh('gcc --version | head -1')}.\n")
-    print("| path | s/epoch | img/s | GFLOP/s | % peak | eval (10k) | start-up | peak RSS "
-          "| test_acc | vs PyTorch |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          f"per path (the loop shape: 1), medians.")
+    print(f"Machine: {model}, {cores} cores ({mhz:.0f} MHz nominal); "
+          f"{flops / 1e6:.3f} MFLOP per training sample; {sh('gcc --version | head -1')}.")
+    print("fp32 peak on all cores (bench/peak.c): " +
+          ", ".join(f"{t} {peak[t]:.0f} GFLOP/s" for t in targets) + ".\n")
+    print("| path | target | threads | s/epoch | img/s | GFLOP/s | % of target peak | eval (10k) "
+          "| start-up | peak RSS | test_acc | vs PyTorch |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         ips = 60000 / r["epoch"]
         gf = ips * flops / 1e9
+        pct = f"{100 * gf / (peak[r['target']] * r['threads'] / cores):.0f}%" \
+            if r["target"] else "-"
         ratio = f"{torch_r['epoch'] / r['epoch']:.1f}x" if torch_r else "-"
-        print(f"| {r['label']} | {r['epoch']:.2f} | {ips:,.0f} | {gf:.1f} | {100 * gf / peak:.0f}% "
-              f"| {r['eval']:.3f} s | {r['startup']:.2f} s | {r['rss']:.0f} MB | {r['acc']:.4f} "
-              f"| {ratio} |")
+        print(f"| {r['path']} | {r['target'] or '-'} | {r['threads']} | {r['epoch']:.2f} "
+              f"| {ips:,.0f} | {gf:.1f} | {pct} | {r['eval']:.3f} s | {r['startup']:.2f} s "
+              f"| {r['rss']:.0f} MB | {r['acc']:.4f} | {ratio} |")
+    jit_vs = [(r["target"], r["threads"], r["epoch"] / e_r["epoch"]) for r in results
+              if r["path"] == "JIT, tcc" for e_r in results
+              if e_r["path"] == "emitted, gcc" and e_r["target"] == r["target"]
+              and e_r["threads"] == r["threads"]]
+    if jit_vs:
+        print("\nJIT s/epoch / emitted s/epoch, same target and threads: " +
+              ", ".join(f"{t} x{n}: {q:.2f}" for t, n, q in jit_vs) + ".")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ static const char *usage_text =
     "       lenetc train SPEC.yaml [--target T] [--shape S] [--tile N] [trainer options]\n"
     "       lenetc eval SPEC.yaml --weights W.safetensors [--target T] [--data DIR] [--threads N]\n"
     "       lenetc predict SPEC.yaml --weights W.safetensors [--target T] IMAGE.png|IMAGE.pgm...\n"
+    "       lenetc targets\n"
     "\n"
     "Compiles a YAML layer stack into C for its forward and backward passes.\n"
     "\n"
@@ -36,6 +37,7 @@ static const char *usage_text =
     "                the confusion matrix\n"
     "  predict       the same, then classify PNG or PGM images (any size; see\n"
     "                lenetc predict SPEC --help)\n"
+    "  targets       list the targets, and which this machine runs\n"
     "  --target T    the instruction set: native (the default: the widest this\n"
     "                CPU runs), avx512 (x86-64-v4), avx2 (x86-64-v3), sse2\n"
     "                (x86-64), neon (aarch64; -o only on other machines)\n"
@@ -393,6 +395,23 @@ out:
     return rc;
 }
 
+/* `lenetc targets`: what --target takes, and what runs here. */
+static int cmd_targets(int argc, char **argv) {
+    if (argc > 2) {
+        usage_error("%s", "targets takes no arguments");
+        return 2;
+    }
+    const lenet_target *native = lenet_target_native();
+    for (int i = 0; lenet_target_at(i); i++) {
+        const lenet_target *t = lenet_target_at(i);
+        printf("%-7s %-45s %s\n", t->name, t->describe,
+               lenet_target_runs(t) ? (t == native ? "runs here (native)" : "runs here")
+               : t->symbols        ? "not on this CPU (-o only)"
+                                   : "-o only (no kernels in this lenetc)");
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fputs(usage_text, stderr);
@@ -405,6 +424,8 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(cmd, "summary"))
         return cmd_summary(argc, argv);
+    if (!strcmp(cmd, "targets"))
+        return cmd_targets(argc, argv);
     if (!strcmp(cmd, "train"))
         return cmd_jit(argc, argv, JIT_TRAIN);
     if (!strcmp(cmd, "eval"))

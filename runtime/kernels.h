@@ -48,14 +48,17 @@ enum { START_ZERO, START_BIAS, START_C };
 #undef P
 #undef VL
 #undef V
+#undef VLANES
 #ifdef REAL_IS_DOUBLE /* the target's file defines it with REAL double */
 #define P d
+#define VLANES (VBYTES / 8)
 typedef long long LOCAL(bits_);
 #else
 #define P s
+#define VLANES (VBYTES / 4)
 typedef int LOCAL(bits_);
 #endif
-#define VL (VBYTES / (int)sizeof(REAL))
+#define VL VLANES
 typedef REAL LOCAL(vec_) __attribute__((vector_size(VBYTES)));
 typedef REAL LOCAL(uvec_) __attribute__((vector_size(VBYTES), aligned(sizeof(REAL)), may_alias));
 typedef LOCAL(bits_) LOCAL(mask_) __attribute__((vector_size(VBYTES)));
@@ -63,9 +66,19 @@ typedef LOCAL(bits_) LOCAL(mask_) __attribute__((vector_size(VBYTES)));
 
 INLINE V LOCAL(load_)(const REAL *p) { return *(const LOCAL(uvec_) *)p; }
 INLINE void LOCAL(store_)(REAL *p, V v) { *(LOCAL(uvec_) *)p = v; }
-/* x in every lane: lane 0 shuffled into all (not (V){0} + x, which is an
- * addition: -0 + 0 = +0) */
-INLINE V LOCAL(splat_)(REAL x) { return __builtin_shuffle((V){x}, (LOCAL(mask_)){0}); }
+/* x in every lane (a broadcast; not (V){0} + x, which is an addition:
+ * -0 + 0 = +0) */
+#if VLANES == 2
+#define SPLAT(x) {x, x}
+#elif VLANES == 4
+#define SPLAT(x) {x, x, x, x}
+#elif VLANES == 8
+#define SPLAT(x) {x, x, x, x, x, x, x, x}
+#elif VLANES == 16
+#define SPLAT(x) {x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}
+#endif
+INLINE V LOCAL(splat_)(REAL x) { return (V)SPLAT(x); }
+#undef SPLAT
 /* max(x, 0) as the loop shape's x > 0 ? x : 0 (NaN and -0 give +0); C has
  * no ?: on vectors, so through the comparison's mask */
 INLINE V LOCAL(relu_)(V x) { return (V)((LOCAL(mask_))(x > 0) & (LOCAL(mask_))x); }

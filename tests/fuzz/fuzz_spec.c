@@ -3,8 +3,11 @@
  * Spec text -> YAML tree -> IR -> shapes -> C in every code shape. A spec
  * that is accepted must give C that libtcc compiles (no spec can make
  * lenetc write broken or foreign code); one that is refused must come with
- * a message. Sanitizers turn any out-of-bounds access, leak or undefined
- * behaviour into a crash. `make fuzz` runs it.
+ * a message. A small accepted spec's kernels-shape code also runs, forward
+ * and backward, on buffers of exactly the sizes it declares, so that a
+ * descriptor that reaches past them is caught. Sanitizers turn any
+ * out-of-bounds access, leak or undefined behaviour into a crash. `make
+ * fuzz` runs it.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -13,9 +16,38 @@
 
 #include "lenetc.h"
 
-/* Keeps the slow parts (unrolling, compiling) for specs of a sane size. */
+/* Keeps the slow parts (unrolling, compiling, running) for specs of a sane
+ * size. */
 #define MAX_UNROLL_MACS 20000
+#define MAX_RUN_MACS 50000
 #define MAX_COMPILE_BYTES (256 << 10)
+
+/* One forward and backward pass of the compiled kernels-shape code, every
+ * buffer allocated to exactly its size (ASan guards its ends). */
+static void run_once(const Model *m, Jit *j, int tile) {
+    char name[MAX_NAME + 16];
+    snprintf(name, sizeof name, "%s_forward", m->name);
+    lenet_forward_fn fwd = (lenet_forward_fn)jit_symbol(j, name);
+    snprintf(name, sizeof name, "%s_backward", m->name);
+    lenet_backward_fn bwd = (lenet_backward_fn)jit_symbol(j, name);
+    if (!fwd || !bwd)
+        abort();
+    const size_t P = (size_t)m->n_params, A = (size_t)m->act_floats * tile;
+    float *params = calloc(P, sizeof *params), *grads = calloc(P, sizeof *grads);
+    float *acts = calloc(A, sizeof *acts), *dacts = calloc(A, sizeof *dacts);
+    for (size_t i = 0; i < P; i++)
+        params[i] = (float)((i * 7919) % 13) / 13.0f - 0.5f;
+    for (size_t i = 0; i < (size_t)shape_size(m->input) * tile; i++)
+        acts[i] = (float)(i % 5) - 2.0f;
+    fwd(params, acts);
+    for (size_t i = 0; i < (size_t)m->n_classes * tile; i++)
+        dacts[(size_t)m->logits_off * tile + i] = 0.125f;
+    bwd(params, acts, dacts, grads);
+    free(params);
+    free(grads);
+    free(acts);
+    free(dacts);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size > MAX_SPEC_BYTES)
@@ -31,11 +63,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     long macs = 0;
     for (int i = 0; i < m.n_layers; i++)
         macs += layer_macs(&m.layers[i], false) + layer_macs(&m.layers[i], true);
-    static const CodeShape shapes[] = {SHAPE_LOOPS, SHAPE_VECTOR, SHAPE_UNROLL};
+    static const CodeShape shapes[] = {SHAPE_LOOPS, SHAPE_KERNELS, SHAPE_UNROLL};
+    const lenet_target *native = lenet_target_native();
     for (int s = 0; s < 3; s++) {
         if (shapes[s] == SHAPE_UNROLL && macs > MAX_UNROLL_MACS)
             continue;
-        EmitOptions o = {.shape = shapes[s], .tile = 16, .real = "float", .spec_file = "fuzz.yaml"};
+        /* the kernels shape with a tile that fills no vector, too */
+        const int tile = shapes[s] == SHAPE_KERNELS && (size & 1) ? 5 : 16;
+        EmitOptions o = {.shape = shapes[s], .target = native->name, .tile = tile,
+                         .real = "float", .spec_file = "fuzz.yaml"};
         StrBuf c = {0}, h = {0}, mk = {0};
         emit_source(&m, &o, &c);
         emit_header(&m, &o, &h);
@@ -43,17 +79,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         sb_free(&c);
         sb_free(&h);
         sb_free(&mk);
-        if (shapes[s] == SHAPE_VECTOR)
-            continue; /* tcc has no vector types */
+        const bool kernels = shapes[s] == SHAPE_KERNELS;
         StrBuf k = {0};
+        if (kernels)
+            sb_puts(&k, lenetc_kernels_header);
         emit_kernels(&m, &o, &k);
         if (k.len <= MAX_COMPILE_BYTES) {
             Diag jd = {.file = "fuzz.yaml"};
-            Jit *j = jit_compile_text(k.data, &jd);
+            Jit *j = jit_compile_text(k.data, kernels ? native->symbols : NULL, &jd);
             if (!j) {
                 fprintf(stderr, "accepted spec gave C that tcc refuses: %s\n", jd.msg);
                 abort();
             }
+            if (kernels && macs <= MAX_RUN_MACS)
+                run_once(&m, j, tile);
             jit_free(j);
         }
         sb_free(&k);
