@@ -361,10 +361,87 @@ static void conv_backward_unrolled(Emitter *e, const Layer *l, const Geo *g) {
     emit_close(e);
 }
 
+/* Input gradient, stride 1, as one gemm per class of input positions that
+ * see the same taps: din[ci][pos] = sum over (co, ky, kx) of
+ * w[co][ci][ky][kx] x dout[co][pos - tap + pad]. Each value is written once.
+ * An input i sees tap t when 0 <= i + pad - t < out: with t' = K - 1 - t
+ * that is an output's rule for padding K - 1 - pad. */
+static void conv_input_gather(Emitter *e, const Geo *g) {
+    const int T = e->opt.tile, K = g->K;
+    const long P = (long)g->OH * g->OW * T;
+    AxisRun rows[MAX_RUNS], cols[MAX_RUNS];
+    int nr = axis_runs_by_output(g->H, K, 1, K - 1 - g->PT, g->OH, rows);
+    int nc = axis_runs_by_output(g->W, K, 1, K - 1 - g->PL, g->OW, cols);
+    char fn[48], a[48], b[48], c[48];
+    emit_kernel(e, "gemm", fn);
+    emit_line(e, "/* input: din[ci][pos] = sum over (co, ky, kx) of w x dout[co][pos - tap] */");
+    for (int r = 0; r < nr; r++)
+        for (int q = 0; q < nc; q++) {
+            const AxisRun *ry = &rows[r], *rx = &cols[q];
+            /* taps [K - t1', K - t0') of the flipped ranges */
+            const int ky0 = K - ry->t1, ky1 = K - ry->t0, kx0 = K - rx->t1, kx1 = K - rx->t0;
+            const int rn = ry->end - ry->first, cn = rx->end - rx->first;
+            lenet_gemm d = {.m = g->CI, .k = {g->CO, ky1 - ky0, kx1 - kx0},
+                            .groups = {rn, 1}, .width = cn * T, .a_row = (long)K * K,
+                            .a_k = {(long)g->CI * K * K, K, 1},
+                            .b_k = {P, -(long)g->OW * T, -(long)T}, .b_g = {(long)g->OW * T, 0},
+                            .c_row = (long)g->H * g->W * T, .c_g = {(long)g->W * T, 0}};
+            const long boff = (((long)ry->first - ky0 + g->PT) * g->OW +
+                               (long)rx->first - kx0 + g->PL) * T;
+            const long coff = ((long)ry->first * g->W + rx->first) * T;
+            if (nr * nc > 1) {
+                emit_line(e, "{ /* inputs %d..%d x %d..%d: taps ky %d..%d, kx %d..%d */",
+                          ry->first, ry->end - 1, rx->first, rx->end - 1, ky0, ky1 - 1, kx0,
+                          kx1 - 1);
+                e->indent++;
+            }
+            emit_gemm_desc(e, "dgrad", &d);
+            /* a class that sees no tap gets zeros */
+            emit_line(e, "%s(&dgrad, %s, %s, %s, 0);", fn,
+                      at("w", (long)ky0 * K + kx0, a),
+                      d.k[1] && d.k[2] ? at("dout", boff, b) : "dout", at("din", coff, c));
+            if (nr * nc > 1)
+                emit_close(e);
+        }
+}
+
+/* Input gradient, any stride: din is zeroed, then each tap adds
+ * w[co][ci][tap] x dout[co][pos] at its input positions. */
+static void conv_input_scatter(Emitter *e, const Geo *g, const AxisRun *ys, int ny,
+                               const AxisRun *xs, int nx) {
+    const int T = e->opt.tile;
+    const long P = (long)g->OH * g->OW * T;
+    char fn[48], b[48];
+    emit_line(e, "/* input: din[ci][tap + pos] += sum over co of w[co][ci][tap] x dout[co][pos] */");
+    emit_line(e, "%s(%ld, din);", emit_kernel(e, "zero", fn), (long)g->CI * g->H * g->W * T);
+    emit_kernel(e, "gemm", fn);
+    for (int r = 0; r < ny; r++)
+        for (int q = 0; q < nx; q++) {
+            const AxisRun *ry = &ys[r], *rx = &xs[q];
+            const int rn = ry->t1 - ry->t0, cn = rx->t1 - rx->t0;
+            if (!rn || !cn)
+                continue;
+            lenet_gemm d = {.m = g->CI, .k = {1, 1, g->CO}, .flags = LENET_ACCUMULATE,
+                            .a_row = (long)g->K * g->K, .a_k = {0, 0, (long)g->CI * g->K * g->K},
+                            .b_k = {0, 0, P}, .c_row = (long)g->H * g->W * T};
+            /* groups walk dout (b) by output and din (c) by input position */
+            position_groups(g, T, rn, cn, d.groups, &d.width, d.b_g, d.c_g, g->W);
+            emit_open(e, "for (int ky = %d; ky < %d; ky++)", ry->first, ry->end);
+            emit_open(e, "for (int kx = %d; kx < %d; kx++)", rx->first, rx->end);
+            emit_gemm_desc(e, "dgrad", &d);
+            char cpos[96];
+            snprintf(cpos, sizeof cpos, "din + ((%ld + ky) * %d + %ld + kx) * %d",
+                     (long)ry->t0 * g->S - g->PT, g->W, (long)rx->t0 * g->S - g->PL, T);
+            emit_line(e, "%s(&dgrad, w + ky * %d + kx, %s, %s, 0);", fn, g->K,
+                      at("dout", ((long)ry->t0 * g->OW + rx->t0) * T, b), cpos);
+            emit_close(e);
+            emit_close(e);
+        }
+}
+
 /* Kernels shape of the backward pass: the bias and weight gradients sum over
  * positions and lanes (one call per class of taps that see the same output
- * positions); the input gradient is scattered tap by tap, each tap a gemm
- * that adds w[co][ci][tap] x dout[co][pos] into din. */
+ * positions); the input gradient is gathered (stride 1) or scattered. */
 static void conv_backward_kernels(Emitter *e, const Layer *l, const Geo *g) {
     const int T = e->opt.tile;
     const long P = (long)g->OH * g->OW * T; /* one channel of dout */
@@ -408,31 +485,10 @@ static void conv_backward_kernels(Emitter *e, const Layer *l, const Geo *g) {
 
     if (!l->need_dinput)
         return;
-    emit_line(e, "/* input: din[ci][tap + pos] += sum over co of w[co][ci][tap] x dout[co][pos] */");
-    emit_line(e, "%s(%ld, din);", emit_kernel(e, "zero", fn), (long)g->CI * g->H * g->W * T);
-    emit_kernel(e, "gemm", fn);
-    for (int r = 0; r < ny; r++)
-        for (int q = 0; q < nx; q++) {
-            const AxisRun *ry = &ys[r], *rx = &xs[q];
-            const int rn = ry->t1 - ry->t0, cn = rx->t1 - rx->t0;
-            if (!rn || !cn)
-                continue;
-            lenet_gemm d = {.m = g->CI, .k = {1, 1, g->CO}, .flags = LENET_ACCUMULATE,
-                            .a_row = (long)g->K * g->K, .a_k = {0, 0, (long)g->CI * g->K * g->K},
-                            .b_k = {0, 0, P}, .c_row = (long)g->H * g->W * T};
-            /* groups walk dout (b) by output and din (c) by input position */
-            position_groups(g, T, rn, cn, d.groups, &d.width, d.b_g, d.c_g, g->W);
-            emit_open(e, "for (int ky = %d; ky < %d; ky++)", ry->first, ry->end);
-            emit_open(e, "for (int kx = %d; kx < %d; kx++)", rx->first, rx->end);
-            emit_gemm_desc(e, "dgrad", &d);
-            char cpos[96];
-            snprintf(cpos, sizeof cpos, "din + ((%ld + ky) * %d + %ld + kx) * %d",
-                     (long)ry->t0 * g->S - g->PT, g->W, (long)rx->t0 * g->S - g->PL, T);
-            emit_line(e, "%s(&dgrad, w + ky * %d + kx, %s, %s, 0);", fn, g->K,
-                      at("dout", ((long)ry->t0 * g->OW + rx->t0) * T, b), cpos);
-            emit_close(e);
-            emit_close(e);
-        }
+    if (g->S == 1)
+        conv_input_gather(e, g);
+    else
+        conv_input_scatter(e, g, ys, ny, xs, nx);
 }
 
 static void conv_backward(Emitter *e, const Layer *l) {

@@ -213,11 +213,14 @@ void KFN(gemm)(const lenet_gemm *g, const REAL *a, const REAL *b, REAL *c, const
 
 /* ---- lenet_gemm_dot ------------------------------------------------------ */
 
+/* The lanes' sum, pairwise: lanes i and i + VL/2, then again on the half. */
 INLINE REAL LOCAL(hsum_)(V v) {
-    REAL s = v[0];
-    for (int i = 1; i < VL; i++)
-        s += v[i];
-    return s;
+    REAL t[VL];
+    __builtin_memcpy(t, &v, sizeof t);
+    for (int w = VL / 2; w > 0; w /= 2)
+        for (int i = 0; i < w; i++)
+            t[i] += t[i + w];
+    return t[0];
 }
 
 /* mr rows x kr terms of C; each accumulator sums over all groups and lanes. */
@@ -364,10 +367,28 @@ void KFN(maxpool_forward)(const lenet_window *w, const REAL *in, REAL *out) {
             }
 }
 
+/* Pooling's backward passes write din window by window. Where windows
+ * neither overlap nor leave gaps (stride == size) each input belongs to at
+ * most one window: its gradient is written as 0 + (its share), the value
+ * the loop shape's zero-then-add gives, and only the rows and columns past
+ * the last window are zeroed. Otherwise din is zeroed and windows add. */
+static void LOCAL(zero_uncovered_)(const lenet_window *w, REAL *din) {
+    const int T = w->tile, ch = w->oh * w->stride, cw = w->ow * w->stride;
+    for (int c = 0; c < w->c; c++)
+        for (int y = 0; y < w->h; y++)
+            if (y >= ch)
+                KFN(zero)((long)w->w * T, din + AT(w, c, y, 0, w->h, w->w));
+            else if (cw < w->w)
+                KFN(zero)((long)(w->w - cw) * T, din + AT(w, c, y, cw, w->h, w->w));
+}
+
 void KFN(maxpool_backward)(const lenet_window *w, const REAL *in, const REAL *out,
                            const REAL *dout, REAL *din) {
-    const int T = w->tile, TV = T / VL * VL;
-    KFN(zero)(AT(w, w->c, 0, 0, w->h, w->w), din);
+    const int T = w->tile, TV = T / VL * VL, tiles = w->stride == w->size;
+    if (tiles)
+        LOCAL(zero_uncovered_)(w, din);
+    else
+        KFN(zero)(AT(w, w->c, 0, 0, w->h, w->w), din);
     for (int ch = 0; ch < w->c; ch++)
         for (int oy = 0; oy < w->oh; oy++)
             for (int ox = 0; ox < w->ow; ox++) {
@@ -385,7 +406,8 @@ void KFN(maxpool_backward)(const lenet_window *w, const REAL *in, const REAL *ou
                         for (int kx = 0; kx < w->size; kx++) {
                             const long f = ((long)ky * w->w + kx) * T + b;
                             const LOCAL(mask_) hit = LOCAL(load_)(x + f) == ov;
-                            LOCAL(store_)(g + f, LOCAL(load_)(g + f) + LOCAL(select_)(hit, rest, zero));
+                            const V before = tiles ? zero : LOCAL(load_)(g + f);
+                            LOCAL(store_)(g + f, before + LOCAL(select_)(hit, rest, zero));
                             rest = LOCAL(select_)(hit, zero, rest);
                         }
                     LOCAL(store_)(g + b, LOCAL(load_)(g + b) + rest);
@@ -396,7 +418,7 @@ void KFN(maxpool_backward)(const lenet_window *w, const REAL *in, const REAL *ou
                         for (int kx = 0; kx < w->size; kx++) {
                             const long f = ((long)ky * w->w + kx) * T + b;
                             const int hit = x[f] == o[b];
-                            g[f] += hit ? rest : 0;
+                            g[f] = (tiles ? 0 : g[f]) + (hit ? rest : 0);
                             rest = hit ? 0 : rest;
                         }
                     g[b] += rest;
@@ -424,18 +446,23 @@ void KFN(avgpool_forward)(const lenet_window *w, const REAL *in, REAL *out) {
 }
 
 void KFN(avgpool_backward)(const lenet_window *w, const REAL *dout, REAL *din) {
-    const int T = w->tile;
+    const int T = w->tile, tiles = w->stride == w->size;
     const REAL inv = (REAL)(1.0 / ((double)w->size * w->size));
-    KFN(zero)(AT(w, w->c, 0, 0, w->h, w->w), din);
+    if (tiles)
+        LOCAL(zero_uncovered_)(w, din);
+    else
+        KFN(zero)(AT(w, w->c, 0, 0, w->h, w->w), din);
     for (int ch = 0; ch < w->c; ch++)
         for (int oy = 0; oy < w->oh; oy++)
             for (int ox = 0; ox < w->ow; ox++) {
                 REAL *g = din + AT(w, ch, oy * w->stride, ox * w->stride, w->h, w->w);
                 const REAL *d = dout + AT(w, ch, oy, ox, w->oh, w->ow);
                 for (int ky = 0; ky < w->size; ky++)
-                    for (int kx = 0; kx < w->size; kx++)
+                    for (int kx = 0; kx < w->size; kx++) {
+                        REAL *gk = g + ((long)ky * w->w + kx) * T;
                         for (int b = 0; b < T; b++)
-                            g[((long)ky * w->w + kx) * T + b] += d[b] * inv;
+                            gk[b] = (tiles ? 0 : gk[b]) + d[b] * inv;
+                    }
             }
 }
 #undef AT

@@ -403,15 +403,22 @@ START_TEST(test_inference_export_matches_eval) {
              "cc -std=c99 -o %s %s %s/lenet5.o", dir, dir, exe, drv, dir);
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
 
-    /* what lenetc eval computes: the JIT's predictions */
-    JitModel j;
+    /* the loop shape's predictions through the JIT (the export computes its
+     * logits bit for bit), and what lenetc eval computes, the kernels' */
+    JitModel j, jk;
     jit_model(&j, "models/lenet5.yaml", SHAPE_LOOPS);
-    lenet_trainer t;
+    jit_model(&jk, "models/lenet5.yaml", SHAPE_KERNELS);
+    lenet_trainer t, tk;
     ck_assert_int_eq(lenet_trainer_init(&t, j.lm, &j.lm->defaults, 2), 0);
+    ck_assert_int_eq(lenet_trainer_init(&tk, jk.lm, &jk.lm->defaults, 2), 0);
     ck_assert_msg(lenet_load_safetensors(j.lm, t.params, w, &err) == 0, "%s", err.msg);
-    uint8_t *pred = malloc((size_t)test.count);
+    ck_assert_msg(lenet_load_safetensors(jk.lm, tk.params, w, &err) == 0, "%s", err.msg);
+    uint8_t *pred = malloc((size_t)test.count), *pred_k = malloc((size_t)test.count);
     double acc = lenet_trainer_predict(&t, &test, pred);
     ck_assert(acc > 0.5); /* trained a little: well above chance */
+    lenet_trainer_predict(&tk, &test, pred_k);
+    ck_assert_msg(memcmp(pred, pred_k, (size_t)test.count) == 0,
+                  "lenetc eval (kernels for %s) classifies some image otherwise", jk.lm->target);
 
     snprintf(cmd, sizeof cmd, "%s %s", exe, raw);
     FILE *p = popen(cmd, "r");
@@ -426,8 +433,11 @@ START_TEST(test_inference_export_matches_eval) {
     ck_assert_int_eq(n, test.count);
     ck_assert_msg(differ == 0, "%d of %d images classified differently", differ, n);
     free(pred);
+    free(pred_k);
     lenet_trainer_free(&t);
+    lenet_trainer_free(&tk);
     jit_model_free(&j);
+    jit_model_free(&jk);
     lenet_free_dataset(&test);
 }
 END_TEST

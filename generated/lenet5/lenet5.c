@@ -251,15 +251,156 @@ static void conv2_backward(const float *restrict params, const float *restrict a
         .width = 176, .a_row = 1936, .a_g = {176, 0}, .b_k = {2704, 208, 16}, .b_g = {208, 0},
         .c_row = 54, .c_k = {9, 3, 1}};
     lenet_sgemm_dot(&wgrad, dout, in, gw);
-    /* input: din[ci][tap + pos] += sum over co of w[co][ci][tap] x dout[co][pos] */
-    lenet_szero(16224, din);
-    for (int ky = 0; ky < 3; ky++) {
-        for (int kx = 0; kx < 3; kx++) {
-            static const lenet_gemm dgrad = {.m = 6, .k = {1, 1, 16}, .groups = {11, 1},
-                .width = 176, .flags = LENET_ACCUMULATE, .a_row = 9, .a_k = {0, 0, 54},
-                .b_k = {0, 0, 1936}, .b_g = {176, 0}, .c_row = 2704, .c_g = {208, 0}};
-            lenet_sgemm(&dgrad, w + ky * 3 + kx, dout, din + ((0 + ky) * 13 + 0 + kx) * 16, 0);
-        }
+    /* input: din[ci][pos] = sum over (co, ky, kx) of w x dout[co][pos - tap] */
+    { /* inputs 0..0 x 0..0: taps ky 0..0, kx 0..0 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 1}, .groups = {1, 1}, .width = 16,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w, dout, din, 0);
+    }
+    { /* inputs 0..0 x 1..1: taps ky 0..0, kx 0..1 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 2}, .groups = {1, 1}, .width = 16,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w, dout + 16, din + 16, 0);
+    }
+    { /* inputs 0..0 x 2..10: taps ky 0..0, kx 0..2 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 3}, .groups = {1, 1}, .width = 144,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w, dout + 32, din + 32, 0);
+    }
+    { /* inputs 0..0 x 11..11: taps ky 0..0, kx 1..2 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 2}, .groups = {1, 1}, .width = 16,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w + 1, dout + 160, din + 176, 0);
+    }
+    { /* inputs 0..0 x 12..12: taps ky 0..0, kx 2..2 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 1}, .groups = {1, 1}, .width = 16,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w + 2, dout + 160, din + 192, 0);
+    }
+    { /* inputs 1..1 x 0..0: taps ky 0..1, kx 0..0 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 1}, .groups = {1, 1}, .width = 16,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w, dout + 176, din + 208, 0);
+    }
+    { /* inputs 1..1 x 1..1: taps ky 0..1, kx 0..1 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 2}, .groups = {1, 1}, .width = 16,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w, dout + 192, din + 224, 0);
+    }
+    { /* inputs 1..1 x 2..10: taps ky 0..1, kx 0..2 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 3}, .groups = {1, 1}, .width = 144,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w, dout + 208, din + 240, 0);
+    }
+    { /* inputs 1..1 x 11..11: taps ky 0..1, kx 1..2 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 2}, .groups = {1, 1}, .width = 16,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w + 1, dout + 336, din + 384, 0);
+    }
+    { /* inputs 1..1 x 12..12: taps ky 0..1, kx 2..2 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 1}, .groups = {1, 1}, .width = 16,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w + 2, dout + 336, din + 400, 0);
+    }
+    { /* inputs 2..10 x 0..0: taps ky 0..2, kx 0..0 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 3, 1}, .groups = {9, 1}, .width = 16,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w, dout + 352, din + 416, 0);
+    }
+    { /* inputs 2..10 x 1..1: taps ky 0..2, kx 0..1 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 3, 2}, .groups = {9, 1}, .width = 16,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w, dout + 368, din + 432, 0);
+    }
+    { /* inputs 2..10 x 2..10: taps ky 0..2, kx 0..2 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 3, 3}, .groups = {9, 1}, .width = 144,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w, dout + 384, din + 448, 0);
+    }
+    { /* inputs 2..10 x 11..11: taps ky 0..2, kx 1..2 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 3, 2}, .groups = {9, 1}, .width = 16,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w + 1, dout + 512, din + 592, 0);
+    }
+    { /* inputs 2..10 x 12..12: taps ky 0..2, kx 2..2 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 3, 1}, .groups = {9, 1}, .width = 16,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w + 2, dout + 512, din + 608, 0);
+    }
+    { /* inputs 11..11 x 0..0: taps ky 1..2, kx 0..0 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 1}, .groups = {1, 1}, .width = 16,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w + 3, dout + 1760, din + 2288, 0);
+    }
+    { /* inputs 11..11 x 1..1: taps ky 1..2, kx 0..1 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 2}, .groups = {1, 1}, .width = 16,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w + 3, dout + 1776, din + 2304, 0);
+    }
+    { /* inputs 11..11 x 2..10: taps ky 1..2, kx 0..2 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 3}, .groups = {1, 1}, .width = 144,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w + 3, dout + 1792, din + 2320, 0);
+    }
+    { /* inputs 11..11 x 11..11: taps ky 1..2, kx 1..2 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 2}, .groups = {1, 1}, .width = 16,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w + 4, dout + 1920, din + 2464, 0);
+    }
+    { /* inputs 11..11 x 12..12: taps ky 1..2, kx 2..2 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 1}, .groups = {1, 1}, .width = 16,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w + 5, dout + 1920, din + 2480, 0);
+    }
+    { /* inputs 12..12 x 0..0: taps ky 2..2, kx 0..0 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 1}, .groups = {1, 1}, .width = 16,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w + 6, dout + 1760, din + 2496, 0);
+    }
+    { /* inputs 12..12 x 1..1: taps ky 2..2, kx 0..1 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 2}, .groups = {1, 1}, .width = 16,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w + 6, dout + 1776, din + 2512, 0);
+    }
+    { /* inputs 12..12 x 2..10: taps ky 2..2, kx 0..2 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 3}, .groups = {1, 1}, .width = 144,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w + 6, dout + 1792, din + 2528, 0);
+    }
+    { /* inputs 12..12 x 11..11: taps ky 2..2, kx 1..2 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 2}, .groups = {1, 1}, .width = 16,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w + 7, dout + 1920, din + 2672, 0);
+    }
+    { /* inputs 12..12 x 12..12: taps ky 2..2, kx 2..2 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 1}, .groups = {1, 1}, .width = 16,
+            .a_row = 9, .a_k = {54, 3, 1}, .b_k = {1936, -176, -16}, .b_g = {176, 0},
+            .c_row = 2704, .c_g = {208, 0}};
+        lenet_sgemm(&dgrad, w + 8, dout + 1920, din + 2688, 0);
     }
 }
 

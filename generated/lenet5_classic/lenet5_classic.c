@@ -251,15 +251,492 @@ static void conv2_backward(const float *restrict params, const float *restrict a
         .width = 160, .a_row = 1600, .a_g = {160, 0}, .b_k = {3136, 224, 16}, .b_g = {224, 0},
         .c_row = 150, .c_k = {25, 5, 1}};
     lenet_sgemm_dot(&wgrad, dout, in, gw);
-    /* input: din[ci][tap + pos] += sum over co of w[co][ci][tap] x dout[co][pos] */
-    lenet_szero(18816, din);
-    for (int ky = 0; ky < 5; ky++) {
-        for (int kx = 0; kx < 5; kx++) {
-            static const lenet_gemm dgrad = {.m = 6, .k = {1, 1, 16}, .groups = {10, 1},
-                .width = 160, .flags = LENET_ACCUMULATE, .a_row = 25, .a_k = {0, 0, 150},
-                .b_k = {0, 0, 1600}, .b_g = {160, 0}, .c_row = 3136, .c_g = {224, 0}};
-            lenet_sgemm(&dgrad, w + ky * 5 + kx, dout, din + ((0 + ky) * 14 + 0 + kx) * 16, 0);
-        }
+    /* input: din[ci][pos] = sum over (co, ky, kx) of w x dout[co][pos - tap] */
+    { /* inputs 0..0 x 0..0: taps ky 0..0, kx 0..0 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 1}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout, din, 0);
+    }
+    { /* inputs 0..0 x 1..1: taps ky 0..0, kx 0..1 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 2}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout + 16, din + 16, 0);
+    }
+    { /* inputs 0..0 x 2..2: taps ky 0..0, kx 0..2 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 3}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout + 32, din + 32, 0);
+    }
+    { /* inputs 0..0 x 3..3: taps ky 0..0, kx 0..3 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 4}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout + 48, din + 48, 0);
+    }
+    { /* inputs 0..0 x 4..9: taps ky 0..0, kx 0..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 5}, .groups = {1, 1}, .width = 96,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout + 64, din + 64, 0);
+    }
+    { /* inputs 0..0 x 10..10: taps ky 0..0, kx 1..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 4}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 1, dout + 144, din + 160, 0);
+    }
+    { /* inputs 0..0 x 11..11: taps ky 0..0, kx 2..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 3}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 2, dout + 144, din + 176, 0);
+    }
+    { /* inputs 0..0 x 12..12: taps ky 0..0, kx 3..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 2}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 3, dout + 144, din + 192, 0);
+    }
+    { /* inputs 0..0 x 13..13: taps ky 0..0, kx 4..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 1}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 4, dout + 144, din + 208, 0);
+    }
+    { /* inputs 1..1 x 0..0: taps ky 0..1, kx 0..0 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 1}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout + 160, din + 224, 0);
+    }
+    { /* inputs 1..1 x 1..1: taps ky 0..1, kx 0..1 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 2}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout + 176, din + 240, 0);
+    }
+    { /* inputs 1..1 x 2..2: taps ky 0..1, kx 0..2 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 3}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout + 192, din + 256, 0);
+    }
+    { /* inputs 1..1 x 3..3: taps ky 0..1, kx 0..3 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 4}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout + 208, din + 272, 0);
+    }
+    { /* inputs 1..1 x 4..9: taps ky 0..1, kx 0..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 5}, .groups = {1, 1}, .width = 96,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout + 224, din + 288, 0);
+    }
+    { /* inputs 1..1 x 10..10: taps ky 0..1, kx 1..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 4}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 1, dout + 304, din + 384, 0);
+    }
+    { /* inputs 1..1 x 11..11: taps ky 0..1, kx 2..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 3}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 2, dout + 304, din + 400, 0);
+    }
+    { /* inputs 1..1 x 12..12: taps ky 0..1, kx 3..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 2}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 3, dout + 304, din + 416, 0);
+    }
+    { /* inputs 1..1 x 13..13: taps ky 0..1, kx 4..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 1}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 4, dout + 304, din + 432, 0);
+    }
+    { /* inputs 2..2 x 0..0: taps ky 0..2, kx 0..0 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 3, 1}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout + 320, din + 448, 0);
+    }
+    { /* inputs 2..2 x 1..1: taps ky 0..2, kx 0..1 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 3, 2}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout + 336, din + 464, 0);
+    }
+    { /* inputs 2..2 x 2..2: taps ky 0..2, kx 0..2 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 3, 3}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout + 352, din + 480, 0);
+    }
+    { /* inputs 2..2 x 3..3: taps ky 0..2, kx 0..3 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 3, 4}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout + 368, din + 496, 0);
+    }
+    { /* inputs 2..2 x 4..9: taps ky 0..2, kx 0..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 3, 5}, .groups = {1, 1}, .width = 96,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout + 384, din + 512, 0);
+    }
+    { /* inputs 2..2 x 10..10: taps ky 0..2, kx 1..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 3, 4}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 1, dout + 464, din + 608, 0);
+    }
+    { /* inputs 2..2 x 11..11: taps ky 0..2, kx 2..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 3, 3}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 2, dout + 464, din + 624, 0);
+    }
+    { /* inputs 2..2 x 12..12: taps ky 0..2, kx 3..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 3, 2}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 3, dout + 464, din + 640, 0);
+    }
+    { /* inputs 2..2 x 13..13: taps ky 0..2, kx 4..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 3, 1}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 4, dout + 464, din + 656, 0);
+    }
+    { /* inputs 3..3 x 0..0: taps ky 0..3, kx 0..0 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 4, 1}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout + 480, din + 672, 0);
+    }
+    { /* inputs 3..3 x 1..1: taps ky 0..3, kx 0..1 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 4, 2}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout + 496, din + 688, 0);
+    }
+    { /* inputs 3..3 x 2..2: taps ky 0..3, kx 0..2 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 4, 3}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout + 512, din + 704, 0);
+    }
+    { /* inputs 3..3 x 3..3: taps ky 0..3, kx 0..3 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 4, 4}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout + 528, din + 720, 0);
+    }
+    { /* inputs 3..3 x 4..9: taps ky 0..3, kx 0..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 4, 5}, .groups = {1, 1}, .width = 96,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout + 544, din + 736, 0);
+    }
+    { /* inputs 3..3 x 10..10: taps ky 0..3, kx 1..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 4, 4}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 1, dout + 624, din + 832, 0);
+    }
+    { /* inputs 3..3 x 11..11: taps ky 0..3, kx 2..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 4, 3}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 2, dout + 624, din + 848, 0);
+    }
+    { /* inputs 3..3 x 12..12: taps ky 0..3, kx 3..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 4, 2}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 3, dout + 624, din + 864, 0);
+    }
+    { /* inputs 3..3 x 13..13: taps ky 0..3, kx 4..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 4, 1}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 4, dout + 624, din + 880, 0);
+    }
+    { /* inputs 4..9 x 0..0: taps ky 0..4, kx 0..0 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 5, 1}, .groups = {6, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout + 640, din + 896, 0);
+    }
+    { /* inputs 4..9 x 1..1: taps ky 0..4, kx 0..1 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 5, 2}, .groups = {6, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout + 656, din + 912, 0);
+    }
+    { /* inputs 4..9 x 2..2: taps ky 0..4, kx 0..2 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 5, 3}, .groups = {6, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout + 672, din + 928, 0);
+    }
+    { /* inputs 4..9 x 3..3: taps ky 0..4, kx 0..3 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 5, 4}, .groups = {6, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout + 688, din + 944, 0);
+    }
+    { /* inputs 4..9 x 4..9: taps ky 0..4, kx 0..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 5, 5}, .groups = {6, 1}, .width = 96,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w, dout + 704, din + 960, 0);
+    }
+    { /* inputs 4..9 x 10..10: taps ky 0..4, kx 1..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 5, 4}, .groups = {6, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 1, dout + 784, din + 1056, 0);
+    }
+    { /* inputs 4..9 x 11..11: taps ky 0..4, kx 2..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 5, 3}, .groups = {6, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 2, dout + 784, din + 1072, 0);
+    }
+    { /* inputs 4..9 x 12..12: taps ky 0..4, kx 3..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 5, 2}, .groups = {6, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 3, dout + 784, din + 1088, 0);
+    }
+    { /* inputs 4..9 x 13..13: taps ky 0..4, kx 4..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 5, 1}, .groups = {6, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 4, dout + 784, din + 1104, 0);
+    }
+    { /* inputs 10..10 x 0..0: taps ky 1..4, kx 0..0 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 4, 1}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 5, dout + 1440, din + 2240, 0);
+    }
+    { /* inputs 10..10 x 1..1: taps ky 1..4, kx 0..1 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 4, 2}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 5, dout + 1456, din + 2256, 0);
+    }
+    { /* inputs 10..10 x 2..2: taps ky 1..4, kx 0..2 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 4, 3}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 5, dout + 1472, din + 2272, 0);
+    }
+    { /* inputs 10..10 x 3..3: taps ky 1..4, kx 0..3 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 4, 4}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 5, dout + 1488, din + 2288, 0);
+    }
+    { /* inputs 10..10 x 4..9: taps ky 1..4, kx 0..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 4, 5}, .groups = {1, 1}, .width = 96,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 5, dout + 1504, din + 2304, 0);
+    }
+    { /* inputs 10..10 x 10..10: taps ky 1..4, kx 1..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 4, 4}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 6, dout + 1584, din + 2400, 0);
+    }
+    { /* inputs 10..10 x 11..11: taps ky 1..4, kx 2..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 4, 3}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 7, dout + 1584, din + 2416, 0);
+    }
+    { /* inputs 10..10 x 12..12: taps ky 1..4, kx 3..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 4, 2}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 8, dout + 1584, din + 2432, 0);
+    }
+    { /* inputs 10..10 x 13..13: taps ky 1..4, kx 4..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 4, 1}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 9, dout + 1584, din + 2448, 0);
+    }
+    { /* inputs 11..11 x 0..0: taps ky 2..4, kx 0..0 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 3, 1}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 10, dout + 1440, din + 2464, 0);
+    }
+    { /* inputs 11..11 x 1..1: taps ky 2..4, kx 0..1 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 3, 2}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 10, dout + 1456, din + 2480, 0);
+    }
+    { /* inputs 11..11 x 2..2: taps ky 2..4, kx 0..2 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 3, 3}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 10, dout + 1472, din + 2496, 0);
+    }
+    { /* inputs 11..11 x 3..3: taps ky 2..4, kx 0..3 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 3, 4}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 10, dout + 1488, din + 2512, 0);
+    }
+    { /* inputs 11..11 x 4..9: taps ky 2..4, kx 0..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 3, 5}, .groups = {1, 1}, .width = 96,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 10, dout + 1504, din + 2528, 0);
+    }
+    { /* inputs 11..11 x 10..10: taps ky 2..4, kx 1..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 3, 4}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 11, dout + 1584, din + 2624, 0);
+    }
+    { /* inputs 11..11 x 11..11: taps ky 2..4, kx 2..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 3, 3}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 12, dout + 1584, din + 2640, 0);
+    }
+    { /* inputs 11..11 x 12..12: taps ky 2..4, kx 3..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 3, 2}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 13, dout + 1584, din + 2656, 0);
+    }
+    { /* inputs 11..11 x 13..13: taps ky 2..4, kx 4..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 3, 1}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 14, dout + 1584, din + 2672, 0);
+    }
+    { /* inputs 12..12 x 0..0: taps ky 3..4, kx 0..0 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 1}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 15, dout + 1440, din + 2688, 0);
+    }
+    { /* inputs 12..12 x 1..1: taps ky 3..4, kx 0..1 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 2}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 15, dout + 1456, din + 2704, 0);
+    }
+    { /* inputs 12..12 x 2..2: taps ky 3..4, kx 0..2 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 3}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 15, dout + 1472, din + 2720, 0);
+    }
+    { /* inputs 12..12 x 3..3: taps ky 3..4, kx 0..3 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 4}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 15, dout + 1488, din + 2736, 0);
+    }
+    { /* inputs 12..12 x 4..9: taps ky 3..4, kx 0..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 5}, .groups = {1, 1}, .width = 96,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 15, dout + 1504, din + 2752, 0);
+    }
+    { /* inputs 12..12 x 10..10: taps ky 3..4, kx 1..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 4}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 16, dout + 1584, din + 2848, 0);
+    }
+    { /* inputs 12..12 x 11..11: taps ky 3..4, kx 2..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 3}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 17, dout + 1584, din + 2864, 0);
+    }
+    { /* inputs 12..12 x 12..12: taps ky 3..4, kx 3..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 2}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 18, dout + 1584, din + 2880, 0);
+    }
+    { /* inputs 12..12 x 13..13: taps ky 3..4, kx 4..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 2, 1}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 19, dout + 1584, din + 2896, 0);
+    }
+    { /* inputs 13..13 x 0..0: taps ky 4..4, kx 0..0 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 1}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 20, dout + 1440, din + 2912, 0);
+    }
+    { /* inputs 13..13 x 1..1: taps ky 4..4, kx 0..1 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 2}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 20, dout + 1456, din + 2928, 0);
+    }
+    { /* inputs 13..13 x 2..2: taps ky 4..4, kx 0..2 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 3}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 20, dout + 1472, din + 2944, 0);
+    }
+    { /* inputs 13..13 x 3..3: taps ky 4..4, kx 0..3 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 4}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 20, dout + 1488, din + 2960, 0);
+    }
+    { /* inputs 13..13 x 4..9: taps ky 4..4, kx 0..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 5}, .groups = {1, 1}, .width = 96,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 20, dout + 1504, din + 2976, 0);
+    }
+    { /* inputs 13..13 x 10..10: taps ky 4..4, kx 1..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 4}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 21, dout + 1584, din + 3072, 0);
+    }
+    { /* inputs 13..13 x 11..11: taps ky 4..4, kx 2..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 3}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 22, dout + 1584, din + 3088, 0);
+    }
+    { /* inputs 13..13 x 12..12: taps ky 4..4, kx 3..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 2}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 23, dout + 1584, din + 3104, 0);
+    }
+    { /* inputs 13..13 x 13..13: taps ky 4..4, kx 4..4 */
+        static const lenet_gemm dgrad = {.m = 6, .k = {16, 1, 1}, .groups = {1, 1}, .width = 16,
+            .a_row = 25, .a_k = {150, 5, 1}, .b_k = {1600, -160, -16}, .b_g = {160, 0},
+            .c_row = 3136, .c_g = {224, 0}};
+        lenet_sgemm(&dgrad, w + 24, dout + 1584, din + 3120, 0);
     }
 }
 
