@@ -48,11 +48,11 @@ int lenet_target_runs(const lenet_target *t) {
         return 0;
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    /* what -march=x86-64-v3 and -v4 let gcc use (libgcc also checks that
-     * the OS saves the AVX registers) */
+    /* what -march=x86-64-v3 and -v4 let gcc use in the kernels (every CPU
+     * with AVX2, FMA and BMI2 has the rest of v3; libgcc also checks that the
+     * OS saves the AVX registers) */
     const int v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                   __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
-                   __builtin_cpu_supports("f16c") && __builtin_cpu_supports("movbe");
+                   __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
     if (!strcmp(t->name, "avx512"))
         return v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") &&

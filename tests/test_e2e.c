@@ -668,6 +668,58 @@ START_TEST(test_help_and_unknown_options) {
 }
 END_TEST
 
+/* --target: every command takes it, names it in its first line; a name it
+ * does not know, or a target this CPU or this lenetc cannot run, is a clear
+ * error; -o writes any target, with its flags, even one for another CPU. */
+START_TEST(test_target_option) {
+    static char out[8192];
+    char cmd[1024], path[512];
+    ck_assert_msg(run("./lenetc targets", out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "runs here (native)") && strstr(out, "neon "), "%s", out);
+    const char *native = lenet_target_native()->name;
+    for (int i = 0; i < TEST_TARGETS; i++) {
+        const lenet_target *t = test_target(i);
+        if (!t)
+            continue;
+        snprintf(cmd, sizeof cmd,
+                 "./lenetc train models/lenet5.yaml --target %s --limit 256 --epochs 1", t->name);
+        ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s: %s", cmd, out);
+        char want[128];
+        snprintf(want, sizeof want, "kernels shape, %s kernels", t->name);
+        ck_assert_msg(strstr(out, want), "%s: %s", cmd, out);
+        snprintf(want, sizeof want, "params; kernels code for %s;", t->name);
+        ck_assert_msg(strstr(out, want), "%s: %s", cmd, out);
+    }
+    /* native is the default */
+    ck_assert_msg(run("./lenetc train models/lenet5.yaml --limit 128 --epochs 1", out, sizeof out) ==
+                      0, "%s", out);
+    char want[128];
+    snprintf(want, sizeof want, "kernels code for %s;", native);
+    ck_assert_msg(strstr(out, want), "%s", out);
+    ck_assert_int_eq(run("./lenetc train models/lenet5.yaml --target avx3", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "--target takes one of native, avx512, avx2, sse2, neon, not 'avx3'"),
+                  "%s", out);
+    ck_assert_int_eq(run("./lenetc eval models/lenet5.yaml --target neon --weights x", out,
+                         sizeof out), 1);
+    ck_assert_msg(strstr(out, "jit: this CPU cannot run --target neon (it runs "), "%s", out);
+    /* -o for another machine: its LENET_TARGET and its compiler flags */
+    snprintf(cmd, sizeof cmd, "./lenetc models/lenet5.yaml --target neon -o %s/neon_out",
+             test_tmpdir());
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    size_t len;
+    Diag d = {.file = "neon_out"};
+    snprintf(path, sizeof path, "%s/neon_out/lenet5.c", test_tmpdir());
+    char *src = read_file(path, 1 << 20, &len, &d);
+    ck_assert_msg(src && strstr(src, "\n#define LENET_TARGET neon\n") &&
+                      strstr(src, ".target = \"neon\""), "%s", d.msg);
+    free(src);
+    snprintf(path, sizeof path, "%s/neon_out/Makefile", test_tmpdir());
+    src = read_file(path, 1 << 20, &len, &d);
+    ck_assert_msg(src && strstr(src, "CFLAGS ?= -O3 -march=armv8-a\n"), "%s", d.msg);
+    free(src);
+}
+END_TEST
+
 /* PyTorch interop through tools/lenetc_torch.py (when python3-torch,
  * numpy and yaml are installed): lenetc's weights load into the equivalent
  * torch.nn model with load_state_dict(strict=True) and it classifies the
@@ -869,6 +921,7 @@ Suite *e2e_suite(void) {
     tcase_add_test(tc, test_predict_png_pgm);
     tcase_add_test(tc, test_install_and_build_outside_the_tree);
     tcase_add_test(tc, test_help_and_unknown_options);
+    tcase_add_test(tc, test_target_option);
     tcase_add_loop_test(tc, test_torch_interop, 0, 2);
     tcase_add_test(tc, test_fashion_mnist);
     tcase_add_test(tc, test_jit_train_save);

@@ -64,13 +64,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int i = 0; i < m.n_layers; i++)
         macs += layer_macs(&m.layers[i], false) + layer_macs(&m.layers[i], true);
     static const CodeShape shapes[] = {SHAPE_LOOPS, SHAPE_KERNELS, SHAPE_UNROLL};
-    const lenet_target *native = lenet_target_native();
+    /* sse2 (what `make fuzz` builds instrumented), or the machine's own */
+    const lenet_target *target = lenet_target_runs(lenet_target_find("sse2"))
+                                     ? lenet_target_find("sse2")
+                                     : lenet_target_native();
     for (int s = 0; s < 3; s++) {
         if (shapes[s] == SHAPE_UNROLL && macs > MAX_UNROLL_MACS)
             continue;
         /* the kernels shape with a tile that fills no vector, too */
         const int tile = shapes[s] == SHAPE_KERNELS && (size & 1) ? 5 : 16;
-        EmitOptions o = {.shape = shapes[s], .target = native->name, .tile = tile,
+        EmitOptions o = {.shape = shapes[s], .target = target->name, .tile = tile,
                          .real = "float", .spec_file = "fuzz.yaml"};
         StrBuf c = {0}, h = {0}, mk = {0};
         emit_source(&m, &o, &c);
@@ -86,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         emit_kernels(&m, &o, &k);
         if (k.len <= MAX_COMPILE_BYTES) {
             Diag jd = {.file = "fuzz.yaml"};
-            Jit *j = jit_compile_text(k.data, kernels ? native->symbols : NULL, &jd);
+            Jit *j = jit_compile_text(k.data, kernels ? target->symbols : NULL, &jd);
             if (!j) {
                 fprintf(stderr, "accepted spec gave C that tcc refuses: %s\n", jd.msg);
                 abort();
