@@ -339,7 +339,10 @@ INLINE V LOCAL(select_)(LOCAL(mask_) m, V a, V b) {
     return (V)((m & (LOCAL(mask_))a) | (~m & (LOCAL(mask_))b));
 }
 
-void KFN(maxpool_forward)(const lenet_window *w, const REAL *in, REAL *out) {
+/* The pooling kernels' bodies take the window's size as an argument, so
+ * that the usual 2 x 2 gets its own constant-size copy. */
+INLINE void LOCAL(maxpool_forward_)(const lenet_window *w, const REAL *in, REAL *out,
+                                    const int size) {
     const int T = w->tile, TV = T / VL * VL;
     for (int ch = 0; ch < w->c; ch++)
         for (int oy = 0; oy < w->oh; oy++)
@@ -348,8 +351,8 @@ void KFN(maxpool_forward)(const lenet_window *w, const REAL *in, REAL *out) {
                 REAL *o = out + AT(w, ch, oy, ox, w->oh, w->ow);
                 for (int b = 0; b < TV; b += VL) {
                     V m = LOCAL(load_)(x + b);
-                    for (int ky = 0; ky < w->size; ky++)
-                        for (int kx = 0; kx < w->size; kx++) {
+                    for (int ky = 0; ky < size; ky++)
+                        for (int kx = 0; kx < size; kx++) {
                             const V v = LOCAL(load_)(x + ((long)ky * w->w + kx) * T + b);
                             m = LOCAL(select_)(v > m, v, m);
                         }
@@ -357,14 +360,21 @@ void KFN(maxpool_forward)(const lenet_window *w, const REAL *in, REAL *out) {
                 }
                 for (int b = TV; b < T; b++) {
                     REAL m = x[b];
-                    for (int ky = 0; ky < w->size; ky++)
-                        for (int kx = 0; kx < w->size; kx++) {
+                    for (int ky = 0; ky < size; ky++)
+                        for (int kx = 0; kx < size; kx++) {
                             const REAL v = x[((long)ky * w->w + kx) * T + b];
                             m = v > m ? v : m;
                         }
                     o[b] = m;
                 }
             }
+}
+
+void KFN(maxpool_forward)(const lenet_window *w, const REAL *in, REAL *out) {
+    if (w->size == 2)
+        LOCAL(maxpool_forward_)(w, in, out, 2);
+    else
+        LOCAL(maxpool_forward_)(w, in, out, w->size);
 }
 
 /* Pooling's backward passes write din window by window. Where windows
@@ -382,9 +392,9 @@ static void LOCAL(zero_uncovered_)(const lenet_window *w, REAL *din) {
                 KFN(zero)((long)(w->w - cw) * T, din + AT(w, c, y, cw, w->h, w->w));
 }
 
-void KFN(maxpool_backward)(const lenet_window *w, const REAL *in, const REAL *out,
-                           const REAL *dout, REAL *din) {
-    const int T = w->tile, TV = T / VL * VL, tiles = w->stride == w->size;
+INLINE void LOCAL(maxpool_backward_)(const lenet_window *w, const REAL *in, const REAL *out,
+                                     const REAL *dout, REAL *din, const int size) {
+    const int T = w->tile, TV = T / VL * VL, tiles = w->stride == size;
     if (tiles)
         LOCAL(zero_uncovered_)(w, din);
     else
@@ -402,8 +412,8 @@ void KFN(maxpool_backward)(const lenet_window *w, const REAL *in, const REAL *ou
                 for (int b = 0; b < TV; b += VL) {
                     const V ov = LOCAL(load_)(o + b), zero = LOCAL(splat_)(0);
                     V rest = LOCAL(load_)(d + b);
-                    for (int ky = 0; ky < w->size; ky++)
-                        for (int kx = 0; kx < w->size; kx++) {
+                    for (int ky = 0; ky < size; ky++)
+                        for (int kx = 0; kx < size; kx++) {
                             const long f = ((long)ky * w->w + kx) * T + b;
                             const LOCAL(mask_) hit = LOCAL(load_)(x + f) == ov;
                             const V before = tiles ? zero : LOCAL(load_)(g + f);
@@ -414,8 +424,8 @@ void KFN(maxpool_backward)(const lenet_window *w, const REAL *in, const REAL *ou
                 }
                 for (int b = TV; b < T; b++) {
                     REAL rest = d[b];
-                    for (int ky = 0; ky < w->size; ky++)
-                        for (int kx = 0; kx < w->size; kx++) {
+                    for (int ky = 0; ky < size; ky++)
+                        for (int kx = 0; kx < size; kx++) {
                             const long f = ((long)ky * w->w + kx) * T + b;
                             const int hit = x[f] == o[b];
                             g[f] = (tiles ? 0 : g[f]) + (hit ? rest : 0);
@@ -424,6 +434,14 @@ void KFN(maxpool_backward)(const lenet_window *w, const REAL *in, const REAL *ou
                     g[b] += rest;
                 }
             }
+}
+
+void KFN(maxpool_backward)(const lenet_window *w, const REAL *in, const REAL *out,
+                           const REAL *dout, REAL *din) {
+    if (w->size == 2)
+        LOCAL(maxpool_backward_)(w, in, out, dout, din, 2);
+    else
+        LOCAL(maxpool_backward_)(w, in, out, dout, din, w->size);
 }
 
 void KFN(avgpool_forward)(const lenet_window *w, const REAL *in, REAL *out) {
