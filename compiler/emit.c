@@ -178,13 +178,18 @@ static void emit_desc(Emitter *e, const char *type, const char *name, StrBuf *fi
     sb_puts(e->out, "};\n");
 }
 
+/* The fields both multiply kernels' descriptors start with. */
+static void size_fields(StrBuf *f, int m, const int k[3], const int groups[2], int width) {
+    const long kl[3] = {k[0], k[1], k[2]}, gl[2] = {groups[0], groups[1]};
+    field(f, "m", m);
+    field_n(f, "k", kl, 3);
+    field_n(f, "groups", gl, 2);
+    field(f, "width", width);
+}
+
 void emit_gemm_desc(Emitter *e, const char *name, const lenet_gemm *g) {
     StrBuf f = {0};
-    long k[3] = {g->k[0], g->k[1], g->k[2]}, groups[2] = {g->groups[0], g->groups[1]};
-    field(&f, "m", g->m);
-    field_n(&f, "k", k, 3);
-    field_n(&f, "groups", groups, 2);
-    field(&f, "width", g->width);
+    size_fields(&f, g->m, g->k, g->groups, g->width);
     if (g->flags)
         sb_printf(&f, ", .flags = %s%s%s", g->flags & LENET_ACCUMULATE ? "LENET_ACCUMULATE" : "",
                   g->flags == (LENET_ACCUMULATE | LENET_RELU) ? " | " : "",
@@ -201,11 +206,7 @@ void emit_gemm_desc(Emitter *e, const char *name, const lenet_gemm *g) {
 
 void emit_dot_desc(Emitter *e, const char *name, const lenet_gemm_dot *g) {
     StrBuf f = {0};
-    long k[3] = {g->k[0], g->k[1], g->k[2]}, groups[2] = {g->groups[0], g->groups[1]};
-    field(&f, "m", g->m);
-    field_n(&f, "k", k, 3);
-    field_n(&f, "groups", groups, 2);
-    field(&f, "width", g->width);
+    size_fields(&f, g->m, g->k, g->groups, g->width);
     field(&f, "a_row", g->a_row);
     field_n(&f, "a_g", g->a_g, 2);
     field_n(&f, "b_k", g->b_k, 3);

@@ -154,6 +154,26 @@ static void position_groups(const Geo *g, int T, int rows, int cols, int *groups
 
 #define MAX_RUNS (2 * 64 + 2) /* an axis has at most 2K + 1 runs (kernel <= 64) */
 
+/* A layer split into classes gets a block per class, its comment saying
+ * which rows and columns (fmt: "outputs %d..%d x %d..%d: taps ky %d..%d, kx
+ * %d..%d" and the like) see what; one class needs no block. */
+static void open_class(Emitter *e, bool several, const char *fmt, const AxisRun *ry,
+                       const AxisRun *rx) {
+    if (!several)
+        return;
+    StrBuf what = {0};
+    sb_printf(&what, fmt, ry->first, ry->end - 1, rx->first, rx->end - 1, ry->t0, ry->t1 - 1,
+              rx->t0, rx->t1 - 1);
+    emit_line(e, "{ /* %s */", what.data);
+    sb_free(&what);
+    e->indent++;
+}
+
+static void close_class(Emitter *e, bool several) {
+    if (several)
+        emit_close(e);
+}
+
 /* Kernels shape: one gemm per class of output positions that see the same
  * taps (one class without padding): out[co][pos] = bias[co] + w[co][taps] x
  * in[taps][pos]. */
@@ -178,18 +198,13 @@ static void conv_forward_kernels(Emitter *e, const Geo *g) {
             const long boff = (((long)ry->first * g->S + ry->t0 - g->PT) * g->W +
                                (long)rx->first * g->S + rx->t0 - g->PL) * T;
             const long coff = ((long)ry->first * g->OW + rx->first) * T;
-            if (nr * nc > 1) {
-                emit_line(e, "{ /* outputs %d..%d x %d..%d: taps ky %d..%d, kx %d..%d */",
-                          ry->first, ry->end - 1, rx->first, rx->end - 1, ry->t0, ry->t1 - 1,
-                          rx->t0, rx->t1 - 1);
-                e->indent++;
-            }
+            open_class(e, nr * nc > 1, "outputs %d..%d x %d..%d: taps ky %d..%d, kx %d..%d", ry,
+                       rx);
             emit_gemm_desc(e, "fwd", &d);
             /* a class with no taps (all padding) has no input position */
             emit_line(e, "%s(&fwd, %s, %s, %s, bias);", fn, at("w", aoff, a),
                       d.k[1] && d.k[2] ? at("in", boff, b) : "in", at("out", coff, c));
-            if (nr * nc > 1)
-                emit_close(e);
+            close_class(e, nr * nc > 1);
         }
 }
 
@@ -377,9 +392,11 @@ static void conv_input_gather(Emitter *e, const Geo *g) {
     emit_line(e, "/* input: din[ci][pos] = sum over (co, ky, kx) of w x dout[co][pos - tap] */");
     for (int r = 0; r < nr; r++)
         for (int q = 0; q < nc; q++) {
+            /* the inputs, and their taps [K - t1', K - t0') unflipped */
             const AxisRun *ry = &rows[r], *rx = &cols[q];
-            /* taps [K - t1', K - t0') of the flipped ranges */
-            const int ky0 = K - ry->t1, ky1 = K - ry->t0, kx0 = K - rx->t1, kx1 = K - rx->t0;
+            const AxisRun fy = {ry->first, ry->end, K - ry->t1, K - ry->t0},
+                          fx = {rx->first, rx->end, K - rx->t1, K - rx->t0};
+            const int ky0 = fy.t0, ky1 = fy.t1, kx0 = fx.t0, kx1 = fx.t1;
             const int rn = ry->end - ry->first, cn = rx->end - rx->first;
             lenet_gemm d = {.m = g->CI, .k = {g->CO, ky1 - ky0, kx1 - kx0},
                             .groups = {rn, 1}, .width = cn * T, .a_row = (long)K * K,
@@ -389,19 +406,14 @@ static void conv_input_gather(Emitter *e, const Geo *g) {
             const long boff = (((long)ry->first - ky0 + g->PT) * g->OW +
                                (long)rx->first - kx0 + g->PL) * T;
             const long coff = ((long)ry->first * g->W + rx->first) * T;
-            if (nr * nc > 1) {
-                emit_line(e, "{ /* inputs %d..%d x %d..%d: taps ky %d..%d, kx %d..%d */",
-                          ry->first, ry->end - 1, rx->first, rx->end - 1, ky0, ky1 - 1, kx0,
-                          kx1 - 1);
-                e->indent++;
-            }
+            open_class(e, nr * nc > 1, "inputs %d..%d x %d..%d: taps ky %d..%d, kx %d..%d", &fy,
+                       &fx);
             emit_gemm_desc(e, "dgrad", &d);
             /* a class that sees no tap gets zeros */
             emit_line(e, "%s(&dgrad, %s, %s, %s, 0);", fn,
                       at("w", (long)ky0 * K + kx0, a),
                       d.k[1] && d.k[2] ? at("dout", boff, b) : "dout", at("din", coff, c));
-            if (nr * nc > 1)
-                emit_close(e);
+            close_class(e, nr * nc > 1);
         }
 }
 
@@ -470,17 +482,12 @@ static void conv_backward_kernels(Emitter *e, const Layer *l, const Geo *g) {
             const long aoff = ((long)ry->t0 * g->OW + rx->t0) * T;
             const long boff = (((long)ry->t0 * g->S + ry->first - g->PT) * g->W +
                                (long)rx->t0 * g->S + rx->first - g->PL) * T;
-            if (ny * nx > 1) {
-                emit_line(e, "{ /* taps ky %d..%d, kx %d..%d: outputs %d..%d x %d..%d */",
-                          ry->first, ry->end - 1, rx->first, rx->end - 1, ry->t0, ry->t1 - 1,
-                          rx->t0, rx->t1 - 1);
-                e->indent++;
-            }
+            open_class(e, ny * nx > 1, "taps ky %d..%d, kx %d..%d: outputs %d..%d x %d..%d", ry,
+                       rx);
             emit_dot_desc(e, "wgrad", &d);
             emit_line(e, "%s(&wgrad, %s, %s, %s);", fn, at("dout", aoff, a), at("in", boff, b),
                       at("gw", (long)ry->first * g->K + rx->first, c));
-            if (ny * nx > 1)
-                emit_close(e);
+            close_class(e, ny * nx > 1);
         }
 
     if (!l->need_dinput)

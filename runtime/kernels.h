@@ -381,8 +381,13 @@ void KFN(maxpool_forward)(const lenet_window *w, const REAL *in, REAL *out) {
  * neither overlap nor leave gaps (stride == size) each input belongs to at
  * most one window: its gradient is written as 0 + (its share), the value
  * the loop shape's zero-then-add gives, and only the rows and columns past
- * the last window are zeroed. Otherwise din is zeroed and windows add. */
-static void LOCAL(zero_uncovered_)(const lenet_window *w, REAL *din) {
+ * the last window are zeroed. Otherwise din is zeroed and windows add.
+ * Returns which: 1 when windows tile the input. */
+static int LOCAL(clear_din_)(const lenet_window *w, REAL *din) {
+    if (w->stride != w->size) {
+        KFN(zero)(AT(w, w->c, 0, 0, w->h, w->w), din);
+        return 0;
+    }
     const int T = w->tile, ch = w->oh * w->stride, cw = w->ow * w->stride;
     for (int c = 0; c < w->c; c++)
         for (int y = 0; y < w->h; y++)
@@ -390,15 +395,12 @@ static void LOCAL(zero_uncovered_)(const lenet_window *w, REAL *din) {
                 KFN(zero)((long)w->w * T, din + AT(w, c, y, 0, w->h, w->w));
             else if (cw < w->w)
                 KFN(zero)((long)(w->w - cw) * T, din + AT(w, c, y, cw, w->h, w->w));
+    return 1; /* windows tile the input: write, do not add */
 }
 
 INLINE void LOCAL(maxpool_backward_)(const lenet_window *w, const REAL *in, const REAL *out,
                                      const REAL *dout, REAL *din, const int size) {
-    const int T = w->tile, TV = T / VL * VL, tiles = w->stride == size;
-    if (tiles)
-        LOCAL(zero_uncovered_)(w, din);
-    else
-        KFN(zero)(AT(w, w->c, 0, 0, w->h, w->w), din);
+    const int T = w->tile, TV = T / VL * VL, tiles = LOCAL(clear_din_)(w, din);
     for (int ch = 0; ch < w->c; ch++)
         for (int oy = 0; oy < w->oh; oy++)
             for (int ox = 0; ox < w->ow; ox++) {
@@ -464,12 +466,8 @@ void KFN(avgpool_forward)(const lenet_window *w, const REAL *in, REAL *out) {
 }
 
 void KFN(avgpool_backward)(const lenet_window *w, const REAL *dout, REAL *din) {
-    const int T = w->tile, tiles = w->stride == w->size;
+    const int T = w->tile, tiles = LOCAL(clear_din_)(w, din);
     const REAL inv = (REAL)(1.0 / ((double)w->size * w->size));
-    if (tiles)
-        LOCAL(zero_uncovered_)(w, din);
-    else
-        KFN(zero)(AT(w, w->c, 0, 0, w->h, w->w), din);
     for (int ch = 0; ch < w->c; ch++)
         for (int oy = 0; oy < w->oh; oy++)
             for (int ox = 0; ox < w->ow; ox++) {
