@@ -137,6 +137,7 @@ Jit *jit_compile(const Model *m, const EmitOptions *o, lenet_model *lm, Diag *d,
         return NULL;
     }
     lm->shape = emit_shape_name(o->shape);
-    lm->target = t ? t->name : o->target;
+    /* the loop shapes run tcc's own code, whatever the CPU */
+    lm->target = o->shape == SHAPE_KERNELS ? t->name : "tcc";
     return j;
 }

@@ -381,9 +381,15 @@ static int cmd_jit(int argc, char **argv, int what) {
     } else if (what == JIT_PREDICT) {
         rc = lenet_predict_main(lm, n, rest, "lenetc predict SPEC.yaml");
     } else {
-        printf("jit: %s %zu KiB C (%s shape, %s kernels: %s), compiled in %.3f s\n", m.name,
-               (bytes + 1023) / 1024, emit_shape_name(o.shape), o.target,
-               lenet_target_find(o.target)->describe, secs);
+        char desc[160];
+        if (o.shape == SHAPE_KERNELS)
+            snprintf(desc, sizeof desc, "kernels shape, %s kernels: %s", o.target,
+                     lenet_target_find(o.target)->describe);
+        else
+            snprintf(desc, sizeof desc, "%s shape: tcc's own scalar code",
+                     emit_shape_name(o.shape));
+        printf("jit: %s %zu KiB C (%s), compiled in %.3f s\n", m.name, (bytes + 1023) / 1024, desc,
+               secs);
         fflush(stdout);
         rc = lenet_train(lm, &to);
     }
