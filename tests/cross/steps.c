@@ -1,8 +1,8 @@
 /* steps.c: the driver of `make check-neon`. Trains the model it is linked
  * with (lenet5_model) for STEPS steps of 64 images, in file order, on one
  * thread, from raw (not gzip'd) IDX files, and prints each step's mean loss.
- * (64: in this window of training a one-ulp nudge to a weight stays under
- * 5e-7; some windows of 128 are chaotic enough to move a loss by 1e-4.)
+ * (64: in this window of training a one-ulp nudge to a weight stayed under
+ * 5e-7; in some windows of 128 or 256 it moves a loss by 1e-4.)
  * Given a file of another build's losses, it checks that every step agrees
  * within 1e-4 (relative) and exits 1 at the first that does not.
  *
