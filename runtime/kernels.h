@@ -1,6 +1,6 @@
 /* kernels.h: the body of every target's kernels (see lenet_kernels.h for
  * what each computes). kernels_<target>.c includes it twice, with REAL
- * float and with REAL double, after defining
+ * float and with REAL double (kernels_target.h does that), after defining
  *   TARGET           its name: lenet_<TARGET>_sgemm, ...
  *   VBYTES           bytes in one vector register
  *   GEMM_MR, GEMM_NV lenet_gemm's register block: MR rows x NV vectors
@@ -33,6 +33,8 @@ enum { START_ZERO, START_BIAS, START_C };
 /* terms of a sum whose offsets are tabulated at once */
 #define KCHUNK 256
 #define SYMBOL(n) {"lenet_" #n, (void *)KFN3(TARGET, , n)}
+#define KSYMBOLS_(t) lenet_##t##_symbols
+#define KSYMBOLS(t) KSYMBOLS_(t)
 /* the JIT's table: generic name -> this target's kernel */
 #define KERNEL_SYMBOLS(table)                                                                  \
     const lenet_symbol table[] = {                                                             \

@@ -8,13 +8,5 @@
 #define GEMM_NV 2
 #define DOT_MR 3  /* weight gradients: 3 x 4 = 12 accumulators */
 #define DOT_KR 4
-
-#define REAL float
-#include "kernels.h"
-#undef REAL
-#define REAL double
-#define REAL_IS_DOUBLE
-#include "kernels.h"
-
-KERNEL_SYMBOLS(lenet_avx2_symbols);
+#include "kernels_target.h"
 #endif

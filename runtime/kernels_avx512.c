@@ -8,13 +8,5 @@
 #define GEMM_NV 3
 #define DOT_MR 4  /* weight gradients: 4 x 6 = 24 accumulators */
 #define DOT_KR 6
-
-#define REAL float
-#include "kernels.h"
-#undef REAL
-#define REAL double
-#define REAL_IS_DOUBLE
-#include "kernels.h"
-
-KERNEL_SYMBOLS(lenet_avx512_symbols);
+#include "kernels_target.h"
 #endif
