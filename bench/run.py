@@ -111,32 +111,33 @@ def main():
     common = ["--epochs", e, "--data", data]
     thread_counts = sorted({1, min(2, cores), cores})
     runs = []  # (label, target, threads, command, epochs)
+    ep = args.epochs
     for t in targets:
         subprocess.run(f"./lenetc models/lenet5.yaml --target {t} -o build/bench/{t} && "
                        f"make -s -C build/bench/{t}", shell=True, cwd=ROOT, check=True)
         emitted = [f"build/bench/{t}/lenet5-train"]
         jit = ["./lenetc", "train", "models/lenet5.yaml", "--target", t]
         for n in thread_counts if t == native else [1, cores]:
-            runs.append(("emitted, gcc", t, n, emitted + ["--threads", str(n)] + common))
+            runs.append(("emitted, gcc", t, n, emitted + ["--threads", str(n)] + common, ep))
         for n in thread_counts if t == native else [cores]:
-            runs.append(("JIT, tcc", t, n, jit + ["--threads", str(n)] + common))
+            runs.append(("JIT, tcc", t, n, jit + ["--threads", str(n)] + common, ep))
     if not args.no_loops:
         runs.append(("JIT, loops shape (tcc's scalar code)", None, cores,
                      ["./lenetc", "train", "models/lenet5.yaml", "--shape", "loops", "--epochs",
-                      "1", "--data", data]))
+                      "1", "--data", data], 1))
     torch_python = next((p for p in ["/usr/bin/python3", sys.executable]
                          if subprocess.run([p, "-c", "import torch"],
                                            capture_output=True).returncode == 0), None)
     if torch_python and not args.no_torch:
         runs.append(("PyTorch %s" % sh(f"{torch_python} -c 'import torch; "
                                        f"print(torch.__version__)'"), None, cores,
-                     [torch_python, "bench/lenet_torch.py", "--threads", str(cores)] + common))
+                     [torch_python, "bench/lenet_torch.py", "--threads", str(cores)] + common, ep))
     elif not args.no_torch:
         print("bench: python3-torch is not installed: no PyTorch row "
               "(apt-get install python3-torch)", file=sys.stderr)
     results = []
-    for label, t, n, cmd in runs:
-        r = run(f"{label}, {t or '-'}, {n} threads", cmd, 1 if "--shape" in cmd else args.epochs)
+    for label, t, n, cmd, epochs in runs:
+        r = run(f"{label}, {t or '-'}, {n} threads", cmd, epochs)
         if r:
             r.update(path=label, target=t, threads=n)
             results.append(r)

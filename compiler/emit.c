@@ -339,8 +339,7 @@ void emit_function_end(Emitter *e) { emit_close(e); }
 
 /* ---- the kernels ------------------------------------------------------- */
 
-/* The target the options name; the machine's own when they name none. */
-static const lenet_target *target_of(const EmitOptions *o) {
+const lenet_target *emit_target(const EmitOptions *o) {
     const lenet_target *t = o->target ? lenet_target_find(o->target) : NULL;
     return t ? t : lenet_target_native();
 }
@@ -466,7 +465,7 @@ void emit_source(const Model *m, const EmitOptions *o, StrBuf *out) {
     layer_table(m, o, out);
     if (o->shape == SHAPE_KERNELS)
         sb_printf(out, "\n/* the kernels of the runtime built for %s (lenet_kernels.h) */\n"
-                       "#define LENET_TARGET %s\n", target_of(o)->name, target_of(o)->name);
+                       "#define LENET_TARGET %s\n", emit_target(o)->name, emit_target(o)->name);
     sb_printf(out, "#include \"%s.h\"\n", m->name);
     emit_kernels(m, o, out);
 
@@ -509,7 +508,7 @@ void emit_source(const Model *m, const EmitOptions *o, StrBuf *out) {
               m->name, m->name, h->optimizer == LENET_ADAM ? "LENET_ADAM" : "LENET_SGD",
               emit_real(&e, h->lr, lr), emit_real(&e, h->beta1, b1), emit_real(&e, h->beta2, b2),
               emit_real(&e, h->eps, eps), h->batch, h->epochs, (unsigned long long)h->seed,
-              emit_shape_name(o->shape), target_of(o)->name);
+              emit_shape_name(o->shape), emit_target(o)->name);
     sb_printf(out,
               "\n#ifdef LENETC_TRAINER_MAIN\n"
               "int main(int argc, char **argv) { return lenet_train_main(argc, argv, &%s_model); }\n"
@@ -561,7 +560,7 @@ void emit_makefile(const Model *m, const EmitOptions *o, const char *runtime_dir
         sb_printf(out, "%s-train: %s.o $(RUNTIME_LIB)\n\t$(CC) $(LDFLAGS) -o $@ %s.o $(LDLIBS)\n\n", n, n, n);
         sb_printf(out, "%s.o: %s.c %s.h\n\t$(TCC) $(TCCFLAGS) $(RUNTIME_CFLAGS) -DLENETC_TRAINER_MAIN -c -o $@ %s.c\n\n", n, n, n, n);
     } else {
-        const lenet_target *t = target_of(o);
+        const lenet_target *t = emit_target(o);
         if (o->shape == SHAPE_KERNELS)
             sb_printf(out, "# Built for %s (%s): the kernels it calls are the\n"
                            "# runtime's %s ones, which run only on a CPU that has it.\n"

@@ -107,9 +107,9 @@ void jit_free(Jit *j) {
 
 Jit *jit_compile(const Model *m, const EmitOptions *o, lenet_model *lm, Diag *d,
                  double *seconds, size_t *code_bytes) {
-    const lenet_target *t = lenet_target_find(o->target);
+    const lenet_target *t = emit_target(o);
     if (o->shape == SHAPE_KERNELS && !lenet_target_runs(t)) {
-        error_at(d, 0, 0, "jit: this CPU cannot run --target %s (it runs %s)", o->target,
+        error_at(d, 0, 0, "jit: this CPU cannot run --target %s (it runs %s)", t->name,
                  lenet_target_native()->name);
         return NULL;
     }

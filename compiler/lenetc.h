@@ -251,6 +251,8 @@ const char *lane(Emitter *e, long f, char buf[32]);
 int emit_check_size(const Model *m, const EmitOptions *o, Diag *d);
 /* "kernels", "loops", "unrolled" */
 const char *emit_shape_name(CodeShape shape);
+/* The target the options name; the machine's own when they name none. */
+const lenet_target *emit_target(const EmitOptions *o);
 void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out);
 /* The three files of an emitted build. runtime_dir is written into the
  * Makefile (relative to the output directory). */

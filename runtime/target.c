@@ -4,6 +4,7 @@
  * Dispatch is by plain function pointers chosen here at start-up: tcc can
  * link neither ifunc nor target_clones (see shared/notes/codegen-facts.md).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "lenet.h"
@@ -70,7 +71,15 @@ const lenet_target *lenet_target_native(void) {
     return NULL;
 }
 
-const char *lenet_target_names(void) { return "native, avx512, avx2, sse2, neon"; }
+const char *lenet_target_names(void) {
+    static char names[128]; /* built once, from the table */
+    if (!names[0]) {
+        size_t len = (size_t)snprintf(names, sizeof names, "native");
+        for (int i = 0; i < N_TARGETS && len < sizeof names; i++)
+            len += (size_t)snprintf(names + len, sizeof names - len, ", %s", targets[i].name);
+    }
+    return names;
+}
 
 int lenet_check_target(const lenet_model *m, lenet_error *err) {
     if (!m->shape || strcmp(m->shape, "kernels"))
