@@ -41,11 +41,17 @@ void emit_close(Emitter *e) {
     emit_line(e, "}");
 }
 
+/* The shortest decimal that reads back as the same float (or double). */
 const char *emit_real(Emitter *e, double v, char buf[32]) {
-    bool is_float = strcmp(e->opt.real, "float") == 0;
-    /* %.9g round-trips a float, %.17g a double */
-    snprintf(buf, 32, is_float ? "%.9g" : "%.17g", is_float ? (double)(float)v : v);
-    if (!strpbrk(buf, ".e"))
+    const bool is_float = strcmp(e->opt.real, "float") == 0;
+    if (is_float)
+        v = (float)v;
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(buf, 32, "%.*g", digits, v);
+        if (is_float ? strtof(buf, NULL) == (float)v : strtod(buf, NULL) == v)
+            break;
+    }
+    if (!strpbrk(buf, ".en"))
         strcat(buf, ".0");
     if (is_float)
         strcat(buf, "f");
@@ -67,7 +73,7 @@ static void put_lane(StrBuf *out, const char *t, int lane) {
             sb_printf(out, "%d", lane);
 }
 
-#define LANES_WRITTEN_OUT(e) ((e)->opt.shape == SHAPE_LOOPS && (e)->opt.tile <= 16)
+#define LANES_WRITTEN_OUT(e) ((e)->opt.style == STYLE_LOOPS && (e)->opt.tile <= 16)
 
 void emit_lanes(Emitter *e, const char *fmt, ...) {
     char t[512];
@@ -286,52 +292,67 @@ static void layer_comment(Emitter *e, const Layer *l, const char *pass) {
     shape_str(l->out, out, sizeof out);
     sb_printf(e->out, "\n/* %s %s: %s\n *   in %s -> out %s (C x H x W, %d samples innermost)", l->name,
               pass, desc.data, in, out, e->opt.tile);
-    if (l->w_size)
-        sb_printf(e->out, "\n *   weight params[%ld..%ld), bias params[%ld..%ld)", l->w_off,
-                  l->w_off + l->w_size, l->b_off, l->b_off + l->b_size);
+    for (int i = 0; i < l->n_tensors; i++) {
+        const LayerTensor *t = &l->tensors[i];
+        sb_printf(e->out, "%s%s params[%ld..%ld)", i ? ", " : "\n *   ", t->name, t->off,
+                  t->off + t->size);
+    }
+    if (l->saved)
+        sb_printf(e->out, "\n *   saved for backward: %ld features", l->saved);
     sb_puts(e->out, " */\n");
     sb_free(&desc);
+}
+
+/* Pointers to a layer's tensors: params + offset (and grads + offset). */
+static void tensor_pointers(Emitter *e, const Layer *l, bool backward) {
+    const char *R = e->opt.real;
+    for (int i = 0; i < l->n_tensors; i++) {
+        const LayerTensor *t = &l->tensors[i];
+        if (!backward || t->in_backward)
+            emit_line(e, "const %s *restrict %s = params + %ld;", R, t->var, t->off);
+    }
 }
 
 void emit_forward_begin(Emitter *e, const Layer *l) {
     const char *R = e->opt.real;
     int T = e->opt.tile;
     layer_comment(e, l, "forward");
-    if (l->w_size)
-        emit_open(e, "static void %s_forward(const %s *restrict params, %s *restrict acts)",
-                  l->name, R, R);
-    else
-        emit_open(e, "static void %s_forward(%s *restrict acts)", l->name, R);
-    if (l->w_size) {
-        emit_line(e, "const %s *restrict w = params + %ld;", R, l->w_off);
-        emit_line(e, "const %s *restrict bias = params + %ld;", R, l->b_off);
-    }
+    char params[64] = "";
+    if (l->n_tensors)
+        snprintf(params, sizeof params, "const %s *restrict params, ", R);
+    emit_open(e, "static void %s_forward(%s%s *restrict acts%s)", l->name, params, R,
+              l->kind->uses_pass ? ", const lenet_pass *pass" : "");
+    tensor_pointers(e, l, false);
     emit_line(e, "const %s *restrict in = acts + %ld;", R, l->in_off * T);
     emit_line(e, "%s *restrict out = acts + %ld;", R, l->out_off * T);
+    if (l->saved)
+        emit_line(e, "%s *restrict saved = acts + %ld;", R, l->saved_off * T);
 }
 
 void emit_backward_begin(Emitter *e, const Layer *l) {
     const char *R = e->opt.real;
     int T = e->opt.tile;
+    const bool trained = layer_params(l, true) > 0;
     layer_comment(e, l, "backward");
-    if (l->w_size)
-        emit_open(e,
-                  "static void %s_backward(const %s *restrict params, const %s *restrict acts, "
-                  "%s *restrict dacts, %s *restrict grads)",
-                  l->name, R, R, R, R);
-    else
-        emit_open(e, "static void %s_backward(const %s *restrict acts, %s *restrict dacts)",
-                  l->name, R, R);
-    if (l->w_size)
-        emit_line(e, "const %s *restrict w = params + %ld;", R, l->w_off);
+    char params[64] = "", grads[64] = "";
+    if (l->n_tensors)
+        snprintf(params, sizeof params, "const %s *restrict params, ", R);
+    if (trained)
+        snprintf(grads, sizeof grads, ", %s *restrict grads", R);
+    emit_open(e, "static void %s_backward(%sconst %s *restrict acts, %s *restrict dacts%s)",
+              l->name, params, R, R, grads);
+    tensor_pointers(e, l, true);
     emit_line(e, "const %s *restrict in = acts + %ld;", R, l->in_off * T);
     emit_line(e, "const %s *restrict out = acts + %ld;", R, l->out_off * T);
+    if (l->saved)
+        emit_line(e, "const %s *restrict saved = acts + %ld;", R, l->saved_off * T);
     emit_line(e, "%s *restrict dout = dacts + %ld;", R, l->out_off * T);
     if (l->need_dinput)
         emit_line(e, "%s *restrict din = dacts + %ld;", R, l->in_off * T);
-    if (l->w_size) {
-        emit_line(e, "%s *restrict gw = grads + %ld;", R, l->w_off);
-        emit_line(e, "%s *restrict gb = grads + %ld;", R, l->b_off);
+    for (int i = 0; i < l->n_tensors; i++) {
+        const LayerTensor *t = &l->tensors[i];
+        if (t->trainable)
+            emit_line(e, "%s *restrict %s = grads + %ld;", R, t->grad_var, t->off);
     }
 }
 
@@ -344,16 +365,14 @@ const lenet_target *emit_target(const EmitOptions *o) {
     return t ? t : lenet_target_native();
 }
 
-const char *emit_shape_name(CodeShape shape) {
+const char *emit_style_name(CodeStyle style) {
     static const char *const names[] = {
-        [SHAPE_LOOPS] = "loops", [SHAPE_UNROLL] = "unrolled", [SHAPE_KERNELS] = "kernels"};
-    return names[shape];
+        [STYLE_LOOPS] = "loops", [STYLE_UNROLL] = "unrolled", [STYLE_KERNELS] = "kernels"};
+    return names[style];
 }
 
-static bool has_code(const Layer *l) { return l->kind != &flatten_kind; }
-
 int emit_check_size(const Model *m, const EmitOptions *o, Diag *d) {
-    if (o->shape != SHAPE_UNROLL)
+    if (o->style != STYLE_UNROLL)
         return 0; /* loop-shaped code does not grow with the sizes */
     long macs = 0;
     for (int i = 0; i < m->n_layers; i++)
@@ -363,35 +382,61 @@ int emit_check_size(const Model *m, const EmitOptions *o, Diag *d) {
         return 0;
     return error_at(d, 0, 0,
                     "unrolled, this model would be about %ld MiB of C (%ld multiply-adds per "
-                    "sample; the limit is %ld MiB): use --shape loops",
+                    "sample; the limit is %ld MiB): use --style loops",
                     bytes >> 20, macs, MAX_UNROLLED_BYTES >> 20);
+}
+
+/* The call of a layer's function from the model's: its arguments are those
+ * emit_forward_begin and emit_backward_begin declare. */
+static void layer_call(Emitter *e, const Layer *l, bool backward) {
+    const bool params = l->n_tensors > 0;
+    if (l->kind->view)
+        emit_line(e, backward ? "/* %s: nothing to do */"
+                              : "/* %s: its output is its input, seen another way */",
+                  l->name);
+    else if (!backward)
+        emit_line(e, "%s_forward(%sacts%s);", l->name, params ? "params, " : "",
+                  l->kind->uses_pass ? ", pass" : "");
+    else
+        emit_line(e, "%s_backward(%sacts, dacts%s);", l->name, params ? "params, " : "",
+                  layer_params(l, true) ? ", grads" : "");
 }
 
 void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out) {
     Emitter e = {.out = out, .opt = *o};
     Emitter *E = &e;
     const char *R = o->real;
-    for (int i = 0; i < m->n_layers; i++)
-        if (has_code(&m->layers[i]))
-            m->layers[i].kind->forward(E, &m->layers[i]);
-    for (int i = m->n_layers - 1; i >= 0 && !o->forward_only; i--)
-        if (has_code(&m->layers[i]) && m->layers[i].need_backward)
-            m->layers[i].kind->backward(E, &m->layers[i]);
+    for (int i = 0; i < m->n_layers; i++) {
+        const Layer *l = &m->layers[i];
+        if (l->kind->view)
+            continue;
+        emit_forward_begin(E, l);
+        layer_forward(l, o->style)(E, l);
+        emit_function_end(E);
+    }
+    for (int i = m->n_layers - 1; i >= 0 && !o->forward_only; i--) {
+        const Layer *l = &m->layers[i];
+        if (l->kind->view || !l->need_backward)
+            continue;
+        emit_backward_begin(E, l);
+        if (l->need_dinput || layer_params(l, true))
+            layer_backward(l, o->style)(E, l);
+        emit_function_end(E);
+    }
 
     sb_printf(out, "\n/* %s forward: the input tile is acts[0..%ld), the logits tile acts[%ld..%ld) */\n",
               m->name, shape_size(m->input) * o->tile,
               m->logits_off * o->tile, (m->logits_off + m->n_classes) * o->tile);
-    emit_open(E, "%svoid %s_forward(const %s *restrict params, %s *restrict acts)",
-              o->forward_only ? "static " : "", m->name, R, R);
-    for (int i = 0; i < m->n_layers; i++) {
-        const Layer *l = &m->layers[i];
-        if (!has_code(l))
-            emit_line(E, "/* %s: the C x H x W layout is already flat */", l->name);
-        else if (l->w_size)
-            emit_line(E, "%s_forward(params, acts);", l->name);
-        else
-            emit_line(E, "%s_forward(acts);", l->name);
-    }
+    if (o->forward_only)
+        emit_open(E, "static void %s_forward(const %s *restrict params, %s *restrict acts)",
+                  m->name, R, R);
+    else
+        emit_open(E,
+                  "void %s_forward(const %s *restrict params, %s *restrict acts, "
+                  "const lenet_pass *pass)",
+                  m->name, R, R);
+    for (int i = 0; i < m->n_layers; i++)
+        layer_call(E, &m->layers[i], false);
     emit_close(E);
 
     if (o->forward_only)
@@ -403,17 +448,9 @@ void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out) {
               "void %s_backward(const %s *restrict params, const %s *restrict acts, "
               "%s *restrict dacts, %s *restrict grads)",
               m->name, R, R, R, R);
-    for (int i = m->n_layers - 1; i >= 0; i--) {
-        const Layer *l = &m->layers[i];
-        if (!l->need_backward)
-            continue;
-        if (!has_code(l))
-            emit_line(E, "/* %s: nothing to do */", l->name);
-        else if (l->w_size)
-            emit_line(E, "%s_backward(params, acts, dacts, grads);", l->name);
-        else
-            emit_line(E, "%s_backward(acts, dacts);", l->name);
-    }
+    for (int i = m->n_layers - 1; i >= 0; i--)
+        if (m->layers[i].need_backward)
+            layer_call(E, &m->layers[i], true);
     emit_close(E);
 }
 
@@ -437,13 +474,13 @@ static void file_banner(const Model *m, const EmitOptions *o, const char *file, 
 }
 
 static void layer_table(const Model *m, const EmitOptions *o, StrBuf *out) {
-    static const char *const shape_names[] = {
-        [SHAPE_LOOPS] = "loops",
-        [SHAPE_UNROLL] = "fully unrolled",
-        [SHAPE_KERNELS] = "calls to the lenetc runtime's vector kernels",
+    static const char *const style_names[] = {
+        [STYLE_LOOPS] = "loops",
+        [STYLE_UNROLL] = "fully unrolled",
+        [STYLE_KERNELS] = "calls to the lenetc runtime's vector kernels",
     };
     sb_printf(out, " *\n * Forward and backward passes of %s for tiles of %d samples (%s).\n", m->name,
-              o->tile, shape_names[o->shape]);
+              o->tile, style_names[o->style]);
     sb_printf(out, " * Activations are batch-innermost: a C x H x W tensor is %s[C*H*W][%d].\n",
               o->real, o->tile);
     sb_puts(out, " *\n *   layer        output        params\n");
@@ -453,7 +490,7 @@ static void layer_table(const Model *m, const EmitOptions *o, StrBuf *out) {
     for (int i = 0; i < m->n_layers; i++) {
         const Layer *l = &m->layers[i];
         shape_str(l->out, shape, sizeof shape);
-        sb_printf(out, " *   %-12s %-13s %ld\n", l->name, shape, l->w_size + l->b_size);
+        sb_printf(out, " *   %-12s %-13s %ld\n", l->name, shape, layer_params(l, false));
     }
     sb_printf(out, " *   total                      %ld\n */\n", m->n_params);
 }
@@ -463,7 +500,7 @@ void emit_source(const Model *m, const EmitOptions *o, StrBuf *out) {
     snprintf(file, sizeof file, "%s.c", m->name);
     file_banner(m, o, file, out);
     layer_table(m, o, out);
-    if (o->shape == SHAPE_KERNELS)
+    if (o->style == STYLE_KERNELS)
         sb_printf(out, "\n/* the kernels of the runtime built for %s (lenet_kernels.h) */\n"
                        "#define LENET_TARGET %s\n", emit_target(o)->name, emit_target(o)->name);
     sb_printf(out, "#include \"%s.h\"\n", m->name);
@@ -472,12 +509,21 @@ void emit_source(const Model *m, const EmitOptions *o, StrBuf *out) {
     /* the descriptor the runtime trains from */
     lenet_model *lm = model_descriptor(m, o->tile);
     sb_puts(out, "\n/* ---- what the lenetc runtime needs to know ---- */\n\n");
+    static const char *const inits[] = {
+        [LENET_INIT_ZEROS] = "LENET_INIT_ZEROS", [LENET_INIT_ONES] = "LENET_INIT_ONES",
+        [LENET_INIT_GLOROT_UNIFORM] = "LENET_INIT_GLOROT_UNIFORM",
+        [LENET_INIT_HE_UNIFORM] = "LENET_INIT_HE_UNIFORM"};
     sb_printf(out, "static const lenet_tensor %s_tensors[%d] = {\n", m->name, lm->n_tensors);
     for (int i = 0; i < lm->n_tensors; i++) {
         const lenet_tensor *t = &lm->tensors[i];
-        sb_printf(out, "    {\"%s\", %d, {%d, %d, %d, %d}, %zu, %zu, %d, %d},\n", t->name, t->ndim,
-                  t->dims[0], t->dims[1], t->dims[2], t->dims[3], t->offset, t->size, t->fan_in,
-                  t->fan_out);
+        sb_printf(out, "    {.name = \"%s\", .ndim = %d, .dims = {", t->name, t->ndim);
+        for (int k = 0; k < t->ndim; k++)
+            sb_printf(out, "%s%d", k ? ", " : "", t->dims[k]);
+        sb_printf(out, "}, .offset = %zu, .size = %zu,\n     .init = %s", t->offset, t->size,
+                  inits[t->init]);
+        if (t->fan_in || t->fan_out)
+            sb_printf(out, ", .fan_in = %d, .fan_out = %d", t->fan_in, t->fan_out);
+        sb_printf(out, ", .trainable = %d},\n", t->trainable);
     }
     sb_puts(out, "};\n\n");
     Emitter e = {.out = out, .opt = *o};
@@ -492,23 +538,26 @@ void emit_source(const Model *m, const EmitOptions *o, StrBuf *out) {
               "    .n_classes = %d,\n"
               "    .tile = %d,\n"
               "    .n_params = %zu,\n"
+              "    .n_trainable = %zu,\n"
               "    .n_tensors = %d,\n"
               "    .tensors = %s_tensors,\n"
               "    .act_floats = %zu,\n"
               "    .logits_offset = %zu,\n"
               "    .forward = %s_forward,\n"
               "    .backward = %s_backward,\n"
-              "    .defaults = {%s, %s, %s, %s, %s, %d, %d, %lluu},\n"
-              "    .shape = \"%s\",\n"
+              "    .defaults = {.optimizer = %s, .lr = %s, .beta1 = %s, .beta2 = %s, .eps = %s,\n"
+              "                 .batch = %d, .epochs = %d, .seed = %llu},\n"
+              "    .style = \"%s\",\n"
               "    .target = \"%s\",\n"
               "};\n",
               m->name, m->name, lm->data_h, lm->data_w, lm->data_c, lm->pad,
               emit_real(&e, lm->scale_lo, lo), emit_real(&e, lm->scale_hi, hi), lm->n_classes,
-              lm->tile, lm->n_params, lm->n_tensors, m->name, lm->act_floats, lm->logits_offset,
-              m->name, m->name, h->optimizer == LENET_ADAM ? "LENET_ADAM" : "LENET_SGD",
-              emit_real(&e, h->lr, lr), emit_real(&e, h->beta1, b1), emit_real(&e, h->beta2, b2),
-              emit_real(&e, h->eps, eps), h->batch, h->epochs, (unsigned long long)h->seed,
-              emit_shape_name(o->shape), emit_target(o)->name);
+              lm->tile, lm->n_params, lm->n_trainable, lm->n_tensors, m->name, lm->act_floats,
+              lm->logits_offset, m->name, m->name,
+              h->optimizer == LENET_ADAM ? "LENET_ADAM" : "LENET_SGD", emit_real(&e, h->lr, lr),
+              emit_real(&e, h->beta1, b1), emit_real(&e, h->beta2, b2), emit_real(&e, h->eps, eps),
+              h->batch, h->epochs, (unsigned long long)h->seed, emit_style_name(o->style),
+              emit_target(o)->name);
     sb_printf(out,
               "\n#ifdef LENETC_TRAINER_MAIN\n"
               "int main(int argc, char **argv) { return lenet_train_main(argc, argv, &%s_model); }\n"
@@ -531,7 +580,8 @@ void emit_header(const Model *m, const EmitOptions *o, StrBuf *out) {
               m->act_floats * o->tile);
     sb_printf(out, "#define %s_LOGITS %ld     /* offset of the logits tile in acts */\n\n", up,
               m->logits_off * o->tile);
-    sb_printf(out, "void %s_forward(const %s *params, %s *acts);\n", m->name, R, R);
+    sb_printf(out, "void %s_forward(const %s *params, %s *acts, const lenet_pass *pass);\n",
+              m->name, R, R);
     sb_printf(out,
               "void %s_backward(const %s *params, const %s *acts, %s *dacts, %s *grads);\n",
               m->name, R, R, R, R);
@@ -553,7 +603,7 @@ void emit_makefile(const Model *m, const EmitOptions *o, const char *runtime_dir
                  "RUNTIME_LIB = $(LENETC_RUNTIME)/liblenet.a\n"
                  "LDLIBS = $(RUNTIME_LIB) $(shell pkg-config --libs zlib jansson) -lm -lpthread\n"
                  "endif\n");
-    if (o->shape == SHAPE_UNROLL) {
+    if (o->style == STYLE_UNROLL) {
         sb_puts(out, "# Fully unrolled code is megabytes: gcc needs minutes and gigabytes for it,\n"
                      "# tcc compiles it in about a second.\n");
         sb_puts(out, "TCC ?= tcc\nTCCFLAGS ?=\nLDFLAGS ?=\n\n");
@@ -561,7 +611,7 @@ void emit_makefile(const Model *m, const EmitOptions *o, const char *runtime_dir
         sb_printf(out, "%s.o: %s.c %s.h\n\t$(TCC) $(TCCFLAGS) $(RUNTIME_CFLAGS) -DLENETC_TRAINER_MAIN -c -o $@ %s.c\n\n", n, n, n, n);
     } else {
         const lenet_target *t = emit_target(o);
-        if (o->shape == SHAPE_KERNELS)
+        if (o->style == STYLE_KERNELS)
             sb_printf(out, "# Built for %s (%s): the kernels it calls are the\n"
                            "# runtime's %s ones, which run only on a CPU that has it.\n"
                            "CFLAGS ?= -O3 %s\n",

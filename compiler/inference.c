@@ -66,7 +66,7 @@ void emit_inference(const Model *m, const float *params, const char *spec_file,
               base(spec_file), base(weights_file));
     sb_printf(c, " * Standalone inference for %s: see %s.h. */\n", n, n);
     sb_printf(c, "#include \"%s.h\"\n", n);
-    EmitOptions o = {.shape = SHAPE_LOOPS, .tile = 1, .real = "float", .spec_file = spec_file,
+    EmitOptions o = {.style = STYLE_LOOPS, .tile = 1, .real = "float", .spec_file = spec_file,
                      .forward_only = true};
     emit_kernels(m, &o, c);
 

@@ -108,17 +108,17 @@ void jit_free(Jit *j) {
 Jit *jit_compile(const Model *m, const EmitOptions *o, lenet_model *lm, Diag *d,
                  double *seconds, size_t *code_bytes) {
     const lenet_target *t = emit_target(o);
-    if (o->shape == SHAPE_KERNELS && !lenet_target_runs(t)) {
+    if (o->style == STYLE_KERNELS && !lenet_target_runs(t)) {
         error_at(d, 0, 0, "jit: this CPU cannot run --target %s (it runs %s)", t->name,
                  lenet_target_native()->name);
         return NULL;
     }
     StrBuf src = {0};
     double t0 = lenet_seconds();
-    if (o->shape == SHAPE_KERNELS)
-        sb_puts(&src, lenetc_kernels_header);
+    /* the kernels' declarations and lenet_pass, which every forward takes */
+    sb_puts(&src, lenetc_kernels_header);
     emit_kernels(m, o, &src);
-    Jit *j = jit_compile_text(src.data, o->shape == SHAPE_KERNELS ? t->symbols : NULL, d);
+    Jit *j = jit_compile_text(src.data, o->style == STYLE_KERNELS ? t->symbols : NULL, d);
     if (seconds)
         *seconds = lenet_seconds() - t0;
     if (code_bytes)
@@ -136,8 +136,8 @@ Jit *jit_compile(const Model *m, const EmitOptions *o, lenet_model *lm, Diag *d,
         error_at(d, 0, 0, "jit: generated code lacks %s", name);
         return NULL;
     }
-    lm->shape = emit_shape_name(o->shape);
+    lm->style = emit_style_name(o->style);
     /* the loop shapes run tcc's own code, whatever the CPU */
-    lm->target = o->shape == SHAPE_KERNELS ? t->name : "tcc";
+    lm->target = o->style == STYLE_KERNELS ? t->name : "tcc";
     return j;
 }

@@ -66,9 +66,49 @@ static int conv_infer(Layer *l, Diag *d) {
                         l->kernel, l->kernel, l->in.h, l->in.w,
                         l->pad_mode == PAD_EXPLICIT ? l->pad : 0);
     l->out = (Shape){l->filters, oh, ow, false};
-    l->w_size = (long)l->filters * l->in.c * l->kernel * l->kernel;
-    l->b_size = l->filters;
+    /* PyTorch's Conv2d: weight [out][in][kh][kw] */
+    const int rf = l->kernel * l->kernel;
+    LayerTensor *w = layer_tensor(l, "weight", "w", "gw", LENET_INIT_GLOROT_UNIFORM, 4,
+                                  (int[]){l->filters, l->in.c, l->kernel, l->kernel});
+    w->fan_in = l->in.c * rf;
+    w->fan_out = l->filters * rf;
+    w->in_backward = true;
+    layer_tensor(l, "bias", "bias", "gb", LENET_INIT_ZEROS, 1, (int[]){l->filters});
     return 0;
+}
+
+/* Taps that land inside the input along one axis, over all outputs. */
+static long valid_taps(int out, int k, int s, int pad, int in) {
+    long n = 0;
+    for (int o = 0; o < out; o++)
+        for (int t = 0; t < k; t++)
+            n += o * s + t - pad >= 0 && o * s + t - pad < in;
+    return n;
+}
+
+/* Taps that fall into padding are not computed, so not counted. */
+static long conv_macs(const Layer *l) {
+    return (long)l->out.c * l->in.c *
+           valid_taps(l->out.h, l->kernel, l->stride, l->pad_top, l->in.h) *
+           valid_taps(l->out.w, l->kernel, l->stride, l->pad_left, l->in.w);
+}
+
+/* PyTorch pads both sides alike; "same" with an even kernel pads one more
+ * pixel after, which takes a ZeroPad2d in front. */
+static void conv_torch(const Layer *l, json_t *modules) {
+    int pb = (l->out.h - 1) * l->stride + l->kernel - l->in.h - l->pad_top;
+    int pr = (l->out.w - 1) * l->stride + l->kernel - l->in.w - l->pad_left;
+    pb = pb > 0 ? pb : 0;
+    pr = pr > 0 ? pr : 0;
+    int pad = 0;
+    if (l->pad_top == pb && l->pad_left == pr && l->pad_top == l->pad_left)
+        pad = l->pad_top;
+    else
+        layer_torch_module(modules, l, "_pad", "ZeroPad2d",
+                           json_pack("[[i, i, i, i]]", l->pad_left, pr, l->pad_top, pb), NULL);
+    layer_torch_module(modules, l, NULL, "Conv2d",
+                       json_pack("[i, i, i, i]", l->in.c, l->filters, l->kernel, l->stride),
+                       json_pack("{s:i}", "padding", pad));
 }
 
 static void conv_describe(const Layer *l, StrBuf *sb) {
@@ -174,10 +214,10 @@ static void close_class(Emitter *e, bool several) {
         emit_close(e);
 }
 
-/* Kernels shape: one gemm per class of output positions that see the same
+/* Kernels style: one gemm per class of output positions that see the same
  * taps (one class without padding): out[co][pos] = bias[co] + w[co][taps] x
  * in[taps][pos]. */
-static void conv_forward_kernels(Emitter *e, const Geo *g) {
+static void conv_forward_classes(Emitter *e, const Geo *g) {
     const int T = e->opt.tile;
     AxisRun rows[MAX_RUNS], cols[MAX_RUNS];
     int nr = axis_runs_by_output(g->OH, g->K, g->S, g->PT, g->H, rows);
@@ -208,58 +248,61 @@ static void conv_forward_kernels(Emitter *e, const Geo *g) {
         }
 }
 
-static void conv_forward(Emitter *e, const Layer *l) {
+static void conv_forward_kernels(Emitter *e, const Layer *l) {
     Geo g = geo(l);
-    const char *R = e->opt.real;
-    char a[32], c[32];
-    emit_forward_begin(e, l);
-    if (e->opt.shape == SHAPE_KERNELS) {
-        conv_forward_kernels(e, &g);
-    } else if (e->opt.shape == SHAPE_LOOPS) {
-        emit_line(e, "for (int co = 0; co < %d; co++)", g.CO);
-        emit_line(e, "    for (int oy = 0; oy < %d; oy++)", g.OH);
-        e->indent += 2;
-        emit_open(e, "for (int ox = 0; ox < %d; ox++)", g.OW);
-        emit_line(e, "%s *o = out + ((co * %d + oy) * %d + ox) * %d;", R, g.OH, g.OW, e->opt.tile);
-        emit_lanes(e, "o[$] = bias[co];");
-        emit_open(e, "for (int ci = 0; ci < %d; ci++)", g.CI);
-        open_tap_loops(e, &g, "ky", "kx", g.K, g.K);
-        emit_line(e, "const %s wk = w[((co * %d + ci) * %d + ky) * %d + kx];", R, g.CI, g.K, g.K);
-        emit_line(e, "const %s *x = in + ((ci * %d + iy) * %d + ix) * %d;", R, g.H, g.W,
-                  e->opt.tile);
-        emit_lanes(e, "o[$] += wk * x[$];");
-        emit_close(e);
-        emit_close(e);
-        emit_close(e);
-        emit_close(e);
-        e->indent -= 2;
-    } else {
-        emit_lane_loop(e);
-        for (int co = 0; co < g.CO; co++)
-            for (int oy = 0; oy < g.OH; oy++)
-                for (int ox = 0; ox < g.OW; ox++) {
-                    sum_begin(e, "out[%s] = bias[%d]", lane(e, ((long)co * g.OH + oy) * g.OW + ox, a),
-                              co);
-                    for (int ci = 0; ci < g.CI; ci++)
-                        for (int ky = 0; ky < g.K; ky++) {
-                            int iy = in_pos(oy, ky, g.S, g.PT, g.H);
-                            for (int kx = 0; kx < g.K && iy >= 0; kx++) {
-                                int ix = in_pos(ox, kx, g.S, g.PL, g.W);
-                                if (ix < 0)
-                                    continue;
-                                long wi = (((long)co * g.CI + ci) * g.K + ky) * g.K + kx;
-                                sum_term(e, " + w[%ld] * in[%s]", wi,
-                                         lane(e, ((long)ci * g.H + iy) * g.W + ix, c));
-                            }
-                        }
-                    sum_end(e);
-                }
-        emit_close(e);
-    }
-    emit_function_end(e);
+    conv_forward_classes(e, &g);
 }
 
-static void conv_backward_loops(Emitter *e, const Layer *l, const Geo *g) {
+static void conv_forward_loops(Emitter *e, const Layer *l) {
+    Geo g = geo(l);
+    const char *R = e->opt.real;
+    emit_line(e, "for (int co = 0; co < %d; co++)", g.CO);
+    emit_line(e, "    for (int oy = 0; oy < %d; oy++)", g.OH);
+    e->indent += 2;
+    emit_open(e, "for (int ox = 0; ox < %d; ox++)", g.OW);
+    emit_line(e, "%s *o = out + ((co * %d + oy) * %d + ox) * %d;", R, g.OH, g.OW, e->opt.tile);
+    emit_lanes(e, "o[$] = bias[co];");
+    emit_open(e, "for (int ci = 0; ci < %d; ci++)", g.CI);
+    open_tap_loops(e, &g, "ky", "kx", g.K, g.K);
+    emit_line(e, "const %s wk = w[((co * %d + ci) * %d + ky) * %d + kx];", R, g.CI, g.K, g.K);
+    emit_line(e, "const %s *x = in + ((ci * %d + iy) * %d + ix) * %d;", R, g.H, g.W,
+              e->opt.tile);
+    emit_lanes(e, "o[$] += wk * x[$];");
+    emit_close(e);
+    emit_close(e);
+    emit_close(e);
+    emit_close(e);
+    e->indent -= 2;
+}
+
+static void conv_forward_unrolled(Emitter *e, const Layer *l) {
+    Geo g = geo(l);
+    char a[32], c[32];
+    emit_lane_loop(e);
+    for (int co = 0; co < g.CO; co++)
+        for (int oy = 0; oy < g.OH; oy++)
+            for (int ox = 0; ox < g.OW; ox++) {
+                sum_begin(e, "out[%s] = bias[%d]", lane(e, ((long)co * g.OH + oy) * g.OW + ox, a),
+                          co);
+                for (int ci = 0; ci < g.CI; ci++)
+                    for (int ky = 0; ky < g.K; ky++) {
+                        int iy = in_pos(oy, ky, g.S, g.PT, g.H);
+                        for (int kx = 0; kx < g.K && iy >= 0; kx++) {
+                            int ix = in_pos(ox, kx, g.S, g.PL, g.W);
+                            if (ix < 0)
+                                continue;
+                            long wi = (((long)co * g.CI + ci) * g.K + ky) * g.K + kx;
+                            sum_term(e, " + w[%ld] * in[%s]", wi,
+                                     lane(e, ((long)ci * g.H + iy) * g.W + ix, c));
+                        }
+                    }
+                sum_end(e);
+            }
+    emit_close(e);
+}
+
+static void conv_backward_loops(Emitter *e, const Layer *l) {
+    const Geo geometry = geo(l), *g = &geometry;
     const char *R = e->opt.real;
     int T = e->opt.tile;
     emit_line(e, "/* bias: per-lane sums over positions, then over lanes */");
@@ -316,7 +359,8 @@ static void conv_backward_loops(Emitter *e, const Layer *l, const Geo *g) {
 
 /* One lane loop holds every statement: each gradient still takes its lanes
  * in order b = 0, 1, ..., as the loop shape does, so the sums agree. */
-static void conv_backward_unrolled(Emitter *e, const Layer *l, const Geo *g) {
+static void conv_backward_unrolled(Emitter *e, const Layer *l) {
+    const Geo geometry = geo(l), *g = &geometry;
     char a[32], c[32], zero[32];
     emit_real(e, 0.0, zero);
     emit_lane_loop(e);
@@ -451,10 +495,11 @@ static void conv_input_scatter(Emitter *e, const Geo *g, const AxisRun *ys, int 
         }
 }
 
-/* Kernels shape of the backward pass: the bias and weight gradients sum over
+/* Kernels style of the backward pass: the bias and weight gradients sum over
  * positions and lanes (one call per class of taps that see the same output
  * positions); the input gradient is gathered (stride 1) or scattered. */
-static void conv_backward_kernels(Emitter *e, const Layer *l, const Geo *g) {
+static void conv_backward_kernels(Emitter *e, const Layer *l) {
+    const Geo geometry = geo(l), *g = &geometry;
     const int T = e->opt.tile;
     const long P = (long)g->OH * g->OW * T; /* one channel of dout */
     char fn[48], a[48], b[48], c[48];
@@ -498,25 +543,17 @@ static void conv_backward_kernels(Emitter *e, const Layer *l, const Geo *g) {
         conv_input_scatter(e, g, ys, ny, xs, nx);
 }
 
-static void conv_backward(Emitter *e, const Layer *l) {
-    Geo g = geo(l);
-    emit_backward_begin(e, l);
-    if (e->opt.shape == SHAPE_KERNELS)
-        conv_backward_kernels(e, l, &g);
-    else if (e->opt.shape == SHAPE_LOOPS)
-        conv_backward_loops(e, l, &g);
-    else
-        conv_backward_unrolled(e, l, &g);
-    emit_function_end(e);
-}
-
 const LayerKind conv_kind = {
     .kind = "conv",
     .prefix = "conv",
     .keras = "Conv2D",
     .parse = conv_parse,
     .infer = conv_infer,
-    .forward = conv_forward,
-    .backward = conv_backward,
     .describe = conv_describe,
+    .macs = conv_macs,
+    .torch = conv_torch,
+    .forward = {[STYLE_LOOPS] = conv_forward_loops, [STYLE_UNROLL] = conv_forward_unrolled,
+                [STYLE_KERNELS] = conv_forward_kernels},
+    .backward = {[STYLE_LOOPS] = conv_backward_loops, [STYLE_UNROLL] = conv_backward_unrolled,
+                 [STYLE_KERNELS] = conv_backward_kernels},
 };

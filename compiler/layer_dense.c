@@ -31,21 +31,36 @@ static int dense_infer(Layer *l, Diag *d) {
                         "%s: dense needs a vector, but gets %dx%dx%d: add a flatten layer before it",
                         l->name, l->in.h, l->in.w, l->in.c);
     l->out = (Shape){l->units, 1, 1, true};
-    l->w_size = (long)l->units * l->in.c;
-    l->b_size = l->units;
+    /* PyTorch's Linear: weight [out][in] */
+    LayerTensor *w = layer_tensor(l, "weight", "w", "gw", LENET_INIT_GLOROT_UNIFORM, 2,
+                                  (int[]){l->units, l->in.c});
+    w->fan_in = l->in.c;
+    w->fan_out = l->units;
+    w->in_backward = true;
+    layer_tensor(l, "bias", "bias", "gb", LENET_INIT_ZEROS, 1, (int[]){l->units});
     return 0;
+}
+
+static long dense_macs(const Layer *l) { return (long)l->units * l->in.c; }
+
+static void dense_torch(const Layer *l, json_t *modules) {
+    layer_torch_module(modules, l, NULL, "Linear", json_pack("[i, i]", l->in.c, l->units), NULL);
+    if (l->relu)
+        layer_torch_module(modules, l, "_relu", "ReLU", NULL, NULL);
 }
 
 static void dense_describe(const Layer *l, StrBuf *sb) {
     sb_printf(sb, "dense %d -> %d%s", l->in.c, l->units, l->relu ? ", relu" : "");
 }
 
+#define RELU_GRADIENT_RULE "/* relu: no gradient where the output was clamped */"
+
 static void relu_in_place(Emitter *e, const Layer *l) {
     emit_line(e, "for (int i = 0; i < %ld; i++)", (long)l->units * e->opt.tile);
     emit_line(e, "    out[i] = out[i] > 0 ? out[i] : 0;");
 }
 
-/* Kernels shape: out[j] = bias[j] + w[j][i] x in[i], relu fused. */
+/* Kernels style: out[j] = bias[j] + w[j][i] x in[i], relu fused. */
 static void dense_forward_kernels(Emitter *e, const Layer *l) {
     const int T = e->opt.tile, N = l->in.c;
     char fn[48];
@@ -56,12 +71,17 @@ static void dense_forward_kernels(Emitter *e, const Layer *l) {
     emit_line(e, "%s(&fwd, w, in, out, bias);", emit_kernel(e, "gemm", fn));
 }
 
-/* Kernels shape of the backward pass. The weight gradient sums over the
+/* Kernels style of the backward pass. The weight gradient sums over the
  * tile's lanes: with in transposed to [T][N] it is a gemm whose rows are
  * whole runs of weights, gw[j][i] += sum over b of dout[j][b] x in^T[b][i]. */
 static void dense_backward_kernels(Emitter *e, const Layer *l) {
     const int T = e->opt.tile, N = l->in.c, U = l->units;
     char fn[48];
+    if (l->relu) {
+        emit_line(e, RELU_GRADIENT_RULE);
+        emit_line(e, "%s(%ld, out, dout, dout);", emit_kernel(e, "relu_backward", fn),
+                  (long)U * T);
+    }
     emit_line(e, "/* bias: dout summed over lanes */");
     lenet_gemm_dot bs = {.m = U, .groups = {1, 1}, .width = T, .a_row = T};
     emit_dot_desc(e, "bias_sum", &bs);
@@ -86,103 +106,100 @@ static void dense_backward_kernels(Emitter *e, const Layer *l) {
     emit_line(e, "%s(&dgrad, w, dout, din, 0);", fn);
 }
 
-static void dense_forward(Emitter *e, const Layer *l) {
+static void dense_forward_loops(Emitter *e, const Layer *l) {
     const char *R = e->opt.real;
     int T = e->opt.tile, N = l->in.c, U = l->units;
-    char a[32], c[32];
-    emit_forward_begin(e, l);
-    if (e->opt.shape == SHAPE_KERNELS) {
-        dense_forward_kernels(e, l);
-    } else if (e->opt.shape == SHAPE_LOOPS) {
-        emit_open(e, "for (int j = 0; j < %d; j++)", U);
-        emit_line(e, "%s *o = out + j * %d;", R, T);
-        emit_lanes(e, "o[$] = bias[j];");
-        emit_open(e, "for (int i = 0; i < %d; i++)", N);
-        emit_line(e, "const %s wk = w[j * %d + i];", R, N);
-        emit_line(e, "const %s *x = in + i * %d;", R, T);
-        emit_lanes(e, "o[$] += wk * x[$];");
-        emit_close(e);
-        emit_close(e);
-    } else {
-        emit_lane_loop(e);
-        for (int j = 0; j < U; j++) {
-            sum_begin(e, "out[%s] = bias[%d]", lane(e, j, a), j);
-            for (int i = 0; i < N; i++)
-                sum_term(e, " + w[%ld] * in[%s]", (long)j * N + i, lane(e, i, c));
-            sum_end(e);
-        }
-        emit_close(e);
-    }
-    if (l->relu && e->opt.shape != SHAPE_KERNELS)
+    emit_open(e, "for (int j = 0; j < %d; j++)", U);
+    emit_line(e, "%s *o = out + j * %d;", R, T);
+    emit_lanes(e, "o[$] = bias[j];");
+    emit_open(e, "for (int i = 0; i < %d; i++)", N);
+    emit_line(e, "const %s wk = w[j * %d + i];", R, N);
+    emit_line(e, "const %s *x = in + i * %d;", R, T);
+    emit_lanes(e, "o[$] += wk * x[$];");
+    emit_close(e);
+    emit_close(e);
+    if (l->relu)
         relu_in_place(e, l);
-    emit_function_end(e);
 }
 
-static void dense_backward(Emitter *e, const Layer *l) {
+static void dense_forward_unrolled(Emitter *e, const Layer *l) {
+    int N = l->in.c, U = l->units;
+    char a[32], c[32];
+    emit_lane_loop(e);
+    for (int j = 0; j < U; j++) {
+        sum_begin(e, "out[%s] = bias[%d]", lane(e, j, a), j);
+        for (int i = 0; i < N; i++)
+            sum_term(e, " + w[%ld] * in[%s]", (long)j * N + i, lane(e, i, c));
+        sum_end(e);
+    }
+    emit_close(e);
+    if (l->relu)
+        relu_in_place(e, l);
+}
+
+/* The fused relu's gradient, in place: dout = 0 where out <= 0. */
+static void relu_mask_loops(Emitter *e, const Layer *l) {
+    emit_line(e, RELU_GRADIENT_RULE);
+    emit_line(e, "for (int i = 0; i < %ld; i++)", (long)l->units * e->opt.tile);
+    emit_line(e, "    if (!(out[i] > 0))");
+    emit_line(e, "        dout[i] = 0;");
+}
+
+static void dense_backward_loops(Emitter *e, const Layer *l) {
     const char *R = e->opt.real;
     int T = e->opt.tile, N = l->in.c, U = l->units;
+    if (l->relu)
+        relu_mask_loops(e, l);
+    emit_line(e, "/* bias and weights: sums over lanes, in lane order */");
+    emit_open(e, "for (int j = 0; j < %d; j++)", U);
+    emit_line(e, "const %s *d = dout + j * %d;", R, T);
+    emit_lane_sum(e, "gb[j]", "d[$]");
+    emit_open(e, "for (int i = 0; i < %d; i++)", N);
+    emit_line(e, "const %s *x = in + i * %d;", R, T);
+    char lhs[64];
+    snprintf(lhs, sizeof lhs, "gw[j * %d + i]", N);
+    emit_lane_sum(e, lhs, "d[$] * x[$]");
+    emit_close(e);
+    emit_close(e);
+    if (!l->need_dinput)
+        return;
+    emit_line(e, "/* input: din[i] = sum over j of w[j][i] * dout[j] */");
+    emit_zero(e, "din", N);
+    emit_open(e, "for (int j = 0; j < %d; j++)", U);
+    emit_line(e, "const %s *d = dout + j * %d;", R, T);
+    emit_open(e, "for (int i = 0; i < %d; i++)", N);
+    emit_line(e, "const %s wk = w[j * %d + i];", R, N);
+    emit_line(e, "%s *x = din + i * %d;", R, T);
+    emit_lanes(e, "x[$] += wk * d[$];");
+    emit_close(e);
+    emit_close(e);
+}
+
+static void dense_backward_unrolled(Emitter *e, const Layer *l) {
+    int N = l->in.c, U = l->units;
     char a[32], c[32], zero[32];
     emit_real(e, 0.0, zero);
-    emit_backward_begin(e, l);
-    if (l->relu && e->opt.shape == SHAPE_KERNELS) {
-        emit_line(e, "/* relu: no gradient where the output was clamped */");
-        char fn[48];
-        emit_line(e, "%s(%ld, out, dout, dout);", emit_kernel(e, "relu_backward", fn),
-                  (long)U * T);
-    } else if (l->relu) {
-        emit_line(e, "/* relu: no gradient where the output was clamped */");
-        emit_line(e, "for (int i = 0; i < %ld; i++)", (long)U * T);
-        emit_line(e, "    if (!(out[i] > 0))");
-        emit_line(e, "        dout[i] = 0;");
+    if (l->relu)
+        relu_mask_loops(e, l);
+    /* one lane loop: each gradient still takes its lanes in order */
+    emit_lane_loop(e);
+    emit_line(e, "/* bias and weights */");
+    for (int j = 0; j < U; j++) {
+        lane(e, j, a);
+        emit_line(e, "gb[%d] += dout[%s];", j, a);
+        for (int i = 0; i < N; i++)
+            emit_line(e, "gw[%ld] += dout[%s] * in[%s];", (long)j * N + i, a, lane(e, i, c));
     }
-    if (e->opt.shape == SHAPE_KERNELS) {
-        dense_backward_kernels(e, l);
-    } else if (e->opt.shape == SHAPE_LOOPS) {
-        emit_line(e, "/* bias and weights: sums over lanes, in lane order */");
-        emit_open(e, "for (int j = 0; j < %d; j++)", U);
-        emit_line(e, "const %s *d = dout + j * %d;", R, T);
-        emit_lane_sum(e, "gb[j]", "d[$]");
-        emit_open(e, "for (int i = 0; i < %d; i++)", N);
-        emit_line(e, "const %s *x = in + i * %d;", R, T);
-        char lhs[64];
-        snprintf(lhs, sizeof lhs, "gw[j * %d + i]", N);
-        emit_lane_sum(e, lhs, "d[$] * x[$]");
-        emit_close(e);
-        emit_close(e);
-        if (l->need_dinput) {
-            emit_line(e, "/* input: din[i] = sum over j of w[j][i] * dout[j] */");
-            emit_zero(e, "din", N);
-            emit_open(e, "for (int j = 0; j < %d; j++)", U);
-            emit_line(e, "const %s *d = dout + j * %d;", R, T);
-            emit_open(e, "for (int i = 0; i < %d; i++)", N);
-            emit_line(e, "const %s wk = w[j * %d + i];", R, N);
-            emit_line(e, "%s *x = din + i * %d;", R, T);
-            emit_lanes(e, "x[$] += wk * d[$];");
-            emit_close(e);
-            emit_close(e);
+    if (l->need_dinput) {
+        emit_line(e, "/* input */");
+        for (int i = 0; i < N; i++) {
+            sum_begin(e, "din[%s] = %s", lane(e, i, a), zero);
+            for (int j = 0; j < U; j++)
+                sum_term(e, " + w[%ld] * dout[%s]", (long)j * N + i, lane(e, j, c));
+            sum_end(e);
         }
-    } else {
-        /* one lane loop: each gradient still takes its lanes in order */
-        emit_lane_loop(e);
-        emit_line(e, "/* bias and weights */");
-        for (int j = 0; j < U; j++) {
-            lane(e, j, a);
-            emit_line(e, "gb[%d] += dout[%s];", j, a);
-            for (int i = 0; i < N; i++)
-                emit_line(e, "gw[%ld] += dout[%s] * in[%s];", (long)j * N + i, a, lane(e, i, c));
-        }
-        if (l->need_dinput) {
-            emit_line(e, "/* input */");
-            for (int i = 0; i < N; i++) {
-                sum_begin(e, "din[%s] = %s", lane(e, i, a), zero);
-                for (int j = 0; j < U; j++)
-                    sum_term(e, " + w[%ld] * dout[%s]", (long)j * N + i, lane(e, j, c));
-                sum_end(e);
-            }
-        }
-        emit_close(e);
     }
-    emit_function_end(e);
+    emit_close(e);
 }
 
 const LayerKind dense_kind = {
@@ -191,7 +208,11 @@ const LayerKind dense_kind = {
     .keras = "Dense",
     .parse = dense_parse,
     .infer = dense_infer,
-    .forward = dense_forward,
-    .backward = dense_backward,
     .describe = dense_describe,
+    .macs = dense_macs,
+    .torch = dense_torch,
+    .forward = {[STYLE_LOOPS] = dense_forward_loops, [STYLE_UNROLL] = dense_forward_unrolled,
+                [STYLE_KERNELS] = dense_forward_kernels},
+    .backward = {[STYLE_LOOPS] = dense_backward_loops, [STYLE_UNROLL] = dense_backward_unrolled,
+                 [STYLE_KERNELS] = dense_backward_kernels},
 };

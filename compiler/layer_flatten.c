@@ -1,7 +1,7 @@
 /* layer_flatten.c: C x H x W -> a vector of C*H*W features in channel,
  * height, width order (PyTorch's nn.Flatten order). Activations are stored
  * feature-major already, so this layer moves no data and emits no code:
- * its output shares its input's memory (see model_infer). */
+ * it is a view: its output shares its input's memory (see model_infer). */
 #include "lenetc.h"
 
 static int flatten_parse(Layer *l, const YNode *p, Diag *d) {
@@ -16,7 +16,9 @@ static int flatten_infer(Layer *l, Diag *d) {
 
 static void flatten_describe(const Layer *l, StrBuf *sb) { sb_puts(sb, "flatten"); }
 
-static void flatten_code(Emitter *e, const Layer *l) {}
+static void flatten_torch(const Layer *l, json_t *modules) {
+    layer_torch_module(modules, l, NULL, "Flatten", NULL, NULL);
+}
 
 const LayerKind flatten_kind = {
     .kind = "flatten",
@@ -24,7 +26,7 @@ const LayerKind flatten_kind = {
     .keras = "Flatten",
     .parse = flatten_parse,
     .infer = flatten_infer,
-    .forward = flatten_code,
-    .backward = flatten_code,
     .describe = flatten_describe,
+    .torch = flatten_torch,
+    .view = true,
 };

@@ -11,6 +11,8 @@
 
 #include "lenetc.h"
 
+extern const LayerKind maxpool_kind;
+
 static int pool_parse(Layer *l, const YNode *p, Diag *d) {
     static const char *const keys[] = {"name", "size", "stride", NULL};
     const char *what = l->kind == &maxpool_kind ? "maxpool layer" : "avgpool layer";
@@ -78,7 +80,7 @@ static void close_windows(Emitter *e) {
     e->indent -= 2;
 }
 
-/* Kernels shape: the layer's windows as one descriptor, and one call. */
+/* Kernels style: the layer's windows as one descriptor, and one call. */
 static void window_call(Emitter *e, const Layer *l, const char *kernel, const char *args) {
     lenet_window w = {l->in.c, l->in.h, l->in.w, l->out.h, l->out.w, l->size, l->stride,
                       e->opt.tile};
@@ -87,175 +89,190 @@ static void window_call(Emitter *e, const Layer *l, const char *kernel, const ch
     emit_line(e, "%s(&win, %s);", emit_kernel(e, kernel, fn), args);
 }
 
-static void maxpool_forward(Emitter *e, const Layer *l) {
-    int T = e->opt.tile, K = l->size;
-    char a[32], c[32];
-    emit_forward_begin(e, l);
-    if (e->opt.shape == SHAPE_KERNELS) {
-        window_call(e, l, "maxpool_forward", "in, out");
-    } else if (e->opt.shape == SHAPE_LOOPS) {
-        open_windows(e, l, false);
-        emit_lanes(e, "o[$] = x[$];");
-        emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
-        e->indent++;
-        emit_open(e, "for (int kx = 0; kx < %d; kx++)", K);
-        emit_line(e, "const %s *v = x + (ky * %d + kx) * %d;", e->opt.real, l->in.w, T);
-        emit_line(e, "/* a select, not a branch: it vectorises */");
-        emit_lanes(e, "o[$] = v[$] > o[$] ? v[$] : o[$];");
-        emit_close(e);
-        e->indent--;
-        close_windows(e);
-    } else {
-        emit_lane_loop(e);
-        for (int ch = 0; ch < l->out.c; ch++)
-            for (int oy = 0; oy < l->out.h; oy++)
-                for (int ox = 0; ox < l->out.w; ox++) {
-                    const char *o = lane(e, outf(l, ch, oy, ox), a);
-                    emit_line(e, "out[%s] = in[%s];", o, lane(e, tap(l, ch, oy, ox, 0, 0), c));
-                    for (int ky = 0; ky < K; ky++)
-                        for (int kx = 0; kx < K; kx++) {
-                            if (!ky && !kx)
-                                continue;
-                            lane(e, tap(l, ch, oy, ox, ky, kx), c);
-                            emit_line(e, "if (in[%s] > out[%s]) out[%s] = in[%s];", c, o, o, c);
-                        }
-                }
-        emit_close(e);
-    }
-    emit_function_end(e);
+/* ---- maxpool ---- */
+
+static void maxpool_forward_kernels(Emitter *e, const Layer *l) {
+    window_call(e, l, "maxpool_forward", "in, out");
 }
 
-static void maxpool_backward(Emitter *e, const Layer *l) {
+static void maxpool_forward_loops(Emitter *e, const Layer *l) {
+    int T = e->opt.tile, K = l->size;
+    open_windows(e, l, false);
+    emit_lanes(e, "o[$] = x[$];");
+    emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
+    e->indent++;
+    emit_open(e, "for (int kx = 0; kx < %d; kx++)", K);
+    emit_line(e, "const %s *v = x + (ky * %d + kx) * %d;", e->opt.real, l->in.w, T);
+    emit_line(e, "/* a select, not a branch: it vectorises */");
+    emit_lanes(e, "o[$] = v[$] > o[$] ? v[$] : o[$];");
+    emit_close(e);
+    e->indent--;
+    close_windows(e);
+}
+
+static void maxpool_forward_unrolled(Emitter *e, const Layer *l) {
+    int K = l->size;
+    char a[32], c[32];
+    emit_lane_loop(e);
+    for (int ch = 0; ch < l->out.c; ch++)
+        for (int oy = 0; oy < l->out.h; oy++)
+            for (int ox = 0; ox < l->out.w; ox++) {
+                const char *o = lane(e, outf(l, ch, oy, ox), a);
+                emit_line(e, "out[%s] = in[%s];", o, lane(e, tap(l, ch, oy, ox, 0, 0), c));
+                for (int ky = 0; ky < K; ky++)
+                    for (int kx = 0; kx < K; kx++) {
+                        if (!ky && !kx)
+                            continue;
+                        lane(e, tap(l, ch, oy, ox, ky, kx), c);
+                        emit_line(e, "if (in[%s] > out[%s]) out[%s] = in[%s];", c, o, o, c);
+                    }
+            }
+    emit_close(e);
+}
+
+#define MAX_GRADIENT_RULE "/* dout goes to the first input equal to the window's max */"
+
+static void maxpool_backward_kernels(Emitter *e, const Layer *l) {
+    emit_line(e, MAX_GRADIENT_RULE);
+    window_call(e, l, "maxpool_backward", "in, out, dout, din");
+}
+
+static void maxpool_backward_loops(Emitter *e, const Layer *l) {
     const char *R = e->opt.real;
     int T = e->opt.tile, K = l->size;
-    char a[32], c[32];
-    emit_backward_begin(e, l);
-    if (!l->need_dinput) {
-        emit_function_end(e);
-        return;
-    }
-    emit_line(e, "/* dout goes to the first input equal to the window's max */");
-    if (e->opt.shape == SHAPE_KERNELS) {
-        window_call(e, l, "maxpool_backward", "in, out, dout, din");
-        emit_function_end(e);
-        return;
-    }
+    emit_line(e, MAX_GRADIENT_RULE);
     emit_zero(e, "din", shape_size(l->in));
-    if (e->opt.shape == SHAPE_LOOPS) {
-        /* Branch-free, so that it vectorises: `rest` is what is still to be
-         * given; the first tap that matches takes it all, later ones add 0. */
-        open_windows(e, l, true);
-        emit_line(e, "%s rest[%d];", R, T);
-        emit_line(e, "for (int b = 0; b < %d; b++)", T);
-        emit_line(e, "    rest[b] = d[b];");
-        emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
-        e->indent++;
-        emit_open(e, "for (int kx = 0; kx < %d; kx++)", K);
-        emit_line(e, "const int f = (ky * %d + kx) * %d;", l->in.w, T);
-        emit_open(e, "for (int b = 0; b < %d; b++)", T);
-        emit_line(e, "const int hit = x[f + b] == o[b];");
-        emit_line(e, "g[f + b] += hit ? rest[b] : 0;");
-        emit_line(e, "rest[b] = hit ? 0 : rest[b];");
-        emit_close(e);
-        emit_close(e);
-        e->indent--;
-        emit_line(e, "for (int b = 0; b < %d; b++) /* a NaN window matches nothing: its first tap */",
-                  T);
-        emit_line(e, "    g[b] += rest[b];");
-        close_windows(e);
-    } else {
-        emit_lane_loop(e);
-        for (int ch = 0; ch < l->out.c; ch++)
-            for (int oy = 0; oy < l->out.h; oy++)
-                for (int ox = 0; ox < l->out.w; ox++) {
-                    const char *o = lane(e, outf(l, ch, oy, ox), a);
-                    for (int ky = 0; ky < K; ky++)
-                        for (int kx = 0; kx < K; kx++) {
-                            lane(e, tap(l, ch, oy, ox, ky, kx), c);
-                            emit_line(e, "%sif (in[%s] == out[%s]) din[%s] += dout[%s];",
-                                      ky || kx ? "else " : "", c, o, c, o);
-                        }
-                    emit_line(e, "else din[%s] += dout[%s];", lane(e, tap(l, ch, oy, ox, 0, 0), c),
-                              o);
-                }
-        emit_close(e);
-    }
-    emit_function_end(e);
+    /* Branch-free, so that it vectorises: `rest` is what is still to be
+     * given; the first tap that matches takes it all, later ones add 0. */
+    open_windows(e, l, true);
+    emit_line(e, "%s rest[%d];", R, T);
+    emit_line(e, "for (int b = 0; b < %d; b++)", T);
+    emit_line(e, "    rest[b] = d[b];");
+    emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
+    e->indent++;
+    emit_open(e, "for (int kx = 0; kx < %d; kx++)", K);
+    emit_line(e, "const int f = (ky * %d + kx) * %d;", l->in.w, T);
+    emit_open(e, "for (int b = 0; b < %d; b++)", T);
+    emit_line(e, "const int hit = x[f + b] == o[b];");
+    emit_line(e, "g[f + b] += hit ? rest[b] : 0;");
+    emit_line(e, "rest[b] = hit ? 0 : rest[b];");
+    emit_close(e);
+    emit_close(e);
+    e->indent--;
+    emit_line(e, "for (int b = 0; b < %d; b++) /* a NaN window matches nothing: its first tap */",
+              T);
+    emit_line(e, "    g[b] += rest[b];");
+    close_windows(e);
 }
 
-static void avgpool_forward(Emitter *e, const Layer *l) {
+static void maxpool_backward_unrolled(Emitter *e, const Layer *l) {
+    int K = l->size;
+    char a[32], c[32];
+    emit_line(e, MAX_GRADIENT_RULE);
+    emit_zero(e, "din", shape_size(l->in));
+    emit_lane_loop(e);
+    for (int ch = 0; ch < l->out.c; ch++)
+        for (int oy = 0; oy < l->out.h; oy++)
+            for (int ox = 0; ox < l->out.w; ox++) {
+                const char *o = lane(e, outf(l, ch, oy, ox), a);
+                for (int ky = 0; ky < K; ky++)
+                    for (int kx = 0; kx < K; kx++) {
+                        lane(e, tap(l, ch, oy, ox, ky, kx), c);
+                        emit_line(e, "%sif (in[%s] == out[%s]) din[%s] += dout[%s];",
+                                  ky || kx ? "else " : "", c, o, c, o);
+                    }
+                emit_line(e, "else din[%s] += dout[%s];", lane(e, tap(l, ch, oy, ox, 0, 0), c),
+                          o);
+            }
+    emit_close(e);
+}
+
+/* ---- avgpool ---- */
+
+static void avgpool_forward_kernels(Emitter *e, const Layer *l) {
+    window_call(e, l, "avgpool_forward", "in, out");
+}
+
+static void avgpool_forward_loops(Emitter *e, const Layer *l) {
     int T = e->opt.tile, K = l->size;
+    char inv[32];
+    emit_real(e, 1.0 / (K * K), inv);
+    open_windows(e, l, false);
+    emit_line(e, "for (int b = 0; b < %d; b++)", T);
+    emit_line(e, "    o[b] = 0;");
+    emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
+    emit_line(e, "    for (int kx = 0; kx < %d; kx++)", K);
+    emit_line(e, "        for (int b = 0; b < %d; b++)", T);
+    emit_line(e, "            o[b] += x[(ky * %d + kx) * %d + b];", l->in.w, T);
+    emit_line(e, "for (int b = 0; b < %d; b++)", T);
+    emit_line(e, "    o[b] *= %s;", inv);
+    close_windows(e);
+}
+
+static void avgpool_forward_unrolled(Emitter *e, const Layer *l) {
+    int K = l->size;
     char a[32], c[32], inv[32], zero[32];
     emit_real(e, 1.0 / (K * K), inv);
     emit_real(e, 0.0, zero);
-    emit_forward_begin(e, l);
-    if (e->opt.shape == SHAPE_KERNELS) {
-        window_call(e, l, "avgpool_forward", "in, out");
-    } else if (e->opt.shape == SHAPE_LOOPS) {
-        open_windows(e, l, false);
-        emit_line(e, "for (int b = 0; b < %d; b++)", T);
-        emit_line(e, "    o[b] = 0;");
-        emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
-        emit_line(e, "    for (int kx = 0; kx < %d; kx++)", K);
-        emit_line(e, "        for (int b = 0; b < %d; b++)", T);
-        emit_line(e, "            o[b] += x[(ky * %d + kx) * %d + b];", l->in.w, T);
-        emit_line(e, "for (int b = 0; b < %d; b++)", T);
-        emit_line(e, "    o[b] *= %s;", inv);
-        close_windows(e);
-    } else {
-        emit_lane_loop(e);
-        for (int ch = 0; ch < l->out.c; ch++)
-            for (int oy = 0; oy < l->out.h; oy++)
-                for (int ox = 0; ox < l->out.w; ox++) {
-                    sum_begin(e, "out[%s] = (%s", lane(e, outf(l, ch, oy, ox), a), zero);
-                    for (int ky = 0; ky < K; ky++)
-                        for (int kx = 0; kx < K; kx++)
-                            sum_term(e, " + in[%s]", lane(e, tap(l, ch, oy, ox, ky, kx), c));
-                    sum_term(e, ") * %s", inv);
-                    sum_end(e);
-                }
-        emit_close(e);
-    }
-    emit_function_end(e);
+    emit_lane_loop(e);
+    for (int ch = 0; ch < l->out.c; ch++)
+        for (int oy = 0; oy < l->out.h; oy++)
+            for (int ox = 0; ox < l->out.w; ox++) {
+                sum_begin(e, "out[%s] = (%s", lane(e, outf(l, ch, oy, ox), a), zero);
+                for (int ky = 0; ky < K; ky++)
+                    for (int kx = 0; kx < K; kx++)
+                        sum_term(e, " + in[%s]", lane(e, tap(l, ch, oy, ox, ky, kx), c));
+                sum_term(e, ") * %s", inv);
+                sum_end(e);
+            }
+    emit_close(e);
 }
 
-static void avgpool_backward(Emitter *e, const Layer *l) {
+static void avg_gradient_rule(Emitter *e, const Layer *l) {
+    emit_line(e, "/* each input of a window gets dout / %d */", l->size * l->size);
+}
+
+static void avgpool_backward_kernels(Emitter *e, const Layer *l) {
+    avg_gradient_rule(e, l);
+    window_call(e, l, "avgpool_backward", "dout, din");
+}
+
+static void avgpool_backward_loops(Emitter *e, const Layer *l) {
     int T = e->opt.tile, K = l->size;
+    char inv[32];
+    emit_real(e, 1.0 / (K * K), inv);
+    avg_gradient_rule(e, l);
+    emit_zero(e, "din", shape_size(l->in));
+    open_windows(e, l, true);
+    emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
+    emit_line(e, "    for (int kx = 0; kx < %d; kx++)", K);
+    emit_line(e, "        for (int b = 0; b < %d; b++)", T);
+    emit_line(e, "            g[(ky * %d + kx) * %d + b] += d[b] * %s;", l->in.w, T, inv);
+    close_windows(e);
+}
+
+static void avgpool_backward_unrolled(Emitter *e, const Layer *l) {
+    int K = l->size;
     char a[32], c[32], inv[32];
     emit_real(e, 1.0 / (K * K), inv);
-    emit_backward_begin(e, l);
-    if (!l->need_dinput) {
-        emit_function_end(e);
-        return;
-    }
-    emit_line(e, "/* each input of a window gets dout / %d */", K * K);
-    if (e->opt.shape == SHAPE_KERNELS) {
-        window_call(e, l, "avgpool_backward", "dout, din");
-        emit_function_end(e);
-        return;
-    }
+    avg_gradient_rule(e, l);
     emit_zero(e, "din", shape_size(l->in));
-    if (e->opt.shape == SHAPE_LOOPS) {
-        open_windows(e, l, true);
-        emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
-        emit_line(e, "    for (int kx = 0; kx < %d; kx++)", K);
-        emit_line(e, "        for (int b = 0; b < %d; b++)", T);
-        emit_line(e, "            g[(ky * %d + kx) * %d + b] += d[b] * %s;", l->in.w, T, inv);
-        close_windows(e);
-    } else {
-        emit_lane_loop(e);
-        for (int ch = 0; ch < l->out.c; ch++)
-            for (int oy = 0; oy < l->out.h; oy++)
-                for (int ox = 0; ox < l->out.w; ox++) {
-                    lane(e, outf(l, ch, oy, ox), a);
-                    for (int ky = 0; ky < K; ky++)
-                        for (int kx = 0; kx < K; kx++)
-                            emit_line(e, "din[%s] += dout[%s] * %s;",
-                                      lane(e, tap(l, ch, oy, ox, ky, kx), c), a, inv);
-                }
-        emit_close(e);
-    }
-    emit_function_end(e);
+    emit_lane_loop(e);
+    for (int ch = 0; ch < l->out.c; ch++)
+        for (int oy = 0; oy < l->out.h; oy++)
+            for (int ox = 0; ox < l->out.w; ox++) {
+                lane(e, outf(l, ch, oy, ox), a);
+                for (int ky = 0; ky < K; ky++)
+                    for (int kx = 0; kx < K; kx++)
+                        emit_line(e, "din[%s] += dout[%s] * %s;",
+                                  lane(e, tap(l, ch, oy, ox, ky, kx), c), a, inv);
+            }
+    emit_close(e);
+}
+
+static void pool_torch(const Layer *l, json_t *modules) {
+    layer_torch_module(modules, l, NULL, l->kind == &maxpool_kind ? "MaxPool2d" : "AvgPool2d",
+                       json_pack("[i, i]", l->size, l->stride), NULL);
 }
 
 const LayerKind maxpool_kind = {
@@ -264,9 +281,13 @@ const LayerKind maxpool_kind = {
     .keras = "MaxPooling2D",
     .parse = pool_parse,
     .infer = pool_infer,
-    .forward = maxpool_forward,
-    .backward = maxpool_backward,
     .describe = pool_describe,
+    .torch = pool_torch,
+    .forward = {[STYLE_LOOPS] = maxpool_forward_loops, [STYLE_UNROLL] = maxpool_forward_unrolled,
+                [STYLE_KERNELS] = maxpool_forward_kernels},
+    .backward = {[STYLE_LOOPS] = maxpool_backward_loops,
+                 [STYLE_UNROLL] = maxpool_backward_unrolled,
+                 [STYLE_KERNELS] = maxpool_backward_kernels},
 };
 
 const LayerKind avgpool_kind = {
@@ -275,7 +296,11 @@ const LayerKind avgpool_kind = {
     .keras = "AveragePooling2D",
     .parse = pool_parse,
     .infer = pool_infer,
-    .forward = avgpool_forward,
-    .backward = avgpool_backward,
     .describe = pool_describe,
+    .torch = pool_torch,
+    .forward = {[STYLE_LOOPS] = avgpool_forward_loops, [STYLE_UNROLL] = avgpool_forward_unrolled,
+                [STYLE_KERNELS] = avgpool_forward_kernels},
+    .backward = {[STYLE_LOOPS] = avgpool_backward_loops,
+                 [STYLE_UNROLL] = avgpool_backward_unrolled,
+                 [STYLE_KERNELS] = avgpool_backward_kernels},
 };

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "lenet.h"
 
 /* ---- limits: every size a spec can ask for is checked against these ---- */
@@ -78,23 +80,62 @@ static inline long shape_size(Shape s) { return (long)s.c * s.h * s.w; }
 typedef struct Layer Layer;
 typedef struct Emitter Emitter;
 
-/* One layer kind: its spec keys, shape rule and code, all in layer_<kind>.c */
+/* How generated code is written (emit.c):
+ * KERNELS: each layer a few calls to the runtime's vector kernels
+ *   (lenet_kernels.h) with literal descriptors; the default of both paths.
+ * LOOPS: constant-bound loops, plain C that does its own arithmetic.
+ * UNROLL: every multiply-add written out with literal indices. */
+typedef enum { STYLE_LOOPS, STYLE_UNROLL, STYLE_KERNELS, N_STYLES } CodeStyle;
+
+/* Writes one layer's forward or backward function in one style. */
+typedef void (*LayerEmitFn)(Emitter *e, const Layer *l);
+
+/* One layer kind: everything about it lives in layer_<kind>.c, behind this
+ * table entry, and layers.c lists the kinds. */
 typedef struct {
     const char *kind;       /* spelling in the spec: "conv" */
     const char *prefix;     /* default names: conv1, conv2, ... */
     const char *keras;      /* type column of the summary: "Conv2D" */
     /* reads the layer's own keys (name is handled by spec.c) */
     int (*parse)(Layer *l, const YNode *params, Diag *d);
-    /* sets l->out and the parameter sizes from l->in */
+    /* sets l->out from l->in, declares its tensors (layer_tensor) and any
+     * saved buffer (l->saved) */
     int (*infer)(Layer *l, Diag *d);
-    void (*forward)(Emitter *e, const Layer *l);
-    void (*backward)(Emitter *e, const Layer *l);
     /* one-line description for comments: "conv 6@3x3 stride 1 valid" */
     void (*describe)(const Layer *l, StrBuf *sb);
+    /* forward multiply-adds per sample; NULL: none worth counting */
+    long (*macs)(const Layer *l);
+    /* appends the torch.nn modules that compute the same to modules (a
+     * JSON array of {"name", "module", "args", "kwargs"}), for summary --json */
+    void (*torch)(const Layer *l, json_t *modules);
+    /* the output is the input seen another way (flatten): no code, no memory */
+    bool view;
+    /* forward reads the pass (lenet_pass: training flag, step seed) */
+    bool uses_pass;
+    /* code per style: [STYLE_LOOPS] is required; a style left NULL falls
+     * back to it */
+    LayerEmitFn forward[N_STYLES], backward[N_STYLES];
 } LayerKind;
 
-extern const LayerKind conv_kind, maxpool_kind, avgpool_kind, relu_kind,
-    flatten_kind, dense_kind;
+/* layers.c: every kind, NULL-terminated, in the order messages list them */
+extern const LayerKind *const layer_kinds[];
+/* "conv, maxpool, ... or dense" */
+const char *layer_kind_list(void);
+
+/* A tensor a layer owns in the parameter array. */
+typedef struct {
+    const char *name;       /* "weight": saved as conv1.weight (PyTorch's name) */
+    const char *var;        /* its pointer in generated code: "w" */
+    const char *grad_var;   /* its gradient's, if trainable: "gw" */
+    int ndim, dims[4];      /* PyTorch layout */
+    int fan_in, fan_out;    /* for the glorot and he initialisers */
+    lenet_init init;
+    bool trainable;         /* false: state (running statistics) */
+    bool in_backward;       /* the backward pass reads it (conv's weight) */
+    long size, off;         /* floats; off into params (shape.c) */
+} LayerTensor;
+
+#define MAX_LAYER_TENSORS 6
 
 struct Layer {
     const LayerKind *kind;
@@ -108,14 +149,32 @@ struct Layer {
     int size;               /* pool window */
     int units;              /* dense */
     bool relu;              /* dense: activation relu */
-    /* computed by shape.c and infer */
+    float alpha;            /* leaky_relu: the slope below zero */
+    /* set by infer */
     Shape in, out;
-    long w_size, b_size;    /* parameters */
-    long w_off, b_off;      /* floats into params */
-    long in_off, out_off;   /* features into a sample's activations */
+    LayerTensor tensors[MAX_LAYER_TENSORS];
+    int n_tensors;
+    long saved;             /* features per sample kept for backward (its
+                             * pointer: saved), beside the output */
+    /* computed by shape.c */
+    long in_off, out_off, saved_off; /* features into a sample's activations */
     bool need_dinput;       /* backward must produce the input gradient */
-    bool need_backward;     /* some layer at or before this one has params */
+    bool need_backward;     /* some layer at or before this one is trained */
 };
+
+/* Declares a tensor of l (its size is the product of dims); returns it. */
+LayerTensor *layer_tensor(Layer *l, const char *name, const char *var, const char *grad_var,
+                          lenet_init init, int ndim, const int *dims);
+/* Parameters of l: all, or only the trainable ones. */
+long layer_params(const Layer *l, bool trainable_only);
+/* Its code in style s, or the loop code when the kind has none for s. */
+LayerEmitFn layer_forward(const Layer *l, CodeStyle s);
+LayerEmitFn layer_backward(const Layer *l, CodeStyle s);
+/* Appends {"name": NAME, "module": module, "args": args, "kwargs": kwargs}
+ * to modules (takes the references of args and kwargs; either may be NULL).
+ * suffix, if not NULL, is added to the layer's name: "conv1_pad". */
+void layer_torch_module(json_t *modules, const Layer *l, const char *suffix, const char *module,
+                        json_t *args, json_t *kwargs);
 
 enum { PAD_VALID, PAD_SAME, PAD_EXPLICIT };
 
@@ -129,7 +188,8 @@ typedef struct {
     lenet_hparams train;
     /* computed by shape.c */
     Shape input;            /* what the first layer sees: the padded image */
-    long n_params;
+    long n_params;          /* all of them: the trainable ones, then state */
+    long n_trainable;
     long act_floats;        /* features per sample over all activations */
     long logits_off;
     int n_classes;
@@ -146,6 +206,8 @@ int spec_int(const YNode *params, const char *key, long lo, long hi, bool requir
 /* Reads params[key] as one of the words in choices; returns its index or -1. */
 int spec_choice(const YNode *params, const char *key, const char *const *choices, int *out,
                 Diag *d);
+/* Reads params[key] as a number in [lo, hi]; keeps *out if key is absent. */
+int spec_real(const YNode *params, const char *key, double lo, double hi, float *out, Diag *d);
 
 /* spec.c: reads a spec file (or text) into a Model. file names it in errors;
  * default_name is used when the spec has no name: key. */
@@ -165,14 +227,8 @@ void model_summary(const Model *m, StrBuf *out);
 long layer_macs(const Layer *l, bool backward);
 
 /* ---- emitter (emit.c) -------------------------------------------------- */
-/* KERNELS: each layer a few calls to the runtime's vector kernels
- *   (lenet_kernels.h) with literal descriptors; the default of both paths.
- * LOOPS: constant-bound loops, plain C that does its own arithmetic.
- * UNROLL: every multiply-add written out with literal indices. */
-typedef enum { SHAPE_LOOPS, SHAPE_UNROLL, SHAPE_KERNELS } CodeShape;
-
 typedef struct {
-    CodeShape shape;
+    CodeStyle style;
     const char *target;     /* kernels and compiler flags for: "avx2", ... */
     int tile;               /* samples per call, default 16 */
     const char *real;       /* "float"; "double" for gradient checks */
@@ -250,7 +306,7 @@ const char *lane(Emitter *e, long f, char buf[32]);
 #define MAX_UNROLLED_BYTES (128L << 20)
 int emit_check_size(const Model *m, const EmitOptions *o, Diag *d);
 /* "kernels", "loops", "unrolled" */
-const char *emit_shape_name(CodeShape shape);
+const char *emit_style_name(CodeStyle style);
 /* The target the options name; the machine's own when they name none. */
 const lenet_target *emit_target(const EmitOptions *o);
 void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out);

@@ -79,20 +79,20 @@ static int take_codegen_option(int *i, int argc, char **argv, EmitOptions *o) {
             o->target = v;
         } else if (a[2] == 's') {
             if (strcmp(v, "kernels") == 0 || strcmp(v, "vector") == 0)
-                o->shape = SHAPE_KERNELS;
+                o->style = STYLE_KERNELS;
             else if (strcmp(v, "loops") == 0)
-                o->shape = SHAPE_LOOPS;
+                o->style = STYLE_LOOPS;
             else if (strcmp(v, "unrolled") == 0)
-                o->shape = SHAPE_UNROLL;
+                o->style = STYLE_UNROLL;
             else {
                 usage_error("--shape takes kernels, loops or unrolled, not '%s'", v);
                 return -1;
             }
         } else if (a[2] == 'u') {
             if (strcmp(v, "full") == 0)
-                o->shape = SHAPE_UNROLL;
+                o->style = STYLE_UNROLL;
             else if (strcmp(v, "loops") == 0 || strcmp(v, "none") == 0)
-                o->shape = SHAPE_LOOPS;
+                o->style = STYLE_LOOPS;
             else {
                 usage_error("--unroll takes full or loops, not '%s'", v);
                 return -1;
@@ -214,7 +214,7 @@ static int write_inference(const Model *m, const char *spec, const char *weights
 }
 
 static int cmd_emit(int argc, char **argv) {
-    EmitOptions o = {.shape = SHAPE_KERNELS, .tile = 16, .real = "float"};
+    EmitOptions o = {.style = STYLE_KERNELS, .tile = 16, .real = "float"};
     const char *spec = NULL, *dir = NULL, *weights = NULL;
     bool inference = false;
     for (int i = 1; i < argc; i++) {
@@ -310,7 +310,7 @@ static int cmd_jit(int argc, char **argv, int what) {
     static const char *const names[] = {"train", "eval", "predict"};
     const char *cmd = names[what];
     const bool eval = what != JIT_TRAIN;
-    EmitOptions o = {.shape = SHAPE_KERNELS, .tile = 16, .real = "float"};
+    EmitOptions o = {.style = STYLE_KERNELS, .tile = 16, .real = "float"};
     /* argv for the runtime's option parser: everything but ours */
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     int n = 0;
@@ -382,12 +382,12 @@ static int cmd_jit(int argc, char **argv, int what) {
         rc = lenet_predict_main(lm, n, rest, "lenetc predict SPEC.yaml");
     } else {
         char desc[160];
-        if (o.shape == SHAPE_KERNELS)
+        if (o.style == STYLE_KERNELS)
             snprintf(desc, sizeof desc, "kernels shape, %s kernels: %s", o.target,
                      lenet_target_find(o.target)->describe);
         else
             snprintf(desc, sizeof desc, "%s shape: tcc's own scalar code",
-                     emit_shape_name(o.shape));
+                     emit_style_name(o.style));
         printf("jit: %s %zu KiB C (%s), compiled in %.3f s\n", m.name, (bytes + 1023) / 1024, desc,
                secs);
         fflush(stdout);

@@ -15,40 +15,42 @@ int model_infer(Model *m, Diag *d) {
                         MAX_TENSOR);
     long act = shape_size(s), params = 0;
     long in_off = 0;
-    bool seen_params = false;
+    bool seen_trainable = false;
     for (int i = 0; i < m->n_layers; i++) {
         Layer *l = &m->layers[i];
         l->in = s;
         l->in_off = in_off;
+        l->n_tensors = 0;
         if (l->kind->infer(l, d))
             return -1;
         if (l->out.c < 1 || l->out.h < 1 || l->out.w < 1)
             return error_at(d, l->line, l->col, "%s: output shape is empty", l->name);
-        if (shape_size(l->out) > MAX_TENSOR || l->w_size > MAX_TENSOR)
+        bool too_big = shape_size(l->out) > MAX_TENSOR || l->saved > MAX_TENSOR;
+        for (int k = 0; k < l->n_tensors; k++)
+            too_big |= l->tensors[k].size > MAX_TENSOR;
+        if (too_big)
             return error_at(d, l->line, l->col, "%s: tensor exceeds the limit of %ld values",
                             l->name, MAX_TENSOR);
-        l->need_dinput = seen_params;
-        seen_params |= l->w_size > 0;
-        l->need_backward = seen_params;
-        if (l->w_size) {
-            l->w_off = params;
-            l->b_off = params + l->w_size;
-            params += l->w_size + l->b_size;
-            if (params > MAX_PARAMS)
-                return error_at(d, l->line, l->col,
-                                "%s: the model exceeds the limit of %ld parameters", l->name,
-                                MAX_PARAMS);
-        }
-        if (l->kind == &flatten_kind) {
-            l->out_off = l->in_off; /* same memory, seen as a vector */
+        params += layer_params(l, false);
+        if (params > MAX_PARAMS)
+            return error_at(d, l->line, l->col,
+                            "%s: the model exceeds the limit of %ld parameters", l->name,
+                            MAX_PARAMS);
+        l->need_dinput = seen_trainable;
+        seen_trainable |= layer_params(l, true) > 0;
+        l->need_backward = seen_trainable;
+        if (l->kind->view) {
+            l->out_off = l->in_off; /* same memory, seen another way */
         } else {
             l->out_off = act;
             act += shape_size(l->out);
-            if (act > MAX_PARAMS)
-                return error_at(d, l->line, l->col,
-                                "%s: activations exceed the limit of %ld values per sample",
-                                l->name, MAX_PARAMS);
         }
+        l->saved_off = act;
+        act += l->saved;
+        if (act > MAX_PARAMS)
+            return error_at(d, l->line, l->col,
+                            "%s: activations exceed the limit of %ld values per sample",
+                            l->name, MAX_PARAMS);
         in_off = l->out_off;
         s = l->out;
     }
@@ -61,8 +63,23 @@ int model_infer(Model *m, Diag *d) {
     if (s.c < 2)
         return error_at(d, last->line, last->col,
                         "the last layer gives %d class score; at least 2 are needed", s.c);
-    if (!seen_params)
+    if (!seen_trainable)
         return error_at(d, last->line, last->col, "the model has no trainable parameters");
+    /* the trainable tensors first, in layer order, then the state: the
+     * optimiser updates one run, params[0..n_trainable) */
+    long off = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < m->n_layers; i++)
+            for (int k = 0; k < m->layers[i].n_tensors; k++) {
+                LayerTensor *t = &m->layers[i].tensors[k];
+                if (t->trainable == (pass == 0)) {
+                    t->off = off;
+                    off += t->size;
+                }
+            }
+        if (pass == 0)
+            m->n_trainable = off;
+    }
     m->n_params = params;
     m->act_floats = act;
     m->logits_off = last->out_off;
@@ -72,50 +89,34 @@ int model_infer(Model *m, Diag *d) {
 
 /* ---- the runtime's view ------------------------------------------------ */
 
-static void add_tensor(lenet_tensor *t, const char *layer, const char *what, long off, long size,
-                       int ndim, const int *dims, int fan_in, int fan_out) {
-    char name[MAX_NAME + 8];
-    snprintf(name, sizeof name, "%s.%s", layer, what);
-    t->name = strdup(name);
-    t->ndim = ndim;
-    for (int i = 0; i < 4; i++)
-        t->dims[i] = i < ndim ? dims[i] : 0;
-    t->offset = (size_t)off;
-    t->size = (size_t)size;
-    t->fan_in = fan_in;
-    t->fan_out = fan_out;
-}
-
 lenet_model *model_descriptor(const Model *m, int tile) {
     lenet_model *lm = calloc(1, sizeof *lm);
     int n = 0;
     for (int i = 0; i < m->n_layers; i++)
-        n += m->layers[i].w_size ? 2 : 0;
+        n += m->layers[i].n_tensors;
     lenet_tensor *t = calloc((size_t)n, sizeof *t);
     if (!lm || !t) {
         fprintf(stderr, "lenetc: out of memory\n");
         exit(1);
     }
+    /* in params order: a table whose offsets only grow */
     int k = 0;
-    for (int i = 0; i < m->n_layers; i++) {
-        const Layer *l = &m->layers[i];
-        if (!l->w_size)
-            continue;
-        if (l->kind == &conv_kind) {
-            /* PyTorch Conv2d: weight [out][in][kh][kw] */
-            int dims[4] = {l->filters, l->in.c, l->kernel, l->kernel};
-            int rf = l->kernel * l->kernel;
-            add_tensor(&t[k++], l->name, "weight", l->w_off, l->w_size, 4, dims, l->in.c * rf,
-                       l->filters * rf);
-        } else {
-            /* PyTorch Linear: weight [out][in] */
-            int dims[2] = {l->units, l->in.c};
-            add_tensor(&t[k++], l->name, "weight", l->w_off, l->w_size, 2, dims, l->in.c,
-                       l->units);
+    for (int trainable = 1; trainable >= 0; trainable--)
+        for (int i = 0; i < m->n_layers; i++) {
+            const Layer *l = &m->layers[i];
+            for (int j = 0; j < l->n_tensors; j++) {
+                const LayerTensor *lt = &l->tensors[j];
+                if (lt->trainable != trainable)
+                    continue;
+                char name[2 * MAX_NAME];
+                snprintf(name, sizeof name, "%s.%s", l->name, lt->name);
+                t[k++] = (lenet_tensor){.name = strdup(name), .ndim = lt->ndim,
+                                        .dims = {lt->dims[0], lt->dims[1], lt->dims[2], lt->dims[3]},
+                                        .offset = (size_t)lt->off, .size = (size_t)lt->size,
+                                        .fan_in = lt->fan_in, .fan_out = lt->fan_out,
+                                        .init = lt->init, .trainable = lt->trainable};
+            }
         }
-        int bdims[1] = {(int)l->b_size};
-        add_tensor(&t[k++], l->name, "bias", l->b_off, l->b_size, 1, bdims, 0, 0);
-    }
     lm->name = strdup(m->name);
     lm->data_h = m->in_h;
     lm->data_w = m->in_w;
@@ -126,6 +127,7 @@ lenet_model *model_descriptor(const Model *m, int tile) {
     lm->n_classes = m->n_classes;
     lm->tile = tile;
     lm->n_params = (size_t)m->n_params;
+    lm->n_trainable = (size_t)m->n_trainable;
     lm->n_tensors = n;
     lm->tensors = t;
     lm->act_floats = (size_t)(m->act_floats * tile);
@@ -158,27 +160,14 @@ static void group_digits(long v, char *buf, size_t n) {
     buf[j] = '\0';
 }
 
-/* Taps of a conv that land inside the input along one axis, over all outputs. */
-static long valid_taps(int out, int k, int s, int pad, int in) {
-    long n = 0;
-    for (int o = 0; o < out; o++)
-        for (int t = 0; t < k; t++)
-            n += o * s + t - pad >= 0 && o * s + t - pad < in;
-    return n;
-}
-
 long layer_macs(const Layer *l, bool backward) {
-    long fwd = 0;
-    if (l->kind == &conv_kind)
-        fwd = (long)l->out.c * l->in.c * valid_taps(l->out.h, l->kernel, l->stride, l->pad_top, l->in.h) *
-              valid_taps(l->out.w, l->kernel, l->stride, l->pad_left, l->in.w);
-    else if (l->kind == &dense_kind)
-        fwd = (long)l->units * l->in.c;
+    long fwd = l->kind->macs ? l->kind->macs(l) : 0;
     if (!backward)
         return fwd;
     if (!l->need_backward)
         return 0;
-    return fwd + (l->need_dinput ? fwd : 0); /* weight gradients, input gradients */
+    /* weight gradients (if trained), input gradients (if needed) */
+    return (layer_params(l, true) ? fwd : 0) + (l->need_dinput ? fwd : 0);
 }
 
 void model_summary(const Model *m, StrBuf *out) {
@@ -199,14 +188,17 @@ void model_summary(const Model *m, StrBuf *out) {
         else
             snprintf(shape, sizeof shape, "(None, %d, %d, %d)", l->out.h, l->out.w, l->out.c);
         snprintf(label, sizeof label, "%s (%s)", l->name, l->kind->keras);
-        group_digits(l->w_size + l->b_size, count, sizeof count);
+        group_digits(layer_params(l, false), count, sizeof count);
         sb_printf(out, " %-28s%-26s%s\n", label, shape, count);
         if (i + 1 < m->n_layers)
             sb_puts(out, "\n");
     }
+    char trainable[32], state[32];
     group_digits(m->n_params, count, sizeof count);
-    sb_printf(out, "%sTotal params: %s\nTrainable params: %s\nNon-trainable params: 0\n", thick,
-              count, count);
+    group_digits(m->n_trainable, trainable, sizeof trainable);
+    group_digits(m->n_params - m->n_trainable, state, sizeof state);
+    sb_printf(out, "%sTotal params: %s\nTrainable params: %s\nNon-trainable params: %s\n", thick,
+              count, trainable, state);
     long fwd = 0, bwd = 0;
     for (int i = 0; i < m->n_layers; i++) {
         fwd += layer_macs(&m->layers[i], false);

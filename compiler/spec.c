@@ -19,10 +19,6 @@
 
 #include "lenetc.h"
 
-static const LayerKind *const kinds[] = {&conv_kind, &maxpool_kind, &avgpool_kind,
-                                         &relu_kind, &flatten_kind, &dense_kind};
-#define N_KINDS (int)(sizeof kinds / sizeof kinds[0])
-
 /* ---- generic value readers -------------------------------------------- */
 
 /* What a node is, for "got ..." in messages; `key:` with no value is nothing. */
@@ -150,8 +146,7 @@ static int parse_real(const YNode *v, const char *key, double lo, double hi, flo
     return 0;
 }
 
-static int get_real(const YNode *params, const char *key, double lo, double hi, float *out,
-                    Diag *d) {
+int spec_real(const YNode *params, const char *key, double lo, double hi, float *out, Diag *d) {
     const YNode *v = spec_get(params, key);
     return v ? parse_real(v, key, lo, hi, out, d) : 0;
 }
@@ -291,10 +286,10 @@ static int parse_optimizer(const YNode *v, lenet_hparams *h, Diag *d) {
     if (spec_check_keys(v, which == 0 ? "adam optimizer" : "sgd optimizer",
                         which == 0 ? adam_keys : sgd_keys, d))
         return -1;
-    return get_real(v, "lr", 1e-12, 1e3, &h->lr, d) ||
-           get_real(v, "beta1", 0.0, 0.999999, &h->beta1, d) ||
-           get_real(v, "beta2", 0.0, 0.9999999, &h->beta2, d) ||
-           get_real(v, "eps", 1e-30, 1.0, &h->eps, d);
+    return spec_real(v, "lr", 1e-12, 1e3, &h->lr, d) ||
+           spec_real(v, "beta1", 0.0, 0.999999, &h->beta1, d) ||
+           spec_real(v, "beta2", 0.0, 0.9999999, &h->beta2, d) ||
+           spec_real(v, "eps", 1e-30, 1.0, &h->eps, d);
 }
 
 static int parse_train(const YNode *t, lenet_hparams *h, Diag *d) {
@@ -335,14 +330,13 @@ static int parse_layer(const YNode *item, Layer *l, Diag *d) {
         return error_at(d, item->line, item->col, "a layer must be a kind or a mapping, got %s",
                         kind_name(item));
     }
-    for (int i = 0; i < N_KINDS; i++)
-        if (strcmp(kind_node->text, kinds[i]->kind) == 0)
-            l->kind = kinds[i];
+    for (int i = 0; layer_kinds[i]; i++)
+        if (strcmp(kind_node->text, layer_kinds[i]->kind) == 0)
+            l->kind = layer_kinds[i];
     if (!l->kind)
         return error_at(d, kind_node->line, kind_node->col,
-                        "unknown layer kind '%s' (expected conv, maxpool, avgpool, relu, "
-                        "flatten or dense)",
-                        printable(kind_node->text, buf));
+                        "unknown layer kind '%s' (expected %s)", printable(kind_node->text, buf),
+                        layer_kind_list());
     l->line = kind_node->line;
     l->col = kind_node->col;
     if (params && expect_map(params, "layer parameters", d))

@@ -3,7 +3,7 @@
  * The trainer's allocation starts params | grads | adam_m | adam_v (n_params
  * each, each on a 64-byte line), so a checkpoint is the model's tensor table
  * three times over that allocation: NAME at params, adam.m.NAME at adam_m,
- * adam.v.NAME at adam_v
+ * adam.v.NAME at adam_v (trainable tensors only)
  * (gradients are recomputed every step and are not saved). The safetensors
  * reader checks every offset and shape before anything is copied.
  */
@@ -41,17 +41,20 @@ static int view_init(state_view *v, const lenet_trainer *tr) {
         free(v->names);
         return -1;
     }
+    int n = 0;
     for (int k = 0; k < 3; k++)
         for (int i = 0; i < m->n_tensors; i++) {
-            lenet_tensor *t = &v->tensors[k * m->n_tensors + i];
-            char *name = v->names + 64 * (size_t)(k * m->n_tensors + i);
+            if (k > 0 && !m->tensors[i].trainable)
+                continue; /* state has no moments */
+            lenet_tensor *t = &v->tensors[n];
+            char *name = v->names + 64 * (size_t)n++;
             *t = m->tensors[i];
             snprintf(name, 64, "%s%s", prefix[k], m->tensors[i].name);
             t->name = name;
             t->offset += slot[k];
         }
     v->m.tensors = v->tensors;
-    v->m.n_tensors = 3 * m->n_tensors;
+    v->m.n_tensors = n;
     v->m.n_params = state_floats(tr);
     return 0;
 }

@@ -355,7 +355,7 @@ int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *
         int idx = 0;
         lenet_dataset one = {.count = 1, .rows = H, .cols = W, .images = pixels, .labels = &label};
         lenet_load_tile(m, &one, &idx, 1, t.acts);
-        m->forward(t.params, t.acts);
+        m->forward(t.params, t.acts, &(lenet_pass){.training = 0});
         const float *z = t.acts + m->logits_offset;
         const int best = lenet_argmax_lane(z, K, m->tile, 0);
         double sum = 0;

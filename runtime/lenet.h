@@ -22,14 +22,25 @@
 
 #define LENET_MAX_TILE 64 /* lenetc emits tiles of 1..64 samples */
 
+/* How a tensor starts (Keras' initialisers of the same names). */
+typedef enum {
+    LENET_INIT_ZEROS = 0,
+    LENET_INIT_ONES,
+    LENET_INIT_GLOROT_UNIFORM,  /* U(-a, a), a = sqrt(6 / (fan_in + fan_out)) */
+    LENET_INIT_HE_UNIFORM,      /* U(-a, a), a = sqrt(6 / fan_in) */
+} lenet_init;
+
 typedef struct {
     const char *name;   /* "conv1.weight", as in a PyTorch state_dict */
     int ndim;
     int dims[4];
     size_t offset;      /* first float of this tensor within params */
     size_t size;        /* number of floats */
-    int fan_in;         /* glorot fans; 0 for biases (zero-initialised) */
+    int fan_in;         /* for the glorot and he initialisers */
     int fan_out;
+    lenet_init init;
+    int trainable;      /* 0: state such as running statistics, which the
+                         * optimiser skips (kept after the trainable ones) */
 } lenet_tensor;
 
 typedef enum { LENET_ADAM = 0, LENET_SGD = 1 } lenet_optimizer_kind;
@@ -42,10 +53,11 @@ typedef struct {
     uint64_t seed;
 } lenet_hparams;
 
-/* forward: reads the input tile at acts[0], writes every activation.
+/* forward: reads the input tile at acts[0], writes every activation; pass
+ * says what the pass is for (lenet_pass, in lenet_kernels.h).
  * backward: expects dacts[logits_offset..] to hold dLoss/dlogits, writes the
  * other activation gradients it needs and ADDS parameter gradients to grads. */
-typedef void (*lenet_forward_fn)(const float *params, float *acts);
+typedef void (*lenet_forward_fn)(const float *params, float *acts, const lenet_pass *pass);
 typedef void (*lenet_backward_fn)(const float *params, const float *acts,
                                   float *dacts, float *grads);
 
@@ -57,6 +69,8 @@ typedef struct {
     int n_classes;
     int tile;                   /* samples per forward/backward call */
     size_t n_params;
+    size_t n_trainable;         /* params[0..n_trainable) are what the
+                                 * optimiser updates; the rest is state */
     int n_tensors;
     const lenet_tensor *tensors;
     size_t act_floats;          /* floats in acts (and dacts) for one tile */
@@ -64,7 +78,7 @@ typedef struct {
     lenet_forward_fn forward;
     lenet_backward_fn backward;
     lenet_hparams defaults;     /* the spec's train: section */
-    const char *shape;          /* the code shape: "kernels", "loops", "unrolled" */
+    const char *style;          /* the code style: "kernels", "loops", "unrolled" */
     const char *target;         /* what the code was built for: "avx2" (kernels
                                  * run only on a CPU that has it) */
 } lenet_model;
@@ -148,8 +162,12 @@ uint64_t lenet_rng_next(lenet_rng *r);
 float lenet_rng_uniform(lenet_rng *r); /* [0, 1), 24 random bits */
 uint32_t lenet_rng_below(lenet_rng *r, uint32_t n);
 
-/* Glorot-uniform weights, zero biases, from the model's tensor table. */
+/* Every tensor as its table entry says (init), in table order, from one
+ * stream seeded with seed. */
 void lenet_init_params(const lenet_model *m, float *params, uint64_t seed);
+/* The seed of a training step's own random stream (dropout masks...):
+ * the run's seed and the step, mixed. */
+uint64_t lenet_step_seed(uint64_t seed, long step);
 
 /* ---- input tiles ------------------------------------------------------ */
 

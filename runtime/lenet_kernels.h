@@ -24,6 +24,14 @@
 #ifndef LENET_KERNELS_H
 #define LENET_KERNELS_H
 
+/* What a forward pass is for. Most layers compute the same either way;
+ * those that train differently (dropout, batch statistics) read this. */
+typedef struct {
+    int training;       /* 1 in a training step; 0 in evaluation, prediction */
+    unsigned long long seed; /* the step's stream (lenet_step_seed); 0 if not training */
+    int sample;         /* the batch position of the tile's lane 0 */
+} lenet_pass;
+
 /* Flags of lenet_gemm. */
 #define LENET_ACCUMULATE 1 /* C += A x B, instead of C = bias + A x B */
 #define LENET_RELU 2       /* then C = max(C, 0) */

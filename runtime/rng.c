@@ -1,4 +1,4 @@
-/* rng.c: xoshiro256** seeded through splitmix64, and Glorot-uniform init.
+/* rng.c: xoshiro256** seeded through splitmix64, and parameter initialisation.
  * Same seed, same numbers, on every machine: no floating point in the
  * generator, and one stream consumed in tensor-table order. */
 #include <math.h>
@@ -50,18 +50,38 @@ uint32_t lenet_rng_below(lenet_rng *r, uint32_t n) {
     return (uint32_t)(x % n);
 }
 
-/* Keras' glorot_uniform: U(-a, a) with a = sqrt(6 / (fan_in + fan_out));
- * biases start at zero. */
+uint64_t lenet_step_seed(uint64_t seed, long step) {
+    uint64_t x = seed ^ ((uint64_t)step * 0xd1b54a32d192ed03ull);
+    splitmix64(&x);
+    return splitmix64(&x);
+}
+
+/* Keras' initialisers: glorot_uniform U(-a, a) with a = sqrt(6 / (fan_in +
+ * fan_out)), he_uniform with a = sqrt(6 / fan_in), zeros and ones. Only the
+ * random ones draw from the stream. */
 void lenet_init_params(const lenet_model *m, float *params, uint64_t seed) {
     lenet_rng r;
     lenet_rng_seed(&r, seed);
     memset(params, 0, m->n_params * sizeof *params);
     for (int i = 0; i < m->n_tensors; i++) {
         const lenet_tensor *t = &m->tensors[i];
-        if (t->fan_in + t->fan_out == 0)
+        float *p = params + t->offset;
+        double a = 0;
+        switch (t->init) {
+        case LENET_INIT_ZEROS:
             continue;
-        double a = sqrt(6.0 / (t->fan_in + t->fan_out));
+        case LENET_INIT_ONES:
+            for (size_t k = 0; k < t->size; k++)
+                p[k] = 1.0f;
+            continue;
+        case LENET_INIT_GLOROT_UNIFORM:
+            a = sqrt(6.0 / (t->fan_in + t->fan_out));
+            break;
+        case LENET_INIT_HE_UNIFORM:
+            a = sqrt(6.0 / t->fan_in);
+            break;
+        }
         for (size_t k = 0; k < t->size; k++)
-            params[t->offset + k] = (float)((2.0 * lenet_rng_uniform(&r) - 1.0) * a);
+            p[k] = (float)((2.0 * lenet_rng_uniform(&r) - 1.0) * a);
     }
 }

@@ -238,7 +238,7 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
     if (!o->quiet) {
         printf("%s: %zu params; %s code for %s; train on %d images, test on %d; batch %d, %s lr "
                "%g, seed %llu, %d thread%s\n",
-               m->name, m->n_params, m->shape ? m->shape : "?", m->target ? m->target : "?", N,
+               m->name, m->n_params, m->style ? m->style : "?", m->target ? m->target : "?", N,
                test.count, B,
                o->h.optimizer == LENET_ADAM ? "adam" : "sgd", (double)o->h.lr,
                (unsigned long long)o->h.seed, tr.threads, tr.threads == 1 ? "" : "s");

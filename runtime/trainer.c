@@ -21,7 +21,8 @@ static int predict_range(const lenet_model *m, const float *params, const lenet_
         for (int b = 0; b < n; b++)
             idx[b] = s + b;
         lenet_load_tile(m, ds, idx, n, acts);
-        m->forward(params, acts);
+        const lenet_pass pass = {.training = 0, .sample = s - start};
+        m->forward(params, acts, &pass);
         for (int b = 0; b < n; b++) {
             int k = lenet_argmax_lane(acts + m->logits_offset, m->n_classes, T, b);
             correct += k == ds->labels[s + b];
@@ -161,7 +162,9 @@ static void step_work(void *ctx, int w, int nw) {
         for (int b = 0; b < n; b++)
             labels[b] = j->ds->labels[j->idx[s + b]];
         lenet_load_tile(m, j->ds, j->idx + s, n, k->acts);
-        m->forward(t->params, k->acts);
+        const lenet_pass pass = {
+            .training = 1, .seed = lenet_step_seed(t->h.seed, t->step + 1), .sample = s};
+        m->forward(t->params, k->acts, &pass);
         k->loss += lenet_softmax_xent(k->acts + m->logits_offset, m->n_classes, T, n, labels,
                                       1.0f / j->n, k->dacts + m->logits_offset, &k->correct);
         m->backward(t->params, k->acts, k->dacts, k->grads);
@@ -174,7 +177,8 @@ static void step_work(void *ctx, int w, int nw) {
     if (!isfinite(loss))
         return; /* keep the last good parameters */
     int plo, phi;
-    share((int)m->n_params, 16, w, nw, &plo, &phi);
+    /* only the trainable parameters: the state after them is not updated */
+    share((int)m->n_trainable, 16, w, nw, &plo, &phi);
     for (int v = 1; v < nw; v++)
         for (int i = plo; i < phi; i++)
             t->grads[i] += t->workers[v].grads[i];

@@ -53,17 +53,17 @@ typedef struct {
 } JitModel;
 
 /* target NULL: this machine's own */
-static void jit_model_for(JitModel *j, const char *spec, CodeShape shape, const char *target) {
+static void jit_model_for(JitModel *j, const char *spec, CodeStyle shape, const char *target) {
     Diag d = {.file = spec};
     ck_assert_msg(spec_load_file(spec, &j->m, &d) == 0, "%s", d.msg);
-    EmitOptions o = {.shape = shape, .target = target ? target : lenet_target_native()->name,
+    EmitOptions o = {.style = shape, .target = target ? target : lenet_target_native()->name,
                      .tile = 16, .real = "float", .spec_file = spec};
     j->lm = model_descriptor(&j->m, 16);
     j->jit = jit_compile(&j->m, &o, j->lm, &d, NULL, NULL);
     ck_assert_msg(j->jit != NULL, "%s", d.msg);
 }
 
-static void jit_model(JitModel *j, const char *spec, CodeShape shape) {
+static void jit_model(JitModel *j, const char *spec, CodeStyle shape) {
     jit_model_for(j, spec, shape, NULL);
 }
 
@@ -124,7 +124,7 @@ START_TEST(test_targets_follow_loops) {
     if (!t)
         return;
     JitModel j;
-    jit_model_for(&j, "models/lenet5.yaml", SHAPE_KERNELS, t->name);
+    jit_model_for(&j, "models/lenet5.yaml", STYLE_KERNELS, t->name);
     ck_assert_str_eq(j.lm->target, t->name);
     int same = compare_steps(&lenet5_loops_model, j.lm, 100, 64, false);
     ck_assert_int_lt(same, 100); /* it is other code */
@@ -137,7 +137,7 @@ END_TEST
  * threads round differently but follow the same trajectory. */
 START_TEST(test_threads_deterministic) {
     JitModel j;
-    jit_model(&j, "models/lenet5.yaml", SHAPE_KERNELS);
+    jit_model(&j, "models/lenet5.yaml", STYLE_KERNELS);
     ck_assert_int_eq(compare_steps_threads(j.lm, 2, j.lm, 2, 30, 128, true), 30);
     ck_assert_int_eq(compare_steps_threads(j.lm, 3, j.lm, 3, 10, 100, true), 10);
     jit_model_free(&j);
@@ -146,7 +146,7 @@ END_TEST
 
 START_TEST(test_threads_same_trajectory) {
     JitModel j;
-    jit_model(&j, "models/lenet5.yaml", SHAPE_KERNELS);
+    jit_model(&j, "models/lenet5.yaml", STYLE_KERNELS);
     int same = compare_steps_threads(j.lm, 1, j.lm, 2, 30, 128, false);
     ck_assert_int_lt(same, 30);
     jit_model_free(&j);
@@ -157,7 +157,7 @@ END_TEST
 START_TEST(test_parallel_evaluate) {
     load_train();
     JitModel j;
-    jit_model(&j, "models/lenet5.yaml", SHAPE_KERNELS);
+    jit_model(&j, "models/lenet5.yaml", STYLE_KERNELS);
     const lenet_model *m = j.lm;
     lenet_hparams h = m->defaults;
     lenet_trainer t;
@@ -187,7 +187,7 @@ END_TEST
  * the same kernels (here avx2's), gcc's code and tcc's only pass pointers. */
 START_TEST(test_jit_matches_gcc_build) {
     JitModel j;
-    jit_model(&j, "models/lenet5.yaml", SHAPE_LOOPS);
+    jit_model(&j, "models/lenet5.yaml", STYLE_LOOPS);
     ck_assert_uint_eq(j.lm->n_params, lenet5_loops_model.n_params);
     ck_assert_uint_eq(j.lm->act_floats, lenet5_loops_model.act_floats);
     ck_assert_int_eq(compare_steps(&lenet5_loops_model, j.lm, 100, 128, true), 100);
@@ -195,7 +195,7 @@ START_TEST(test_jit_matches_gcc_build) {
     if (!test_target(1)) /* avx2 */
         return;
     ck_assert_str_eq(lenet5_model.target, "avx2");
-    jit_model_for(&j, "models/lenet5.yaml", SHAPE_KERNELS, "avx2");
+    jit_model_for(&j, "models/lenet5.yaml", STYLE_KERNELS, "avx2");
     ck_assert_int_eq(compare_steps(&lenet5_model, j.lm, 100, 128, true), 100);
     jit_model_free(&j);
 }
@@ -207,8 +207,8 @@ static const char *const shipped[] = {"models/lenet5.yaml", "models/lenet5-class
  * 16 images (the unrolled shape is the slow one). */
 START_TEST(test_unrolled_matches_loops) {
     JitModel a, b;
-    jit_model(&a, shipped[_i], SHAPE_LOOPS);
-    jit_model(&b, shipped[_i], SHAPE_UNROLL);
+    jit_model(&a, shipped[_i], STYLE_LOOPS);
+    jit_model(&b, shipped[_i], STYLE_UNROLL);
     ck_assert_int_eq(compare_steps(a.lm, b.lm, 100, 16, true), 100);
     jit_model_free(&a);
     jit_model_free(&b);
@@ -217,7 +217,7 @@ END_TEST
 
 START_TEST(test_same_seed_same_weights) {
     JitModel j;
-    jit_model(&j, "models/lenet5.yaml", SHAPE_LOOPS);
+    jit_model(&j, "models/lenet5.yaml", STYLE_LOOPS);
     ck_assert_int_eq(compare_steps(j.lm, j.lm, 20, 128, true), 20);
     /* and a different seed starts elsewhere */
     lenet_hparams h = j.lm->defaults;
@@ -407,8 +407,8 @@ START_TEST(test_inference_export_matches_eval) {
     /* the loop shape's predictions through the JIT (the export computes its
      * logits bit for bit), and what lenetc eval computes, the kernels' */
     JitModel j, jk;
-    jit_model(&j, "models/lenet5.yaml", SHAPE_LOOPS);
-    jit_model(&jk, "models/lenet5.yaml", SHAPE_KERNELS);
+    jit_model(&j, "models/lenet5.yaml", STYLE_LOOPS);
+    jit_model(&jk, "models/lenet5.yaml", STYLE_KERNELS);
     lenet_trainer t, tk;
     ck_assert_int_eq(lenet_trainer_init(&t, j.lm, &j.lm->defaults, 2), 0);
     ck_assert_int_eq(lenet_trainer_init(&tk, jk.lm, &jk.lm->defaults, 2), 0);
@@ -566,7 +566,7 @@ START_TEST(test_predict_png_pgm) {
 
     /* what the JIT predicts for those ten test images */
     JitModel j;
-    jit_model(&j, "models/lenet5.yaml", SHAPE_LOOPS);
+    jit_model(&j, "models/lenet5.yaml", STYLE_LOOPS);
     lenet_trainer t;
     ck_assert_int_eq(lenet_trainer_init(&t, j.lm, &j.lm->defaults, 1), 0);
     ck_assert_msg(lenet_load_safetensors(j.lm, t.params, w, &err) == 0, "%s", err.msg);
@@ -757,7 +757,7 @@ START_TEST(test_torch_interop) {
 
     /* lenetc's predictions (the JIT, as lenetc eval runs it) */
     JitModel j;
-    jit_model(&j, spec, SHAPE_LOOPS);
+    jit_model(&j, spec, STYLE_LOOPS);
     lenet_trainer t;
     lenet_error err;
     ck_assert_int_eq(lenet_trainer_init(&t, j.lm, &j.lm->defaults, 2), 0);
@@ -838,7 +838,7 @@ START_TEST(test_jit_train_save) {
     ck_assert_msg(strncmp(out, "jit: lenet5 ", 12) == 0, "%s", out);
     ck_assert(strstr(out, "epoch 1/1 loss=") != NULL);
     JitModel j;
-    jit_model(&j, "models/lenet5.yaml", SHAPE_LOOPS);
+    jit_model(&j, "models/lenet5.yaml", STYLE_LOOPS);
     float *p = calloc(j.lm->n_params, sizeof *p);
     lenet_error err;
     ck_assert_msg(lenet_load_safetensors(j.lm, p, path, &err) == 0, "%s", err.msg);

@@ -46,11 +46,11 @@ static void expect_same(const char *path, const StrBuf *got) {
     free(want);
 }
 
-static void check_model(const char *spec, const char *dir, CodeShape shape, const char *runtime) {
+static void check_model(const char *spec, const char *dir, CodeStyle shape, const char *runtime) {
     Model m;
     Diag d = {.file = spec};
     ck_assert_msg(spec_load_file(spec, &m, &d) == 0, "%s", d.msg);
-    EmitOptions o = {.shape = shape, .target = "avx2", .tile = 16, .real = "float",
+    EmitOptions o = {.style = shape, .target = "avx2", .tile = 16, .real = "float",
                      .spec_file = spec};
     StrBuf c = {0}, h = {0}, mk = {0};
     emit_source(&m, &o, &c);
@@ -69,7 +69,7 @@ static void check_model(const char *spec, const char *dir, CodeShape shape, cons
     model_free(&m);
 }
 
-static int for_each_spec(const char *pattern, const char *dir, CodeShape shape,
+static int for_each_spec(const char *pattern, const char *dir, CodeStyle shape,
                          const char *runtime) {
     glob_t g;
     ck_assert_int_eq(glob(pattern, 0, NULL, &g), 0);
@@ -81,19 +81,19 @@ static int for_each_spec(const char *pattern, const char *dir, CodeShape shape,
 }
 
 START_TEST(test_models_kernels) {
-    ck_assert_int_ge(for_each_spec("models/*.yaml", "generated", SHAPE_KERNELS, "../../runtime"), 2);
+    ck_assert_int_ge(for_each_spec("models/*.yaml", "generated", STYLE_KERNELS, "../../runtime"), 2);
 }
 END_TEST
 
 START_TEST(test_models_loops) {
     ck_assert_int_ge(
-        for_each_spec("models/*.yaml", "generated/loops", SHAPE_LOOPS, "../../../runtime"), 2);
+        for_each_spec("models/*.yaml", "generated/loops", STYLE_LOOPS, "../../../runtime"), 2);
 }
 END_TEST
 
 START_TEST(test_small_models_unrolled) {
     ck_assert_int_ge(
-        for_each_spec("tests/models/*.yaml", "generated/tests", SHAPE_UNROLL, "../../../runtime"),
+        for_each_spec("tests/models/*.yaml", "generated/tests", STYLE_UNROLL, "../../../runtime"),
         4);
 }
 END_TEST
@@ -102,7 +102,7 @@ START_TEST(test_lenet5_unrolled_checksum) {
     Model m;
     Diag d = {.file = "models/lenet5.yaml"};
     ck_assert_msg(spec_load_file("models/lenet5.yaml", &m, &d) == 0, "%s", d.msg);
-    EmitOptions o = {.shape = SHAPE_UNROLL, .target = "avx2", .tile = 16, .real = "float",
+    EmitOptions o = {.style = STYLE_UNROLL, .target = "avx2", .tile = 16, .real = "float",
                      .spec_file = "models/lenet5.yaml"};
     StrBuf c = {0};
     emit_source(&m, &o, &c);
@@ -136,7 +136,7 @@ START_TEST(test_deterministic) {
         Model m;
         Diag d = {.file = "models/lenet5.yaml"};
         ck_assert(spec_load_file("models/lenet5.yaml", &m, &d) == 0);
-        EmitOptions o = {.shape = SHAPE_KERNELS, .target = "avx2", .tile = 16, .real = "float",
+        EmitOptions o = {.style = STYLE_KERNELS, .target = "avx2", .tile = 16, .real = "float",
                          .spec_file = "models/lenet5.yaml"};
         emit_source(&m, &o, k ? &b : &a);
         model_free(&m);

@@ -17,7 +17,7 @@
 #include "lenetc.h"
 #include "tests.h"
 
-typedef void (*fwd_d)(const double *, double *);
+typedef void (*fwd_d)(const double *, double *, const lenet_pass *);
 typedef void (*bwd_d)(const double *, const double *, double *, double *);
 
 typedef struct {
@@ -30,17 +30,16 @@ typedef struct {
 
 /* Compiles spec in the given shape (for the kernels shape: calling target's
  * kernels) with libtcc. */
-static void net_compile(Net *net, const char *spec, CodeShape shape, const lenet_target *target,
+static void net_compile(Net *net, const char *spec, CodeStyle shape, const lenet_target *target,
                         const char *real, int tile) {
     memset(net, 0, sizeof *net);
     Diag d = {.file = spec};
     ck_assert_msg(spec_load_file(spec, &net->m, &d) == 0, "%s", d.msg);
-    EmitOptions o = {.shape = shape, .tile = tile, .real = real, .spec_file = spec};
+    EmitOptions o = {.style = shape, .tile = tile, .real = real, .spec_file = spec};
     StrBuf src = {0};
-    if (shape == SHAPE_KERNELS)
-        sb_puts(&src, lenetc_kernels_header);
+    sb_puts(&src, lenetc_kernels_header);
     emit_kernels(&net->m, &o, &src);
-    net->jit = jit_compile_text(src.data, shape == SHAPE_KERNELS ? target->symbols : NULL, &d);
+    net->jit = jit_compile_text(src.data, shape == STYLE_KERNELS ? target->symbols : NULL, &d);
     sb_free(&src);
     ck_assert_msg(net->jit != NULL, "%s", d.msg);
     char name[96];
@@ -65,9 +64,13 @@ static double uniform(lenet_rng *r, double lo, double hi) {
     return lo + (hi - lo) * lenet_rng_uniform(r);
 }
 
+/* The pass gradients are checked in: a training step's (one seed for the
+ * whole check, so a random layer draws the same mask every time). */
+static const lenet_pass training = {.training = 1, .seed = 12345};
+
 /* L = sum over the logits tile of r * logits */
 static double probe_loss(const Net *net, const double *params, double *acts, const double *r) {
-    ((fwd_d)net->forward)(params, acts);
+    ((fwd_d)net->forward)(params, acts, &training);
     const double *z = acts + net->m.logits_off * net->tile;
     double L = 0;
     for (long i = 0; i < net->n_logits; i++)
@@ -77,7 +80,7 @@ static double probe_loss(const Net *net, const double *params, double *acts, con
 
 /* Checks every parameter's gradient if max_checks >= n_params, else a
  * random sample that includes the first and last of every tensor. */
-static void gradcheck(const char *spec, CodeShape shape, const lenet_target *target, int tile,
+static void gradcheck(const char *spec, CodeStyle shape, const lenet_target *target, int tile,
                       long max_checks) {
     Net net;
     net_compile(&net, spec, shape, target, "double", tile);
@@ -106,8 +109,10 @@ static void gradcheck(const char *spec, CodeShape shape, const lenet_target *tar
         bool pick = max_checks >= net.n_params;
         for (int li = 0; li < net.m.n_layers && !pick; li++) {
             const Layer *l = &net.m.layers[li];
-            pick = l->w_size && (k == l->w_off || k == l->b_off ||
-                                 k == l->w_off + l->w_size - 1 || k == l->b_off + l->b_size - 1);
+            for (int ti = 0; ti < l->n_tensors && !pick; ti++) {
+                const LayerTensor *t = &l->tensors[ti];
+                pick = k == t->off || k == t->off + t->size - 1;
+            }
         }
         if (!pick && lenet_rng_below(&rng, (uint32_t)net.n_params) >= (uint32_t)max_checks)
             continue;
@@ -121,7 +126,7 @@ static void gradcheck(const char *spec, CodeShape shape, const lenet_target *tar
         double err = fabs(fd - g[k]);
         double tol = 1e-6 + 1e-5 * fabs(g[k]);
         ck_assert_msg(err <= tol, "%s (%s): d/dparam[%ld]: backward %.12g, finite difference %.12g",
-                      spec, target ? target->name : emit_shape_name(shape), k, g[k], fd);
+                      spec, target ? target->name : emit_style_name(shape), k, g[k], fd);
         worst = err > worst ? err : worst;
         checked++;
     }
@@ -149,20 +154,20 @@ static const char *const small_models[] = {
 #define N_SMALL (int)(sizeof small_models / sizeof small_models[0])
 
 START_TEST(test_small_models_loops) {
-    gradcheck(small_models[_i], SHAPE_LOOPS, NULL, 3, 1L << 30);
+    gradcheck(small_models[_i], STYLE_LOOPS, NULL, 3, 1L << 30);
 }
 END_TEST
 
 START_TEST(test_small_models_unrolled) {
-    gradcheck(small_models[_i], SHAPE_UNROLL, NULL, 3, 1L << 30);
+    gradcheck(small_models[_i], STYLE_UNROLL, NULL, 3, 1L << 30);
 }
 END_TEST
 
-START_TEST(test_lenet5_loops) { gradcheck("models/lenet5.yaml", SHAPE_LOOPS, NULL, 2, 400); }
+START_TEST(test_lenet5_loops) { gradcheck("models/lenet5.yaml", STYLE_LOOPS, NULL, 2, 400); }
 END_TEST
 
 START_TEST(test_lenet5_classic_loops) {
-    gradcheck("models/lenet5-classic.yaml", SHAPE_LOOPS, NULL, 2, 300);
+    gradcheck("models/lenet5-classic.yaml", STYLE_LOOPS, NULL, 2, 300);
 }
 END_TEST
 
@@ -171,7 +176,7 @@ END_TEST
 START_TEST(test_small_models_kernels) {
     const lenet_target *t = test_target(_i / (2 * N_SMALL));
     if (t)
-        gradcheck(small_models[_i % N_SMALL], SHAPE_KERNELS, t, _i / N_SMALL % 2 ? 16 : 3,
+        gradcheck(small_models[_i % N_SMALL], STYLE_KERNELS, t, _i / N_SMALL % 2 ? 16 : 3,
                   1L << 30);
 }
 END_TEST
@@ -179,7 +184,7 @@ END_TEST
 START_TEST(test_lenets_kernels) {
     const lenet_target *t = test_target(_i / 2);
     if (t)
-        gradcheck(_i % 2 ? "models/lenet5-classic.yaml" : "models/lenet5.yaml", SHAPE_KERNELS, t,
+        gradcheck(_i % 2 ? "models/lenet5-classic.yaml" : "models/lenet5.yaml", STYLE_KERNELS, t,
                   16, 300);
 }
 END_TEST
@@ -204,15 +209,15 @@ static void nets_agree(Net *a, Net *b, const char *what, double tol) {
     for (long i = 0; i < a->n_logits; i++)
         dacta[a->m.logits_off * tile + i] = dactb[a->m.logits_off * tile + i] =
             (float)uniform(&rng, -1, 1);
-    ((lenet_forward_fn)a->forward)(p, acta);
-    ((lenet_forward_fn)b->forward)(p, actb);
+    ((lenet_forward_fn)a->forward)(p, acta, &(lenet_pass){.training = 1, .seed = 12345});
+    ((lenet_forward_fn)b->forward)(p, actb, &(lenet_pass){.training = 1, .seed = 12345});
     ((lenet_backward_fn)a->backward)(p, acta, dacta, ga);
     ((lenet_backward_fn)b->backward)(p, actb, dactb, gb);
     /* the first layer with parameters needs no input gradient: the kernels
      * shape may use that space as scratch (dense: its input transposed) */
     for (int i = 0; i < a->m.n_layers; i++) {
         const Layer *l = &a->m.layers[i];
-        if (!l->w_size)
+        if (!layer_params(l, true))
             continue;
         for (long f = l->in_off * tile; f < (l->in_off + shape_size(l->in)) * tile; f++)
             dacta[f] = dactb[f] = 0;
@@ -243,28 +248,28 @@ static void nets_agree(Net *a, Net *b, const char *what, double tol) {
     free(buf);
 }
 
-static void shapes_agree(const char *spec, int tile, CodeShape shape, const lenet_target *t) {
+static void shapes_agree(const char *spec, int tile, CodeStyle shape, const lenet_target *t) {
     Net a, b;
-    net_compile(&a, spec, SHAPE_LOOPS, NULL, "float", tile);
+    net_compile(&a, spec, STYLE_LOOPS, NULL, "float", tile);
     net_compile(&b, spec, shape, t, "float", tile);
     char what[256];
-    snprintf(what, sizeof what, "%s, %s%s%s, tile %d", spec, emit_shape_name(shape),
+    snprintf(what, sizeof what, "%s, %s%s%s, tile %d", spec, emit_style_name(shape),
              t ? " for " : "", t ? t->name : "", tile);
-    nets_agree(&a, &b, what, shape == SHAPE_KERNELS ? 1e-5 : 0);
+    nets_agree(&a, &b, what, shape == STYLE_KERNELS ? 1e-5 : 0);
     net_free(&a);
     net_free(&b);
 }
 
-START_TEST(test_shapes_agree_small) { shapes_agree(small_models[_i], 16, SHAPE_UNROLL, NULL); }
+START_TEST(test_shapes_agree_small) { shapes_agree(small_models[_i], 16, STYLE_UNROLL, NULL); }
 END_TEST
 
 START_TEST(test_shapes_agree_lenet5) {
-    shapes_agree("models/lenet5.yaml", 16, SHAPE_UNROLL, NULL);
+    shapes_agree("models/lenet5.yaml", 16, STYLE_UNROLL, NULL);
 }
 END_TEST
 
 START_TEST(test_shapes_agree_lenet5_classic) {
-    shapes_agree("models/lenet5-classic.yaml", 16, SHAPE_UNROLL, NULL);
+    shapes_agree("models/lenet5-classic.yaml", 16, STYLE_UNROLL, NULL);
 }
 END_TEST
 
@@ -274,7 +279,7 @@ END_TEST
 START_TEST(test_kernels_agree_small) {
     const lenet_target *t = test_target(_i / (2 * N_SMALL));
     if (t)
-        shapes_agree(small_models[_i % N_SMALL], _i / N_SMALL % 2 ? 5 : 16, SHAPE_KERNELS, t);
+        shapes_agree(small_models[_i % N_SMALL], _i / N_SMALL % 2 ? 5 : 16, STYLE_KERNELS, t);
 }
 END_TEST
 
@@ -282,7 +287,7 @@ START_TEST(test_kernels_agree_lenets) {
     const lenet_target *t = test_target(_i / 2);
     if (t)
         shapes_agree(_i % 2 ? "models/lenet5-classic.yaml" : "models/lenet5.yaml", 16,
-                     SHAPE_KERNELS, t);
+                     STYLE_KERNELS, t);
 }
 END_TEST
 
@@ -294,8 +299,8 @@ START_TEST(test_sse2_forward_exact) {
     if (!lenet_target_runs(t))
         return;
     Net a, b;
-    net_compile(&a, "models/lenet5.yaml", SHAPE_LOOPS, NULL, "float", 16);
-    net_compile(&b, "models/lenet5.yaml", SHAPE_KERNELS, t, "float", 16);
+    net_compile(&a, "models/lenet5.yaml", STYLE_LOOPS, NULL, "float", 16);
+    net_compile(&b, "models/lenet5.yaml", STYLE_KERNELS, t, "float", 16);
     lenet_rng rng;
     lenet_rng_seed(&rng, 5);
     float *p = malloc(sizeof *p * (size_t)a.n_params);
@@ -304,8 +309,8 @@ START_TEST(test_sse2_forward_exact) {
         p[i] = (float)uniform(&rng, -0.5, 0.5);
     for (long i = 0; i < a.n_in; i++)
         acta[i] = actb[i] = (float)uniform(&rng, -1, 1);
-    ((lenet_forward_fn)a.forward)(p, acta);
-    ((lenet_forward_fn)b.forward)(p, actb);
+    ((lenet_forward_fn)a.forward)(p, acta, &training);
+    ((lenet_forward_fn)b.forward)(p, actb, &training);
     ck_assert_msg(memcmp(acta, actb, sizeof *acta * (size_t)a.n_acts) == 0,
                   "sse2 kernels: the forward pass differs from the loop shape's");
     free(p);

@@ -363,16 +363,16 @@ END_TEST
 /* ---- initialisation ---------------------------------------------------- */
 
 static const lenet_tensor init_tensors[] = {
-    {"w1", 2, {3, 4}, 0, 12, 4, 3},
-    {"b1", 1, {3}, 12, 3, 0, 0},
-    {"w2", 2, {2, 3}, 15, 6, 3, 2},
-    {"b2", 1, {2}, 21, 2, 0, 0},
+    {"w1", 2, {3, 4}, 0, 12, 4, 3, LENET_INIT_GLOROT_UNIFORM, 1},
+    {"b1", 1, {3}, 12, 3, 0, 0, LENET_INIT_ZEROS, 1},
+    {"w2", 2, {2, 3}, 15, 6, 3, 2, LENET_INIT_GLOROT_UNIFORM, 1},
+    {"b2", 1, {2}, 21, 2, 0, 0, LENET_INIT_ZEROS, 1},
 };
 
 static lenet_model init_model(void) {
     lenet_model m = {0};
     m.name = "init";
-    m.n_params = 23;
+    m.n_params = m.n_trainable = 23;
     m.n_tensors = 4;
     m.tensors = init_tensors;
     return m;
@@ -414,10 +414,11 @@ END_TEST
 
 START_TEST(test_init_distribution) {
     /* 100x50 dense: a = sqrt(6/150) = 0.2; U(-a,a) has variance a^2/3 */
-    const lenet_tensor t[2] = {{"fc.weight", 2, {100, 50}, 0, 5000, 50, 100},
-                               {"fc.bias", 1, {100}, 5000, 100, 0, 0}};
+    const lenet_tensor t[2] = {
+        {"fc.weight", 2, {100, 50}, 0, 5000, 50, 100, LENET_INIT_GLOROT_UNIFORM, 1},
+        {"fc.bias", 1, {100}, 5000, 100, 0, 0, LENET_INIT_ZEROS, 1}};
     lenet_model m = {0};
-    m.n_params = 5100;
+    m.n_params = m.n_trainable = 5100;
     m.n_tensors = 2;
     m.tensors = t;
     float *p = malloc(sizeof *p * 5100);
@@ -547,7 +548,7 @@ END_TEST
 enum { DT = 4, DIN = 4, DK = 3, DPARAMS = DK * DIN + DK };
 
 /* acts: input [4][T] at 0, logits [3][T] at 4T. params: W [3][4] then b [3]. */
-static void dense_forward(const float *params, float *acts) {
+static void dense_forward(const float *params, float *acts, const lenet_pass *pass) {
     const float *x = acts, *bias = params + DK * DIN;
     float *z = acts + DIN * DT;
     for (int c = 0; c < DK; c++)
@@ -579,8 +580,8 @@ static void dense_backward(const float *params, const float *acts, float *dacts,
 }
 
 static const lenet_tensor dense_tensors[] = {
-    {"fc.weight", 2, {DK, DIN}, 0, DK * DIN, DIN, DK},
-    {"fc.bias", 1, {DK}, DK * DIN, DK, 0, 0},
+    {"fc.weight", 2, {DK, DIN}, 0, DK * DIN, DIN, DK, LENET_INIT_GLOROT_UNIFORM, 1},
+    {"fc.bias", 1, {DK}, DK * DIN, DK, 0, 0, LENET_INIT_ZEROS, 1},
 };
 
 static lenet_model dense_model(void) {
@@ -593,7 +594,7 @@ static lenet_model dense_model(void) {
     m.scale_hi = 1;
     m.n_classes = DK;
     m.tile = DT;
-    m.n_params = DPARAMS;
+    m.n_params = m.n_trainable = DPARAMS;
     m.n_tensors = 2;
     m.tensors = dense_tensors;
     m.act_floats = (DIN + DK) * DT;

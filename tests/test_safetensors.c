@@ -14,15 +14,16 @@
 
 /* A small model by hand; the safetensors code only reads the table. */
 static const lenet_tensor tensors[] = {
-    {"conv1.weight", 4, {2, 1, 3, 3}, 0, 18, 9, 18},
-    {"conv1.bias", 1, {2}, 18, 2, 0, 0},
-    {"dense1.weight", 2, {3, 8}, 20, 24, 8, 3},
-    {"dense1.bias", 1, {3}, 44, 3, 0, 0},
+    {"conv1.weight", 4, {2, 1, 3, 3}, 0, 18, 9, 18, LENET_INIT_GLOROT_UNIFORM, 1},
+    {"conv1.bias", 1, {2}, 18, 2, 0, 0, LENET_INIT_ZEROS, 1},
+    {"dense1.weight", 2, {3, 8}, 20, 24, 8, 3, LENET_INIT_GLOROT_UNIFORM, 1},
+    {"dense1.bias", 1, {3}, 44, 3, 0, 0, LENET_INIT_ZEROS, 1},
 };
 #define N_PARAMS 47
 static const lenet_model model = {
     .name = "st_test",
     .n_params = N_PARAMS,
+    .n_trainable = N_PARAMS,
     .n_tensors = 4,
     .tensors = tensors,
 };

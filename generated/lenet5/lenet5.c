@@ -449,14 +449,14 @@ static void conv1_backward(const float *restrict params, const float *restrict a
 }
 
 /* lenet5 forward: the input tile is acts[0..12544), the logits tile acts[156544..156704) */
-void lenet5_forward(const float *restrict params, float *restrict acts) {
+void lenet5_forward(const float *restrict params, float *restrict acts, const lenet_pass *pass) {
     conv1_forward(params, acts);
     pool1_forward(acts);
     relu1_forward(acts);
     conv2_forward(params, acts);
     pool2_forward(acts);
     relu2_forward(acts);
-    /* flatten1: the C x H x W layout is already flat */
+    /* flatten1: its output is its input, seen another way */
     dense1_forward(params, acts);
     dense2_forward(params, acts);
     dense3_forward(params, acts);
@@ -480,16 +480,26 @@ void lenet5_backward(const float *restrict params, const float *restrict acts, f
 /* ---- what the lenetc runtime needs to know ---- */
 
 static const lenet_tensor lenet5_tensors[10] = {
-    {"conv1.weight", 4, {6, 1, 3, 3}, 0, 54, 9, 54},
-    {"conv1.bias", 1, {6, 0, 0, 0}, 54, 6, 0, 0},
-    {"conv2.weight", 4, {16, 6, 3, 3}, 60, 864, 54, 144},
-    {"conv2.bias", 1, {16, 0, 0, 0}, 924, 16, 0, 0},
-    {"dense1.weight", 2, {120, 400, 0, 0}, 940, 48000, 400, 120},
-    {"dense1.bias", 1, {120, 0, 0, 0}, 48940, 120, 0, 0},
-    {"dense2.weight", 2, {60, 120, 0, 0}, 49060, 7200, 120, 60},
-    {"dense2.bias", 1, {60, 0, 0, 0}, 56260, 60, 0, 0},
-    {"dense3.weight", 2, {10, 60, 0, 0}, 56320, 600, 60, 10},
-    {"dense3.bias", 1, {10, 0, 0, 0}, 56920, 10, 0, 0},
+    {.name = "conv1.weight", .ndim = 4, .dims = {6, 1, 3, 3}, .offset = 0, .size = 54,
+     .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 9, .fan_out = 54, .trainable = 1},
+    {.name = "conv1.bias", .ndim = 1, .dims = {6}, .offset = 54, .size = 6,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
+    {.name = "conv2.weight", .ndim = 4, .dims = {16, 6, 3, 3}, .offset = 60, .size = 864,
+     .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 54, .fan_out = 144, .trainable = 1},
+    {.name = "conv2.bias", .ndim = 1, .dims = {16}, .offset = 924, .size = 16,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
+    {.name = "dense1.weight", .ndim = 2, .dims = {120, 400}, .offset = 940, .size = 48000,
+     .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 400, .fan_out = 120, .trainable = 1},
+    {.name = "dense1.bias", .ndim = 1, .dims = {120}, .offset = 48940, .size = 120,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
+    {.name = "dense2.weight", .ndim = 2, .dims = {60, 120}, .offset = 49060, .size = 7200,
+     .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 120, .fan_out = 60, .trainable = 1},
+    {.name = "dense2.bias", .ndim = 1, .dims = {60}, .offset = 56260, .size = 60,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
+    {.name = "dense3.weight", .ndim = 2, .dims = {10, 60}, .offset = 56320, .size = 600,
+     .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 60, .fan_out = 10, .trainable = 1},
+    {.name = "dense3.bias", .ndim = 1, .dims = {10}, .offset = 56920, .size = 10,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
 };
 
 const lenet_model lenet5_model = {
@@ -499,14 +509,16 @@ const lenet_model lenet5_model = {
     .n_classes = 10,
     .tile = 16,
     .n_params = 56930,
+    .n_trainable = 56930,
     .n_tensors = 10,
     .tensors = lenet5_tensors,
     .act_floats = 156704,
     .logits_offset = 156544,
     .forward = lenet5_forward,
     .backward = lenet5_backward,
-    .defaults = {LENET_ADAM, 0.00100000005f, 0.899999976f, 0.999000013f, 1.00000001e-07f, 128, 2, 1u},
-    .shape = "kernels",
+    .defaults = {.optimizer = LENET_ADAM, .lr = 0.001f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-07f,
+                 .batch = 128, .epochs = 2, .seed = 1},
+    .style = "kernels",
     .target = "avx2",
 };
 

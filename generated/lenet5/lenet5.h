@@ -10,7 +10,7 @@
 #define LENET5_ACT_FLOATS 156704 /* acts and dacts, per tile */
 #define LENET5_LOGITS 156544     /* offset of the logits tile in acts */
 
-void lenet5_forward(const float *params, float *acts);
+void lenet5_forward(const float *params, float *acts, const lenet_pass *pass);
 void lenet5_backward(const float *params, const float *acts, float *dacts, float *grads);
 extern const lenet_model lenet5_model;
 

@@ -34,18 +34,18 @@ static void expect_message(int rc, const lenet_error *err, const char *path) {
 
 /* A small model for the weights loaders: a conv and a dense. */
 static const lenet_tensor tensors[] = {
-    {"conv1.weight", 4, {2, 1, 3, 3}, 0, 18, 9, 18},
-    {"conv1.bias", 1, {2, 0, 0, 0}, 18, 2, 0, 0},
-    {"dense1.weight", 2, {3, 4, 0, 0}, 20, 12, 4, 3},
-    {"dense1.bias", 1, {3, 0, 0, 0}, 32, 3, 0, 0},
+    {"conv1.weight", 4, {2, 1, 3, 3}, 0, 18, 9, 18, LENET_INIT_GLOROT_UNIFORM, 1},
+    {"conv1.bias", 1, {2, 0, 0, 0}, 18, 2, 0, 0, LENET_INIT_ZEROS, 1},
+    {"dense1.weight", 2, {3, 4, 0, 0}, 20, 12, 4, 3, LENET_INIT_GLOROT_UNIFORM, 1},
+    {"dense1.bias", 1, {3, 0, 0, 0}, 32, 3, 0, 0, LENET_INIT_ZEROS, 1},
 };
-static void nothing(const float *p, float *a) { (void)p, (void)a; }
+static void nothing(const float *p, float *a, const lenet_pass *pass) { (void)p, (void)a, (void)pass; }
 static void nothing_back(const float *p, const float *a, float *d, float *g) {
     (void)p, (void)a, (void)d, (void)g;
 }
 static const lenet_model model = {
     .name = "fuzz", .data_h = 4, .data_w = 4, .data_c = 1, .n_classes = 3, .tile = 1,
-    .n_params = 35, .n_tensors = 4, .tensors = tensors, .act_floats = 64, .logits_offset = 0,
+    .n_params = 35, .n_trainable = 35, .n_tensors = 4, .tensors = tensors, .act_floats = 64, .logits_offset = 0,
     .forward = nothing, .backward = nothing_back,
     .defaults = {LENET_ADAM, 0.001f, 0.9f, 0.999f, 1e-7f, 128, 2, 1},
 };

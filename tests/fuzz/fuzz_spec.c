@@ -63,16 +63,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     long macs = 0;
     for (int i = 0; i < m.n_layers; i++)
         macs += layer_macs(&m.layers[i], false) + layer_macs(&m.layers[i], true);
-    static const CodeShape shapes[] = {SHAPE_LOOPS, SHAPE_KERNELS, SHAPE_UNROLL};
+    static const CodeStyle shapes[] = {STYLE_LOOPS, STYLE_KERNELS, STYLE_UNROLL};
     /* sse2 (what `make fuzz` builds instrumented), or the machine's own */
     const lenet_target *target = lenet_target_runs(lenet_target_find("sse2"))
                                      ? lenet_target_find("sse2")
                                      : lenet_target_native();
     for (int s = 0; s < 3; s++) {
-        if (shapes[s] == SHAPE_UNROLL && macs > MAX_UNROLL_MACS)
+        if (shapes[s] == STYLE_UNROLL && macs > MAX_UNROLL_MACS)
             continue;
         /* the kernels shape with a tile that fills no vector, too */
-        const int tile = shapes[s] == SHAPE_KERNELS && (size & 1) ? 5 : 16;
+        const int tile = shapes[s] == STYLE_KERNELS && (size & 1) ? 5 : 16;
         EmitOptions o = {.shape = shapes[s], .target = target->name, .tile = tile,
                          .real = "float", .spec_file = "fuzz.yaml"};
         StrBuf c = {0}, h = {0}, mk = {0};
@@ -82,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         sb_free(&c);
         sb_free(&h);
         sb_free(&mk);
-        const bool kernels = shapes[s] == SHAPE_KERNELS;
+        const bool kernels = shapes[s] == STYLE_KERNELS;
         StrBuf k = {0};
         if (kernels)
             sb_puts(&k, lenetc_kernels_header);

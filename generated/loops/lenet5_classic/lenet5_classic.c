@@ -610,14 +610,14 @@ static void conv1_backward(const float *restrict params, const float *restrict a
 }
 
 /* lenet5_classic forward: the input tile is acts[0..16384), the logits tile acts[170944..171104) */
-void lenet5_classic_forward(const float *restrict params, float *restrict acts) {
+void lenet5_classic_forward(const float *restrict params, float *restrict acts, const lenet_pass *pass) {
     conv1_forward(params, acts);
     pool1_forward(acts);
     relu1_forward(acts);
     conv2_forward(params, acts);
     pool2_forward(acts);
     relu2_forward(acts);
-    /* flatten1: the C x H x W layout is already flat */
+    /* flatten1: its output is its input, seen another way */
     dense1_forward(params, acts);
     dense2_forward(params, acts);
     dense3_forward(params, acts);
@@ -641,16 +641,26 @@ void lenet5_classic_backward(const float *restrict params, const float *restrict
 /* ---- what the lenetc runtime needs to know ---- */
 
 static const lenet_tensor lenet5_classic_tensors[10] = {
-    {"conv1.weight", 4, {6, 1, 5, 5}, 0, 150, 25, 150},
-    {"conv1.bias", 1, {6, 0, 0, 0}, 150, 6, 0, 0},
-    {"conv2.weight", 4, {16, 6, 5, 5}, 156, 2400, 150, 400},
-    {"conv2.bias", 1, {16, 0, 0, 0}, 2556, 16, 0, 0},
-    {"dense1.weight", 2, {120, 400, 0, 0}, 2572, 48000, 400, 120},
-    {"dense1.bias", 1, {120, 0, 0, 0}, 50572, 120, 0, 0},
-    {"dense2.weight", 2, {84, 120, 0, 0}, 50692, 10080, 120, 84},
-    {"dense2.bias", 1, {84, 0, 0, 0}, 60772, 84, 0, 0},
-    {"dense3.weight", 2, {10, 84, 0, 0}, 60856, 840, 84, 10},
-    {"dense3.bias", 1, {10, 0, 0, 0}, 61696, 10, 0, 0},
+    {.name = "conv1.weight", .ndim = 4, .dims = {6, 1, 5, 5}, .offset = 0, .size = 150,
+     .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 25, .fan_out = 150, .trainable = 1},
+    {.name = "conv1.bias", .ndim = 1, .dims = {6}, .offset = 150, .size = 6,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
+    {.name = "conv2.weight", .ndim = 4, .dims = {16, 6, 5, 5}, .offset = 156, .size = 2400,
+     .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 150, .fan_out = 400, .trainable = 1},
+    {.name = "conv2.bias", .ndim = 1, .dims = {16}, .offset = 2556, .size = 16,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
+    {.name = "dense1.weight", .ndim = 2, .dims = {120, 400}, .offset = 2572, .size = 48000,
+     .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 400, .fan_out = 120, .trainable = 1},
+    {.name = "dense1.bias", .ndim = 1, .dims = {120}, .offset = 50572, .size = 120,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
+    {.name = "dense2.weight", .ndim = 2, .dims = {84, 120}, .offset = 50692, .size = 10080,
+     .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 120, .fan_out = 84, .trainable = 1},
+    {.name = "dense2.bias", .ndim = 1, .dims = {84}, .offset = 60772, .size = 84,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
+    {.name = "dense3.weight", .ndim = 2, .dims = {10, 84}, .offset = 60856, .size = 840,
+     .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 84, .fan_out = 10, .trainable = 1},
+    {.name = "dense3.bias", .ndim = 1, .dims = {10}, .offset = 61696, .size = 10,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
 };
 
 const lenet_model lenet5_classic_model = {
@@ -660,14 +670,16 @@ const lenet_model lenet5_classic_model = {
     .n_classes = 10,
     .tile = 16,
     .n_params = 61706,
+    .n_trainable = 61706,
     .n_tensors = 10,
     .tensors = lenet5_classic_tensors,
     .act_floats = 171104,
     .logits_offset = 170944,
     .forward = lenet5_classic_forward,
     .backward = lenet5_classic_backward,
-    .defaults = {LENET_ADAM, 0.00100000005f, 0.899999976f, 0.999000013f, 1.00000001e-07f, 128, 2, 1u},
-    .shape = "loops",
+    .defaults = {.optimizer = LENET_ADAM, .lr = 0.001f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-07f,
+                 .batch = 128, .epochs = 2, .seed = 1},
+    .style = "loops",
     .target = "avx2",
 };
 

@@ -845,10 +845,10 @@ static void conv1_backward(const float *restrict params, const float *restrict a
 }
 
 /* conv_chain forward: the input tile is acts[0..1344), the logits tile acts[2560..2640) */
-void conv_chain_forward(const float *restrict params, float *restrict acts) {
+void conv_chain_forward(const float *restrict params, float *restrict acts, const lenet_pass *pass) {
     conv1_forward(params, acts);
     conv2_forward(params, acts);
-    /* flatten1: the C x H x W layout is already flat */
+    /* flatten1: its output is its input, seen another way */
     dense1_forward(params, acts);
 }
 
@@ -864,12 +864,18 @@ void conv_chain_backward(const float *restrict params, const float *restrict act
 /* ---- what the lenetc runtime needs to know ---- */
 
 static const lenet_tensor conv_chain_tensors[6] = {
-    {"conv1.weight", 4, {3, 2, 3, 3}, 0, 54, 18, 27},
-    {"conv1.bias", 1, {3, 0, 0, 0}, 54, 3, 0, 0},
-    {"conv2.weight", 4, {4, 3, 2, 2}, 57, 48, 12, 16},
-    {"conv2.bias", 1, {4, 0, 0, 0}, 105, 4, 0, 0},
-    {"dense1.weight", 2, {5, 16, 0, 0}, 109, 80, 16, 5},
-    {"dense1.bias", 1, {5, 0, 0, 0}, 189, 5, 0, 0},
+    {.name = "conv1.weight", .ndim = 4, .dims = {3, 2, 3, 3}, .offset = 0, .size = 54,
+     .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 18, .fan_out = 27, .trainable = 1},
+    {.name = "conv1.bias", .ndim = 1, .dims = {3}, .offset = 54, .size = 3,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
+    {.name = "conv2.weight", .ndim = 4, .dims = {4, 3, 2, 2}, .offset = 57, .size = 48,
+     .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 12, .fan_out = 16, .trainable = 1},
+    {.name = "conv2.bias", .ndim = 1, .dims = {4}, .offset = 105, .size = 4,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
+    {.name = "dense1.weight", .ndim = 2, .dims = {5, 16}, .offset = 109, .size = 80,
+     .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 16, .fan_out = 5, .trainable = 1},
+    {.name = "dense1.bias", .ndim = 1, .dims = {5}, .offset = 189, .size = 5,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
 };
 
 const lenet_model conv_chain_model = {
@@ -879,14 +885,16 @@ const lenet_model conv_chain_model = {
     .n_classes = 5,
     .tile = 16,
     .n_params = 194,
+    .n_trainable = 194,
     .n_tensors = 6,
     .tensors = conv_chain_tensors,
     .act_floats = 2640,
     .logits_offset = 2560,
     .forward = conv_chain_forward,
     .backward = conv_chain_backward,
-    .defaults = {LENET_ADAM, 0.00100000005f, 0.899999976f, 0.999000013f, 1.00000001e-07f, 128, 2, 1u},
-    .shape = "unrolled",
+    .defaults = {.optimizer = LENET_ADAM, .lr = 0.001f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-07f,
+                 .batch = 128, .epochs = 2, .seed = 1},
+    .style = "unrolled",
     .target = "avx2",
 };
 

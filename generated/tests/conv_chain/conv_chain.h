@@ -10,7 +10,7 @@
 #define CONV_CHAIN_ACT_FLOATS 2640 /* acts and dacts, per tile */
 #define CONV_CHAIN_LOGITS 2560     /* offset of the logits tile in acts */
 
-void conv_chain_forward(const float *params, float *acts);
+void conv_chain_forward(const float *params, float *acts, const lenet_pass *pass);
 void conv_chain_backward(const float *params, const float *acts, float *dacts, float *grads);
 extern const lenet_model conv_chain_model;
 

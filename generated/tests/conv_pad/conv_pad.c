@@ -1003,11 +1003,11 @@ static void conv1_backward(const float *restrict params, const float *restrict a
 }
 
 /* conv_pad forward: the input tile is acts[0..576), the logits tile acts[2288..2336) */
-void conv_pad_forward(const float *restrict params, float *restrict acts) {
+void conv_pad_forward(const float *restrict params, float *restrict acts, const lenet_pass *pass) {
     conv1_forward(params, acts);
     conv2_forward(params, acts);
     conv3_forward(params, acts);
-    /* flatten1: the C x H x W layout is already flat */
+    /* flatten1: its output is its input, seen another way */
     dense1_forward(params, acts);
 }
 
@@ -1024,14 +1024,22 @@ void conv_pad_backward(const float *restrict params, const float *restrict acts,
 /* ---- what the lenetc runtime needs to know ---- */
 
 static const lenet_tensor conv_pad_tensors[8] = {
-    {"conv1.weight", 4, {2, 1, 3, 3}, 0, 18, 9, 18},
-    {"conv1.bias", 1, {2, 0, 0, 0}, 18, 2, 0, 0},
-    {"conv2.weight", 4, {3, 2, 4, 4}, 20, 96, 32, 48},
-    {"conv2.bias", 1, {3, 0, 0, 0}, 116, 3, 0, 0},
-    {"conv3.weight", 4, {2, 3, 3, 3}, 119, 54, 27, 18},
-    {"conv3.bias", 1, {2, 0, 0, 0}, 173, 2, 0, 0},
-    {"dense1.weight", 2, {3, 8, 0, 0}, 175, 24, 8, 3},
-    {"dense1.bias", 1, {3, 0, 0, 0}, 199, 3, 0, 0},
+    {.name = "conv1.weight", .ndim = 4, .dims = {2, 1, 3, 3}, .offset = 0, .size = 18,
+     .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 9, .fan_out = 18, .trainable = 1},
+    {.name = "conv1.bias", .ndim = 1, .dims = {2}, .offset = 18, .size = 2,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
+    {.name = "conv2.weight", .ndim = 4, .dims = {3, 2, 4, 4}, .offset = 20, .size = 96,
+     .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 32, .fan_out = 48, .trainable = 1},
+    {.name = "conv2.bias", .ndim = 1, .dims = {3}, .offset = 116, .size = 3,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
+    {.name = "conv3.weight", .ndim = 4, .dims = {2, 3, 3, 3}, .offset = 119, .size = 54,
+     .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 27, .fan_out = 18, .trainable = 1},
+    {.name = "conv3.bias", .ndim = 1, .dims = {2}, .offset = 173, .size = 2,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
+    {.name = "dense1.weight", .ndim = 2, .dims = {3, 8}, .offset = 175, .size = 24,
+     .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 8, .fan_out = 3, .trainable = 1},
+    {.name = "dense1.bias", .ndim = 1, .dims = {3}, .offset = 199, .size = 3,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
 };
 
 const lenet_model conv_pad_model = {
@@ -1041,14 +1049,16 @@ const lenet_model conv_pad_model = {
     .n_classes = 3,
     .tile = 16,
     .n_params = 202,
+    .n_trainable = 202,
     .n_tensors = 8,
     .tensors = conv_pad_tensors,
     .act_floats = 2336,
     .logits_offset = 2288,
     .forward = conv_pad_forward,
     .backward = conv_pad_backward,
-    .defaults = {LENET_ADAM, 0.00100000005f, 0.899999976f, 0.999000013f, 1.00000001e-07f, 128, 2, 1u},
-    .shape = "unrolled",
+    .defaults = {.optimizer = LENET_ADAM, .lr = 0.001f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-07f,
+                 .batch = 128, .epochs = 2, .seed = 1},
+    .style = "unrolled",
     .target = "avx2",
 };
 

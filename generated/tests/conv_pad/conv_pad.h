@@ -10,7 +10,7 @@
 #define CONV_PAD_ACT_FLOATS 2336 /* acts and dacts, per tile */
 #define CONV_PAD_LOGITS 2288     /* offset of the logits tile in acts */
 
-void conv_pad_forward(const float *params, float *acts);
+void conv_pad_forward(const float *params, float *acts, const lenet_pass *pass);
 void conv_pad_backward(const float *params, const float *acts, float *dacts, float *grads);
 extern const lenet_model conv_pad_model;
 

@@ -278,8 +278,8 @@ static void dense1_backward(const float *restrict params, const float *restrict 
 }
 
 /* dense_only forward: the input tile is acts[0..144), the logits tile acts[336..384) */
-void dense_only_forward(const float *restrict params, float *restrict acts) {
-    /* flatten1: the C x H x W layout is already flat */
+void dense_only_forward(const float *restrict params, float *restrict acts, const lenet_pass *pass) {
+    /* flatten1: its output is its input, seen another way */
     dense1_forward(params, acts);
     dense2_forward(params, acts);
     dense3_forward(params, acts);
@@ -296,12 +296,18 @@ void dense_only_backward(const float *restrict params, const float *restrict act
 /* ---- what the lenetc runtime needs to know ---- */
 
 static const lenet_tensor dense_only_tensors[6] = {
-    {"dense1.weight", 2, {7, 9, 0, 0}, 0, 63, 9, 7},
-    {"dense1.bias", 1, {7, 0, 0, 0}, 63, 7, 0, 0},
-    {"dense2.weight", 2, {5, 7, 0, 0}, 70, 35, 7, 5},
-    {"dense2.bias", 1, {5, 0, 0, 0}, 105, 5, 0, 0},
-    {"dense3.weight", 2, {3, 5, 0, 0}, 110, 15, 5, 3},
-    {"dense3.bias", 1, {3, 0, 0, 0}, 125, 3, 0, 0},
+    {.name = "dense1.weight", .ndim = 2, .dims = {7, 9}, .offset = 0, .size = 63,
+     .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 9, .fan_out = 7, .trainable = 1},
+    {.name = "dense1.bias", .ndim = 1, .dims = {7}, .offset = 63, .size = 7,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
+    {.name = "dense2.weight", .ndim = 2, .dims = {5, 7}, .offset = 70, .size = 35,
+     .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 7, .fan_out = 5, .trainable = 1},
+    {.name = "dense2.bias", .ndim = 1, .dims = {5}, .offset = 105, .size = 5,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
+    {.name = "dense3.weight", .ndim = 2, .dims = {3, 5}, .offset = 110, .size = 15,
+     .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 5, .fan_out = 3, .trainable = 1},
+    {.name = "dense3.bias", .ndim = 1, .dims = {3}, .offset = 125, .size = 3,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
 };
 
 const lenet_model dense_only_model = {
@@ -311,14 +317,16 @@ const lenet_model dense_only_model = {
     .n_classes = 3,
     .tile = 16,
     .n_params = 128,
+    .n_trainable = 128,
     .n_tensors = 6,
     .tensors = dense_only_tensors,
     .act_floats = 384,
     .logits_offset = 336,
     .forward = dense_only_forward,
     .backward = dense_only_backward,
-    .defaults = {LENET_ADAM, 0.00100000005f, 0.899999976f, 0.999000013f, 1.00000001e-07f, 128, 2, 1u},
-    .shape = "unrolled",
+    .defaults = {.optimizer = LENET_ADAM, .lr = 0.001f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-07f,
+                 .batch = 128, .epochs = 2, .seed = 1},
+    .style = "unrolled",
     .target = "avx2",
 };
 

@@ -10,7 +10,7 @@
 #define DENSE_ONLY_ACT_FLOATS 384 /* acts and dacts, per tile */
 #define DENSE_ONLY_LOGITS 336     /* offset of the logits tile in acts */
 
-void dense_only_forward(const float *params, float *acts);
+void dense_only_forward(const float *params, float *acts, const lenet_pass *pass);
 void dense_only_backward(const float *params, const float *acts, float *dacts, float *grads);
 extern const lenet_model dense_only_model;
 

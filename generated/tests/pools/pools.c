@@ -4042,12 +4042,12 @@ static void conv1_backward(const float *restrict params, const float *restrict a
 }
 
 /* pools forward: the input tile is acts[0..3200), the logits tile acts[8960..9008) */
-void pools_forward(const float *restrict params, float *restrict acts) {
+void pools_forward(const float *restrict params, float *restrict acts, const lenet_pass *pass) {
     conv1_forward(params, acts);
     pool1_forward(acts);
     pool2_forward(acts);
     relu1_forward(acts);
-    /* flatten1: the C x H x W layout is already flat */
+    /* flatten1: its output is its input, seen another way */
     dense1_forward(params, acts);
     dense2_forward(params, acts);
 }
@@ -4067,12 +4067,18 @@ void pools_backward(const float *restrict params, const float *restrict acts, fl
 /* ---- what the lenetc runtime needs to know ---- */
 
 static const lenet_tensor pools_tensors[6] = {
-    {"conv1.weight", 4, {3, 2, 3, 3}, 0, 54, 18, 27},
-    {"conv1.bias", 1, {3, 0, 0, 0}, 54, 3, 0, 0},
-    {"dense1.weight", 2, {6, 27, 0, 0}, 57, 162, 27, 6},
-    {"dense1.bias", 1, {6, 0, 0, 0}, 219, 6, 0, 0},
-    {"dense2.weight", 2, {3, 6, 0, 0}, 225, 18, 6, 3},
-    {"dense2.bias", 1, {3, 0, 0, 0}, 243, 3, 0, 0},
+    {.name = "conv1.weight", .ndim = 4, .dims = {3, 2, 3, 3}, .offset = 0, .size = 54,
+     .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 18, .fan_out = 27, .trainable = 1},
+    {.name = "conv1.bias", .ndim = 1, .dims = {3}, .offset = 54, .size = 3,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
+    {.name = "dense1.weight", .ndim = 2, .dims = {6, 27}, .offset = 57, .size = 162,
+     .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 27, .fan_out = 6, .trainable = 1},
+    {.name = "dense1.bias", .ndim = 1, .dims = {6}, .offset = 219, .size = 6,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
+    {.name = "dense2.weight", .ndim = 2, .dims = {3, 6}, .offset = 225, .size = 18,
+     .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 6, .fan_out = 3, .trainable = 1},
+    {.name = "dense2.bias", .ndim = 1, .dims = {3}, .offset = 243, .size = 3,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
 };
 
 const lenet_model pools_model = {
@@ -4082,14 +4088,16 @@ const lenet_model pools_model = {
     .n_classes = 3,
     .tile = 16,
     .n_params = 246,
+    .n_trainable = 246,
     .n_tensors = 6,
     .tensors = pools_tensors,
     .act_floats = 9008,
     .logits_offset = 8960,
     .forward = pools_forward,
     .backward = pools_backward,
-    .defaults = {LENET_ADAM, 0.00100000005f, 0.899999976f, 0.999000013f, 1.00000001e-07f, 128, 2, 1u},
-    .shape = "unrolled",
+    .defaults = {.optimizer = LENET_ADAM, .lr = 0.001f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-07f,
+                 .batch = 128, .epochs = 2, .seed = 1},
+    .style = "unrolled",
     .target = "avx2",
 };
 

@@ -10,7 +10,7 @@
 #define POOLS_ACT_FLOATS 9008 /* acts and dacts, per tile */
 #define POOLS_LOGITS 8960     /* offset of the logits tile in acts */
 
-void pools_forward(const float *params, float *acts);
+void pools_forward(const float *params, float *acts, const lenet_pass *pass);
 void pools_backward(const float *params, const float *acts, float *dacts, float *grads);
 extern const lenet_model pools_model;
 

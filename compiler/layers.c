@@ -1,0 +1,76 @@
+/* layers.c: the table of layer kinds, and what every kind shares.
+ *
+ * A kind is one file, layer_<kind>.c, defining a LayerKind named
+ * <kind>_kind; adding one is one row in LAYER_KINDS below. Nothing outside
+ * layer_*.c knows any kind by name.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "lenetc.h"
+
+/* Every kind, in the order messages list them. */
+#define LAYER_KINDS(X)                                                                       \
+    X(conv)                                                                                  \
+    X(maxpool)                                                                               \
+    X(avgpool)                                                                               \
+    X(relu)                                                                                  \
+    X(flatten)                                                                               \
+    X(dense)
+
+#define DECLARE(k) extern const LayerKind k##_kind;
+LAYER_KINDS(DECLARE)
+#define ROW(k) &k##_kind,
+const LayerKind *const layer_kinds[] = {LAYER_KINDS(ROW) NULL};
+
+const char *layer_kind_list(void) {
+    static char list[512];
+    if (list[0])
+        return list;
+    int n = 0;
+    while (layer_kinds[n])
+        n++;
+    for (int i = 0; i < n; i++) {
+        const char *sep = i == 0 ? "" : i + 1 < n ? ", " : " or ";
+        strncat(list, sep, sizeof list - strlen(list) - 1);
+        strncat(list, layer_kinds[i]->kind, sizeof list - strlen(list) - 1);
+    }
+    return list;
+}
+
+LayerTensor *layer_tensor(Layer *l, const char *name, const char *var, const char *grad_var,
+                          lenet_init init, int ndim, const int *dims) {
+    LayerTensor *t = &l->tensors[l->n_tensors++];
+    *t = (LayerTensor){.name = name, .var = var, .grad_var = grad_var, .ndim = ndim,
+                       .init = init, .trainable = grad_var != NULL, .size = 1};
+    for (int i = 0; i < ndim; i++) {
+        t->dims[i] = dims[i];
+        t->size *= dims[i];
+    }
+    return t;
+}
+
+long layer_params(const Layer *l, bool trainable_only) {
+    long n = 0;
+    for (int i = 0; i < l->n_tensors; i++)
+        if (l->tensors[i].trainable || !trainable_only)
+            n += l->tensors[i].size;
+    return n;
+}
+
+LayerEmitFn layer_forward(const Layer *l, CodeStyle s) {
+    return l->kind->forward[s] ? l->kind->forward[s] : l->kind->forward[STYLE_LOOPS];
+}
+
+LayerEmitFn layer_backward(const Layer *l, CodeStyle s) {
+    return l->kind->backward[s] ? l->kind->backward[s] : l->kind->backward[STYLE_LOOPS];
+}
+
+void layer_torch_module(json_t *modules, const Layer *l, const char *suffix, const char *module,
+                        json_t *args, json_t *kwargs) {
+    char name[MAX_NAME + 16];
+    snprintf(name, sizeof name, "%s%s", l->name, suffix ? suffix : "");
+    json_array_append_new(modules, json_pack("{s:s, s:s, s:o, s:o}", "name", name, "module",
+                                             module, "args", args ? args : json_array(),
+                                             "kwargs", kwargs ? kwargs : json_object()));
+}
