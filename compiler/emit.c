@@ -126,6 +126,44 @@ void emit_zero(Emitter *e, const char *p, long n) {
     emit_line(e, "    %s[i] = 0;", p);
 }
 
+/* A row-major index over (name, extent) pairs in Horner's form, as
+ * "(co * 6 + ci) * 9 + k", leaving out the names whose extent is 1 (their
+ * only value is 0) and so any "* 1"; "0" when nothing is left. */
+const char *index_expr(char buf[96], int count, const char *const *names,
+                              const int *extents) {
+    char acc[96] = "";
+    for (int i = 0; i < count; i++) {
+        if (extents[i] == 1 && (i > 0 || count > 1))
+            continue;
+        char next[96];
+        if (!acc[0])
+            snprintf(next, sizeof next, "%s", names[i]);
+        else
+            snprintf(next, sizeof next, strchr(acc, ' ') ? "(%s) * %d + %s" : "%s * %d + %s", acc,
+                     extents[i], names[i]);
+        snprintf(acc, sizeof acc, "%s", next);
+    }
+    snprintf(buf, 96, "%s", acc[0] ? acc : "0");
+    return buf;
+}
+
+const char *times(char buf[128], const char *expr, long k) {
+    if (k == 1 || !strcmp(expr, "0"))
+        snprintf(buf, 128, "%s", expr);
+    else
+        snprintf(buf, 128, strchr(expr, ' ') ? "(%s) * %ld" : "%s * %ld", expr, k);
+    return buf;
+}
+
+const char *lanes_at(char buf[128], const char *p, const char *index, int T) {
+    char scaled[128];
+    if (!strcmp(index, "0"))
+        snprintf(buf, 128, "%s", p);
+    else
+        snprintf(buf, 128, "%s + %.100s", p, times(scaled, index, T));
+    return buf;
+}
+
 /* sb_printf, returning how many characters it added */
 static int sb_printf_len(StrBuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int sb_printf_len(StrBuf *sb, const char *fmt, ...) {
@@ -303,13 +341,20 @@ static void layer_comment(Emitter *e, const Layer *l, const char *pass) {
     sb_free(&desc);
 }
 
+/* "p + off", or p at offset 0 */
+static const char *offset(char buf[64], const char *p, long off) {
+    snprintf(buf, 64, off ? "%s + %ld" : "%s", p, off);
+    return buf;
+}
+
 /* Pointers to a layer's tensors: params + offset (and grads + offset). */
 static void tensor_pointers(Emitter *e, const Layer *l, bool backward) {
     const char *R = e->opt.real;
+    char buf[64];
     for (int i = 0; i < l->n_tensors; i++) {
         const LayerTensor *t = &l->tensors[i];
         if (!backward || t->in_backward)
-            emit_line(e, "const %s *restrict %s = params + %ld;", R, t->var, t->off);
+            emit_line(e, "const %s *restrict %s = %s;", R, t->var, offset(buf, "params", t->off));
     }
 }
 
@@ -323,7 +368,8 @@ void emit_forward_begin(Emitter *e, const Layer *l) {
     emit_open(e, "static void %s_forward(%s%s *restrict acts%s)", l->name, params, R,
               l->kind->uses_pass ? ", const lenet_pass *pass" : "");
     tensor_pointers(e, l, false);
-    emit_line(e, "const %s *restrict in = acts + %ld;", R, l->in_off * T);
+    char buf[64];
+    emit_line(e, "const %s *restrict in = %s;", R, offset(buf, "acts", l->in_off * T));
     emit_line(e, "%s *restrict out = acts + %ld;", R, l->out_off * T);
     if (l->saved)
         emit_line(e, "%s *restrict saved = acts + %ld;", R, l->saved_off * T);
@@ -342,17 +388,18 @@ void emit_backward_begin(Emitter *e, const Layer *l) {
     emit_open(e, "static void %s_backward(%sconst %s *restrict acts, %s *restrict dacts%s)",
               l->name, params, R, R, grads);
     tensor_pointers(e, l, true);
-    emit_line(e, "const %s *restrict in = acts + %ld;", R, l->in_off * T);
+    char buf[64];
+    emit_line(e, "const %s *restrict in = %s;", R, offset(buf, "acts", l->in_off * T));
     emit_line(e, "const %s *restrict out = acts + %ld;", R, l->out_off * T);
     if (l->saved)
         emit_line(e, "const %s *restrict saved = acts + %ld;", R, l->saved_off * T);
     emit_line(e, "%s *restrict dout = dacts + %ld;", R, l->out_off * T);
     if (l->need_dinput)
-        emit_line(e, "%s *restrict din = dacts + %ld;", R, l->in_off * T);
+        emit_line(e, "%s *restrict din = %s;", R, offset(buf, "dacts", l->in_off * T));
     for (int i = 0; i < l->n_tensors; i++) {
         const LayerTensor *t = &l->tensors[i];
         if (t->trainable)
-            emit_line(e, "%s *restrict %s = grads + %ld;", R, t->grad_var, t->off);
+            emit_line(e, "%s *restrict %s = %s;", R, t->grad_var, offset(buf, "grads", t->off));
     }
 }
 

@@ -80,9 +80,13 @@ void emit_inference(const Model *m, const float *params, const char *spec_file,
     }
     sb_puts(c, m->n_params % 6 ? "\n};\n" : "};\n");
 
-    char lo[32], hi[32];
-    emit_real(&e, m->scale_lo, lo);
-    emit_real(&e, m->scale_hi, hi);
+    /* the trainer's pixel table, lo + (hi - lo) * p / 255 in double from
+     * the float lo and hi: the same two doubles, written out */
+    char lo[32], span[32];
+    Emitter d = {.out = c, .opt = o};
+    d.opt.real = "double";
+    emit_real(&d, (double)m->scale_lo, lo);
+    emit_real(&d, (double)m->scale_hi - (double)m->scale_lo, span);
     sb_puts(c, "\n/* e^x for x <= 0, to float precision: 2^(x log2 e) split into a power of\n"
                " * two (built in the exponent bits) and a polynomial on [-0.5, 0.5]. */\n");
     sb_puts(c, "static float exp_neg(float x) {\n"
@@ -102,24 +106,31 @@ void emit_inference(const Model *m, const float *params, const char *spec_file,
     if (m->pad)
         sb_printf(c, "    /* the %dx%d image inside a border of %d pixels of 0 */\n", m->in_h,
                   m->in_w, m->pad);
-    sb_printf(c, "    for (int y = 0; y < %d; y++)\n", in.h);
-    sb_printf(c, "        for (int x = 0; x < %d; x++)\n", in.w);
-    sb_printf(c, "            for (int ch = 0; ch < %d; ch++) {\n", in.c);
+    /* image[y][x][ch] (height, width, channels) -> acts[ch][y][x] */
+    const bool gray = in.c == 1;
+    char src[96], dst[96];
+    index_expr(src, 3, (const char *[]){m->pad ? "sy" : "y", m->pad ? "sx" : "x", "ch"},
+               (const int[]){m->in_h, m->in_w, m->in_c});
+    index_expr(dst, 3, (const char *[]){"ch", "y", "x"}, (const int[]){in.c, in.h, in.w});
+    sb_printf(c, "    for (int y = 0; y < %d; y++) {\n", in.h);
+    sb_printf(c, "        for (int x = 0; x < %d; x++) {\n", in.w);
+    const char *ind = gray ? "            " : "                ";
+    if (!gray)
+        sb_printf(c, "            for (int ch = 0; ch < %d; ch++) {\n", in.c);
     if (m->pad) {
-        sb_printf(c, "                const int sy = y - %d, sx = x - %d;\n", m->pad, m->pad);
-        sb_printf(c, "                const int inside = sy >= 0 && sy < %d && sx >= 0 && sx < %d;\n",
+        sb_printf(c, "%sconst int sy = y - %d, sx = x - %d;\n", ind, m->pad, m->pad);
+        sb_printf(c, "%sconst int inside = sy >= 0 && sy < %d && sx >= 0 && sx < %d;\n", ind,
                   m->in_h, m->in_w);
-        sb_printf(c, "                const int p = inside ? image[(sy * %d + sx) * %d + ch] : 0;\n",
-                  m->in_w, m->in_c);
+        sb_printf(c, "%sconst int p = inside ? image[%s] : 0;\n", ind, src);
     } else {
-        sb_printf(c, "                const int p = image[(y * %d + x) * %d + ch];\n", m->in_w,
-                  m->in_c);
+        sb_printf(c, "%sconst int p = image[%s];\n", ind, src);
     }
-    sb_puts(c, "                /* pixel p maps to lo + (hi - lo) * p / 255, rounded once,\n"
-               "                 * as the trainer's table does */\n");
-    sb_printf(c, "                acts[(ch * %d + y) * %d + x] =\n", in.h, in.w);
-    sb_printf(c, "                    (float)(%s + ((double)%s - %s) * p / 255.0);\n", lo, hi, lo);
-    sb_puts(c, "            }\n");
+    sb_printf(c, "%s/* pixel p maps to lo + (hi - lo) * p / 255, rounded once,\n"
+                 "%s * as the trainer's table does */\n", ind, ind);
+    sb_printf(c, "%sacts[%s] = (float)(%s + %s * p / 255.0);\n", ind, dst, lo, span);
+    if (!gray)
+        sb_puts(c, "            }\n");
+    sb_puts(c, "        }\n    }\n");
     sb_printf(c, "    %s_forward(%s_params, acts);\n", n, n);
     sb_printf(c, "    const float *z = acts + %ld;\n", m->logits_off);
     sb_puts(c, "    int best = 0;\n");

@@ -141,31 +141,71 @@ static int in_pos(int o, int k, int s, int pad, int size) {
     return i < 0 || i >= size ? -1 : i;
 }
 
-/* "oy + ky", "oy * 2 + ky - 1", ... */
+/* "oy + ky", "oy * 2 + ky - 1", ...; o NULL: "ky - 1" (o's only value is 0) */
 static void pos_expr(char *buf, size_t n, const char *o, const char *k, int s, int pad) {
-    char sc[16] = "", pc[16] = "";
+    char sc[16] = "", pc[16] = "", os[32] = "";
     if (s != 1)
         snprintf(sc, sizeof sc, " * %d", s);
     if (pad)
         snprintf(pc, sizeof pc, " - %d", pad);
-    snprintf(buf, n, "%s%s + %s%s", o, sc, k, pc);
+    if (o)
+        snprintf(os, sizeof os, "%s%s + ", o, sc);
+    snprintf(buf, n, "%s%s%s", os, k, pc);
 }
 
 /* Opens the ky/kx (or oy/ox) loop pair and names the input position iy/ix,
- * which is oy*S + ky - pad whichever pair is outside. */
+ * which is oy*S + ky - pad whichever pair is outside (an outside oy or ox
+ * of one value has no loop: it is left out). */
 static void open_tap_loops(Emitter *e, const Geo *g, const char *a, const char *b, int na,
                            int nb) {
     char ex[64];
+    const bool taps_inside = strcmp(a, "ky") == 0;
     emit_open(e, "for (int %s = 0; %s < %d; %s++)", a, a, na, a);
-    pos_expr(ex, sizeof ex, "oy", "ky", g->S, g->PT);
+    pos_expr(ex, sizeof ex, taps_inside && g->OH == 1 ? NULL : "oy", "ky", g->S, g->PT);
     emit_line(e, "const int iy = %s;", ex);
     if (g->padded)
         emit_line(e, "if (iy < 0 || iy >= %d) continue;", g->H);
     emit_open(e, "for (int %s = 0; %s < %d; %s++)", b, b, nb, b);
-    pos_expr(ex, sizeof ex, "ox", "kx", g->S, g->PL);
+    pos_expr(ex, sizeof ex, taps_inside && g->OW == 1 ? NULL : "ox", "kx", g->S, g->PL);
     emit_line(e, "const int ix = %s;", ex);
     if (g->padded)
         emit_line(e, "if (ix < 0 || ix >= %d) continue;", g->W);
+}
+
+/* w[co][ci][ky][kx], with the kernel's taps named ky and kx */
+static const char *weight_index(const Geo *g, char buf[96]) {
+    return index_expr(buf, 4, (const char *[]){"co", "ci", "ky", "kx"},
+                      (const int[]){g->CO, g->CI, g->K, g->K});
+}
+
+/* for (v = 0; v < n; v++) {, or nothing for a loop of one trip (the
+ * indices leave v out); returns the blocks opened, for close_loops. */
+static int open_loop(Emitter *e, const char *v, int n) {
+    if (n == 1)
+        return 0;
+    emit_open(e, "for (int %s = 0; %s < %d; %s++)", v, v, n, v);
+    return 1;
+}
+
+/* "c + v" as short as it gets: v NULL means its only value, v0 */
+static const char *plus(char buf[48], long c, const char *v, long v0) {
+    if (!v)
+        snprintf(buf, 48, "%ld", c + v0);
+    else if (c == 0)
+        snprintf(buf, 48, "%s", v);
+    else
+        snprintf(buf, 48, "%s %c %ld", v, c < 0 ? '-' : '+', c < 0 ? -c : c);
+    return buf;
+}
+
+static int open_loop_from(Emitter *e, const char *v, int from, int to) {
+    emit_open(e, "for (int %s = %d; %s < %d; %s++)", v, from, v, to, v);
+    return 1;
+}
+
+static void close_loops(Emitter *e, int n) {
+    while (n--)
+        emit_close(e);
 }
 
 /* "in + 1234", or "in" at offset 0 */
@@ -253,26 +293,32 @@ static void conv_forward_kernels(Emitter *e, const Layer *l) {
     conv_forward_classes(e, &g);
 }
 
+/* The loop code's input and output positions: in[ci][iy][ix], out[co][oy][ox] */
+static const char *in_index(const Geo *g, char buf[96]) {
+    return index_expr(buf, 3, (const char *[]){"ci", "iy", "ix"}, (const int[]){g->CI, g->H, g->W});
+}
+
+static const char *out_index(const Geo *g, char buf[96]) {
+    return index_expr(buf, 3, (const char *[]){"co", "oy", "ox"},
+                      (const int[]){g->CO, g->OH, g->OW});
+}
+
 static void conv_forward_loops(Emitter *e, const Layer *l) {
     Geo g = geo(l);
     const char *R = e->opt.real;
-    emit_line(e, "for (int co = 0; co < %d; co++)", g.CO);
-    emit_line(e, "    for (int oy = 0; oy < %d; oy++)", g.OH);
-    e->indent += 2;
-    emit_open(e, "for (int ox = 0; ox < %d; ox++)", g.OW);
-    emit_line(e, "%s *o = out + ((co * %d + oy) * %d + ox) * %d;", R, g.OH, g.OW, e->opt.tile);
-    emit_lanes(e, "o[$] = bias[co];");
-    emit_open(e, "for (int ci = 0; ci < %d; ci++)", g.CI);
+    const int T = e->opt.tile;
+    char i1[96], i2[96], p[128];
+    int open = open_loop(e, "co", g.CO);
+    open += open_loop(e, "oy", g.OH);
+    open += open_loop(e, "ox", g.OW);
+    emit_line(e, "%s *o = %s;", R, lanes_at(p, "out", out_index(&g, i1), T));
+    emit_lanes(e, "o[$] = bias[%s];", g.CO == 1 ? "0" : "co");
+    const int ci_loop = open_loop(e, "ci", g.CI);
     open_tap_loops(e, &g, "ky", "kx", g.K, g.K);
-    emit_line(e, "const %s wk = w[((co * %d + ci) * %d + ky) * %d + kx];", R, g.CI, g.K, g.K);
-    emit_line(e, "const %s *x = in + ((ci * %d + iy) * %d + ix) * %d;", R, g.H, g.W,
-              e->opt.tile);
+    emit_line(e, "const %s wk = w[%s];", R, weight_index(&g, i2));
+    emit_line(e, "const %s *x = %s;", R, lanes_at(p, "in", in_index(&g, i1), T));
     emit_lanes(e, "o[$] += wk * x[$];");
-    emit_close(e);
-    emit_close(e);
-    emit_close(e);
-    emit_close(e);
-    e->indent -= 2;
+    close_loops(e, 2 + ci_loop + open);
 }
 
 static void conv_forward_unrolled(Emitter *e, const Layer *l) {
@@ -304,57 +350,53 @@ static void conv_forward_unrolled(Emitter *e, const Layer *l) {
 static void conv_backward_loops(Emitter *e, const Layer *l) {
     const Geo geometry = geo(l), *g = &geometry;
     const char *R = e->opt.real;
-    int T = e->opt.tile;
+    const int T = e->opt.tile;
+    char i1[96], p[128];
     emit_line(e, "/* bias: per-lane sums over positions, then over lanes */");
-    emit_open(e, "for (int co = 0; co < %d; co++)", g->CO);
+    int open = open_loop(e, "co", g->CO);
     emit_line(e, "%s acc[%d];", R, T);
     emit_lanes(e, "acc[$] = 0;");
     emit_open(e, "for (int p = 0; p < %d; p++)", g->OH * g->OW);
-    emit_line(e, "const %s *d = dout + (co * %d + p) * %d;", R, g->OH * g->OW, T);
+    emit_line(e, "const %s *d = %s;", R,
+              lanes_at(p, "dout", index_expr(i1, 2, (const char *[]){"co", "p"},
+                                             (const int[]){g->CO, g->OH * g->OW}),
+                       T));
     emit_lanes(e, "acc[$] += d[$];");
     emit_close(e);
-    emit_lane_sum(e, "gb[co]", "acc[$]");
-    emit_close(e);
+    emit_lane_sum(e, g->CO == 1 ? "gb[0]" : "gb[co]", "acc[$]");
+    close_loops(e, open);
 
     emit_line(e, "/* weights: the same, of dout * in */");
-    emit_line(e, "for (int co = 0; co < %d; co++)", g->CO);
-    emit_line(e, "    for (int ci = 0; ci < %d; ci++)", g->CI);
-    emit_line(e, "        for (int ky = 0; ky < %d; ky++)", g->K);
-    e->indent += 3;
+    open = open_loop(e, "co", g->CO);
+    open += open_loop(e, "ci", g->CI);
+    emit_open(e, "for (int ky = 0; ky < %d; ky++)", g->K);
     emit_open(e, "for (int kx = 0; kx < %d; kx++)", g->K);
     emit_line(e, "%s acc[%d];", R, T);
     emit_lanes(e, "acc[$] = 0;");
     open_tap_loops(e, g, "oy", "ox", g->OH, g->OW);
-    emit_line(e, "const %s *d = dout + ((co * %d + oy) * %d + ox) * %d;", R, g->OH, g->OW, T);
-    emit_line(e, "const %s *x = in + ((ci * %d + iy) * %d + ix) * %d;", R, g->H, g->W, T);
+    emit_line(e, "const %s *d = %s;", R, lanes_at(p, "dout", out_index(g, i1), T));
+    emit_line(e, "const %s *x = %s;", R, lanes_at(p, "in", in_index(g, i1), T));
     emit_lanes(e, "acc[$] += d[$] * x[$];");
-    emit_close(e);
-    emit_close(e);
-    char lhs[96];
-    snprintf(lhs, sizeof lhs, "gw[((co * %d + ci) * %d + ky) * %d + kx]", g->CI, g->K, g->K);
+    close_loops(e, 2);
+    char lhs[128];
+    snprintf(lhs, sizeof lhs, "gw[%s]", weight_index(g, i1));
     emit_lane_sum(e, lhs, "acc[$]");
-    emit_close(e);
-    e->indent -= 3;
+    close_loops(e, 2 + open);
 
     if (!l->need_dinput)
         return;
     emit_line(e, "/* input: scatter w * dout back over the taps */");
     emit_zero(e, "din", (long)g->CI * g->H * g->W);
-    emit_line(e, "for (int co = 0; co < %d; co++)", g->CO);
-    emit_line(e, "    for (int oy = 0; oy < %d; oy++)", g->OH);
-    e->indent += 2;
-    emit_open(e, "for (int ox = 0; ox < %d; ox++)", g->OW);
-    emit_line(e, "const %s *d = dout + ((co * %d + oy) * %d + ox) * %d;", R, g->OH, g->OW, T);
-    emit_open(e, "for (int ci = 0; ci < %d; ci++)", g->CI);
+    open = open_loop(e, "co", g->CO);
+    open += open_loop(e, "oy", g->OH);
+    open += open_loop(e, "ox", g->OW);
+    emit_line(e, "const %s *d = %s;", R, lanes_at(p, "dout", out_index(g, i1), T));
+    const int ci_loop = open_loop(e, "ci", g->CI);
     open_tap_loops(e, g, "ky", "kx", g->K, g->K);
-    emit_line(e, "const %s wk = w[((co * %d + ci) * %d + ky) * %d + kx];", R, g->CI, g->K, g->K);
-    emit_line(e, "%s *x = din + ((ci * %d + iy) * %d + ix) * %d;", R, g->H, g->W, T);
+    emit_line(e, "const %s wk = w[%s];", R, weight_index(g, i1));
+    emit_line(e, "%s *x = %s;", R, lanes_at(p, "din", in_index(g, i1), T));
     emit_lanes(e, "x[$] += wk * d[$];");
-    emit_close(e);
-    emit_close(e);
-    emit_close(e);
-    emit_close(e);
-    e->indent -= 2;
+    close_loops(e, 2 + ci_loop + open);
 }
 
 /* One lane loop holds every statement: each gradient still takes its lanes
@@ -482,16 +524,44 @@ static void conv_input_scatter(Emitter *e, const Geo *g, const AxisRun *ys, int 
                             .b_k = {0, 0, P}, .c_row = (long)g->H * g->W * T};
             /* groups walk dout (b) by output and din (c) by input position */
             position_groups(g, T, rn, cn, d.groups, &d.width, d.b_g, d.c_g, g->W);
-            emit_open(e, "for (int ky = %d; ky < %d; ky++)", ry->first, ry->end);
-            emit_open(e, "for (int kx = %d; kx < %d; kx++)", rx->first, rx->end);
+            /* taps [first, end) on each axis: a loop, or the one tap (in a
+             * block of its own: each class declares its descriptor) */
+            const int one_y = ry->end - ry->first == 1, one_x = rx->end - rx->first == 1;
+            int loops = one_y ? 0 : open_loop_from(e, "ky", ry->first, ry->end);
+            loops += one_x ? 0 : open_loop_from(e, "kx", rx->first, rx->end);
+            if (!loops) {
+                emit_line(e, "{ /* tap ky = %d, kx = %d */", ry->first, rx->first);
+                e->indent++;
+                loops = 1;
+            }
             emit_gemm_desc(e, "dgrad", &d);
-            char cpos[96];
-            snprintf(cpos, sizeof cpos, "din + ((%ld + ky) * %d + %ld + kx) * %d",
-                     (long)ry->t0 * g->S - g->PT, g->W, (long)rx->t0 * g->S - g->PL, T);
-            emit_line(e, "%s(&dgrad, w + ky * %d + kx, %s, %s, 0);", fn, g->K,
+            /* din at row t0*S - PT + ky, column t0*S - PL + kx; w at tap (ky, kx) */
+            char cpos[160], wpos[64];
+            if (one_y && one_x) {
+                const long iy = (long)ry->t0 * g->S - g->PT + ry->first;
+                const long ix = (long)rx->t0 * g->S - g->PL + rx->first;
+                at("din", (iy * g->W + ix) * T, cpos);
+                at("w", (long)ry->first * g->K + rx->first, wpos);
+            } else {
+                char iy[48], ix[48], idx[96], wy[32], wx[32];
+                plus(iy, (long)ry->t0 * g->S - g->PT, one_y ? NULL : "ky", ry->first);
+                plus(ix, (long)rx->t0 * g->S - g->PL, one_x ? NULL : "kx", rx->first);
+                lanes_at(cpos, "din",
+                         index_expr(idx, 2, (const char *[]){iy, ix}, (const int[]){g->H, g->W}),
+                         T);
+                if (one_y)
+                    snprintf(wy, sizeof wy, "%ld", (long)ry->first * g->K);
+                else
+                    snprintf(wy, sizeof wy, "ky * %d", g->K);
+                if (one_x)
+                    snprintf(wx, sizeof wx, "%d", rx->first);
+                else
+                    snprintf(wx, sizeof wx, "kx");
+                snprintf(wpos, sizeof wpos, "w + %.24s + %.24s", wy, wx);
+            }
+            emit_line(e, "%s(&dgrad, %s, %s, %s, 0);", fn, wpos,
                       at("dout", ((long)ry->t0 * g->OW + rx->t0) * T, b), cpos);
-            emit_close(e);
-            emit_close(e);
+            close_loops(e, loops);
         }
 }
 

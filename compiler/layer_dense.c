@@ -109,12 +109,13 @@ static void dense_backward_kernels(Emitter *e, const Layer *l) {
 static void dense_forward_loops(Emitter *e, const Layer *l) {
     const char *R = e->opt.real;
     int T = e->opt.tile, N = l->in.c, U = l->units;
+    char p[128];
     emit_open(e, "for (int j = 0; j < %d; j++)", U);
-    emit_line(e, "%s *o = out + j * %d;", R, T);
+    emit_line(e, "%s *o = %s;", R, lanes_at(p, "out", "j", T));
     emit_lanes(e, "o[$] = bias[j];");
     emit_open(e, "for (int i = 0; i < %d; i++)", N);
     emit_line(e, "const %s wk = w[j * %d + i];", R, N);
-    emit_line(e, "const %s *x = in + i * %d;", R, T);
+    emit_line(e, "const %s *x = %s;", R, lanes_at(p, "in", "i", T));
     emit_lanes(e, "o[$] += wk * x[$];");
     emit_close(e);
     emit_close(e);
@@ -148,14 +149,15 @@ static void relu_mask_loops(Emitter *e, const Layer *l) {
 static void dense_backward_loops(Emitter *e, const Layer *l) {
     const char *R = e->opt.real;
     int T = e->opt.tile, N = l->in.c, U = l->units;
+    char p[128];
     if (l->relu)
         relu_mask_loops(e, l);
     emit_line(e, "/* bias and weights: sums over lanes, in lane order */");
     emit_open(e, "for (int j = 0; j < %d; j++)", U);
-    emit_line(e, "const %s *d = dout + j * %d;", R, T);
+    emit_line(e, "const %s *d = %s;", R, lanes_at(p, "dout", "j", T));
     emit_lane_sum(e, "gb[j]", "d[$]");
     emit_open(e, "for (int i = 0; i < %d; i++)", N);
-    emit_line(e, "const %s *x = in + i * %d;", R, T);
+    emit_line(e, "const %s *x = %s;", R, lanes_at(p, "in", "i", T));
     char lhs[64];
     snprintf(lhs, sizeof lhs, "gw[j * %d + i]", N);
     emit_lane_sum(e, lhs, "d[$] * x[$]");
@@ -166,10 +168,10 @@ static void dense_backward_loops(Emitter *e, const Layer *l) {
     emit_line(e, "/* input: din[i] = sum over j of w[j][i] * dout[j] */");
     emit_zero(e, "din", N);
     emit_open(e, "for (int j = 0; j < %d; j++)", U);
-    emit_line(e, "const %s *d = dout + j * %d;", R, T);
+    emit_line(e, "const %s *d = %s;", R, lanes_at(p, "dout", "j", T));
     emit_open(e, "for (int i = 0; i < %d; i++)", N);
     emit_line(e, "const %s wk = w[j * %d + i];", R, N);
-    emit_line(e, "%s *x = din + i * %d;", R, T);
+    emit_line(e, "%s *x = %s;", R, lanes_at(p, "din", "i", T));
     emit_lanes(e, "x[$] += wk * d[$];");
     emit_close(e);
     emit_close(e);

@@ -59,20 +59,31 @@ static long outf(const Layer *l, int c, int oy, int ox) {
 static void open_windows(Emitter *e, const Layer *l, bool backward) {
     const char *R = e->opt.real;
     int T = e->opt.tile;
+    char corner_y[32], corner_x[32], idx[96], p[128];
+    snprintf(corner_y, sizeof corner_y, l->stride == 1 ? "oy" : "oy * %d", l->stride);
+    snprintf(corner_x, sizeof corner_x, l->stride == 1 ? "ox" : "ox * %d", l->stride);
     emit_line(e, "for (int c = 0; c < %d; c++)", l->out.c);
     emit_line(e, "    for (int oy = 0; oy < %d; oy++)", l->out.h);
     e->indent += 2;
     emit_open(e, "for (int ox = 0; ox < %d; ox++)", l->out.w);
-    emit_line(e, "const long at = ((c * %d + oy * %d) * %d + ox * %d) * %d;", l->in.h, l->stride,
-              l->in.w, l->stride, T);
+    /* the window's corner in, and its output */
+    index_expr(idx, 3, (const char *[]){"c", corner_y, corner_x},
+               (const int[]){l->in.c, l->in.h, l->in.w});
+    emit_line(e, "const long at = %s;", times(p, idx, T));
     emit_line(e, "const %s *x = in + at;", R);
-    emit_line(e, "%s%s *o = out + ((c * %d + oy) * %d + ox) * %d;", backward ? "const " : "", R,
-              l->out.h, l->out.w, T);
+    index_expr(idx, 3, (const char *[]){"c", "oy", "ox"}, (const int[]){l->out.c, l->out.h, l->out.w});
+    emit_line(e, "%s%s *o = %s;", backward ? "const " : "", R, lanes_at(p, "out", idx, T));
     if (backward) {
-        emit_line(e, "const %s *d = dout + ((c * %d + oy) * %d + ox) * %d;", R, l->out.h,
-                  l->out.w, T);
+        emit_line(e, "const %s *d = %s;", R, lanes_at(p, "dout", idx, T));
         emit_line(e, "%s *g = din + at;", R);
     }
+}
+
+/* "(ky * 26 + kx) * 16": window tap (ky, kx) from the corner */
+static const char *window_tap(Emitter *e, const Layer *l, char buf[128]) {
+    char idx[96];
+    return times(buf, index_expr(idx, 2, (const char *[]){"ky", "kx"},
+                                 (const int[]){l->size, l->in.w}), e->opt.tile);
 }
 
 static void close_windows(Emitter *e) {
@@ -96,13 +107,14 @@ static void maxpool_forward_kernels(Emitter *e, const Layer *l) {
 }
 
 static void maxpool_forward_loops(Emitter *e, const Layer *l) {
-    int T = e->opt.tile, K = l->size;
+    int K = l->size;
     open_windows(e, l, false);
     emit_lanes(e, "o[$] = x[$];");
     emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
     e->indent++;
     emit_open(e, "for (int kx = 0; kx < %d; kx++)", K);
-    emit_line(e, "const %s *v = x + (ky * %d + kx) * %d;", e->opt.real, l->in.w, T);
+    char tap_at[128];
+    emit_line(e, "const %s *v = x + %s;", e->opt.real, window_tap(e, l, tap_at));
     emit_line(e, "/* a select, not a branch: it vectorises */");
     emit_lanes(e, "o[$] = v[$] > o[$] ? v[$] : o[$];");
     emit_close(e);
@@ -151,7 +163,8 @@ static void maxpool_backward_loops(Emitter *e, const Layer *l) {
     emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
     e->indent++;
     emit_open(e, "for (int kx = 0; kx < %d; kx++)", K);
-    emit_line(e, "const int f = (ky * %d + kx) * %d;", l->in.w, T);
+    char tap_at[128];
+    emit_line(e, "const int f = %s;", window_tap(e, l, tap_at));
     emit_open(e, "for (int b = 0; b < %d; b++)", T);
     emit_line(e, "const int hit = x[f + b] == o[b];");
     emit_line(e, "g[f + b] += hit ? rest[b] : 0;");
@@ -203,7 +216,8 @@ static void avgpool_forward_loops(Emitter *e, const Layer *l) {
     emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
     emit_line(e, "    for (int kx = 0; kx < %d; kx++)", K);
     emit_line(e, "        for (int b = 0; b < %d; b++)", T);
-    emit_line(e, "            o[b] += x[(ky * %d + kx) * %d + b];", l->in.w, T);
+    char tap_at[128];
+    emit_line(e, "            o[b] += x[%s + b];", window_tap(e, l, tap_at));
     emit_line(e, "for (int b = 0; b < %d; b++)", T);
     emit_line(e, "    o[b] *= %s;", inv);
     close_windows(e);
@@ -247,7 +261,8 @@ static void avgpool_backward_loops(Emitter *e, const Layer *l) {
     emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
     emit_line(e, "    for (int kx = 0; kx < %d; kx++)", K);
     emit_line(e, "        for (int b = 0; b < %d; b++)", T);
-    emit_line(e, "            g[(ky * %d + kx) * %d + b] += d[b] * %s;", l->in.w, T, inv);
+    char tap_at[128];
+    emit_line(e, "            g[%s + b] += d[b] * %s;", window_tap(e, l, tap_at), inv);
     close_windows(e);
 }
 

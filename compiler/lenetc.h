@@ -259,6 +259,15 @@ void emit_backward_begin(Emitter *e, const Layer *l);
 void emit_function_end(Emitter *e);
 /* Emits `for (int b = 0; b < TILE; b++)` and opens its block. */
 void emit_lane_loop(Emitter *e);
+/* A row-major index over (name, extent) pairs in Horner's form, as
+ * "(co * 6 + ci) * 9 + k", leaving out the names whose extent is 1 (their
+ * only value is 0) and so any "* 1"; "0" when nothing is left. */
+const char *index_expr(char buf[96], int count, const char *const *names, const int *extents);
+/* "expr * k", "(a + b) * k", or expr when k is 1 or expr is "0" */
+const char *times(char buf[128], const char *expr, long k);
+/* "p + (index) * T", "p + index" (T = 1) or "p" (index "0"): the first lane
+ * of a feature of a tile-innermost tensor p. */
+const char *lanes_at(char buf[128], const char *p, const char *index, int T);
 /* Zeroes n features (x tile lanes) at pointer p. */
 void emit_zero(Emitter *e, const char *p, long n);
 

@@ -26,9 +26,9 @@
  *   in 1x32x32 -> out 6x28x28 (C x H x W, 16 samples innermost)
  *   weight params[0..150), bias params[150..156) */
 static void conv1_forward(const float *restrict params, float *restrict acts) {
-    const float *restrict w = params + 0;
+    const float *restrict w = params;
     const float *restrict bias = params + 150;
-    const float *restrict in = acts + 0;
+    const float *restrict in = acts;
     float *restrict out = acts + 16384;
     /* out[co][pos] = bias[co] + sum over taps (ci, ky, kx) of w x in */
     static const lenet_gemm fwd = {.m = 6, .k = {1, 5, 5}, .groups = {28, 1}, .width = 448,
@@ -767,11 +767,11 @@ static void pool1_backward(const float *restrict acts, float *restrict dacts) {
  *   in 1x32x32 -> out 6x28x28 (C x H x W, 16 samples innermost)
  *   weight params[0..150), bias params[150..156) */
 static void conv1_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads) {
-    const float *restrict w = params + 0;
-    const float *restrict in = acts + 0;
+    const float *restrict w = params;
+    const float *restrict in = acts;
     const float *restrict out = acts + 16384;
     float *restrict dout = dacts + 16384;
-    float *restrict gw = grads + 0;
+    float *restrict gw = grads;
     float *restrict gb = grads + 150;
     /* bias: dout summed over positions and lanes */
     static const lenet_gemm_dot bias_sum = {.m = 6, .groups = {1, 1}, .width = 12544,

@@ -23,33 +23,33 @@
  *   in 1x32x32 -> out 6x28x28 (C x H x W, 16 samples innermost)
  *   weight params[0..150), bias params[150..156) */
 static void conv1_forward(const float *restrict params, float *restrict acts) {
-    const float *restrict w = params + 0;
+    const float *restrict w = params;
     const float *restrict bias = params + 150;
-    const float *restrict in = acts + 0;
+    const float *restrict in = acts;
     float *restrict out = acts + 16384;
-    for (int co = 0; co < 6; co++)
-        for (int oy = 0; oy < 28; oy++)
+    for (int co = 0; co < 6; co++) {
+        for (int oy = 0; oy < 28; oy++) {
             for (int ox = 0; ox < 28; ox++) {
                 float *o = out + ((co * 28 + oy) * 28 + ox) * 16;
                 o[0] = bias[co]; o[1] = bias[co]; o[2] = bias[co]; o[3] = bias[co];
                 o[4] = bias[co]; o[5] = bias[co]; o[6] = bias[co]; o[7] = bias[co];
                 o[8] = bias[co]; o[9] = bias[co]; o[10] = bias[co]; o[11] = bias[co];
                 o[12] = bias[co]; o[13] = bias[co]; o[14] = bias[co]; o[15] = bias[co];
-                for (int ci = 0; ci < 1; ci++) {
-                    for (int ky = 0; ky < 5; ky++) {
-                        const int iy = oy + ky;
-                        for (int kx = 0; kx < 5; kx++) {
-                            const int ix = ox + kx;
-                            const float wk = w[((co * 1 + ci) * 5 + ky) * 5 + kx];
-                            const float *x = in + ((ci * 32 + iy) * 32 + ix) * 16;
-                            o[0] += wk * x[0]; o[1] += wk * x[1]; o[2] += wk * x[2]; o[3] += wk * x[3];
-                            o[4] += wk * x[4]; o[5] += wk * x[5]; o[6] += wk * x[6]; o[7] += wk * x[7];
-                            o[8] += wk * x[8]; o[9] += wk * x[9]; o[10] += wk * x[10]; o[11] += wk * x[11];
-                            o[12] += wk * x[12]; o[13] += wk * x[13]; o[14] += wk * x[14]; o[15] += wk * x[15];
-                        }
+                for (int ky = 0; ky < 5; ky++) {
+                    const int iy = oy + ky;
+                    for (int kx = 0; kx < 5; kx++) {
+                        const int ix = ox + kx;
+                        const float wk = w[(co * 5 + ky) * 5 + kx];
+                        const float *x = in + (iy * 32 + ix) * 16;
+                        o[0] += wk * x[0]; o[1] += wk * x[1]; o[2] += wk * x[2]; o[3] += wk * x[3];
+                        o[4] += wk * x[4]; o[5] += wk * x[5]; o[6] += wk * x[6]; o[7] += wk * x[7];
+                        o[8] += wk * x[8]; o[9] += wk * x[9]; o[10] += wk * x[10]; o[11] += wk * x[11];
+                        o[12] += wk * x[12]; o[13] += wk * x[13]; o[14] += wk * x[14]; o[15] += wk * x[15];
                     }
                 }
             }
+        }
+    }
 }
 
 /* pool1 forward: maxpool 2x2 stride 2
@@ -100,8 +100,8 @@ static void conv2_forward(const float *restrict params, float *restrict acts) {
     const float *restrict bias = params + 2556;
     const float *restrict in = acts + 110464;
     float *restrict out = acts + 129280;
-    for (int co = 0; co < 16; co++)
-        for (int oy = 0; oy < 10; oy++)
+    for (int co = 0; co < 16; co++) {
+        for (int oy = 0; oy < 10; oy++) {
             for (int ox = 0; ox < 10; ox++) {
                 float *o = out + ((co * 10 + oy) * 10 + ox) * 16;
                 o[0] = bias[co]; o[1] = bias[co]; o[2] = bias[co]; o[3] = bias[co];
@@ -123,6 +123,8 @@ static void conv2_forward(const float *restrict params, float *restrict acts) {
                     }
                 }
             }
+        }
+    }
 }
 
 /* pool2 forward: maxpool 2x2 stride 2
@@ -455,9 +457,9 @@ static void conv2_backward(const float *restrict params, const float *restrict a
             + acc[12] + acc[13] + acc[14] + acc[15];
     }
     /* weights: the same, of dout * in */
-    for (int co = 0; co < 16; co++)
-        for (int ci = 0; ci < 6; ci++)
-            for (int ky = 0; ky < 5; ky++)
+    for (int co = 0; co < 16; co++) {
+        for (int ci = 0; ci < 6; ci++) {
+            for (int ky = 0; ky < 5; ky++) {
                 for (int kx = 0; kx < 5; kx++) {
                     float acc[16];
                     acc[0] = 0; acc[1] = 0; acc[2] = 0; acc[3] = 0;
@@ -481,11 +483,14 @@ static void conv2_backward(const float *restrict params, const float *restrict a
                         + acc[8] + acc[9] + acc[10] + acc[11]
                         + acc[12] + acc[13] + acc[14] + acc[15];
                 }
+            }
+        }
+    }
     /* input: scatter w * dout back over the taps */
     for (int i = 0; i < 18816; i++)
         din[i] = 0;
-    for (int co = 0; co < 16; co++)
-        for (int oy = 0; oy < 10; oy++)
+    for (int co = 0; co < 16; co++) {
+        for (int oy = 0; oy < 10; oy++) {
             for (int ox = 0; ox < 10; ox++) {
                 const float *d = dout + ((co * 10 + oy) * 10 + ox) * 16;
                 for (int ci = 0; ci < 6; ci++) {
@@ -503,6 +508,8 @@ static void conv2_backward(const float *restrict params, const float *restrict a
                     }
                 }
             }
+        }
+    }
 }
 
 /* relu1 backward: relu
@@ -555,11 +562,11 @@ static void pool1_backward(const float *restrict acts, float *restrict dacts) {
  *   in 1x32x32 -> out 6x28x28 (C x H x W, 16 samples innermost)
  *   weight params[0..150), bias params[150..156) */
 static void conv1_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads) {
-    const float *restrict w = params + 0;
-    const float *restrict in = acts + 0;
+    const float *restrict w = params;
+    const float *restrict in = acts;
     const float *restrict out = acts + 16384;
     float *restrict dout = dacts + 16384;
-    float *restrict gw = grads + 0;
+    float *restrict gw = grads;
     float *restrict gb = grads + 150;
     /* bias: per-lane sums over positions, then over lanes */
     for (int co = 0; co < 6; co++) {
@@ -581,32 +588,33 @@ static void conv1_backward(const float *restrict params, const float *restrict a
             + acc[12] + acc[13] + acc[14] + acc[15];
     }
     /* weights: the same, of dout * in */
-    for (int co = 0; co < 6; co++)
-        for (int ci = 0; ci < 1; ci++)
-            for (int ky = 0; ky < 5; ky++)
-                for (int kx = 0; kx < 5; kx++) {
-                    float acc[16];
-                    acc[0] = 0; acc[1] = 0; acc[2] = 0; acc[3] = 0;
-                    acc[4] = 0; acc[5] = 0; acc[6] = 0; acc[7] = 0;
-                    acc[8] = 0; acc[9] = 0; acc[10] = 0; acc[11] = 0;
-                    acc[12] = 0; acc[13] = 0; acc[14] = 0; acc[15] = 0;
-                    for (int oy = 0; oy < 28; oy++) {
-                        const int iy = oy + ky;
-                        for (int ox = 0; ox < 28; ox++) {
-                            const int ix = ox + kx;
-                            const float *d = dout + ((co * 28 + oy) * 28 + ox) * 16;
-                            const float *x = in + ((ci * 32 + iy) * 32 + ix) * 16;
-                            acc[0] += d[0] * x[0]; acc[1] += d[1] * x[1]; acc[2] += d[2] * x[2]; acc[3] += d[3] * x[3];
-                            acc[4] += d[4] * x[4]; acc[5] += d[5] * x[5]; acc[6] += d[6] * x[6]; acc[7] += d[7] * x[7];
-                            acc[8] += d[8] * x[8]; acc[9] += d[9] * x[9]; acc[10] += d[10] * x[10]; acc[11] += d[11] * x[11];
-                            acc[12] += d[12] * x[12]; acc[13] += d[13] * x[13]; acc[14] += d[14] * x[14]; acc[15] += d[15] * x[15];
-                        }
+    for (int co = 0; co < 6; co++) {
+        for (int ky = 0; ky < 5; ky++) {
+            for (int kx = 0; kx < 5; kx++) {
+                float acc[16];
+                acc[0] = 0; acc[1] = 0; acc[2] = 0; acc[3] = 0;
+                acc[4] = 0; acc[5] = 0; acc[6] = 0; acc[7] = 0;
+                acc[8] = 0; acc[9] = 0; acc[10] = 0; acc[11] = 0;
+                acc[12] = 0; acc[13] = 0; acc[14] = 0; acc[15] = 0;
+                for (int oy = 0; oy < 28; oy++) {
+                    const int iy = oy + ky;
+                    for (int ox = 0; ox < 28; ox++) {
+                        const int ix = ox + kx;
+                        const float *d = dout + ((co * 28 + oy) * 28 + ox) * 16;
+                        const float *x = in + (iy * 32 + ix) * 16;
+                        acc[0] += d[0] * x[0]; acc[1] += d[1] * x[1]; acc[2] += d[2] * x[2]; acc[3] += d[3] * x[3];
+                        acc[4] += d[4] * x[4]; acc[5] += d[5] * x[5]; acc[6] += d[6] * x[6]; acc[7] += d[7] * x[7];
+                        acc[8] += d[8] * x[8]; acc[9] += d[9] * x[9]; acc[10] += d[10] * x[10]; acc[11] += d[11] * x[11];
+                        acc[12] += d[12] * x[12]; acc[13] += d[13] * x[13]; acc[14] += d[14] * x[14]; acc[15] += d[15] * x[15];
                     }
-                    gw[((co * 1 + ci) * 5 + ky) * 5 + kx] = gw[((co * 1 + ci) * 5 + ky) * 5 + kx] + acc[0] + acc[1] + acc[2] + acc[3]
-                        + acc[4] + acc[5] + acc[6] + acc[7]
-                        + acc[8] + acc[9] + acc[10] + acc[11]
-                        + acc[12] + acc[13] + acc[14] + acc[15];
                 }
+                gw[(co * 5 + ky) * 5 + kx] = gw[(co * 5 + ky) * 5 + kx] + acc[0] + acc[1] + acc[2] + acc[3]
+                    + acc[4] + acc[5] + acc[6] + acc[7]
+                    + acc[8] + acc[9] + acc[10] + acc[11]
+                    + acc[12] + acc[13] + acc[14] + acc[15];
+            }
+        }
+    }
 }
 
 /* lenet5_classic forward: the input tile is acts[0..16384), the logits tile acts[170944..171104) */

@@ -17,9 +17,9 @@
  *   in 2x7x6 -> out 3x5x4 (C x H x W, 16 samples innermost)
  *   weight params[0..54), bias params[54..57) */
 static void conv1_forward(const float *restrict params, float *restrict acts) {
-    const float *restrict w = params + 0;
+    const float *restrict w = params;
     const float *restrict bias = params + 54;
-    const float *restrict in = acts + 0;
+    const float *restrict in = acts;
     float *restrict out = acts + 1344;
     for (int b = 0; b < 16; b++) {
         out[b] = bias[0] + w[0] * in[b] + w[1] * in[16 + b] + w[2] * in[32 + b] + w[3] * in[96 + b] + w[4] * in[112 + b]
@@ -604,11 +604,11 @@ static void conv2_backward(const float *restrict params, const float *restrict a
  *   in 2x7x6 -> out 3x5x4 (C x H x W, 16 samples innermost)
  *   weight params[0..54), bias params[54..57) */
 static void conv1_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads) {
-    const float *restrict w = params + 0;
-    const float *restrict in = acts + 0;
+    const float *restrict w = params;
+    const float *restrict in = acts;
     const float *restrict out = acts + 1344;
     float *restrict dout = dacts + 1344;
-    float *restrict gw = grads + 0;
+    float *restrict gw = grads;
     float *restrict gb = grads + 54;
     for (int b = 0; b < 16; b++) {
         /* bias: per-lane sums over positions, then over lanes */

@@ -18,9 +18,9 @@
  *   in 1x6x6 -> out 2x6x6 (C x H x W, 16 samples innermost)
  *   weight params[0..18), bias params[18..20) */
 static void conv1_forward(const float *restrict params, float *restrict acts) {
-    const float *restrict w = params + 0;
+    const float *restrict w = params;
     const float *restrict bias = params + 18;
-    const float *restrict in = acts + 0;
+    const float *restrict in = acts;
     float *restrict out = acts + 576;
     for (int b = 0; b < 16; b++) {
         out[b] = bias[0] + w[4] * in[b] + w[5] * in[16 + b] + w[7] * in[96 + b] + w[8] * in[112 + b];
@@ -874,11 +874,11 @@ static void conv2_backward(const float *restrict params, const float *restrict a
  *   in 1x6x6 -> out 2x6x6 (C x H x W, 16 samples innermost)
  *   weight params[0..18), bias params[18..20) */
 static void conv1_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads) {
-    const float *restrict w = params + 0;
-    const float *restrict in = acts + 0;
+    const float *restrict w = params;
+    const float *restrict in = acts;
     const float *restrict out = acts + 576;
     float *restrict dout = dacts + 576;
-    float *restrict gw = grads + 0;
+    float *restrict gw = grads;
     float *restrict gb = grads + 18;
     for (int b = 0; b < 16; b++) {
         /* bias: per-lane sums over positions, then over lanes */

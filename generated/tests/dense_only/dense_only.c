@@ -17,9 +17,9 @@
  *   in 9 -> out 7 (C x H x W, 16 samples innermost)
  *   weight params[0..63), bias params[63..70) */
 static void dense1_forward(const float *restrict params, float *restrict acts) {
-    const float *restrict w = params + 0;
+    const float *restrict w = params;
     const float *restrict bias = params + 63;
-    const float *restrict in = acts + 0;
+    const float *restrict in = acts;
     float *restrict out = acts + 144;
     for (int b = 0; b < 16; b++) {
         out[b] = bias[0] + w[0] * in[b] + w[1] * in[16 + b] + w[2] * in[32 + b] + w[3] * in[48 + b] + w[4] * in[64 + b]
@@ -192,11 +192,11 @@ static void dense2_backward(const float *restrict params, const float *restrict 
  *   in 9 -> out 7 (C x H x W, 16 samples innermost)
  *   weight params[0..63), bias params[63..70) */
 static void dense1_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads) {
-    const float *restrict w = params + 0;
-    const float *restrict in = acts + 0;
+    const float *restrict w = params;
+    const float *restrict in = acts;
     const float *restrict out = acts + 144;
     float *restrict dout = dacts + 144;
-    float *restrict gw = grads + 0;
+    float *restrict gw = grads;
     float *restrict gb = grads + 63;
     /* relu: no gradient where the output was clamped */
     for (int i = 0; i < 112; i++)
