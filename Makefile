@@ -69,8 +69,9 @@ tests/run_tests: $(TEST_OBJ) tests/lenet5_gcc.o tests/lenet5_loops.o $(COMPILER_
 test: all tests/run_tests
 	LENETC_GEN_CFLAGS="$(GEN_CFLAGS)" LENETC_SANITIZE="$(SANITIZE)" tests/run_tests
 
-# Rewrites generated/ from the current compiler: run it on purpose, then
-# review `git diff generated/` like any code change.
+# Rewrites generated/, and what lenetc says of each spec in tests/specs/
+# (bad/NAME.err: its stderr; good/NAME.summary: its stdout), from the current
+# compiler: run it on purpose, then review `git diff` like any code change.
 golden: lenetc
 	@for f in models/*.yaml; do \
 	  n=$$(sed -n 's/^name: *\([A-Za-z0-9_]*\).*/\1/p' $$f); \
@@ -80,7 +81,12 @@ golden: lenetc
 	  ./lenetc $$f --target avx2 --shape unrolled -o generated/tests/$$(basename $$f .yaml) || exit 1; done
 	@./lenetc models/lenet5.yaml --target avx2 --shape unrolled -o build/unroll
 	@sha256sum < build/unroll/lenet5.c | cut -c1-64 > generated/lenet5-unroll.sha256
-	@git status --short generated/
+	@for f in tests/specs/bad/*.yaml; do \
+	  if ./lenetc summary $$f > /dev/null 2> $${f%.yaml}.err; then \
+	    echo "golden: $$f was accepted: a bad spec must fail"; exit 1; fi; done
+	@for f in tests/specs/good/*.yaml; do \
+	  ./lenetc summary $$f > $${f%.yaml}.summary || exit 1; done
+	@git status --short generated/ tests/specs/
 
 # The main job: LeNet-5 as the seed trains it, through the emitted trainer.
 EPOCHS ?= 2
