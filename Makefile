@@ -69,6 +69,11 @@ tests/run_tests: $(TEST_OBJ) tests/lenet5_gcc.o tests/lenet5_loops.o $(COMPILER_
 test: all tests/run_tests
 	LENETC_GEN_CFLAGS="$(GEN_CFLAGS)" LENETC_SANITIZE="$(SANITIZE)" tests/run_tests
 
+# The fast tier: every test but the test cases tagged slow (those that train
+# on MNIST: the trainers end to end, checkpoints); under 10 s on two cores.
+check: all tests/run_tests
+	CK_EXCLUDE_TAGS=slow LENETC_GEN_CFLAGS="$(GEN_CFLAGS)" LENETC_SANITIZE="$(SANITIZE)" tests/run_tests
+
 # Rewrites generated/, and what lenetc says of each spec in tests/specs/
 # (bad/NAME.err: its stderr; good/NAME.summary: its stdout), from the current
 # compiler: run it on purpose, then review `git diff` like any code change.
@@ -216,7 +221,7 @@ BENCH_EPOCHS ?= 3
 bench: all
 	python3 bench/run.py --epochs $(BENCH_EPOCHS)
 
-.PHONY: all bench check-neon clean deps fuzz golden install test train uninstall valgrind
+.PHONY: all bench check check-neon clean deps fuzz golden install test train uninstall valgrind
 deps:
 	bash scripts/install-deps.sh
 
