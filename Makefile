@@ -69,8 +69,14 @@ tests/run_tests: $(TEST_OBJ) tests/lenet5_gcc.o tests/lenet5_loops.o $(COMPILER_
 test: all tests/run_tests
 	LENETC_GEN_CFLAGS="$(GEN_CFLAGS)" LENETC_SANITIZE="$(SANITIZE)" tests/run_tests
 
-# Rewrites generated/ from the current compiler: run it on purpose, then
-# review `git diff generated/` like any code change.
+# The fast tier: every test but the test cases tagged slow (those that train
+# on MNIST: the trainers end to end, checkpoints); under 10 s on two cores.
+check: all tests/run_tests
+	CK_EXCLUDE_TAGS=slow LENETC_GEN_CFLAGS="$(GEN_CFLAGS)" LENETC_SANITIZE="$(SANITIZE)" tests/run_tests
+
+# Rewrites generated/, and what lenetc says of each spec in tests/specs/
+# (bad/NAME.err: its stderr; good/NAME.summary: its stdout), from the current
+# compiler: run it on purpose, then review `git diff` like any code change.
 golden: lenetc
 	@for f in models/*.yaml; do \
 	  n=$$(sed -n 's/^name: *\([A-Za-z0-9_]*\).*/\1/p' $$f); \
@@ -80,7 +86,12 @@ golden: lenetc
 	  ./lenetc $$f --target avx2 --shape unrolled -o generated/tests/$$(basename $$f .yaml) || exit 1; done
 	@./lenetc models/lenet5.yaml --target avx2 --shape unrolled -o build/unroll
 	@sha256sum < build/unroll/lenet5.c | cut -c1-64 > generated/lenet5-unroll.sha256
-	@git status --short generated/
+	@for f in tests/specs/bad/*.yaml; do \
+	  if ./lenetc summary $$f > /dev/null 2> $${f%.yaml}.err; then \
+	    echo "golden: $$f was accepted: a bad spec must fail"; exit 1; fi; done
+	@for f in tests/specs/good/*.yaml; do \
+	  ./lenetc summary $$f > $${f%.yaml}.summary || exit 1; done
+	@git status --short generated/ tests/specs/
 
 # The main job: LeNet-5 as the seed trains it, through the emitted trainer.
 EPOCHS ?= 2
@@ -210,7 +221,7 @@ BENCH_EPOCHS ?= 3
 bench: all
 	python3 bench/run.py --epochs $(BENCH_EPOCHS)
 
-.PHONY: all bench check-neon clean deps fuzz golden install test train uninstall valgrind
+.PHONY: all bench check check-neon clean deps fuzz golden install test train uninstall valgrind
 deps:
 	bash scripts/install-deps.sh
 

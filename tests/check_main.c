@@ -1,4 +1,6 @@
-/* check_main.c: runs every suite; LENETC_SUITE=name runs just one. */
+/* check_main.c: runs every suite; LENETC_SUITE=name runs just one.
+ * Check's CK_EXCLUDE_TAGS=slow (make check) leaves out the test cases tagged
+ * slow: those that train on MNIST. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,9 @@ int main(void) {
         {"e2e", e2e_suite},         {"checkpoint", checkpoint_suite},
     };
     say_targets();
+    const char *left_out = getenv("CK_EXCLUDE_TAGS");
+    if (left_out && *left_out)
+        printf("test cases tagged %s left out (CK_EXCLUDE_TAGS; make test runs them)\n", left_out);
     const char *only = getenv("LENETC_SUITE");
     SRunner *sr = NULL;
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) {

@@ -231,6 +231,7 @@ END_TEST
 Suite *checkpoint_suite(void) {
     Suite *s = suite_create("checkpoint");
     TCase *tc = tcase_create("checkpoint");
+    tcase_set_tags(tc, "slow"); /* trains on MNIST: left to make test */
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_kill_and_resume_bit_identical);
     tcase_add_test(tc, test_non_finite_loss_stops_and_keeps_checkpoint);

@@ -903,9 +903,20 @@ END_TEST
 
 Suite *e2e_suite(void) {
     Suite *s = suite_create("e2e");
+    /* what needs no MNIST: refusals and the command line (make check) */
+    TCase *cli = tcase_create("cli");
+    tcase_set_timeout(cli, 120);
+    tcase_add_test(cli, test_jit_error_names_generated_line);
+    tcase_add_test(cli, test_bad_spec_same_error_both_paths);
+    tcase_add_loop_test(cli, test_injection_refused_both_paths, 0,
+                        (int)(sizeof injections / sizeof injections[0]));
+    tcase_add_test(cli, test_unrolled_size_limit);
+    tcase_add_test(cli, test_help_and_unknown_options);
+    suite_add_tcase(s, cli);
+    /* training on MNIST: slow, left to make test */
     TCase *tc = tcase_create("mnist");
+    tcase_set_tags(tc, "slow");
     tcase_set_timeout(tc, 1800);
-    tcase_add_test(tc, test_jit_error_names_generated_line);
     tcase_add_test(tc, test_jit_matches_gcc_build);
     tcase_add_loop_test(tc, test_targets_follow_loops, 0, TEST_TARGETS);
     tcase_add_test(tc, test_threads_deterministic);
@@ -913,15 +924,10 @@ Suite *e2e_suite(void) {
     tcase_add_test(tc, test_parallel_evaluate);
     tcase_add_loop_test(tc, test_unrolled_matches_loops, 0, 2);
     tcase_add_test(tc, test_same_seed_same_weights);
-    tcase_add_test(tc, test_bad_spec_same_error_both_paths);
-    tcase_add_loop_test(tc, test_injection_refused_both_paths, 0,
-                        (int)(sizeof injections / sizeof injections[0]));
-    tcase_add_test(tc, test_unrolled_size_limit);
     tcase_add_test(tc, test_inference_export_matches_eval);
     tcase_add_test(tc, test_progress_bar_and_log);
     tcase_add_test(tc, test_predict_png_pgm);
     tcase_add_test(tc, test_install_and_build_outside_the_tree);
-    tcase_add_test(tc, test_help_and_unknown_options);
     tcase_add_test(tc, test_target_option);
     tcase_add_loop_test(tc, test_torch_interop, 0, 2);
     tcase_add_test(tc, test_fashion_mnist);

@@ -9,6 +9,7 @@
  * Finite differences use h = 1e-6: truncation (~h^2) and rounding
  * (~1e-16 / h) errors both stay near 1e-10, far under the 1e-6 tolerance.
  */
+#include <glob.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,13 +146,27 @@ static void gradcheck(const char *spec, CodeStyle shape, const lenet_target *tar
     net_free(&net);
 }
 
-static const char *const small_models[] = {
-    "tests/models/conv_chain.yaml",
-    "tests/models/conv_pad.yaml",
-    "tests/models/pools.yaml",
-    "tests/models/dense_only.yaml",
-};
-#define N_SMALL (int)(sizeof small_models / sizeof small_models[0])
+/* The small models: every .yaml file in tests/models, sorted (listed by
+ * gradcheck_suite), so that a model added there is checked here too. */
+static glob_t small_glob;
+static char **small_models;
+static int n_small;
+
+static void list_small_models(void) {
+    int rc = glob("tests/models/*.yaml", 0, NULL, &small_glob);
+    if (rc != 0 && rc != GLOB_NOMATCH) /* none: test_small_models_found fails */
+        fprintf(stderr, "test_gradcheck: glob tests/models/*.yaml failed (%d)\n", rc);
+    small_models = small_glob.gl_pathv;
+    n_small = (int)small_glob.gl_pathc;
+}
+
+static void free_small_models(void) { globfree(&small_glob); }
+
+/* the loops below must not pass for want of a model */
+START_TEST(test_small_models_found) {
+    ck_assert_msg(n_small > 0, "no tests/models/*.yaml: nothing would be checked");
+}
+END_TEST
 
 START_TEST(test_small_models_loops) {
     gradcheck(small_models[_i], STYLE_LOOPS, NULL, 3, 1L << 30);
@@ -174,9 +189,9 @@ END_TEST
 /* Every target's kernels, in double: every small model with tiles 3 (no
  * whole vector: the lanes one at a time) and 16, and both LeNets. */
 START_TEST(test_small_models_kernels) {
-    const lenet_target *t = test_target(_i / (2 * N_SMALL));
+    const lenet_target *t = test_target(_i / (2 * n_small));
     if (t)
-        gradcheck(small_models[_i % N_SMALL], STYLE_KERNELS, t, _i / N_SMALL % 2 ? 16 : 3,
+        gradcheck(small_models[_i % n_small], STYLE_KERNELS, t, _i / n_small % 2 ? 16 : 3,
                   1L << 30);
 }
 END_TEST
@@ -277,9 +292,9 @@ END_TEST
  * (padding, strides, pools, tails that fill no vector) with tiles 16 and 5,
  * and both LeNets */
 START_TEST(test_kernels_agree_small) {
-    const lenet_target *t = test_target(_i / (2 * N_SMALL));
+    const lenet_target *t = test_target(_i / (2 * n_small));
     if (t)
-        shapes_agree(small_models[_i % N_SMALL], _i / N_SMALL % 2 ? 5 : 16, STYLE_KERNELS, t);
+        shapes_agree(small_models[_i % n_small], _i / n_small % 2 ? 5 : 16, STYLE_KERNELS, t);
 }
 END_TEST
 
@@ -322,22 +337,29 @@ START_TEST(test_sse2_forward_exact) {
 END_TEST
 
 Suite *gradcheck_suite(void) {
+    static bool listed;
+    if (!listed) {
+        list_small_models();
+        atexit(free_small_models);
+        listed = true;
+    }
     Suite *s = suite_create("gradcheck");
     TCase *tc = tcase_create("finite_differences");
     tcase_set_timeout(tc, 300);
-    tcase_add_loop_test(tc, test_small_models_loops, 0, N_SMALL);
-    tcase_add_loop_test(tc, test_small_models_unrolled, 0, N_SMALL);
+    tcase_add_test(tc, test_small_models_found);
+    tcase_add_loop_test(tc, test_small_models_loops, 0, n_small);
+    tcase_add_loop_test(tc, test_small_models_unrolled, 0, n_small);
     tcase_add_test(tc, test_lenet5_loops);
     tcase_add_test(tc, test_lenet5_classic_loops);
-    tcase_add_loop_test(tc, test_small_models_kernels, 0, TEST_TARGETS * 2 * N_SMALL);
+    tcase_add_loop_test(tc, test_small_models_kernels, 0, TEST_TARGETS * 2 * n_small);
     tcase_add_loop_test(tc, test_lenets_kernels, 0, TEST_TARGETS * 2);
     suite_add_tcase(s, tc);
     TCase *sh = tcase_create("code_shapes");
     tcase_set_timeout(sh, 300);
-    tcase_add_loop_test(sh, test_shapes_agree_small, 0, N_SMALL);
+    tcase_add_loop_test(sh, test_shapes_agree_small, 0, n_small);
     tcase_add_test(sh, test_shapes_agree_lenet5);
     tcase_add_test(sh, test_shapes_agree_lenet5_classic);
-    tcase_add_loop_test(sh, test_kernels_agree_small, 0, TEST_TARGETS * 2 * N_SMALL);
+    tcase_add_loop_test(sh, test_kernels_agree_small, 0, TEST_TARGETS * 2 * n_small);
     tcase_add_loop_test(sh, test_kernels_agree_lenets, 0, TEST_TARGETS * 2);
     tcase_add_test(sh, test_sse2_forward_exact);
     suite_add_tcase(s, sh);
