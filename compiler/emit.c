@@ -41,9 +41,7 @@ void emit_close(Emitter *e) {
     emit_line(e, "}");
 }
 
-/* The shortest decimal that reads back as the same float (or double). */
-const char *emit_real(Emitter *e, double v, char buf[32]) {
-    const bool is_float = strcmp(e->opt.real, "float") == 0;
+const char *shortest_real(double v, bool is_float, char buf[32]) {
     if (is_float)
         v = (float)v;
     for (int digits = 1; digits <= 17; digits++) {
@@ -51,6 +49,12 @@ const char *emit_real(Emitter *e, double v, char buf[32]) {
         if (is_float ? strtof(buf, NULL) == (float)v : strtod(buf, NULL) == v)
             break;
     }
+    return buf;
+}
+
+const char *emit_real(Emitter *e, double v, char buf[32]) {
+    const bool is_float = strcmp(e->opt.real, "float") == 0;
+    shortest_real(v, is_float, buf);
     if (!strpbrk(buf, ".en"))
         strcat(buf, ".0");
     if (is_float)

@@ -247,7 +247,9 @@ struct Emitter {
 void emit_line(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void emit_open(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void emit_close(Emitter *e);
-/* A real literal as the compiler itself prints it: "0.25f" or "0.25". */
+/* The shortest decimal that reads back as v, as a float or a double. */
+const char *shortest_real(double v, bool is_float, char buf[32]);
+/* A real literal in the emitted type, shortest: "0.25f" or "0.25". */
 const char *emit_real(Emitter *e, double v, char buf[32]);
 
 /* Layer emitters bracket their code with these: they print the layer's
