@@ -15,6 +15,7 @@
     X(maxpool)                                                                               \
     X(avgpool)                                                                               \
     X(relu)                                                                                  \
+    X(leaky_relu)                                                                            \
     X(flatten)                                                                               \
     X(dense)
 

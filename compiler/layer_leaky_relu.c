@@ -1,0 +1,58 @@
+/* layer_leaky_relu.c: out = in where in > 0, alpha * in elsewhere.
+ *
+ *   - leaky_relu                    alpha 0.3, Keras' LeakyReLU default
+ *   - leaky_relu: {alpha: 0.01}     PyTorch's default
+ *
+ * Elementwise, so one loop serves every style: the kernels style falls back
+ * to it (gcc vectorises it in an emitted build).
+ */
+#include <stdlib.h>
+
+#include "lenetc.h"
+
+static int leaky_relu_parse(Layer *l, const YNode *p, Diag *d) {
+    static const char *const keys[] = {"name", "alpha", NULL};
+    l->alpha = 0.3f;
+    return spec_check_keys(p, "leaky_relu layer", keys, d) ||
+           spec_real(p, "alpha", 0.0, 1.0, &l->alpha, d);
+}
+
+static int leaky_relu_infer(Layer *l, Diag *d) {
+    l->out = l->in;
+    return 0;
+}
+
+static void leaky_relu_describe(const Layer *l, StrBuf *sb) {
+    sb_printf(sb, "leaky_relu alpha %g", l->alpha);
+}
+
+static void leaky_relu_forward(Emitter *e, const Layer *l) {
+    char alpha[32];
+    emit_line(e, "for (int i = 0; i < %ld; i++)", shape_size(l->in) * e->opt.tile);
+    emit_line(e, "    out[i] = in[i] > 0 ? in[i] : %s * in[i];", emit_real(e, l->alpha, alpha));
+}
+
+static void leaky_relu_backward(Emitter *e, const Layer *l) {
+    char alpha[32];
+    emit_line(e, "for (int i = 0; i < %ld; i++)", shape_size(l->in) * e->opt.tile);
+    emit_line(e, "    din[i] = in[i] > 0 ? dout[i] : %s * dout[i];",
+              emit_real(e, l->alpha, alpha));
+}
+
+static void leaky_relu_torch(const Layer *l, json_t *modules) {
+    char alpha[32];
+    layer_torch_module(modules, l, NULL, "LeakyReLU",
+                       json_pack("[f]", strtod(shortest_real(l->alpha, true, alpha), NULL)), NULL);
+}
+
+const LayerKind leaky_relu_kind = {
+    .kind = "leaky_relu",
+    .prefix = "leaky_relu",
+    .keras = "LeakyReLU",
+    .parse = leaky_relu_parse,
+    .infer = leaky_relu_infer,
+    .describe = leaky_relu_describe,
+    .torch = leaky_relu_torch,
+    .forward = {[STYLE_LOOPS] = leaky_relu_forward},
+    .backward = {[STYLE_LOOPS] = leaky_relu_backward},
+};
