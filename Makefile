@@ -91,6 +91,9 @@ golden: lenetc
 	    echo "golden: $$f was accepted: a bad spec must fail"; exit 1; fi; done
 	@for f in tests/specs/good/*.yaml; do \
 	  ./lenetc summary $$f > $${f%.yaml}.summary || exit 1; done
+	@mkdir -p generated/summary
+	@for f in models/*.yaml tests/models/*.yaml; do \
+	  ./lenetc summary --json $$f > generated/summary/$$(basename $$f .yaml).json || exit 1; done
 	@git status --short generated/ tests/specs/
 
 # The main job: LeNet-5 as the seed trains it, through the emitted trainer.

@@ -222,6 +222,10 @@ int model_infer(Model *m, Diag *d);
 lenet_model *model_descriptor(const Model *m, int tile);
 void descriptor_free(lenet_model *lm);
 void model_summary(const Model *m, StrBuf *out);
+/* The same as JSON (malloc'd, NULL if out of memory), with each tensor's
+ * place and initialiser and each layer's torch.nn modules, for tools such
+ * as tools/lenetc_torch.py. */
+char *model_summary_json(const Model *m);
 /* Multiply-adds one sample costs in a layer's forward or backward pass
  * (conv taps that fall into padding are not computed, so not counted). */
 long layer_macs(const Layer *l, bool backward);

@@ -16,7 +16,7 @@
 #include "lenetc.h"
 
 static const char *usage_text =
-    "usage: lenetc summary SPEC.yaml\n"
+    "usage: lenetc summary SPEC.yaml [--json]\n"
     "       lenetc SPEC.yaml -o DIR [--target T] [--shape kernels|loops|unrolled] [--tile N]\n"
     "       lenetc SPEC.yaml --weights W.safetensors --inference -o DIR\n"
     "       lenetc train SPEC.yaml [--target T] [--shape S] [--tile N] [trainer options]\n"
@@ -127,17 +127,39 @@ static int load_spec(const char *path, Model *m) {
 }
 
 static int cmd_summary(int argc, char **argv) {
-    if (argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
-        fputs(usage_text, stdout);
-        return 0;
+    bool json = false;
+    const char *spec = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage_text, stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = true;
+        } else if (argv[i][0] == '-' || spec) {
+            usage_error("%s", "summary takes one spec file and, optionally, --json");
+            return 2;
+        } else {
+            spec = argv[i];
+        }
     }
-    if (argc != 3) {
+    if (!spec) {
         usage_error("%s", "summary takes one spec file");
         return 2;
     }
     Model m;
-    if (load_spec(argv[2], &m))
+    if (load_spec(spec, &m))
         return 1;
+    if (json) {
+        char *text = model_summary_json(&m);
+        model_free(&m);
+        if (!text) {
+            fprintf(stderr, "lenetc: out of memory\n");
+            return 1;
+        }
+        printf("%s\n", text);
+        free(text);
+        return 0;
+    }
     StrBuf sb = {0};
     model_summary(&m, &sb);
     fputs(sb.data, stdout);

@@ -211,3 +211,59 @@ void model_summary(const Model *m, StrBuf *out) {
     sb_printf(out, "Multiply-adds per training sample: %s (forward %s, backward %s)\n%s", t, f, b,
               rule);
 }
+
+/* ---- the same for tools: lenetc summary --json ------------------------- */
+
+static json_t *real_json(float v) {
+    char buf[32];
+    return json_real(strtod(shortest_real(v, true, buf), NULL));
+}
+
+static json_t *shape_json(Shape s) {
+    return s.flat ? json_pack("[i]", s.c) : json_pack("[i, i, i]", s.h, s.w, s.c);
+}
+
+char *model_summary_json(const Model *m) {
+    static const char *const inits[] = {
+        [LENET_INIT_ZEROS] = "zeros", [LENET_INIT_ONES] = "ones",
+        [LENET_INIT_GLOROT_UNIFORM] = "glorot_uniform", [LENET_INIT_HE_UNIFORM] = "he_uniform"};
+    json_t *layers = json_array(), *tensors = json_array();
+    long fwd = 0, bwd = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const Layer *l = &m->layers[i];
+        StrBuf desc = {0};
+        l->kind->describe(l, &desc);
+        json_t *modules = json_array();
+        l->kind->torch(l, modules);
+        json_array_append_new(
+            layers, json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:o}", "name", l->name, "kind",
+                              l->kind->kind, "keras", l->kind->keras, "describe", desc.data,
+                              "output", shape_json(l->out), "params",
+                              (json_int_t)layer_params(l, false), "torch", modules));
+        sb_free(&desc);
+        for (int k = 0; k < l->n_tensors; k++) {
+            const LayerTensor *t = &l->tensors[k];
+            char name[2 * MAX_NAME];
+            snprintf(name, sizeof name, "%s.%s", l->name, t->name);
+            json_t *dims = json_array();
+            for (int j = 0; j < t->ndim; j++)
+                json_array_append_new(dims, json_integer(t->dims[j]));
+            json_array_append_new(
+                tensors, json_pack("{s:s, s:o, s:I, s:I, s:b, s:s}", "name", name, "shape", dims,
+                                   "offset", (json_int_t)t->off, "size", (json_int_t)t->size,
+                                   "trainable", t->trainable, "init", inits[t->init]));
+        }
+        fwd += layer_macs(l, false);
+        bwd += layer_macs(l, true);
+    }
+    json_t *root = json_pack(
+        "{s:s, s:{s:[i, i, i], s:i, s:[o, o]}, s:o, s:o, s:{s:I, s:I, s:I}, s:{s:I, s:I}}", "name",
+        m->name, "input", "shape", m->in_h, m->in_w, m->in_c, "pad", m->pad, "scale",
+        real_json(m->scale_lo), real_json(m->scale_hi), "layers", layers, "tensors", tensors,
+        "params", "total", (json_int_t)m->n_params, "trainable", (json_int_t)m->n_trainable,
+        "non_trainable", (json_int_t)(m->n_params - m->n_trainable), "multiply_adds", "forward",
+        (json_int_t)fwd, "backward", (json_int_t)bwd);
+    char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(root);
+    return text;
+}

@@ -45,7 +45,7 @@ int main(void) {
         Suite *(*make)(void);
     } suites[] = {
         {"data", data_suite},       {"safetensors", safetensors_suite},
-        {"numerics", numerics_suite}, {"spec", spec_suite},
+        {"numerics", numerics_suite}, {"spec", spec_suite}, {"layer_api", layer_api_suite},
         {"golden", golden_suite},   {"gradcheck", gradcheck_suite},
         {"e2e", e2e_suite},         {"checkpoint", checkpoint_suite},
     };

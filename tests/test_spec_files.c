@@ -32,9 +32,12 @@ static struct {
 };
 #define N_DIRS (int)(sizeof dirs / sizeof dirs[0])
 
+static glob_t models;
+
 static void free_globs(void) {
     for (int i = 0; i < N_DIRS; i++)
         globfree(&dirs[i].specs);
+    globfree(&models);
 }
 
 static bool ends_with(const char *s, const char *end) {
@@ -149,6 +152,32 @@ START_TEST(good_spec_file) {
 }
 END_TEST
 
+/* What `lenetc summary --json` says of every model (the shipped ones and
+ * the test models): generated/summary/NAME.json, NAME the spec's file name. */
+
+START_TEST(summary_json_file) {
+    const char *spec = models.gl_pathv[_i];
+    Model m;
+    Diag d = {.file = spec};
+    ck_assert_msg(spec_load_file(spec, &m, &d) == 0, "%s: %s", spec, d.msg);
+    char *json = model_summary_json(&m);
+    model_free(&m);
+    ck_assert_ptr_nonnull(json);
+    const char *base = strrchr(spec, '/') + 1;
+    char want[1024], got[1 << 16];
+    snprintf(want, sizeof want, "generated/summary/%.*s.json", (int)(strlen(base) - 5), base);
+    snprintf(got, sizeof got, "%s\n", json); /* as lenetc prints it */
+    free(json);
+    assert_same_as_file(spec, want, got);
+}
+END_TEST
+
+START_TEST(summary_json_models_found) {
+    ck_assert_msg(models.gl_pathc > 2, "models/*.yaml and tests/models/*.yaml: %zu found",
+                  models.gl_pathc);
+}
+END_TEST
+
 TCase *spec_files_tcase(void) {
     static bool listed;
     if (!listed) {
@@ -159,6 +188,8 @@ TCase *spec_files_tcase(void) {
             if (rc != 0 && rc != GLOB_NOMATCH) /* none: spec_dir_complete fails */
                 fprintf(stderr, "test_spec_files: glob %s failed (%d)\n", pattern, rc);
         }
+        glob("models/*.yaml", 0, NULL, &models);
+        glob("tests/models/*.yaml", GLOB_APPEND, NULL, &models);
         atexit(free_globs);
         listed = true;
     }
@@ -166,5 +197,7 @@ TCase *spec_files_tcase(void) {
     tcase_add_loop_test(t, spec_dir_complete, 0, N_DIRS);
     tcase_add_loop_test(t, bad_spec_file, 0, (int)dirs[0].specs.gl_pathc);
     tcase_add_loop_test(t, good_spec_file, 0, (int)dirs[1].specs.gl_pathc);
+    tcase_add_test(t, summary_json_models_found);
+    tcase_add_loop_test(t, summary_json_file, 0, (int)models.gl_pathc);
     return t;
 }

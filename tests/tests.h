@@ -9,6 +9,7 @@ Suite *safetensors_suite(void); /* test_safetensors.c: weights I/O */
 Suite *numerics_suite(void);    /* test_numerics.c: loss, Adam, RNG, init */
 Suite *spec_suite(void);        /* test_spec.c: YAML -> IR, diagnostics */
 TCase *spec_files_tcase(void);  /* test_spec_files.c: tests/specs/ (in spec_suite) */
+Suite *layer_api_suite(void);   /* test_layer_api.c: state, saved buffers, the pass */
 Suite *golden_suite(void);      /* test_golden.c: generated code vs generated/ */
 Suite *gradcheck_suite(void);   /* test_gradcheck.c: backward vs finite differences */
 Suite *e2e_suite(void);         /* test_e2e.c: trainers end to end */

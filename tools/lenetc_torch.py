@@ -16,7 +16,9 @@ load_state_dict(strict=True).
       the torch model with those weights on the first N t10k images: prints
       "accuracy A" and one predicted class per line to stdout
 
-Needs python3-torch, python3-numpy and python3-yaml (Debian packages);
+Needs python3-torch and python3-numpy (Debian packages) and lenetc ($LENETC,
+the one built in this source tree, or the one on PATH), whose `summary
+--json` names the torch.nn modules of every layer;
 safetensors is read and written here (a JSON header and raw little-endian
 floats), so the safetensors package is not needed.
 """
@@ -24,79 +26,48 @@ import gzip
 import json
 import os
 import struct
+import subprocess
 import sys
 from collections import OrderedDict
 
 import numpy as np
 import torch
-import yaml
 from torch import nn
 
 # ---- the spec -> torch.nn ---------------------------------------------------
+#
+# lenetc itself says which torch.nn modules compute each layer
+# (`lenetc summary --json`): this file keeps no table of layer kinds.
 
 
-def layer_list(spec):
-    """(kind, params) pairs with lenetc's default names filled in."""
-    counts, out = {}, []
-    prefix = {"conv": "conv", "maxpool": "pool", "avgpool": "pool", "relu": "relu",
-              "flatten": "flatten", "dense": "dense"}
-    for entry in spec["layers"]:
-        kind, params = (entry, {}) if isinstance(entry, str) else next(iter(entry.items()))
-        params = dict(params or {})
-        p = prefix[kind]
-        counts[p] = counts.get(p, 0) + 1
-        params.setdefault("name", f"{p}{counts[p]}")
-        out.append((kind, params))
-    return out
+def lenetc_binary():
+    """$LENETC, else the lenetc of this source tree, else the one on PATH."""
+    if os.environ.get("LENETC"):
+        return os.environ["LENETC"]
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lenetc")
+    return here if os.access(here, os.X_OK) else "lenetc"
 
 
-def same_padding(size, k, s):
-    """TensorFlow's "same": output ceil(size / s), the extra pixel after."""
-    out = (size + s - 1) // s
-    total = max((out - 1) * s + k - size, 0)
-    return total // 2, total - total // 2, out
+def describe(spec_path):
+    """What `lenetc summary --json SPEC` says of the spec."""
+    try:
+        out = subprocess.run([lenetc_binary(), "summary", "--json", spec_path],
+                             capture_output=True, text=True)
+    except OSError as e:
+        raise SystemExit(f"lenetc_torch.py: cannot run lenetc ({e}); set LENETC")
+    if out.returncode != 0:
+        raise SystemExit(out.stderr.rstrip() or f"lenetc exited with {out.returncode}")
+    return json.loads(out.stdout)
 
 
 def build(spec_path):
     """The torch.nn model of a spec, and the spec's input section."""
-    with open(spec_path) as f:
-        spec = yaml.safe_load(f)
-    inp = spec["input"]
-    h, w, c = inp["shape"]
-    pad = inp.get("pad", 0)
-    h, w = h + 2 * pad, w + 2 * pad
+    info = describe(spec_path)
     mods = OrderedDict()
-    for kind, p in layer_list(spec):
-        name = p["name"]
-        if kind == "conv":
-            k, s = p["kernel"], p.get("stride", 1)
-            mode = p.get("padding", "valid")
-            if mode == "same":
-                t, b, oh = same_padding(h, k, s)
-                l, r, ow = same_padding(w, k, s)
-                mods[name + "_pad"] = nn.ZeroPad2d((l, r, t, b))
-                mods[name] = nn.Conv2d(c, p["filters"], k, s)
-                h, w = oh, ow
-            else:
-                q = 0 if mode == "valid" else int(mode)
-                mods[name] = nn.Conv2d(c, p["filters"], k, s, padding=q)
-                h, w = (h + 2 * q - k) // s + 1, (w + 2 * q - k) // s + 1
-            c = p["filters"]
-        elif kind in ("maxpool", "avgpool"):
-            k, s = p["size"], p.get("stride", p["size"])
-            mods[name] = (nn.MaxPool2d if kind == "maxpool" else nn.AvgPool2d)(k, s)
-            h, w = (h - k) // s + 1, (w - k) // s + 1
-        elif kind == "relu":
-            mods[name] = nn.ReLU()
-        elif kind == "flatten":
-            mods[name] = nn.Flatten()
-            c, h, w = c * h * w, 1, 1
-        elif kind == "dense":
-            mods[name] = nn.Linear(c, p["units"])
-            c = p["units"]
-            if p.get("activation", "none") == "relu":
-                mods[name + "_relu"] = nn.ReLU()
-    return nn.Sequential(mods), inp
+    for layer in info["layers"]:
+        for m in layer["torch"]:
+            mods[m["name"]] = getattr(nn, m["module"])(*m["args"], **m["kwargs"])
+    return nn.Sequential(mods), info["input"]
 
 
 # ---- safetensors ------------------------------------------------------------

@@ -1,0 +1,196 @@
+/* test_layer_api.c: what LayerKind offers the layers to come (dropout,
+ * batchnorm), through a kind defined here: a state tensor the optimiser
+ * skips, a saved buffer, and the pass that reaches the forward code.
+ *
+ *   probe: out = in * gain (gain: one non-trainable value per feature,
+ *          initialised to ones); saved = pass->training, per lane;
+ *          backward: din = dout * gain
+ *
+ * It is swapped in for a relu of a parsed spec and the model re-inferred,
+ * then compiled by the JIT in every style (the probe has only loop code,
+ * so the others fall back to it).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lenetc.h"
+#include "tests.h"
+
+static int probe_infer(Layer *l, Diag *d) {
+    l->out = l->in;
+    const int n = (int)shape_size(l->in);
+    LayerTensor *g = layer_tensor(l, "gain", "gain", NULL, LENET_INIT_ONES, 1, (int[]){n});
+    g->in_backward = true;
+    l->saved = 1; /* one feature: the pass's training flag */
+    return 0;
+}
+
+static void probe_describe(const Layer *l, StrBuf *sb) { sb_puts(sb, "probe"); }
+
+static void probe_forward(Emitter *e, const Layer *l) {
+    const int T = e->opt.tile;
+    emit_line(e, "for (int b = 0; b < %d; b++)", T);
+    emit_line(e, "    saved[b] = pass->training;");
+    emit_line(e, "for (int i = 0; i < %ld; i++)", shape_size(l->in) * T);
+    emit_line(e, "    out[i] = in[i] * gain[i / %d];", T);
+}
+
+static void probe_backward(Emitter *e, const Layer *l) {
+    emit_line(e, "for (int i = 0; i < %ld; i++)", shape_size(l->in) * e->opt.tile);
+    emit_line(e, "    din[i] = dout[i] * gain[i / %d];", e->opt.tile);
+}
+
+static const LayerKind probe_kind = {
+    .kind = "probe",
+    .prefix = "probe",
+    .keras = "Probe",
+    .infer = probe_infer,
+    .describe = probe_describe,
+    .uses_pass = true,
+    .forward = {[STYLE_LOOPS] = probe_forward},
+    .backward = {[STYLE_LOOPS] = probe_backward},
+};
+
+static const char spec[] = "name: api\n"
+                           "input: {shape: [4, 4, 1]}\n"
+                           "layers:\n"
+                           "  - flatten\n"
+                           "  - dense: {units: 6}\n"
+                           "  - relu\n"
+                           "  - dense: {units: 3}\n";
+
+/* The spec with its relu (layer 2) made a probe. */
+static void probe_model(Model *m) {
+    Diag d = {.file = "api.yaml"};
+    ck_assert_msg(spec_parse(spec, strlen(spec), "api", m, &d) == 0, "%s", d.msg);
+    m->layers[2].kind = &probe_kind;
+    ck_assert_msg(model_infer(m, &d) == 0, "%s", d.msg);
+}
+
+START_TEST(state_after_trainable) {
+    Model m;
+    probe_model(&m);
+    /* dense1 102, dense2 21 trainable; the probe's 6 gains after them */
+    ck_assert_int_eq(m.n_params, 129);
+    ck_assert_int_eq(m.n_trainable, 123);
+    const LayerTensor *g = &m.layers[2].tensors[0];
+    ck_assert(!g->trainable);
+    ck_assert_int_eq(g->off, 123);
+    ck_assert_int_eq(m.layers[3].tensors[0].off, 102); /* dense2.weight right after dense1 */
+    /* the saved buffer sits beside the probe's output */
+    ck_assert_int_eq(m.layers[2].saved_off, m.layers[2].out_off + 6);
+    StrBuf sb = {0};
+    model_summary(&m, &sb);
+    ck_assert_msg(strstr(sb.data, "Total params: 129\nTrainable params: 123\n"
+                                  "Non-trainable params: 6\n"),
+                  "%s", sb.data);
+    sb_free(&sb);
+    lenet_model *lm = model_descriptor(&m, 4);
+    ck_assert_int_eq(lm->n_trainable, 123);
+    /* the layer keeps the name the spec gave it */
+    ck_assert_str_eq(lm->tensors[lm->n_tensors - 1].name, "relu1.gain");
+    ck_assert_int_eq(lm->tensors[lm->n_tensors - 1].init, LENET_INIT_ONES);
+    ck_assert_int_eq(lm->tensors[lm->n_tensors - 1].trainable, 0);
+    descriptor_free(lm);
+    model_free(&m);
+}
+END_TEST
+
+/* Training: the pass says training and the state stays as initialised (ones)
+ * while the weights move; evaluation: the pass says so. Every style. */
+START_TEST(pass_and_state_in_training) {
+    const CodeStyle style = (CodeStyle)_i;
+    Model m;
+    probe_model(&m);
+    EmitOptions o = {.style = style, .target = lenet_target_native()->name, .tile = 4,
+                     .real = "float", .spec_file = "api.yaml"};
+    lenet_model *lm = model_descriptor(&m, o.tile);
+    Diag d = {.file = "api.yaml"};
+    Jit *j = jit_compile(&m, &o, lm, &d, NULL, NULL);
+    ck_assert_msg(j != NULL, "%s", d.msg);
+    lenet_hparams h = lm->defaults;
+    h.batch = 8;
+    lenet_trainer t;
+    ck_assert_int_eq(lenet_trainer_init(&t, lm, &h, 1), 0);
+    for (int i = 123; i < 129; i++)
+        ck_assert_float_eq(t.params[i], 1.0f);
+    float before[123];
+    memcpy(before, t.params, sizeof before);
+    /* a moment an update of the state would act on: it must not be used */
+    for (int i = 123; i < 129; i++)
+        t.adam_m[i] = 1.0f;
+    /* 8 images of 4x4 with labels 0..2 */
+    uint8_t images[8 * 16], labels[8];
+    for (int i = 0; i < 8 * 16; i++)
+        images[i] = (uint8_t)(i * 37);
+    for (int i = 0; i < 8; i++)
+        labels[i] = (uint8_t)(i % 3);
+    lenet_dataset ds = {.count = 8, .rows = 4, .cols = 4, .images = images, .labels = labels};
+    int idx[8] = {0, 1, 2, 3, 4, 5, 6, 7}, correct = 0;
+    ck_assert(isfinite(lenet_trainer_step(&t, &ds, idx, 8, &correct)));
+    const float *saved = t.acts + m.layers[2].saved_off * o.tile;
+    for (int b = 0; b < o.tile; b++)
+        ck_assert_float_eq(saved[b], 1.0f); /* the last tile was a training pass */
+    for (int i = 123; i < 129; i++)
+        ck_assert_float_eq(t.params[i], 1.0f);
+    ck_assert(memcmp(before, t.params, sizeof before) != 0);
+    lenet_trainer_evaluate(&t, &ds);
+    for (int b = 0; b < o.tile; b++)
+        ck_assert_float_eq(saved[b], 0.0f);
+    lenet_trainer_free(&t);
+    jit_free(j);
+    descriptor_free(lm);
+    model_free(&m);
+}
+END_TEST
+
+/* The initialisers: ones, zeros, glorot and he ranges, one stream. */
+START_TEST(initialisers) {
+    const lenet_tensor t[4] = {
+        {.name = "a", .ndim = 1, .dims = {1000}, .offset = 0, .size = 1000, .fan_in = 50,
+         .fan_out = 100, .init = LENET_INIT_GLOROT_UNIFORM, .trainable = 1},
+        {.name = "b", .ndim = 1, .dims = {1000}, .offset = 1000, .size = 1000, .fan_in = 24,
+         .init = LENET_INIT_HE_UNIFORM, .trainable = 1},
+        {.name = "c", .ndim = 1, .dims = {10}, .offset = 2000, .size = 10,
+         .init = LENET_INIT_ZEROS, .trainable = 1},
+        {.name = "d", .ndim = 1, .dims = {10}, .offset = 2010, .size = 10,
+         .init = LENET_INIT_ONES, .trainable = 0},
+    };
+    lenet_model m = {.n_params = 2020, .n_trainable = 2010, .n_tensors = 4, .tensors = t};
+    float *p = malloc(2020 * sizeof *p);
+    lenet_init_params(&m, p, 7);
+    const double glorot = sqrt(6.0 / 150), he = sqrt(6.0 / 24); /* 0.2, 0.5 */
+    double max_a = 0, max_b = 0;
+    for (int i = 0; i < 1000; i++) {
+        max_a = fmax(max_a, fabs(p[i]));
+        max_b = fmax(max_b, fabs(p[1000 + i]));
+    }
+    ck_assert(max_a <= glorot && max_a > 0.95 * glorot);
+    ck_assert(max_b <= he && max_b > 0.95 * he);
+    for (int i = 0; i < 10; i++) {
+        ck_assert_float_eq(p[2000 + i], 0.0f);
+        ck_assert_float_eq(p[2010 + i], 1.0f);
+    }
+    free(p);
+}
+END_TEST
+
+/* A step's seed depends on the run's seed and the step, nothing else. */
+START_TEST(step_seeds) {
+    ck_assert_uint_eq(lenet_step_seed(1, 5), lenet_step_seed(1, 5));
+    ck_assert_uint_ne(lenet_step_seed(1, 5), lenet_step_seed(1, 6));
+    ck_assert_uint_ne(lenet_step_seed(1, 5), lenet_step_seed(2, 5));
+}
+END_TEST
+
+Suite *layer_api_suite(void) {
+    Suite *s = suite_create("layer_api");
+    TCase *t = tcase_create("core");
+    tcase_add_test(t, state_after_trainable);
+    tcase_add_loop_test(t, pass_and_state_in_training, 0, N_STYLES);
+    tcase_add_test(t, initialisers);
+    tcase_add_test(t, step_seeds);
+    suite_add_tcase(s, t);
+    return s;
+}
