@@ -50,8 +50,8 @@ lenetc: compiler/main.o $(COMPILER_OBJ) runtime/liblenet.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
 # The golden lenet5 code, built by gcc as the emitted trainer builds it, so
-# the tests can compare it with the JIT step by step: the kernels shape (for
-# avx2, as its Makefile says), and the loop shape under other names, with
+# the tests can compare it with the JIT step by step: the kernels style (for
+# avx2, as its Makefile says), and the loop style under other names, with
 # FMA contraction off as tcc computes.
 GEN_CFLAGS = -O3 -march=native -ffp-contract=off $(SAN)
 tests/lenet5_gcc.o: generated/lenet5/lenet5.c generated/lenet5/lenet5.h $(HEADERS) .build-kind

@@ -5,7 +5,7 @@ For every target this CPU runs (avx512, avx2, sse2 on x86-64; neon on
 aarch64) it builds the emitted trainer (`lenetc --target T -o`, gcc) and runs
 it on all cores and on one, and the JIT (`lenetc train --target T`) on all
 cores; for the native target also on 1, 2 and all cores; then, unless told
-not to, the JIT's plain loop shape (tcc's own scalar code) and
+not to, the JIT's plain loop style (tcc's own scalar code) and
 bench/lenet_torch.py when python3-torch is installed. One after the other on
 the same machine; for each it reads the trainer's own lines and prints a
 Markdown table:
@@ -92,7 +92,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--data")
     ap.add_argument("--targets", help="comma-separated (default: every target this CPU runs)")
-    ap.add_argument("--no-loops", action="store_true", help="skip the JIT's loop shape")
+    ap.add_argument("--no-loops", action="store_true", help="skip the JIT's loop style")
     ap.add_argument("--no-torch", action="store_true")
     args = ap.parse_args()
     data = find_data(args.data)
@@ -122,7 +122,7 @@ def main():
         for n in thread_counts if t == native else [cores]:
             runs.append(("JIT, tcc", t, n, jit + ["--threads", str(n)] + common, ep))
     if not args.no_loops:
-        runs.append(("JIT, loops shape (tcc's scalar code)", None, cores,
+        runs.append(("JIT, loops style (tcc's scalar code)", None, cores,
                      ["./lenetc", "train", "models/lenet5.yaml", "--shape", "loops", "--epochs",
                       "1", "--data", data], 1))
     torch_python = next((p for p in ["/usr/bin/python3", sys.executable]
@@ -144,7 +144,7 @@ def main():
 
     torch_r = next((r for r in results if r["path"].startswith("PyTorch")), None)
     print(f"\nLeNet-5 (models/lenet5.yaml), full MNIST, batch 128, Adam; {args.epochs} epochs "
-          f"per path (the loop shape: 1), medians.")
+          f"per path (the loop style: 1), medians.")
     print(f"Machine: {model}, {cores} cores ({mhz:.0f} MHz nominal); "
           f"{flops / 1e6:.3f} MFLOP per training sample; {sh('gcc --version | head -1')}.")
     print("fp32 peak on all cores (bench/peak.c): " +

@@ -679,7 +679,7 @@ void emit_makefile(const Model *m, const EmitOptions *o, const char *runtime_dir
     sb_printf(out, "clean:\n\trm -f %s-train %s.o\n\n.PHONY: clean\n", n, n);
 }
 
-/* ---- long sums (unrolled shape) ---------------------------------------- */
+/* ---- long sums (unrolled style) ---------------------------------------- */
 
 #define TERMS_PER_LINE 6
 

@@ -4,7 +4,7 @@
  * libtcc is not reentrant, so every compile holds one lock; the machine code
  * belongs to its TCCState, so a Jit lives as long as its function pointers;
  * generated kernels call nothing, so we compile with -nostdlib and need
- * neither libc nor tcc's libtcc1.a at run time. The kernels shape calls
+ * neither libc nor tcc's libtcc1.a at run time. The kernels style calls
  * the runtime's vector kernels: the chosen target's are handed to tcc as
  * plain function pointers (tcc links neither ifunc nor target_clones), and
  * their declarations, runtime/lenet_kernels.h, are compiled in front of
@@ -137,7 +137,7 @@ Jit *jit_compile(const Model *m, const EmitOptions *o, lenet_model *lm, Diag *d,
         return NULL;
     }
     lm->style = emit_style_name(o->style);
-    /* the loop shapes run tcc's own code, whatever the CPU */
+    /* the loop styles run tcc's own code, whatever the CPU */
     lm->target = o->style == STYLE_KERNELS ? t->name : "tcc";
     return j;
 }

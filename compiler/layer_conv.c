@@ -5,7 +5,7 @@
  * out[co][oy][ox] = bias[co] + sum over ci, ky, kx of
  *                   w[co][ci][ky][kx] * in[ci][oy*S + ky - pt][ox*S + kx - pl]
  * Taps that fall into the padding are skipped (they would add w * 0). Both
- * code shapes add the terms in the same order, so they agree bit for bit.
+ * code styles add the terms in the same order, so they agree bit for bit.
  */
 #include <stdio.h>
 #include <string.h>
@@ -400,7 +400,7 @@ static void conv_backward_loops(Emitter *e, const Layer *l) {
 }
 
 /* One lane loop holds every statement: each gradient still takes its lanes
- * in order b = 0, 1, ..., as the loop shape does, so the sums agree. */
+ * in order b = 0, 1, ..., as the loop style does, so the sums agree. */
 static void conv_backward_unrolled(Emitter *e, const Layer *l) {
     const Geo geometry = geo(l), *g = &geometry;
     char a[32], c[32], zero[32];
@@ -434,7 +434,7 @@ static void conv_backward_unrolled(Emitter *e, const Layer *l) {
                     sum_end(e);
                 }
     if (l->need_dinput) {
-        /* Each input gathers its terms in the order the loop shape scatters
+        /* Each input gathers its terms in the order the loop style scatters
          * them: by (co, oy, ox), one tap (ky, kx) per output position. */
         emit_line(e, "/* input: gather w * dout over the taps */");
         for (int ci = 0; ci < g->CI; ci++)

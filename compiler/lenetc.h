@@ -1,8 +1,13 @@
-/* lenetc.h: the types shared by every pass of the compiler.
+/* lenetc.h: the types shared by every pass of the compiler, a section per
+ * pass, in the order main.c runs them:
  *
  *   spec.yaml --yaml.c--> YNode tree --spec.c--> Model (IR)
- *             --shape.c--> shapes, offsets, lenet_model descriptor
+ *             --shape.c--> shapes, tensors' places, lenet_model descriptor
  *             --emit.c + layer_*.c--> C source --jit.c--> running code
+ *                                               \--files.c--> DIR/NAME.c, .h, Makefile
+ *
+ * Everything about one kind of layer is in layer_<kind>.c behind a LayerKind;
+ * layers.c lists the kinds.
  */
 #ifndef LENETC_H
 #define LENETC_H
@@ -237,7 +242,7 @@ typedef struct {
     int tile;               /* samples per call, default 16 */
     const char *real;       /* "float"; "double" for gradient checks */
     const char *spec_file;  /* named in the header comment */
-    bool forward_only;      /* no backward pass (the inference export) */
+    bool forward_only;      /* no backward pass (the standalone export) */
 } EmitOptions;
 
 struct Emitter {
@@ -256,10 +261,13 @@ const char *shortest_real(double v, bool is_float, char buf[32]);
 /* A real literal in the emitted type, shortest: "0.25f" or "0.25". */
 const char *emit_real(Emitter *e, double v, char buf[32]);
 
-/* Layer emitters bracket their code with these: they print the layer's
- * comment, signature and named pointers with literal offsets:
- *   forward:  w, bias (if the layer has parameters), in, out
- *   backward: w, bias, in, out (acts), dout, din (if need_dinput), gw, gb */
+/* emit.c brackets each layer's code with these: the layer's comment, its
+ * signature and named pointers with literal offsets:
+ *   forward:  each tensor's var (w, bias...), in, out, saved (if any); pass
+ *             if the kind uses it
+ *   backward: the tensors read in backward, in, out, saved, dout, din (if
+ *             need_dinput), each trainable tensor's grad_var (gw, gb...)
+ * A kind's emitters write only the body. */
 void emit_forward_begin(Emitter *e, const Layer *l);
 void emit_backward_begin(Emitter *e, const Layer *l);
 void emit_function_end(Emitter *e);
@@ -278,16 +286,16 @@ const char *lanes_at(char buf[128], const char *p, const char *index, int T);
 void emit_zero(Emitter *e, const char *p, long n);
 
 /* One statement per lane: fmt (printf-style) names the lane `$`, as in
- * "o[$] += wk * x[$];". The loop shape writes the lanes out, four to a line
+ * "o[$] += wk * x[$];". The loop style writes the lanes out, four to a line
  * (tcc keeps nothing in registers across statements, so a lane loop costs
- * it more than its multiply-adds); other shapes get `for (int b...)`. */
+ * it more than its multiply-adds); other styles get `for (int b...)`. */
 void emit_lanes(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* lhs += term over the lanes in lane order, term naming the lane `$`: in
- * the loop shape one left-to-right sum, lhs = lhs + t0 + t1 + ..., which
+ * the loop style one left-to-right sum, lhs = lhs + t0 + t1 + ..., which
  * rounds exactly like the loop. */
 void emit_lane_sum(Emitter *e, const char *lhs, const char *term);
 
-/* Kernels shape: "lenet_sgemm" (float) or "lenet_dgemm" (double). */
+/* Kernels style: "lenet_sgemm" (float) or "lenet_dgemm" (double). */
 const char *emit_kernel(Emitter *e, const char *name, char buf[48]);
 /* `static const lenet_gemm NAME = {...};` with the nonzero fields, and the
  * same for the other descriptors. */
@@ -304,7 +312,7 @@ typedef struct {
 int axis_runs_by_output(int out, int k, int stride, int pad, int size, AxisRun *runs);
 int axis_runs_by_tap(int out, int k, int stride, int pad, int size, AxisRun *runs);
 
-/* Long sums for the unrolled shape, wrapped a few terms per line:
+/* Long sums for the unrolled style, wrapped a few terms per line:
  *   sum_begin(e, "out[%ld + b] = bias[%d]", ...); sum_term(e, " + w[%d] * in[%s]", ...);
  *   ...; sum_end(e); */
 void sum_begin(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -315,7 +323,7 @@ const char *lane(Emitter *e, long f, char buf[32]);
 
 /* The kernels: every layer's functions and <model>_forward/_backward. Needs
  * nothing from any header, so the JIT compiles exactly this text. */
-/* The unrolled shape grows with the multiply-adds (about 34 bytes of C for
+/* The unrolled style grows with the multiply-adds (about 34 bytes of C for
  * each); a spec whose unrolled code would pass MAX_UNROLLED_BYTES is refused
  * before anything is written. */
 #define MAX_UNROLLED_BYTES (128L << 20)
@@ -331,10 +339,10 @@ void emit_source(const Model *m, const EmitOptions *o, StrBuf *out);
 void emit_header(const Model *m, const EmitOptions *o, StrBuf *out);
 void emit_makefile(const Model *m, const EmitOptions *o, const char *runtime_dir, StrBuf *out);
 
-/* inference.c: the standalone inference export, one C99 file and its header
+/* export.c: the standalone export, one C99 file and its header
  * with params (n_params floats) compiled in. weights_file is named in the
  * banner. */
-void emit_inference(const Model *m, const float *params, const char *spec_file,
+void emit_export(const Model *m, const float *params, const char *spec_file,
                     const char *weights_file, StrBuf *c, StrBuf *h);
 
 /* ---- files (files.c) --------------------------------------------------- */
@@ -356,7 +364,7 @@ Jit *jit_compile(const Model *m, const EmitOptions *o, lenet_model *lm, Diag *d,
 /* Compiles arbitrary kernel text, binding symbols (NULL, or a list that
  * ends with {0, 0}), and returns symbols (for tests). */
 Jit *jit_compile_text(const char *src, const lenet_symbol *symbols, Diag *d);
-/* runtime/lenet_kernels.h, which the kernels shape needs in front of it */
+/* runtime/lenet_kernels.h, which the kernels style needs in front of it */
 extern const char lenetc_kernels_header[];
 void *jit_symbol(Jit *j, const char *name);
 void jit_free(Jit *j);

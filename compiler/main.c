@@ -41,7 +41,7 @@ static const char *usage_text =
     "  --target T    the instruction set: native (the default: the widest this\n"
     "                CPU runs), avx512 (x86-64-v4), avx2 (x86-64-v3), sse2\n"
     "                (x86-64), neon (aarch64; -o only on other machines)\n"
-    "  --shape S     code shape: 'kernels' (the default) calls the runtime's\n"
+    "  --shape S     code style: 'kernels' (the default) calls the runtime's\n"
     "                vector kernels for the target; 'loops' plain C loops that\n"
     "                tcc or gcc compiles; 'unrolled' every multiply-add with\n"
     "                literal indices (megabytes: built with tcc). 'vector' is an\n"
@@ -222,7 +222,7 @@ static int write_inference(const Model *m, const char *spec, const char *weights
         fprintf(stderr, "%s\n", err.msg);
     } else {
         StrBuf c = {0}, h = {0};
-        emit_inference(m, params, spec, weights, &c, &h);
+        emit_export(m, params, spec, weights, &c, &h);
         char cname[MAX_NAME + 4], hname[MAX_NAME + 4];
         snprintf(cname, sizeof cname, "%s.c", m->name);
         snprintf(hname, sizeof hname, "%s.h", m->name);
@@ -405,10 +405,10 @@ static int cmd_jit(int argc, char **argv, int what) {
     } else {
         char desc[160];
         if (o.style == STYLE_KERNELS)
-            snprintf(desc, sizeof desc, "kernels shape, %s kernels: %s", o.target,
+            snprintf(desc, sizeof desc, "kernels style, %s kernels: %s", o.target,
                      lenet_target_find(o.target)->describe);
         else
-            snprintf(desc, sizeof desc, "%s shape: tcc's own scalar code",
+            snprintf(desc, sizeof desc, "%s style: tcc's own scalar code",
                      emit_style_name(o.style));
         printf("jit: %s %zu KiB C (%s), compiled in %.3f s\n", m.name, (bytes + 1023) / 1024, desc,
                secs);

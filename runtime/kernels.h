@@ -81,7 +81,7 @@ INLINE void LOCAL(store_)(REAL *p, V v) { *(LOCAL(uvec_) *)p = v; }
 #endif
 INLINE V LOCAL(splat_)(REAL x) { return (V)SPLAT(x); }
 #undef SPLAT
-/* max(x, 0) as the loop shape's x > 0 ? x : 0 (NaN and -0 give +0); C has
+/* max(x, 0) as the loop style's x > 0 ? x : 0 (NaN and -0 give +0); C has
  * no ?: on vectors, so through the comparison's mask */
 INLINE V LOCAL(relu_)(V x) { return (V)((LOCAL(mask_))(x > 0) & (LOCAL(mask_))x); }
 
@@ -382,7 +382,7 @@ void KFN(maxpool_forward)(const lenet_window *w, const REAL *in, REAL *out) {
 /* Pooling's backward passes write din window by window. Where windows
  * neither overlap nor leave gaps (stride == size) each input belongs to at
  * most one window: its gradient is written as 0 + (its share), the value
- * the loop shape's zero-then-add gives, and only the rows and columns past
+ * the loop style's zero-then-add gives, and only the rows and columns past
  * the last window are zeroed. Otherwise din is zeroed and windows add.
  * Returns which: 1 when windows tile the input. */
 static int LOCAL(clear_din_)(const lenet_window *w, REAL *din) {

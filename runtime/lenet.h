@@ -126,7 +126,7 @@ void lenet_set_error(lenet_error *err, const char *fmt, ...)
  * a descriptor, or -1 with "PATH: why" in err. */
 int lenet_open_regular(const char *path, lenet_error *err);
 
-/* 0 if m's code runs here (the kernels shape needs its target's kernels
+/* 0 if m's code runs here (the kernels style needs its target's kernels
  * and a CPU that has it); else -1 and a message saying what to do. */
 int lenet_check_target(const lenet_model *m, lenet_error *err);
 

@@ -1,6 +1,6 @@
 /* lenet_kernels.h: the arithmetic that generated code calls.
  *
- * The generated C for a model (the "kernels" code shape) holds every shape
+ * The generated C for a model (the "kernels" code style) holds every shape
  * and offset as a literal and does no arithmetic itself: each layer calls
  * these kernels, which gcc compiled into the runtime once per target (sse2,
  * avx2, avx512 on x86-64; neon on aarch64), each with the vector width and
@@ -108,7 +108,7 @@ void lenet_dsum_rows(const lenet_gemm_dot *g, const double *a, double *out);
 /* dst[c][r] = src[r][c] for a rows x cols src */
 void lenet_stranspose(long rows, long cols, const float *src, float *dst);
 void lenet_dtranspose(long rows, long cols, const double *src, double *dst);
-/* max: out = the window's max, taken as the loop shape takes it; backward
+/* max: out = the window's max, taken as the loop style takes it; backward
  * zeroes din, then gives each window's dout to the first position holding
  * its max (a window of NaNs: to its first position) */
 void lenet_smaxpool_forward(const lenet_window *w, const float *in, float *out);

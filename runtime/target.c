@@ -83,7 +83,7 @@ const char *lenet_target_names(void) {
 
 int lenet_check_target(const lenet_model *m, lenet_error *err) {
     if (!m->style || strcmp(m->style, "kernels"))
-        return 0; /* the loop shapes do their own arithmetic */
+        return 0; /* the loop styles do their own arithmetic */
     const lenet_target *t = m->target ? lenet_target_find(m->target) : NULL;
     if (lenet_target_runs(t))
         return 0;

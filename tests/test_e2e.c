@@ -2,9 +2,9 @@
  *
  * - the emitted path: lenetc -o DIR, make -C DIR, DIR/lenet5-train;
  * - the JIT path against the emitted code compiled by gcc (the golden
- *   generated/lenet5/lenet5.c and its loop shape are linked into this test
- *   binary), step by step; every target against the loop shape;
- * - the code shapes through the JIT; errors; determinism; weights.
+ *   generated/lenet5/lenet5.c and its loop style are linked into this test
+ *   binary), step by step; every target against the loop style;
+ * - the code styles through the JIT; errors; determinism; weights.
  */
 #include <math.h>
 #include <stdio.h>
@@ -112,12 +112,12 @@ static int compare_steps(const lenet_model *a, const lenet_model *b, int steps, 
     return compare_steps_threads(a, 1, b, 1, steps, batch, params_identical);
 }
 
-/* Every target's kernels follow the loop shape's trajectory: fused
+/* Every target's kernels follow the loop style's trajectory: fused
  * multiply-adds and sums in blocks round differently, but the losses of the
  * first 100 steps agree within 1e-5. Steps of 64 images: measured, some
  * windows of training are chaotic (nudging one initial weight by one ulp
  * moved a loss by 1.1e-4 within 100 steps of 128 images with the avx2
- * kernels, by 1.4e-4 with 256 in the loop shape), while in this one every
+ * kernels, by 1.4e-4 with 256 in the loop style), while in this one every
  * target and every such nudge stayed under 5e-7. */
 START_TEST(test_targets_follow_loops) {
     const lenet_target *t = test_target(_i);
@@ -182,8 +182,8 @@ START_TEST(test_parallel_evaluate) {
 END_TEST
 
 /* The JIT and the emitted build compute the same bits, step by step over
- * the first 100 steps: in the loop shape tcc and gcc (FMA contraction off)
- * run the same operations in the same order; in the kernels shape both call
+ * the first 100 steps: in the loop style tcc and gcc (FMA contraction off)
+ * run the same operations in the same order; in the kernels style both call
  * the same kernels (here avx2's), gcc's code and tcc's only pass pointers. */
 START_TEST(test_jit_matches_gcc_build) {
     JitModel j;
@@ -203,8 +203,8 @@ END_TEST
 
 static const char *const shipped[] = {"models/lenet5.yaml", "models/lenet5-classic.yaml"};
 
-/* Both code shapes through the JIT, for every shipped model: 100 steps of
- * 16 images (the unrolled shape is the slow one). */
+/* Both code styles through the JIT, for every shipped model: 100 steps of
+ * 16 images (the unrolled style is the slow one). */
 START_TEST(test_unrolled_matches_loops) {
     JitModel a, b;
     jit_model(&a, shipped[_i], STYLE_LOOPS);
@@ -331,7 +331,7 @@ START_TEST(test_injection_refused_both_paths) {
 }
 END_TEST
 
-/* The unrolled shape is refused before it writes a gigabyte. */
+/* The unrolled style is refused before it writes a gigabyte. */
 START_TEST(test_unrolled_size_limit) {
     static char a[4096], b[4096];
     char path[256], cmd[700];
@@ -353,7 +353,7 @@ START_TEST(test_unrolled_size_limit) {
 }
 END_TEST
 
-/* The inference export: one C99 file with the weights compiled in, built
+/* The standalone export (--inference): one C99 file with the weights compiled in, built
  * with nothing but `cc -std=c99`, classifies every t10k image as the JIT
  * (what `lenetc eval` runs) does. */
 START_TEST(test_inference_export_matches_eval) {
@@ -404,7 +404,7 @@ START_TEST(test_inference_export_matches_eval) {
              "cc -std=c99 -o %s %s %s/lenet5.o", dir, dir, exe, drv, dir);
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
 
-    /* the loop shape's predictions through the JIT (the export computes its
+    /* the loop style's predictions through the JIT (the export computes its
      * logits bit for bit), and what lenetc eval computes, the kernels' */
     JitModel j, jk;
     jit_model(&j, "models/lenet5.yaml", STYLE_LOOPS);
@@ -686,7 +686,7 @@ START_TEST(test_target_option) {
                  "./lenetc train models/lenet5.yaml --target %s --limit 256 --epochs 1", t->name);
         ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s: %s", cmd, out);
         char want[128];
-        snprintf(want, sizeof want, "kernels shape, %s kernels", t->name);
+        snprintf(want, sizeof want, "kernels style, %s kernels", t->name);
         ck_assert_msg(strstr(out, want), "%s: %s", cmd, out);
         snprintf(want, sizeof want, "params; kernels code for %s;", t->name);
         ck_assert_msg(strstr(out, want), "%s: %s", cmd, out);

@@ -1,8 +1,8 @@
 /* test_gradcheck.c: the generated backward pass against central finite
- * differences, and the code shapes against each other.
+ * differences, and the code styles against each other.
  *
  * Gradients are checked in double precision: lenetc emits the same code
- * with `double` in place of `float` (the kernels shape then calls each
+ * with `double` in place of `float` (the kernels style then calls each
  * target's double kernels), libtcc compiles it in memory, and the
  * loss is a fixed random linear probe of the logits, L = sum r * logits, so
  * dL/dlogits = r exactly and every other digit comes from generated code.
@@ -29,7 +29,7 @@ typedef struct {
     long n_params, n_acts, n_in, n_logits;
 } Net;
 
-/* Compiles spec in the given shape (for the kernels shape: calling target's
+/* Compiles spec in the given shape (for the kernels style: calling target's
  * kernels) with libtcc. */
 static void net_compile(Net *net, const char *spec, CodeStyle shape, const lenet_target *target,
                         const char *real, int tile) {
@@ -205,7 +205,7 @@ START_TEST(test_lenets_kernels) {
 END_TEST
 
 /* Runs a and b's forward and backward on the same random tile; the loop
- * and unrolled shapes add the same terms in the same order, so in fp32 they
+ * and unrolled styles add the same terms in the same order, so in fp32 they
  * agree bit for bit (tol 0); the kernels fuse multiply-adds and sum in
  * blocks, so they agree to tol relative to each value's scale. */
 static void nets_agree(Net *a, Net *b, const char *what, double tol) {
@@ -288,7 +288,7 @@ START_TEST(test_shapes_agree_lenet5_classic) {
 }
 END_TEST
 
-/* every target's kernels against the loop shape: every small model
+/* every target's kernels against the loop style: every small model
  * (padding, strides, pools, tails that fill no vector) with tiles 16 and 5,
  * and both LeNets */
 START_TEST(test_kernels_agree_small) {
@@ -306,7 +306,7 @@ START_TEST(test_kernels_agree_lenets) {
 }
 END_TEST
 
-/* sse2 has no FMA, and a kernel adds each sum's terms in the loop shape's
+/* sse2 has no FMA, and a kernel adds each sum's terms in the loop style's
  * order: the forward pass (and every gemm-shaped gradient) matches the
  * loops bit for bit, which pins the kernels' order of summation. */
 START_TEST(test_sse2_forward_exact) {
@@ -327,7 +327,7 @@ START_TEST(test_sse2_forward_exact) {
     ((lenet_forward_fn)a.forward)(p, acta, &training);
     ((lenet_forward_fn)b.forward)(p, actb, &training);
     ck_assert_msg(memcmp(acta, actb, sizeof *acta * (size_t)a.n_acts) == 0,
-                  "sse2 kernels: the forward pass differs from the loop shape's");
+                  "sse2 kernels: the forward pass differs from the loop style's");
     free(p);
     free(acta);
     free(actb);

@@ -1,6 +1,6 @@
 /* fuzz_spec.c: libFuzzer target over the whole front end and emitter.
  *
- * Spec text -> YAML tree -> IR -> shapes -> C in every code shape. A spec
+ * Spec text -> YAML tree -> IR -> shapes -> C in every code style. A spec
  * that is accepted must give C that libtcc compiles (no spec can make
  * lenetc write broken or foreign code); one that is refused must come with
  * a message. A small accepted spec's kernels-shape code also runs, forward
@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int s = 0; s < 3; s++) {
         if (shapes[s] == STYLE_UNROLL && macs > MAX_UNROLL_MACS)
             continue;
-        /* the kernels shape with a tile that fills no vector, too */
+        /* the kernels style with a tile that fills no vector, too */
         const int tile = shapes[s] == STYLE_KERNELS && (size & 1) ? 5 : 16;
         EmitOptions o = {.shape = shapes[s], .target = target->name, .tile = tile,
                          .real = "float", .spec_file = "fuzz.yaml"};

@@ -1,15 +1,15 @@
-/* inference.c: a trained model as one dependency-free C file.
+/* export.c: the standalone export: a trained model as one dependency-free C file.
  *
  *   lenetc SPEC.yaml --weights W.safetensors --inference -o DIR
  *
- * writes DIR/NAME.c and DIR/NAME.h: the forward pass in the loop shape for
+ * writes DIR/NAME.c and DIR/NAME.h: the forward pass in the loop style for
  * one sample, the weights as a static const array (each float printed with
  * %.9g, which reads back to the same float), and
  *
  *   int NAME_predict(const uint8_t image[H * W * C], float probs[K]);
  *
  * It needs a C99 compiler and nothing else: no libc (exp is computed here),
- * no malloc, no static state. The sums are the loop shape's, in the same
+ * no malloc, no static state. The sums are the loop style's, in the same
  * order, so a build without FMA contraction gives the JIT's logits exactly.
  */
 #include <stdio.h>
@@ -22,7 +22,7 @@ static const char *base(const char *path) {
     return s ? s + 1 : path;
 }
 
-void emit_inference(const Model *m, const float *params, const char *spec_file,
+void emit_export(const Model *m, const float *params, const char *spec_file,
                     const char *weights_file, StrBuf *c, StrBuf *h) {
     const char *n = m->name;
     char up[MAX_NAME];
