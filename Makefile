@@ -40,6 +40,10 @@ runtime/kernels_avx512.o: OPT = $(KERNEL_OPT) -march=x86-64-v4 -mprefer-vector-w
 endif
 runtime/kernels_neon.o: OPT = $(KERNEL_OPT)
 
+# The runtime sees only its own headers; the compiler and tests see all.
+runtime/%.o: runtime/%.c $(wildcard runtime/*.h) .build-kind
+	$(CC) $(ALL_CFLAGS) -Iruntime -c -o $@ $<
+
 %.o: %.c $(HEADERS) .build-kind
 	$(CC) $(ALL_CFLAGS) -Iruntime -Icompiler -c -o $@ $<
 
@@ -74,6 +78,11 @@ test: all tests/run_tests
 check: all tests/run_tests
 	CK_EXCLUDE_TAGS=slow LENETC_GEN_CFLAGS="$(GEN_CFLAGS)" LENETC_SANITIZE="$(SANITIZE)" tests/run_tests
 
+# The weights of the pinned standalone export: trained by tcc's scalar code
+# on one thread, the same bits on every machine.
+EXPORT_WEIGHTS = ./lenetc train tests/models/mnist_tiny.yaml --shape loops --threads 1 \
+                 --limit 2048 --epochs 1 --quiet --save
+
 # Rewrites generated/, and what lenetc says of each spec in tests/specs/
 # (bad/NAME.err: its stderr; good/NAME.summary: its stdout), from the current
 # compiler: run it on purpose, then review `git diff` like any code change.
@@ -91,6 +100,9 @@ golden: lenetc
 	    echo "golden: $$f was accepted: a bad spec must fail"; exit 1; fi; done
 	@for f in tests/specs/good/*.yaml; do \
 	  ./lenetc summary $$f > $${f%.yaml}.summary || exit 1; done
+	@mkdir -p build && $(EXPORT_WEIGHTS) build/export-w.safetensors > /dev/null
+	@./lenetc tests/models/mnist_tiny.yaml --weights build/export-w.safetensors --inference \
+	  -o generated/export/mnist_tiny
 	@mkdir -p generated/summary
 	@for f in models/*.yaml tests/models/*.yaml; do \
 	  ./lenetc summary --json $$f > generated/summary/$$(basename $$f .yaml).json || exit 1; done

@@ -133,17 +133,22 @@ void emit_zero(Emitter *e, const char *p, long n) {
 /* A row-major index over (name, extent) pairs in Horner's form, as
  * "(co * 6 + ci) * 9 + k", leaving out the names whose extent is 1 (their
  * only value is 0) and so any "* 1"; "0" when nothing is left. */
+/* Whether expr needs parentheses before a "*": it adds or subtracts. */
+static bool is_sum(const char *expr) { return strstr(expr, " + ") || strstr(expr, " - "); }
+
 const char *index_expr(char buf[96], int count, const char *const *names,
-                              const int *extents) {
+                       const int *extents) {
     char acc[96] = "";
     for (int i = 0; i < count; i++) {
         if (extents[i] == 1 && (i > 0 || count > 1))
             continue;
         char next[96];
         if (!acc[0])
-            snprintf(next, sizeof next, "%s", names[i]);
+            snprintf(next, sizeof next, "%s", names[i] ? names[i] : "");
+        else if (!names[i])
+            snprintf(next, sizeof next, is_sum(acc) ? "(%s) * %d" : "%s * %d", acc, extents[i]);
         else
-            snprintf(next, sizeof next, strchr(acc, ' ') ? "(%s) * %d + %s" : "%s * %d + %s", acc,
+            snprintf(next, sizeof next, is_sum(acc) ? "(%s) * %d + %s" : "%s * %d + %s", acc,
                      extents[i], names[i]);
         snprintf(acc, sizeof acc, "%s", next);
     }
@@ -155,7 +160,7 @@ const char *times(char buf[128], const char *expr, long k) {
     if (k == 1 || !strcmp(expr, "0"))
         snprintf(buf, 128, "%s", expr);
     else
-        snprintf(buf, 128, strchr(expr, ' ') ? "(%s) * %ld" : "%s * %ld", expr, k);
+        snprintf(buf, 128, is_sum(expr) ? "(%s) * %ld" : "%s * %ld", expr, k);
     return buf;
 }
 
@@ -166,6 +171,23 @@ const char *lanes_at(char buf[128], const char *p, const char *index, int T) {
     else
         snprintf(buf, 128, "%s + %.100s", p, times(scaled, index, T));
     return buf;
+}
+
+int emit_loop(Emitter *e, const char *v, int n) {
+    if (n == 1)
+        return 0;
+    emit_open(e, "for (int %s = 0; %s < %d; %s++)", v, v, n, v);
+    return 1;
+}
+
+int emit_loop_from(Emitter *e, const char *v, int from, int to) {
+    emit_open(e, "for (int %s = %d; %s < %d; %s++)", v, from, v, to, v);
+    return 1;
+}
+
+void emit_close_loops(Emitter *e, int n) {
+    while (n--)
+        emit_close(e);
 }
 
 /* sb_printf, returning how many characters it added */

@@ -178,15 +178,6 @@ static const char *weight_index(const Geo *g, char buf[96]) {
                       (const int[]){g->CO, g->CI, g->K, g->K});
 }
 
-/* for (v = 0; v < n; v++) {, or nothing for a loop of one trip (the
- * indices leave v out); returns the blocks opened, for close_loops. */
-static int open_loop(Emitter *e, const char *v, int n) {
-    if (n == 1)
-        return 0;
-    emit_open(e, "for (int %s = 0; %s < %d; %s++)", v, v, n, v);
-    return 1;
-}
-
 /* "c + v" as short as it gets: v NULL means its only value, v0 */
 static const char *plus(char buf[48], long c, const char *v, long v0) {
     if (!v)
@@ -196,16 +187,6 @@ static const char *plus(char buf[48], long c, const char *v, long v0) {
     else
         snprintf(buf, 48, "%s %c %ld", v, c < 0 ? '-' : '+', c < 0 ? -c : c);
     return buf;
-}
-
-static int open_loop_from(Emitter *e, const char *v, int from, int to) {
-    emit_open(e, "for (int %s = %d; %s < %d; %s++)", v, from, v, to, v);
-    return 1;
-}
-
-static void close_loops(Emitter *e, int n) {
-    while (n--)
-        emit_close(e);
 }
 
 /* "in + 1234", or "in" at offset 0 */
@@ -308,17 +289,17 @@ static void conv_forward_loops(Emitter *e, const Layer *l) {
     const char *R = e->opt.real;
     const int T = e->opt.tile;
     char i1[96], i2[96], p[128];
-    int open = open_loop(e, "co", g.CO);
-    open += open_loop(e, "oy", g.OH);
-    open += open_loop(e, "ox", g.OW);
+    int open = emit_loop(e, "co", g.CO);
+    open += emit_loop(e, "oy", g.OH);
+    open += emit_loop(e, "ox", g.OW);
     emit_line(e, "%s *o = %s;", R, lanes_at(p, "out", out_index(&g, i1), T));
     emit_lanes(e, "o[$] = bias[%s];", g.CO == 1 ? "0" : "co");
-    const int ci_loop = open_loop(e, "ci", g.CI);
+    const int ci_loop = emit_loop(e, "ci", g.CI);
     open_tap_loops(e, &g, "ky", "kx", g.K, g.K);
     emit_line(e, "const %s wk = w[%s];", R, weight_index(&g, i2));
     emit_line(e, "const %s *x = %s;", R, lanes_at(p, "in", in_index(&g, i1), T));
     emit_lanes(e, "o[$] += wk * x[$];");
-    close_loops(e, 2 + ci_loop + open);
+    emit_close_loops(e, 2 + ci_loop + open);
 }
 
 static void conv_forward_unrolled(Emitter *e, const Layer *l) {
@@ -353,7 +334,7 @@ static void conv_backward_loops(Emitter *e, const Layer *l) {
     const int T = e->opt.tile;
     char i1[96], p[128];
     emit_line(e, "/* bias: per-lane sums over positions, then over lanes */");
-    int open = open_loop(e, "co", g->CO);
+    int open = emit_loop(e, "co", g->CO);
     emit_line(e, "%s acc[%d];", R, T);
     emit_lanes(e, "acc[$] = 0;");
     emit_open(e, "for (int p = 0; p < %d; p++)", g->OH * g->OW);
@@ -364,11 +345,11 @@ static void conv_backward_loops(Emitter *e, const Layer *l) {
     emit_lanes(e, "acc[$] += d[$];");
     emit_close(e);
     emit_lane_sum(e, g->CO == 1 ? "gb[0]" : "gb[co]", "acc[$]");
-    close_loops(e, open);
+    emit_close_loops(e, open);
 
     emit_line(e, "/* weights: the same, of dout * in */");
-    open = open_loop(e, "co", g->CO);
-    open += open_loop(e, "ci", g->CI);
+    open = emit_loop(e, "co", g->CO);
+    open += emit_loop(e, "ci", g->CI);
     emit_open(e, "for (int ky = 0; ky < %d; ky++)", g->K);
     emit_open(e, "for (int kx = 0; kx < %d; kx++)", g->K);
     emit_line(e, "%s acc[%d];", R, T);
@@ -377,26 +358,26 @@ static void conv_backward_loops(Emitter *e, const Layer *l) {
     emit_line(e, "const %s *d = %s;", R, lanes_at(p, "dout", out_index(g, i1), T));
     emit_line(e, "const %s *x = %s;", R, lanes_at(p, "in", in_index(g, i1), T));
     emit_lanes(e, "acc[$] += d[$] * x[$];");
-    close_loops(e, 2);
+    emit_close_loops(e, 2);
     char lhs[128];
     snprintf(lhs, sizeof lhs, "gw[%s]", weight_index(g, i1));
     emit_lane_sum(e, lhs, "acc[$]");
-    close_loops(e, 2 + open);
+    emit_close_loops(e, 2 + open);
 
     if (!l->need_dinput)
         return;
     emit_line(e, "/* input: scatter w * dout back over the taps */");
     emit_zero(e, "din", (long)g->CI * g->H * g->W);
-    open = open_loop(e, "co", g->CO);
-    open += open_loop(e, "oy", g->OH);
-    open += open_loop(e, "ox", g->OW);
+    open = emit_loop(e, "co", g->CO);
+    open += emit_loop(e, "oy", g->OH);
+    open += emit_loop(e, "ox", g->OW);
     emit_line(e, "const %s *d = %s;", R, lanes_at(p, "dout", out_index(g, i1), T));
-    const int ci_loop = open_loop(e, "ci", g->CI);
+    const int ci_loop = emit_loop(e, "ci", g->CI);
     open_tap_loops(e, g, "ky", "kx", g->K, g->K);
     emit_line(e, "const %s wk = w[%s];", R, weight_index(g, i1));
     emit_line(e, "%s *x = %s;", R, lanes_at(p, "din", in_index(g, i1), T));
     emit_lanes(e, "x[$] += wk * d[$];");
-    close_loops(e, 2 + ci_loop + open);
+    emit_close_loops(e, 2 + ci_loop + open);
 }
 
 /* One lane loop holds every statement: each gradient still takes its lanes
@@ -527,8 +508,8 @@ static void conv_input_scatter(Emitter *e, const Geo *g, const AxisRun *ys, int 
             /* taps [first, end) on each axis: a loop, or the one tap (in a
              * block of its own: each class declares its descriptor) */
             const int one_y = ry->end - ry->first == 1, one_x = rx->end - rx->first == 1;
-            int loops = one_y ? 0 : open_loop_from(e, "ky", ry->first, ry->end);
-            loops += one_x ? 0 : open_loop_from(e, "kx", rx->first, rx->end);
+            int loops = one_y ? 0 : emit_loop_from(e, "ky", ry->first, ry->end);
+            loops += one_x ? 0 : emit_loop_from(e, "kx", rx->first, rx->end);
             if (!loops) {
                 emit_line(e, "{ /* tap ky = %d, kx = %d */", ry->first, rx->first);
                 e->indent++;
@@ -561,7 +542,7 @@ static void conv_input_scatter(Emitter *e, const Geo *g, const AxisRun *ys, int 
             }
             emit_line(e, "%s(&dgrad, %s, %s, %s, 0);", fn, wpos,
                       at("dout", ((long)ry->t0 * g->OW + rx->t0) * T, b), cpos);
-            close_loops(e, loops);
+            emit_close_loops(e, loops);
         }
 }
 

@@ -56,39 +56,50 @@ static long outf(const Layer *l, int c, int oy, int ox) {
 
 /* Opens the loops over outputs, naming x (window corner), o and, for the
  * backward pass, d and g (dout and din at the same places). */
-static void open_windows(Emitter *e, const Layer *l, bool backward) {
+/* Opens the loops over outputs (a channel or an axis of one value has
+ * none), naming x (window corner), o and, for the backward pass, d and g
+ * (dout and din at the same places); returns the blocks to close. */
+static int open_windows(Emitter *e, const Layer *l, bool backward) {
     const char *R = e->opt.real;
     int T = e->opt.tile;
     char corner_y[32], corner_x[32], idx[96], p[128];
     snprintf(corner_y, sizeof corner_y, l->stride == 1 ? "oy" : "oy * %d", l->stride);
     snprintf(corner_x, sizeof corner_x, l->stride == 1 ? "ox" : "ox * %d", l->stride);
-    emit_line(e, "for (int c = 0; c < %d; c++)", l->out.c);
-    emit_line(e, "    for (int oy = 0; oy < %d; oy++)", l->out.h);
-    e->indent += 2;
-    emit_open(e, "for (int ox = 0; ox < %d; ox++)", l->out.w);
+    int open = emit_loop(e, "c", l->out.c);
+    open += emit_loop(e, "oy", l->out.h);
+    open += emit_loop(e, "ox", l->out.w);
     /* the window's corner in, and its output */
-    index_expr(idx, 3, (const char *[]){"c", corner_y, corner_x},
+    char corner[96];
+    index_expr(corner, 3,
+               (const char *[]){"c", l->out.h > 1 ? corner_y : NULL, l->out.w > 1 ? corner_x : NULL},
                (const int[]){l->in.c, l->in.h, l->in.w});
-    emit_line(e, "const long at = %s;", times(p, idx, T));
-    emit_line(e, "const %s *x = in + at;", R);
+    emit_line(e, "const %s *x = %s;", R, lanes_at(p, "in", corner, T));
     index_expr(idx, 3, (const char *[]){"c", "oy", "ox"}, (const int[]){l->out.c, l->out.h, l->out.w});
     emit_line(e, "%s%s *o = %s;", backward ? "const " : "", R, lanes_at(p, "out", idx, T));
     if (backward) {
         emit_line(e, "const %s *d = %s;", R, lanes_at(p, "dout", idx, T));
-        emit_line(e, "%s *g = din + at;", R);
+        emit_line(e, "%s *g = %s;", R, lanes_at(p, "din", corner, T));
     }
+    return open;
 }
+
 
 /* "(ky * 26 + kx) * 16": window tap (ky, kx) from the corner */
 static const char *window_tap(Emitter *e, const Layer *l, char buf[128]) {
     char idx[96];
-    return times(buf, index_expr(idx, 2, (const char *[]){"ky", "kx"},
+    const bool taps = l->size > 1; /* else no loops: the one tap is the corner */
+    return times(buf, index_expr(idx, 2, (const char *[]){taps ? "ky" : NULL, taps ? "kx" : NULL},
                                  (const int[]){l->size, l->in.w}), e->opt.tile);
 }
 
-static void close_windows(Emitter *e) {
-    emit_close(e);
-    e->indent -= 2;
+/* The window's taps: loops over ky and kx (none for a 1x1 window), naming
+ * its tap's offset from the corner `f`; returns the blocks to close. */
+static int open_taps(Emitter *e, const Layer *l) {
+    char tap_at[128];
+    int open = emit_loop(e, "ky", l->size);
+    open += emit_loop(e, "kx", l->size);
+    emit_line(e, "const int f = %s;", window_tap(e, l, tap_at));
+    return open;
 }
 
 /* Kernels style: the layer's windows as one descriptor, and one call. */
@@ -107,19 +118,13 @@ static void maxpool_forward_kernels(Emitter *e, const Layer *l) {
 }
 
 static void maxpool_forward_loops(Emitter *e, const Layer *l) {
-    int K = l->size;
-    open_windows(e, l, false);
+    int open = open_windows(e, l, false);
     emit_lanes(e, "o[$] = x[$];");
-    emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
-    e->indent++;
-    emit_open(e, "for (int kx = 0; kx < %d; kx++)", K);
-    char tap_at[128];
-    emit_line(e, "const %s *v = x + %s;", e->opt.real, window_tap(e, l, tap_at));
+    open += open_taps(e, l);
+    emit_line(e, "const %s *v = x + f;", e->opt.real);
     emit_line(e, "/* a select, not a branch: it vectorises */");
     emit_lanes(e, "o[$] = v[$] > o[$] ? v[$] : o[$];");
-    emit_close(e);
-    e->indent--;
-    close_windows(e);
+    emit_close_loops(e, open);
 }
 
 static void maxpool_forward_unrolled(Emitter *e, const Layer *l) {
@@ -151,31 +156,22 @@ static void maxpool_backward_kernels(Emitter *e, const Layer *l) {
 
 static void maxpool_backward_loops(Emitter *e, const Layer *l) {
     const char *R = e->opt.real;
-    int T = e->opt.tile, K = l->size;
     emit_line(e, MAX_GRADIENT_RULE);
     emit_zero(e, "din", shape_size(l->in));
     /* Branch-free, so that it vectorises: `rest` is what is still to be
      * given; the first tap that matches takes it all, later ones add 0. */
-    open_windows(e, l, true);
-    emit_line(e, "%s rest[%d];", R, T);
-    emit_line(e, "for (int b = 0; b < %d; b++)", T);
-    emit_line(e, "    rest[b] = d[b];");
-    emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
-    e->indent++;
-    emit_open(e, "for (int kx = 0; kx < %d; kx++)", K);
-    char tap_at[128];
-    emit_line(e, "const int f = %s;", window_tap(e, l, tap_at));
-    emit_open(e, "for (int b = 0; b < %d; b++)", T);
-    emit_line(e, "const int hit = x[f + b] == o[b];");
-    emit_line(e, "g[f + b] += hit ? rest[b] : 0;");
-    emit_line(e, "rest[b] = hit ? 0 : rest[b];");
-    emit_close(e);
-    emit_close(e);
-    e->indent--;
-    emit_line(e, "for (int b = 0; b < %d; b++) /* a NaN window matches nothing: its first tap */",
-              T);
-    emit_line(e, "    g[b] += rest[b];");
-    close_windows(e);
+    int open = open_windows(e, l, true);
+    emit_line(e, "%s rest[%d];", R, e->opt.tile);
+    emit_lanes(e, "rest[$] = d[$];");
+    const int taps = open_taps(e, l);
+    emit_line(e, "const %s *v = x + f;", R);
+    emit_line(e, "%s *h = g + f;", R);
+    emit_lanes(e, "h[$] += v[$] == o[$] ? rest[$] : 0;");
+    emit_lanes(e, "rest[$] = v[$] == o[$] ? 0 : rest[$];");
+    emit_close_loops(e, taps);
+    emit_line(e, "/* a NaN window matches nothing: its first tap */");
+    emit_lanes(e, "g[$] += rest[$];");
+    emit_close_loops(e, open);
 }
 
 static void maxpool_backward_unrolled(Emitter *e, const Layer *l) {
@@ -207,20 +203,16 @@ static void avgpool_forward_kernels(Emitter *e, const Layer *l) {
 }
 
 static void avgpool_forward_loops(Emitter *e, const Layer *l) {
-    int T = e->opt.tile, K = l->size;
     char inv[32];
-    emit_real(e, 1.0 / (K * K), inv);
-    open_windows(e, l, false);
-    emit_line(e, "for (int b = 0; b < %d; b++)", T);
-    emit_line(e, "    o[b] = 0;");
-    emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
-    emit_line(e, "    for (int kx = 0; kx < %d; kx++)", K);
-    emit_line(e, "        for (int b = 0; b < %d; b++)", T);
-    char tap_at[128];
-    emit_line(e, "            o[b] += x[%s + b];", window_tap(e, l, tap_at));
-    emit_line(e, "for (int b = 0; b < %d; b++)", T);
-    emit_line(e, "    o[b] *= %s;", inv);
-    close_windows(e);
+    emit_real(e, 1.0 / (l->size * l->size), inv);
+    int open = open_windows(e, l, false);
+    emit_lanes(e, "o[$] = 0;");
+    const int taps = open_taps(e, l);
+    emit_line(e, "const %s *v = x + f;", e->opt.real);
+    emit_lanes(e, "o[$] += v[$];");
+    emit_close_loops(e, taps);
+    emit_lanes(e, "o[$] *= %s;", inv);
+    emit_close_loops(e, open);
 }
 
 static void avgpool_forward_unrolled(Emitter *e, const Layer *l) {
@@ -252,18 +244,15 @@ static void avgpool_backward_kernels(Emitter *e, const Layer *l) {
 }
 
 static void avgpool_backward_loops(Emitter *e, const Layer *l) {
-    int T = e->opt.tile, K = l->size;
     char inv[32];
-    emit_real(e, 1.0 / (K * K), inv);
+    emit_real(e, 1.0 / (l->size * l->size), inv);
     avg_gradient_rule(e, l);
     emit_zero(e, "din", shape_size(l->in));
-    open_windows(e, l, true);
-    emit_line(e, "for (int ky = 0; ky < %d; ky++)", K);
-    emit_line(e, "    for (int kx = 0; kx < %d; kx++)", K);
-    emit_line(e, "        for (int b = 0; b < %d; b++)", T);
-    char tap_at[128];
-    emit_line(e, "            g[%s + b] += d[b] * %s;", window_tap(e, l, tap_at), inv);
-    close_windows(e);
+    int open = open_windows(e, l, true);
+    open += open_taps(e, l);
+    emit_line(e, "%s *h = g + f;", e->opt.real);
+    emit_lanes(e, "h[$] += d[$] * %s;", inv);
+    emit_close_loops(e, open);
 }
 
 static void avgpool_backward_unrolled(Emitter *e, const Layer *l) {

@@ -275,13 +275,20 @@ void emit_function_end(Emitter *e);
 void emit_lane_loop(Emitter *e);
 /* A row-major index over (name, extent) pairs in Horner's form, as
  * "(co * 6 + ci) * 9 + k", leaving out the names whose extent is 1 (their
- * only value is 0) and so any "* 1"; "0" when nothing is left. */
+ * only value is 0) and so any "* 1"; a NULL name is one whose only value
+ * is 0 (no loop) of a larger extent; "0" when nothing is left. */
 const char *index_expr(char buf[96], int count, const char *const *names, const int *extents);
 /* "expr * k", "(a + b) * k", or expr when k is 1 or expr is "0" */
 const char *times(char buf[128], const char *expr, long k);
 /* "p + (index) * T", "p + index" (T = 1) or "p" (index "0"): the first lane
  * of a feature of a tile-innermost tensor p. */
 const char *lanes_at(char buf[128], const char *p, const char *index, int T);
+/* `for (int v = 0; v < n; v++) {`, or nothing for a loop of one trip (the
+ * indices leave v out: index_expr); returns the blocks opened, for
+ * emit_close_loops. emit_loop_from opens [from, to) whatever its length. */
+int emit_loop(Emitter *e, const char *v, int n);
+int emit_loop_from(Emitter *e, const char *v, int from, int to);
+void emit_close_loops(Emitter *e, int n);
 /* Zeroes n features (x tile lanes) at pointer p. */
 void emit_zero(Emitter *e, const char *p, long n);
 

@@ -4,6 +4,10 @@
  *   generated/loops/NAME/      the same, --shape loops
  *   generated/tests/NAME/      every tests/models/NAME.yaml, --unroll full
  *   generated/lenet5-unroll.sha256   lenet5 fully unrolled (megabytes)
+ *   generated/export/mnist_tiny/     the standalone export (--inference) of
+ *                              tests/models/mnist_tiny.yaml, weights trained
+ *                              as the Makefile's EXPORT_WEIGHTS says
+ *   generated/summary/NAME.json      (test_spec_files.c)
  *
  * All are emitted --target avx2 (the target only shows in the kernels
  * shape's LENET_TARGET, the descriptor and the Makefile's flags).
@@ -148,6 +152,34 @@ START_TEST(test_deterministic) {
 }
 END_TEST
 
+/* The export, through the command line as `make golden` writes it: its
+ * weights come from a short run on MNIST in tcc's code on one thread. */
+START_TEST(test_export) {
+    char cmd[1024], out[4096], path[512];
+    snprintf(cmd, sizeof cmd,
+             "./lenetc train tests/models/mnist_tiny.yaml --shape loops --threads 1 --limit 2048 "
+             "--epochs 1 --quiet --save %s/export-w.safetensors >/dev/null && "
+             "./lenetc tests/models/mnist_tiny.yaml --weights %s/export-w.safetensors "
+             "--inference -o %s/export 2>&1",
+             test_tmpdir(), test_tmpdir(), test_tmpdir());
+    FILE *p = popen(cmd, "r");
+    ck_assert(p != NULL);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    ck_assert_msg(pclose(p) == 0, "%s", out);
+    static const char *const files[] = {"mnist_tiny.c", "mnist_tiny.h"};
+    for (int i = 0; i < 2; i++) {
+        size_t len;
+        snprintf(path, sizeof path, "%s/export/%s", test_tmpdir(), files[i]);
+        char *got = slurp(path, &len);
+        StrBuf sb = {.data = got, .len = len, .cap = len + 1};
+        snprintf(path, sizeof path, "generated/export/mnist_tiny/%s", files[i]);
+        expect_same(path, &sb);
+        free(got);
+    }
+}
+END_TEST
+
 Suite *golden_suite(void) {
     Suite *s = suite_create("golden");
     TCase *tc = tcase_create("generated");
@@ -158,5 +190,9 @@ Suite *golden_suite(void) {
     tcase_add_test(tc, test_lenet5_unrolled_checksum);
     tcase_add_test(tc, test_deterministic);
     suite_add_tcase(s, tc);
+    TCase *mnist = tcase_create("export");
+    tcase_set_tags(mnist, "slow"); /* trains on MNIST: left to make test */
+    tcase_add_test(mnist, test_export);
+    suite_add_tcase(s, mnist);
     return s;
 }

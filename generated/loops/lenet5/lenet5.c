@@ -57,19 +57,19 @@ static void conv1_forward(const float *restrict params, float *restrict acts) {
 static void pool1_forward(float *restrict acts) {
     const float *restrict in = acts + 12544;
     float *restrict out = acts + 77440;
-    for (int c = 0; c < 6; c++)
-        for (int oy = 0; oy < 13; oy++)
+    for (int c = 0; c < 6; c++) {
+        for (int oy = 0; oy < 13; oy++) {
             for (int ox = 0; ox < 13; ox++) {
-                const long at = ((c * 26 + oy * 2) * 26 + ox * 2) * 16;
-                const float *x = in + at;
+                const float *x = in + ((c * 26 + oy * 2) * 26 + ox * 2) * 16;
                 float *o = out + ((c * 13 + oy) * 13 + ox) * 16;
                 o[0] = x[0]; o[1] = x[1]; o[2] = x[2]; o[3] = x[3];
                 o[4] = x[4]; o[5] = x[5]; o[6] = x[6]; o[7] = x[7];
                 o[8] = x[8]; o[9] = x[9]; o[10] = x[10]; o[11] = x[11];
                 o[12] = x[12]; o[13] = x[13]; o[14] = x[14]; o[15] = x[15];
-                for (int ky = 0; ky < 2; ky++)
+                for (int ky = 0; ky < 2; ky++) {
                     for (int kx = 0; kx < 2; kx++) {
-                        const float *v = x + (ky * 26 + kx) * 16;
+                        const int f = (ky * 26 + kx) * 16;
+                        const float *v = x + f;
                         /* a select, not a branch: it vectorises */
                         o[0] = v[0] > o[0] ? v[0] : o[0]; o[1] = v[1] > o[1] ? v[1] : o[1];
                         o[2] = v[2] > o[2] ? v[2] : o[2]; o[3] = v[3] > o[3] ? v[3] : o[3];
@@ -80,7 +80,10 @@ static void pool1_forward(float *restrict acts) {
                         o[12] = v[12] > o[12] ? v[12] : o[12]; o[13] = v[13] > o[13] ? v[13] : o[13];
                         o[14] = v[14] > o[14] ? v[14] : o[14]; o[15] = v[15] > o[15] ? v[15] : o[15];
                     }
+                }
             }
+        }
+    }
 }
 
 /* relu1 forward: relu
@@ -132,19 +135,19 @@ static void conv2_forward(const float *restrict params, float *restrict acts) {
 static void pool2_forward(float *restrict acts) {
     const float *restrict in = acts + 109888;
     float *restrict out = acts + 140864;
-    for (int c = 0; c < 16; c++)
-        for (int oy = 0; oy < 5; oy++)
+    for (int c = 0; c < 16; c++) {
+        for (int oy = 0; oy < 5; oy++) {
             for (int ox = 0; ox < 5; ox++) {
-                const long at = ((c * 11 + oy * 2) * 11 + ox * 2) * 16;
-                const float *x = in + at;
+                const float *x = in + ((c * 11 + oy * 2) * 11 + ox * 2) * 16;
                 float *o = out + ((c * 5 + oy) * 5 + ox) * 16;
                 o[0] = x[0]; o[1] = x[1]; o[2] = x[2]; o[3] = x[3];
                 o[4] = x[4]; o[5] = x[5]; o[6] = x[6]; o[7] = x[7];
                 o[8] = x[8]; o[9] = x[9]; o[10] = x[10]; o[11] = x[11];
                 o[12] = x[12]; o[13] = x[13]; o[14] = x[14]; o[15] = x[15];
-                for (int ky = 0; ky < 2; ky++)
+                for (int ky = 0; ky < 2; ky++) {
                     for (int kx = 0; kx < 2; kx++) {
-                        const float *v = x + (ky * 11 + kx) * 16;
+                        const int f = (ky * 11 + kx) * 16;
+                        const float *v = x + f;
                         /* a select, not a branch: it vectorises */
                         o[0] = v[0] > o[0] ? v[0] : o[0]; o[1] = v[1] > o[1] ? v[1] : o[1];
                         o[2] = v[2] > o[2] ? v[2] : o[2]; o[3] = v[3] > o[3] ? v[3] : o[3];
@@ -155,7 +158,10 @@ static void pool2_forward(float *restrict acts) {
                         o[12] = v[12] > o[12] ? v[12] : o[12]; o[13] = v[13] > o[13] ? v[13] : o[13];
                         o[14] = v[14] > o[14] ? v[14] : o[14]; o[15] = v[15] > o[15] ? v[15] : o[15];
                     }
+                }
             }
+        }
+    }
 }
 
 /* relu2 forward: relu
@@ -401,29 +407,49 @@ static void pool2_backward(const float *restrict acts, float *restrict dacts) {
     /* dout goes to the first input equal to the window's max */
     for (int i = 0; i < 30976; i++)
         din[i] = 0;
-    for (int c = 0; c < 16; c++)
-        for (int oy = 0; oy < 5; oy++)
+    for (int c = 0; c < 16; c++) {
+        for (int oy = 0; oy < 5; oy++) {
             for (int ox = 0; ox < 5; ox++) {
-                const long at = ((c * 11 + oy * 2) * 11 + ox * 2) * 16;
-                const float *x = in + at;
+                const float *x = in + ((c * 11 + oy * 2) * 11 + ox * 2) * 16;
                 const float *o = out + ((c * 5 + oy) * 5 + ox) * 16;
                 const float *d = dout + ((c * 5 + oy) * 5 + ox) * 16;
-                float *g = din + at;
+                float *g = din + ((c * 11 + oy * 2) * 11 + ox * 2) * 16;
                 float rest[16];
-                for (int b = 0; b < 16; b++)
-                    rest[b] = d[b];
-                for (int ky = 0; ky < 2; ky++)
+                rest[0] = d[0]; rest[1] = d[1]; rest[2] = d[2]; rest[3] = d[3];
+                rest[4] = d[4]; rest[5] = d[5]; rest[6] = d[6]; rest[7] = d[7];
+                rest[8] = d[8]; rest[9] = d[9]; rest[10] = d[10]; rest[11] = d[11];
+                rest[12] = d[12]; rest[13] = d[13]; rest[14] = d[14]; rest[15] = d[15];
+                for (int ky = 0; ky < 2; ky++) {
                     for (int kx = 0; kx < 2; kx++) {
                         const int f = (ky * 11 + kx) * 16;
-                        for (int b = 0; b < 16; b++) {
-                            const int hit = x[f + b] == o[b];
-                            g[f + b] += hit ? rest[b] : 0;
-                            rest[b] = hit ? 0 : rest[b];
-                        }
+                        const float *v = x + f;
+                        float *h = g + f;
+                        h[0] += v[0] == o[0] ? rest[0] : 0; h[1] += v[1] == o[1] ? rest[1] : 0;
+                        h[2] += v[2] == o[2] ? rest[2] : 0; h[3] += v[3] == o[3] ? rest[3] : 0;
+                        h[4] += v[4] == o[4] ? rest[4] : 0; h[5] += v[5] == o[5] ? rest[5] : 0;
+                        h[6] += v[6] == o[6] ? rest[6] : 0; h[7] += v[7] == o[7] ? rest[7] : 0;
+                        h[8] += v[8] == o[8] ? rest[8] : 0; h[9] += v[9] == o[9] ? rest[9] : 0;
+                        h[10] += v[10] == o[10] ? rest[10] : 0; h[11] += v[11] == o[11] ? rest[11] : 0;
+                        h[12] += v[12] == o[12] ? rest[12] : 0; h[13] += v[13] == o[13] ? rest[13] : 0;
+                        h[14] += v[14] == o[14] ? rest[14] : 0; h[15] += v[15] == o[15] ? rest[15] : 0;
+                        rest[0] = v[0] == o[0] ? 0 : rest[0]; rest[1] = v[1] == o[1] ? 0 : rest[1];
+                        rest[2] = v[2] == o[2] ? 0 : rest[2]; rest[3] = v[3] == o[3] ? 0 : rest[3];
+                        rest[4] = v[4] == o[4] ? 0 : rest[4]; rest[5] = v[5] == o[5] ? 0 : rest[5];
+                        rest[6] = v[6] == o[6] ? 0 : rest[6]; rest[7] = v[7] == o[7] ? 0 : rest[7];
+                        rest[8] = v[8] == o[8] ? 0 : rest[8]; rest[9] = v[9] == o[9] ? 0 : rest[9];
+                        rest[10] = v[10] == o[10] ? 0 : rest[10]; rest[11] = v[11] == o[11] ? 0 : rest[11];
+                        rest[12] = v[12] == o[12] ? 0 : rest[12]; rest[13] = v[13] == o[13] ? 0 : rest[13];
+                        rest[14] = v[14] == o[14] ? 0 : rest[14]; rest[15] = v[15] == o[15] ? 0 : rest[15];
                     }
-                for (int b = 0; b < 16; b++) /* a NaN window matches nothing: its first tap */
-                    g[b] += rest[b];
+                }
+                /* a NaN window matches nothing: its first tap */
+                g[0] += rest[0]; g[1] += rest[1]; g[2] += rest[2]; g[3] += rest[3];
+                g[4] += rest[4]; g[5] += rest[5]; g[6] += rest[6]; g[7] += rest[7];
+                g[8] += rest[8]; g[9] += rest[9]; g[10] += rest[10]; g[11] += rest[11];
+                g[12] += rest[12]; g[13] += rest[13]; g[14] += rest[14]; g[15] += rest[15];
             }
+        }
+    }
 }
 
 /* conv2 backward: conv 16@3x3 stride 1, padding valid
@@ -533,29 +559,49 @@ static void pool1_backward(const float *restrict acts, float *restrict dacts) {
     /* dout goes to the first input equal to the window's max */
     for (int i = 0; i < 64896; i++)
         din[i] = 0;
-    for (int c = 0; c < 6; c++)
-        for (int oy = 0; oy < 13; oy++)
+    for (int c = 0; c < 6; c++) {
+        for (int oy = 0; oy < 13; oy++) {
             for (int ox = 0; ox < 13; ox++) {
-                const long at = ((c * 26 + oy * 2) * 26 + ox * 2) * 16;
-                const float *x = in + at;
+                const float *x = in + ((c * 26 + oy * 2) * 26 + ox * 2) * 16;
                 const float *o = out + ((c * 13 + oy) * 13 + ox) * 16;
                 const float *d = dout + ((c * 13 + oy) * 13 + ox) * 16;
-                float *g = din + at;
+                float *g = din + ((c * 26 + oy * 2) * 26 + ox * 2) * 16;
                 float rest[16];
-                for (int b = 0; b < 16; b++)
-                    rest[b] = d[b];
-                for (int ky = 0; ky < 2; ky++)
+                rest[0] = d[0]; rest[1] = d[1]; rest[2] = d[2]; rest[3] = d[3];
+                rest[4] = d[4]; rest[5] = d[5]; rest[6] = d[6]; rest[7] = d[7];
+                rest[8] = d[8]; rest[9] = d[9]; rest[10] = d[10]; rest[11] = d[11];
+                rest[12] = d[12]; rest[13] = d[13]; rest[14] = d[14]; rest[15] = d[15];
+                for (int ky = 0; ky < 2; ky++) {
                     for (int kx = 0; kx < 2; kx++) {
                         const int f = (ky * 26 + kx) * 16;
-                        for (int b = 0; b < 16; b++) {
-                            const int hit = x[f + b] == o[b];
-                            g[f + b] += hit ? rest[b] : 0;
-                            rest[b] = hit ? 0 : rest[b];
-                        }
+                        const float *v = x + f;
+                        float *h = g + f;
+                        h[0] += v[0] == o[0] ? rest[0] : 0; h[1] += v[1] == o[1] ? rest[1] : 0;
+                        h[2] += v[2] == o[2] ? rest[2] : 0; h[3] += v[3] == o[3] ? rest[3] : 0;
+                        h[4] += v[4] == o[4] ? rest[4] : 0; h[5] += v[5] == o[5] ? rest[5] : 0;
+                        h[6] += v[6] == o[6] ? rest[6] : 0; h[7] += v[7] == o[7] ? rest[7] : 0;
+                        h[8] += v[8] == o[8] ? rest[8] : 0; h[9] += v[9] == o[9] ? rest[9] : 0;
+                        h[10] += v[10] == o[10] ? rest[10] : 0; h[11] += v[11] == o[11] ? rest[11] : 0;
+                        h[12] += v[12] == o[12] ? rest[12] : 0; h[13] += v[13] == o[13] ? rest[13] : 0;
+                        h[14] += v[14] == o[14] ? rest[14] : 0; h[15] += v[15] == o[15] ? rest[15] : 0;
+                        rest[0] = v[0] == o[0] ? 0 : rest[0]; rest[1] = v[1] == o[1] ? 0 : rest[1];
+                        rest[2] = v[2] == o[2] ? 0 : rest[2]; rest[3] = v[3] == o[3] ? 0 : rest[3];
+                        rest[4] = v[4] == o[4] ? 0 : rest[4]; rest[5] = v[5] == o[5] ? 0 : rest[5];
+                        rest[6] = v[6] == o[6] ? 0 : rest[6]; rest[7] = v[7] == o[7] ? 0 : rest[7];
+                        rest[8] = v[8] == o[8] ? 0 : rest[8]; rest[9] = v[9] == o[9] ? 0 : rest[9];
+                        rest[10] = v[10] == o[10] ? 0 : rest[10]; rest[11] = v[11] == o[11] ? 0 : rest[11];
+                        rest[12] = v[12] == o[12] ? 0 : rest[12]; rest[13] = v[13] == o[13] ? 0 : rest[13];
+                        rest[14] = v[14] == o[14] ? 0 : rest[14]; rest[15] = v[15] == o[15] ? 0 : rest[15];
                     }
-                for (int b = 0; b < 16; b++) /* a NaN window matches nothing: its first tap */
-                    g[b] += rest[b];
+                }
+                /* a NaN window matches nothing: its first tap */
+                g[0] += rest[0]; g[1] += rest[1]; g[2] += rest[2]; g[3] += rest[3];
+                g[4] += rest[4]; g[5] += rest[5]; g[6] += rest[6]; g[7] += rest[7];
+                g[8] += rest[8]; g[9] += rest[9]; g[10] += rest[10]; g[11] += rest[11];
+                g[12] += rest[12]; g[13] += rest[13]; g[14] += rest[14]; g[15] += rest[15];
             }
+        }
+    }
 }
 
 /* conv1 backward: conv 6@3x3 stride 1, padding valid
