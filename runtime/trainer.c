@@ -21,7 +21,7 @@ static int predict_range(const lenet_model *m, const float *params, const lenet_
         for (int b = 0; b < n; b++)
             idx[b] = s + b;
         lenet_load_tile(m, ds, idx, n, acts);
-        const lenet_pass pass = {.training = 0, .sample = s - start};
+        const lenet_pass pass = {.training = 0, .sample = s};
         m->forward(params, acts, &pass);
         for (int b = 0; b < n; b++) {
             int k = lenet_argmax_lane(acts + m->logits_offset, m->n_classes, T, b);
