@@ -180,7 +180,7 @@ valgrind: all
 NEON_CC   ?= aarch64-linux-gnu-gcc
 NEON_QEMU ?= qemu-aarch64
 CROSS_RT   = runtime/trainer.c runtime/target.c runtime/tile.c runtime/loss.c runtime/optim.c \
-             runtime/rng.c runtime/pool.c runtime/error.c tests/cross/steps.c
+             runtime/rng.c runtime/threads.c runtime/error.c tests/cross/steps.c
 NEON_STEPS ?= 100
 check-neon: all
 	@command -v $(NEON_CC) >/dev/null && command -v $(NEON_QEMU) >/dev/null || \

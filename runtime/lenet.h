@@ -217,16 +217,17 @@ double lenet_seconds(void);
 
 #define LENET_MAX_THREADS 64
 
-/* A persistent pool: lenet_pool_run calls fn(ctx, worker, n_workers) once on
- * each of n workers (the caller is worker 0) and returns when all are done. */
-typedef struct lenet_pool lenet_pool;
-typedef void (*lenet_pool_fn)(void *ctx, int worker, int n_workers);
-lenet_pool *lenet_pool_create(int n_workers);
-int lenet_pool_size(const lenet_pool *pool);
-void lenet_pool_run(lenet_pool *pool, lenet_pool_fn fn, void *ctx);
-/* Inside a job: returns when every worker of the pool has called it. */
-void lenet_pool_barrier(lenet_pool *pool);
-void lenet_pool_free(lenet_pool *pool);
+/* A persistent set of threads: lenet_threads_run calls fn(ctx, worker,
+ * n_workers) once on each of n workers (the caller is worker 0) and returns
+ * when all are done. */
+typedef struct lenet_threads lenet_threads;
+typedef void (*lenet_threads_fn)(void *ctx, int worker, int n_workers);
+lenet_threads *lenet_threads_create(int n_workers);
+int lenet_threads_size(const lenet_threads *set);
+void lenet_threads_run(lenet_threads *set, lenet_threads_fn fn, void *ctx);
+/* Inside a job: returns when every worker of the set has called it. */
+void lenet_threads_barrier(lenet_threads *set);
+void lenet_threads_free(lenet_threads *set);
 /* The online cores, at most LENET_MAX_THREADS. */
 int lenet_default_threads(void);
 
@@ -249,7 +250,7 @@ typedef struct {
     float *mem;
     float *params, *grads, *adam_m, *adam_v; /* n_params each */
     float *acts, *dacts;                     /* worker 0's tile buffers */
-    lenet_pool *pool;
+    lenet_threads *thread_set;
     int threads;
     lenet_worker workers[LENET_MAX_THREADS];
     long step;                               /* optimiser steps taken */
