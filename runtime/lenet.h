@@ -366,4 +366,17 @@ double lenet_evaluate(const lenet_model *m, const float *params,
 /* main() of an emitted trainer. */
 int lenet_train_main(int argc, char **argv, const lenet_model *m);
 
+/* ---- writing files atomically (write_atomic.c) ----------------------- */
+
+/* Writes a file's contents to f: 0, or -1 with errno saying why. */
+typedef int (*lenet_write_fn)(FILE *f, void *ctx);
+
+/* Replaces path with what fill writes, so that readers see the old file or
+ * the whole new one: a temp file beside path (PATH.tmp.XXXXXX, with the mode
+ * fopen would give), flushed, fsynced and renamed over path, then path's
+ * directory fsynced. -1 on failure, the temp file removed, with errno
+ * saying why and err "PATH: cannot create temporary file: why" (or "write
+ * failed", "cannot replace file"). */
+int lenet_write_atomic(const char *path, lenet_write_fn fill, void *ctx, lenet_error *err);
+
 #endif
