@@ -379,4 +379,58 @@ typedef int (*lenet_write_fn)(FILE *f, void *ctx);
  * failed", "cannot replace file"). */
 int lenet_write_atomic(const char *path, lenet_write_fn fill, void *ctx, lenet_error *err);
 
+/* ---- command lines (options.c) --------------------------------------- */
+
+/* A word an option of kind LENET_OPT_CHOICE takes, and what it stores. */
+typedef struct {
+    const char *name;
+    int value;
+} lenet_choice;
+
+typedef enum {
+    LENET_OPT_HELP,   /* --help (or -h): the walk stops there */
+    LENET_OPT_FLAG,   /* no value: *(int *)dest = 1 */
+    LENET_OPT_INT,    /* a whole number from lo to hi: *(int *)dest */
+    LENET_OPT_LONG,   /* the same into *(long *)dest */
+    LENET_OPT_REAL,   /* a finite number over lo, at most hi: *(double *)dest */
+    LENET_OPT_STRING, /* any word: *(const char **)dest */
+    LENET_OPT_CHOICE, /* one of choices (ending with {NULL, 0}): *(int *)dest */
+} lenet_option_kind;
+
+/* One option of a command; a table of them ends with {NULL}. */
+typedef struct {
+    const char *name; /* "--threads" */
+    lenet_option_kind kind;
+    void *dest;
+    double lo, hi;                /* INT, LONG, REAL */
+    const lenet_choice *choices;  /* CHOICE */
+    const char *takes;            /* "--x takes TAKES, not 'v'"; NULL: said from the
+                                   * bounds or the choices */
+    const char *needs;            /* "--x needs NEEDS"; NULL: "a value" */
+} lenet_option;
+
+/* An argument that is not an option (or, with pass_unknown, an option not in
+ * the table) is handed to operand (argv[i]): 0, or -1 after printing why. */
+typedef int (*lenet_operand_fn)(void *ctx, char **argv, int i);
+
+typedef struct {
+    const char *prog;              /* begins each message: "lenetc eval SPEC.yaml" */
+    const lenet_option *options;
+    lenet_operand_fn operand;      /* NULL: any other argument is unknown */
+    void *ctx;
+    int pass_unknown;
+} lenet_command;
+
+#define LENET_ARGS_HELP 1      /* --help seen; nothing after it read */
+#define LENET_ARGS_ERROR (-1)  /* a message printed */
+#define LENET_ARGS_UNKNOWN (-2) /* "unknown option" printed: callers add their usage */
+
+/* Reads argv[first..argc) against cmd's table, storing values as it goes:
+ * 0 at the end, or one of the above. */
+int lenet_read_args(const lenet_command *cmd, int argc, char **argv, int first);
+
+/* What --classes takes (eval.c): digits (value 0) and fashion (1), the sets
+ * lenet_class_names knows. */
+extern const lenet_choice lenet_class_sets[];
+
 #endif
