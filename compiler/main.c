@@ -58,63 +58,53 @@ static void usage_error(const char *fmt, const char *arg) {
     fprintf(stderr, "\n%s", usage_text);
 }
 
-/* Options shared by the emitter and the JIT; consumed from argv. */
-static int take_codegen_option(int *i, int argc, char **argv, EmitOptions *o) {
-    const char *a = argv[*i];
-    if (strcmp(a, "--unroll") == 0 || strcmp(a, "--tile") == 0 || strcmp(a, "--shape") == 0 ||
-        strcmp(a, "--target") == 0) {
-        if (*i + 1 >= argc) {
-            usage_error("%s needs a value", a);
-            return -1;
-        }
-        const char *v = argv[++*i];
-        if (strcmp(a, "--target") == 0) {
-            if (strcmp(v, "native") != 0 && !lenet_target_find(v)) {
-                char why[160];
-                snprintf(why, sizeof why, "--target takes one of %s, not '%%s'",
-                         lenet_target_names());
-                usage_error(why, v);
-                return -1;
-            }
-            o->target = v;
-        } else if (a[2] == 's') {
-            if (strcmp(v, "kernels") == 0 || strcmp(v, "vector") == 0)
-                o->shape = SHAPE_KERNELS;
-            else if (strcmp(v, "loops") == 0)
-                o->shape = SHAPE_LOOPS;
-            else if (strcmp(v, "unrolled") == 0)
-                o->shape = SHAPE_UNROLL;
-            else {
-                usage_error("--shape takes kernels, loops or unrolled, not '%s'", v);
-                return -1;
-            }
-        } else if (a[2] == 'u') {
-            if (strcmp(v, "full") == 0)
-                o->shape = SHAPE_UNROLL;
-            else if (strcmp(v, "loops") == 0 || strcmp(v, "none") == 0)
-                o->shape = SHAPE_LOOPS;
-            else {
-                usage_error("--unroll takes full or loops, not '%s'", v);
-                return -1;
-            }
-        } else {
-            char *end;
-            long t = strtol(v, &end, 10);
-            if (*end || t < 1 || t > MAX_TILE) {
-                usage_error("--tile takes a number from 1 to 64, not '%s'", v);
-                return -1;
-            }
-            o->tile = (int)t;
-        }
-        return 1;
+/* What --target, --shape (or its older spelling --unroll) and --tile say:
+ * the emitter and the JIT both take them. */
+typedef struct {
+    int target; /* lenet_target_at(target); -1: native */
+    int shape;  /* a CodeShape */
+    int tile;
+} CodeOptions;
+
+/* "native", then every target lenet_target_at knows. */
+static const lenet_choice *target_choices(void) {
+    static lenet_choice choices[16];
+    if (!choices[0].name) {
+        int n = 0;
+        choices[n++] = (lenet_choice){"native", -1};
+        for (int i = 0; lenet_target_at(i) && n < 15; i++)
+            choices[n++] = (lenet_choice){lenet_target_at(i)->name, i};
     }
-    return 0;
+    return choices;
 }
 
-/* Resolves --target native (or none) to what this CPU runs. */
-static void resolve_target(EmitOptions *o) {
-    if (!o->target || !strcmp(o->target, "native"))
-        o->target = lenet_target_native()->name;
+static const char *target_takes(void) {
+    static char takes[160];
+    snprintf(takes, sizeof takes, "one of %s", lenet_target_names());
+    return takes;
+}
+
+static const lenet_choice shapes[] = {{"kernels", SHAPE_KERNELS}, {"vector", SHAPE_KERNELS},
+                                      {"loops", SHAPE_LOOPS},     {"unrolled", SHAPE_UNROLL},
+                                      {NULL, 0}};
+static const lenet_choice unrolls[] = {
+    {"full", SHAPE_UNROLL}, {"loops", SHAPE_LOOPS}, {"none", SHAPE_LOOPS}, {NULL, 0}};
+
+/* Table entries for a CodeOptions c. */
+#define CODE_OPTIONS(c)                                                                            \
+    {.name = "--target", .kind = LENET_OPT_CHOICE, .dest = &(c)->target,                         \
+     .choices = target_choices(), .takes = target_takes()},                                        \
+    {.name = "--shape", .kind = LENET_OPT_CHOICE, .dest = &(c)->shape, .choices = shapes,          \
+     .takes = "kernels, loops or unrolled"},                                                       \
+    {.name = "--unroll", .kind = LENET_OPT_CHOICE, .dest = &(c)->shape, .choices = unrolls,        \
+     .takes = "full or loops"},                                                                    \
+    {.name = "--tile", .kind = LENET_OPT_INT, .dest = &(c)->tile, .lo = 1, .hi = MAX_TILE}
+
+/* The EmitOptions they make; native is what this CPU runs. */
+static EmitOptions emit_options(const CodeOptions *c) {
+    const lenet_target *t = c->target < 0 ? lenet_target_native() : lenet_target_at(c->target);
+    return (EmitOptions){
+        .shape = (CodeShape)c->shape, .tile = c->tile, .real = "float", .target = t->name};
 }
 
 static int load_spec(const char *path, Model *m) {
@@ -213,45 +203,38 @@ static int write_inference(const Model *m, const char *spec, const char *weights
     return rc;
 }
 
+/* The spec: the one argument that is no option. */
+static int take_spec(void *ctx, char **argv, int i) {
+    const char **spec = ctx;
+    if (*spec) {
+        fprintf(stderr, "lenetc: one spec at a time; '%s' is a second\n", argv[i]);
+        return -1;
+    }
+    *spec = argv[i];
+    return 0;
+}
+
 static int cmd_emit(int argc, char **argv) {
-    EmitOptions o = {.shape = SHAPE_KERNELS, .tile = 16, .real = "float"};
+    CodeOptions code = {.target = -1, .shape = SHAPE_KERNELS, .tile = 16};
     const char *spec = NULL, *dir = NULL, *weights = NULL;
-    bool inference = false;
-    for (int i = 1; i < argc; i++) {
-        int r = take_codegen_option(&i, argc, argv, &o);
-        if (r < 0)
-            return 2;
-        if (r)
-            continue;
-        if (strcmp(argv[i], "-o") == 0) {
-            if (i + 1 >= argc) {
-                usage_error("%s needs a directory", "-o");
-                return 2;
-            }
-            dir = argv[++i];
-        } else if (strcmp(argv[i], "--weights") == 0) {
-            if (i + 1 >= argc) {
-                usage_error("%s needs a file", "--weights");
-                return 2;
-            }
-            weights = argv[++i];
-        } else if (strcmp(argv[i], "--inference") == 0) {
-            inference = true;
-        } else if (argv[i][0] == '-') {
-            usage_error("unknown option '%s'", argv[i]);
-            return 2;
-        } else if (spec) {
-            usage_error("one spec at a time; '%s' is a second", argv[i]);
-            return 2;
-        } else {
-            spec = argv[i];
-        }
+    int inference = 0;
+    const lenet_option options[] = {
+        CODE_OPTIONS(&code),
+        {.name = "-o", .kind = LENET_OPT_STRING, .dest = &dir, .needs = "a directory"},
+        {.name = "--weights", .kind = LENET_OPT_STRING, .dest = &weights, .needs = "a file"},
+        {.name = "--inference", .kind = LENET_OPT_FLAG, .dest = &inference},
+        {NULL}};
+    const lenet_command cmd = {
+        .prog = "lenetc", .options = options, .operand = take_spec, .ctx = &spec};
+    if (lenet_read_args(&cmd, argc, argv, 1)) {
+        fputs(usage_text, stderr);
+        return 2;
     }
     if (!spec || !dir) {
         usage_error("%s", spec ? "missing -o DIR" : "missing the spec file");
         return 2;
     }
-    resolve_target(&o);
+    EmitOptions o = emit_options(&code);
     if (inference != (weights != NULL)) {
         usage_error("%s", inference ? "--inference needs --weights W.safetensors"
                                     : "--weights goes with --inference");
@@ -306,28 +289,41 @@ static int cmd_emit(int argc, char **argv) {
  * remaining options to the runtime's trainer or evaluator. */
 enum { JIT_TRAIN, JIT_EVAL, JIT_PREDICT };
 
+/* Every argument lenetc does not read itself, for the runtime's reader. */
+typedef struct {
+    char **argv;
+    int n;
+} Rest;
+
+static int pass_on(void *ctx, char **argv, int i) {
+    Rest *rest = ctx;
+    rest->argv[rest->n++] = argv[i];
+    return 0;
+}
+
 static int cmd_jit(int argc, char **argv, int what) {
     static const char *const names[] = {"train", "eval", "predict"};
     const char *cmd = names[what];
     const bool eval = what != JIT_TRAIN;
-    EmitOptions o = {.shape = SHAPE_KERNELS, .tile = 16, .real = "float"};
-    /* argv for the runtime's option parser: everything but ours */
-    char **rest = calloc((size_t)argc + 1, sizeof *rest);
-    int n = 0;
+    CodeOptions code = {.target = -1, .shape = SHAPE_KERNELS, .tile = 16};
+    const lenet_option options[] = {CODE_OPTIONS(&code), {NULL}};
+    /* argv for the runtime's option reader: everything but ours */
+    Rest passed = {calloc((size_t)argc + 1, sizeof *passed.argv), 0};
+    char **rest = passed.argv;
     /* the spec comes first, so option values are never mistaken for it */
     const char *spec = argc > 2 && argv[2][0] != '-' ? argv[2] : NULL;
     char self[32];
     snprintf(self, sizeof self, "lenetc %s", cmd);
-    rest[n++] = self;
-    for (int i = spec ? 3 : 2; i < argc; i++) {
-        int r = take_codegen_option(&i, argc, argv, &o);
-        if (r < 0) {
-            free(rest);
-            return 2;
-        }
-        if (!r)
-            rest[n++] = argv[i];
+    rest[passed.n++] = self;
+    const lenet_command ours = {.prog = "lenetc", .options = options, .operand = pass_on,
+                                .ctx = &passed, .pass_unknown = 1};
+    if (lenet_read_args(&ours, argc, argv, spec ? 3 : 2)) {
+        fputs(usage_text, stderr);
+        free(rest);
+        return 2;
     }
+    const int n = passed.n;
+    EmitOptions o = emit_options(&code);
     if (!spec) {
         for (int i = 1; i < n; i++)
             if (!strcmp(rest[i], "--help") || !strcmp(rest[i], "-h")) {
@@ -342,7 +338,6 @@ static int cmd_jit(int argc, char **argv, int what) {
         free(rest);
         return 2;
     }
-    resolve_target(&o);
     o.spec_file = spec;
     Model m;
     if (load_spec(spec, &m)) {
