@@ -223,7 +223,7 @@ static int cmd_emit(int argc, char **argv) {
         {.name = "-o", .kind = LENET_OPT_STRING, .dest = &dir, .needs = "a directory"},
         {.name = "--weights", .kind = LENET_OPT_STRING, .dest = &weights, .needs = "a file"},
         {.name = "--inference", .kind = LENET_OPT_FLAG, .dest = &inference},
-        {NULL}};
+        {0}};
     const lenet_command cmd = {
         .prog = "lenetc", .options = options, .operand = take_spec, .ctx = &spec};
     if (lenet_read_args(&cmd, argc, argv, 1)) {
@@ -306,7 +306,7 @@ static int cmd_jit(int argc, char **argv, int what) {
     const char *cmd = names[what];
     const bool eval = what != JIT_TRAIN;
     CodeOptions code = {.target = -1, .shape = SHAPE_KERNELS, .tile = 16};
-    const lenet_option options[] = {CODE_OPTIONS(&code), {NULL}};
+    const lenet_option options[] = {CODE_OPTIONS(&code), {0}};
     /* argv for the runtime's option reader: everything but ours */
     Rest passed = {calloc((size_t)argc + 1, sizeof *passed.argv), 0};
     char **rest = passed.argv;

@@ -77,7 +77,7 @@ int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *pro
          .hi = LENET_MAX_THREADS},
         {.name = "--classes", .kind = LENET_OPT_CHOICE, .dest = &classes,
          .choices = lenet_class_sets},
-        {NULL}};
+        {0}};
     const lenet_command cmd = {.prog = prog, .options = options};
     const int parsed = lenet_read_args(&cmd, argc, argv, 1);
     if (parsed == LENET_ARGS_HELP || parsed == LENET_ARGS_UNKNOWN)

@@ -307,7 +307,7 @@ int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *
         {.name = "--weights", .kind = LENET_OPT_STRING, .dest = &weights, .needs = "a file"},
         {.name = "--classes", .kind = LENET_OPT_CHOICE, .dest = &classes,
          .choices = lenet_class_sets},
-        {NULL}};
+        {0}};
     images im = {.prog = prog};
     const lenet_command cmd = {.prog = prog, .options = options, .operand = take_image, .ctx = &im};
     const int parsed = lenet_read_args(&cmd, argc, argv, 1);

@@ -397,7 +397,7 @@ typedef enum {
     LENET_OPT_CHOICE, /* one of choices (ending with {NULL, 0}): *(int *)dest */
 } lenet_option_kind;
 
-/* One option of a command; a table of them ends with {NULL}. */
+/* One option of a command; a table of them ends with {0}. */
 typedef struct {
     const char *name; /* "--threads" */
     lenet_option_kind kind;

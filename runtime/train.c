@@ -86,7 +86,7 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
          .lo = 0, .hi = 1e9},
         {.name = "--resume", .kind = LENET_OPT_STRING, .dest = &o->resume_path},
         {.name = "--log", .kind = LENET_OPT_STRING, .dest = &o->log_path},
-        {NULL}};
+        {0}};
     const lenet_command cmd = {.prog = prog, .options = options};
     const int parsed = lenet_read_args(&cmd, argc, argv, 1);
     if (parsed == LENET_ARGS_HELP || parsed == LENET_ARGS_UNKNOWN)

@@ -734,7 +734,7 @@ START_TEST(test_option_reader) {
         {.name = "--x", .kind = LENET_OPT_REAL, .dest = &x, .lo = 0, .hi = 1},
         {.name = "--str", .kind = LENET_OPT_STRING, .dest = &str, .needs = "a file"},
         {.name = "--c", .kind = LENET_OPT_CHOICE, .dest = &choice, .choices = numbers},
-        {NULL}};
+        {0}};
     char seen[256] = "", msg[512];
     lenet_command cmd = {.prog = "t", .options = options, .operand = collect, .ctx = seen};
     char *ok[] = {"t", "--flag", "--n", "7", "a", "--n", "9", "--x", "0.5", "--str", "-v",
