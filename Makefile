@@ -80,7 +80,7 @@ check: all tests/run_tests
 
 # The weights of the pinned standalone export: trained by tcc's scalar code
 # on one thread, the same bits on every machine.
-EXPORT_WEIGHTS = ./lenetc train tests/models/mnist_tiny.yaml --shape loops --threads 1 \
+EXPORT_WEIGHTS = ./lenetc train tests/models/mnist_tiny.yaml --style loops --threads 1 \
                  --limit 2048 --epochs 1 --quiet --save
 
 # Rewrites generated/, and what lenetc says of each spec in tests/specs/
@@ -90,10 +90,10 @@ golden: lenetc
 	@for f in models/*.yaml; do \
 	  n=$$(sed -n 's/^name: *\([A-Za-z0-9_]*\).*/\1/p' $$f); \
 	  ./lenetc $$f --target avx2 -o generated/$$n || exit 1; \
-	  ./lenetc $$f --target avx2 --shape loops -o generated/loops/$$n || exit 1; done
+	  ./lenetc $$f --target avx2 --style loops -o generated/loops/$$n || exit 1; done
 	@for f in tests/models/*.yaml; do \
-	  ./lenetc $$f --target avx2 --shape unrolled -o generated/tests/$$(basename $$f .yaml) || exit 1; done
-	@./lenetc models/lenet5.yaml --target avx2 --shape unrolled -o build/unroll
+	  ./lenetc $$f --target avx2 --style unrolled -o generated/tests/$$(basename $$f .yaml) || exit 1; done
+	@./lenetc models/lenet5.yaml --target avx2 --style unrolled -o build/unroll
 	@sha256sum < build/unroll/lenet5.c | cut -c1-64 > generated/lenet5-unroll.sha256
 	@for f in tests/specs/bad/*.yaml; do \
 	  if ./lenetc summary $$f > /dev/null 2> $${f%.yaml}.err; then \
@@ -206,7 +206,7 @@ valgrind: all
 NEON_CC   ?= aarch64-linux-gnu-gcc
 NEON_QEMU ?= qemu-aarch64
 CROSS_RT   = runtime/trainer.c runtime/target.c runtime/tile.c runtime/loss.c runtime/optim.c \
-             runtime/rng.c runtime/pool.c runtime/error.c tests/cross/steps.c
+             runtime/rng.c runtime/threads.c runtime/error.c tests/cross/steps.c
 NEON_STEPS ?= 100
 check-neon: all
 	@command -v $(NEON_CC) >/dev/null && command -v $(NEON_QEMU) >/dev/null || \

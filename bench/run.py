@@ -123,7 +123,7 @@ def main():
             runs.append(("JIT, tcc", t, n, jit + ["--threads", str(n)] + common, ep))
     if not args.no_loops:
         runs.append(("JIT, loops style (tcc's scalar code)", None, cores,
-                     ["./lenetc", "train", "models/lenet5.yaml", "--shape", "loops", "--epochs",
+                     ["./lenetc", "train", "models/lenet5.yaml", "--style", "loops", "--epochs",
                       "1", "--data", data], 1))
     torch_python = next((p for p in ["/usr/bin/python3", sys.executable]
                          if subprocess.run([p, "-c", "import torch"],

@@ -48,36 +48,21 @@ char *read_file(const char *path, size_t max, size_t *len, Diag *d) {
     return buf;
 }
 
+typedef struct {
+    const char *data;
+    size_t len;
+} bytes;
+
+static int write_bytes(FILE *f, void *ctx) {
+    const bytes *b = ctx;
+    return fwrite(b->data, 1, b->len, f) == b->len ? 0 : -1;
+}
+
 int write_file_atomic(const char *path, const char *data, size_t len, Diag *d) {
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
-        return error_at(d, 0, 0, "%s: path too long", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
+    bytes b = {data, len};
+    lenet_error err;
+    if (lenet_write_atomic(path, write_bytes, &b, &err) != 0)
         return error_at(d, 0, 0, "cannot write %s: %s", path, strerror(errno));
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, data + done, len - done);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        done += (size_t)w;
-    }
-    int err = done == len ? 0 : errno;
-    if (!err && fchmod(fd, 0644) != 0)
-        err = errno;
-    if (!err && fsync(fd) != 0)
-        err = errno;
-    if (close(fd) != 0 && !err)
-        err = errno;
-    if (!err && rename(tmp, path) != 0)
-        err = errno;
-    if (err) {
-        unlink(tmp);
-        return error_at(d, 0, 0, "cannot write %s: %s", path, strerror(err));
-    }
     return 0;
 }
 

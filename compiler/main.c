@@ -1,9 +1,18 @@
 /* main.c: the lenetc command line.
  *
- *   lenetc summary SPEC.yaml               Keras-style table of layers
- *   lenetc SPEC.yaml -o DIR [--shape S]    write DIR/NAME.c, NAME.h, Makefile
+ *   lenetc summary SPEC.yaml [--json]      Keras-style table of layers
+ *   lenetc SPEC.yaml -o DIR [--style S]    write DIR/NAME.c, NAME.h, Makefile
  *   lenetc train SPEC.yaml [options]       JIT-compile with libtcc and train
  *   lenetc eval SPEC.yaml --weights W      JIT-compile, test the weights
+ *
+ * Every command runs the same pipeline, one call per pass:
+ *
+ *   front_end       spec_load_file: parse the YAML (yaml.c), read it into the
+ *                   IR (spec.c) and infer every shape (shape.c: model_infer)
+ *   emit_check_size refuse code that would be too big, before writing any
+ *   emit_*          the C: emit.c around each layer kind's code (layer_*.c)
+ *   then            jit_compile (jit.c, libtcc) and the runtime's trainer,
+ *                   evaluator or predictor; or write_file_atomic (files.c)
  */
 #include <errno.h>
 #include <limits.h>
@@ -17,16 +26,18 @@
 
 static const char *usage_text =
     "usage: lenetc summary SPEC.yaml [--json]\n"
-    "       lenetc SPEC.yaml -o DIR [--target T] [--shape kernels|loops|unrolled] [--tile N]\n"
+    "       lenetc SPEC.yaml -o DIR [--target T] [--style kernels|loops|unrolled] [--tile N]\n"
     "       lenetc SPEC.yaml --weights W.safetensors --inference -o DIR\n"
-    "       lenetc train SPEC.yaml [--target T] [--shape S] [--tile N] [trainer options]\n"
+    "       lenetc train SPEC.yaml [--target T] [--style S] [--tile N] [trainer options]\n"
     "       lenetc eval SPEC.yaml --weights W.safetensors [--target T] [--data DIR] [--threads N]\n"
     "       lenetc predict SPEC.yaml --weights W.safetensors [--target T] IMAGE.png|IMAGE.pgm...\n"
     "       lenetc targets\n"
     "\n"
     "Compiles a YAML layer stack into C for its forward and backward passes.\n"
     "\n"
-    "  summary       print the layers, output shapes and parameter counts\n"
+    "  summary       print the layers, output shapes and parameter counts;\n"
+    "                --json: the same as JSON, with every tensor and each layer's\n"
+    "                torch.nn modules (what tools/lenetc_torch.py reads)\n"
     "  -o DIR        write DIR/NAME.c, DIR/NAME.h and DIR/Makefile; `make -C DIR`\n"
     "                builds DIR/NAME-train against the lenetc runtime\n"
     "  --inference   with --weights: write DIR/NAME.c and DIR/NAME.h, the trained\n"
@@ -41,12 +52,12 @@ static const char *usage_text =
     "  --target T    the instruction set: native (the default: the widest this\n"
     "                CPU runs), avx512 (x86-64-v4), avx2 (x86-64-v3), sse2\n"
     "                (x86-64), neon (aarch64; -o only on other machines)\n"
-    "  --shape S     code style: 'kernels' (the default) calls the runtime's\n"
+    "  --style S     code style: 'kernels' (the default) calls the runtime's\n"
     "                vector kernels for the target; 'loops' plain C loops that\n"
     "                tcc or gcc compiles; 'unrolled' every multiply-add with\n"
-    "                literal indices (megabytes: built with tcc). 'vector' is an\n"
-    "                older name of 'kernels', --unroll full|loops of --shape\n"
-    "                unrolled|loops\n"
+    "                literal indices (megabytes: built with tcc). Older\n"
+    "                spellings: --shape S, 'vector' for 'kernels', --unroll\n"
+    "                full|loops\n"
     "  --tile N      samples per forward/backward call (default 16, max 64)\n"
     "\n"
     "Trainer options (lenetc train and NAME-train): see `lenetc train SPEC --help`.\n"
@@ -58,66 +69,60 @@ static void usage_error(const char *fmt, const char *arg) {
     fprintf(stderr, "\n%s", usage_text);
 }
 
-/* Options shared by the emitter and the JIT; consumed from argv. */
-static int take_codegen_option(int *i, int argc, char **argv, EmitOptions *o) {
-    const char *a = argv[*i];
-    if (strcmp(a, "--unroll") == 0 || strcmp(a, "--tile") == 0 || strcmp(a, "--shape") == 0 ||
-        strcmp(a, "--target") == 0) {
-        if (*i + 1 >= argc) {
-            usage_error("%s needs a value", a);
-            return -1;
-        }
-        const char *v = argv[++*i];
-        if (strcmp(a, "--target") == 0) {
-            if (strcmp(v, "native") != 0 && !lenet_target_find(v)) {
-                char why[160];
-                snprintf(why, sizeof why, "--target takes one of %s, not '%%s'",
-                         lenet_target_names());
-                usage_error(why, v);
-                return -1;
-            }
-            o->target = v;
-        } else if (a[2] == 's') {
-            if (strcmp(v, "kernels") == 0 || strcmp(v, "vector") == 0)
-                o->style = STYLE_KERNELS;
-            else if (strcmp(v, "loops") == 0)
-                o->style = STYLE_LOOPS;
-            else if (strcmp(v, "unrolled") == 0)
-                o->style = STYLE_UNROLL;
-            else {
-                usage_error("--shape takes kernels, loops or unrolled, not '%s'", v);
-                return -1;
-            }
-        } else if (a[2] == 'u') {
-            if (strcmp(v, "full") == 0)
-                o->style = STYLE_UNROLL;
-            else if (strcmp(v, "loops") == 0 || strcmp(v, "none") == 0)
-                o->style = STYLE_LOOPS;
-            else {
-                usage_error("--unroll takes full or loops, not '%s'", v);
-                return -1;
-            }
-        } else {
-            char *end;
-            long t = strtol(v, &end, 10);
-            if (*end || t < 1 || t > MAX_TILE) {
-                usage_error("--tile takes a number from 1 to 64, not '%s'", v);
-                return -1;
-            }
-            o->tile = (int)t;
-        }
-        return 1;
+/* What --target, --style (or its older spellings --shape and --unroll) and
+ * --tile say: the emitter and the JIT both take them. */
+typedef struct {
+    int target; /* lenet_target_at(target); -1: native */
+    int style;  /* a CodeStyle */
+    int tile;
+} CodeOptions;
+
+/* "native", then every target lenet_target_at knows. */
+static const lenet_choice *target_choices(void) {
+    static lenet_choice choices[16];
+    if (!choices[0].name) {
+        int n = 0;
+        choices[n++] = (lenet_choice){"native", -1};
+        for (int i = 0; lenet_target_at(i) && n < 15; i++)
+            choices[n++] = (lenet_choice){lenet_target_at(i)->name, i};
     }
-    return 0;
+    return choices;
 }
 
-/* Resolves --target native (or none) to what this CPU runs. */
-static void resolve_target(EmitOptions *o) {
-    if (!o->target || !strcmp(o->target, "native"))
-        o->target = lenet_target_native()->name;
+static const char *target_takes(void) {
+    static char takes[160];
+    snprintf(takes, sizeof takes, "one of %s", lenet_target_names());
+    return takes;
 }
 
-static int load_spec(const char *path, Model *m) {
+static const lenet_choice styles[] = {{"kernels", STYLE_KERNELS}, {"vector", STYLE_KERNELS},
+                                      {"loops", STYLE_LOOPS},     {"unrolled", STYLE_UNROLL},
+                                      {NULL, 0}};
+static const lenet_choice unrolls[] = {
+    {"full", STYLE_UNROLL}, {"loops", STYLE_LOOPS}, {"none", STYLE_LOOPS}, {NULL, 0}};
+
+/* Table entries for a CodeOptions c. */
+#define CODE_OPTIONS(c)                                                                            \
+    {.name = "--target", .kind = LENET_OPT_CHOICE, .dest = &(c)->target,                         \
+     .choices = target_choices(), .takes = target_takes()},                                        \
+    {.name = "--style", .kind = LENET_OPT_CHOICE, .dest = &(c)->style, .choices = styles,          \
+     .takes = "kernels, loops or unrolled"},                                                       \
+    {.name = "--shape", .kind = LENET_OPT_CHOICE, .dest = &(c)->style, .choices = styles,          \
+     .takes = "kernels, loops or unrolled"},                                                       \
+    {.name = "--unroll", .kind = LENET_OPT_CHOICE, .dest = &(c)->style, .choices = unrolls,        \
+     .takes = "full or loops"},                                                                    \
+    {.name = "--tile", .kind = LENET_OPT_INT, .dest = &(c)->tile, .lo = 1, .hi = MAX_TILE}
+
+/* The EmitOptions they make; native is what this CPU runs. */
+static EmitOptions emit_options(const CodeOptions *c) {
+    const lenet_target *t = c->target < 0 ? lenet_target_native() : lenet_target_at(c->target);
+    return (EmitOptions){
+        .style = (CodeStyle)c->style, .tile = c->tile, .real = "float", .target = t->name};
+}
+
+/* parse -> infer shapes: the Model with every size known, or the
+ * diagnostic printed. */
+static int front_end(const char *path, Model *m) {
     Diag d = {.file = path};
     if (spec_load_file(path, m, &d) == 0)
         return 0;
@@ -126,42 +131,55 @@ static int load_spec(const char *path, Model *m) {
     return -1;
 }
 
-static int cmd_summary(int argc, char **argv) {
-    bool json = false;
-    const char *spec = NULL;
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage_text, stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--json")) {
-            json = true;
-        } else if (argv[i][0] == '-' || spec) {
-            usage_error("%s", "summary takes one spec file and, optionally, --json");
-            return 2;
-        } else {
-            spec = argv[i];
-        }
+/* Prints d's message if pass (a pipeline step's result) failed. */
+static int step(int pass, const Diag *d) {
+    if (pass)
+        fprintf(stderr, "%s\n", d->msg);
+    return pass;
+}
+
+/* The spec: the one argument that is no option. */
+static int take_spec(void *ctx, char **argv, int i) {
+    const char **spec = ctx;
+    if (*spec) {
+        fprintf(stderr, "lenetc: one spec at a time; '%s' is a second\n", argv[i]);
+        return -1;
     }
-    if (!spec) {
-        usage_error("%s", "summary takes one spec file");
+    *spec = argv[i];
+    return 0;
+}
+
+static int cmd_summary(int argc, char **argv) {
+    const char *spec = NULL;
+    int json = 0;
+    const lenet_option options[] = {{.name = "--json", .kind = LENET_OPT_FLAG, .dest = &json},
+                                    {.name = "--help", .kind = LENET_OPT_HELP},
+                                    {0}};
+    const lenet_command cmd = {
+        .prog = "lenetc summary", .options = options, .operand = take_spec, .ctx = &spec};
+    int r = lenet_read_args(&cmd, argc, argv, 2);
+    if (r == LENET_ARGS_HELP) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (r || !spec) {
+        if (!r)
+            usage_error("%s", "summary takes a spec file");
+        else
+            fputs(usage_text, stderr);
         return 2;
     }
     Model m;
-    if (load_spec(spec, &m))
+    if (front_end(spec, &m))
         return 1;
+    StrBuf sb = {0};
     if (json) {
         char *text = model_summary_json(&m);
-        model_free(&m);
-        if (!text) {
-            fprintf(stderr, "lenetc: out of memory\n");
-            return 1;
-        }
-        printf("%s\n", text);
+        sb_printf(&sb, "%s\n", text ? text : "");
         free(text);
-        return 0;
+    } else {
+        model_summary(&m, &sb);
     }
-    StrBuf sb = {0};
-    model_summary(&m, &sb);
     fputs(sb.data, stdout);
     sb_free(&sb);
     model_free(&m);
@@ -209,8 +227,32 @@ static int write_one(const char *dir, const char *name, const StrBuf *sb) {
     return 0;
 }
 
+/* -o DIR: the model's source, header and Makefile. */
+static int write_build(const Model *m, const EmitOptions *o, const char *dir) {
+    /* a lenetc run from its source tree points the Makefile at that tree's
+     * runtime; an installed one leaves it to pkg-config */
+    char runtime[PATH_MAX], header[PATH_MAX + 16], rel[PATH_MAX] = "";
+    snprintf(runtime, sizeof runtime, "%s/runtime", exe_dir());
+    snprintf(header, sizeof header, "%s/lenet.h", runtime);
+    if (access(header, R_OK) == 0)
+        relative_path(dir, runtime, rel, sizeof rel);
+    StrBuf c = {0}, h = {0}, mk = {0};
+    emit_source(m, o, &c);
+    emit_header(m, o, &h);
+    emit_makefile(m, o, rel, &mk);
+    char cname[MAX_NAME + 4], hname[MAX_NAME + 4];
+    snprintf(cname, sizeof cname, "%s.c", m->name);
+    snprintf(hname, sizeof hname, "%s.h", m->name);
+    int rc = write_one(dir, cname, &c) || write_one(dir, hname, &h) ||
+             write_one(dir, "Makefile", &mk);
+    sb_free(&c);
+    sb_free(&h);
+    sb_free(&mk);
+    return rc ? 1 : 0;
+}
+
 /* --inference: the trained model as one standalone C file and header. */
-static int write_inference(const Model *m, const char *spec, const char *weights,
+static int write_export(const Model *m, const char *spec, const char *weights,
                            const char *dir) {
     lenet_model *lm = model_descriptor(m, 1);
     float *params = calloc((size_t)m->n_params, sizeof *params);
@@ -236,44 +278,26 @@ static int write_inference(const Model *m, const char *spec, const char *weights
 }
 
 static int cmd_emit(int argc, char **argv) {
-    EmitOptions o = {.style = STYLE_KERNELS, .tile = 16, .real = "float"};
+    CodeOptions code = {.target = -1, .style = STYLE_KERNELS, .tile = 16};
     const char *spec = NULL, *dir = NULL, *weights = NULL;
-    bool inference = false;
-    for (int i = 1; i < argc; i++) {
-        int r = take_codegen_option(&i, argc, argv, &o);
-        if (r < 0)
-            return 2;
-        if (r)
-            continue;
-        if (strcmp(argv[i], "-o") == 0) {
-            if (i + 1 >= argc) {
-                usage_error("%s needs a directory", "-o");
-                return 2;
-            }
-            dir = argv[++i];
-        } else if (strcmp(argv[i], "--weights") == 0) {
-            if (i + 1 >= argc) {
-                usage_error("%s needs a file", "--weights");
-                return 2;
-            }
-            weights = argv[++i];
-        } else if (strcmp(argv[i], "--inference") == 0) {
-            inference = true;
-        } else if (argv[i][0] == '-') {
-            usage_error("unknown option '%s'", argv[i]);
-            return 2;
-        } else if (spec) {
-            usage_error("one spec at a time; '%s' is a second", argv[i]);
-            return 2;
-        } else {
-            spec = argv[i];
-        }
+    int inference = 0;
+    const lenet_option options[] = {
+        CODE_OPTIONS(&code),
+        {.name = "-o", .kind = LENET_OPT_STRING, .dest = &dir, .needs = "a directory"},
+        {.name = "--weights", .kind = LENET_OPT_STRING, .dest = &weights, .needs = "a file"},
+        {.name = "--inference", .kind = LENET_OPT_FLAG, .dest = &inference},
+        {0}};
+    const lenet_command cmd = {
+        .prog = "lenetc", .options = options, .operand = take_spec, .ctx = &spec};
+    if (lenet_read_args(&cmd, argc, argv, 1)) {
+        fputs(usage_text, stderr);
+        return 2;
     }
     if (!spec || !dir) {
         usage_error("%s", spec ? "missing -o DIR" : "missing the spec file");
         return 2;
     }
-    resolve_target(&o);
+    EmitOptions o = emit_options(&code);
     if (inference != (weights != NULL)) {
         usage_error("%s", inference ? "--inference needs --weights W.safetensors"
                                     : "--weights goes with --inference");
@@ -281,75 +305,55 @@ static int cmd_emit(int argc, char **argv) {
     }
     o.spec_file = spec;
     Model m;
-    if (load_spec(spec, &m))
+    Diag d = {.file = spec}, files = {.file = "lenetc"};
+    int rc = 1;
+    if (front_end(spec, &m))
         return 1;
-    Diag ds = {.file = spec};
-    if (emit_check_size(&m, &o, &ds)) {
-        fprintf(stderr, "%s\n", ds.msg);
-        model_free(&m);
-        return 1;
-    }
-    Diag dd = {.file = "lenetc"};
-    if (make_dirs(dir, &dd)) {
-        fprintf(stderr, "%s\n", dd.msg);
-        model_free(&m);
-        return 1;
-    }
-    if (inference) {
-        int rc = write_inference(&m, spec, weights, dir);
-        model_free(&m);
-        return rc;
-    }
-    /* a lenetc run from its source tree points the Makefile at that tree's
-     * runtime; an installed one leaves it to pkg-config */
-    char runtime[PATH_MAX], header[PATH_MAX + 16], rel[PATH_MAX] = "";
-    snprintf(runtime, sizeof runtime, "%s/runtime", exe_dir());
-    snprintf(header, sizeof header, "%s/lenet.h", runtime);
-    if (access(header, R_OK) == 0)
-        relative_path(dir, runtime, rel, sizeof rel);
-
-    StrBuf c = {0}, h = {0}, mk = {0};
-    emit_source(&m, &o, &c);
-    emit_header(&m, &o, &h);
-    emit_makefile(&m, &o, rel, &mk);
-    char cname[MAX_NAME + 4], hname[MAX_NAME + 4];
-    snprintf(cname, sizeof cname, "%s.c", m.name);
-    snprintf(hname, sizeof hname, "%s.h", m.name);
-    int rc = write_one(dir, cname, &c) || write_one(dir, hname, &h) ||
-             write_one(dir, "Makefile", &mk);
-    sb_free(&c);
-    sb_free(&h);
-    sb_free(&mk);
+    if (!step(emit_check_size(&m, &o, &d), &d) && !step(make_dirs(dir, &files), &files))
+        rc = inference ? write_export(&m, spec, weights, dir) : write_build(&m, &o, dir);
     model_free(&m);
-    return rc ? 1 : 0;
+    return rc;
 }
 
 /* `lenetc train` and `lenetc eval`: JIT-compile the spec, then hand the
  * remaining options to the runtime's trainer or evaluator. */
 enum { JIT_TRAIN, JIT_EVAL, JIT_PREDICT };
 
+/* Every argument lenetc does not read itself, for the runtime's reader. */
+typedef struct {
+    char **argv;
+    int n;
+} Rest;
+
+static int pass_on(void *ctx, char **argv, int i) {
+    Rest *rest = ctx;
+    rest->argv[rest->n++] = argv[i];
+    return 0;
+}
+
 static int cmd_jit(int argc, char **argv, int what) {
     static const char *const names[] = {"train", "eval", "predict"};
     const char *cmd = names[what];
     const bool eval = what != JIT_TRAIN;
-    EmitOptions o = {.style = STYLE_KERNELS, .tile = 16, .real = "float"};
-    /* argv for the runtime's option parser: everything but ours */
-    char **rest = calloc((size_t)argc + 1, sizeof *rest);
-    int n = 0;
+    CodeOptions code = {.target = -1, .style = STYLE_KERNELS, .tile = 16};
+    const lenet_option options[] = {CODE_OPTIONS(&code), {0}};
+    /* argv for the runtime's option reader: everything but ours */
+    Rest passed = {calloc((size_t)argc + 1, sizeof *passed.argv), 0};
+    char **rest = passed.argv;
     /* the spec comes first, so option values are never mistaken for it */
     const char *spec = argc > 2 && argv[2][0] != '-' ? argv[2] : NULL;
     char self[32];
     snprintf(self, sizeof self, "lenetc %s", cmd);
-    rest[n++] = self;
-    for (int i = spec ? 3 : 2; i < argc; i++) {
-        int r = take_codegen_option(&i, argc, argv, &o);
-        if (r < 0) {
-            free(rest);
-            return 2;
-        }
-        if (!r)
-            rest[n++] = argv[i];
+    rest[passed.n++] = self;
+    const lenet_command ours = {.prog = "lenetc", .options = options, .operand = pass_on,
+                                .ctx = &passed, .pass_unknown = 1};
+    if (lenet_read_args(&ours, argc, argv, spec ? 3 : 2)) {
+        fputs(usage_text, stderr);
+        free(rest);
+        return 2;
     }
+    const int n = passed.n;
+    EmitOptions o = emit_options(&code);
     if (!spec) {
         for (int i = 1; i < n; i++)
             if (!strcmp(rest[i], "--help") || !strcmp(rest[i], "-h")) {
@@ -364,10 +368,9 @@ static int cmd_jit(int argc, char **argv, int what) {
         free(rest);
         return 2;
     }
-    resolve_target(&o);
     o.spec_file = spec;
     Model m;
-    if (load_spec(spec, &m)) {
+    if (front_end(spec, &m)) {
         free(rest);
         return 1;
     }
@@ -378,7 +381,7 @@ static int cmd_jit(int argc, char **argv, int what) {
         if (rc > 0) /* --help: add what only the JIT path takes */
             fputs("\nlenetc train also takes:\n"
                   "  --target T              native (default), avx512, avx2 or sse2\n"
-                  "  --shape S               kernels (default), loops or unrolled\n"
+                  "  --style S               kernels (default), loops or unrolled\n"
                   "  --tile N                samples per generated call (default 16)\n",
                   stdout);
         rc = rc > 0 ? 0 : 2;
@@ -387,14 +390,9 @@ static int cmd_jit(int argc, char **argv, int what) {
     Diag d = {.file = spec};
     double secs;
     size_t bytes;
-    if (emit_check_size(&m, &o, &d)) {
-        fprintf(stderr, "%s\n", d.msg);
-        rc = 1;
-        goto out;
-    }
-    Jit *j = jit_compile(&m, &o, lm, &d, &secs, &bytes);
-    if (!j) {
-        fprintf(stderr, "%s\n", d.msg);
+    Jit *j = NULL;
+    if (step(emit_check_size(&m, &o, &d), &d) ||
+        step(!(j = jit_compile(&m, &o, lm, &d, &secs, &bytes)), &d)) {
         rc = 1;
         goto out;
     }

@@ -64,46 +64,26 @@ static void report(const lenet_model *m, const lenet_dataset *ds, const uint8_t 
     }
 }
 
+const lenet_choice lenet_class_sets[] = {{"digits", 0}, {"fashion", 1}, {NULL, 0}};
+
 int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *prog) {
-    const char *weights = NULL, *data = NULL, *classes = NULL;
-    int threads = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            eval_usage(prog, stdout);
-            return 0;
-        }
-        if (strcmp(a, "--weights") && strcmp(a, "--data") && strcmp(a, "--threads") &&
-            strcmp(a, "--classes")) {
-            fprintf(stderr, "%s: unknown option '%s'\n", prog, a);
-            eval_usage(prog, stderr);
-            return 2;
-        }
-        if (!v) {
-            fprintf(stderr, "%s: %s needs a value\n", prog, a);
-            return 2;
-        }
-        i++;
-        if (!strcmp(a, "--weights"))
-            weights = v;
-        else if (!strcmp(a, "--data"))
-            data = v;
-        else if (!strcmp(a, "--classes")) {
-            if (strcmp(v, "digits") && strcmp(v, "fashion")) {
-                fprintf(stderr, "%s: --classes takes digits or fashion, not '%s'\n", prog, v);
-                return 2;
-            }
-            classes = v;
-        } else {
-            char *end;
-            long n = strtol(v, &end, 10);
-            if (!*v || *end || n < 1 || n > LENET_MAX_THREADS) {
-                fprintf(stderr, "%s: bad value '%s' for --threads\n", prog, v);
-                return 2;
-            }
-            threads = (int)n;
-        }
-    }
+    const char *weights = NULL, *data = NULL;
+    int threads = 0, classes = -1;
+    const lenet_option options[] = {
+        {.name = "--help", .kind = LENET_OPT_HELP},
+        {.name = "--weights", .kind = LENET_OPT_STRING, .dest = &weights, .needs = "a file"},
+        {.name = "--data", .kind = LENET_OPT_STRING, .dest = &data},
+        {.name = "--threads", .kind = LENET_OPT_INT, .dest = &threads, .lo = 1,
+         .hi = LENET_MAX_THREADS},
+        {.name = "--classes", .kind = LENET_OPT_CHOICE, .dest = &classes,
+         .choices = lenet_class_sets},
+        {0}};
+    const lenet_command cmd = {.prog = prog, .options = options};
+    const int parsed = lenet_read_args(&cmd, argc, argv, 1);
+    if (parsed == LENET_ARGS_HELP || parsed == LENET_ARGS_UNKNOWN)
+        eval_usage(prog, parsed > 0 ? stdout : stderr);
+    if (parsed)
+        return parsed > 0 ? 0 : 2;
     if (!weights) {
         fprintf(stderr, "%s: --weights is required\n", prog);
         eval_usage(prog, stderr);
@@ -135,7 +115,8 @@ int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *pro
     }
     lenet_trainer_predict(&t, &test, pred);
     report(m, &test, pred, weights,
-           classes ? lenet_class_names(classes) : lenet_class_names_for_data(data));
+           classes >= 0 ? lenet_class_names(lenet_class_sets[classes].name)
+                        : lenet_class_names_for_data(data));
     rc = 0;
 out:
     free(pred);

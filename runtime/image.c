@@ -280,43 +280,43 @@ static void predict_usage(const char *prog, FILE *f) {
             prog);
 }
 
+/* The images: argv[first..first + n), after every option. */
+typedef struct {
+    const char *prog;
+    int first, n;
+} images;
+
+static int take_image(void *ctx, char **argv, int i) {
+    images *im = ctx;
+    (void)argv;
+    if (!im->n)
+        im->first = i;
+    else if (im->first + im->n != i) {
+        fprintf(stderr, "%s: options go before the images\n", im->prog);
+        return -1;
+    }
+    im->n++;
+    return 0;
+}
+
 int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *prog) {
     const char *weights = NULL;
-    const char *const *names = NULL;
-    int first_image = 0, n_images = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            predict_usage(prog, stdout);
-            return 0;
-        }
-        if (!strcmp(argv[i], "--weights")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "%s: --weights needs a file\n", prog);
-                return 2;
-            }
-            weights = argv[++i];
-        } else if (!strcmp(argv[i], "--classes")) {
-            const char *v = i + 1 < argc ? argv[++i] : "";
-            if (strcmp(v, "digits") && strcmp(v, "fashion")) {
-                fprintf(stderr, "%s: --classes takes digits or fashion, not '%s'\n", prog, v);
-                return 2;
-            }
-            names = lenet_class_names(v);
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "%s: unknown option '%s'\n", prog, argv[i]);
-            predict_usage(prog, stderr);
-            return 2;
-        } else {
-            /* images are argv[first_image..]: options may not follow them */
-            if (!n_images)
-                first_image = i;
-            else if (first_image + n_images != i) {
-                fprintf(stderr, "%s: options go before the images\n", prog);
-                return 2;
-            }
-            n_images++;
-        }
-    }
+    int classes = 0;
+    const lenet_option options[] = {
+        {.name = "--help", .kind = LENET_OPT_HELP},
+        {.name = "--weights", .kind = LENET_OPT_STRING, .dest = &weights, .needs = "a file"},
+        {.name = "--classes", .kind = LENET_OPT_CHOICE, .dest = &classes,
+         .choices = lenet_class_sets},
+        {0}};
+    images im = {.prog = prog};
+    const lenet_command cmd = {.prog = prog, .options = options, .operand = take_image, .ctx = &im};
+    const int parsed = lenet_read_args(&cmd, argc, argv, 1);
+    if (parsed == LENET_ARGS_HELP || parsed == LENET_ARGS_UNKNOWN)
+        predict_usage(prog, parsed > 0 ? stdout : stderr);
+    if (parsed)
+        return parsed > 0 ? 0 : 2;
+    const int first_image = im.first, n_images = im.n;
+    const char *const *names = lenet_class_names(lenet_class_sets[classes].name);
     if (!weights || !n_images) {
         fprintf(stderr, "%s: %s\n", prog, weights ? "no images given" : "--weights is required");
         predict_usage(prog, stderr);

@@ -235,16 +235,17 @@ double lenet_seconds(void);
 
 #define LENET_MAX_THREADS 64
 
-/* A persistent pool: lenet_pool_run calls fn(ctx, worker, n_workers) once on
- * each of n workers (the caller is worker 0) and returns when all are done. */
-typedef struct lenet_pool lenet_pool;
-typedef void (*lenet_pool_fn)(void *ctx, int worker, int n_workers);
-lenet_pool *lenet_pool_create(int n_workers);
-int lenet_pool_size(const lenet_pool *pool);
-void lenet_pool_run(lenet_pool *pool, lenet_pool_fn fn, void *ctx);
-/* Inside a job: returns when every worker of the pool has called it. */
-void lenet_pool_barrier(lenet_pool *pool);
-void lenet_pool_free(lenet_pool *pool);
+/* A persistent set of threads: lenet_threads_run calls fn(ctx, worker,
+ * n_workers) once on each of n workers (the caller is worker 0) and returns
+ * when all are done. */
+typedef struct lenet_threads lenet_threads;
+typedef void (*lenet_threads_fn)(void *ctx, int worker, int n_workers);
+lenet_threads *lenet_threads_create(int n_workers);
+int lenet_threads_size(const lenet_threads *set);
+void lenet_threads_run(lenet_threads *set, lenet_threads_fn fn, void *ctx);
+/* Inside a job: returns when every worker of the set has called it. */
+void lenet_threads_barrier(lenet_threads *set);
+void lenet_threads_free(lenet_threads *set);
 /* The online cores, at most LENET_MAX_THREADS. */
 int lenet_default_threads(void);
 
@@ -267,7 +268,7 @@ typedef struct {
     float *mem;
     float *params, *grads, *adam_m, *adam_v; /* n_params each */
     float *acts, *dacts;                     /* worker 0's tile buffers */
-    lenet_pool *pool;
+    lenet_threads *thread_set;
     int threads;
     lenet_worker workers[LENET_MAX_THREADS];
     long step;                               /* optimiser steps taken */
@@ -382,5 +383,72 @@ double lenet_evaluate(const lenet_model *m, const float *params,
 
 /* main() of an emitted trainer. */
 int lenet_train_main(int argc, char **argv, const lenet_model *m);
+
+/* ---- writing files atomically (write_atomic.c) ----------------------- */
+
+/* Writes a file's contents to f: 0, or -1 with errno saying why. */
+typedef int (*lenet_write_fn)(FILE *f, void *ctx);
+
+/* Replaces path with what fill writes, so that readers see the old file or
+ * the whole new one: a temp file beside path (PATH.tmp.XXXXXX, with the mode
+ * fopen would give), flushed, fsynced and renamed over path, then path's
+ * directory fsynced. -1 on failure, the temp file removed, with errno
+ * saying why and err "PATH: cannot create temporary file: why" (or "write
+ * failed", "cannot replace file"). */
+int lenet_write_atomic(const char *path, lenet_write_fn fill, void *ctx, lenet_error *err);
+
+/* ---- command lines (options.c) --------------------------------------- */
+
+/* A word an option of kind LENET_OPT_CHOICE takes, and what it stores. */
+typedef struct {
+    const char *name;
+    int value;
+} lenet_choice;
+
+typedef enum {
+    LENET_OPT_HELP,   /* --help (or -h): the walk stops there */
+    LENET_OPT_FLAG,   /* no value: *(int *)dest = 1 */
+    LENET_OPT_INT,    /* a whole number from lo to hi: *(int *)dest */
+    LENET_OPT_LONG,   /* the same into *(long *)dest */
+    LENET_OPT_REAL,   /* a finite number over lo, at most hi: *(double *)dest */
+    LENET_OPT_STRING, /* any word: *(const char **)dest */
+    LENET_OPT_CHOICE, /* one of choices (ending with {NULL, 0}): *(int *)dest */
+} lenet_option_kind;
+
+/* One option of a command; a table of them ends with {0}. */
+typedef struct {
+    const char *name; /* "--threads" */
+    lenet_option_kind kind;
+    void *dest;
+    double lo, hi;                /* INT, LONG, REAL */
+    const lenet_choice *choices;  /* CHOICE */
+    const char *takes;            /* "--x takes TAKES, not 'v'"; NULL: said from the
+                                   * bounds or the choices */
+    const char *needs;            /* "--x needs NEEDS"; NULL: "a value" */
+} lenet_option;
+
+/* An argument that is not an option (or, with pass_unknown, an option not in
+ * the table) is handed to operand (argv[i]): 0, or -1 after printing why. */
+typedef int (*lenet_operand_fn)(void *ctx, char **argv, int i);
+
+typedef struct {
+    const char *prog;              /* begins each message: "lenetc eval SPEC.yaml" */
+    const lenet_option *options;
+    lenet_operand_fn operand;      /* NULL: any other argument is unknown */
+    void *ctx;
+    int pass_unknown;
+} lenet_command;
+
+#define LENET_ARGS_HELP 1      /* --help seen; nothing after it read */
+#define LENET_ARGS_ERROR (-1)  /* a message printed */
+#define LENET_ARGS_UNKNOWN (-2) /* "unknown option" printed: callers add their usage */
+
+/* Reads argv[first..argc) against cmd's table, storing values as it goes:
+ * 0 at the end, or one of the above. */
+int lenet_read_args(const lenet_command *cmd, int argc, char **argv, int first);
+
+/* What --classes takes (eval.c): digits (value 0) and fashion (1), the sets
+ * lenet_class_names knows. */
+extern const lenet_choice lenet_class_sets[];
 
 #endif

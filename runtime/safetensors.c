@@ -7,7 +7,6 @@
  * "__metadata__" object of strings. jansson parses and prints the JSON.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -103,21 +102,6 @@ static char *make_header(const lenet_model *m, const lenet_meta *extra) {
     return text;
 }
 
-/* Best effort: fsync the directory so the rename itself is durable. */
-static void sync_parent_dir(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path))
-                      : strdup(".");
-    if (!dir)
-        return;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
-
 int lenet_meta_set(lenet_meta *meta, const char *key, const char *value) {
     if (strlen(key) >= sizeof meta->key[0] || strlen(value) >= sizeof meta->value[0])
         return 0;
@@ -145,6 +129,27 @@ int lenet_save_safetensors(const lenet_model *m, const float *params,
     return lenet_save_safetensors_meta(m, params, NULL, path, err);
 }
 
+/* What lenet_write_atomic puts in the file: the length prefix and padded
+ * header, then each tensor's floats in table order. */
+typedef struct {
+    const lenet_model *m;
+    const float *params;
+    const unsigned char *prefix;
+    size_t prefix_len;
+} contents;
+
+static int write_contents(FILE *f, void *ctx) {
+    const contents *c = ctx;
+    if (fwrite(c->prefix, 1, c->prefix_len, f) != c->prefix_len)
+        return -1;
+    for (int i = 0; i < c->m->n_tensors; i++) {
+        const lenet_tensor *t = &c->m->tensors[i];
+        if (fwrite(c->params + t->offset, sizeof(float), t->size, f) != t->size)
+            return -1;
+    }
+    return 0;
+}
+
 int lenet_save_safetensors_meta(const lenet_model *m, const float *params,
                                 const lenet_meta *meta, const char *path, lenet_error *err) {
     if (check_model(m, path, err) != 0)
@@ -160,12 +165,8 @@ int lenet_save_safetensors_meta(const lenet_model *m, const float *params,
     size_t n = strlen(json);
     n += (8 - n % 8) % 8;
     unsigned char *prefix = malloc(8 + n);
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + sizeof ".tmp.XXXXXX");
-    if (!prefix || !tmp) {
+    if (!prefix) {
         free(json);
-        free(prefix);
-        free(tmp);
         lenet_set_error(err, "%s: out of memory", path);
         return -1;
     }
@@ -174,61 +175,11 @@ int lenet_save_safetensors_meta(const lenet_model *m, const float *params,
     memset(prefix + 8, ' ', n);
     memcpy(prefix + 8, json, strlen(json));
     free(json);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
 
-    /* Write a temp file beside path and rename it over path, so readers see
-     * either the old file or the complete new one. */
-    FILE *f = NULL;
-    const char *what = "cannot create temporary file";
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        tmp[0] = '\0'; /* nothing to remove */
-        goto fail;
-    }
-    /* mkstemp makes the file 0600; give it the mode fopen would have. */
-    mode_t mask = umask(0);
-    umask(mask);
-    (void)fchmod(fd, 0666 & ~mask);
-
-    what = "write failed";
-    f = fdopen(fd, "wb");
-    if (!f)
-        goto fail;
-    fd = -1; /* now owned by f */
-    if (fwrite(prefix, 1, 8 + n, f) != 8 + n)
-        goto fail;
-    for (int i = 0; i < m->n_tensors; i++) {
-        const lenet_tensor *t = &m->tensors[i];
-        if (fwrite(params + t->offset, sizeof(float), t->size, f) != t->size)
-            goto fail;
-    }
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-        goto fail;
-    int rc = fclose(f);
-    f = NULL;
-    if (rc != 0)
-        goto fail;
-    what = "cannot replace file";
-    if (rename(tmp, path) != 0)
-        goto fail;
-    sync_parent_dir(path);
+    contents c = {.m = m, .params = params, .prefix = prefix, .prefix_len = 8 + n};
+    int rc = lenet_write_atomic(path, write_contents, &c, err);
     free(prefix);
-    free(tmp);
-    return 0;
-
-fail:;
-    int e = errno;
-    if (f)
-        fclose(f);
-    else if (fd >= 0)
-        close(fd);
-    if (tmp[0])
-        unlink(tmp);
-    lenet_set_error(err, "%s: %s: %s", path, what, strerror(e));
-    free(prefix);
-    free(tmp);
-    return -1;
+    return rc;
 }
 
 /* ---- load ------------------------------------------------------------ */

@@ -1,7 +1,6 @@
 /* train.c: the training loop and the trainer's command line (the trainer
  * itself, its steps and evaluation, is trainer.c). One implementation,
  * called by emitted trainers and by `lenetc train`. */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,103 +55,52 @@ void lenet_train_usage(const char *prog, const lenet_model *m, void *stream) {
             lenet_default_threads());
 }
 
-static int parse_long(const char *s, long lo, long hi, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_train_options *o,
                            const char *prog) {
     memset(o, 0, sizeof *o);
     o->h = m->defaults;
-    o->shuffle = 1;
     o->checkpoint_every = 100;
-    int lr_given = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long n;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            lenet_train_usage(prog, m, stdout);
-            return 1;
-        }
-        if (!strcmp(a, "--no-shuffle")) {
-            o->shuffle = 0;
-            continue;
-        }
-        if (!strcmp(a, "--quiet")) {
-            o->quiet = 1;
-            continue;
-        }
-        static const char *const valued[] = {"--data", "--epochs", "--batch", "--lr",   "--seed",
-                                             "--limit", "--save",  "--init",  "--optimizer", "--threads",
-                                             "--checkpoint", "--checkpoint-every", "--resume",
-                                             "--log",
-                                             NULL};
-        int known = 0;
-        for (int k = 0; valued[k]; k++)
-            known |= !strcmp(a, valued[k]);
-        if (!known) {
-            fprintf(stderr, "%s: unknown option '%s'\n", prog, a);
-            lenet_train_usage(prog, m, stderr);
-            return -1;
-        }
-        if (!v) {
-            fprintf(stderr, "%s: %s needs a value\n", prog, a);
-            return -1;
-        }
-        i++;
-        int bad = 0;
-        if (!strcmp(a, "--data"))
-            o->data_dir = v;
-        else if (!strcmp(a, "--save"))
-            o->save_path = v;
-        else if (!strcmp(a, "--init"))
-            o->init_path = v;
-        else if (!strcmp(a, "--checkpoint"))
-            o->checkpoint_path = v;
-        else if (!strcmp(a, "--resume"))
-            o->resume_path = v;
-        else if (!strcmp(a, "--log"))
-            o->log_path = v;
-        else if (!strcmp(a, "--checkpoint-every"))
-            bad = parse_long(v, 0, 1000000000L, &o->checkpoint_every);
-        else if (!strcmp(a, "--epochs"))
-            bad = parse_long(v, 1, 100000, &n) || ((o->h.epochs = (int)n), 0);
-        else if (!strcmp(a, "--batch"))
-            bad = parse_long(v, 1, 65536, &n) || ((o->h.batch = (int)n), 0);
-        else if (!strcmp(a, "--seed"))
-            bad = parse_long(v, 0, 2147483647L, &n) || ((o->h.seed = (uint64_t)n), 0);
-        else if (!strcmp(a, "--limit"))
-            bad = parse_long(v, 1, 100000000L, &o->limit);
-        else if (!strcmp(a, "--threads"))
-            bad = parse_long(v, 1, LENET_MAX_THREADS, &n) || ((o->threads = (int)n), 0);
-        else if (!strcmp(a, "--optimizer")) {
-            if (!strcmp(v, "adam") || !strcmp(v, "sgd"))
-                o->h.optimizer = v[0] == 'a' ? LENET_ADAM : LENET_SGD;
-            else
-                bad = 1;
-        } else if (!strcmp(a, "--lr")) {
-            char *end;
-            double x = strtod(v, &end);
-            bad = !*v || *end || !isfinite(x) || x <= 0 || x > 1e3;
-            if (!bad) {
-                o->h.lr = (float)x;
-                lr_given = 1;
-            }
-        }
-        if (bad) {
-            fprintf(stderr, "%s: bad value '%s' for %s (see --help)\n", prog, v, a);
-            return -1;
-        }
-    }
+    int no_shuffle = 0, optimizer = o->h.optimizer;
+    long seed = -1;
+    double lr = 0; /* 0: not given */
+    static const lenet_choice optimizers[] = {
+        {"adam", LENET_ADAM}, {"sgd", LENET_SGD}, {NULL, 0}};
+    const lenet_option options[] = {
+        {.name = "--help", .kind = LENET_OPT_HELP},
+        {.name = "--no-shuffle", .kind = LENET_OPT_FLAG, .dest = &no_shuffle},
+        {.name = "--quiet", .kind = LENET_OPT_FLAG, .dest = &o->quiet},
+        {.name = "--data", .kind = LENET_OPT_STRING, .dest = &o->data_dir},
+        {.name = "--epochs", .kind = LENET_OPT_INT, .dest = &o->h.epochs, .lo = 1, .hi = 100000},
+        {.name = "--batch", .kind = LENET_OPT_INT, .dest = &o->h.batch, .lo = 1, .hi = 65536},
+        {.name = "--lr", .kind = LENET_OPT_REAL, .dest = &lr, .lo = 0, .hi = 1e3},
+        {.name = "--seed", .kind = LENET_OPT_LONG, .dest = &seed, .lo = 0, .hi = 2147483647},
+        {.name = "--limit", .kind = LENET_OPT_LONG, .dest = &o->limit, .lo = 1, .hi = 1e8},
+        {.name = "--save", .kind = LENET_OPT_STRING, .dest = &o->save_path},
+        {.name = "--init", .kind = LENET_OPT_STRING, .dest = &o->init_path},
+        {.name = "--optimizer", .kind = LENET_OPT_CHOICE, .dest = &optimizer,
+         .choices = optimizers},
+        {.name = "--threads", .kind = LENET_OPT_INT, .dest = &o->threads, .lo = 1,
+         .hi = LENET_MAX_THREADS},
+        {.name = "--checkpoint", .kind = LENET_OPT_STRING, .dest = &o->checkpoint_path},
+        {.name = "--checkpoint-every", .kind = LENET_OPT_LONG, .dest = &o->checkpoint_every,
+         .lo = 0, .hi = 1e9},
+        {.name = "--resume", .kind = LENET_OPT_STRING, .dest = &o->resume_path},
+        {.name = "--log", .kind = LENET_OPT_STRING, .dest = &o->log_path},
+        {0}};
+    const lenet_command cmd = {.prog = prog, .options = options};
+    const int parsed = lenet_read_args(&cmd, argc, argv, 1);
+    if (parsed == LENET_ARGS_HELP || parsed == LENET_ARGS_UNKNOWN)
+        lenet_train_usage(prog, m, parsed > 0 ? stdout : stderr);
+    if (parsed)
+        return parsed > 0 ? 1 : -1;
+    o->shuffle = !no_shuffle;
+    if (seed >= 0)
+        o->h.seed = (uint64_t)seed;
+    o->h.optimizer = (lenet_optimizer_kind)optimizer;
+    if (lr > 0)
+        o->h.lr = (float)lr;
     /* switching optimiser without --lr takes Keras' default rate for it */
-    if (!lr_given && o->h.optimizer != m->defaults.optimizer)
+    else if (o->h.optimizer != m->defaults.optimizer)
         o->h.lr = o->h.optimizer == LENET_SGD ? 0.01f : 0.001f;
     return 0;
 }

@@ -1,5 +1,5 @@
 /* trainer.c: a training run's state and its steps: forward and backward
- * over tiles on a pool of workers, the gradient sum, Adam or SGD; and
+ * over tiles on a set of worker threads, the gradient sum, Adam or SGD; and
  * evaluation. Needs no file or data-set code, so a cross-compiled check
  * (make check-neon) can link it alone. */
 #include <math.h>
@@ -75,7 +75,7 @@ double lenet_trainer_predict(lenet_trainer *t, const lenet_dataset *ds, uint8_t 
     if (ds->count == 0)
         return 0;
     job j = {.t = t, .ds = ds, .pred = pred};
-    lenet_pool_run(t->pool, evaluate_work, &j);
+    lenet_threads_run(t->thread_set, evaluate_work, &j);
     long correct = 0;
     for (int w = 0; w < t->threads; w++)
         correct += t->workers[w].correct;
@@ -106,12 +106,12 @@ int lenet_trainer_init(lenet_trainer *t, const lenet_model *m, const lenet_hpara
     if (!t->mem)
         return -1;
     memset(t->mem, 0, floats * sizeof *t->mem);
-    t->pool = lenet_pool_create(threads);
-    if (!t->pool) {
+    t->thread_set = lenet_threads_create(threads);
+    if (!t->thread_set) {
         free(t->mem);
         return -1;
     }
-    t->threads = lenet_pool_size(t->pool);
+    t->threads = lenet_threads_size(t->thread_set);
     t->params = t->mem;
     t->grads = t->mem + Pa;
     t->adam_m = t->mem + 2 * Pa;
@@ -136,7 +136,7 @@ int lenet_trainer_init(lenet_trainer *t, const lenet_model *m, const lenet_hpara
 }
 
 void lenet_trainer_free(lenet_trainer *t) {
-    lenet_pool_free(t->pool);
+    lenet_threads_free(t->thread_set);
     free(t->mem);
     memset(t, 0, sizeof *t);
 }
@@ -169,7 +169,7 @@ static void step_work(void *ctx, int w, int nw) {
                                       1.0f / j->n, k->dacts + m->logits_offset, &k->correct);
         m->backward(t->params, k->acts, k->dacts, k->grads);
     }
-    lenet_pool_barrier(t->pool);
+    lenet_threads_barrier(t->thread_set);
     /* a fixed order: the same seed and thread count give the same bits */
     double loss = 0;
     for (int v = 0; v < nw; v++)
@@ -193,7 +193,7 @@ static void step_work(void *ctx, int w, int nw) {
 double lenet_trainer_step(lenet_trainer *t, const lenet_dataset *ds, const int *idx, int n,
                           int *correct) {
     job j = {.t = t, .ds = ds, .idx = idx, .n = n};
-    lenet_pool_run(t->pool, step_work, &j);
+    lenet_threads_run(t->thread_set, step_work, &j);
     double loss = 0;
     for (int w = 0; w < t->threads; w++) {
         loss += t->workers[w].loss;

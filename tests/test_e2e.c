@@ -344,7 +344,7 @@ START_TEST(test_unrolled_size_limit) {
     fclose(f);
     snprintf(cmd, sizeof cmd, "./lenetc %s --shape unrolled -o %s/big_out", path, test_tmpdir());
     ck_assert_int_eq(run(cmd, a, sizeof a), 1);
-    snprintf(cmd, sizeof cmd, "./lenetc train %s --shape unrolled", path);
+    snprintf(cmd, sizeof cmd, "./lenetc train %s --style unrolled", path);
     ck_assert_int_eq(run(cmd, b, sizeof b), 1);
     ck_assert_str_eq(a, b);
     ck_assert_msg(strstr(a, "big.yaml: error: unrolled, this model would be about 1344 MiB of C "
@@ -666,6 +666,128 @@ START_TEST(test_help_and_unknown_options) {
         ck_assert_msg(run(bad[i], out, sizeof out) == 2, "%s: %s", bad[i], out);
         ck_assert_msg(strstr(out, "unknown option '--bogus'\nusage: "), "%s: %s", bad[i], out);
     }
+    /* a value missing or out of range: one line, in one wording everywhere */
+    static const char *const values[][2] = {
+        {"./lenetc train models/lenet5.yaml --threads 0",
+         "lenetc train SPEC.yaml: --threads takes a number from 1 to 64, not '0'\n"},
+        {"./lenetc train models/lenet5.yaml --optimizer rmsprop",
+         "lenetc train SPEC.yaml: --optimizer takes adam or sgd, not 'rmsprop'\n"},
+        {"./lenetc train models/lenet5.yaml --lr 0",
+         "lenetc train SPEC.yaml: --lr takes a number over 0 and at most 1000, not '0'\n"},
+        {"./lenetc eval models/lenet5.yaml --threads x",
+         "lenetc eval SPEC.yaml: --threads takes a number from 1 to 64, not 'x'\n"},
+        {"./lenetc eval models/lenet5.yaml --weights",
+         "lenetc eval SPEC.yaml: --weights needs a file\n"},
+        {"./lenetc predict models/lenet5.yaml --classes",
+         "lenetc predict SPEC.yaml: --classes needs a value\n"},
+        {"./lenetc models/lenet5.yaml -o x --tile 0",
+         "lenetc: --tile takes a number from 1 to 64, not '0'\nusage: "}};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        ck_assert_msg(run(values[i][0], out, sizeof out) == 2, "%s: %s", values[i][0], out);
+        ck_assert_msg(strstr(out, values[i][1]), "%s: %s", values[i][0], out);
+    }
+}
+END_TEST
+
+/* Runs the option reader with its messages caught: into msg. */
+static int read_args_caught(const lenet_command *cmd, int argc, char **argv, char *msg,
+                            size_t cap) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/reader_stderr", test_tmpdir());
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *f = fopen(path, "w+");
+    ck_assert(saved >= 0 && f != NULL);
+    dup2(fileno(f), 2);
+    int r = lenet_read_args(cmd, argc, argv, 1);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(f);
+    size_t n = fread(msg, 1, cap - 1, f);
+    msg[n] = '\0';
+    fclose(f);
+    return r;
+}
+
+static int collect(void *ctx, char **argv, int i) {
+    char *seen = ctx;
+    strcat(seen, argv[i]);
+    strcat(seen, " ");
+    return 0;
+}
+
+/* The one option reader (options.c) behind every command line: values
+ * stored as the table says, the last of a repeated option counting,
+ * operands handed on, and one wording for each kind of mistake. */
+START_TEST(test_option_reader) {
+    int flag = 0, n = 0, choice = 0;
+    long big = 0;
+    double x = 0;
+    const char *str = NULL;
+    static const lenet_choice numbers[] = {{"one", 1}, {"two", 2}, {"three", 3}, {NULL, 0}};
+    const lenet_option options[] = {
+        {.name = "--help", .kind = LENET_OPT_HELP},
+        {.name = "--flag", .kind = LENET_OPT_FLAG, .dest = &flag},
+        {.name = "--n", .kind = LENET_OPT_INT, .dest = &n, .lo = 1, .hi = 10},
+        {.name = "--big", .kind = LENET_OPT_LONG, .dest = &big, .lo = -5, .hi = 1e10},
+        {.name = "--x", .kind = LENET_OPT_REAL, .dest = &x, .lo = 0, .hi = 1},
+        {.name = "--str", .kind = LENET_OPT_STRING, .dest = &str, .needs = "a file"},
+        {.name = "--c", .kind = LENET_OPT_CHOICE, .dest = &choice, .choices = numbers},
+        {0}};
+    char seen[256] = "", msg[512];
+    lenet_command cmd = {.prog = "t", .options = options, .operand = collect, .ctx = seen};
+    char *ok[] = {"t", "--flag", "--n", "7", "a", "--n", "9", "--x", "0.5", "--str", "-v",
+                  "--c", "two", "-", "--big", "9876543210"};
+    ck_assert_int_eq(read_args_caught(&cmd, 16, ok, msg, sizeof msg), 0);
+    ck_assert_str_eq(msg, "");
+    ck_assert_int_eq(flag, 1);
+    ck_assert_int_eq(n, 9);
+    ck_assert(big == 9876543210L);
+    ck_assert(x == 0.5);
+    ck_assert_str_eq(str, "-v");
+    ck_assert_int_eq(choice, 2);
+    ck_assert_str_eq(seen, "a - ");
+
+    static const struct {
+        int argc;
+        char *argv[3];
+        int rc;
+        const char *msg;
+    } bad[] = {
+        {2, {"t", "--n"}, LENET_ARGS_ERROR, "t: --n needs a value\n"},
+        {2, {"t", "--str"}, LENET_ARGS_ERROR, "t: --str needs a file\n"},
+        {3, {"t", "--n", "11"}, LENET_ARGS_ERROR, "t: --n takes a number from 1 to 10, not '11'\n"},
+        {3, {"t", "--n", "4x"}, LENET_ARGS_ERROR, "t: --n takes a number from 1 to 10, not '4x'\n"},
+        {3, {"t", "--big", ""}, LENET_ARGS_ERROR,
+         "t: --big takes a number from -5 to 10000000000, not ''\n"},
+        {3, {"t", "--x", "0"}, LENET_ARGS_ERROR,
+         "t: --x takes a number over 0 and at most 1, not '0'\n"},
+        {3, {"t", "--x", "inf"}, LENET_ARGS_ERROR,
+         "t: --x takes a number over 0 and at most 1, not 'inf'\n"},
+        {3, {"t", "--c", "four"}, LENET_ARGS_ERROR,
+         "t: --c takes one, two or three, not 'four'\n"},
+        {2, {"t", "--zzz"}, LENET_ARGS_UNKNOWN, "t: unknown option '--zzz'\n"},
+        {3, {"t", "-h", "--zzz"}, LENET_ARGS_HELP, ""},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(read_args_caught(&cmd, bad[i].argc, (char **)bad[i].argv, msg,
+                                          sizeof msg), bad[i].rc);
+        ck_assert_str_eq(msg, bad[i].msg);
+    }
+    /* no operand function: a word is an unknown option; with pass_unknown,
+     * unknown options go to the operand function too */
+    char *word[] = {"t", "word"};
+    cmd.operand = NULL;
+    ck_assert_int_eq(read_args_caught(&cmd, 2, word, msg, sizeof msg), LENET_ARGS_UNKNOWN);
+    ck_assert_str_eq(msg, "t: unknown option 'word'\n");
+    char *pass[] = {"t", "--zzz", "--n", "2", "--epochs", "3"};
+    seen[0] = '\0';
+    cmd.operand = collect;
+    cmd.pass_unknown = 1;
+    ck_assert_int_eq(read_args_caught(&cmd, 6, pass, msg, sizeof msg), 0);
+    ck_assert_str_eq(seen, "--zzz --epochs 3 ");
+    ck_assert_int_eq(n, 2);
 }
 END_TEST
 
@@ -913,6 +1035,7 @@ Suite *e2e_suite(void) {
                         (int)(sizeof injections / sizeof injections[0]));
     tcase_add_test(cli, test_unrolled_size_limit);
     tcase_add_test(cli, test_help_and_unknown_options);
+    tcase_add_test(cli, test_option_reader);
     suite_add_tcase(s, cli);
     /* training on MNIST: slow, left to make test */
     TCase *tc = tcase_create("mnist");

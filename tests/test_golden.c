@@ -1,7 +1,7 @@
 /* test_golden.c: the generated code, byte for byte, against generated/.
  *
  *   generated/NAME/            every models/NAME.yaml, default (kernels) shape
- *   generated/loops/NAME/      the same, --shape loops
+ *   generated/loops/NAME/      the same, --style loops
  *   generated/tests/NAME/      every tests/models/NAME.yaml, --unroll full
  *   generated/lenet5-unroll.sha256   lenet5 fully unrolled (megabytes)
  *   generated/export/mnist_tiny/     the standalone export (--inference) of
@@ -157,7 +157,7 @@ END_TEST
 START_TEST(test_export) {
     char cmd[1024], out[4096], path[512];
     snprintf(cmd, sizeof cmd,
-             "./lenetc train tests/models/mnist_tiny.yaml --shape loops --threads 1 --limit 2048 "
+             "./lenetc train tests/models/mnist_tiny.yaml --style loops --threads 1 --limit 2048 "
              "--epochs 1 --quiet --save %s/export-w.safetensors >/dev/null && "
              "./lenetc tests/models/mnist_tiny.yaml --weights %s/export-w.safetensors "
              "--inference -o %s/export 2>&1",

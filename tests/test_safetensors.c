@@ -1,6 +1,7 @@
 /* test_safetensors.c: saving and loading weights as safetensors, byte for
  * byte, and every way a bad file must be refused. */
 #include <dirent.h>
+#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -300,6 +301,34 @@ START_TEST(test_failed_rename_removes_temp) {
 }
 END_TEST
 
+/* lenet_write_atomic, which weights, checkpoints and lenetc's generated
+ * files all go through: a writer that fails leaves the old file as it was
+ * and no temp file, and says why. */
+static int write_then_fail(FILE *f, void *ctx) {
+    fputs("half a file", f);
+    errno = ENOSPC;
+    return -1;
+}
+
+START_TEST(test_write_atomic_failing_writer) {
+    const char *path = tmp_path("wa_keep.txt");
+    write_bytes(path, "old", 3);
+    lenet_error err = {{0}};
+    errno = 0;
+    ck_assert_int_eq(lenet_write_atomic(path, write_then_fail, NULL, &err), -1);
+    ck_assert_int_eq(errno, ENOSPC);
+    char want[600];
+    snprintf(want, sizeof want, "%s: write failed: %s", path, strerror(ENOSPC));
+    ck_assert_str_eq(err.msg, want);
+    size_t len;
+    unsigned char *back = read_all(path, &len);
+    ck_assert_uint_eq(len, 3);
+    ck_assert_mem_eq(back, "old", 3);
+    free(back);
+    ck_assert_int_eq(count_prefixed("wa_keep.txt.tmp."), 0);
+}
+END_TEST
+
 /* ---- loading files from elsewhere ------------------------------------ */
 
 /* As PyTorch's safetensors writes it: __metadata__ first, tensors sorted by
@@ -566,6 +595,7 @@ Suite *safetensors_suite(void) {
     tcase_add_test(save, test_overwrite_and_mode);
     tcase_add_test(save, test_save_into_missing_dir);
     tcase_add_test(save, test_failed_rename_removes_temp);
+    tcase_add_test(save, test_write_atomic_failing_writer);
     suite_add_tcase(s, save);
 
     TCase *load = tcase_create("load");

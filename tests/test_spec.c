@@ -544,6 +544,38 @@ START_TEST(load_file_names) {
 }
 END_TEST
 
+/* ---- write_file_atomic -------------------------------------------------- */
+
+/* Generated files: the mode fopen gives, and over a directory a one-line
+ * error naming the file, with no temp file left behind. */
+START_TEST(write_file_errors) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/written.c", test_tmpdir());
+    Diag d = {.file = "lenetc"};
+    ck_assert_msg(write_file_atomic(path, "int x;\n", 7, &d) == 0, "%s", d.msg);
+    mode_t mask = umask(0);
+    umask(mask);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_uint_eq(st.st_mode & 0777, 0666 & ~mask);
+    ck_assert_int_eq(st.st_size, 7);
+    snprintf(path, sizeof path, "%s/written_dir.c", test_tmpdir());
+    mkdir(path, 0777);
+    d = (Diag){.file = "lenetc"};
+    ck_assert_int_eq(write_file_atomic(path, "int x;\n", 7, &d), -1);
+    char want[600];
+    snprintf(want, sizeof want, "lenetc: error: cannot write %s: Is a directory", path);
+    ck_assert_str_eq(d.msg, want);
+    ck_assert_int_eq(rmdir(path), 0);
+    char tmp_glob[600];
+    snprintf(tmp_glob, sizeof tmp_glob, "ls %s/written_dir.c.tmp.* 2>/dev/null", test_tmpdir());
+    FILE *p = popen(tmp_glob, "r");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(fgetc(p), EOF);
+    pclose(p);
+}
+END_TEST
+
 START_TEST(load_file_errors) {
     char path[512];
     Model m;
@@ -667,6 +699,7 @@ Suite *spec_suite(void) {
     tcase_add_test(t, nul_byte);
     tcase_add_test(t, load_file_names);
     tcase_add_test(t, load_file_errors);
+    tcase_add_test(t, write_file_errors);
     suite_add_tcase(s, t);
     t = tcase_create("diagnostics");
     tcase_add_loop_test(t, bad_default_name, 0, N_OF(bad_default_names));
