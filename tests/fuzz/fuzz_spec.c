@@ -3,7 +3,7 @@
  * Spec text -> YAML tree -> IR -> shapes -> C in every code style. A spec
  * that is accepted must give C that libtcc compiles (no spec can make
  * lenetc write broken or foreign code); one that is refused must come with
- * a message. A small accepted spec's kernels-shape code also runs, forward
+ * a message. A small accepted spec's kernels-style code also runs, forward
  * and backward, on buffers of exactly the sizes it declares, so that a
  * descriptor that reaches past them is caught. Sanitizers turn any
  * out-of-bounds access, leak or undefined behaviour into a crash. `make
@@ -22,7 +22,7 @@
 #define MAX_RUN_MACS 50000
 #define MAX_COMPILE_BYTES (256 << 10)
 
-/* One forward and backward pass of the compiled kernels-shape code, every
+/* One forward and backward pass of the compiled kernels-style code, every
  * buffer allocated to exactly its size (ASan guards its ends). */
 static void run_once(const Model *m, Jit *j, int tile) {
     char name[MAX_NAME + 16];
@@ -39,7 +39,7 @@ static void run_once(const Model *m, Jit *j, int tile) {
         params[i] = (float)((i * 7919) % 13) / 13.0f - 0.5f;
     for (size_t i = 0; i < (size_t)shape_size(m->input) * tile; i++)
         acts[i] = (float)(i % 5) - 2.0f;
-    fwd(params, acts);
+    fwd(params, acts, &(lenet_pass){.training = 1, .seed = 1});
     for (size_t i = 0; i < (size_t)m->n_classes * tile; i++)
         dacts[(size_t)m->logits_off * tile + i] = 0.125f;
     bwd(params, acts, dacts, grads);
@@ -63,17 +63,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     long macs = 0;
     for (int i = 0; i < m.n_layers; i++)
         macs += layer_macs(&m.layers[i], false) + layer_macs(&m.layers[i], true);
-    static const CodeStyle shapes[] = {STYLE_LOOPS, STYLE_KERNELS, STYLE_UNROLL};
+    static const CodeStyle styles[] = {STYLE_LOOPS, STYLE_KERNELS, STYLE_UNROLL};
     /* sse2 (what `make fuzz` builds instrumented), or the machine's own */
     const lenet_target *target = lenet_target_runs(lenet_target_find("sse2"))
                                      ? lenet_target_find("sse2")
                                      : lenet_target_native();
     for (int s = 0; s < 3; s++) {
-        if (shapes[s] == STYLE_UNROLL && macs > MAX_UNROLL_MACS)
+        if (styles[s] == STYLE_UNROLL && macs > MAX_UNROLL_MACS)
             continue;
         /* the kernels style with a tile that fills no vector, too */
-        const int tile = shapes[s] == STYLE_KERNELS && (size & 1) ? 5 : 16;
-        EmitOptions o = {.shape = shapes[s], .target = target->name, .tile = tile,
+        const int tile = styles[s] == STYLE_KERNELS && (size & 1) ? 5 : 16;
+        EmitOptions o = {.style = styles[s], .target = target->name, .tile = tile,
                          .real = "float", .spec_file = "fuzz.yaml"};
         StrBuf c = {0}, h = {0}, mk = {0};
         emit_source(&m, &o, &c);
@@ -82,10 +82,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         sb_free(&c);
         sb_free(&h);
         sb_free(&mk);
-        const bool kernels = shapes[s] == STYLE_KERNELS;
+        const bool kernels = styles[s] == STYLE_KERNELS;
         StrBuf k = {0};
-        if (kernels)
-            sb_puts(&k, lenetc_kernels_header);
+        sb_puts(&k, lenetc_kernels_header); /* lenet_pass, and the kernels */
         emit_kernels(&m, &o, &k);
         if (k.len <= MAX_COMPILE_BYTES) {
             Diag jd = {.file = "fuzz.yaml"};
