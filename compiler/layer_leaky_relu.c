@@ -10,12 +10,20 @@
 
 #include "lenetc.h"
 
+typedef struct {
+    float alpha; /* the slope below zero */
+} LeakyRelu;
+LAYER_DATA_FITS(LeakyRelu);
+
 static int leaky_relu_parse(Layer *l, const YNode *p, Diag *d) {
     static const char *const keys[] = {"name", "alpha", NULL};
-    l->alpha = 0.3f;
+    LeakyRelu *k = LAYER_DATA(LeakyRelu, l);
+    k->alpha = 0.3f;
     return spec_check_keys(p, "leaky_relu layer", keys, d) ||
-           spec_real(p, "alpha", 0.0, 1.0, &l->alpha, d);
+           spec_real(p, "alpha", 0.0, 1.0, &k->alpha, d);
 }
+
+static float alpha_of(const Layer *l) { return LAYER_DATA(const LeakyRelu, l)->alpha; }
 
 static int leaky_relu_infer(Layer *l, Diag *d) {
     l->out = l->in;
@@ -23,26 +31,26 @@ static int leaky_relu_infer(Layer *l, Diag *d) {
 }
 
 static void leaky_relu_describe(const Layer *l, StrBuf *sb) {
-    sb_printf(sb, "leaky_relu alpha %g", l->alpha);
+    sb_printf(sb, "leaky_relu alpha %g", alpha_of(l));
 }
 
 static void leaky_relu_forward(Emitter *e, const Layer *l) {
     char alpha[32];
     emit_line(e, "for (int i = 0; i < %ld; i++)", shape_size(l->in) * e->opt.tile);
-    emit_line(e, "    out[i] = in[i] > 0 ? in[i] : %s * in[i];", emit_real(e, l->alpha, alpha));
+    emit_line(e, "    out[i] = in[i] > 0 ? in[i] : %s * in[i];", emit_real(e, alpha_of(l), alpha));
 }
 
 static void leaky_relu_backward(Emitter *e, const Layer *l) {
     char alpha[32];
     emit_line(e, "for (int i = 0; i < %ld; i++)", shape_size(l->in) * e->opt.tile);
     emit_line(e, "    din[i] = in[i] > 0 ? dout[i] : %s * dout[i];",
-              emit_real(e, l->alpha, alpha));
+              emit_real(e, alpha_of(l), alpha));
 }
 
 static void leaky_relu_torch(const Layer *l, json_t *modules) {
     char alpha[32];
     layer_torch_module(modules, l, NULL, "LeakyReLU",
-                       json_pack("[f]", strtod(shortest_real(l->alpha, true, alpha), NULL)), NULL);
+                       json_pack("[f]", strtod(shortest_real(alpha_of(l), true, alpha), NULL)), NULL);
 }
 
 const LayerKind leaky_relu_kind = {

@@ -154,7 +154,9 @@ struct Layer {
     int size;               /* pool window */
     int units;              /* dense */
     bool relu;              /* dense: activation relu */
-    float alpha;            /* leaky_relu: the slope below zero */
+    /* a kind's own attributes beyond these: layer_<kind>.c keeps its struct
+     * here (LAYER_DATA), so a new kind needs no field in this header */
+    _Alignas(double) unsigned char data[64];
     /* set by infer */
     Shape in, out;
     LayerTensor tensors[MAX_LAYER_TENSORS];
@@ -166,6 +168,11 @@ struct Layer {
     bool need_dinput;       /* backward must produce the input gradient */
     bool need_backward;     /* some layer at or before this one is trained */
 };
+
+/* A kind's attribute struct T in l->data; the kind's file checks that it
+ * fits with LAYER_DATA_FITS(T). */
+#define LAYER_DATA(T, l) ((T *)(l)->data)
+#define LAYER_DATA_FITS(T) _Static_assert(sizeof(T) <= sizeof(((Layer *)0)->data), #T " fits")
 
 /* Declares a tensor of l (its size is the product of dims); returns it. */
 LayerTensor *layer_tensor(Layer *l, const char *name, const char *var, const char *grad_var,
