@@ -4,6 +4,7 @@
  * <kind>_kind; adding one is one row in LAYER_KINDS below. Nothing outside
  * layer_*.c knows any kind by name.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,6 +42,7 @@ const char *layer_kind_list(void) {
 
 LayerTensor *layer_tensor(Layer *l, const char *name, const char *var, const char *grad_var,
                           lenet_init init, int ndim, const int *dims) {
+    assert(l->n_tensors < MAX_LAYER_TENSORS); /* a kind declares a fixed few */
     LayerTensor *t = &l->tensors[l->n_tensors++];
     *t = (LayerTensor){.name = name, .var = var, .grad_var = grad_var, .ndim = ndim,
                        .init = init, .trainable = grad_var != NULL, .size = 1};

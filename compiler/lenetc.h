@@ -111,7 +111,8 @@ typedef struct {
     /* forward multiply-adds per sample; NULL: none worth counting */
     long (*macs)(const Layer *l);
     /* appends the torch.nn modules that compute the same to modules (a
-     * JSON array of {"name", "module", "args", "kwargs"}), for summary --json */
+     * JSON array of {"name", "module", "args", "kwargs"}), for summary --json;
+     * NULL: none (tools/lenetc_torch.py then cannot build the model) */
     void (*torch)(const Layer *l, json_t *modules);
     /* the output is the input seen another way (flatten): no code, no memory */
     bool view;

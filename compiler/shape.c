@@ -234,7 +234,8 @@ char *model_summary_json(const Model *m) {
         StrBuf desc = {0};
         l->kind->describe(l, &desc);
         json_t *modules = json_array();
-        l->kind->torch(l, modules);
+        if (l->kind->torch)
+            l->kind->torch(l, modules);
         json_array_append_new(
             layers, json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:o}", "name", l->name, "kind",
                               l->kind->kind, "keras", l->kind->keras, "describe", desc.data,
