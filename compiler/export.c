@@ -68,7 +68,13 @@ void emit_export(const Model *m, const float *params, const char *spec_file,
     sb_printf(c, "#include \"%s.h\"\n", n);
     EmitOptions o = {.style = STYLE_LOOPS, .tile = 1, .real = "float", .spec_file = spec_file,
                      .forward_only = true};
-    emit_kernels(m, &o, c);
+    StrBuf code = {0};
+    emit_kernels(m, &o, &code);
+    if (strstr(code.data, "tanhf(") || strstr(code.data, "expf("))
+        sb_puts(c, "\n/* libm's (link with -lm), for the tanh and sigmoid activations */\n"
+                   "float tanhf(float);\nfloat expf(float);\n");
+    sb_puts(c, code.data);
+    sb_free(&code);
 
     Emitter e = {.out = c, .opt = o};
     char num[32];

@@ -3,8 +3,9 @@
  * Facts that shape this file (see ../shared/notes/codegen-facts.md):
  * libtcc is not reentrant, so every compile holds one lock; the machine code
  * belongs to its TCCState, so a Jit lives as long as its function pointers;
- * generated kernels call nothing, so we compile with -nostdlib and need
- * neither libc nor tcc's libtcc1.a at run time. The kernels style calls
+ * generated kernels call nothing but libm's tanhf and expf (bound below), so
+ * we compile with -nostdlib and need neither libc nor tcc's libtcc1.a at
+ * run time. The kernels style calls
  * the runtime's vector kernels: the chosen target's are handed to tcc as
  * plain function pointers (tcc links neither ifunc nor target_clones), and
  * their declarations, runtime/lenet_kernels.h, are compiled in front of
@@ -12,6 +13,7 @@
  * itself is needed at run time.
  */
 #include <libtcc.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +78,13 @@ Jit *jit_compile_text(const char *src, const lenet_symbol *symbols, Diag *d) {
     tcc_set_error_func(s, &sink, on_tcc_error);
     tcc_set_options(s, "-nostdlib");
     tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
+    /* libm's functions that activations call (lenet_kernels.h), then the
+     * target's kernels */
+    static const lenet_symbol libm[] = {{"tanhf", (void *)tanhf}, {"expf", (void *)expf},
+                                        {"tanh", (void *)tanh},   {"exp", (void *)exp},
+                                        {0, 0}};
+    for (const lenet_symbol *k = libm; k->name; k++)
+        tcc_add_symbol(s, k->name, k->fn);
     for (const lenet_symbol *k = symbols; k && k->name; k++)
         tcc_add_symbol(s, k->name, k->fn);
     int ok = tcc_compile_string(s, src) == 0 && tcc_relocate(s, TCC_RELOCATE_AUTO) >= 0;

@@ -1,27 +1,35 @@
-/* layer_dense.c: fully connected, optionally followed by relu.
+/* layer_dense.c: fully connected, optionally followed by an activation.
  *
  *   - dense: {units: 120, activation: relu}
+ *   - dense: {units: 64, activation: leaky_relu, alpha: 0.1}
  *
  * out[j] = act(bias[j] + sum over i of w[j][i] * in[i]), w in PyTorch's
- * Linear layout [units][inputs]. The relu is fused: the backward pass masks
- * dout where the output is not positive, in place.
+ * Linear layout [units][inputs]. The activation (none, relu, leaky_relu,
+ * tanh, sigmoid) is fused: it is applied to out in place, and the backward
+ * pass scales dout by its derivative, in place, before the sums. relu is
+ * fused into the kernels style's gemm; the others run activation.c's loop.
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "lenetc.h"
 
 static int dense_parse(Layer *l, const YNode *p, Diag *d) {
-    static const char *const keys[] = {"name", "units", "activation", NULL};
-    static const char *const acts[] = {"none", "relu", NULL};
+    static const char *const keys[] = {"name", "units", "activation", "alpha", NULL};
     if (spec_check_keys(p, "dense layer", keys, d))
         return -1;
     if (!p)
         return error_at(d, l->line, l->col, "dense needs units");
-    int act = 0;
+    l->act = ACT_NONE;
+    l->act_alpha = 0.2f; /* Keras' leaky_relu activation */
     if (spec_int(p, "units", 1, 1 << 16, true, &l->units, d) ||
-        spec_choice(p, "activation", acts, &act, d))
+        spec_choice(p, "activation", activation_names, &l->act, d) ||
+        spec_real(p, "alpha", 0.0, 1.0, &l->act_alpha, d))
         return -1;
-    l->relu = act == 1;
+    const YNode *alpha = spec_get(p, "alpha");
+    if (alpha && l->act != ACT_LEAKY_RELU)
+        return error_at(d, alpha->line, alpha->col,
+                        "alpha is leaky_relu's slope: it needs activation: leaky_relu");
     return 0;
 }
 
@@ -45,30 +53,52 @@ static long dense_macs(const Layer *l) { return (long)l->units * l->in.c; }
 
 static void dense_torch(const Layer *l, json_t *modules) {
     layer_torch_module(modules, l, NULL, "Linear", json_pack("[i, i]", l->in.c, l->units), NULL);
-    if (l->relu)
-        layer_torch_module(modules, l, "_relu", "ReLU", NULL, NULL);
+    char suffix[32], alpha[32];
+    snprintf(suffix, sizeof suffix, "_%s", activation_names[l->act]);
+    if (l->act == ACT_LEAKY_RELU)
+        layer_torch_module(modules, l, suffix, "LeakyReLU",
+                           json_pack("[f]", strtod(shortest_real(l->act_alpha, true, alpha), NULL)),
+                           NULL);
+    else if (l->act != ACT_NONE)
+        layer_torch_module(modules, l, suffix, activation_torch(l->act), NULL, NULL);
 }
 
 static void dense_describe(const Layer *l, StrBuf *sb) {
-    sb_printf(sb, "dense %d -> %d%s", l->in.c, l->units, l->relu ? ", relu" : "");
+    sb_printf(sb, "dense %d -> %d", l->in.c, l->units);
+    if (l->act == ACT_LEAKY_RELU)
+        sb_printf(sb, ", leaky_relu %g", l->act_alpha);
+    else if (l->act != ACT_NONE)
+        sb_printf(sb, ", %s", activation_names[l->act]);
 }
 
 #define RELU_GRADIENT_RULE "/* relu: no gradient where the output was clamped */"
 
-static void relu_in_place(Emitter *e, const Layer *l) {
-    emit_line(e, "for (int i = 0; i < %ld; i++)", (long)l->units * e->opt.tile);
-    emit_line(e, "    out[i] = out[i] > 0 ? out[i] : 0;");
+/* dout *= the activation's derivative, in place, before the sums. */
+static void activation_grad_in_place(Emitter *e, const Layer *l) {
+    if (l->act == ACT_NONE)
+        return;
+    emit_line(e, l->act == ACT_RELU ? RELU_GRADIENT_RULE
+                                    : "/* the activation's derivative, from the output */");
+    emit_activation_grad(e, l->act, l->act_alpha, (long)l->units * e->opt.tile, "out", "dout",
+                         "dout");
 }
 
-/* Kernels style: out[j] = bias[j] + w[j][i] x in[i], relu fused. */
+/* The activation on out, in place (relu in the kernels style is the gemm's). */
+static void activation_in_place(Emitter *e, const Layer *l) {
+    emit_activation(e, l->act, l->act_alpha, (long)l->units * e->opt.tile, "out", "out");
+}
+
+/* Kernels style: out[j] = bias[j] + w[j][i] x in[i], relu fused into the gemm. */
 static void dense_forward_kernels(Emitter *e, const Layer *l) {
     const int T = e->opt.tile, N = l->in.c;
     char fn[48];
     lenet_gemm d = {.m = l->units, .k = {1, 1, N}, .groups = {1, 1}, .width = T,
-                    .flags = l->relu ? LENET_RELU : 0, .a_row = N, .a_k = {0, 0, 1},
+                    .flags = l->act == ACT_RELU ? LENET_RELU : 0, .a_row = N, .a_k = {0, 0, 1},
                     .b_k = {0, 0, T}, .c_row = T};
     emit_gemm_desc(e, "fwd", &d);
     emit_line(e, "%s(&fwd, w, in, out, bias);", emit_kernel(e, "gemm", fn));
+    if (l->act != ACT_RELU)
+        activation_in_place(e, l);
 }
 
 /* Kernels style of the backward pass. The weight gradient sums over the
@@ -77,10 +107,12 @@ static void dense_forward_kernels(Emitter *e, const Layer *l) {
 static void dense_backward_kernels(Emitter *e, const Layer *l) {
     const int T = e->opt.tile, N = l->in.c, U = l->units;
     char fn[48];
-    if (l->relu) {
+    if (l->act == ACT_RELU) {
         emit_line(e, RELU_GRADIENT_RULE);
         emit_line(e, "%s(%ld, out, dout, dout);", emit_kernel(e, "relu_backward", fn),
                   (long)U * T);
+    } else {
+        activation_grad_in_place(e, l);
     }
     emit_line(e, "/* bias: dout summed over lanes */");
     lenet_gemm_dot bs = {.m = U, .groups = {1, 1}, .width = T, .a_row = T};
@@ -119,8 +151,7 @@ static void dense_forward_loops(Emitter *e, const Layer *l) {
     emit_lanes(e, "o[$] += wk * x[$];");
     emit_close(e);
     emit_close(e);
-    if (l->relu)
-        relu_in_place(e, l);
+    activation_in_place(e, l);
 }
 
 static void dense_forward_unrolled(Emitter *e, const Layer *l) {
@@ -134,24 +165,14 @@ static void dense_forward_unrolled(Emitter *e, const Layer *l) {
         sum_end(e);
     }
     emit_close(e);
-    if (l->relu)
-        relu_in_place(e, l);
-}
-
-/* The fused relu's gradient, in place: dout = 0 where out <= 0. */
-static void relu_mask_loops(Emitter *e, const Layer *l) {
-    emit_line(e, RELU_GRADIENT_RULE);
-    emit_line(e, "for (int i = 0; i < %ld; i++)", (long)l->units * e->opt.tile);
-    emit_line(e, "    if (!(out[i] > 0))");
-    emit_line(e, "        dout[i] = 0;");
+    activation_in_place(e, l);
 }
 
 static void dense_backward_loops(Emitter *e, const Layer *l) {
     const char *R = e->opt.real;
     int T = e->opt.tile, N = l->in.c, U = l->units;
     char p[128];
-    if (l->relu)
-        relu_mask_loops(e, l);
+    activation_grad_in_place(e, l);
     emit_line(e, "/* bias and weights: sums over lanes, in lane order */");
     emit_open(e, "for (int j = 0; j < %d; j++)", U);
     emit_line(e, "const %s *d = %s;", R, lanes_at(p, "dout", "j", T));
@@ -181,8 +202,7 @@ static void dense_backward_unrolled(Emitter *e, const Layer *l) {
     int N = l->in.c, U = l->units;
     char a[32], c[32], zero[32];
     emit_real(e, 0.0, zero);
-    if (l->relu)
-        relu_mask_loops(e, l);
+    activation_grad_in_place(e, l);
     /* one lane loop: each gradient still takes its lanes in order */
     emit_lane_loop(e);
     emit_line(e, "/* bias and weights */");

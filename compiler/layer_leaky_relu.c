@@ -3,8 +3,8 @@
  *   - leaky_relu                    alpha 0.3, Keras' LeakyReLU default
  *   - leaky_relu: {alpha: 0.01}     PyTorch's default
  *
- * Elementwise, so one loop serves every style: the kernels style falls back
- * to it (gcc vectorises it in an emitted build).
+ * Elementwise, so one loop (activation.c's) serves every style: the kernels
+ * style falls back to it (gcc vectorises it in an emitted build).
  */
 #include <stdlib.h>
 
@@ -35,16 +35,12 @@ static void leaky_relu_describe(const Layer *l, StrBuf *sb) {
 }
 
 static void leaky_relu_forward(Emitter *e, const Layer *l) {
-    char alpha[32];
-    emit_line(e, "for (int i = 0; i < %ld; i++)", shape_size(l->in) * e->opt.tile);
-    emit_line(e, "    out[i] = in[i] > 0 ? in[i] : %s * in[i];", emit_real(e, alpha_of(l), alpha));
+    emit_activation(e, ACT_LEAKY_RELU, alpha_of(l), shape_size(l->in) * e->opt.tile, "in", "out");
 }
 
 static void leaky_relu_backward(Emitter *e, const Layer *l) {
-    char alpha[32];
-    emit_line(e, "for (int i = 0; i < %ld; i++)", shape_size(l->in) * e->opt.tile);
-    emit_line(e, "    din[i] = in[i] > 0 ? dout[i] : %s * dout[i];",
-              emit_real(e, alpha_of(l), alpha));
+    emit_activation_grad(e, ACT_LEAKY_RELU, alpha_of(l), shape_size(l->in) * e->opt.tile, "out",
+                         "dout", "din");
 }
 
 static void leaky_relu_torch(const Layer *l, json_t *modules) {

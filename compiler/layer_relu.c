@@ -21,8 +21,7 @@ static long tile_values(Emitter *e, const Layer *l) {
 }
 
 static void relu_forward_loops(Emitter *e, const Layer *l) {
-    emit_line(e, "for (int i = 0; i < %ld; i++)", tile_values(e, l));
-    emit_line(e, "    out[i] = in[i] > 0 ? in[i] : 0;");
+    emit_activation(e, ACT_RELU, 0, tile_values(e, l), "in", "out");
 }
 
 static void relu_forward_kernels(Emitter *e, const Layer *l) {
@@ -31,8 +30,7 @@ static void relu_forward_kernels(Emitter *e, const Layer *l) {
 }
 
 static void relu_backward_loops(Emitter *e, const Layer *l) {
-    emit_line(e, "for (int i = 0; i < %ld; i++)", tile_values(e, l));
-    emit_line(e, "    din[i] = out[i] > 0 ? dout[i] : 0;");
+    emit_activation_grad(e, ACT_RELU, 0, tile_values(e, l), "out", "dout", "din");
 }
 
 static void relu_backward_kernels(Emitter *e, const Layer *l) {

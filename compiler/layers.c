@@ -17,6 +17,8 @@
     X(avgpool)                                                                               \
     X(relu)                                                                                  \
     X(leaky_relu)                                                                            \
+    X(tanh)                                                                                  \
+    X(sigmoid)                                                                               \
     X(flatten)                                                                               \
     X(dense)
 

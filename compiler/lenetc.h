@@ -154,7 +154,8 @@ struct Layer {
     int pad;                /* conv: explicit padding */
     int size;               /* pool window */
     int units;              /* dense */
-    bool relu;              /* dense: activation relu */
+    int act;                /* dense: its fused Activation (ACT_NONE...) */
+    float act_alpha;        /* dense: leaky_relu's slope */
     /* a kind's own attributes beyond these: layer_<kind>.c keeps its struct
      * here (LAYER_DATA), so a new kind needs no field in this header */
     _Alignas(double) unsigned char data[64];
@@ -174,6 +175,19 @@ struct Layer {
  * fits with LAYER_DATA_FITS(T). */
 #define LAYER_DATA(T, l) ((T *)(l)->data)
 #define LAYER_DATA_FITS(T) _Static_assert(sizeof(T) <= sizeof(((Layer *)0)->data), #T " fits")
+
+/* ---- activations (activation.c), for activation layers and dense ----- */
+typedef enum { ACT_NONE, ACT_RELU, ACT_LEAKY_RELU, ACT_TANH, ACT_SIGMOID, N_ACTIVATIONS } Activation;
+/* their spellings in a spec ("none", "relu", ...), NULL-terminated */
+extern const char *const activation_names[];
+/* its torch.nn module: "ReLU", "LeakyReLU", "Tanh", "Sigmoid" */
+const char *activation_torch(Activation a);
+/* out[i] = f(in[i]) for i < n (in may be out); alpha: leaky_relu's slope */
+void emit_activation(Emitter *e, Activation a, float alpha, long n, const char *in,
+                     const char *out);
+/* din[i] = dout[i] * f'(...) for i < n, from the output (din may be dout) */
+void emit_activation_grad(Emitter *e, Activation a, float alpha, long n, const char *out,
+                          const char *dout, const char *din);
 
 /* Declares a tensor of l (its size is the product of dims); returns it. */
 LayerTensor *layer_tensor(Layer *l, const char *name, const char *var, const char *grad_var,

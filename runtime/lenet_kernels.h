@@ -32,6 +32,14 @@ typedef struct {
     int sample;         /* the batch position of the tile's lane 0 */
 } lenet_pass;
 
+/* libm's, which the tanh and sigmoid activations call: the JIT binds these
+ * very functions, an emitted build links them (-lm), so both compute the
+ * same bits. */
+float tanhf(float);
+float expf(float);
+double tanh(double);
+double exp(double);
+
 /* Flags of lenet_gemm. */
 #define LENET_ACCUMULATE 1 /* C += A x B, instead of C = bias + A x B */
 #define LENET_RELU 2       /* then C = max(C, 0) */

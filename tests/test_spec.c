@@ -148,7 +148,7 @@ START_TEST(lenet5_model) {
     ck_assert_int_eq(p1->size, 2);
     ck_assert_int_eq(p1->stride, 2);
     ck_assert_int_eq(d1->units, 120);
-    ck_assert(d1->relu && m.layers[8].relu && !m.layers[9].relu);
+    ck_assert(d1->act == ACT_RELU && m.layers[8].act == ACT_RELU && m.layers[9].act != ACT_RELU);
     /* where each layer was written */
     ck_assert_int_eq(c1->line, 9);
     ck_assert_int_eq(c1->col, 5);
@@ -210,7 +210,7 @@ START_TEST(defaults) {
         {"dense", "dense1", 10, 1, 1, true, 7840, 10, 0, 7840, 0, 784, false, true},
     };
     check_layers(&m, want, 2);
-    ck_assert(!m.layers[1].relu);
+    ck_assert(m.layers[1].act != ACT_RELU);
     ck_assert_int_eq(m.n_params, 7850);
     ck_assert_int_eq(m.act_floats, 794);
     ck_assert_int_eq(m.logits_off, 784);
@@ -341,7 +341,7 @@ START_TEST(dense_activation) {
                    "  - dense: {units: 16, activation: none}\n"
                    "  - dense: {units: 2}\n",
              "net", &m);
-    ck_assert(m.layers[1].relu && !m.layers[2].relu && !m.layers[3].relu);
+    ck_assert(m.layers[1].act == ACT_RELU && m.layers[2].act != ACT_RELU && m.layers[3].act != ACT_RELU);
     ck_assert_int_eq(m.layers[1].units, 32);
     ck_assert_int_eq(m.layers[1].tensors[0].size, 32 * 784);
     ck_assert_int_eq(m.layers[2].tensors[0].size, 16 * 32);

@@ -307,8 +307,7 @@ static void dense2_backward(const float *restrict params, const float *restrict 
     float *restrict gb = grads + 60772;
     /* relu: no gradient where the output was clamped */
     for (int i = 0; i < 1344; i++)
-        if (!(out[i] > 0))
-            dout[i] = 0;
+        dout[i] = out[i] > 0 ? dout[i] : 0;
     /* bias and weights: sums over lanes, in lane order */
     for (int j = 0; j < 84; j++) {
         const float *d = dout + j * 16;
@@ -353,8 +352,7 @@ static void dense1_backward(const float *restrict params, const float *restrict 
     float *restrict gb = grads + 50572;
     /* relu: no gradient where the output was clamped */
     for (int i = 0; i < 1920; i++)
-        if (!(out[i] > 0))
-            dout[i] = 0;
+        dout[i] = out[i] > 0 ? dout[i] : 0;
     /* bias and weights: sums over lanes, in lane order */
     for (int j = 0; j < 120; j++) {
         const float *d = dout + j * 16;

@@ -133,8 +133,7 @@ static void dense2_backward(const float *restrict params, const float *restrict 
     float *restrict gb = grads + 105;
     /* relu: no gradient where the output was clamped */
     for (int i = 0; i < 80; i++)
-        if (!(out[i] > 0))
-            dout[i] = 0;
+        dout[i] = out[i] > 0 ? dout[i] : 0;
     for (int b = 0; b < 16; b++) {
         /* bias and weights */
         gb[0] += dout[b];
@@ -200,8 +199,7 @@ static void dense1_backward(const float *restrict params, const float *restrict 
     float *restrict gb = grads + 63;
     /* relu: no gradient where the output was clamped */
     for (int i = 0; i < 112; i++)
-        if (!(out[i] > 0))
-            dout[i] = 0;
+        dout[i] = out[i] > 0 ? dout[i] : 0;
     for (int b = 0; b < 16; b++) {
         /* bias and weights */
         gb[0] += dout[b];

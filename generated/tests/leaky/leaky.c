@@ -214,7 +214,7 @@ static void leaky_relu2_backward(const float *restrict acts, float *restrict dac
     float *restrict dout = dacts + 1680;
     float *restrict din = dacts + 1600;
     for (int i = 0; i < 80; i++)
-        din[i] = in[i] > 0 ? dout[i] : 0.01f * dout[i];
+        din[i] = out[i] > 0 ? dout[i] : 0.01f * dout[i];
 }
 
 /* dense1 backward: dense 32 -> 5
@@ -439,7 +439,7 @@ static void leaky_relu1_backward(const float *restrict acts, float *restrict dac
     float *restrict dout = dacts + 1088;
     float *restrict din = dacts + 576;
     for (int i = 0; i < 512; i++)
-        din[i] = in[i] > 0 ? dout[i] : 0.3f * dout[i];
+        din[i] = out[i] > 0 ? dout[i] : 0.3f * dout[i];
 }
 
 /* conv1 backward: conv 2@3x3 stride 1, padding valid

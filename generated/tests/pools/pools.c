@@ -1941,8 +1941,7 @@ static void dense1_backward(const float *restrict params, const float *restrict 
     float *restrict gb = grads + 219;
     /* relu: no gradient where the output was clamped */
     for (int i = 0; i < 96; i++)
-        if (!(out[i] > 0))
-            dout[i] = 0;
+        dout[i] = out[i] > 0 ? dout[i] : 0;
     for (int b = 0; b < 16; b++) {
         /* bias and weights */
         gb[0] += dout[b];

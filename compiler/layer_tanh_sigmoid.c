@@ -1,0 +1,61 @@
+/* layer_tanh_sigmoid.c: the two smooth activations, elementwise.
+ *
+ *   - tanh          out = tanh(in)
+ *   - sigmoid       out = 1 / (1 + exp(-in))
+ *
+ * Both are activation.c's loops in every style (the kernels style falls
+ * back to them); their gradients come from the output.
+ */
+#include "lenetc.h"
+
+extern const LayerKind tanh_kind;
+
+static Activation act_of(const Layer *l) { return l->kind == &tanh_kind ? ACT_TANH : ACT_SIGMOID; }
+
+static int squash_parse(Layer *l, const YNode *p, Diag *d) {
+    static const char *const keys[] = {"name", NULL};
+    return spec_check_keys(p, act_of(l) == ACT_TANH ? "tanh layer" : "sigmoid layer", keys, d);
+}
+
+static int squash_infer(Layer *l, Diag *d) {
+    l->out = l->in;
+    return 0;
+}
+
+static void squash_describe(const Layer *l, StrBuf *sb) { sb_puts(sb, l->kind->kind); }
+
+static void squash_forward(Emitter *e, const Layer *l) {
+    emit_activation(e, act_of(l), 0, shape_size(l->in) * e->opt.tile, "in", "out");
+}
+
+static void squash_backward(Emitter *e, const Layer *l) {
+    emit_activation_grad(e, act_of(l), 0, shape_size(l->in) * e->opt.tile, "out", "dout", "din");
+}
+
+static void squash_torch(const Layer *l, json_t *modules) {
+    layer_torch_module(modules, l, NULL, activation_torch(act_of(l)), NULL, NULL);
+}
+
+const LayerKind tanh_kind = {
+    .kind = "tanh",
+    .prefix = "tanh",
+    .keras = "Activation",
+    .parse = squash_parse,
+    .infer = squash_infer,
+    .describe = squash_describe,
+    .torch = squash_torch,
+    .forward = {[STYLE_LOOPS] = squash_forward},
+    .backward = {[STYLE_LOOPS] = squash_backward},
+};
+
+const LayerKind sigmoid_kind = {
+    .kind = "sigmoid",
+    .prefix = "sigmoid",
+    .keras = "Activation",
+    .parse = squash_parse,
+    .infer = squash_infer,
+    .describe = squash_describe,
+    .torch = squash_torch,
+    .forward = {[STYLE_LOOPS] = squash_forward},
+    .backward = {[STYLE_LOOPS] = squash_backward},
+};
