@@ -603,6 +603,17 @@ void emit_source(const Model *m, const EmitOptions *o, StrBuf *out) {
     char lo[32], hi[32], lr[32], b1[32], b2[32], eps[32];
     e.opt.real = "float";
     const lenet_hparams *h = &lm->defaults;
+    static const char *const optimizers[] = {
+        [LENET_ADAM] = "LENET_ADAM", [LENET_SGD] = "LENET_SGD", [LENET_ADAMW] = "LENET_ADAMW"};
+    /* the settings only SGD and AdamW have, when set */
+    StrBuf sgd = {0};
+    char k[32];
+    if (h->momentum > 0)
+        sb_printf(&sgd, ",\n                 .momentum = %s", emit_real(&e, h->momentum, k));
+    if (h->nesterov)
+        sb_puts(&sgd, ", .nesterov = 1");
+    if (h->weight_decay > 0)
+        sb_printf(&sgd, ", .weight_decay = %s", emit_real(&e, h->weight_decay, k));
     sb_printf(out,
               "const lenet_model %s_model = {\n"
               "    .name = \"%s\",\n"
@@ -619,7 +630,7 @@ void emit_source(const Model *m, const EmitOptions *o, StrBuf *out) {
               "    .forward = %s_forward,\n"
               "    .backward = %s_backward,\n"
               "    .defaults = {.optimizer = %s, .lr = %s, .beta1 = %s, .beta2 = %s, .eps = %s,\n"
-              "                 .batch = %d, .epochs = %d, .seed = %llu},\n"
+              "                 .batch = %d, .epochs = %d, .seed = %llu%s},\n"
               "    .style = \"%s\",\n"
               "    .target = \"%s\",\n"
               "};\n",
@@ -627,10 +638,11 @@ void emit_source(const Model *m, const EmitOptions *o, StrBuf *out) {
               emit_real(&e, lm->scale_lo, lo), emit_real(&e, lm->scale_hi, hi), lm->n_classes,
               lm->tile, lm->n_params, lm->n_trainable, lm->n_tensors, m->name, lm->act_floats,
               lm->logits_offset, m->name, m->name,
-              h->optimizer == LENET_ADAM ? "LENET_ADAM" : "LENET_SGD", emit_real(&e, h->lr, lr),
-              emit_real(&e, h->beta1, b1), emit_real(&e, h->beta2, b2), emit_real(&e, h->eps, eps),
-              h->batch, h->epochs, (unsigned long long)h->seed, emit_style_name(o->style),
+              optimizers[h->optimizer], emit_real(&e, h->lr, lr), emit_real(&e, h->beta1, b1),
+              emit_real(&e, h->beta2, b2), emit_real(&e, h->eps, eps), h->batch, h->epochs,
+              (unsigned long long)h->seed, sgd.data ? sgd.data : "", emit_style_name(o->style),
               emit_target(o)->name);
+    sb_free(&sgd);
     sb_printf(out,
               "\n#ifdef LENETC_TRAINER_MAIN\n"
               "int main(int argc, char **argv) { return lenet_train_main(argc, argv, &%s_model); }\n"

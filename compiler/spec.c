@@ -259,9 +259,14 @@ static int parse_input(const YNode *in, Model *m, Diag *d) {
 }
 
 static int parse_optimizer(const YNode *v, lenet_hparams *h, Diag *d) {
-    static const char *const names[] = {"adam", "sgd", NULL};
-    static const char *const adam_keys[] = {"name", "lr", "beta1", "beta2", "eps", NULL};
-    static const char *const sgd_keys[] = {"name", "lr", NULL};
+    static const char *const names[] = {"adam", "sgd", "adamw", NULL};
+    static const lenet_optimizer_kind kinds[] = {LENET_ADAM, LENET_SGD, LENET_ADAMW};
+    static const char *const keys[][8] = {
+        {"name", "lr", "beta1", "beta2", "eps", NULL},
+        {"name", "lr", "momentum", "nesterov", "weight_decay", NULL},
+        {"name", "lr", "beta1", "beta2", "eps", "weight_decay", NULL}};
+    static const char *const what[] = {"adam optimizer", "sgd optimizer", "adamw optimizer"};
+    static const char *const yes_no[] = {"false", "true", NULL};
     const YNode *name = v;
     if (v->kind == Y_MAP) {
         name = spec_get(v, "name");
@@ -274,22 +279,33 @@ static int parse_optimizer(const YNode *v, lenet_hparams *h, Diag *d) {
             which = i;
     char buf[48];
     if (which < 0 && name->kind != Y_SCALAR)
-        return error_at(d, name->line, name->col, "optimizer must be adam or sgd, got %s",
+        return error_at(d, name->line, name->col, "optimizer must be adam, sgd or adamw, got %s",
                         kind_name(name));
     if (which < 0)
-        return error_at(d, name->line, name->col, "optimizer must be adam or sgd, got '%s'",
+        return error_at(d, name->line, name->col,
+                        "optimizer must be adam, sgd or adamw, got '%s'",
                         printable(name->text, buf));
-    h->optimizer = which == 0 ? LENET_ADAM : LENET_SGD;
-    h->lr = which == 0 ? 1e-3f : 1e-2f;
+    /* Keras' defaults: lr 0.01 for SGD, 0.001 for Adam; AdamW decays by 0.004 */
+    h->optimizer = kinds[which];
+    h->lr = kinds[which] == LENET_SGD ? 1e-2f : 1e-3f;
+    h->weight_decay = kinds[which] == LENET_ADAMW ? 0.004f : 0;
     if (v->kind != Y_MAP)
         return 0;
-    if (spec_check_keys(v, which == 0 ? "adam optimizer" : "sgd optimizer",
-                        which == 0 ? adam_keys : sgd_keys, d))
+    if (spec_check_keys(v, what[which], keys[which], d))
         return -1;
-    return spec_real(v, "lr", 1e-12, 1e3, &h->lr, d) ||
-           spec_real(v, "beta1", 0.0, 0.999999, &h->beta1, d) ||
-           spec_real(v, "beta2", 0.0, 0.9999999, &h->beta2, d) ||
-           spec_real(v, "eps", 1e-30, 1.0, &h->eps, d);
+    if (spec_real(v, "lr", 1e-12, 1e3, &h->lr, d) ||
+        spec_real(v, "beta1", 0.0, 0.999999, &h->beta1, d) ||
+        spec_real(v, "beta2", 0.0, 0.9999999, &h->beta2, d) ||
+        spec_real(v, "eps", 1e-30, 1.0, &h->eps, d) ||
+        spec_real(v, "momentum", 0.0, 0.999999, &h->momentum, d) ||
+        spec_choice(v, "nesterov", yes_no, &h->nesterov, d) ||
+        spec_real(v, "weight_decay", 0.0, 1.0, &h->weight_decay, d))
+        return -1;
+    const YNode *nesterov = spec_get(v, "nesterov");
+    if (h->nesterov && h->momentum == 0)
+        return error_at(d, nesterov->line, nesterov->col,
+                        "nesterov needs a momentum above 0 (as PyTorch's SGD)");
+    return 0;
 }
 
 static int parse_train(const YNode *t, lenet_hparams *h, Diag *d) {

@@ -76,9 +76,14 @@ static void describe_options(const lenet_trainer *t, const lenet_train_options *
     lenet_meta_set(meta, "batch", buf);
     snprintf(buf, sizeof buf, "%d", t->threads);
     lenet_meta_set(meta, "threads", buf);
-    lenet_meta_set(meta, "optimizer", o->h.optimizer == LENET_ADAM ? "adam" : "sgd");
+    lenet_meta_set(meta, "optimizer", lenet_optimizer_name(o->h.optimizer));
     snprintf(buf, sizeof buf, "%.9g", (double)o->h.lr);
     lenet_meta_set(meta, "lr", buf);
+    snprintf(buf, sizeof buf, "%.9g", (double)o->h.momentum);
+    lenet_meta_set(meta, "momentum", buf);
+    lenet_meta_set(meta, "nesterov", o->h.nesterov ? "yes" : "no");
+    snprintf(buf, sizeof buf, "%.9g", (double)o->h.weight_decay);
+    lenet_meta_set(meta, "weight_decay", buf);
     snprintf(buf, sizeof buf, "%ld", o->limit);
     lenet_meta_set(meta, "limit", buf);
     lenet_meta_set(meta, "shuffle", o->shuffle ? "yes" : "no");
@@ -157,8 +162,14 @@ int lenet_load_checkpoint(lenet_trainer *t, const lenet_train_options *o, lenet_
     /* every option that shapes the run must be the same */
     lenet_meta want = {0};
     describe_options(t, o, &want);
+    /* keys newer than a file stand for what runs without them did */
+    static const char *const newer[][2] = {
+        {"momentum", "0"}, {"nesterov", "no"}, {"weight_decay", "0"}};
     for (int i = 0; i < want.n; i++) {
         const char *got = lenet_meta_get(&meta, want.key[i]);
+        for (size_t k = 0; k < sizeof newer / sizeof newer[0] && !got; k++)
+            if (!strcmp(want.key[i], newer[k][0]))
+                got = newer[k][1];
         if (!got || strcmp(got, want.value[i]) != 0) {
             lenet_set_error(err, "%s: written with %s %s, but this run has %s %s: resume "
                             "with the same options", path, want.key[i], got ? got : "(none)",

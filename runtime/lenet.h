@@ -43,7 +43,7 @@ typedef struct {
                          * optimiser skips (kept after the trainable ones) */
 } lenet_tensor;
 
-typedef enum { LENET_ADAM = 0, LENET_SGD = 1 } lenet_optimizer_kind;
+typedef enum { LENET_ADAM = 0, LENET_SGD = 1, LENET_ADAMW = 2 } lenet_optimizer_kind;
 
 typedef struct {
     lenet_optimizer_kind optimizer;
@@ -51,7 +51,14 @@ typedef struct {
     int batch;
     int epochs;
     uint64_t seed;
+    float momentum;     /* sgd: PyTorch's buf = momentum buf + g; w -= lr buf */
+    int nesterov;       /* sgd: w -= lr (g + momentum buf), as PyTorch's */
+    float weight_decay; /* sgd: g += wd w (PyTorch); adamw: w -= lr wd w, then
+                         * Adam's step (Keras' AdamW) */
 } lenet_hparams;
+
+/* "adam", "sgd", "adamw" */
+const char *lenet_optimizer_name(lenet_optimizer_kind k);
 
 /* forward: reads the input tile at acts[0], writes every activation; pass
  * says what the pass is for (lenet_pass, in lenet_kernels.h).
@@ -195,7 +202,13 @@ int lenet_argmax_lane(const float *logits, int k, int tile, int lane);
  *              p -= lr_t * m / (sqrt(v) + eps); t counts from 1. */
 void lenet_adam_step(float *restrict params, const float *restrict grads, float *restrict m,
                      float *restrict v, size_t n, const lenet_hparams *h, long step);
-void lenet_sgd_step(float *restrict params, const float *restrict grads, size_t n, float lr);
+/* SGD as PyTorch's: g' = g + wd w; with momentum buf = momentum buf + g'
+ * (buf starts at 0, so its first value is g') and w -= lr (nesterov ? g' +
+ * momentum buf : buf); without, w -= lr g'. buf may be NULL without momentum. */
+void lenet_sgd_step(float *restrict params, const float *restrict grads, float *restrict buf,
+                    size_t n, const lenet_hparams *h);
+/* AdamW's decoupled decay, before the Adam step: w -= lr wd w. */
+void lenet_weight_decay(float *restrict params, size_t n, float lr, float wd);
 
 /* ---- weights: safetensors -------------------------------------------- */
 

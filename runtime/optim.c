@@ -20,7 +20,29 @@ void lenet_adam_step(float *restrict params, const float *restrict grads, float 
     }
 }
 
-void lenet_sgd_step(float *restrict params, const float *restrict grads, size_t n, float lr) {
+void lenet_sgd_step(float *restrict params, const float *restrict grads, float *restrict buf,
+                    size_t n, const lenet_hparams *h) {
+    const float lr = h->lr, wd = h->weight_decay, mu = h->momentum;
+    if (mu == 0) {
+        for (size_t i = 0; i < n; i++)
+            params[i] -= lr * (grads[i] + wd * params[i]);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const float g = grads[i] + wd * params[i];
+        buf[i] = mu * buf[i] + g;
+        params[i] -= lr * (h->nesterov ? g + mu * buf[i] : buf[i]);
+    }
+}
+
+void lenet_weight_decay(float *restrict params, size_t n, float lr, float wd) {
+    const float k = lr * wd;
     for (size_t i = 0; i < n; i++)
-        params[i] -= lr * grads[i];
+        params[i] -= k * params[i];
+}
+
+const char *lenet_optimizer_name(lenet_optimizer_kind k) {
+    static const char *const names[] = {
+        [LENET_ADAM] = "adam", [LENET_SGD] = "sgd", [LENET_ADAMW] = "adamw"};
+    return k >= LENET_ADAM && k <= LENET_ADAMW ? names[k] : "?";
 }

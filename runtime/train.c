@@ -28,7 +28,10 @@ void lenet_train_usage(const char *prog, const lenet_model *m, void *stream) {
             "  --epochs N       passes over the training set (spec: %d)\n"
             "  --batch B        samples per update (spec: %d)\n"
             "  --lr X           learning rate (spec: %g)\n"
-            "  --optimizer O    adam or sgd (spec: %s)\n"
+            "  --optimizer O    adam, adamw or sgd (spec: %s)\n"
+            "  --momentum M     sgd's momentum, PyTorch's (spec: %g)\n"
+            "  --weight-decay W sgd: added to the gradient as W w (PyTorch); adamw:\n"
+            "                   w -= lr W w before each step (Keras) (spec: %g)\n"
             "  --seed S         seed for initialisation and shuffling (spec: %llu)\n"
             "  --limit N        train on the first N training images only\n"
             "  --threads N      worker threads (default: all %d cores); the same seed and\n"
@@ -51,7 +54,8 @@ void lenet_train_usage(const char *prog, const lenet_model *m, void *stream) {
             "Each epoch prints: epoch N/M loss=... train_acc=... test_acc=... time=...s eval=...s\n"
             "(time: the training steps; eval: the test set)\n",
             prog, m->name, h->epochs, h->batch, (double)h->lr,
-            h->optimizer == LENET_ADAM ? "adam" : "sgd", (unsigned long long)h->seed,
+            lenet_optimizer_name(h->optimizer), (double)h->momentum, (double)h->weight_decay,
+            (unsigned long long)h->seed,
             lenet_default_threads());
 }
 
@@ -64,7 +68,8 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
     long seed = -1;
     double lr = 0; /* 0: not given */
     static const lenet_choice optimizers[] = {
-        {"adam", LENET_ADAM}, {"sgd", LENET_SGD}, {NULL, 0}};
+        {"adam", LENET_ADAM}, {"sgd", LENET_SGD}, {"adamw", LENET_ADAMW}, {NULL, 0}};
+    double momentum = -1, weight_decay = -1; /* -1: not given */
     const lenet_option options[] = {
         {.name = "--help", .kind = LENET_OPT_HELP},
         {.name = "--no-shuffle", .kind = LENET_OPT_FLAG, .dest = &no_shuffle},
@@ -79,6 +84,11 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
         {.name = "--init", .kind = LENET_OPT_STRING, .dest = &o->init_path},
         {.name = "--optimizer", .kind = LENET_OPT_CHOICE, .dest = &optimizer,
          .choices = optimizers},
+        /* 0 itself is allowed: lo is a hair below it (REAL's lo is exclusive) */
+        {.name = "--momentum", .kind = LENET_OPT_REAL, .dest = &momentum, .lo = -1e-300,
+         .hi = 0.999999, .takes = "a number from 0 to 0.999999"},
+        {.name = "--weight-decay", .kind = LENET_OPT_REAL, .dest = &weight_decay, .lo = -1e-300,
+         .hi = 1, .takes = "a number from 0 to 1"},
         {.name = "--threads", .kind = LENET_OPT_INT, .dest = &o->threads, .lo = 1,
          .hi = LENET_MAX_THREADS},
         {.name = "--checkpoint", .kind = LENET_OPT_STRING, .dest = &o->checkpoint_path},
@@ -102,6 +112,25 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
     /* switching optimiser without --lr takes Keras' default rate for it */
     else if (o->h.optimizer != m->defaults.optimizer)
         o->h.lr = o->h.optimizer == LENET_SGD ? 0.01f : 0.001f;
+    /* and its own settings: none but AdamW's decay (Keras' 0.004) */
+    if (o->h.optimizer != m->defaults.optimizer) {
+        o->h.momentum = 0;
+        o->h.nesterov = 0;
+        o->h.weight_decay = o->h.optimizer == LENET_ADAMW ? 0.004f : 0;
+    }
+    if (momentum >= 0)
+        o->h.momentum = (float)momentum;
+    if (weight_decay >= 0)
+        o->h.weight_decay = (float)weight_decay;
+    if (o->h.momentum > 0 && o->h.optimizer != LENET_SGD) {
+        fprintf(stderr, "%s: --momentum is sgd's; this run's optimizer is %s\n", prog,
+                lenet_optimizer_name(o->h.optimizer));
+        return -1;
+    }
+    if (o->h.weight_decay > 0 && o->h.optimizer == LENET_ADAM) {
+        fprintf(stderr, "%s: --weight-decay needs sgd or adamw (adam has none)\n", prog);
+        return -1;
+    }
     return 0;
 }
 
@@ -184,11 +213,17 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         }
     }
     if (!o->quiet) {
+        char extra[96] = "";
+        if (o->h.momentum > 0)
+            snprintf(extra, sizeof extra, " momentum %g%s", (double)o->h.momentum,
+                     o->h.nesterov ? " nesterov" : "");
+        if (o->h.weight_decay > 0)
+            snprintf(extra + strlen(extra), sizeof extra - strlen(extra), " weight_decay %g",
+                     (double)o->h.weight_decay);
         printf("%s: %zu params; %s code for %s; train on %d images, test on %d; batch %d, %s lr "
-               "%g, seed %llu, %d thread%s\n",
+               "%g%s, seed %llu, %d thread%s\n",
                m->name, m->n_params, m->style ? m->style : "?", m->target ? m->target : "?", N,
-               test.count, B,
-               o->h.optimizer == LENET_ADAM ? "adam" : "sgd", (double)o->h.lr,
+               test.count, B, lenet_optimizer_name(o->h.optimizer), (double)o->h.lr, extra,
                (unsigned long long)o->h.seed, tr.threads, tr.threads == 1 ? "" : "s");
         if (o->resume_path)
             printf("resumed from %s: epoch %d, sample %d, step %ld\n", o->resume_path, at.epoch,

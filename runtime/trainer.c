@@ -183,11 +183,15 @@ static void step_work(void *ctx, int w, int nw) {
         for (int i = plo; i < phi; i++)
             t->grads[i] += t->workers[v].grads[i];
     const size_t n = (size_t)(phi - plo);
-    if (t->h.optimizer == LENET_ADAM)
-        lenet_adam_step(t->params + plo, t->grads + plo, t->adam_m + plo, t->adam_v + plo, n,
-                        &t->h, t->step + 1);
-    else
-        lenet_sgd_step(t->params + plo, t->grads + plo, n, t->h.lr);
+    /* SGD's momentum buffer is Adam's first moment's array */
+    if (t->h.optimizer == LENET_SGD) {
+        lenet_sgd_step(t->params + plo, t->grads + plo, t->adam_m + plo, n, &t->h);
+        return;
+    }
+    if (t->h.optimizer == LENET_ADAMW)
+        lenet_weight_decay(t->params + plo, n, t->h.lr, t->h.weight_decay);
+    lenet_adam_step(t->params + plo, t->grads + plo, t->adam_m + plo, t->adam_v + plo, n, &t->h,
+                    t->step + 1);
 }
 
 double lenet_trainer_step(lenet_trainer *t, const lenet_dataset *ds, const int *idx, int n,

@@ -235,13 +235,51 @@ START_TEST(test_sgd_exact) {
     /* powers of two: every product and difference is exact in float */
     float p[5] = {1.0f, -2.0f, 0.5f, 3.0f, 0.0f};
     const float g[5] = {0.5f, 0.25f, -1.0f, 0.0f, 8.0f};
-    lenet_sgd_step(p, g, 5, 0.5f);
+    const lenet_hparams h = {.optimizer = LENET_SGD, .lr = 0.5f};
+    lenet_sgd_step(p, g, NULL, 5, &h);
     const float want[5] = {0.75f, -2.125f, 1.0f, 3.0f, -4.0f};
     for (int i = 0; i < 5; i++)
         ck_assert_float_eq(p[i], want[i]);
-    lenet_sgd_step(p, g, 0, 0.5f); /* n = 0 touches nothing */
+    lenet_sgd_step(p, g, NULL, 0, &h); /* n = 0 touches nothing */
     for (int i = 0; i < 5; i++)
         ck_assert_float_eq(p[i], want[i]);
+}
+END_TEST
+
+/* Momentum, Nesterov and weight decay: two steps, against what PyTorch
+ * 1.13's torch.optim.SGD(lr=0.5, momentum=0.5, nesterov=..., weight_decay=
+ * 0.25) gives for the same start and gradient in float32 (exact: powers
+ * of two). */
+START_TEST(test_sgd_momentum_as_pytorch) {
+    static const float want[2][2][5] = {
+        {{0.625f, -1.875f, 0.9375f, 2.625f, -4.0f},
+         {0.109375f, -1.703125f, 1.5390625f, 2.109375f, -9.5f}},
+        {{0.4375f, -1.8125f, 1.15625f, 2.4375f, -6.0f},
+         {-0.11328125f, -1.62890625f, 1.798828125f, 1.88671875f, -11.875f}}};
+    const float g[5] = {0.5f, 0.25f, -1.0f, 0.0f, 8.0f};
+    for (int nesterov = 0; nesterov < 2; nesterov++) {
+        float p[5] = {1.0f, -2.0f, 0.5f, 3.0f, 0.0f}, buf[5] = {0};
+        const lenet_hparams h = {.optimizer = LENET_SGD, .lr = 0.5f, .momentum = 0.5f,
+                                 .nesterov = nesterov, .weight_decay = 0.25f};
+        for (int step = 0; step < 2; step++) {
+            lenet_sgd_step(p, g, buf, 5, &h);
+            for (int i = 0; i < 5; i++)
+                ck_assert_msg(p[i] == want[nesterov][step][i],
+                              "nesterov %d step %d: p[%d] = %.9g, PyTorch %.9g", nesterov, step,
+                              i, p[i], want[nesterov][step][i]);
+        }
+    }
+}
+END_TEST
+
+/* AdamW (Keras): w -= lr wd w, then the Adam step. */
+START_TEST(test_adamw_decay) {
+    float p[3] = {1.0f, -2.0f, 0.0f};
+    lenet_weight_decay(p, 3, 0.5f, 0.25f);
+    ck_assert_float_eq(p[0], 0.875f);
+    ck_assert_float_eq(p[1], -1.75f);
+    ck_assert_float_eq(p[2], 0.0f);
+    ck_assert_str_eq(lenet_optimizer_name(LENET_ADAMW), "adamw");
 }
 END_TEST
 
@@ -782,6 +820,8 @@ Suite *numerics_suite(void) {
     tcase_add_test(tc, test_adam_keras);
     tcase_add_test(tc, test_adam_first_step);
     tcase_add_test(tc, test_sgd_exact);
+    tcase_add_test(tc, test_sgd_momentum_as_pytorch);
+    tcase_add_test(tc, test_adamw_decay);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("rng");

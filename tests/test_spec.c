@@ -418,6 +418,26 @@ START_TEST(optimizers) {
              &m);
     ck_assert(m.train.beta2 < 1.0f);
     model_free(&m);
+    /* SGD's momentum, Nesterov and weight decay; AdamW's decay (Keras' 0.004) */
+    parse_ok(INPUT "layers:\n" TAIL
+                   "train: {optimizer: {name: sgd, lr: 0.05, momentum: 0.9, nesterov: true, "
+                   "weight_decay: 5.0e-4}}\n",
+             "net", &m);
+    ck_assert_int_eq(m.train.optimizer, LENET_SGD);
+    ck_assert_float_eq(m.train.momentum, 0.9f);
+    ck_assert_int_eq(m.train.nesterov, 1);
+    ck_assert_float_eq(m.train.weight_decay, 5e-4f);
+    model_free(&m);
+    parse_ok(INPUT "layers:\n" TAIL "train: {optimizer: adamw}\n", "net", &m);
+    ck_assert_int_eq(m.train.optimizer, LENET_ADAMW);
+    ck_assert_float_eq(m.train.lr, 0.001f);
+    ck_assert_float_eq(m.train.weight_decay, 0.004f);
+    model_free(&m);
+    parse_ok(INPUT "layers:\n" TAIL "train: {optimizer: {name: adamw, weight_decay: 0.01}}\n",
+             "net", &m);
+    ck_assert_float_eq(m.train.weight_decay, 0.01f);
+    ck_assert_float_eq(m.train.momentum, 0.0f);
+    model_free(&m);
 }
 END_TEST
 
