@@ -605,7 +605,7 @@ void emit_source(const Model *m, const EmitOptions *o, StrBuf *out) {
     const lenet_hparams *h = &lm->defaults;
     static const char *const optimizers[] = {
         [LENET_ADAM] = "LENET_ADAM", [LENET_SGD] = "LENET_SGD", [LENET_ADAMW] = "LENET_ADAMW"};
-    /* the settings only SGD and AdamW have, when set */
+    /* the settings only some optimisers and schedules have, when set */
     StrBuf sgd = {0};
     char k[32];
     if (h->momentum > 0)
@@ -614,6 +614,14 @@ void emit_source(const Model *m, const EmitOptions *o, StrBuf *out) {
         sb_puts(&sgd, ", .nesterov = 1");
     if (h->weight_decay > 0)
         sb_printf(&sgd, ", .weight_decay = %s", emit_real(&e, h->weight_decay, k));
+    if (h->schedule == LENET_COSINE)
+        sb_printf(&sgd, ",\n                 .schedule = LENET_COSINE, .warmup_epochs = %s",
+                  emit_real(&e, h->warmup_epochs, k));
+    if (h->schedule == LENET_STEP)
+        sb_printf(&sgd, ",\n                 .schedule = LENET_STEP, .step_every = %d",
+                  h->step_every);
+    if (h->schedule == LENET_STEP)
+        sb_printf(&sgd, ", .step_factor = %s", emit_real(&e, h->step_factor, k));
     sb_printf(out,
               "const lenet_model %s_model = {\n"
               "    .name = \"%s\",\n"

@@ -308,8 +308,43 @@ static int parse_optimizer(const YNode *v, lenet_hparams *h, Diag *d) {
     return 0;
 }
 
+/* schedule: constant | {name: cosine, warmup_epochs: 1} | {name: step, every: 5, factor: 0.5} */
+static int parse_schedule(const YNode *v, lenet_hparams *h, Diag *d) {
+    static const char *const names[] = {"constant", "cosine", "step", NULL};
+    static const char *const keys[][4] = {
+        {"name", NULL}, {"name", "warmup_epochs", NULL}, {"name", "every", "factor", NULL}};
+    static const char *const what[] = {"constant schedule", "cosine schedule", "step schedule"};
+    const YNode *name = v;
+    if (v->kind == Y_MAP) {
+        name = spec_get(v, "name");
+        if (!name)
+            return error_at(d, v->line, v->col, "missing required key 'name' in schedule");
+    }
+    int which = -1;
+    for (int i = 0; names[i]; i++)
+        if (name->kind == Y_SCALAR && strcmp(name->text, names[i]) == 0)
+            which = i;
+    char buf[48];
+    if (which < 0)
+        return error_at(d, name->line, name->col,
+                        "schedule must be constant, cosine or step, got %s%s%s",
+                        name->kind == Y_SCALAR ? "'" : "",
+                        name->kind == Y_SCALAR ? printable(name->text, buf) : kind_name(name),
+                        name->kind == Y_SCALAR ? "'" : "");
+    h->schedule = (lenet_schedule_kind)which;
+    h->warmup_epochs = 0;
+    h->step_every = 5;
+    h->step_factor = 0.5f;
+    if (v->kind != Y_MAP)
+        return 0;
+    return spec_check_keys(v, what[which], keys[which], d) ||
+           spec_real(v, "warmup_epochs", 0.0, 1000.0, &h->warmup_epochs, d) ||
+           spec_int(v, "every", 1, 100000, false, &h->step_every, d) ||
+           spec_real(v, "factor", 1e-6, 1.0, &h->step_factor, d);
+}
+
 static int parse_train(const YNode *t, lenet_hparams *h, Diag *d) {
-    static const char *const keys[] = {"loss", "optimizer", "batch", "epochs",
+    static const char *const keys[] = {"loss", "optimizer", "schedule", "batch", "epochs",
                                        "seed", "init",      NULL};
     static const char *const losses[] = {"softmax_cross_entropy", NULL};
     static const char *const inits[] = {"glorot_uniform", NULL};
@@ -317,8 +352,8 @@ static int parse_train(const YNode *t, lenet_hparams *h, Diag *d) {
     if (spec_check_keys(t, "train", keys, d) || spec_choice(t, "loss", losses, &unused, d) ||
         spec_choice(t, "init", inits, &unused, d))
         return -1;
-    const YNode *opt = spec_get(t, "optimizer");
-    if (opt && parse_optimizer(opt, h, d))
+    const YNode *opt = spec_get(t, "optimizer"), *schedule = spec_get(t, "schedule");
+    if ((opt && parse_optimizer(opt, h, d)) || (schedule && parse_schedule(schedule, h, d)))
         return -1;
     int seed = (int)h->seed;
     if (spec_int(t, "batch", 1, 65536, false, &h->batch, d) ||

@@ -84,6 +84,16 @@ static void describe_options(const lenet_trainer *t, const lenet_train_options *
     lenet_meta_set(meta, "nesterov", o->h.nesterov ? "yes" : "no");
     snprintf(buf, sizeof buf, "%.9g", (double)o->h.weight_decay);
     lenet_meta_set(meta, "weight_decay", buf);
+    /* the schedule by what sets its rates; a cosine's depend on the epochs */
+    if (o->h.schedule == LENET_COSINE)
+        snprintf(buf, sizeof buf, "cosine warmup %.9g over %d epochs",
+                 (double)o->h.warmup_epochs, o->h.epochs);
+    else if (o->h.schedule == LENET_STEP)
+        snprintf(buf, sizeof buf, "step every %d by %.9g", o->h.step_every,
+                 (double)o->h.step_factor);
+    else
+        snprintf(buf, sizeof buf, "constant");
+    lenet_meta_set(meta, "schedule", buf);
     snprintf(buf, sizeof buf, "%ld", o->limit);
     lenet_meta_set(meta, "limit", buf);
     lenet_meta_set(meta, "shuffle", o->shuffle ? "yes" : "no");
@@ -164,7 +174,7 @@ int lenet_load_checkpoint(lenet_trainer *t, const lenet_train_options *o, lenet_
     describe_options(t, o, &want);
     /* keys newer than a file stand for what runs without them did */
     static const char *const newer[][2] = {
-        {"momentum", "0"}, {"nesterov", "no"}, {"weight_decay", "0"}};
+        {"momentum", "0"}, {"nesterov", "no"}, {"weight_decay", "0"}, {"schedule", "constant"}};
     for (int i = 0; i < want.n; i++) {
         const char *got = lenet_meta_get(&meta, want.key[i]);
         for (size_t k = 0; k < sizeof newer / sizeof newer[0] && !got; k++)

@@ -44,6 +44,7 @@ typedef struct {
 } lenet_tensor;
 
 typedef enum { LENET_ADAM = 0, LENET_SGD = 1, LENET_ADAMW = 2 } lenet_optimizer_kind;
+typedef enum { LENET_CONSTANT = 0, LENET_COSINE = 1, LENET_STEP = 2 } lenet_schedule_kind;
 
 typedef struct {
     lenet_optimizer_kind optimizer;
@@ -55,10 +56,22 @@ typedef struct {
     int nesterov;       /* sgd: w -= lr (g + momentum buf), as PyTorch's */
     float weight_decay; /* sgd: g += wd w (PyTorch); adamw: w -= lr wd w, then
                          * Adam's step (Keras' AdamW) */
+    lenet_schedule_kind schedule; /* the learning rate over the run */
+    float warmup_epochs;          /* cosine: linear from 0 over these epochs */
+    int step_every;               /* step: epochs between ... */
+    float step_factor;            /* ... multiplications of the rate by this */
 } lenet_hparams;
 
-/* "adam", "sgd", "adamw" */
+/* "adam", "sgd", "adamw"; "constant", "cosine", "step" */
 const char *lenet_optimizer_name(lenet_optimizer_kind k);
+const char *lenet_schedule_name(lenet_schedule_kind k);
+/* The rate of step t (1, 2, ...) of a run of `epochs` epochs of
+ * steps_per_epoch steps:
+ *   constant  lr
+ *   step      lr * factor^floor(epoch index / every), the epoch index from 0
+ *   cosine    warmup: lr * t / W (W = warmup_epochs * steps_per_epoch), then
+ *             lr * (1 + cos(pi * (t - W) / (T - W))) / 2 with T all steps */
+float lenet_schedule_lr(const lenet_hparams *h, long t, long steps_per_epoch);
 
 /* forward: reads the input tile at acts[0], writes every activation; pass
  * says what the pass is for (lenet_pass, in lenet_kernels.h).

@@ -46,3 +46,30 @@ const char *lenet_optimizer_name(lenet_optimizer_kind k) {
         [LENET_ADAM] = "adam", [LENET_SGD] = "sgd", [LENET_ADAMW] = "adamw"};
     return k >= LENET_ADAM && k <= LENET_ADAMW ? names[k] : "?";
 }
+
+const char *lenet_schedule_name(lenet_schedule_kind k) {
+    static const char *const names[] = {
+        [LENET_CONSTANT] = "constant", [LENET_COSINE] = "cosine", [LENET_STEP] = "step"};
+    return k >= LENET_CONSTANT && k <= LENET_STEP ? names[k] : "?";
+}
+
+float lenet_schedule_lr(const lenet_hparams *h, long t, long steps_per_epoch) {
+    const double lr = h->lr;
+    switch (h->schedule) {
+    case LENET_STEP: {
+        const long epoch = (t - 1) / steps_per_epoch;
+        const int every = h->step_every > 0 ? h->step_every : 1;
+        return (float)(lr * pow(h->step_factor, (double)(epoch / every)));
+    }
+    case LENET_COSINE: {
+        const double T = (double)h->epochs * steps_per_epoch;
+        const double W = fmin((double)h->warmup_epochs * steps_per_epoch, T);
+        if (t <= W)
+            return (float)(lr * t / W);
+        const double pi = 3.14159265358979323846;
+        return (float)(lr * 0.5 * (1.0 + cos(pi * (t - W) / (T - W))));
+    }
+    default:
+        return (float)lr;
+    }
+}

@@ -32,6 +32,9 @@ void lenet_train_usage(const char *prog, const lenet_model *m, void *stream) {
             "  --momentum M     sgd's momentum, PyTorch's (spec: %g)\n"
             "  --weight-decay W sgd: added to the gradient as W w (PyTorch); adamw:\n"
             "                   w -= lr W w before each step (Keras) (spec: %g)\n"
+            "  --schedule S     the rate over the run: constant, cosine or step (spec:\n"
+            "                   %s; the spec's settings for it, else cosine without\n"
+            "                   warmup, step halving every 5 epochs)\n"
             "  --seed S         seed for initialisation and shuffling (spec: %llu)\n"
             "  --limit N        train on the first N training images only\n"
             "  --threads N      worker threads (default: all %d cores); the same seed and\n"
@@ -52,10 +55,11 @@ void lenet_train_usage(const char *prog, const lenet_model *m, void *stream) {
             "  --help           this text\n"
             "\n"
             "Each epoch prints: epoch N/M loss=... train_acc=... test_acc=... time=...s eval=...s\n"
-            "(time: the training steps; eval: the test set)\n",
+            "lr=... (time: the training steps; eval: the test set; lr: the rate of its last\n"
+            "step)\n",
             prog, m->name, h->epochs, h->batch, (double)h->lr,
             lenet_optimizer_name(h->optimizer), (double)h->momentum, (double)h->weight_decay,
-            (unsigned long long)h->seed,
+            lenet_schedule_name(h->schedule), (unsigned long long)h->seed,
             lenet_default_threads());
 }
 
@@ -70,6 +74,9 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
     static const lenet_choice optimizers[] = {
         {"adam", LENET_ADAM}, {"sgd", LENET_SGD}, {"adamw", LENET_ADAMW}, {NULL, 0}};
     double momentum = -1, weight_decay = -1; /* -1: not given */
+    int schedule = o->h.schedule;
+    static const lenet_choice schedules[] = {
+        {"constant", LENET_CONSTANT}, {"cosine", LENET_COSINE}, {"step", LENET_STEP}, {NULL, 0}};
     const lenet_option options[] = {
         {.name = "--help", .kind = LENET_OPT_HELP},
         {.name = "--no-shuffle", .kind = LENET_OPT_FLAG, .dest = &no_shuffle},
@@ -89,6 +96,8 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
          .hi = 0.999999, .takes = "a number from 0 to 0.999999"},
         {.name = "--weight-decay", .kind = LENET_OPT_REAL, .dest = &weight_decay, .lo = -1e-300,
          .hi = 1, .takes = "a number from 0 to 1"},
+        {.name = "--schedule", .kind = LENET_OPT_CHOICE, .dest = &schedule,
+         .choices = schedules},
         {.name = "--threads", .kind = LENET_OPT_INT, .dest = &o->threads, .lo = 1,
          .hi = LENET_MAX_THREADS},
         {.name = "--checkpoint", .kind = LENET_OPT_STRING, .dest = &o->checkpoint_path},
@@ -117,6 +126,13 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
         o->h.momentum = 0;
         o->h.nesterov = 0;
         o->h.weight_decay = o->h.optimizer == LENET_ADAMW ? 0.004f : 0;
+    }
+    /* another schedule than the spec's: its defaults */
+    if (schedule != (int)o->h.schedule) {
+        o->h.schedule = (lenet_schedule_kind)schedule;
+        o->h.warmup_epochs = 0;
+        o->h.step_every = 5;
+        o->h.step_factor = 0.5f;
     }
     if (momentum >= 0)
         o->h.momentum = (float)momentum;
@@ -178,6 +194,7 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         goto out;
     const int B = o->h.batch;
     const int N = o->limit && o->limit < train.count ? (int)o->limit : train.count;
+    const long steps_per_epoch = (N + B - 1) / B;
     order = malloc(sizeof *order * (size_t)train.count);
     if (!order || lenet_trainer_init(&tr, m, &o->h, o->threads)) {
         fprintf(stderr, "error: out of memory\n");
@@ -213,13 +230,19 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         }
     }
     if (!o->quiet) {
-        char extra[96] = "";
+        char extra[160] = "";
         if (o->h.momentum > 0)
             snprintf(extra, sizeof extra, " momentum %g%s", (double)o->h.momentum,
                      o->h.nesterov ? " nesterov" : "");
         if (o->h.weight_decay > 0)
             snprintf(extra + strlen(extra), sizeof extra - strlen(extra), " weight_decay %g",
                      (double)o->h.weight_decay);
+        if (o->h.schedule == LENET_COSINE)
+            snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
+                     " cosine (warmup %g epochs)", (double)o->h.warmup_epochs);
+        else if (o->h.schedule == LENET_STEP)
+            snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
+                     " step (x%g every %d epochs)", (double)o->h.step_factor, o->h.step_every);
         printf("%s: %zu params; %s code for %s; train on %d images, test on %d; batch %d, %s lr "
                "%g%s, seed %llu, %d thread%s\n",
                m->name, m->n_params, m->style ? m->style : "?", m->target ? m->target : "?", N,
@@ -246,6 +269,7 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         for (int start = first; start < N; start += B) {
             const int nb = N - start < B ? N - start : B;
             const int correct_before = at.correct;
+            tr.h.lr = lenet_schedule_lr(&o->h, tr.step + 1, steps_per_epoch);
             const double loss = lenet_trainer_step(&tr, &train, order + start, nb, &at.correct);
             at.loss_sum += loss;
             if (!isfinite(at.loss_sum)) {
@@ -273,9 +297,10 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         lenet_meter_epoch(&meter, epoch, tr.step, N, at.loss_sum / N, (double)at.correct / N,
                           test_acc);
         if (!o->quiet || epoch == o->h.epochs)
-            printf("epoch %d/%d loss=%.4f train_acc=%.4f test_acc=%.4f time=%.2fs eval=%.3fs\n",
+            printf("epoch %d/%d loss=%.4f train_acc=%.4f test_acc=%.4f time=%.2fs eval=%.3fs "
+                   "lr=%.3g\n",
                    epoch, o->h.epochs, at.loss_sum / N, (double)at.correct / N, test_acc,
-                   t1 - t0, t2 - t1);
+                   t1 - t0, t2 - t1, (double)tr.h.lr);
         fflush(stdout);
         /* the next epoch, not yet shuffled */
         lenet_progress end = {.epoch = epoch + 1, .rng = shuffle_rng};

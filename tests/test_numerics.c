@@ -272,6 +272,34 @@ START_TEST(test_sgd_momentum_as_pytorch) {
 }
 END_TEST
 
+/* Learning-rate schedules, by step (10 steps per epoch, 4 epochs). */
+START_TEST(test_schedules) {
+    lenet_hparams h = {.lr = 0.1f, .epochs = 4, .schedule = LENET_CONSTANT};
+    ck_assert_float_eq(lenet_schedule_lr(&h, 1, 10), 0.1f);
+    ck_assert_float_eq(lenet_schedule_lr(&h, 40, 10), 0.1f);
+    /* step: x0.5 every 2 epochs: steps 1-20 at 0.1, 21-40 at 0.05 */
+    h.schedule = LENET_STEP;
+    h.step_every = 2;
+    h.step_factor = 0.5f;
+    ck_assert_float_eq(lenet_schedule_lr(&h, 20, 10), 0.1f);
+    ck_assert_float_eq(lenet_schedule_lr(&h, 21, 10), 0.05f);
+    /* cosine, one epoch of warmup: 0.1 * t / 10, then half a cosine to 0 */
+    h.schedule = LENET_COSINE;
+    h.warmup_epochs = 1;
+    ck_assert_float_eq(lenet_schedule_lr(&h, 1, 10), 0.01f);
+    ck_assert_float_eq(lenet_schedule_lr(&h, 10, 10), 0.1f);
+    ck_assert_float_eq_tol(lenet_schedule_lr(&h, 25, 10), 0.05f, 1e-7); /* half way */
+    ck_assert_float_eq_tol(lenet_schedule_lr(&h, 40, 10), 0.0f, 1e-9);
+    ck_assert_float_eq_tol(lenet_schedule_lr(&h, 11, 10),
+                           (float)(0.1 * 0.5 * (1 + cos(3.14159265358979 / 30))), 1e-8);
+    /* no warmup: the first step already runs the cosine */
+    h.warmup_epochs = 0;
+    ck_assert_float_eq_tol(lenet_schedule_lr(&h, 1, 10),
+                           (float)(0.1 * 0.5 * (1 + cos(3.14159265358979 / 40))), 1e-8);
+    ck_assert_str_eq(lenet_schedule_name(LENET_COSINE), "cosine");
+}
+END_TEST
+
 /* AdamW (Keras): w -= lr wd w, then the Adam step. */
 START_TEST(test_adamw_decay) {
     float p[3] = {1.0f, -2.0f, 0.0f};
@@ -822,6 +850,7 @@ Suite *numerics_suite(void) {
     tcase_add_test(tc, test_sgd_exact);
     tcase_add_test(tc, test_sgd_momentum_as_pytorch);
     tcase_add_test(tc, test_adamw_decay);
+    tcase_add_test(tc, test_schedules);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("rng");

@@ -438,6 +438,21 @@ START_TEST(optimizers) {
     ck_assert_float_eq(m.train.weight_decay, 0.01f);
     ck_assert_float_eq(m.train.momentum, 0.0f);
     model_free(&m);
+    /* schedules: a name, or a name with its settings */
+    parse_ok(INPUT "layers:\n" TAIL "train: {schedule: {name: cosine, warmup_epochs: 1}}\n",
+             "net", &m);
+    ck_assert_int_eq(m.train.schedule, LENET_COSINE);
+    ck_assert_float_eq(m.train.warmup_epochs, 1.0f);
+    model_free(&m);
+    parse_ok(INPUT "layers:\n" TAIL "train: {schedule: {name: step, every: 3, factor: 0.1}}\n",
+             "net", &m);
+    ck_assert_int_eq(m.train.schedule, LENET_STEP);
+    ck_assert_int_eq(m.train.step_every, 3);
+    ck_assert_float_eq(m.train.step_factor, 0.1f);
+    model_free(&m);
+    parse_ok(INPUT "layers:\n" TAIL "train: {schedule: constant}\n", "net", &m);
+    ck_assert_int_eq(m.train.schedule, LENET_CONSTANT);
+    model_free(&m);
 }
 END_TEST
 
