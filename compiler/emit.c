@@ -367,6 +367,12 @@ static void layer_comment(Emitter *e, const Layer *l, const char *pass) {
     sb_free(&desc);
 }
 
+/* Whether l's forward takes the pass: the export's forward has none (it
+ * never trains, and a kind that uses the pass sees forward_only). */
+static bool uses_pass(const Emitter *e, const Layer *l) {
+    return l->kind->uses_pass && !e->opt.forward_only;
+}
+
 /* "p + off", or p at offset 0 */
 static const char *offset(char buf[64], const char *p, long off) {
     snprintf(buf, 64, off ? "%s + %ld" : "%s", p, off);
@@ -392,7 +398,7 @@ void emit_forward_begin(Emitter *e, const Layer *l) {
     if (l->n_tensors)
         snprintf(params, sizeof params, "const %s *restrict params, ", R);
     emit_open(e, "static void %s_forward(%s%s *restrict acts%s)", l->name, params, R,
-              l->kind->uses_pass ? ", const lenet_pass *pass" : "");
+              uses_pass(e, l) ? ", const lenet_pass *pass" : "");
     tensor_pointers(e, l, false);
     char buf[64];
     emit_line(e, "const %s *restrict in = %s;", R, offset(buf, "acts", l->in_off * T));
@@ -469,7 +475,7 @@ static void layer_call(Emitter *e, const Layer *l, bool backward) {
                   l->name);
     else if (!backward)
         emit_line(e, "%s_forward(%sacts%s);", l->name, params ? "params, " : "",
-                  l->kind->uses_pass ? ", pass" : "");
+                  uses_pass(e, l) ? ", pass" : "");
     else
         emit_line(e, "%s_backward(%sacts, dacts%s);", l->name, params ? "params, " : "",
                   layer_params(l, true) ? ", grads" : "");

@@ -10,7 +10,6 @@
  * fused into the kernels style's gemm; the others run activation.c's loop.
  */
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "lenetc.h"
 
@@ -53,12 +52,11 @@ static long dense_macs(const Layer *l) { return (long)l->units * l->in.c; }
 
 static void dense_torch(const Layer *l, json_t *modules) {
     layer_torch_module(modules, l, NULL, "Linear", json_pack("[i, i]", l->in.c, l->units), NULL);
-    char suffix[32], alpha[32];
+    char suffix[32];
     snprintf(suffix, sizeof suffix, "_%s", activation_names[l->act]);
     if (l->act == ACT_LEAKY_RELU)
         layer_torch_module(modules, l, suffix, "LeakyReLU",
-                           json_pack("[f]", strtod(shortest_real(l->act_alpha, true, alpha), NULL)),
-                           NULL);
+                           json_pack("[o]", layer_json_real(l->act_alpha)), NULL);
     else if (l->act != ACT_NONE)
         layer_torch_module(modules, l, suffix, activation_torch(l->act), NULL, NULL);
 }

@@ -6,8 +6,6 @@
  * Elementwise, so one loop (activation.c's) serves every style: the kernels
  * style falls back to it (gcc vectorises it in an emitted build).
  */
-#include <stdlib.h>
-
 #include "lenetc.h"
 
 typedef struct {
@@ -44,9 +42,8 @@ static void leaky_relu_backward(Emitter *e, const Layer *l) {
 }
 
 static void leaky_relu_torch(const Layer *l, json_t *modules) {
-    char alpha[32];
-    layer_torch_module(modules, l, NULL, "LeakyReLU",
-                       json_pack("[f]", strtod(shortest_real(alpha_of(l), true, alpha), NULL)), NULL);
+    layer_torch_module(modules, l, NULL, "LeakyReLU", json_pack("[o]", layer_json_real(alpha_of(l))),
+                       NULL);
 }
 
 const LayerKind leaky_relu_kind = {

@@ -6,6 +6,7 @@
  */
 #include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lenetc.h"
@@ -19,6 +20,7 @@
     X(leaky_relu)                                                                            \
     X(tanh)                                                                                  \
     X(sigmoid)                                                                               \
+    X(dropout)                                                                               \
     X(flatten)                                                                               \
     X(dense)
 
@@ -78,4 +80,9 @@ void layer_torch_module(json_t *modules, const Layer *l, const char *suffix, con
     json_array_append_new(modules, json_pack("{s:s, s:s, s:o, s:o}", "name", name, "module",
                                              module, "args", args ? args : json_array(),
                                              "kwargs", kwargs ? kwargs : json_object()));
+}
+
+json_t *layer_json_real(float v) {
+    char buf[32];
+    return json_real(strtod(shortest_real(v, true, buf), NULL));
 }

@@ -202,6 +202,8 @@ LayerEmitFn layer_backward(const Layer *l, CodeStyle s);
  * suffix, if not NULL, is added to the layer's name: "conv1_pad". */
 void layer_torch_module(json_t *modules, const Layer *l, const char *suffix, const char *module,
                         json_t *args, json_t *kwargs);
+/* A float as JSON, by its shortest decimal (0.3, not 0.30000001192...). */
+json_t *layer_json_real(float v);
 
 enum { PAD_VALID, PAD_SAME, PAD_EXPLICIT };
 

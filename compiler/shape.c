@@ -214,11 +214,6 @@ void model_summary(const Model *m, StrBuf *out) {
 
 /* ---- the same for tools: lenetc summary --json ------------------------- */
 
-static json_t *real_json(float v) {
-    char buf[32];
-    return json_real(strtod(shortest_real(v, true, buf), NULL));
-}
-
 static json_t *shape_json(Shape s) {
     return s.flat ? json_pack("[i]", s.c) : json_pack("[i, i, i]", s.h, s.w, s.c);
 }
@@ -260,7 +255,7 @@ char *model_summary_json(const Model *m) {
     json_t *root = json_pack(
         "{s:s, s:{s:[i, i, i], s:i, s:[o, o]}, s:o, s:o, s:{s:I, s:I, s:I}, s:{s:I, s:I}}", "name",
         m->name, "input", "shape", m->in_h, m->in_w, m->in_c, "pad", m->pad, "scale",
-        real_json(m->scale_lo), real_json(m->scale_hi), "layers", layers, "tensors", tensors,
+        layer_json_real(m->scale_lo), layer_json_real(m->scale_hi), "layers", layers, "tensors", tensors,
         "params", "total", (json_int_t)m->n_params, "trainable", (json_int_t)m->n_trainable,
         "non_trainable", (json_int_t)(m->n_params - m->n_trainable), "multiply_adds", "forward",
         (json_int_t)fwd, "backward", (json_int_t)bwd);

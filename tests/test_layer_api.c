@@ -184,6 +184,58 @@ START_TEST(step_seeds) {
 }
 END_TEST
 
+/* dropout's mask: the same for a sample and feature whatever the tile
+ * (so whatever the thread count), about 1 - rate of the values kept and
+ * scaled by 1 / (1 - rate), nothing dropped in evaluation. */
+START_TEST(dropout_mask) {
+    Model m;
+    Diag d = {.file = "tests/models/dropout.yaml"};
+    ck_assert_msg(spec_load_file("tests/models/dropout.yaml", &m, &d) == 0, "%s", d.msg);
+    const Layer *drop = &m.layers[4]; /* rate 0.5, after dense1's 5 units */
+    ck_assert_str_eq(drop->kind->kind, "dropout");
+    enum { N = 20 }; /* samples */
+    float mask[2][N][5];
+    for (int k = 0; k < 2; k++) {
+        const int tile = k ? 5 : 16;
+        EmitOptions o = {.style = STYLE_KERNELS, .target = lenet_target_native()->name,
+                         .tile = tile, .real = "float", .spec_file = "dropout.yaml"};
+        lenet_model *lm = model_descriptor(&m, tile);
+        Jit *j = jit_compile(&m, &o, lm, &d, NULL, NULL);
+        ck_assert_msg(j != NULL, "%s", d.msg);
+        float *params = calloc(lm->n_params, sizeof *params);
+        float *acts = calloc(lm->act_floats, sizeof *acts);
+        for (size_t i = 0; i < lm->n_params; i++)
+            params[i] = 0.1f;
+        for (int s0 = 0; s0 < N; s0 += tile) {
+            for (long i = 0; i < shape_size(m.input) * tile; i++)
+                acts[i] = 1.0f;
+            lm->forward(params, acts, &(lenet_pass){.training = 1, .seed = 99, .sample = s0});
+            for (int b = 0; b < tile && s0 + b < N; b++)
+                for (int f = 0; f < 5; f++)
+                    mask[k][s0 + b][f] = acts[(drop->saved_off + f) * tile + b];
+        }
+        if (k == 1) { /* evaluation: out = in */
+            lm->forward(params, acts, &(lenet_pass){.training = 0});
+            for (long i = 0; i < 5 * tile; i++)
+                ck_assert_float_eq(acts[drop->out_off * tile + i], acts[drop->in_off * tile + i]);
+        }
+        free(params);
+        free(acts);
+        jit_free(j);
+        descriptor_free(lm);
+    }
+    int kept = 0;
+    for (int b = 0; b < N; b++)
+        for (int f = 0; f < 5; f++) {
+            ck_assert_float_eq(mask[0][b][f], mask[1][b][f]);
+            ck_assert(mask[0][b][f] == 0.0f || mask[0][b][f] == 2.0f);
+            kept += mask[0][b][f] != 0;
+        }
+    ck_assert_msg(kept > 30 && kept < 70, "%d of 100 kept at rate 0.5", kept);
+    model_free(&m);
+}
+END_TEST
+
 Suite *layer_api_suite(void) {
     Suite *s = suite_create("layer_api");
     TCase *t = tcase_create("core");
@@ -191,6 +243,7 @@ Suite *layer_api_suite(void) {
     tcase_add_loop_test(t, pass_and_state_in_training, 0, N_STYLES);
     tcase_add_test(t, initialisers);
     tcase_add_test(t, step_seeds);
+    tcase_add_test(t, dropout_mask);
     suite_add_tcase(s, t);
     return s;
 }
