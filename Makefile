@@ -28,7 +28,7 @@ all: lenetc runtime/liblenet.a
 
 # the runtime's per-step loops (Adam, tile loading) are worth vectorising;
 # sqrtf of v >= 0 never sets errno, and -fno-math-errno lets it vectorise
-runtime/optim.o runtime/tile.o runtime/trainer.o: OPT = -O3 -fno-math-errno
+runtime/optim.o runtime/tile.o runtime/trainer.o runtime/augment.o: OPT = -O3 -fno-math-errno
 
 # Kernels: one object per target, each built for its instruction set, with
 # multiply-adds fused where it has FMA (target.c picks one at start-up).
@@ -205,7 +205,7 @@ valgrind: all
 # zlib, JSON or PNG code, so the cross build needs only a C library.
 NEON_CC   ?= aarch64-linux-gnu-gcc
 NEON_QEMU ?= qemu-aarch64
-CROSS_RT   = runtime/trainer.c runtime/target.c runtime/tile.c runtime/loss.c runtime/optim.c \
+CROSS_RT   = runtime/trainer.c runtime/target.c runtime/tile.c runtime/augment.c runtime/loss.c runtime/optim.c \
              runtime/rng.c runtime/threads.c runtime/error.c tests/cross/steps.c
 NEON_STEPS ?= 100
 check-neon: all

@@ -628,6 +628,12 @@ void emit_source(const Model *m, const EmitOptions *o, StrBuf *out) {
                   h->step_every);
     if (h->schedule == LENET_STEP)
         sb_printf(&sgd, ", .step_factor = %s", emit_real(&e, h->step_factor, k));
+    if (h->aug_shift > 0 || h->aug_rotate > 0 || h->aug_scale > 0) {
+        char k2[32], k3[32];
+        sb_printf(&sgd, ",\n                 .aug_shift = %s, .aug_rotate = %s, .aug_scale = %s",
+                  emit_real(&e, h->aug_shift, k), emit_real(&e, h->aug_rotate, k2),
+                  emit_real(&e, h->aug_scale, k3));
+    }
     sb_printf(out,
               "const lenet_model %s_model = {\n"
               "    .name = \"%s\",\n"

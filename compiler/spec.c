@@ -343,9 +343,19 @@ static int parse_schedule(const YNode *v, lenet_hparams *h, Diag *d) {
            spec_real(v, "factor", 1e-6, 1.0, &h->step_factor, d);
 }
 
+/* augment: {shift: 2, rotate: 10, scale: 0.1}: pixels, degrees, a fraction */
+static int parse_augment(const YNode *v, lenet_hparams *h, Diag *d) {
+    static const char *const keys[] = {"shift", "rotate", "scale", NULL};
+    if (spec_check_keys(v, "augment", keys, d))
+        return -1;
+    return spec_real(v, "shift", 0.0, 64.0, &h->aug_shift, d) ||
+           spec_real(v, "rotate", 0.0, 180.0, &h->aug_rotate, d) ||
+           spec_real(v, "scale", 0.0, 0.9, &h->aug_scale, d);
+}
+
 static int parse_train(const YNode *t, lenet_hparams *h, Diag *d) {
-    static const char *const keys[] = {"loss", "optimizer", "schedule", "batch", "epochs",
-                                       "seed", "init",      NULL};
+    static const char *const keys[] = {"loss", "optimizer", "schedule", "augment", "batch",
+                                       "epochs", "seed", "init", NULL};
     static const char *const losses[] = {"softmax_cross_entropy", NULL};
     static const char *const inits[] = {"glorot_uniform", NULL};
     int unused = 0;
@@ -353,7 +363,9 @@ static int parse_train(const YNode *t, lenet_hparams *h, Diag *d) {
         spec_choice(t, "init", inits, &unused, d))
         return -1;
     const YNode *opt = spec_get(t, "optimizer"), *schedule = spec_get(t, "schedule");
-    if ((opt && parse_optimizer(opt, h, d)) || (schedule && parse_schedule(schedule, h, d)))
+    const YNode *augment = spec_get(t, "augment");
+    if ((opt && parse_optimizer(opt, h, d)) || (schedule && parse_schedule(schedule, h, d)) ||
+        (augment && parse_augment(augment, h, d)))
         return -1;
     int seed = (int)h->seed;
     if (spec_int(t, "batch", 1, 65536, false, &h->batch, d) ||

@@ -94,6 +94,12 @@ static void describe_options(const lenet_trainer *t, const lenet_train_options *
     else
         snprintf(buf, sizeof buf, "constant");
     lenet_meta_set(meta, "schedule", buf);
+    if (lenet_augments(&o->h))
+        snprintf(buf, sizeof buf, "shift %g rotate %g scale %g", (double)o->h.aug_shift,
+                 (double)o->h.aug_rotate, (double)o->h.aug_scale);
+    else
+        snprintf(buf, sizeof buf, "none");
+    lenet_meta_set(meta, "augment", buf);
     snprintf(buf, sizeof buf, "%ld", o->limit);
     lenet_meta_set(meta, "limit", buf);
     lenet_meta_set(meta, "shuffle", o->shuffle ? "yes" : "no");
@@ -174,7 +180,8 @@ int lenet_load_checkpoint(lenet_trainer *t, const lenet_train_options *o, lenet_
     describe_options(t, o, &want);
     /* keys newer than a file stand for what runs without them did */
     static const char *const newer[][2] = {
-        {"momentum", "0"}, {"nesterov", "no"}, {"weight_decay", "0"}, {"schedule", "constant"}};
+        {"momentum", "0"}, {"nesterov", "no"}, {"weight_decay", "0"}, {"schedule", "constant"},
+        {"augment", "none"}};
     for (int i = 0; i < want.n; i++) {
         const char *got = lenet_meta_get(&meta, want.key[i]);
         for (size_t k = 0; k < sizeof newer / sizeof newer[0] && !got; k++)

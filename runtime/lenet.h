@@ -60,6 +60,9 @@ typedef struct {
     float warmup_epochs;          /* cosine: linear from 0 over these epochs */
     int step_every;               /* step: epochs between ... */
     float step_factor;            /* ... multiplications of the rate by this */
+    /* training images moved at random (augment.c): up to aug_shift pixels
+     * each way, aug_rotate degrees, a scale within 1 +- aug_scale */
+    float aug_shift, aug_rotate, aug_scale;
 } lenet_hparams;
 
 /* "adam", "sgd", "adamw"; "constant", "cosine", "step" */
@@ -195,6 +198,20 @@ uint64_t lenet_step_seed(uint64_t seed, long step);
  * padded; lanes n..tile-1 are zero. */
 void lenet_load_tile(const lenet_model *m, const lenet_dataset *ds,
                      const int *idx, int n, float *acts);
+
+/* ---- augmentation (augment.c) ---------------------------------------- */
+
+/* Whether h moves training images at all. */
+int lenet_augments(const lenet_hparams *h);
+/* dst = src (h x w x c uint8) shifted, rotated and scaled at random, as h
+ * says, by the stream key (bilinear; 0 outside). */
+void lenet_augment_image(const lenet_hparams *hp, uint64_t key, const uint8_t *src, int h, int w,
+                         int c, uint8_t *dst);
+/* lenet_load_tile of augmented copies: image b's key mixes key and
+ * first + b (its place in the batch). */
+void lenet_load_tile_augmented(const lenet_model *m, const lenet_dataset *ds, const int *idx,
+                               int n, float *acts, const lenet_hparams *h, uint64_t key,
+                               int first);
 
 /* ---- loss ------------------------------------------------------------- */
 

@@ -32,6 +32,8 @@ void lenet_train_usage(const char *prog, const lenet_model *m, void *stream) {
             "  --momentum M     sgd's momentum, PyTorch's (spec: %g)\n"
             "  --weight-decay W sgd: added to the gradient as W w (PyTorch); adamw:\n"
             "                   w -= lr W w before each step (Keras) (spec: %g)\n"
+            "  --augment none   train on the images as they are (default: spec, which\n"
+            "                   %s)\n"
             "  --schedule S     the rate over the run: constant, cosine or step (spec:\n"
             "                   %s; the spec's settings for it, else cosine without\n"
             "                   warmup, step halving every 5 epochs)\n"
@@ -59,6 +61,7 @@ void lenet_train_usage(const char *prog, const lenet_model *m, void *stream) {
             "step)\n",
             prog, m->name, h->epochs, h->batch, (double)h->lr,
             lenet_optimizer_name(h->optimizer), (double)h->momentum, (double)h->weight_decay,
+            lenet_augments(h) ? "moves the training images at random" : "has none",
             lenet_schedule_name(h->schedule), (unsigned long long)h->seed,
             lenet_default_threads());
 }
@@ -74,7 +77,8 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
     static const lenet_choice optimizers[] = {
         {"adam", LENET_ADAM}, {"sgd", LENET_SGD}, {"adamw", LENET_ADAMW}, {NULL, 0}};
     double momentum = -1, weight_decay = -1; /* -1: not given */
-    int schedule = o->h.schedule;
+    int schedule = o->h.schedule, augment = 1;
+    static const lenet_choice augments[] = {{"none", 0}, {"spec", 1}, {NULL, 0}};
     static const lenet_choice schedules[] = {
         {"constant", LENET_CONSTANT}, {"cosine", LENET_COSINE}, {"step", LENET_STEP}, {NULL, 0}};
     const lenet_option options[] = {
@@ -98,6 +102,7 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
          .hi = 1, .takes = "a number from 0 to 1"},
         {.name = "--schedule", .kind = LENET_OPT_CHOICE, .dest = &schedule,
          .choices = schedules},
+        {.name = "--augment", .kind = LENET_OPT_CHOICE, .dest = &augment, .choices = augments},
         {.name = "--threads", .kind = LENET_OPT_INT, .dest = &o->threads, .lo = 1,
          .hi = LENET_MAX_THREADS},
         {.name = "--checkpoint", .kind = LENET_OPT_STRING, .dest = &o->checkpoint_path},
@@ -134,6 +139,8 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
         o->h.step_every = 5;
         o->h.step_factor = 0.5f;
     }
+    if (!augment)
+        o->h.aug_shift = o->h.aug_rotate = o->h.aug_scale = 0;
     if (momentum >= 0)
         o->h.momentum = (float)momentum;
     if (weight_decay >= 0)
@@ -230,7 +237,7 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         }
     }
     if (!o->quiet) {
-        char extra[160] = "";
+        char extra[256] = "";
         if (o->h.momentum > 0)
             snprintf(extra, sizeof extra, " momentum %g%s", (double)o->h.momentum,
                      o->h.nesterov ? " nesterov" : "");
@@ -240,6 +247,10 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         if (o->h.schedule == LENET_COSINE)
             snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
                      " cosine (warmup %g epochs)", (double)o->h.warmup_epochs);
+        if (lenet_augments(&o->h))
+            snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
+                     ", augment shift %g rotate %g scale %g", (double)o->h.aug_shift,
+                     (double)o->h.aug_rotate, (double)o->h.aug_scale);
         else if (o->h.schedule == LENET_STEP)
             snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
                      " step (x%g every %d epochs)", (double)o->h.step_factor, o->h.step_every);

@@ -161,7 +161,11 @@ static void step_work(void *ctx, int w, int nw) {
         uint8_t labels[LENET_MAX_TILE];
         for (int b = 0; b < n; b++)
             labels[b] = j->ds->labels[j->idx[s + b]];
-        lenet_load_tile(m, j->ds, j->idx + s, n, k->acts);
+        if (lenet_augments(&t->h)) /* the images' stream: the step's, salted */
+            lenet_load_tile_augmented(m, j->ds, j->idx + s, n, k->acts, &t->h,
+                                      lenet_step_seed(t->h.seed ^ 0x415547ull, t->step + 1), s);
+        else
+            lenet_load_tile(m, j->ds, j->idx + s, n, k->acts);
         const lenet_pass pass = {
             .training = 1, .seed = lenet_step_seed(t->h.seed, t->step + 1), .sample = s};
         m->forward(t->params, k->acts, &pass);

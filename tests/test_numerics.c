@@ -300,6 +300,40 @@ START_TEST(test_schedules) {
 }
 END_TEST
 
+/* Augmentation: none is the identity; the same key, the same image; ink
+ * is moved, not lost, by a small transform; keys give different draws. */
+START_TEST(test_augment_image) {
+    enum { H = 12, W = 10 };
+    uint8_t src[H * W], a[H * W], b[H * W];
+    for (int i = 0; i < H * W; i++)
+        src[i] = 0;
+    for (int y = 4; y < 8; y++) /* a 4x4 block of ink in the middle */
+        for (int x = 3; x < 7; x++)
+            src[y * W + x] = 200;
+    lenet_hparams h = {0};
+    ck_assert(!lenet_augments(&h));
+    lenet_augment_image(&h, 1, src, H, W, 1, a);
+    ck_assert(memcmp(a, src, sizeof a) == 0);
+    h.aug_shift = 2;
+    h.aug_rotate = 10;
+    h.aug_scale = 0.1f;
+    ck_assert(lenet_augments(&h));
+    lenet_augment_image(&h, 7, src, H, W, 1, a);
+    lenet_augment_image(&h, 7, src, H, W, 1, b);
+    ck_assert(memcmp(a, b, sizeof a) == 0);
+    long ink = 0;
+    for (int i = 0; i < H * W; i++)
+        ink += a[i];
+    ck_assert_msg(ink > 16 * 200 * 0.75 && ink < 16 * 200 * 1.3, "ink %ld of %d", ink, 16 * 200);
+    int differ = 0;
+    for (uint64_t key = 8; key < 12; key++) {
+        lenet_augment_image(&h, key, src, H, W, 1, b);
+        differ += memcmp(a, b, sizeof a) != 0;
+    }
+    ck_assert_int_eq(differ, 4);
+}
+END_TEST
+
 /* AdamW (Keras): w -= lr wd w, then the Adam step. */
 START_TEST(test_adamw_decay) {
     float p[3] = {1.0f, -2.0f, 0.0f};
@@ -851,6 +885,7 @@ Suite *numerics_suite(void) {
     tcase_add_test(tc, test_sgd_momentum_as_pytorch);
     tcase_add_test(tc, test_adamw_decay);
     tcase_add_test(tc, test_schedules);
+    tcase_add_test(tc, test_augment_image);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("rng");

@@ -453,6 +453,12 @@ START_TEST(optimizers) {
     parse_ok(INPUT "layers:\n" TAIL "train: {schedule: constant}\n", "net", &m);
     ck_assert_int_eq(m.train.schedule, LENET_CONSTANT);
     model_free(&m);
+    parse_ok(INPUT "layers:\n" TAIL "train: {augment: {shift: 2, rotate: 10, scale: 0.1}}\n",
+             "net", &m);
+    ck_assert_float_eq(m.train.aug_shift, 2.0f);
+    ck_assert_float_eq(m.train.aug_rotate, 10.0f);
+    ck_assert_float_eq(m.train.aug_scale, 0.1f);
+    model_free(&m);
 }
 END_TEST
 
