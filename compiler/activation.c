@@ -41,7 +41,7 @@ void emit_activation(Emitter *e, Activation a, float alpha, long n, const char *
         break;
     case ACT_LEAKY_RELU:
         emit_line(e, "    %s[i] = %s[i] > 0 ? %s[i] : %s * %s[i];", out, in, in,
-                  emit_real(e, alpha, k), in);
+                  emit_spec_real(e, alpha, k), in);
         break;
     case ACT_TANH:
         emit_line(e, "    %s[i] = %s(%s[i]);", out, libm(e, "tanh", fn), in);
@@ -67,7 +67,7 @@ void emit_activation_grad(Emitter *e, Activation a, float alpha, long n, const c
         break;
     case ACT_LEAKY_RELU:
         emit_line(e, "    %s[i] = %s[i] > 0 ? %s[i] : %s * %s[i];", din, out, dout,
-                  emit_real(e, alpha, k), dout);
+                  emit_spec_real(e, alpha, k), dout);
         break;
     case ACT_TANH:
         emit_line(e, "    %s[i] = %s[i] * (%s - %s[i] * %s[i]);", din, dout, emit_real(e, 1.0, k),

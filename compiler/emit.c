@@ -62,6 +62,11 @@ const char *emit_real(Emitter *e, double v, char buf[32]) {
     return buf;
 }
 
+const char *emit_spec_real(Emitter *e, float v, char buf[32]) {
+    char digits[32];
+    return emit_real(e, strtod(shortest_real(v, true, digits), NULL), buf);
+}
+
 void emit_lane_loop(Emitter *e) {
     emit_open(e, "for (int b = 0; b < %d; b++)", e->opt.tile);
 }

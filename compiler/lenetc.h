@@ -284,6 +284,9 @@ void emit_close(Emitter *e);
 const char *shortest_real(double v, bool is_float, char buf[32]);
 /* A real literal in the emitted type, shortest: "0.25f" or "0.25". */
 const char *emit_real(Emitter *e, double v, char buf[32]);
+/* The same for a number the spec gave (kept as a float): as written, so
+ * double code computes with 0.3 where float code has 0.3f. */
+const char *emit_spec_real(Emitter *e, float v, char buf[32]);
 
 /* emit.c brackets each layer's code with these: the layer's comment, its
  * signature and named pointers with literal offsets:

@@ -336,6 +336,156 @@ START_TEST(test_sse2_forward_exact) {
 }
 END_TEST
 
+/* ---- against PyTorch, in float64 ------------------------------------ */
+
+static bool have_torch(void) {
+    if (system("/usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1") == 0)
+        return true;
+    fprintf(stderr, "gradcheck: PyTorch checks skipped: python3-torch is not installed\n");
+    return false;
+}
+
+static void write_doubles(const char *path, const double *x, size_t n) {
+    FILE *f = fopen(path, "wb");
+    ck_assert_msg(f && fwrite(x, sizeof *x, n, f) == n && fclose(f) == 0, "cannot write %s", path);
+}
+
+static double *read_doubles(const char *path, size_t n) {
+    double *x = malloc(n * sizeof *x);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f && fread(x, sizeof *x, n, f) == n, "%s: fewer than %zu doubles", path, n);
+    fclose(f);
+    return x;
+}
+
+static void run_check_py(const char *args) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/torch/check.py %s", args);
+    ck_assert_msg(system(cmd) == 0, "failed: %s", cmd);
+}
+
+/* The models with the new activations (tanh, sigmoid, leaky_relu as layers
+ * and fused into dense): logits and parameter gradients of the loop style,
+ * in double, against torch's in float64 from the same weights and inputs. */
+static const char *const torch_models[] = {"tests/models/squash.yaml", "tests/models/leaky.yaml"};
+
+START_TEST(test_grads_match_torch) {
+    if (!have_torch())
+        return;
+    enum { N = 4 };
+    Net net;
+    net_compile(&net, torch_models[_i], STYLE_LOOPS, NULL, "double", N);
+    lenet_rng rng;
+    lenet_rng_seed(&rng, 77);
+    const long P = net.n_params, F = net.n_in / N, K = net.m.n_classes;
+    double *p = malloc(sizeof *p * P), *g = calloc((size_t)P, sizeof *g);
+    double *acts = calloc((size_t)net.n_acts, sizeof *acts);
+    double *dacts = calloc((size_t)net.n_acts, sizeof *dacts);
+    double *x = malloc(sizeof *x * N * F), *r = malloc(sizeof *r * N * K);
+    for (long i = 0; i < P; i++)
+        p[i] = uniform(&rng, -0.5, 0.5);
+    for (int b = 0; b < N; b++) /* torch's x[b][f] is lane b of feature f */
+        for (long f = 0; f < F; f++)
+            acts[f * N + b] = x[b * F + f] = uniform(&rng, -1, 1);
+    for (int b = 0; b < N; b++)
+        for (long k = 0; k < K; k++)
+            r[b * K + k] = dacts[(net.m.logits_off + k) * N + b] = uniform(&rng, -1, 1);
+    ((fwd_d)net.forward)(p, acts, &training);
+    ((bwd_d)net.backward)(p, acts, dacts, g);
+
+    char pp[256], xp[256], rp[256], op[256], args[1400];
+    snprintf(pp, sizeof pp, "%s/torch_p.f64", test_tmpdir());
+    snprintf(xp, sizeof xp, "%s/torch_x.f64", test_tmpdir());
+    snprintf(rp, sizeof rp, "%s/torch_r.f64", test_tmpdir());
+    snprintf(op, sizeof op, "%s/torch_out.f64", test_tmpdir());
+    write_doubles(pp, p, (size_t)P);
+    write_doubles(xp, x, (size_t)(N * F));
+    write_doubles(rp, r, (size_t)(N * K));
+    snprintf(args, sizeof args, "grads %s %d %s %s %s %s", torch_models[_i], N, pp, xp, rp, op);
+    run_check_py(args);
+    double *t = read_doubles(op, (size_t)(N * K + P));
+    double scale = 0, worst = 0;
+    for (int b = 0; b < N; b++)
+        for (long k = 0; k < K; k++) {
+            const double z = acts[(net.m.logits_off + k) * N + b];
+            worst = fmax(worst, fabs(z - t[b * K + k]));
+            scale = fmax(scale, fabs(z));
+        }
+    ck_assert_msg(worst <= 1e-12 * fmax(scale, 1), "%s: logits differ from torch's by %g",
+                  torch_models[_i], worst);
+    scale = worst = 0;
+    for (long i = 0; i < P; i++) {
+        worst = fmax(worst, fabs(g[i] - t[N * K + i]));
+        scale = fmax(scale, fabs(g[i]));
+    }
+    ck_assert(scale > 0);
+    ck_assert_msg(worst <= 1e-12 * scale, "%s: gradients differ from torch's by %g (scale %g)",
+                  torch_models[_i], worst, scale);
+    free(t);
+    free(p);
+    free(g);
+    free(acts);
+    free(dacts);
+    free(x);
+    free(r);
+    net_free(&net);
+}
+END_TEST
+
+/* SGD (momentum 0.9, Nesterov, weight decay 0.01, lr 0.1) and AdamW (lr
+ * 0.01, weight decay 0.05) over 10 steps of the same gradients: lenetc's
+ * float32 steps against torch.optim's in float64. AdamW is Keras' (eps
+ * added to the uncorrected sqrt(v)), torch's adds it to the corrected one:
+ * with these gradients eps is 1e-5 of sqrt(v), far below the tolerance. */
+START_TEST(test_optimizers_match_torch) {
+    if (!have_torch())
+        return;
+    enum { STEPS = 10, N = 8 };
+    lenet_rng rng;
+    lenet_rng_seed(&rng, 5);
+    double p0[N], grads[STEPS][N];
+    for (int i = 0; i < N; i++)
+        p0[i] = uniform(&rng, -1, 1);
+    for (int s = 0; s < STEPS; s++)
+        for (int i = 0; i < N; i++)
+            grads[s][i] = uniform(&rng, -1, 1);
+    char pp[256], gp[256], op[256], args[1200];
+    snprintf(pp, sizeof pp, "%s/optim_p.f64", test_tmpdir());
+    snprintf(gp, sizeof gp, "%s/optim_g.f64", test_tmpdir());
+    snprintf(op, sizeof op, "%s/optim_out.f64", test_tmpdir());
+    write_doubles(pp, p0, N);
+    write_doubles(gp, &grads[0][0], STEPS * N);
+    for (int adamw = 0; adamw < 2; adamw++) {
+        snprintf(args, sizeof args, "optim %s %d %d %s %s %s", adamw ? "adamw" : "sgd", STEPS, N, pp,
+                 gp, op);
+        run_check_py(args);
+        double *want = read_doubles(op, STEPS * N);
+        float p[N], g[N], m[N] = {0}, v[N] = {0};
+        for (int i = 0; i < N; i++)
+            p[i] = (float)p0[i];
+        lenet_hparams h = {.optimizer = adamw ? LENET_ADAMW : LENET_SGD,
+                           .lr = adamw ? 0.01f : 0.1f, .beta1 = 0.9f, .beta2 = 0.999f,
+                           .eps = 1e-7f, .momentum = 0.9f, .nesterov = 1,
+                           .weight_decay = adamw ? 0.05f : 0.01f};
+        for (int s = 0; s < STEPS; s++) {
+            for (int i = 0; i < N; i++)
+                g[i] = (float)grads[s][i];
+            if (adamw) {
+                lenet_weight_decay(p, N, h.lr, h.weight_decay);
+                lenet_adam_step(p, g, m, v, N, &h, s + 1);
+            } else {
+                lenet_sgd_step(p, g, m, N, &h);
+            }
+            for (int i = 0; i < N; i++)
+                ck_assert_msg(fabs(p[i] - want[s * N + i]) <= 2e-6 * fmax(1, fabs(want[s * N + i])),
+                              "%s step %d: p[%d] = %.9g, torch %.9g", adamw ? "adamw" : "sgd",
+                              s + 1, i, p[i], want[s * N + i]);
+        }
+        free(want);
+    }
+}
+END_TEST
+
 Suite *gradcheck_suite(void) {
     static bool listed;
     if (!listed) {
@@ -363,5 +513,11 @@ Suite *gradcheck_suite(void) {
     tcase_add_loop_test(sh, test_kernels_agree_lenets, 0, TEST_TARGETS * 2);
     tcase_add_test(sh, test_sse2_forward_exact);
     suite_add_tcase(s, sh);
+    TCase *torch = tcase_create("torch");
+    tcase_set_tags(torch, "slow"); /* PyTorch takes seconds to start: left to make test */
+    tcase_set_timeout(torch, 120);
+    tcase_add_loop_test(torch, test_grads_match_torch, 0, 2);
+    tcase_add_test(torch, test_optimizers_match_torch);
+    suite_add_tcase(s, torch);
     return s;
 }

@@ -1,0 +1,70 @@
+#!/usr/bin/python3
+"""check.py: PyTorch's numbers for the tests to compare lenetc's with, in float64.
+
+  check.py grads SPEC N PARAMS INPUT PROBE OUT
+      the torch.nn model of SPEC (tools/lenetc_torch.py, from `lenetc summary
+      --json`) in float64 and training mode, with PARAMS (float64, lenetc's
+      parameter order), on the N inputs INPUT (float64, N x C x H x W): writes
+      the logits (N x K) and then d(sum(PROBE * logits))/dparams (lenetc's
+      order) to OUT as float64
+  check.py optim NAME STEPS N PARAMS GRADS OUT
+      STEPS steps of torch.optim's NAME (sgd: lr 0.1, momentum 0.9, nesterov,
+      weight decay 0.01; adamw: lr 0.01, betas (0.9, 0.999), eps 1e-7, weight
+      decay 0.05) on N float64 parameters with the gradients GRADS (STEPS x N):
+      writes the parameters after each step (STEPS x N)
+"""
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+import lenetc_torch  # noqa: E402
+
+
+def grads(spec, n, params_path, input_path, probe_path, out_path):
+    info = lenetc_torch.describe(spec)
+    model, _ = lenetc_torch.build(spec)
+    model = model.double().train()
+    params = np.fromfile(params_path, "<f8")
+    state = {t["name"]: torch.from_numpy(params[t["offset"]:t["offset"] + t["size"]]
+                                         .reshape(t["shape"]).copy())
+             for t in info["tensors"]}
+    model.load_state_dict(state, strict=True)
+    h, w, c = info["input"]["shape"]
+    pad = info["input"]["pad"]
+    x = torch.from_numpy(np.fromfile(input_path, "<f8").reshape(n, c, h + 2 * pad, w + 2 * pad))
+    logits = model(x)
+    probe = torch.from_numpy(np.fromfile(probe_path, "<f8").reshape(logits.shape))
+    (logits * probe).sum().backward()
+    named = dict(model.named_parameters())
+    out = np.zeros(len(params))
+    for t in info["tensors"]:
+        out[t["offset"]:t["offset"] + t["size"]] = named[t["name"]].grad.numpy().ravel()
+    np.concatenate([logits.detach().numpy().ravel(), out]).astype("<f8").tofile(out_path)
+
+
+def optim(name, steps, n, params_path, grads_path, out_path):
+    p = torch.nn.Parameter(torch.from_numpy(np.fromfile(params_path, "<f8")[:n].copy()))
+    g = np.fromfile(grads_path, "<f8").reshape(steps, n)
+    if name == "sgd":
+        opt = torch.optim.SGD([p], lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)
+    else:
+        opt = torch.optim.AdamW([p], lr=0.01, betas=(0.9, 0.999), eps=1e-7, weight_decay=0.05)
+    rows = []
+    for s in range(steps):
+        p.grad = torch.from_numpy(g[s].copy())
+        opt.step()
+        rows.append(p.detach().numpy().copy())
+    np.array(rows).astype("<f8").tofile(out_path)
+
+
+if __name__ == "__main__":
+    a = sys.argv[1:]
+    if len(a) == 7 and a[0] == "grads":
+        grads(a[1], int(a[2]), a[3], a[4], a[5], a[6])
+    elif len(a) == 7 and a[0] == "optim":
+        optim(a[1], int(a[2]), int(a[3]), a[4], a[5], a[6])
+    else:
+        raise SystemExit(__doc__)
