@@ -135,12 +135,10 @@ void emit_zero(Emitter *e, const char *p, long n) {
     emit_line(e, "    %s[i] = 0;", p);
 }
 
-/* A row-major index over (name, extent) pairs in Horner's form, as
- * "(co * 6 + ci) * 9 + k", leaving out the names whose extent is 1 (their
- * only value is 0) and so any "* 1"; "0" when nothing is left. */
 /* Whether expr needs parentheses before a "*": it adds or subtracts. */
 static bool is_sum(const char *expr) { return strstr(expr, " + ") || strstr(expr, " - "); }
 
+/* see lenetc.h: a NULL name is a value of 0 whose extent still counts */
 const char *index_expr(char buf[96], int count, const char *const *names,
                        const int *extents) {
     char acc[96] = "";
