@@ -202,6 +202,9 @@ START_TEST(test_jit_matches_gcc_build) {
 END_TEST
 
 static const char *const shipped[] = {"models/lenet5.yaml", "models/lenet5-classic.yaml"};
+/* and the torch round trip also for the plus recipe's layers (dropout, 5x5) */
+static const char *const torch_shipped[] = {"models/lenet5.yaml", "models/lenet5-classic.yaml",
+                                            "models/lenet5-plus.yaml"};
 
 /* Both code styles through the JIT, for every shipped model: 100 steps of
  * 16 images (the unrolled style is the slow one). */
@@ -917,7 +920,7 @@ START_TEST(test_torch_interop) {
             data = dirs[i];
     }
     ck_assert_msg(data != NULL, "MNIST not found");
-    const char *spec = shipped[_i];
+    const char *spec = torch_shipped[_i];
     char w[256], pt[256], back[256];
     snprintf(w, sizeof w, "%s/torch_w%d.safetensors", test_tmpdir(), _i);
     snprintf(pt, sizeof pt, "%s/torch_w%d.pt", test_tmpdir(), _i);
@@ -1101,7 +1104,7 @@ Suite *e2e_suite(void) {
     tcase_add_test(tc, test_predict_png_pgm);
     tcase_add_test(tc, test_install_and_build_outside_the_tree);
     tcase_add_test(tc, test_target_option);
-    tcase_add_loop_test(tc, test_torch_interop, 0, 2);
+    tcase_add_loop_test(tc, test_torch_interop, 0, 3);
     tcase_add_test(tc, test_fashion_mnist);
     tcase_add_test(tc, test_jit_train_save);
     tcase_add_test(tc, test_emitted_trainer_one_epoch);

@@ -150,6 +150,7 @@ def main():
     elif cmd == "eval" and len(args) in (3, 4):
         model.load_state_dict(read_safetensors(args[1]), strict=True)
         x, y = load_t10k(args[2], int(args[3]) if len(args) == 4 else 10000, inp)
+        model.eval()  # dropout off, as lenetc eval runs it
         with torch.no_grad():
             pred = torch.cat([model(x[i:i + 1000]).argmax(1) for i in range(0, len(x), 1000)])
         print(f"accuracy {(pred == y).float().mean().item():.4f}")
