@@ -31,15 +31,13 @@ const LayerKind *const layer_kinds[] = {LAYER_KINDS(ROW) NULL};
 
 const char *layer_kind_list(void) {
     static char list[512];
-    if (list[0])
-        return list;
-    int n = 0;
-    while (layer_kinds[n])
-        n++;
-    for (int i = 0; i < n; i++) {
-        const char *sep = i == 0 ? "" : i + 1 < n ? ", " : " or ";
-        strncat(list, sep, sizeof list - strlen(list) - 1);
-        strncat(list, layer_kinds[i]->kind, sizeof list - strlen(list) - 1);
+    if (!list[0]) {
+        const char *names[64];
+        int n = 0;
+        for (; layer_kinds[n] && n < 63; n++)
+            names[n] = layer_kinds[n]->kind;
+        names[n] = NULL;
+        spec_or_list(names, list, sizeof list);
     }
     return list;
 }

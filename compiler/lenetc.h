@@ -235,6 +235,8 @@ int spec_int(const YNode *params, const char *key, long lo, long hi, bool requir
 /* Reads params[key] as one of the words in choices; returns its index or -1. */
 int spec_choice(const YNode *params, const char *key, const char *const *choices, int *out,
                 Diag *d);
+/* "a, b or c" of the NULL-terminated words, into buf. */
+const char *spec_or_list(const char *const *words, char *buf, size_t n);
 /* Reads params[key] as a number in [lo, hi]; keeps *out if key is absent. */
 int spec_real(const YNode *params, const char *key, double lo, double hi, float *out, Diag *d);
 

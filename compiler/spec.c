@@ -39,6 +39,16 @@ static const char *printable(const char *s, char buf[48]) {
     return buf;
 }
 
+const char *spec_or_list(const char *const *words, char *buf, size_t n) {
+    buf[0] = '\0';
+    for (int i = 0; words[i]; i++) {
+        const char *sep = i == 0 ? "" : words[i + 1] ? ", " : " or ";
+        strncat(buf, sep, n - strlen(buf) - 1);
+        strncat(buf, words[i], n - strlen(buf) - 1);
+    }
+    return buf;
+}
+
 const YNode *spec_get(const YNode *params, const char *key) {
     if (!params || params->kind != Y_MAP)
         return NULL;
@@ -258,6 +268,30 @@ static int parse_input(const YNode *in, Model *m, Diag *d) {
     return spec_int(in, "pad", 0, 64, false, &m->pad, d);
 }
 
+/* A choice written `what: NAME` or `what: {name: NAME, ...}`: the index of
+ * NAME in names (NULL-terminated). */
+static int named_choice(const YNode *v, const char *what, const char *const *names, int *which,
+                        Diag *d) {
+    const YNode *name = v;
+    if (v->kind == Y_MAP) {
+        name = spec_get(v, "name");
+        if (!name)
+            return error_at(d, v->line, v->col, "missing required key 'name' in %s", what);
+    }
+    for (int i = 0; names[i]; i++)
+        if (name->kind == Y_SCALAR && strcmp(name->text, names[i]) == 0) {
+            *which = i;
+            return 0;
+        }
+    char list[256], buf[48];
+    spec_or_list(names, list, sizeof list);
+    if (name->kind != Y_SCALAR)
+        return error_at(d, name->line, name->col, "%s must be %s, got %s", what, list,
+                        kind_name(name));
+    return error_at(d, name->line, name->col, "%s must be %s, got '%s'", what, list,
+                    printable(name->text, buf));
+}
+
 static int parse_optimizer(const YNode *v, lenet_hparams *h, Diag *d) {
     static const char *const names[] = {"adam", "sgd", "adamw", NULL};
     static const lenet_optimizer_kind kinds[] = {LENET_ADAM, LENET_SGD, LENET_ADAMW};
@@ -267,24 +301,9 @@ static int parse_optimizer(const YNode *v, lenet_hparams *h, Diag *d) {
         {"name", "lr", "beta1", "beta2", "eps", "weight_decay", NULL}};
     static const char *const what[] = {"adam optimizer", "sgd optimizer", "adamw optimizer"};
     static const char *const yes_no[] = {"false", "true", NULL};
-    const YNode *name = v;
-    if (v->kind == Y_MAP) {
-        name = spec_get(v, "name");
-        if (!name)
-            return error_at(d, v->line, v->col, "missing required key 'name' in optimizer");
-    }
-    int which = -1;
-    for (int i = 0; names[i]; i++)
-        if (name->kind == Y_SCALAR && strcmp(name->text, names[i]) == 0)
-            which = i;
-    char buf[48];
-    if (which < 0 && name->kind != Y_SCALAR)
-        return error_at(d, name->line, name->col, "optimizer must be adam, sgd or adamw, got %s",
-                        kind_name(name));
-    if (which < 0)
-        return error_at(d, name->line, name->col,
-                        "optimizer must be adam, sgd or adamw, got '%s'",
-                        printable(name->text, buf));
+    int which;
+    if (named_choice(v, "optimizer", names, &which, d))
+        return -1;
     /* Keras' defaults: lr 0.01 for SGD, 0.001 for Adam; AdamW decays by 0.004 */
     h->optimizer = kinds[which];
     h->lr = kinds[which] == LENET_SGD ? 1e-2f : 1e-3f;
@@ -314,23 +333,9 @@ static int parse_schedule(const YNode *v, lenet_hparams *h, Diag *d) {
     static const char *const keys[][4] = {
         {"name", NULL}, {"name", "warmup_epochs", NULL}, {"name", "every", "factor", NULL}};
     static const char *const what[] = {"constant schedule", "cosine schedule", "step schedule"};
-    const YNode *name = v;
-    if (v->kind == Y_MAP) {
-        name = spec_get(v, "name");
-        if (!name)
-            return error_at(d, v->line, v->col, "missing required key 'name' in schedule");
-    }
-    int which = -1;
-    for (int i = 0; names[i]; i++)
-        if (name->kind == Y_SCALAR && strcmp(name->text, names[i]) == 0)
-            which = i;
-    char buf[48];
-    if (which < 0)
-        return error_at(d, name->line, name->col,
-                        "schedule must be constant, cosine or step, got %s%s%s",
-                        name->kind == Y_SCALAR ? "'" : "",
-                        name->kind == Y_SCALAR ? printable(name->text, buf) : kind_name(name),
-                        name->kind == Y_SCALAR ? "'" : "");
+    int which;
+    if (named_choice(v, "schedule", names, &which, d))
+        return -1;
     h->schedule = (lenet_schedule_kind)which;
     h->warmup_epochs = 0;
     h->step_every = 5;
