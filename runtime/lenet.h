@@ -453,7 +453,8 @@ typedef enum {
     LENET_OPT_FLAG,   /* no value: *(int *)dest = 1 */
     LENET_OPT_INT,    /* a whole number from lo to hi: *(int *)dest */
     LENET_OPT_LONG,   /* the same into *(long *)dest */
-    LENET_OPT_REAL,   /* a finite number over lo, at most hi: *(double *)dest */
+    LENET_OPT_REAL,   /* a finite number over lo (or from it: lo_included), at most hi:
+                       * *(double *)dest */
     LENET_OPT_STRING, /* any word: *(const char **)dest */
     LENET_OPT_CHOICE, /* one of choices (ending with {NULL, 0}): *(int *)dest */
 } lenet_option_kind;
@@ -464,6 +465,7 @@ typedef struct {
     lenet_option_kind kind;
     void *dest;
     double lo, hi;                /* INT, LONG, REAL */
+    int lo_included;              /* REAL: lo itself is accepted too */
     const lenet_choice *choices;  /* CHOICE */
     const char *takes;            /* "--x takes TAKES, not 'v'"; NULL: said from the
                                    * bounds or the choices */

@@ -42,7 +42,8 @@ static int store(const lenet_option *o, const char *v) {
     }
     case LENET_OPT_REAL: {
         double x = strtod(v, &end);
-        if (!*v || *end || !isfinite(x) || x <= o->lo || x > o->hi)
+        if (!*v || *end || !isfinite(x) || x < o->lo || (x == o->lo && !o->lo_included) ||
+            x > o->hi)
             return -1;
         *(double *)o->dest = x;
         return 0;
@@ -68,7 +69,8 @@ static const char *takes(const lenet_option *o, char *buf, size_t cap) {
     if (o->takes)
         return o->takes;
     if (o->kind == LENET_OPT_REAL) {
-        snprintf(buf, cap, "a number over %g and at most %g", o->lo, o->hi);
+        snprintf(buf, cap, o->lo_included ? "a number from %g to %g" : "a number over %g and at most %g",
+                 o->lo, o->hi);
     } else if (o->kind == LENET_OPT_CHOICE) {
         buf[0] = '\0';
         for (const lenet_choice *c = o->choices; c->name; c++) {
