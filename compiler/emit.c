@@ -376,9 +376,11 @@ static bool uses_pass(const Emitter *e, const Layer *l) {
     return l->kind->uses_pass && !e->opt.forward_only;
 }
 
-/* "p + off", or p at offset 0 */
-static const char *offset(char buf[64], const char *p, long off) {
-    snprintf(buf, 64, off ? "%s + %ld" : "%s", p, off);
+const char *offset_expr(char buf[64], const char *p, long off) {
+    if (off)
+        snprintf(buf, 64, "%s + %ld", p, off);
+    else
+        snprintf(buf, 64, "%s", p);
     return buf;
 }
 
@@ -389,7 +391,7 @@ static void tensor_pointers(Emitter *e, const Layer *l, bool backward) {
     for (int i = 0; i < l->n_tensors; i++) {
         const LayerTensor *t = &l->tensors[i];
         if (!backward || t->in_backward)
-            emit_line(e, "const %s *restrict %s = %s;", R, t->var, offset(buf, "params", t->off));
+            emit_line(e, "const %s *restrict %s = %s;", R, t->var, offset_expr(buf, "params", t->off));
     }
 }
 
@@ -404,7 +406,7 @@ void emit_forward_begin(Emitter *e, const Layer *l) {
               uses_pass(e, l) ? ", const lenet_pass *pass" : "");
     tensor_pointers(e, l, false);
     char buf[64];
-    emit_line(e, "const %s *restrict in = %s;", R, offset(buf, "acts", l->in_off * T));
+    emit_line(e, "const %s *restrict in = %s;", R, offset_expr(buf, "acts", l->in_off * T));
     emit_line(e, "%s *restrict out = acts + %ld;", R, l->out_off * T);
     if (l->saved)
         emit_line(e, "%s *restrict saved = acts + %ld;", R, l->saved_off * T);
@@ -424,17 +426,17 @@ void emit_backward_begin(Emitter *e, const Layer *l) {
               l->name, params, R, R, grads);
     tensor_pointers(e, l, true);
     char buf[64];
-    emit_line(e, "const %s *restrict in = %s;", R, offset(buf, "acts", l->in_off * T));
+    emit_line(e, "const %s *restrict in = %s;", R, offset_expr(buf, "acts", l->in_off * T));
     emit_line(e, "const %s *restrict out = acts + %ld;", R, l->out_off * T);
     if (l->saved)
         emit_line(e, "const %s *restrict saved = acts + %ld;", R, l->saved_off * T);
     emit_line(e, "%s *restrict dout = dacts + %ld;", R, l->out_off * T);
     if (l->need_dinput)
-        emit_line(e, "%s *restrict din = %s;", R, offset(buf, "dacts", l->in_off * T));
+        emit_line(e, "%s *restrict din = %s;", R, offset_expr(buf, "dacts", l->in_off * T));
     for (int i = 0; i < l->n_tensors; i++) {
         const LayerTensor *t = &l->tensors[i];
         if (t->trainable)
-            emit_line(e, "%s *restrict %s = %s;", R, t->grad_var, offset(buf, "grads", t->off));
+            emit_line(e, "%s *restrict %s = %s;", R, t->grad_var, offset_expr(buf, "grads", t->off));
     }
 }
 

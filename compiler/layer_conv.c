@@ -189,15 +189,6 @@ static const char *plus(char buf[48], long c, const char *v, long v0) {
     return buf;
 }
 
-/* "in + 1234", or "in" at offset 0 */
-static const char *at(const char *p, long off, char buf[48]) {
-    if (off)
-        snprintf(buf, 48, "%s + %ld", p, off);
-    else
-        snprintf(buf, 48, "%s", p);
-    return buf;
-}
-
 /* Output positions [oy0, oy1) x [ox0, ox1) as the kernels' groups: a row of
  * adjacent positions per group when the stride is 1, else one position. */
 static void position_groups(const Geo *g, int T, int rows, int cols, int *groups, int *width,
@@ -243,7 +234,7 @@ static void conv_forward_classes(Emitter *e, const Geo *g) {
     AxisRun rows[MAX_RUNS], cols[MAX_RUNS];
     int nr = axis_runs_by_output(g->OH, g->K, g->S, g->PT, g->H, rows);
     int nc = axis_runs_by_output(g->OW, g->K, g->S, g->PL, g->W, cols);
-    char fn[48], a[48], b[48], c[48];
+    char fn[48], a[64], b[64], c[64];
     emit_kernel(e, "gemm", fn);
     emit_line(e, "/* out[co][pos] = bias[co] + sum over taps (ci, ky, kx) of w x in */");
     for (int r = 0; r < nr; r++)
@@ -263,8 +254,9 @@ static void conv_forward_classes(Emitter *e, const Geo *g) {
                        rx);
             emit_gemm_desc(e, "fwd", &d);
             /* a class with no taps (all padding) has no input position */
-            emit_line(e, "%s(&fwd, %s, %s, %s, bias);", fn, at("w", aoff, a),
-                      d.k[1] && d.k[2] ? at("in", boff, b) : "in", at("out", coff, c));
+            emit_line(e, "%s(&fwd, %s, %s, %s, bias);", fn, offset_expr(a, "w", aoff),
+                      d.k[1] && d.k[2] ? offset_expr(b, "in", boff) : "in",
+                      offset_expr(c, "out", coff));
             close_class(e, nr * nc > 1);
         }
 }
@@ -454,7 +446,7 @@ static void conv_input_gather(Emitter *e, const Geo *g) {
     AxisRun rows[MAX_RUNS], cols[MAX_RUNS];
     int nr = axis_runs_by_output(g->H, K, 1, K - 1 - g->PT, g->OH, rows);
     int nc = axis_runs_by_output(g->W, K, 1, K - 1 - g->PL, g->OW, cols);
-    char fn[48], a[48], b[48], c[48];
+    char fn[48], a[64], b[64], c[64];
     emit_kernel(e, "gemm", fn);
     emit_line(e, "/* input: din[ci][pos] = sum over (co, ky, kx) of w x dout[co][pos - tap] */");
     for (int r = 0; r < nr; r++)
@@ -478,8 +470,9 @@ static void conv_input_gather(Emitter *e, const Geo *g) {
             emit_gemm_desc(e, "dgrad", &d);
             /* a class that sees no tap gets zeros */
             emit_line(e, "%s(&dgrad, %s, %s, %s, 0);", fn,
-                      at("w", (long)ky0 * K + kx0, a),
-                      d.k[1] && d.k[2] ? at("dout", boff, b) : "dout", at("din", coff, c));
+                      offset_expr(a, "w", (long)ky0 * K + kx0),
+                      d.k[1] && d.k[2] ? offset_expr(b, "dout", boff) : "dout",
+                      offset_expr(c, "din", coff));
             close_class(e, nr * nc > 1);
         }
 }
@@ -490,7 +483,7 @@ static void conv_input_scatter(Emitter *e, const Geo *g, const AxisRun *ys, int 
                                const AxisRun *xs, int nx) {
     const int T = e->opt.tile;
     const long P = (long)g->OH * g->OW * T;
-    char fn[48], b[48];
+    char fn[48], b[64];
     emit_line(e, "/* input: din[ci][tap + pos] += sum over co of w[co][ci][tap] x dout[co][pos] */");
     emit_line(e, "%s(%ld, din);", emit_kernel(e, "zero", fn), (long)g->CI * g->H * g->W * T);
     emit_kernel(e, "gemm", fn);
@@ -521,8 +514,8 @@ static void conv_input_scatter(Emitter *e, const Geo *g, const AxisRun *ys, int 
             if (one_y && one_x) {
                 const long iy = (long)ry->t0 * g->S - g->PT + ry->first;
                 const long ix = (long)rx->t0 * g->S - g->PL + rx->first;
-                at("din", (iy * g->W + ix) * T, cpos);
-                at("w", (long)ry->first * g->K + rx->first, wpos);
+                offset_expr(cpos, "din", (iy * g->W + ix) * T);
+                offset_expr(wpos, "w", (long)ry->first * g->K + rx->first);
             } else {
                 char iy[48], ix[48], idx[96], wy[32], wx[32];
                 plus(iy, (long)ry->t0 * g->S - g->PT, one_y ? NULL : "ky", ry->first);
@@ -541,7 +534,7 @@ static void conv_input_scatter(Emitter *e, const Geo *g, const AxisRun *ys, int 
                 snprintf(wpos, sizeof wpos, "w + %.24s + %.24s", wy, wx);
             }
             emit_line(e, "%s(&dgrad, %s, %s, %s, 0);", fn, wpos,
-                      at("dout", ((long)ry->t0 * g->OW + rx->t0) * T, b), cpos);
+                      offset_expr(b, "dout", ((long)ry->t0 * g->OW + rx->t0) * T), cpos);
             emit_close_loops(e, loops);
         }
 }
@@ -553,7 +546,7 @@ static void conv_backward_kernels(Emitter *e, const Layer *l) {
     const Geo geometry = geo(l), *g = &geometry;
     const int T = e->opt.tile;
     const long P = (long)g->OH * g->OW * T; /* one channel of dout */
-    char fn[48], a[48], b[48], c[48];
+    char fn[48], a[64], b[64], c[64];
     emit_line(e, "/* bias: dout summed over positions and lanes */");
     lenet_gemm_dot bs = {.m = g->CO, .groups = {1, 1}, .width = (int)P, .a_row = P};
     emit_dot_desc(e, "bias_sum", &bs);
@@ -581,8 +574,9 @@ static void conv_backward_kernels(Emitter *e, const Layer *l) {
             open_class(e, ny * nx > 1, "taps ky %d..%d, kx %d..%d: outputs %d..%d x %d..%d", ry,
                        rx);
             emit_dot_desc(e, "wgrad", &d);
-            emit_line(e, "%s(&wgrad, %s, %s, %s);", fn, at("dout", aoff, a), at("in", boff, b),
-                      at("gw", (long)ry->first * g->K + rx->first, c));
+            emit_line(e, "%s(&wgrad, %s, %s, %s);", fn, offset_expr(a, "dout", aoff),
+                      offset_expr(b, "in", boff),
+                      offset_expr(c, "gw", (long)ry->first * g->K + rx->first));
             close_class(e, ny * nx > 1);
         }
 

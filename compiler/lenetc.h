@@ -307,6 +307,8 @@ void emit_lane_loop(Emitter *e);
  * only value is 0) and so any "* 1"; a NULL name is one whose only value
  * is 0 (no loop) of a larger extent; "0" when nothing is left. */
 const char *index_expr(char buf[96], int count, const char *const *names, const int *extents);
+/* "p + off", or p at offset 0 */
+const char *offset_expr(char buf[64], const char *p, long off);
 /* "expr * k", "(a + b) * k", or expr when k is 1 or expr is "0" */
 const char *times(char buf[128], const char *expr, long k);
 /* "p + (index) * T", "p + index" (T = 1) or "p" (index "0"): the first lane
