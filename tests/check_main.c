@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "lenetc.h"
 #include "tests.h"
 
 const char *test_tmpdir(void) {
@@ -16,6 +17,32 @@ const char *test_tmpdir(void) {
         mkdir(dir, 0777);
     }
     return dir;
+}
+
+void assert_file_is(const char *what, const char *path, const char *got, size_t len) {
+    Diag d = {.file = path};
+    size_t want_len;
+    char *want = read_file(path, 1u << 30, &want_len, &d);
+    ck_assert_msg(want != NULL, "%s: %s (`make golden` writes it)", what, d.msg);
+    if (want_len != len || memcmp(want, got, len) != 0) {
+        int line = 1;
+        size_t i = 0, start = 0;
+        for (; i < want_len && i < len && want[i] == got[i]; i++)
+            if (want[i] == '\n') {
+                line++;
+                start = i + 1;
+            }
+        /* the first line that differs comes first: Check cuts long messages;
+         * short texts (diagnostics, summaries) follow whole */
+        const bool whole = want_len + len < 4096;
+        ck_abort_msg("%s: differs from %s at line %d (`make golden` rewrites it from ./lenetc; "
+                     "only on purpose)\n  expected: %.*s\n  got:      %.*s%s%.*s%s%.*s%s",
+                     what, path, line, (int)strcspn(want + start, "\n"), want + start,
+                     (int)strcspn(got + start, "\n"), got + start,
+                     whole ? "\n--- expected:\n" : "", whole ? (int)want_len : 0, want,
+                     whole ? "--- got:\n" : "", whole ? (int)len : 0, got, whole ? "--- end" : "");
+    }
+    free(want);
 }
 
 const lenet_target *test_target(int i) {

@@ -29,27 +29,6 @@ static char *slurp(const char *path, size_t *len) {
     return s;
 }
 
-/* Fails with the first differing line, so a stale golden file is easy to read. */
-static void expect_same(const char *path, const StrBuf *got) {
-    size_t len;
-    char *want = slurp(path, &len);
-    if (len != got->len || memcmp(want, got->data, len) != 0) {
-        int line = 1;
-        size_t i = 0;
-        for (; i < len && i < got->len && want[i] == got->data[i]; i++)
-            line += want[i] == '\n';
-        size_t ws = i, gs = i;
-        while (ws > 0 && want[ws - 1] != '\n')
-            ws--;
-        while (gs > 0 && got->data[gs - 1] != '\n')
-            gs--;
-        ck_abort_msg("%s differs from the generated code at line %d:\n  golden:    %.120s\n"
-                     "  generated: %.120s\n(run `make golden` if the change is intended)",
-                     path, line, want + ws, got->data + gs);
-    }
-    free(want);
-}
-
 static void check_model(const char *spec, const char *dir, CodeStyle shape, const char *runtime) {
     Model m;
     Diag d = {.file = spec};
@@ -62,11 +41,11 @@ static void check_model(const char *spec, const char *dir, CodeStyle shape, cons
     emit_makefile(&m, &o, runtime, &mk);
     char path[512];
     snprintf(path, sizeof path, "%s/%s/%s.c", dir, m.name, m.name);
-    expect_same(path, &c);
+    assert_file_is(spec, path, c.data, c.len);
     snprintf(path, sizeof path, "%s/%s/%s.h", dir, m.name, m.name);
-    expect_same(path, &h);
+    assert_file_is(spec, path, h.data, h.len);
     snprintf(path, sizeof path, "%s/%s/Makefile", dir, m.name);
-    expect_same(path, &mk);
+    assert_file_is(spec, path, mk.data, mk.len);
     sb_free(&c);
     sb_free(&h);
     sb_free(&mk);
@@ -171,10 +150,9 @@ START_TEST(test_export) {
     for (int i = 0; i < 2; i++) {
         size_t len;
         snprintf(path, sizeof path, "%s/export/%s", test_tmpdir(), files[i]);
-        char *got = slurp(path, &len);
-        StrBuf sb = {.data = got, .len = len, .cap = len + 1};
-        snprintf(path, sizeof path, "generated/export/mnist_tiny/%s", files[i]);
-        expect_same(path, &sb);
+        char *got = slurp(path, &len), golden[512];
+        snprintf(golden, sizeof golden, "generated/export/mnist_tiny/%s", files[i]);
+        assert_file_is(path, golden, got, len);
         free(got);
     }
 }

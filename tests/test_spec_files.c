@@ -51,50 +51,6 @@ static void swap_ext(char *out, size_t n, const char *path, const char *ext_from
     snprintf(out, n, "%.*s%s", (int)(strlen(path) - strlen(ext_from)), path, ext_to);
 }
 
-/* The whole file, NUL-terminated; NULL if it cannot be read. */
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    ck_assert_ptr_nonnull(buf);
-    size_t got;
-    while ((got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += got;
-        if (cap - len == 1) {
-            buf = realloc(buf, cap *= 2);
-            ck_assert_ptr_nonnull(buf);
-        }
-    }
-    fclose(f);
-    buf[len] = '\0';
-    return buf;
-}
-
-/* Fails unless got is the text of the file want_path, byte for byte; the
- * message names the file, the first line that differs, and both texts. */
-static void assert_same_as_file(const char *spec, const char *want_path, const char *got) {
-    char *want = slurp(want_path);
-    ck_assert_msg(want != NULL, "%s: cannot read %s", spec, want_path);
-    if (strcmp(want, got) != 0) {
-        int line = 1;
-        size_t i = 0, start = 0;
-        for (; want[i] && want[i] == got[i]; i++)
-            if (want[i] == '\n') {
-                line++;
-                start = i + 1;
-            }
-        /* the first line that differs comes first: Check cuts long messages */
-        ck_abort_msg("%s: differs from %s at line %d (`make golden` rewrites it from ./lenetc; "
-                     "only on purpose)\n  expected: %.*s\n  got:      %.*s\n"
-                     "--- expected:\n%s--- got:\n%s--- end",
-                     spec, want_path, line, (int)strcspn(want + start, "\n"), want + start,
-                     (int)strcspn(got + start, "\n"), got + start, want, got);
-    }
-    free(want);
-}
-
 /* Each directory holds at least one spec, and only NAME.yaml with its
  * NAME.err or NAME.summary. */
 START_TEST(spec_dir_complete) {
@@ -133,7 +89,7 @@ START_TEST(bad_spec_file) {
     char want[1024], got[sizeof d.msg + 1];
     swap_ext(want, sizeof want, spec, ".yaml", ".err");
     snprintf(got, sizeof got, "%s\n", d.msg); /* as lenetc prints it */
-    assert_same_as_file(spec, want, got);
+    assert_file_is(spec, want, got, strlen(got));
 }
 END_TEST
 
@@ -147,7 +103,7 @@ START_TEST(good_spec_file) {
     model_free(&m);
     char want[1024];
     swap_ext(want, sizeof want, spec, ".yaml", ".summary");
-    assert_same_as_file(spec, want, sb.data ? sb.data : "");
+    assert_file_is(spec, want, sb.data ? sb.data : "", sb.len);
     sb_free(&sb);
 }
 END_TEST
@@ -168,7 +124,7 @@ START_TEST(summary_json_file) {
     snprintf(want, sizeof want, "generated/summary/%.*s.json", (int)(strlen(base) - 5), base);
     snprintf(got, sizeof got, "%s\n", json); /* as lenetc prints it */
     free(json);
-    assert_same_as_file(spec, want, got);
+    assert_file_is(spec, want, got, strlen(got));
 }
 END_TEST
 

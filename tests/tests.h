@@ -3,6 +3,7 @@
 #define LENETC_TESTS_H
 
 #include <check.h>
+#include <stddef.h>
 
 Suite *data_suite(void);        /* test_data.c: IDX / gzip loader */
 Suite *safetensors_suite(void); /* test_safetensors.c: weights I/O */
@@ -14,6 +15,10 @@ Suite *golden_suite(void);      /* test_golden.c: generated code vs generated/ *
 Suite *gradcheck_suite(void);   /* test_gradcheck.c: backward vs finite differences */
 Suite *e2e_suite(void);         /* test_e2e.c: trainers end to end */
 Suite *checkpoint_suite(void);  /* test_checkpoint.c: kill, resume, NaN */
+
+/* Fails unless the file at path holds exactly got[0..len), naming what is
+ * checked, the first line that differs and `make golden`. */
+void assert_file_is(const char *what, const char *path, const char *got, size_t len);
 
 /* Scratch directory for files a test writes (created on demand). */
 const char *test_tmpdir(void);
