@@ -40,13 +40,18 @@ static void dropout_describe(const Layer *l, StrBuf *sb) {
     sb_printf(sb, "dropout rate %g (training only)", rate_of(l));
 }
 
+/* out = in: evaluation, and the export */
+static void pass_through(Emitter *e, long n) {
+    emit_line(e, "for (int i = 0; i < %ld; i++)", n);
+    emit_line(e, "    out[i] = in[i];");
+}
+
 static void dropout_forward(Emitter *e, const Layer *l) {
     const int T = e->opt.tile;
     const long n = shape_size(l->in);
     char keep[32], scale[32];
     if (e->opt.forward_only) { /* the export never trains */
-        emit_line(e, "for (int i = 0; i < %ld; i++)", n * T);
-        emit_line(e, "    out[i] = in[i];");
+        pass_through(e, n * T);
         return;
     }
     /* a value is kept when its 24 random bits are at least rate * 2^24 */
@@ -54,8 +59,7 @@ static void dropout_forward(Emitter *e, const Layer *l) {
     emit_real(e, 1.0 / (1.0 - (double)rate_of(l)), scale);
     snprintf(keep, sizeof keep, "%lu", threshold);
     emit_open(e, "if (!pass->training)");
-    emit_line(e, "for (int i = 0; i < %ld; i++)", n * T);
-    emit_line(e, "    out[i] = in[i];");
+    pass_through(e, n * T);
     emit_line(e, "return;");
     emit_close(e);
     emit_open(e, "for (int f = 0; f < %ld; f++)", n);
