@@ -422,8 +422,9 @@ void emit_backward_begin(Emitter *e, const Layer *l) {
         snprintf(params, sizeof params, "const %s *restrict params, ", R);
     if (trained)
         snprintf(grads, sizeof grads, ", %s *restrict grads", R);
-    emit_open(e, "static void %s_backward(%sconst %s *restrict acts, %s *restrict dacts%s)",
-              l->name, params, R, R, grads);
+    emit_open(e, "static void %s_backward(%sconst %s *restrict acts, %s *restrict dacts%s%s)",
+              l->name, params, R, R, grads,
+              l->kind->forward_sums ? ", const lenet_pass *pass" : "");
     tensor_pointers(e, l, true);
     char buf[64];
     emit_line(e, "const %s *restrict in = %s;", R, offset_expr(buf, "acts", l->in_off * T));
@@ -441,6 +442,47 @@ void emit_backward_begin(Emitter *e, const Layer *l) {
 }
 
 void emit_function_end(Emitter *e) { emit_close(e); }
+
+void emit_forward_sums_begin(Emitter *e, const Layer *l) {
+    const char *R = e->opt.real;
+    char buf[64];
+    sb_printf(e->out, "\n/* %s forward sums: this tile's share of the batch statistics of its "
+                      "input */\n", l->name);
+    emit_open(e, "static void %s_forward_sums(const %s *restrict acts, const lenet_pass *pass)",
+              l->name, R);
+    emit_line(e, "const %s *restrict in = %s;", R, offset_expr(buf, "acts", l->in_off * e->opt.tile));
+    emit_line(e, "double *restrict sums = %s;", offset_expr(buf, "pass->sums", l->sums_off));
+}
+
+void emit_backward_sums_begin(Emitter *e, const Layer *l) {
+    const char *R = e->opt.real;
+    const int T = e->opt.tile;
+    char buf[64];
+    sb_printf(e->out, "\n/* %s backward sums: this tile's share of the batch statistics of its "
+                      "output's gradient */\n", l->name);
+    emit_open(e,
+              "static void %s_backward_sums(const %s *restrict acts, const %s *restrict dacts, "
+              "const lenet_pass *pass)",
+              l->name, R, R);
+    emit_line(e, "const %s *restrict out = acts + %ld;", R, l->out_off * T);
+    if (l->saved)
+        emit_line(e, "const %s *restrict saved = acts + %ld;", R, l->saved_off * T);
+    emit_line(e, "const %s *restrict dout = dacts + %ld;", R, l->out_off * T);
+    emit_line(e, "double *restrict sums = %s;", offset_expr(buf, "pass->sums", l->sums_off));
+}
+
+void emit_update_state_begin(Emitter *e, const Layer *l) {
+    const char *R = e->opt.real;
+    char buf[64];
+    sb_printf(e->out, "\n/* %s state: from the batch statistics of a training step */\n", l->name);
+    emit_open(e, "static void %s_update_state(%s *restrict params, const lenet_pass *pass)", l->name,
+              R);
+    for (int i = 0; i < l->n_tensors; i++) {
+        const LayerTensor *t = &l->tensors[i];
+        if (!t->trainable)
+            emit_line(e, "%s *restrict %s = %s;", R, t->var, offset_expr(buf, "params", t->off));
+    }
+}
 
 /* ---- the kernels ------------------------------------------------------- */
 
@@ -482,8 +524,66 @@ static void layer_call(Emitter *e, const Layer *l, bool backward) {
         emit_line(e, "%s_forward(%sacts%s);", l->name, params ? "params, " : "",
                   uses_pass(e, l) ? ", pass" : "");
     else
-        emit_line(e, "%s_backward(%sacts, dacts%s);", l->name, params ? "params, " : "",
-                  layer_params(l, true) ? ", grads" : "");
+        emit_line(e, "%s_backward(%sacts, dacts%s%s);", l->name, params ? "params, " : "",
+                  layer_params(l, true) ? ", grads" : "", l->kind->forward_sums ? ", pass" : "");
+}
+
+/* A case label of the parts' switch, at the switch's own indentation. */
+static void emit_case(Emitter *e, int part) {
+    e->indent--;
+    emit_line(e, "case %d:", part);
+    e->indent++;
+}
+
+/* The model's forward pass: the layers in order; in parts when the model
+ * has batch statistics (lenet_pass), except in the export. */
+static void emit_model_forward(Emitter *E, const Model *m) {
+    const bool parts = m->parts > 1 && !E->opt.forward_only;
+    if (parts) {
+        emit_line(E, "/* a training step runs this in %d parts, a call each, split at the batch",
+                  m->parts);
+        emit_line(E, " * statistics (pass->part); evaluation runs them all in one call */");
+        emit_open(E, "switch (pass->training ? pass->part : 0)");
+        emit_case(E, 0);
+    }
+    for (int i = 0; i < m->n_layers; i++) {
+        const Layer *l = &m->layers[i];
+        if (parts && l->kind->forward_sums) {
+            emit_open(E, "if (pass->training)");
+            emit_line(E, "%s_forward_sums(acts, pass);", l->name);
+            emit_line(E, "return;");
+            emit_close(E);
+            emit_line(E, "/* fall through */");
+            emit_case(E, l->part);
+        }
+        layer_call(E, l, false);
+    }
+    if (parts)
+        emit_close(E);
+}
+
+/* The model's backward pass: the trained layers in reverse, in parts. */
+static void emit_model_backward(Emitter *E, const Model *m) {
+    const bool parts = m->parts > 1;
+    if (parts) {
+        emit_line(E, "/* in %d parts, from the last to 0 (pass->part), split at the batch "
+                     "statistics */", m->parts);
+        emit_open(E, "switch (pass->part)");
+        emit_case(E, m->parts - 1);
+    }
+    for (int i = m->n_layers - 1; i >= 0; i--) {
+        const Layer *l = &m->layers[i];
+        if (!l->need_backward)
+            continue;
+        if (parts && l->kind->forward_sums) {
+            emit_line(E, "%s_backward_sums(acts, dacts, pass);", l->name);
+            emit_line(E, "return;");
+            emit_case(E, l->part - 1);
+        }
+        layer_call(E, l, true);
+    }
+    if (parts)
+        emit_close(E);
 }
 
 void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out) {
@@ -497,15 +597,33 @@ void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out) {
         emit_forward_begin(E, l);
         layer_forward(l, o->style)(E, l);
         emit_function_end(E);
+        if (l->kind->forward_sums && !o->forward_only) {
+            emit_forward_sums_begin(E, l);
+            l->kind->forward_sums(E, l);
+            emit_function_end(E);
+        }
     }
     for (int i = m->n_layers - 1; i >= 0 && !o->forward_only; i--) {
         const Layer *l = &m->layers[i];
         if (l->kind->view || !l->need_backward)
             continue;
+        if (l->kind->backward_sums) {
+            emit_backward_sums_begin(E, l);
+            l->kind->backward_sums(E, l);
+            emit_function_end(E);
+        }
         emit_backward_begin(E, l);
         if (l->need_dinput || layer_params(l, true))
             layer_backward(l, o->style)(E, l);
         emit_function_end(E);
+    }
+    for (int i = 0; i < m->n_layers && !o->forward_only; i++) {
+        const Layer *l = &m->layers[i];
+        if (l->kind->update_state) {
+            emit_update_state_begin(E, l);
+            l->kind->update_state(E, l);
+            emit_function_end(E);
+        }
     }
 
     sb_printf(out, "\n/* %s forward: the input tile is acts[0..%ld), the logits tile acts[%ld..%ld) */\n",
@@ -519,8 +637,7 @@ void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out) {
                   "void %s_forward(const %s *restrict params, %s *restrict acts, "
                   "const lenet_pass *pass)",
                   m->name, R, R);
-    for (int i = 0; i < m->n_layers; i++)
-        layer_call(E, &m->layers[i], false);
+    emit_model_forward(E, m);
     emit_close(E);
 
     if (o->forward_only)
@@ -530,11 +647,18 @@ void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out) {
               m->name);
     emit_open(E,
               "void %s_backward(const %s *restrict params, const %s *restrict acts, "
-              "%s *restrict dacts, %s *restrict grads)",
+              "%s *restrict dacts, %s *restrict grads, const lenet_pass *pass)",
               m->name, R, R, R, R);
-    for (int i = m->n_layers - 1; i >= 0; i--)
-        if (m->layers[i].need_backward)
-            layer_call(E, &m->layers[i], true);
+    emit_model_backward(E, m);
+    emit_close(E);
+    if (m->parts < 2)
+        return;
+    sb_printf(out, "\n/* %s state: the running statistics, from a training step's batch sums;\n"
+                   " * once a step, after its forward parts. */\n", m->name);
+    emit_open(E, "void %s_update_state(%s *restrict params, const lenet_pass *pass)", m->name, R);
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i].kind->update_state)
+            emit_line(E, "%s_update_state(params, pass);", m->layers[i].name);
     emit_close(E);
 }
 
@@ -639,6 +763,10 @@ void emit_source(const Model *m, const EmitOptions *o, StrBuf *out) {
                   emit_real(&e, h->aug_shift, k), emit_real(&e, h->aug_rotate, k2),
                   emit_real(&e, h->aug_scale, k3));
     }
+    StrBuf parts = {0}; /* batch statistics, if any */
+    if (m->parts > 1)
+        sb_printf(&parts, "    .parts = %d, .sums = %ld, .update_state = %s_update_state,\n",
+                  m->parts, m->sums, m->name);
     sb_printf(out,
               "const lenet_model %s_model = {\n"
               "    .name = \"%s\",\n"
@@ -653,7 +781,7 @@ void emit_source(const Model *m, const EmitOptions *o, StrBuf *out) {
               "    .act_floats = %zu,\n"
               "    .logits_offset = %zu,\n"
               "    .forward = %s_forward,\n"
-              "    .backward = %s_backward,\n"
+              "    .backward = %s_backward,\n%s"
               "    .defaults = {.optimizer = %s, .lr = %s, .beta1 = %s, .beta2 = %s, .eps = %s,\n"
               "                 .batch = %d, .epochs = %d, .seed = %llu%s},\n"
               "    .style = \"%s\",\n"
@@ -662,12 +790,13 @@ void emit_source(const Model *m, const EmitOptions *o, StrBuf *out) {
               m->name, m->name, lm->data_h, lm->data_w, lm->data_c, lm->pad,
               emit_real(&e, lm->scale_lo, lo), emit_real(&e, lm->scale_hi, hi), lm->n_classes,
               lm->tile, lm->n_params, lm->n_trainable, lm->n_tensors, m->name, lm->act_floats,
-              lm->logits_offset, m->name, m->name,
+              lm->logits_offset, m->name, m->name, parts.data ? parts.data : "",
               optimizers[h->optimizer], emit_real(&e, h->lr, lr), emit_real(&e, h->beta1, b1),
               emit_real(&e, h->beta2, b2), emit_real(&e, h->eps, eps), h->batch, h->epochs,
               (unsigned long long)h->seed, sgd.data ? sgd.data : "", emit_style_name(o->style),
               emit_target(o)->name);
     sb_free(&sgd);
+    sb_free(&parts);
     sb_printf(out,
               "\n#ifdef LENETC_TRAINER_MAIN\n"
               "int main(int argc, char **argv) { return lenet_train_main(argc, argv, &%s_model); }\n"
@@ -693,8 +822,11 @@ void emit_header(const Model *m, const EmitOptions *o, StrBuf *out) {
     sb_printf(out, "void %s_forward(const %s *params, %s *acts, const lenet_pass *pass);\n",
               m->name, R, R);
     sb_printf(out,
-              "void %s_backward(const %s *params, const %s *acts, %s *dacts, %s *grads);\n",
+              "void %s_backward(const %s *params, const %s *acts, %s *dacts, %s *grads,\n"
+              "    const lenet_pass *pass);\n",
               m->name, R, R, R, R);
+    if (m->parts > 1)
+        sb_printf(out, "void %s_update_state(%s *params, const lenet_pass *pass);\n", m->name, R);
     sb_printf(out, "extern const lenet_model %s_model;\n\n#endif\n", m->name);
 }
 

@@ -3,7 +3,7 @@
  * Facts that shape this file (see ../shared/notes/codegen-facts.md):
  * libtcc is not reentrant, so every compile holds one lock; the machine code
  * belongs to its TCCState, so a Jit lives as long as its function pointers;
- * generated kernels call nothing but libm's tanhf and expf (bound below), so
+ * generated kernels call nothing but libm's tanhf, expf and sqrt (bound below), so
  * we compile with -nostdlib and need neither libc nor tcc's libtcc1.a at
  * run time. The kernels style calls
  * the runtime's vector kernels: the chosen target's are handed to tcc as
@@ -82,6 +82,7 @@ Jit *jit_compile_text(const char *src, const lenet_symbol *symbols, Diag *d) {
      * target's kernels */
     static const lenet_symbol libm[] = {{"tanhf", (void *)tanhf}, {"expf", (void *)expf},
                                         {"tanh", (void *)tanh},   {"exp", (void *)exp},
+                                        {"sqrt", (void *)sqrt},
                                         {0, 0}};
     for (const lenet_symbol *k = libm; k->name; k++)
         tcc_add_symbol(s, k->name, k->fn);
@@ -140,7 +141,11 @@ Jit *jit_compile(const Model *m, const EmitOptions *o, lenet_model *lm, Diag *d,
     lm->forward = (lenet_forward_fn)jit_symbol(j, name);
     snprintf(name, sizeof name, "%s_backward", m->name);
     lm->backward = (lenet_backward_fn)jit_symbol(j, name);
-    if (!lm->forward || !lm->backward) {
+    if (m->parts > 1) {
+        snprintf(name, sizeof name, "%s_update_state", m->name);
+        lm->update_state = (lenet_update_fn)jit_symbol(j, name);
+    }
+    if (!lm->forward || !lm->backward || (m->parts > 1 && !lm->update_state)) {
         jit_free(j);
         error_at(d, 0, 0, "jit: generated code lacks %s", name);
         return NULL;

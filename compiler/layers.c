@@ -21,6 +21,7 @@
     X(tanh)                                                                                  \
     X(sigmoid)                                                                               \
     X(dropout)                                                                               \
+    X(batchnorm)                                                                             \
     X(flatten)                                                                               \
     X(dense)
 

@@ -118,6 +118,14 @@ typedef struct {
     bool view;
     /* forward reads the pass (lenet_pass: training flag, step seed) */
     bool uses_pass;
+    /* A kind that needs the whole batch's statistics (batchnorm) in
+     * training: it keeps l->sums doubles of sums per tile (lenet_pass), its
+     * forward and backward read the batch's (and take the pass), and the
+     * passes are split before it:
+     *   forward_sums   the forward part before it ends with its input's sums
+     *   backward_sums  the backward part after it ends with its gradient's
+     *   update_state   its state from the batch's sums, once a step */
+    LayerEmitFn forward_sums, backward_sums, update_state;
     /* code per style: [STYLE_LOOPS] is required; a style left NULL falls
      * back to it */
     LayerEmitFn forward[N_STYLES], backward[N_STYLES];
@@ -165,8 +173,12 @@ struct Layer {
     int n_tensors;
     long saved;             /* features per sample kept for backward (its
                              * pointer: saved), beside the output */
+    long sums;              /* batch statistics: doubles of sums per tile */
     /* computed by shape.c */
     long in_off, out_off, saved_off; /* features into a sample's activations */
+    long sums_off;          /* doubles into a tile's sums */
+    int part;               /* the forward part it runs in (the batch
+                             * statistics before it, counted) */
     bool need_dinput;       /* backward must produce the input gradient */
     bool need_backward;     /* some layer at or before this one is trained */
 };
@@ -222,6 +234,8 @@ typedef struct {
     long act_floats;        /* features per sample over all activations */
     long logits_off;
     int n_classes;
+    int parts;              /* of a training pass: 1 + the batch statistics */
+    long sums;              /* doubles of sums per tile, for them */
 } Model;
 
 /* spec.c helpers for the layer parsers. params may be NULL (no keys given).
@@ -300,6 +314,13 @@ const char *emit_spec_real(Emitter *e, float v, char buf[32]);
 void emit_forward_begin(Emitter *e, const Layer *l);
 void emit_backward_begin(Emitter *e, const Layer *l);
 void emit_function_end(Emitter *e);
+/* The same for a batch statistic's functions (LayerKind.forward_sums...):
+ *   forward_sums:  in, sums (its doubles in pass->sums), pass
+ *   backward_sums: out, saved, dout, sums, pass
+ *   update_state:  each state tensor's var (writable), pass */
+void emit_forward_sums_begin(Emitter *e, const Layer *l);
+void emit_backward_sums_begin(Emitter *e, const Layer *l);
+void emit_update_state_begin(Emitter *e, const Layer *l);
 /* Emits `for (int b = 0; b < TILE; b++)` and opens its block. */
 void emit_lane_loop(Emitter *e);
 /* A row-major index over (name, extent) pairs in Horner's form, as

@@ -14,7 +14,8 @@ int model_infer(Model *m, Diag *d) {
         return error_at(d, 0, 0, "input of %ld values exceeds the limit of %ld", shape_size(s),
                         MAX_TENSOR);
     long act = shape_size(s), params = 0;
-    long in_off = 0;
+    long in_off = 0, sums = 0;
+    int part = 0;
     bool seen_trainable = false;
     for (int i = 0; i < m->n_layers; i++) {
         Layer *l = &m->layers[i];
@@ -51,6 +52,12 @@ int model_infer(Model *m, Diag *d) {
             return error_at(d, l->line, l->col,
                             "%s: activations exceed the limit of %ld values per sample",
                             l->name, MAX_PARAMS);
+        if (l->kind->forward_sums) { /* a batch statistic starts a part */
+            part++;
+            l->sums_off = sums;
+            sums += l->sums;
+        }
+        l->part = part;
         in_off = l->out_off;
         s = l->out;
     }
@@ -84,6 +91,8 @@ int model_infer(Model *m, Diag *d) {
     m->act_floats = act;
     m->logits_off = last->out_off;
     m->n_classes = s.c;
+    m->parts = part + 1;
+    m->sums = sums;
     return 0;
 }
 
@@ -132,6 +141,8 @@ lenet_model *model_descriptor(const Model *m, int tile) {
     lm->tensors = t;
     lm->act_floats = (size_t)(m->act_floats * tile);
     lm->logits_offset = (size_t)(m->logits_off * tile);
+    lm->parts = m->parts;
+    lm->sums = (size_t)m->sums;
     lm->defaults = m->train;
     return lm;
 }
@@ -189,7 +200,7 @@ void model_summary(const Model *m, StrBuf *out) {
             snprintf(shape, sizeof shape, "(None, %d, %d, %d)", l->out.h, l->out.w, l->out.c);
         snprintf(label, sizeof label, "%s (%s)", l->name, l->kind->keras);
         group_digits(layer_params(l, false), count, sizeof count);
-        sb_printf(out, " %-28s%-26s%s\n", label, shape, count);
+        sb_printf(out, " %-27s %-25s %s\n", label, shape, count);
         if (i + 1 < m->n_layers)
             sb_puts(out, "\n");
     }

@@ -79,10 +79,14 @@ float lenet_schedule_lr(const lenet_hparams *h, long t, long steps_per_epoch);
 /* forward: reads the input tile at acts[0], writes every activation; pass
  * says what the pass is for (lenet_pass, in lenet_kernels.h).
  * backward: expects dacts[logits_offset..] to hold dLoss/dlogits, writes the
- * other activation gradients it needs and ADDS parameter gradients to grads. */
+ * other activation gradients it needs and ADDS parameter gradients to grads
+ * (a batch statistic's parameters: in the call for the tile of sample 0).
+ * update_state: after a training step's forward parts, updates the state
+ * (running statistics) from pass->batch_sums, once a step. */
 typedef void (*lenet_forward_fn)(const float *params, float *acts, const lenet_pass *pass);
-typedef void (*lenet_backward_fn)(const float *params, const float *acts,
-                                  float *dacts, float *grads);
+typedef void (*lenet_backward_fn)(const float *params, const float *acts, float *dacts,
+                                  float *grads, const lenet_pass *pass);
+typedef void (*lenet_update_fn)(float *params, const lenet_pass *pass);
 
 typedef struct {
     const char *name;
@@ -100,6 +104,12 @@ typedef struct {
     size_t logits_offset;       /* logits tile [n_classes][tile] within acts */
     lenet_forward_fn forward;
     lenet_backward_fn backward;
+    /* batch statistics (batchnorm): a training step's passes run in `parts`
+     * parts (1: none), each tile keeping `sums` doubles of sums between
+     * them (lenet_pass); update_state is NULL without them */
+    int parts;
+    size_t sums;
+    lenet_update_fn update_state;
     lenet_hparams defaults;     /* the spec's train: section */
     const char *style;          /* the code style: "kernels", "loops", "unrolled" */
     const char *target;         /* what the code was built for: "avx2" (kernels
@@ -315,6 +325,11 @@ typedef struct {
     int threads;
     lenet_worker workers[LENET_MAX_THREADS];
     long step;                               /* optimiser steps taken */
+    /* batch statistics (m->parts > 1): every tile of a batch stays in
+     * memory between the parts of its passes */
+    int batch_tiles;
+    float *tile_acts, *tile_dacts;           /* batch_tiles x act_floats each */
+    double *tile_sums, *batch_sums;          /* batch_tiles x m->sums; m->sums */
 } lenet_trainer;
 
 /* Allocates and initialises (Glorot-uniform from h->seed) a trainer with

@@ -24,21 +24,36 @@
 #ifndef LENET_KERNELS_H
 #define LENET_KERNELS_H
 
-/* What a forward pass is for. Most layers compute the same either way;
- * those that train differently (dropout, batch statistics) read this. */
+/* What a pass is for. Most layers compute the same either way; those that
+ * train differently (dropout, batch statistics) read this.
+ *
+ * A layer that needs the whole batch's statistics (batchnorm) splits a
+ * training step's passes into parts: part k of the forward pass ends with
+ * the sums the next such layer needs, over this tile's samples, in sums;
+ * the trainer runs a part over every tile of the batch, adds the tiles'
+ * sums in tile order into batch_sums, then runs the next part. The
+ * backward pass runs its parts the other way, from the last to 0.
+ * Evaluation runs the whole forward pass in one call. */
 typedef struct {
     int training;       /* 1 in a training step; 0 in evaluation, prediction */
     unsigned long long seed; /* the step's stream (lenet_step_seed); 0 if not training */
     int sample;         /* the batch position of the tile's lane 0 */
+    /* training with batch statistics only: */
+    int part;           /* the part of the pass to run */
+    int lanes;          /* lanes of this tile holding samples (the rest: padding) */
+    int batch;          /* samples in the whole batch */
+    double *sums;       /* this tile's sums (model's `sums` doubles) */
+    const double *batch_sums; /* every tile's sums added, in tile order */
 } lenet_pass;
 
-/* libm's, which the tanh and sigmoid activations call: the JIT binds these
+/* libm's, which the tanh and sigmoid activations and batchnorm call: the JIT binds these
  * very functions, an emitted build links them (-lm), so both compute the
  * same bits. */
 float tanhf(float);
 float expf(float);
 double tanh(double);
 double exp(double);
+double sqrt(double); /* batchnorm's 1 / sqrt(var + eps), in double */
 
 /* Flags of lenet_gemm. */
 #define LENET_ACCUMULATE 1 /* C += A x B, instead of C = bias + A x B */

@@ -131,6 +131,19 @@ int lenet_trainer_init(lenet_trainer *t, const lenet_model *m, const lenet_hpara
     }
     t->acts = t->workers[0].acts;
     t->dacts = t->workers[0].dacts;
+    if (m->parts > 1) {
+        const int T = m->tile, B = h->batch > 0 ? h->batch : 1;
+        t->batch_tiles = (B + T - 1) / T;
+        t->tile_acts = aligned_alloc(64, (size_t)t->batch_tiles * 2 * Aa * sizeof(float));
+        t->tile_sums = calloc((size_t)(t->batch_tiles + 1) * m->sums, sizeof(double));
+        if (!t->tile_acts || !t->tile_sums) {
+            lenet_trainer_free(t);
+            return -1;
+        }
+        memset(t->tile_acts, 0, (size_t)t->batch_tiles * 2 * Aa * sizeof(float));
+        t->tile_dacts = t->tile_acts + (size_t)t->batch_tiles * Aa;
+        t->batch_sums = t->tile_sums + (size_t)t->batch_tiles * m->sums;
+    }
     lenet_init_params(m, t->params, h->seed);
     return 0;
 }
@@ -138,7 +151,110 @@ int lenet_trainer_init(lenet_trainer *t, const lenet_model *m, const lenet_hpara
 void lenet_trainer_free(lenet_trainer *t) {
     lenet_threads_free(t->thread_set);
     free(t->mem);
+    free(t->tile_acts);
+    free(t->tile_sums);
     memset(t, 0, sizeof *t);
+}
+
+/* The batch's tile of samples s..s+n into acts: the images as they are,
+ * or moved at random (the step's stream, salted). */
+static void load_batch_tile(const job *j, int s, int n, float *acts) {
+    const lenet_trainer *t = j->t;
+    if (lenet_augments(&t->h))
+        lenet_load_tile_augmented(t->m, j->ds, j->idx + s, n, acts, &t->h,
+                                  lenet_step_seed(t->h.seed ^ 0x415547ull, t->step + 1), s);
+    else
+        lenet_load_tile(t->m, j->ds, j->idx + s, n, acts);
+}
+
+/* The loss of the tile of samples s..s+n, and dLoss/dlogits into dacts. */
+static void tile_loss(const job *j, lenet_worker *k, int s, int n, const float *acts,
+                      float *dacts) {
+    const lenet_model *m = j->t->m;
+    uint8_t labels[LENET_MAX_TILE];
+    for (int b = 0; b < n; b++)
+        labels[b] = j->ds->labels[j->idx[s + b]];
+    k->loss += lenet_softmax_xent(acts + m->logits_offset, m->n_classes, m->tile, n, labels,
+                                  1.0f / j->n, dacts + m->logits_offset, &k->correct);
+}
+
+/* Worker w's tiles, one after the other: forward, loss and backward each. */
+static void tile_passes(job *j, int w, int nw) {
+    lenet_trainer *t = j->t;
+    const lenet_model *m = t->m;
+    lenet_worker *k = &t->workers[w];
+    const int T = m->tile;
+    int lo, hi;
+    share(j->n, T, w, nw, &lo, &hi);
+    for (int s = lo; s < hi; s += T) {
+        const int n = hi - s < T ? hi - s : T;
+        load_batch_tile(j, s, n, k->acts);
+        const lenet_pass pass = {
+            .training = 1, .seed = lenet_step_seed(t->h.seed, t->step + 1), .sample = s};
+        m->forward(t->params, k->acts, &pass);
+        tile_loss(j, k, s, n, k->acts, k->dacts);
+        m->backward(t->params, k->acts, k->dacts, k->grads, &pass);
+    }
+}
+
+/* Between two parts: every tile's sums added in tile order (each worker a
+ * slice of them), so the batch's statistics do not depend on the threads. */
+static void add_tile_sums(lenet_trainer *t, int tiles, int w, int nw) {
+    const size_t n = t->m->sums;
+    int lo, hi;
+    lenet_threads_barrier(t->thread_set);
+    share((int)n, 1, w, nw, &lo, &hi);
+    for (int i = lo; i < hi; i++) {
+        double sum = 0;
+        for (int b = 0; b < tiles; b++)
+            sum += t->tile_sums[(size_t)b * n + i];
+        t->batch_sums[i] = sum;
+    }
+    lenet_threads_barrier(t->thread_set);
+}
+
+/* With batch statistics: worker w's run of the batch's tiles, each part
+ * of the passes over all of them before the sums are added (lenet_pass). */
+static void batch_passes(job *j, int w, int nw) {
+    lenet_trainer *t = j->t;
+    const lenet_model *m = t->m;
+    lenet_worker *k = &t->workers[w];
+    const int T = m->tile, tiles = (j->n + T - 1) / T;
+    const size_t A = (size_t)(m->act_floats + 15) / 16 * 16;
+    int lo, hi;
+    share(tiles, 1, w, nw, &lo, &hi);
+    lenet_pass pass = {.training = 1, .seed = lenet_step_seed(t->h.seed, t->step + 1),
+                       .batch = j->n, .batch_sums = t->batch_sums};
+    for (int part = 0; part < m->parts; part++) {
+        if (part > 0)
+            add_tile_sums(t, tiles, w, nw);
+        for (int i = lo; i < hi; i++) {
+            const int s = i * T, n = j->n - s < T ? j->n - s : T;
+            float *acts = t->tile_acts + i * A, *dacts = t->tile_dacts + i * A;
+            pass.part = part;
+            pass.sample = s;
+            pass.lanes = n;
+            pass.sums = t->tile_sums + (size_t)i * m->sums;
+            if (part == 0)
+                load_batch_tile(j, s, n, acts);
+            m->forward(t->params, acts, &pass);
+            if (part == m->parts - 1) {
+                tile_loss(j, k, s, n, acts, dacts);
+                m->backward(t->params, acts, dacts, k->grads, &pass);
+            }
+        }
+    }
+    for (int part = m->parts - 2; part >= 0; part--) {
+        add_tile_sums(t, tiles, w, nw);
+        for (int i = lo; i < hi; i++) {
+            const int s = i * T;
+            pass.part = part;
+            pass.sample = s;
+            pass.lanes = j->n - s < T ? j->n - s : T;
+            pass.sums = t->tile_sums + (size_t)i * m->sums;
+            m->backward(t->params, t->tile_acts + i * A, t->tile_dacts + i * A, k->grads, &pass);
+        }
+    }
 }
 
 /* Worker w: forward and backward over its run of the batch's tiles; then,
@@ -150,29 +266,13 @@ static void step_work(void *ctx, int w, int nw) {
     lenet_trainer *t = j->t;
     const lenet_model *m = t->m;
     lenet_worker *k = &t->workers[w];
-    const int T = m->tile;
-    int lo, hi;
-    share(j->n, T, w, nw, &lo, &hi);
     memset(k->grads, 0, m->n_params * sizeof *k->grads);
     k->loss = 0;
     k->correct = 0;
-    for (int s = lo; s < hi; s += T) {
-        const int n = hi - s < T ? hi - s : T;
-        uint8_t labels[LENET_MAX_TILE];
-        for (int b = 0; b < n; b++)
-            labels[b] = j->ds->labels[j->idx[s + b]];
-        if (lenet_augments(&t->h)) /* the images' stream: the step's, salted */
-            lenet_load_tile_augmented(m, j->ds, j->idx + s, n, k->acts, &t->h,
-                                      lenet_step_seed(t->h.seed ^ 0x415547ull, t->step + 1), s);
-        else
-            lenet_load_tile(m, j->ds, j->idx + s, n, k->acts);
-        const lenet_pass pass = {
-            .training = 1, .seed = lenet_step_seed(t->h.seed, t->step + 1), .sample = s};
-        m->forward(t->params, k->acts, &pass);
-        k->loss += lenet_softmax_xent(k->acts + m->logits_offset, m->n_classes, T, n, labels,
-                                      1.0f / j->n, k->dacts + m->logits_offset, &k->correct);
-        m->backward(t->params, k->acts, k->dacts, k->grads);
-    }
+    if (m->parts > 1)
+        batch_passes(j, w, nw);
+    else
+        tile_passes(j, w, nw);
     lenet_threads_barrier(t->thread_set);
     /* a fixed order: the same seed and thread count give the same bits */
     double loss = 0;
@@ -180,6 +280,9 @@ static void step_work(void *ctx, int w, int nw) {
         loss += t->workers[v].loss;
     if (!isfinite(loss))
         return; /* keep the last good parameters */
+    if (w == 0 && m->update_state) /* the state after the trained params: no overlap */
+        m->update_state(t->params, &(lenet_pass){.training = 1, .batch = j->n,
+                                                 .batch_sums = t->batch_sums});
     int plo, phi;
     /* only the trainable parameters: the state after them is not updated */
     share((int)m->n_trainable, 16, w, nw, &plo, &phi);

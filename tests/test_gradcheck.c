@@ -18,13 +18,16 @@
 #include "lenetc.h"
 #include "tests.h"
 
-typedef void (*fwd_d)(const double *, double *, const lenet_pass *);
-typedef void (*bwd_d)(const double *, const double *, double *, double *);
+/* Generated code of either type, called through these (the pointers are
+ * all a call passes: float and double code are called alike). */
+typedef void (*fwd_any)(const void *, void *, const lenet_pass *);
+typedef void (*bwd_any)(const void *, const void *, void *, void *, const lenet_pass *);
+typedef void (*update_any)(void *, const lenet_pass *);
 
 typedef struct {
     Model m;
     Jit *jit;
-    void *forward, *backward;
+    void *forward, *backward, *update_state;
     int tile;
     long n_params, n_acts, n_in, n_logits;
 } Net;
@@ -49,6 +52,9 @@ static void net_compile(Net *net, const char *spec, CodeStyle shape, const lenet
     snprintf(name, sizeof name, "%s_backward", net->m.name);
     net->backward = jit_symbol(net->jit, name);
     ck_assert(net->forward && net->backward);
+    snprintf(name, sizeof name, "%s_update_state", net->m.name);
+    net->update_state = net->m.parts > 1 ? jit_symbol(net->jit, name) : NULL;
+    ck_assert(net->m.parts == 1 || net->update_state);
     net->tile = tile;
     net->n_params = net->m.n_params;
     net->n_acts = net->m.act_floats * tile;
@@ -65,17 +71,109 @@ static double uniform(lenet_rng *r, double lo, double hi) {
     return lo + (hi - lo) * lenet_rng_uniform(r);
 }
 
-/* The pass gradients are checked in: a training step's (one seed for the
- * whole check, so a random layer draws the same mask every time). */
-static const lenet_pass training = {.training = 1, .seed = 12345};
+/* ---- a batch of tiles, as the trainer runs one ----------------------- */
 
-/* L = sum over the logits tile of r * logits */
-static double probe_loss(const Net *net, const double *params, double *acts, const double *r) {
-    ((fwd_d)net->forward)(params, acts, &training);
-    const double *z = acts + net->m.logits_off * net->tile;
+/* n samples in tiles of the net's tile, each tile's activations and their
+ * gradients (of `size` bytes a value: float or double code) and sums. A
+ * model with batch statistics runs its passes in parts over every tile, as
+ * the trainer does (lenet_pass); the last tile may be partly filled. */
+typedef struct {
+    const Net *net;
+    size_t size;
+    int n, tiles;
+    char *acts, *dacts;
+    double *sums, *batch_sums;
+} Batch;
+
+static void batch_init(Batch *b, const Net *net, size_t size, int n) {
+    *b = (Batch){.net = net, .size = size, .n = n, .tiles = (n + net->tile - 1) / net->tile};
+    const size_t bytes = (size_t)b->tiles * net->n_acts * size;
+    b->acts = calloc(1, bytes);
+    b->dacts = calloc(1, bytes);
+    b->sums = calloc((size_t)(b->tiles + 1) * (net->m.sums + 1), sizeof *b->sums);
+    b->batch_sums = b->sums + (size_t)b->tiles * (net->m.sums + 1);
+}
+
+static void batch_free(Batch *b) {
+    free(b->acts);
+    free(b->dacts);
+    free(b->sums);
+}
+
+/* tile i's activations (or gradients: base = b->dacts) */
+static void *batch_tile(const Batch *b, char *base, int i) {
+    return base + (size_t)i * b->net->n_acts * b->size;
+}
+
+static int batch_lanes(const Batch *b, int i) {
+    const int T = b->net->tile;
+    return b->n - i * T < T ? b->n - i * T : T;
+}
+
+/* A training pass's settings for tile i, part `part`; one seed for every
+ * check, so a random layer draws the same mask every time. */
+static lenet_pass batch_pass(const Batch *b, int i, int part) {
+    return (lenet_pass){.training = 1, .seed = 12345, .sample = i * b->net->tile,
+                        .part = part, .lanes = batch_lanes(b, i), .batch = b->n,
+                        .sums = b->sums + (size_t)i * (b->net->m.sums + 1),
+                        .batch_sums = b->batch_sums};
+}
+
+/* every tile's sums added in tile order, as the trainer adds them */
+static void batch_add_sums(Batch *b) {
+    for (long k = 0; k < b->net->m.sums; k++) {
+        double sum = 0;
+        for (int i = 0; i < b->tiles; i++)
+            sum += b->sums[(size_t)i * (b->net->m.sums + 1) + k];
+        b->batch_sums[k] = sum;
+    }
+}
+
+static void batch_forward(Batch *b, const void *params) {
+    for (int part = 0; part < b->net->m.parts; part++) {
+        if (part > 0)
+            batch_add_sums(b);
+        for (int i = 0; i < b->tiles; i++) {
+            const lenet_pass pass = batch_pass(b, i, part);
+            ((fwd_any)b->net->forward)(params, batch_tile(b, b->acts, i), &pass);
+        }
+    }
+}
+
+/* expects each tile's dLoss/dlogits in dacts; adds to grads */
+static void batch_backward(Batch *b, const void *params, void *grads) {
+    for (int part = b->net->m.parts - 1; part >= 0; part--) {
+        if (part < b->net->m.parts - 1)
+            batch_add_sums(b);
+        for (int i = 0; i < b->tiles; i++) {
+            const lenet_pass pass = batch_pass(b, i, part);
+            ((bwd_any)b->net->backward)(params, batch_tile(b, b->acts, i),
+                                        batch_tile(b, b->dacts, i), grads, &pass);
+        }
+    }
+}
+
+/* Where sample j's feature f (or class score) lives: its tile's lane. */
+static long batch_at(const Batch *b, long feature, int j) {
+    const int T = b->net->tile;
+    return (long)(j / T) * b->net->n_acts + feature * T + j % T;
+}
+
+/* A gradient check's batch: one tile; two, the second one sample short of
+ * full, when the model has batch statistics (whose sums must span tiles
+ * and leave padding out). */
+static int check_batch(const Net *net) {
+    return net->m.parts > 1 ? 2 * net->tile - (net->tile > 1) : net->tile;
+}
+
+/* L = sum over the batch's samples and classes of r * logits */
+static double probe_loss(Batch *b, const double *params, const double *r) {
+    batch_forward(b, params);
+    const double *acts = (const double *)b->acts;
     double L = 0;
-    for (long i = 0; i < net->n_logits; i++)
-        L += r[i] * z[i];
+    for (int j = 0; j < b->n; j++)
+        for (int k = 0; k < b->net->m.n_classes; k++)
+            L += r[j * b->net->m.n_classes + k] * acts[batch_at(b, b->net->m.logits_off + k, j)];
     return L;
 }
 
@@ -87,21 +185,26 @@ static void gradcheck(const char *spec, CodeStyle shape, const lenet_target *tar
     net_compile(&net, spec, shape, target, "double", tile);
     lenet_rng rng;
     lenet_rng_seed(&rng, 1234);
+    Batch batch;
+    batch_init(&batch, &net, sizeof(double), check_batch(&net));
+    const int K = net.m.n_classes;
     double *p = malloc(sizeof *p * net.n_params);
     double *g = calloc((size_t)net.n_params, sizeof *g);
-    double *acts = calloc((size_t)net.n_acts, sizeof *acts);
-    double *dacts = calloc((size_t)net.n_acts, sizeof *dacts);
-    double *r = malloc(sizeof *r * net.n_logits);
+    double *r = malloc(sizeof *r * batch.n * K);
+    double *acts = (double *)batch.acts, *dacts = (double *)batch.dacts;
     for (long i = 0; i < net.n_params; i++)
         p[i] = uniform(&rng, -0.5, 0.5);
-    for (long i = 0; i < net.n_in; i++)
-        acts[i] = uniform(&rng, -1, 1);
-    for (long i = 0; i < net.n_logits; i++)
-        r[i] = uniform(&rng, -1, 1);
+    /* every lane, padding too: what is in it must not matter */
+    for (int t = 0; t < batch.tiles; t++)
+        for (long i = 0; i < net.n_in; i++)
+            acts[t * net.n_acts + i] = uniform(&rng, -1, 1);
+    for (int j = 0; j < batch.n; j++)
+        for (int k = 0; k < K; k++)
+            dacts[batch_at(&batch, net.m.logits_off + k, j)] = r[j * K + k] =
+                uniform(&rng, -1, 1);
 
-    probe_loss(&net, p, acts, r);
-    memcpy(dacts + net.m.logits_off * tile, r, sizeof *r * net.n_logits);
-    ((bwd_d)net.backward)(p, acts, dacts, g);
+    probe_loss(&batch, p, r);
+    batch_backward(&batch, p, g);
 
     const double h = 1e-6;
     long checked = 0;
@@ -119,9 +222,9 @@ static void gradcheck(const char *spec, CodeStyle shape, const lenet_target *tar
             continue;
         double keep = p[k];
         p[k] = keep + h;
-        double lp = probe_loss(&net, p, acts, r);
+        double lp = probe_loss(&batch, p, r);
         p[k] = keep - h;
-        double lm = probe_loss(&net, p, acts, r);
+        double lm = probe_loss(&batch, p, r);
         p[k] = keep;
         double fd = (lp - lm) / (2 * h);
         double err = fabs(fd - g[k]);
@@ -132,17 +235,16 @@ static void gradcheck(const char *spec, CodeStyle shape, const lenet_target *tar
         checked++;
     }
     ck_assert_int_ge(checked, max_checks < net.n_params ? max_checks / 2 : net.n_params);
-    /* every gradient is non-trivial somewhere: a dead backward would pass
-     * a check of zeros against zeros */
+    /* every trained gradient is non-trivial somewhere: a dead backward would
+     * pass a check of zeros against zeros (state has none) */
     double norm = 0;
-    for (long k = 0; k < net.n_params; k++)
+    for (long k = 0; k < net.m.n_trainable; k++)
         norm += g[k] * g[k];
     ck_assert_msg(norm > 1e-6, "%s: gradient is all zero", spec);
     free(p);
     free(g);
-    free(acts);
-    free(dacts);
     free(r);
+    batch_free(&batch);
     net_free(&net);
 }
 
@@ -208,53 +310,62 @@ START_TEST(test_lenets_kernels) {
 }
 END_TEST
 
-/* Runs a and b's forward and backward on the same random tile; the loop
- * and unrolled styles add the same terms in the same order, so in fp32 they
- * agree bit for bit (tol 0); the kernels fuse multiply-adds and sum in
- * blocks, so they agree to tol relative to each value's scale. */
+/* Runs a and b's forward and backward on the same random batch (a tile;
+ * a tile and a half with batch statistics); the loop and unrolled styles
+ * add the same terms in the same order, so in fp32 they agree bit for bit
+ * (tol 0); the kernels fuse multiply-adds and sum in blocks, so they agree
+ * to tol relative to each value's scale. */
 static void nets_agree(Net *a, Net *b, const char *what, double tol) {
     const int tile = a->tile;
     lenet_rng rng;
     lenet_rng_seed(&rng, 99);
-    size_t np = (size_t)a->n_params, na = (size_t)a->n_acts;
+    const int n = a->m.parts > 1 ? tile + (tile + 1) / 2 : tile;
+    Batch ba, bb;
+    batch_init(&ba, a, sizeof(float), n);
+    batch_init(&bb, b, sizeof(float), n);
+    size_t np = (size_t)a->n_params, na = (size_t)a->n_acts * ba.tiles;
     float *p = malloc(sizeof *p * np);
-    float *buf = calloc(2 * (np + 2 * na), sizeof *buf);
-    float *ga = buf, *acta = ga + np, *dacta = acta + na;
-    float *gb = dacta + na, *actb = gb + np, *dactb = actb + na;
+    float *ga = calloc(np, sizeof *ga), *gb = calloc(np, sizeof *gb);
+    float *acta = (float *)ba.acts, *dacta = (float *)ba.dacts;
+    float *actb = (float *)bb.acts, *dactb = (float *)bb.dacts;
     for (size_t i = 0; i < np; i++)
         p[i] = (float)uniform(&rng, -0.5, 0.5);
-    for (long i = 0; i < a->n_in; i++)
-        acta[i] = actb[i] = (float)uniform(&rng, -1, 1);
-    for (long i = 0; i < a->n_logits; i++)
-        dacta[a->m.logits_off * tile + i] = dactb[a->m.logits_off * tile + i] =
-            (float)uniform(&rng, -1, 1);
-    ((lenet_forward_fn)a->forward)(p, acta, &(lenet_pass){.training = 1, .seed = 12345});
-    ((lenet_forward_fn)b->forward)(p, actb, &(lenet_pass){.training = 1, .seed = 12345});
-    ((lenet_backward_fn)a->backward)(p, acta, dacta, ga);
-    ((lenet_backward_fn)b->backward)(p, actb, dactb, gb);
+    for (int t = 0; t < ba.tiles; t++)
+        for (long i = 0; i < a->n_in; i++)
+            acta[t * a->n_acts + i] = actb[t * a->n_acts + i] = (float)uniform(&rng, -1, 1);
+    for (int j = 0; j < n; j++)
+        for (int k = 0; k < a->m.n_classes; k++) {
+            const long at = batch_at(&ba, a->m.logits_off + k, j);
+            dacta[at] = dactb[at] = (float)uniform(&rng, -1, 1);
+        }
+    batch_forward(&ba, p);
+    batch_forward(&bb, p);
+    batch_backward(&ba, p, ga);
+    batch_backward(&bb, p, gb);
     /* the first layer with parameters needs no input gradient: the kernels
      * shape may use that space as scratch (dense: its input transposed) */
     for (int i = 0; i < a->m.n_layers; i++) {
         const Layer *l = &a->m.layers[i];
         if (!layer_params(l, true))
             continue;
-        for (long f = l->in_off * tile; f < (l->in_off + shape_size(l->in)) * tile; f++)
-            dacta[f] = dactb[f] = 0;
+        for (int t = 0; t < ba.tiles; t++)
+            for (long f = l->in_off * tile; f < (l->in_off + shape_size(l->in)) * tile; f++)
+                dacta[t * a->n_acts + f] = dactb[t * a->n_acts + f] = 0;
         break;
     }
     const float *x[3] = {acta, dacta, ga}, *y[3] = {actb, dactb, gb};
-    const size_t n[3] = {na, na, np};
+    const size_t sizes[3] = {na, na, np};
     const char *name[3] = {"activations", "activation gradients", "gradients"};
     for (int k = 0; k < 3; k++) {
         if (tol == 0) {
-            ck_assert_msg(memcmp(x[k], y[k], n[k] * sizeof(float)) == 0, "%s: %s differ", what,
-                          name[k]);
+            ck_assert_msg(memcmp(x[k], y[k], sizes[k] * sizeof(float)) == 0, "%s: %s differ",
+                          what, name[k]);
             continue;
         }
         double scale = 0;
-        for (size_t i = 0; i < n[k]; i++)
+        for (size_t i = 0; i < sizes[k]; i++)
             scale = fmax(scale, fabs(x[k][i]));
-        for (size_t i = 0; i < n[k]; i++)
+        for (size_t i = 0; i < sizes[k]; i++)
             ck_assert_msg(fabs(x[k][i] - y[k][i]) <= tol * scale,
                           "%s: %s[%zu]: %.9g vs %.9g (scale %.3g)", what, name[k], i, x[k][i],
                           y[k][i], scale);
@@ -264,7 +375,10 @@ static void nets_agree(Net *a, Net *b, const char *what, double tol) {
         norm += (double)ga[i] * ga[i];
     ck_assert(norm > 0);
     free(p);
-    free(buf);
+    free(ga);
+    free(gb);
+    batch_free(&ba);
+    batch_free(&bb);
 }
 
 static void shapes_agree(const char *spec, int tile, CodeStyle shape, const lenet_target *t) {
@@ -314,6 +428,7 @@ END_TEST
  * order: the forward pass (and every gemm-shaped gradient) matches the
  * loops bit for bit, which pins the kernels' order of summation. */
 START_TEST(test_sse2_forward_exact) {
+    static const lenet_pass training = {.training = 1, .seed = 12345};
     const lenet_target *t = lenet_target_find("sse2");
     if (!lenet_target_runs(t))
         return;
@@ -369,69 +484,191 @@ static void run_check_py(const char *args) {
 }
 
 /* The models with the new activations (tanh, sigmoid, leaky_relu as layers
- * and fused into dense): logits and parameter gradients of the loop style,
- * in double, against torch's in float64 from the same weights and inputs. */
-static const char *const torch_models[] = {"tests/models/squash.yaml", "tests/models/leaky.yaml"};
+ * and fused into dense) and batchnorm: logits and parameter gradients of
+ * the loop style, in double, against torch's in float64 from the same
+ * weights and inputs, a batch of 5 in tiles of 3 (torch's batch is one). */
+static const char *const torch_models[] = {"tests/models/squash.yaml", "tests/models/leaky.yaml",
+                                           "tests/models/batchnorm.yaml"};
+enum { TORCH_N = 5, TORCH_TILE = 3 };
+
+/* Random inputs for a batch: x (torch's order, sample-major) and the same
+ * values in the batch's tiles. */
+static void random_inputs(Batch *b, lenet_rng *rng, double *x) {
+    const long F = b->net->n_in / b->net->tile;
+    double *acts = (double *)b->acts;
+    for (int j = 0; j < b->n; j++)
+        for (long f = 0; f < F; f++)
+            acts[batch_at(b, f, j)] = x[j * F + f] = uniform(rng, -1, 1);
+}
+
+/* The same for the probe r of the logits, into the logits' gradients. */
+static void random_probe(Batch *b, lenet_rng *rng, double *r) {
+    const int K = b->net->m.n_classes;
+    double *dacts = (double *)b->dacts;
+    for (int j = 0; j < b->n; j++)
+        for (int k = 0; k < K; k++)
+            dacts[batch_at(b, b->net->m.logits_off + k, j)] = r[j * K + k] = uniform(rng, -1, 1);
+}
+
+/* The largest difference between the batch's logits and want (N x K), and
+ * the logits' scale. */
+static double logits_differ(const Batch *b, const double *want, double *scale) {
+    const int K = b->net->m.n_classes;
+    double worst = 0;
+    for (int j = 0; j < b->n; j++)
+        for (int k = 0; k < K; k++) {
+            const double z = ((const double *)b->acts)[batch_at(b, b->net->m.logits_off + k, j)];
+            worst = fmax(worst, fabs(z - want[j * K + k]));
+            *scale = fmax(*scale, fabs(z));
+        }
+    return worst;
+}
+
+static void tmp_path(char path[256], const char *name) {
+    snprintf(path, 256, "%s/%s", test_tmpdir(), name);
+}
 
 START_TEST(test_grads_match_torch) {
     if (!have_torch())
         return;
-    enum { N = 4 };
+    const char *spec = torch_models[_i];
     Net net;
-    net_compile(&net, torch_models[_i], STYLE_LOOPS, NULL, "double", N);
+    net_compile(&net, spec, STYLE_LOOPS, NULL, "double", TORCH_TILE);
+    Batch b;
+    batch_init(&b, &net, sizeof(double), TORCH_N);
     lenet_rng rng;
     lenet_rng_seed(&rng, 77);
-    const long P = net.n_params, F = net.n_in / N, K = net.m.n_classes;
+    const long P = net.n_params, F = net.n_in / TORCH_TILE, K = net.m.n_classes;
     double *p = malloc(sizeof *p * P), *g = calloc((size_t)P, sizeof *g);
-    double *acts = calloc((size_t)net.n_acts, sizeof *acts);
-    double *dacts = calloc((size_t)net.n_acts, sizeof *dacts);
-    double *x = malloc(sizeof *x * N * F), *r = malloc(sizeof *r * N * K);
+    double *x = malloc(sizeof *x * TORCH_N * F), *r = malloc(sizeof *r * TORCH_N * K);
     for (long i = 0; i < P; i++)
         p[i] = uniform(&rng, -0.5, 0.5);
-    for (int b = 0; b < N; b++) /* torch's x[b][f] is lane b of feature f */
-        for (long f = 0; f < F; f++)
-            acts[f * N + b] = x[b * F + f] = uniform(&rng, -1, 1);
-    for (int b = 0; b < N; b++)
-        for (long k = 0; k < K; k++)
-            r[b * K + k] = dacts[(net.m.logits_off + k) * N + b] = uniform(&rng, -1, 1);
-    ((fwd_d)net.forward)(p, acts, &training);
-    ((bwd_d)net.backward)(p, acts, dacts, g);
+    for (const Layer *l = net.m.layers; l < net.m.layers + net.m.n_layers; l++)
+        for (const LayerTensor *t = l->tensors; t < l->tensors + l->n_tensors; t++)
+            if (!t->trainable) /* a variance, a count: not negative */
+                for (long i = t->off; i < t->off + t->size; i++)
+                    p[i] = fabs(p[i]) + 0.5;
+    random_inputs(&b, &rng, x);
+    random_probe(&b, &rng, r);
+    batch_forward(&b, p);
+    batch_backward(&b, p, g);
 
     char pp[256], xp[256], rp[256], op[256], args[1400];
-    snprintf(pp, sizeof pp, "%s/torch_p.f64", test_tmpdir());
-    snprintf(xp, sizeof xp, "%s/torch_x.f64", test_tmpdir());
-    snprintf(rp, sizeof rp, "%s/torch_r.f64", test_tmpdir());
-    snprintf(op, sizeof op, "%s/torch_out.f64", test_tmpdir());
+    tmp_path(pp, "torch_p.f64");
+    tmp_path(xp, "torch_x.f64");
+    tmp_path(rp, "torch_r.f64");
+    tmp_path(op, "torch_out.f64");
     write_doubles(pp, p, (size_t)P);
-    write_doubles(xp, x, (size_t)(N * F));
-    write_doubles(rp, r, (size_t)(N * K));
-    snprintf(args, sizeof args, "grads %s %d %s %s %s %s", torch_models[_i], N, pp, xp, rp, op);
+    write_doubles(xp, x, (size_t)(TORCH_N * F));
+    write_doubles(rp, r, (size_t)(TORCH_N * K));
+    snprintf(args, sizeof args, "grads %s %d %s %s %s %s", spec, TORCH_N, pp, xp, rp, op);
     run_check_py(args);
-    double *t = read_doubles(op, (size_t)(N * K + P));
-    double scale = 0, worst = 0;
-    for (int b = 0; b < N; b++)
-        for (long k = 0; k < K; k++) {
-            const double z = acts[(net.m.logits_off + k) * N + b];
-            worst = fmax(worst, fabs(z - t[b * K + k]));
-            scale = fmax(scale, fabs(z));
-        }
-    ck_assert_msg(worst <= 1e-12 * fmax(scale, 1), "%s: logits differ from torch's by %g",
-                  torch_models[_i], worst);
+    double *t = read_doubles(op, (size_t)(TORCH_N * K + P));
+    double scale = 0;
+    double worst = logits_differ(&b, t, &scale);
+    ck_assert_msg(worst <= 1e-12 * fmax(scale, 1), "%s: logits differ from torch's by %g", spec,
+                  worst);
     scale = worst = 0;
-    for (long i = 0; i < P; i++) {
-        worst = fmax(worst, fabs(g[i] - t[N * K + i]));
+    for (long i = 0; i < net.m.n_trainable; i++) {
+        worst = fmax(worst, fabs(g[i] - t[TORCH_N * K + i]));
         scale = fmax(scale, fabs(g[i]));
     }
     ck_assert(scale > 0);
     ck_assert_msg(worst <= 1e-12 * scale, "%s: gradients differ from torch's by %g (scale %g)",
-                  torch_models[_i], worst, scale);
+                  spec, worst, scale);
     free(t);
     free(p);
     free(g);
-    free(acts);
-    free(dacts);
     free(x);
     free(r);
+    batch_free(&b);
+    net_free(&net);
+}
+END_TEST
+
+/* batchnorm over 10 training steps (plain SGD on a probe loss, new inputs
+ * each step), against torch's in float64: each step's logits (whole-batch
+ * statistics), every tensor after the steps (the running statistics and
+ * num_batches_tracked included), and evaluation with the running
+ * statistics. */
+START_TEST(test_batchnorm_trains_as_torch) {
+    if (!have_torch())
+        return;
+    enum { STEPS = 10 };
+    const char *spec = "tests/models/batchnorm.yaml";
+    const double lr = 0.1;
+    Net net;
+    net_compile(&net, spec, STYLE_LOOPS, NULL, "double", TORCH_TILE);
+    Batch b;
+    batch_init(&b, &net, sizeof(double), TORCH_N);
+    lenet_rng rng;
+    lenet_rng_seed(&rng, 2024);
+    const long P = net.n_params, F = net.n_in / TORCH_TILE, K = net.m.n_classes;
+    double *p = malloc(sizeof *p * P), *g = malloc(sizeof *g * P), *p0 = malloc(sizeof *p0 * P);
+    double *x = malloc(sizeof *x * STEPS * TORCH_N * F), *r = malloc(sizeof *r * STEPS * TORCH_N * K);
+    double *logits = malloc(sizeof *logits * STEPS * TORCH_N * K);
+    for (long i = 0; i < P; i++)
+        p[i] = uniform(&rng, -0.5, 0.5);
+    for (const Layer *l = net.m.layers; l < net.m.layers + net.m.n_layers; l++)
+        for (const LayerTensor *t = l->tensors; t < l->tensors + l->n_tensors; t++)
+            if (!t->trainable) /* as initialised: mean 0, variance 1, no batches */
+                for (long i = t->off; i < t->off + t->size; i++)
+                    p[i] = t->init == LENET_INIT_ONES;
+    memcpy(p0, p, sizeof *p * P);
+    for (int s = 0; s < STEPS; s++) {
+        random_inputs(&b, &rng, x + s * TORCH_N * F);
+        random_probe(&b, &rng, r + s * TORCH_N * K);
+        batch_forward(&b, p);
+        for (int j = 0; j < TORCH_N; j++)
+            for (int k = 0; k < K; k++)
+                logits[(s * TORCH_N + j) * K + k] =
+                    ((double *)b.acts)[batch_at(&b, net.m.logits_off + k, j)];
+        memset(g, 0, sizeof *g * P);
+        batch_backward(&b, p, g);
+        for (long i = 0; i < net.m.n_trainable; i++)
+            p[i] -= lr * g[i];
+        ((update_any)net.update_state)(p, &(lenet_pass){.training = 1, .batch = TORCH_N,
+                                                        .batch_sums = b.batch_sums});
+    }
+    /* evaluation: the whole forward pass in one call a tile */
+    for (int i = 0; i < b.tiles; i++)
+        ((fwd_any)net.forward)(p, batch_tile(&b, b.acts, i), &(lenet_pass){.training = 0});
+
+    char pp[256], xp[256], rp[256], op[256], args[1400];
+    tmp_path(pp, "bn_p.f64");
+    tmp_path(xp, "bn_x.f64");
+    tmp_path(rp, "bn_r.f64");
+    tmp_path(op, "bn_out.f64");
+    write_doubles(pp, p0, (size_t)P);
+    write_doubles(xp, x, (size_t)(STEPS * TORCH_N * F));
+    write_doubles(rp, r, (size_t)(STEPS * TORCH_N * K));
+    snprintf(args, sizeof args, "train %s %d %d %g %s %s %s %s", spec, STEPS, TORCH_N, lr, pp, xp,
+             rp, op);
+    run_check_py(args);
+    double *t = read_doubles(op, (size_t)(STEPS * TORCH_N * K + P + TORCH_N * K));
+    for (int s = 0; s < STEPS; s++)
+        for (long i = 0; i < TORCH_N * K; i++) {
+            const double z = logits[s * TORCH_N * K + i], want = t[s * TORCH_N * K + i];
+            ck_assert_msg(fabs(z - want) <= 1e-10 * fmax(1, fabs(want)),
+                          "step %d: logit %ld is %.15g, torch's %.15g", s + 1, i, z, want);
+        }
+    const double *state = t + STEPS * TORCH_N * K;
+    for (long i = 0; i < P; i++)
+        ck_assert_msg(fabs(p[i] - state[i]) <= 1e-10 * fmax(1, fabs(state[i])),
+                      "after %d steps: param %ld is %.15g, torch's %.15g", STEPS, i, p[i],
+                      state[i]);
+    double scale = 0;
+    const double worst = logits_differ(&b, state + P, &scale);
+    ck_assert_msg(worst <= 1e-10 * fmax(scale, 1),
+                  "evaluation: logits differ from torch's by %g", worst);
+    free(t);
+    free(p);
+    free(p0);
+    free(g);
+    free(x);
+    free(r);
+    free(logits);
+    batch_free(&b);
     net_free(&net);
 }
 END_TEST
@@ -520,7 +757,8 @@ Suite *gradcheck_suite(void) {
     TCase *torch = tcase_create("torch");
     tcase_set_tags(torch, "slow"); /* PyTorch takes seconds to start: left to make test */
     tcase_set_timeout(torch, 120);
-    tcase_add_loop_test(torch, test_grads_match_torch, 0, 2);
+    tcase_add_loop_test(torch, test_grads_match_torch, 0, 3);
+    tcase_add_test(torch, test_batchnorm_trains_as_torch);
     tcase_add_test(torch, test_optimizers_match_torch);
     suite_add_tcase(s, torch);
     return s;

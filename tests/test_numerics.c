@@ -661,7 +661,7 @@ static void dense_forward(const float *params, float *acts, const lenet_pass *pa
 }
 
 static void dense_backward(const float *params, const float *acts, float *dacts,
-                           float *grads) {
+                           float *grads, const lenet_pass *pass) {
     const float *x = acts, *dz = dacts + DIN * DT;
     float *dx = dacts;
     for (int c = 0; c < DK; c++)

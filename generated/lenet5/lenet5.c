@@ -464,7 +464,7 @@ void lenet5_forward(const float *restrict params, float *restrict acts, const le
 
 /* lenet5 backward: dacts holds dLoss/dlogits at the logits offset;
  * parameter gradients are ADDED to grads. */
-void lenet5_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads) {
+void lenet5_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads, const lenet_pass *pass) {
     dense3_backward(params, acts, dacts, grads);
     dense2_backward(params, acts, dacts, grads);
     dense1_backward(params, acts, dacts, grads);

@@ -800,7 +800,7 @@ void lenet5_plus_forward(const float *restrict params, float *restrict acts, con
 
 /* lenet5_plus backward: dacts holds dLoss/dlogits at the logits offset;
  * parameter gradients are ADDED to grads. */
-void lenet5_plus_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads) {
+void lenet5_plus_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads, const lenet_pass *pass) {
     dense2_backward(params, acts, dacts, grads);
     dropout1_backward(acts, dacts);
     dense1_backward(params, acts, dacts, grads);

@@ -11,7 +11,8 @@
 #define LENET5_PLUS_LOGITS 289024     /* offset of the logits tile in acts */
 
 void lenet5_plus_forward(const float *params, float *acts, const lenet_pass *pass);
-void lenet5_plus_backward(const float *params, const float *acts, float *dacts, float *grads);
+void lenet5_plus_backward(const float *params, const float *acts, float *dacts, float *grads,
+    const lenet_pass *pass);
 extern const lenet_model lenet5_plus_model;
 
 #endif

@@ -7,6 +7,12 @@
       parameter order), on the N inputs INPUT (float64, N x C x H x W): writes
       the logits (N x K) and then d(sum(PROBE * logits))/dparams (lenetc's
       order) to OUT as float64
+  check.py train SPEC STEPS N LR PARAMS INPUTS PROBES OUT
+      STEPS steps of plain SGD (w -= LR dL/dw) in training mode, step s on the
+      N inputs INPUTS[s] with L = sum(PROBES[s] * logits): writes each step's
+      logits (STEPS x N x K), then every tensor after the steps (running
+      statistics too, lenetc's order), then the logits of the last inputs in
+      evaluation mode (N x K)
   check.py optim NAME STEPS N PARAMS GRADS OUT
       STEPS steps of torch.optim's NAME (sgd: lr 0.1, momentum 0.9, nesterov,
       weight decay 0.01; adamw: lr 0.01, betas (0.9, 0.999), eps 1e-7, weight
@@ -23,7 +29,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import lenetc_torch  # noqa: E402
 
 
-def grads(spec, n, params_path, input_path, probe_path, out_path):
+def load(spec, params_path):
+    """The float64 torch model of spec in training mode with lenetc's params."""
     info = lenetc_torch.describe(spec)
     model, _ = lenetc_torch.build(spec)
     model = model.double().train()
@@ -32,17 +39,50 @@ def grads(spec, n, params_path, input_path, probe_path, out_path):
                                          .reshape(t["shape"]).copy())
              for t in info["tensors"]}
     model.load_state_dict(state, strict=True)
+    return info, model, len(params)
+
+
+def inputs(info, path, shape):
     h, w, c = info["input"]["shape"]
     pad = info["input"]["pad"]
-    x = torch.from_numpy(np.fromfile(input_path, "<f8").reshape(n, c, h + 2 * pad, w + 2 * pad))
+    return torch.from_numpy(np.fromfile(path, "<f8").reshape(*shape, c, h + 2 * pad, w + 2 * pad))
+
+
+def grads(spec, n, params_path, input_path, probe_path, out_path):
+    info, model, size = load(spec, params_path)
+    x = inputs(info, input_path, (n,))
     logits = model(x)
     probe = torch.from_numpy(np.fromfile(probe_path, "<f8").reshape(logits.shape))
     (logits * probe).sum().backward()
     named = dict(model.named_parameters())
-    out = np.zeros(len(params))
+    out = np.zeros(size)  # state (running statistics) has no gradient: 0
     for t in info["tensors"]:
-        out[t["offset"]:t["offset"] + t["size"]] = named[t["name"]].grad.numpy().ravel()
+        if t["trainable"]:
+            out[t["offset"]:t["offset"] + t["size"]] = named[t["name"]].grad.numpy().ravel()
     np.concatenate([logits.detach().numpy().ravel(), out]).astype("<f8").tofile(out_path)
+
+
+def train(spec, steps, n, lr, params_path, input_path, probe_path, out_path):
+    info, model, size = load(spec, params_path)
+    x = inputs(info, input_path, (steps, n))
+    k = info["layers"][-1]["output"][0]
+    probes = torch.from_numpy(np.fromfile(probe_path, "<f8").reshape(steps, n, k))
+    rows = []
+    for s in range(steps):
+        model.zero_grad()
+        logits = model(x[s])
+        (logits * probes[s]).sum().backward()
+        with torch.no_grad():
+            for p in model.parameters():
+                p -= lr * p.grad
+        rows.append(logits.detach().numpy().ravel())
+    state = model.state_dict()
+    out = np.zeros(size)
+    for t in info["tensors"]:
+        out[t["offset"]:t["offset"] + t["size"]] = state[t["name"]].double().numpy().ravel()
+    with torch.no_grad():
+        evaluated = model.eval()(x[-1]).numpy().ravel()
+    np.concatenate(rows + [out, evaluated]).astype("<f8").tofile(out_path)
 
 
 def optim(name, steps, n, params_path, grads_path, out_path):
@@ -64,6 +104,8 @@ if __name__ == "__main__":
     a = sys.argv[1:]
     if len(a) == 7 and a[0] == "grads":
         grads(a[1], int(a[2]), a[3], a[4], a[5], a[6])
+    elif len(a) == 9 and a[0] == "train":
+        train(a[1], int(a[2]), int(a[3]), float(a[4]), a[5], a[6], a[7], a[8])
     elif len(a) == 7 and a[0] == "optim":
         optim(a[1], int(a[2]), int(a[3]), a[4], a[5], a[6])
     else:

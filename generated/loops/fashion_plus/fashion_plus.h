@@ -11,7 +11,8 @@
 #define FASHION_PLUS_LOGITS 510208     /* offset of the logits tile in acts */
 
 void fashion_plus_forward(const float *params, float *acts, const lenet_pass *pass);
-void fashion_plus_backward(const float *params, const float *acts, float *dacts, float *grads);
+void fashion_plus_backward(const float *params, const float *acts, float *dacts, float *grads,
+    const lenet_pass *pass);
 extern const lenet_model fashion_plus_model;
 
 #endif

@@ -11,7 +11,8 @@
 #define LENET5_CLASSIC_LOGITS 170944     /* offset of the logits tile in acts */
 
 void lenet5_classic_forward(const float *params, float *acts, const lenet_pass *pass);
-void lenet5_classic_backward(const float *params, const float *acts, float *dacts, float *grads);
+void lenet5_classic_backward(const float *params, const float *acts, float *dacts, float *grads,
+    const lenet_pass *pass);
 extern const lenet_model lenet5_classic_model;
 
 #endif

@@ -11,7 +11,8 @@
 #define CONV_CHAIN_LOGITS 2560     /* offset of the logits tile in acts */
 
 void conv_chain_forward(const float *params, float *acts, const lenet_pass *pass);
-void conv_chain_backward(const float *params, const float *acts, float *dacts, float *grads);
+void conv_chain_backward(const float *params, const float *acts, float *dacts, float *grads,
+    const lenet_pass *pass);
 extern const lenet_model conv_chain_model;
 
 #endif

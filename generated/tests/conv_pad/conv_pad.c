@@ -1013,7 +1013,7 @@ void conv_pad_forward(const float *restrict params, float *restrict acts, const 
 
 /* conv_pad backward: dacts holds dLoss/dlogits at the logits offset;
  * parameter gradients are ADDED to grads. */
-void conv_pad_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads) {
+void conv_pad_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads, const lenet_pass *pass) {
     dense1_backward(params, acts, dacts, grads);
     /* flatten1: nothing to do */
     conv3_backward(params, acts, dacts, grads);

@@ -11,7 +11,8 @@
 #define CONV_PAD_LOGITS 2288     /* offset of the logits tile in acts */
 
 void conv_pad_forward(const float *params, float *acts, const lenet_pass *pass);
-void conv_pad_backward(const float *params, const float *acts, float *dacts, float *grads);
+void conv_pad_backward(const float *params, const float *acts, float *dacts, float *grads,
+    const lenet_pass *pass);
 extern const lenet_model conv_pad_model;
 
 #endif

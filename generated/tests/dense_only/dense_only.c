@@ -285,7 +285,7 @@ void dense_only_forward(const float *restrict params, float *restrict acts, cons
 
 /* dense_only backward: dacts holds dLoss/dlogits at the logits offset;
  * parameter gradients are ADDED to grads. */
-void dense_only_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads) {
+void dense_only_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads, const lenet_pass *pass) {
     dense3_backward(params, acts, dacts, grads);
     dense2_backward(params, acts, dacts, grads);
     dense1_backward(params, acts, dacts, grads);

@@ -11,7 +11,8 @@
 #define DENSE_ONLY_LOGITS 336     /* offset of the logits tile in acts */
 
 void dense_only_forward(const float *params, float *acts, const lenet_pass *pass);
-void dense_only_backward(const float *params, const float *acts, float *dacts, float *grads);
+void dense_only_backward(const float *params, const float *acts, float *dacts, float *grads,
+    const lenet_pass *pass);
 extern const lenet_model dense_only_model;
 
 #endif

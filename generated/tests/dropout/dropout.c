@@ -575,7 +575,7 @@ void dropout_forward(const float *restrict params, float *restrict acts, const l
 
 /* dropout backward: dacts holds dLoss/dlogits at the logits offset;
  * parameter gradients are ADDED to grads. */
-void dropout_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads) {
+void dropout_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads, const lenet_pass *pass) {
     dense2_backward(params, acts, dacts, grads);
     dropout2_backward(acts, dacts);
     dense1_backward(params, acts, dacts, grads);

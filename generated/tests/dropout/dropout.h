@@ -11,7 +11,8 @@
 #define DROPOUT_LOGITS 2352     /* offset of the logits tile in acts */
 
 void dropout_forward(const float *params, float *acts, const lenet_pass *pass);
-void dropout_backward(const float *params, const float *acts, float *dacts, float *grads);
+void dropout_backward(const float *params, const float *acts, float *dacts, float *grads,
+    const lenet_pass *pass);
 extern const lenet_model dropout_model;
 
 #endif

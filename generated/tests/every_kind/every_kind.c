@@ -10149,7 +10149,7 @@ void every_kind_forward(const float *restrict params, float *restrict acts, cons
 
 /* every_kind backward: dacts holds dLoss/dlogits at the logits offset;
  * parameter gradients are ADDED to grads. */
-void every_kind_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads) {
+void every_kind_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads, const lenet_pass *pass) {
     dense3_backward(params, acts, dacts, grads);
     sigmoid1_backward(acts, dacts);
     dense2_backward(params, acts, dacts, grads);

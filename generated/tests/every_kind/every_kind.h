@@ -11,7 +11,8 @@
 #define EVERY_KIND_LOGITS 41344     /* offset of the logits tile in acts */
 
 void every_kind_forward(const float *params, float *acts, const lenet_pass *pass);
-void every_kind_backward(const float *params, const float *acts, float *dacts, float *grads);
+void every_kind_backward(const float *params, const float *acts, float *dacts, float *grads,
+    const lenet_pass *pass);
 extern const lenet_model every_kind_model;
 
 #endif

@@ -530,7 +530,7 @@ void leaky_forward(const float *restrict params, float *restrict acts, const len
 
 /* leaky backward: dacts holds dLoss/dlogits at the logits offset;
  * parameter gradients are ADDED to grads. */
-void leaky_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads) {
+void leaky_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads, const lenet_pass *pass) {
     dense2_backward(params, acts, dacts, grads);
     leaky_relu2_backward(acts, dacts);
     dense1_backward(params, acts, dacts, grads);

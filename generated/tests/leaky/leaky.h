@@ -11,7 +11,8 @@
 #define LEAKY_LOGITS 1760     /* offset of the logits tile in acts */
 
 void leaky_forward(const float *params, float *acts, const lenet_pass *pass);
-void leaky_backward(const float *params, const float *acts, float *dacts, float *grads);
+void leaky_backward(const float *params, const float *acts, float *dacts, float *grads,
+    const lenet_pass *pass);
 extern const lenet_model leaky_model;
 
 #endif

@@ -401,7 +401,7 @@ void mnist_tiny_forward(const float *restrict params, float *restrict acts, cons
 
 /* mnist_tiny backward: dacts holds dLoss/dlogits at the logits offset;
  * parameter gradients are ADDED to grads. */
-void mnist_tiny_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads) {
+void mnist_tiny_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads, const lenet_pass *pass) {
     dense1_backward(params, acts, dacts, grads);
 }
 

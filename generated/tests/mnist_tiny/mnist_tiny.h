@@ -11,7 +11,8 @@
 #define MNIST_TINY_LOGITS 12800     /* offset of the logits tile in acts */
 
 void mnist_tiny_forward(const float *params, float *acts, const lenet_pass *pass);
-void mnist_tiny_backward(const float *params, const float *acts, float *dacts, float *grads);
+void mnist_tiny_backward(const float *params, const float *acts, float *dacts, float *grads,
+    const lenet_pass *pass);
 extern const lenet_model mnist_tiny_model;
 
 #endif

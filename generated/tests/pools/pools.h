@@ -11,7 +11,8 @@
 #define POOLS_LOGITS 8960     /* offset of the logits tile in acts */
 
 void pools_forward(const float *params, float *acts, const lenet_pass *pass);
-void pools_backward(const float *params, const float *acts, float *dacts, float *grads);
+void pools_backward(const float *params, const float *acts, float *dacts, float *grads,
+    const lenet_pass *pass);
 extern const lenet_model pools_model;
 
 #endif

@@ -664,7 +664,7 @@ void squash_forward(const float *restrict params, float *restrict acts, const le
 
 /* squash backward: dacts holds dLoss/dlogits at the logits offset;
  * parameter gradients are ADDED to grads. */
-void squash_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads) {
+void squash_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads, const lenet_pass *pass) {
     dense4_backward(params, acts, dacts, grads);
     dense3_backward(params, acts, dacts, grads);
     tanh1_backward(acts, dacts);

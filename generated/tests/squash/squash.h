@@ -11,7 +11,8 @@
 #define SQUASH_LOGITS 1872     /* offset of the logits tile in acts */
 
 void squash_forward(const float *params, float *acts, const lenet_pass *pass);
-void squash_backward(const float *params, const float *acts, float *dacts, float *grads);
+void squash_backward(const float *params, const float *acts, float *dacts, float *grads,
+    const lenet_pass *pass);
 extern const lenet_model squash_model;
 
 #endif

@@ -1,0 +1,260 @@
+/* layer_batchnorm.c: batch normalisation, per channel of a feature map
+ * (BatchNorm2d) or per feature of a vector (BatchNorm1d).
+ *
+ *   - batchnorm                                 Keras' defaults:
+ *   - batchnorm: {momentum: 0.99, eps: 0.001}   momentum 0.99, eps 0.001
+ *
+ * In training, out = gamma * xhat + beta with xhat = (in - mean) / sqrt(var
+ * + eps), mean and (biased) var over the whole batch: every position and
+ * every sample of every tile and thread, as Keras and PyTorch compute them.
+ * A tile sees only its own samples, so the passes are split here (see
+ * lenet_pass): the part before ends with this tile's sums of in and in^2
+ * (forward_sums), the trainer adds every tile's, and forward reads them;
+ * backward likewise with the sums of dout and dout * xhat, from which the
+ * gradients of gamma and beta are the batch's own:
+ *   dgamma = sum dout xhat, dbeta = sum dout,
+ *   din = gamma / sqrt(var + eps) * (dout - mean(dout) - xhat mean(dout xhat))
+ * Sums are in double; a tile's padding lanes take no part.
+ *
+ * In evaluation, the running statistics: out = in * scale + shift, scale =
+ * gamma / sqrt(running_var + eps), shift = beta - running_mean * scale
+ * (PyTorch's arithmetic). Each training step updates them once
+ * (update_state), Keras' momentum m: running = m running + (1 - m) batch,
+ * the variance unbiased as PyTorch keeps it; num_batches_tracked counts the
+ * steps. Tensors are PyTorch's: weight, bias (trained), running_mean,
+ * running_var, num_batches_tracked (state).
+ *
+ * The standalone export gets weight and bias already as scale and shift
+ * (export.c folds them, or folds the layer into the conv or dense before
+ * it), so its code is out = in * weight + bias.
+ *
+ * Sums per tile: [sum in | sum in^2 | sum dout | sum dout xhat], C each.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lenetc.h"
+
+typedef struct {
+    float momentum, eps;
+} BatchNorm;
+LAYER_DATA_FITS(BatchNorm);
+
+static const BatchNorm *bn_of(const Layer *l) { return LAYER_DATA(const BatchNorm, l); }
+
+static int batchnorm_parse(Layer *l, const YNode *p, Diag *d) {
+    static const char *const keys[] = {"name", "momentum", "eps", NULL};
+    BatchNorm *k = LAYER_DATA(BatchNorm, l);
+    k->momentum = 0.99f;
+    k->eps = 0.001f;
+    return spec_check_keys(p, "batchnorm layer", keys, d) ||
+           spec_real(p, "momentum", 0.0, 0.999999, &k->momentum, d) ||
+           spec_real(p, "eps", 1e-12, 1.0, &k->eps, d);
+}
+
+/* channels, and positions per channel */
+static int channels(const Layer *l) { return l->in.c; }
+static int positions(const Layer *l) { return l->in.h * l->in.w; }
+
+static int batchnorm_infer(Layer *l, Diag *d) {
+    const int C = channels(l);
+    l->out = l->in;
+    l->saved = shape_size(l->in); /* xhat */
+    l->sums = 4L * C;
+    layer_tensor(l, "weight", "gamma", "ggamma", LENET_INIT_ONES, 1, &C)->in_backward = true;
+    layer_tensor(l, "bias", "beta", "gbeta", LENET_INIT_ZEROS, 1, &C);
+    layer_tensor(l, "running_mean", "running_mean", NULL, LENET_INIT_ZEROS, 1, &C);
+    layer_tensor(l, "running_var", "running_var", NULL, LENET_INIT_ONES, 1, &C);
+    layer_tensor(l, "num_batches_tracked", "batches", NULL, LENET_INIT_ZEROS, 0, NULL);
+    return 0;
+}
+
+static void batchnorm_describe(const Layer *l, StrBuf *sb) {
+    sb_printf(sb, "batchnorm momentum %g eps %g, per %s", bn_of(l)->momentum, bn_of(l)->eps,
+              l->in.flat ? "feature" : "channel");
+}
+
+static long batchnorm_macs(const Layer *l) { return shape_size(l->in); }
+
+/* A spec's number as a double literal ("0.99", "0.001"): the statistics
+ * are computed in double whatever the code's type. */
+static const char *spec_double(float v, char buf[32]) {
+    shortest_real(v, true, buf);
+    if (!strpbrk(buf, ".en"))
+        strcat(buf, ".0");
+    return buf;
+}
+
+/* `for (int c...) {` and the position loop: opens the blocks, and leaves
+ * in idx the index of lane 0 of (c, s) divided by the tile. */
+static int open_channel(Emitter *e, const Layer *l, char idx[96]) {
+    emit_open(e, "for (int c = 0; c < %d; c++)", channels(l));
+    index_expr(idx, 2, (const char *[]){"c", "s"}, (const int[]){channels(l), positions(l)});
+    return 1;
+}
+
+/* The batch's mean and biased variance of channel c, from its sums. */
+static void batch_moments(Emitter *e, const Layer *l) {
+    const int C = channels(l);
+    emit_line(e, "const double mean = batch[c] / count;");
+    emit_line(e, "const double var = batch[%d + c] / count - mean * mean;", C);
+}
+
+/* the pointer to the batch's sums and their count */
+static void batch_sums(Emitter *e, const Layer *l) {
+    char buf[64];
+    emit_line(e, "const double *restrict batch = %s;",
+              offset_expr(buf, "pass->batch_sums", l->sums_off));
+    if (positions(l) > 1)
+        emit_line(e, "const double count = (double)pass->batch * %d;", positions(l));
+    else
+        emit_line(e, "const double count = pass->batch;");
+}
+
+/* A lane loop over position s of channel c, i the feature's lane. */
+static int open_lanes(Emitter *e, const Layer *l, const char *idx, const char *bound) {
+    const int opened = emit_loop(e, "s", positions(l));
+    emit_open(e, "for (int b = 0; b < %s; b++)", bound);
+    char at[128];
+    times(at, idx, e->opt.tile);
+    if (strcmp(at, "0") == 0)
+        emit_line(e, "const long i = b;");
+    else
+        emit_line(e, "const long i = %s + b;", at);
+    return opened + 1;
+}
+
+static void batchnorm_forward(Emitter *e, const Layer *l) {
+    const int T = e->opt.tile;
+    const char *R = e->opt.real;
+    char idx[96], tiles[16], eps[32];
+    snprintf(tiles, sizeof tiles, "%d", T);
+    spec_double(bn_of(l)->eps, eps);
+    if (!e->opt.forward_only) {
+        emit_open(e, "if (pass->training)");
+        emit_line(e, "/* the whole batch's statistics; this tile's padding lanes give 0 */");
+        batch_sums(e, l);
+        emit_line(e, "const int lanes = pass->lanes;");
+        open_channel(e, l, idx);
+        batch_moments(e, l);
+        emit_line(e, "const %s m = (%s)mean;", R, R);
+        emit_line(e, "const %s invstd = (%s)(1 / sqrt((var > 0 ? var : 0) + %s));", R, R, eps);
+        int n = open_lanes(e, l, idx, tiles);
+        emit_line(e, "saved[i] = b < lanes ? (in[i] - m) * invstd : 0;");
+        emit_line(e, "out[i] = gamma[c] * saved[i] + beta[c];");
+        emit_close_loops(e, n + 1);
+        emit_line(e, "return;");
+        emit_close(e);
+        emit_line(e, "/* evaluation: the running statistics */");
+    }
+    open_channel(e, l, idx);
+    if (e->opt.forward_only) {
+        emit_line(e, "/* weight and bias hold scale and shift (the export folded them) */");
+        emit_line(e, "const %s scale = gamma[c], shift = beta[c];", R);
+    } else {
+        emit_line(e, "const %s scale = (%s)(gamma[c] / sqrt((double)running_var[c] + %s));", R, R,
+                  eps);
+        emit_line(e, "const %s shift = beta[c] - running_mean[c] * scale;", R);
+    }
+    int n = open_lanes(e, l, idx, tiles);
+    emit_line(e, "out[i] = in[i] * scale + shift;");
+    emit_close_loops(e, n + 1);
+}
+
+static void batchnorm_forward_sums(Emitter *e, const Layer *l) {
+    char idx[96];
+    emit_line(e, "const int lanes = pass->lanes;");
+    open_channel(e, l, idx);
+    emit_line(e, "double sum = 0, squares = 0;");
+    int n = open_lanes(e, l, idx, "lanes");
+    emit_line(e, "sum += in[i];");
+    emit_line(e, "squares += (double)in[i] * in[i];");
+    emit_close_loops(e, n);
+    emit_line(e, "sums[c] = sum;");
+    emit_line(e, "sums[%d + c] = squares;", channels(l));
+    emit_close(e);
+}
+
+static void batchnorm_backward_sums(Emitter *e, const Layer *l) {
+    const int C = channels(l);
+    char idx[96];
+    emit_line(e, "const int lanes = pass->lanes;");
+    open_channel(e, l, idx);
+    emit_line(e, "double sum = 0, dot = 0;");
+    int n = open_lanes(e, l, idx, "lanes");
+    emit_line(e, "sum += dout[i];");
+    emit_line(e, "dot += (double)dout[i] * saved[i];");
+    emit_close_loops(e, n);
+    emit_line(e, "sums[%d + c] = sum;", 2 * C);
+    emit_line(e, "sums[%d + c] = dot;", 3 * C);
+    emit_close(e);
+}
+
+static void batchnorm_backward(Emitter *e, const Layer *l) {
+    const int C = channels(l);
+    const char *R = e->opt.real;
+    char idx[96], eps[32], tiles[16];
+    snprintf(tiles, sizeof tiles, "%d", e->opt.tile);
+    spec_double(bn_of(l)->eps, eps);
+    batch_sums(e, l);
+    if (l->need_dinput)
+        emit_line(e, "const int lanes = pass->lanes;");
+    open_channel(e, l, idx);
+    emit_line(e, "const double sum = batch[%d + c], dot = batch[%d + c];", 2 * C, 3 * C);
+    emit_open(e, "if (pass->sample == 0)");
+    emit_line(e, "/* the batch's gradients: added once, with the first tile's */");
+    emit_line(e, "ggamma[c] += (%s)dot;", R);
+    emit_line(e, "gbeta[c] += (%s)sum;", R);
+    emit_close(e);
+    if (l->need_dinput) {
+        batch_moments(e, l);
+        emit_line(e, "const %s k = (%s)(gamma[c] / sqrt((var > 0 ? var : 0) + %s));", R, R, eps);
+        emit_line(e, "const %s mean_dout = (%s)(sum / count), mean_dot = (%s)(dot / count);", R, R,
+                  R);
+        int n = open_lanes(e, l, idx, tiles);
+        emit_line(e, "din[i] = b < lanes ? k * (dout[i] - mean_dout - saved[i] * mean_dot) : 0;");
+        emit_close_loops(e, n);
+    }
+    emit_close(e);
+}
+
+static void batchnorm_update_state(Emitter *e, const Layer *l) {
+    const char *R = e->opt.real;
+    char mom[32];
+    spec_double(bn_of(l)->momentum, mom);
+    char idx[96];
+    batch_sums(e, l);
+    open_channel(e, l, idx);
+    batch_moments(e, l);
+    emit_line(e, "/* PyTorch keeps the unbiased variance */");
+    emit_line(e, "const double unbiased = count > 1 ? (var > 0 ? var : 0) * count / (count - 1) : 0;");
+    emit_line(e, "running_mean[c] = (%s)(%s * running_mean[c] + (1 - %s) * mean);", R, mom, mom);
+    emit_line(e, "running_var[c] = (%s)(%s * running_var[c] + (1 - %s) * unbiased);", R, mom, mom);
+    emit_close(e);
+    emit_line(e, "batches[0] += 1;");
+}
+
+static void batchnorm_torch(const Layer *l, json_t *modules) {
+    json_t *kwargs = json_pack("{s:o, s:f}", "eps", layer_json_real(bn_of(l)->eps), "momentum",
+                               1 - strtod(spec_double(bn_of(l)->momentum, (char[32]){0}), NULL));
+    layer_torch_module(modules, l, NULL, l->in.flat ? "BatchNorm1d" : "BatchNorm2d",
+                       json_pack("[i]", channels(l)), kwargs);
+}
+
+const LayerKind batchnorm_kind = {
+    .kind = "batchnorm",
+    .prefix = "batchnorm",
+    .keras = "BatchNormalization",
+    .parse = batchnorm_parse,
+    .infer = batchnorm_infer,
+    .describe = batchnorm_describe,
+    .macs = batchnorm_macs,
+    .torch = batchnorm_torch,
+    .uses_pass = true,
+    .forward = {[STYLE_LOOPS] = batchnorm_forward},
+    .backward = {[STYLE_LOOPS] = batchnorm_backward},
+    .forward_sums = batchnorm_forward_sums,
+    .backward_sums = batchnorm_backward_sums,
+    .update_state = batchnorm_update_state,
+};
