@@ -390,7 +390,9 @@ static void tensor_pointers(Emitter *e, const Layer *l, bool backward) {
     char buf[64];
     for (int i = 0; i < l->n_tensors; i++) {
         const LayerTensor *t = &l->tensors[i];
-        if (!backward || t->in_backward)
+        /* the export has state folded into weights (export.c) */
+        const bool state_folded = e->opt.forward_only && !t->trainable;
+        if ((!backward || t->in_backward) && !state_folded)
             emit_line(e, "const %s *restrict %s = %s;", R, t->var, offset_expr(buf, "params", t->off));
     }
 }
@@ -408,7 +410,7 @@ void emit_forward_begin(Emitter *e, const Layer *l) {
     char buf[64];
     emit_line(e, "const %s *restrict in = %s;", R, offset_expr(buf, "acts", l->in_off * T));
     emit_line(e, "%s *restrict out = acts + %ld;", R, l->out_off * T);
-    if (l->saved)
+    if (l->saved && !e->opt.forward_only) /* kept for a backward pass */
         emit_line(e, "%s *restrict saved = acts + %ld;", R, l->saved_off * T);
 }
 

@@ -13,6 +13,7 @@
  * order, so a build without FMA contraction gives the JIT's logits exactly.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lenetc.h"
@@ -22,8 +23,104 @@ static const char *base(const char *path) {
     return s ? s + 1 : path;
 }
 
-void emit_export(const Model *m, const float *params, const char *spec_file,
-                    const char *weights_file, StrBuf *c, StrBuf *h) {
+/* The tensor named name of layer l, or NULL. */
+static const LayerTensor *tensor_named(const Layer *l, const char *name) {
+    for (int i = 0; i < l->n_tensors; i++)
+        if (strcmp(l->tensors[i].name, name) == 0)
+            return &l->tensors[i];
+    return NULL;
+}
+
+/* Whether an affine map of C channels folds into layer p, whose output it
+ * takes: p computes weight x + bias, one weight row per channel, with
+ * nothing after it (a conv, a dense layer without activation, or another
+ * affine layer already in scale-and-shift form). */
+static bool folds_into(const Layer *p, int C) {
+    const LayerTensor *w = tensor_named(p, "weight"), *b = tensor_named(p, "bias");
+    return !p->kind->view && p->act == ACT_NONE && w && b && w->dims[0] == C && b->size == C &&
+           w->size % C == 0;
+}
+
+/* The model the export computes, and its weights (*out, malloc'd): each
+ * layer with an inference_affine map (batchnorm) folded into the conv or
+ * dense layer before it where it can be (w *= scale, bias = bias * scale
+ * + shift per output channel), else kept with weight = scale, bias =
+ * shift. Tensors keep their names; their places are the new model's. */
+static int inference_model(const Model *m, const float *params, Model *em, float **out) {
+    float *p = malloc(sizeof *p * (size_t)m->n_params);
+    float *scale = malloc(sizeof *scale * MAX_DIM), *shift = malloc(sizeof *shift * MAX_DIM);
+    *em = *m;
+    em->layers = calloc((size_t)m->n_layers, sizeof *em->layers);
+    em->n_layers = 0;
+    if (!p || !scale || !shift || !em->layers)
+        goto fail;
+    memcpy(p, params, sizeof *p * (size_t)m->n_params);
+    for (int i = 0; i < m->n_layers; i++) {
+        const Layer *l = &m->layers[i];
+        if (!l->kind->inference_affine) {
+            em->layers[em->n_layers++] = *l;
+            continue;
+        }
+        const int C = l->in.c;
+        l->kind->inference_affine(l, p, scale, shift);
+        /* what computes its input: the last layer kept (those left out
+         * between are affine maps folded into it) */
+        const Layer *prev = em->n_layers ? &em->layers[em->n_layers - 1] : NULL;
+        const bool fold = prev && folds_into(prev, C);
+        const LayerTensor *w = tensor_named(fold ? prev : l, "weight");
+        const LayerTensor *b = tensor_named(fold ? prev : l, "bias");
+        const long row = w->size / C;
+        for (int c = 0; c < C; c++) {
+            if (fold) {
+                for (long k = 0; k < row; k++)
+                    p[w->off + c * row + k] *= scale[c];
+                p[b->off + c] = p[b->off + c] * scale[c] + shift[c];
+            } else {
+                p[w->off + c] = scale[c];
+                p[b->off + c] = shift[c];
+            }
+        }
+        if (!fold)
+            em->layers[em->n_layers++] = *l;
+    }
+    Diag d = {0};
+    if (model_infer(em, &d))
+        goto fail;
+    *out = malloc(sizeof **out * (size_t)em->n_params);
+    if (!*out)
+        goto fail;
+    /* every tensor of the new model from the old one of its name */
+    for (int i = 0; i < em->n_layers; i++) {
+        const Layer *el = &em->layers[i];
+        const Layer *l = m->layers;
+        while (strcmp(l->name, el->name) != 0)
+            l++;
+        for (int k = 0; k < el->n_tensors; k++)
+            memcpy(*out + el->tensors[k].off, p + tensor_named(l, el->tensors[k].name)->off,
+                   sizeof **out * (size_t)el->tensors[k].size);
+    }
+    free(p);
+    free(scale);
+    free(shift);
+    return 0;
+fail:
+    free(p);
+    free(scale);
+    free(shift);
+    free(em->layers);
+    em->layers = NULL;
+    return -1;
+}
+
+void emit_export(const Model *model, const float *trained, const char *spec_file,
+                 const char *weights_file, StrBuf *c, StrBuf *h) {
+    Model folded;
+    float *params;
+    if (inference_model(model, trained, &folded, &params)) {
+        fprintf(stderr, "lenetc: out of memory\n");
+        exit(1);
+    }
+    const Model *m = &folded;
     const char *n = m->name;
     char up[MAX_NAME];
     size_t i = 0;
@@ -147,4 +244,6 @@ void emit_export(const Model *m, const float *params, const char *spec_file,
     sb_puts(c, "            sum += probs[k] = exp_neg(z[k] - z[best]);\n");
     sb_printf(c, "        for (int k = 0; k < %d; k++)\n", m->n_classes);
     sb_puts(c, "            probs[k] /= sum;\n    }\n    return best;\n}\n");
+    free(params);
+    free(folded.layers);
 }

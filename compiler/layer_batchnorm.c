@@ -30,6 +30,7 @@
  *
  * Sums per tile: [sum in | sum in^2 | sum dout | sum dout xhat], C each.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,6 +236,19 @@ static void batchnorm_update_state(Emitter *e, const Layer *l) {
     emit_line(e, "batches[0] += 1;");
 }
 
+/* evaluation's scale and shift, computed as its code computes them */
+static void batchnorm_inference_affine(const Layer *l, const float *params, float *scale,
+                                       float *shift) {
+    const float *gamma = params + l->tensors[0].off, *beta = params + l->tensors[1].off;
+    const float *mean = params + l->tensors[2].off, *var = params + l->tensors[3].off;
+    char eps[32];
+    const double e = strtod(spec_double(bn_of(l)->eps, eps), NULL);
+    for (int c = 0; c < channels(l); c++) {
+        scale[c] = (float)(gamma[c] / sqrt((double)var[c] + e));
+        shift[c] = beta[c] - mean[c] * scale[c];
+    }
+}
+
 static void batchnorm_torch(const Layer *l, json_t *modules) {
     json_t *kwargs = json_pack("{s:o, s:f}", "eps", layer_json_real(bn_of(l)->eps), "momentum",
                                1 - strtod(spec_double(bn_of(l)->momentum, (char[32]){0}), NULL));
@@ -257,4 +271,5 @@ const LayerKind batchnorm_kind = {
     .forward_sums = batchnorm_forward_sums,
     .backward_sums = batchnorm_backward_sums,
     .update_state = batchnorm_update_state,
+    .inference_affine = batchnorm_inference_affine,
 };

@@ -126,6 +126,11 @@ typedef struct {
      *   backward_sums  the backward part after it ends with its gradient's
      *   update_state   its state from the batch's sums, once a step */
     LayerEmitFn forward_sums, backward_sums, update_state;
+    /* In inference, a per-channel affine map, out = in * scale + shift
+     * (batchnorm): its scale and shift (l->in.c each) from the trained
+     * tensors. The export folds it into the conv or dense before it, or
+     * keeps the layer with its "weight" and "bias" holding them. */
+    void (*inference_affine)(const Layer *l, const float *params, float *scale, float *shift);
     /* code per style: [STYLE_LOOPS] is required; a style left NULL falls
      * back to it */
     LayerEmitFn forward[N_STYLES], backward[N_STYLES];

@@ -398,19 +398,29 @@ START_TEST(test_unrolled_size_limit) {
 }
 END_TEST
 
-/* The standalone export (--inference): one C99 file with the weights compiled in, built
- * with nothing but `cc -std=c99`, classifies every t10k image as the JIT
- * (what `lenetc eval` runs) does. */
+/* The standalone export (--inference): one C99 file with the weights
+ * compiled in, built with nothing but `cc -std=c99` (and libm for tanh and
+ * sigmoid), classifies every t10k image as the JIT (what `lenetc eval`
+ * runs) does: the seed's LeNet, and every_kind, whose batchnorms are folded
+ * into the conv before one and kept as a scale and shift after a sigmoid. */
+static const struct {
+    const char *spec, *name, *upper, *libs, *limit;
+} exported[] = {
+    {"models/lenet5.yaml", "lenet5", "LENET5", "", "2000"},
+    {"tests/models/every_kind.yaml", "every_kind", "EVERY_KIND", " -lm", "6400"},
+};
+
 START_TEST(test_inference_export_matches_eval) {
     static char out[8192];
+    const char *spec = exported[_i].spec, *name = exported[_i].name, *up = exported[_i].upper;
     char w[256], dir[256], cmd[1600];
-    snprintf(w, sizeof w, "%s/inf_w.safetensors", test_tmpdir());
-    snprintf(dir, sizeof dir, "%s/inf", test_tmpdir());
-    snprintf(cmd, sizeof cmd,
-             "./lenetc train models/lenet5.yaml --limit 2000 --epochs 1 --quiet --save %s", w);
+    snprintf(w, sizeof w, "%s/inf_%s.safetensors", test_tmpdir(), name);
+    snprintf(dir, sizeof dir, "%s/inf_%s", test_tmpdir(), name);
+    snprintf(cmd, sizeof cmd, "./lenetc train %s --limit %s --epochs 1 --quiet --save %s", spec,
+             exported[_i].limit, w);
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
-    snprintf(cmd, sizeof cmd, "rm -rf %s && ./lenetc models/lenet5.yaml --weights %s --inference -o %s",
-             dir, w, dir);
+    snprintf(cmd, sizeof cmd, "rm -rf %s && ./lenetc %s --weights %s --inference -o %s", dir, spec,
+             w, dir);
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
 
     /* the driver reads raw images and prints one class per line */
@@ -427,33 +437,35 @@ START_TEST(test_inference_export_matches_eval) {
     fclose(f);
     f = fopen(drv, "w");
     ck_assert(f != NULL);
-    fputs("#include <stdio.h>\n#include \"lenet5.h\"\n"
-          "int main(int argc, char **argv) {\n"
-          "    FILE *f = fopen(argv[1], \"rb\");\n"
-          "    uint8_t img[LENET5_PIXELS];\n"
-          "    float probs[LENET5_CLASSES];\n"
-          "    while (f && fread(img, 1, sizeof img, f) == sizeof img) {\n"
-          "        int k = lenet5_predict(img, probs);\n"
-          "        float sum = 0;\n"
-          "        for (int c = 0; c < LENET5_CLASSES; c++)\n"
-          "            sum += probs[c];\n"
-          "        printf(\"%d %d\\n\", k, sum > 0.9999f && sum < 1.0001f && probs[k] >= 0.1f);\n"
-          "    }\n"
-          "    return 0;\n"
-          "}\n",
-          f);
+    fprintf(f,
+            "#include <stdio.h>\n#include \"%s.h\"\n"
+            "int main(int argc, char **argv) {\n"
+            "    FILE *f = fopen(argv[1], \"rb\");\n"
+            "    uint8_t img[%s_PIXELS];\n"
+            "    float probs[%s_CLASSES];\n"
+            "    while (f && fread(img, 1, sizeof img, f) == sizeof img) {\n"
+            "        int k = %s_predict(img, probs);\n"
+            "        float sum = 0;\n"
+            "        for (int c = 0; c < %s_CLASSES; c++)\n"
+            "            sum += probs[c];\n"
+            "        printf(\"%%d %%d\\n\", k, sum > 0.9999f && sum < 1.0001f && probs[k] >= 0.1f);\n"
+            "    }\n"
+            "    return 0;\n"
+            "}\n",
+            name, up, up, name, up);
     fclose(f);
     /* the export alone must build with no flags, warnings and libraries */
     snprintf(cmd, sizeof cmd,
-             "cc -std=c99 -pedantic -Wall -Wextra -Werror -c -o %s/lenet5.o %s/lenet5.c && "
-             "cc -std=c99 -o %s %s %s/lenet5.o", dir, dir, exe, drv, dir);
+             "cc -std=c99 -pedantic -Wall -Wextra -Werror -c -o %s/%s.o %s/%s.c && "
+             "cc -std=c99 -o %s %s %s/%s.o%s", dir, name, dir, name, exe, drv, dir, name,
+             exported[_i].libs);
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
 
     /* the loop style's predictions through the JIT (the export computes its
      * logits bit for bit), and what lenetc eval computes, the kernels' */
     JitModel j, jk;
-    jit_model(&j, "models/lenet5.yaml", STYLE_LOOPS);
-    jit_model(&jk, "models/lenet5.yaml", STYLE_KERNELS);
+    jit_model(&j, spec, STYLE_LOOPS);
+    jit_model(&jk, spec, STYLE_KERNELS);
     lenet_trainer t, tk;
     ck_assert_int_eq(lenet_trainer_init(&t, j.lm, &j.lm->defaults, 2), 0);
     ck_assert_int_eq(lenet_trainer_init(&tk, jk.lm, &jk.lm->defaults, 2), 0);
@@ -1099,7 +1111,7 @@ Suite *e2e_suite(void) {
     tcase_add_test(tc, test_parallel_evaluate);
     tcase_add_loop_test(tc, test_unrolled_matches_loops, 0, 2);
     tcase_add_test(tc, test_same_seed_same_weights);
-    tcase_add_test(tc, test_inference_export_matches_eval);
+    tcase_add_loop_test(tc, test_inference_export_matches_eval, 0, 2);
     tcase_add_test(tc, test_progress_bar_and_log);
     tcase_add_test(tc, test_predict_png_pgm);
     tcase_add_test(tc, test_install_and_build_outside_the_tree);

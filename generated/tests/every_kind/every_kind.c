@@ -6,17 +6,19 @@
  *   layer        output        params
  *   input        1x28x28       0
  *   conv1        4x12x12       104
+ *   batchnorm1   4x12x12       17
  *   leaky_relu1  4x12x12       0
  *   pool1        4x6x6         0
  *   tanh1        4x6x6         0
  *   dropout1     4x6x6         0
  *   flatten1     144           0
  *   dense1       16            2320
+ *   batchnorm2   16            65
  *   dropout2     16            0
  *   dense2       12            204
  *   sigmoid1     12            0
  *   dense3       10            130
- *   total                      2758
+ *   total                      2840
  */
 #include "every_kind.h"
 
@@ -2912,11 +2914,76 @@ static void conv1_forward(const float *restrict params, float *restrict acts) {
     }
 }
 
+/* batchnorm1 forward: batchnorm momentum 0.99 eps 0.001, per channel
+ *   in 4x12x12 -> out 4x12x12 (C x H x W, 16 samples innermost)
+ *   weight params[104..108), bias params[108..112), running_mean params[2798..2802), running_var params[2802..2806), num_batches_tracked params[2806..2807)
+ *   saved for backward: 576 features */
+static void batchnorm1_forward(const float *restrict params, float *restrict acts, const lenet_pass *pass) {
+    const float *restrict gamma = params + 104;
+    const float *restrict beta = params + 108;
+    const float *restrict running_mean = params + 2798;
+    const float *restrict running_var = params + 2802;
+    const float *restrict batches = params + 2806;
+    const float *restrict in = acts + 12544;
+    float *restrict out = acts + 21760;
+    float *restrict saved = acts + 30976;
+    if (pass->training) {
+        /* the whole batch's statistics; this tile's padding lanes give 0 */
+        const double *restrict batch = pass->batch_sums;
+        const double count = (double)pass->batch * 144;
+        const int lanes = pass->lanes;
+        for (int c = 0; c < 4; c++) {
+            const double mean = batch[c] / count;
+            const double var = batch[4 + c] / count - mean * mean;
+            const float m = (float)mean;
+            const float invstd = (float)(1 / sqrt((var > 0 ? var : 0) + 0.001));
+            for (int s = 0; s < 144; s++) {
+                for (int b = 0; b < 16; b++) {
+                    const long i = (c * 144 + s) * 16 + b;
+                    saved[i] = b < lanes ? (in[i] - m) * invstd : 0;
+                    out[i] = gamma[c] * saved[i] + beta[c];
+                }
+            }
+        }
+        return;
+    }
+    /* evaluation: the running statistics */
+    for (int c = 0; c < 4; c++) {
+        const float scale = (float)(gamma[c] / sqrt((double)running_var[c] + 0.001));
+        const float shift = beta[c] - running_mean[c] * scale;
+        for (int s = 0; s < 144; s++) {
+            for (int b = 0; b < 16; b++) {
+                const long i = (c * 144 + s) * 16 + b;
+                out[i] = in[i] * scale + shift;
+            }
+        }
+    }
+}
+
+/* batchnorm1 forward sums: this tile's share of the batch statistics of its input */
+static void batchnorm1_forward_sums(const float *restrict acts, const lenet_pass *pass) {
+    const float *restrict in = acts + 12544;
+    double *restrict sums = pass->sums;
+    const int lanes = pass->lanes;
+    for (int c = 0; c < 4; c++) {
+        double sum = 0, squares = 0;
+        for (int s = 0; s < 144; s++) {
+            for (int b = 0; b < lanes; b++) {
+                const long i = (c * 144 + s) * 16 + b;
+                sum += in[i];
+                squares += (double)in[i] * in[i];
+            }
+        }
+        sums[c] = sum;
+        sums[4 + c] = squares;
+    }
+}
+
 /* leaky_relu1 forward: leaky_relu alpha 0.1
  *   in 4x12x12 -> out 4x12x12 (C x H x W, 16 samples innermost) */
 static void leaky_relu1_forward(float *restrict acts) {
-    const float *restrict in = acts + 12544;
-    float *restrict out = acts + 21760;
+    const float *restrict in = acts + 21760;
+    float *restrict out = acts + 40192;
     for (int i = 0; i < 9216; i++)
         out[i] = in[i] > 0 ? in[i] : 0.1f * in[i];
 }
@@ -2924,8 +2991,8 @@ static void leaky_relu1_forward(float *restrict acts) {
 /* pool1 forward: avgpool 2x2 stride 2
  *   in 4x12x12 -> out 4x6x6 (C x H x W, 16 samples innermost) */
 static void pool1_forward(float *restrict acts) {
-    const float *restrict in = acts + 21760;
-    float *restrict out = acts + 30976;
+    const float *restrict in = acts + 40192;
+    float *restrict out = acts + 49408;
     for (int b = 0; b < 16; b++) {
         out[b] = (0.0f + in[b] + in[16 + b] + in[192 + b] + in[208 + b]) * 0.25f;
         out[16 + b] = (0.0f + in[32 + b] + in[48 + b] + in[224 + b] + in[240 + b]) * 0.25f;
@@ -3077,8 +3144,8 @@ static void pool1_forward(float *restrict acts) {
 /* tanh1 forward: tanh
  *   in 4x6x6 -> out 4x6x6 (C x H x W, 16 samples innermost) */
 static void tanh1_forward(float *restrict acts) {
-    const float *restrict in = acts + 30976;
-    float *restrict out = acts + 33280;
+    const float *restrict in = acts + 49408;
+    float *restrict out = acts + 51712;
     for (int i = 0; i < 2304; i++)
         out[i] = tanhf(in[i]);
 }
@@ -3087,9 +3154,9 @@ static void tanh1_forward(float *restrict acts) {
  *   in 4x6x6 -> out 4x6x6 (C x H x W, 16 samples innermost)
  *   saved for backward: 144 features */
 static void dropout1_forward(float *restrict acts, const lenet_pass *pass) {
-    const float *restrict in = acts + 33280;
-    float *restrict out = acts + 35584;
-    float *restrict saved = acts + 37888;
+    const float *restrict in = acts + 51712;
+    float *restrict out = acts + 54016;
+    float *restrict saved = acts + 56320;
     if (!pass->training) {
         for (int i = 0; i < 2304; i++)
             out[i] = in[i];
@@ -3112,12 +3179,12 @@ static void dropout1_forward(float *restrict acts, const lenet_pass *pass) {
 
 /* dense1 forward: dense 144 -> 16, sigmoid
  *   in 144 -> out 16 (C x H x W, 16 samples innermost)
- *   weight params[104..2408), bias params[2408..2424) */
+ *   weight params[112..2416), bias params[2416..2432) */
 static void dense1_forward(const float *restrict params, float *restrict acts) {
-    const float *restrict w = params + 104;
-    const float *restrict bias = params + 2408;
-    const float *restrict in = acts + 35584;
-    float *restrict out = acts + 40192;
+    const float *restrict w = params + 112;
+    const float *restrict bias = params + 2416;
+    const float *restrict in = acts + 54016;
+    float *restrict out = acts + 58624;
     for (int b = 0; b < 16; b++) {
         out[b] = bias[0] + w[0] * in[b] + w[1] * in[16 + b] + w[2] * in[32 + b] + w[3] * in[48 + b] + w[4] * in[64 + b]
             + w[5] * in[80 + b] + w[6] * in[96 + b] + w[7] * in[112 + b] + w[8] * in[128 + b] + w[9] * in[144 + b] + w[10] * in[160 + b]
@@ -3524,13 +3591,72 @@ static void dense1_forward(const float *restrict params, float *restrict acts) {
         out[i] = 1.0f / (1.0f + expf(-out[i]));
 }
 
+/* batchnorm2 forward: batchnorm momentum 0.9 eps 0.0001, per feature
+ *   in 16 -> out 16 (C x H x W, 16 samples innermost)
+ *   weight params[2432..2448), bias params[2448..2464), running_mean params[2807..2823), running_var params[2823..2839), num_batches_tracked params[2839..2840)
+ *   saved for backward: 16 features */
+static void batchnorm2_forward(const float *restrict params, float *restrict acts, const lenet_pass *pass) {
+    const float *restrict gamma = params + 2432;
+    const float *restrict beta = params + 2448;
+    const float *restrict running_mean = params + 2807;
+    const float *restrict running_var = params + 2823;
+    const float *restrict batches = params + 2839;
+    const float *restrict in = acts + 58624;
+    float *restrict out = acts + 58880;
+    float *restrict saved = acts + 59136;
+    if (pass->training) {
+        /* the whole batch's statistics; this tile's padding lanes give 0 */
+        const double *restrict batch = pass->batch_sums + 16;
+        const double count = pass->batch;
+        const int lanes = pass->lanes;
+        for (int c = 0; c < 16; c++) {
+            const double mean = batch[c] / count;
+            const double var = batch[16 + c] / count - mean * mean;
+            const float m = (float)mean;
+            const float invstd = (float)(1 / sqrt((var > 0 ? var : 0) + 0.0001));
+            for (int b = 0; b < 16; b++) {
+                const long i = c * 16 + b;
+                saved[i] = b < lanes ? (in[i] - m) * invstd : 0;
+                out[i] = gamma[c] * saved[i] + beta[c];
+            }
+        }
+        return;
+    }
+    /* evaluation: the running statistics */
+    for (int c = 0; c < 16; c++) {
+        const float scale = (float)(gamma[c] / sqrt((double)running_var[c] + 0.0001));
+        const float shift = beta[c] - running_mean[c] * scale;
+        for (int b = 0; b < 16; b++) {
+            const long i = c * 16 + b;
+            out[i] = in[i] * scale + shift;
+        }
+    }
+}
+
+/* batchnorm2 forward sums: this tile's share of the batch statistics of its input */
+static void batchnorm2_forward_sums(const float *restrict acts, const lenet_pass *pass) {
+    const float *restrict in = acts + 58624;
+    double *restrict sums = pass->sums + 16;
+    const int lanes = pass->lanes;
+    for (int c = 0; c < 16; c++) {
+        double sum = 0, squares = 0;
+        for (int b = 0; b < lanes; b++) {
+            const long i = c * 16 + b;
+            sum += in[i];
+            squares += (double)in[i] * in[i];
+        }
+        sums[c] = sum;
+        sums[16 + c] = squares;
+    }
+}
+
 /* dropout2 forward: dropout rate 0.1 (training only)
  *   in 16 -> out 16 (C x H x W, 16 samples innermost)
  *   saved for backward: 16 features */
 static void dropout2_forward(float *restrict acts, const lenet_pass *pass) {
-    const float *restrict in = acts + 40192;
-    float *restrict out = acts + 40448;
-    float *restrict saved = acts + 40704;
+    const float *restrict in = acts + 58880;
+    float *restrict out = acts + 59392;
+    float *restrict saved = acts + 59648;
     if (!pass->training) {
         for (int i = 0; i < 256; i++)
             out[i] = in[i];
@@ -3553,12 +3679,12 @@ static void dropout2_forward(float *restrict acts, const lenet_pass *pass) {
 
 /* dense2 forward: dense 16 -> 12, leaky_relu 0.2
  *   in 16 -> out 12 (C x H x W, 16 samples innermost)
- *   weight params[2424..2616), bias params[2616..2628) */
+ *   weight params[2464..2656), bias params[2656..2668) */
 static void dense2_forward(const float *restrict params, float *restrict acts) {
-    const float *restrict w = params + 2424;
-    const float *restrict bias = params + 2616;
-    const float *restrict in = acts + 40448;
-    float *restrict out = acts + 40960;
+    const float *restrict w = params + 2464;
+    const float *restrict bias = params + 2656;
+    const float *restrict in = acts + 59392;
+    float *restrict out = acts + 59904;
     for (int b = 0; b < 16; b++) {
         out[b] = bias[0] + w[0] * in[b] + w[1] * in[16 + b] + w[2] * in[32 + b] + w[3] * in[48 + b] + w[4] * in[64 + b]
             + w[5] * in[80 + b] + w[6] * in[96 + b] + w[7] * in[112 + b] + w[8] * in[128 + b] + w[9] * in[144 + b] + w[10] * in[160 + b]
@@ -3604,20 +3730,20 @@ static void dense2_forward(const float *restrict params, float *restrict acts) {
 /* sigmoid1 forward: sigmoid
  *   in 12 -> out 12 (C x H x W, 16 samples innermost) */
 static void sigmoid1_forward(float *restrict acts) {
-    const float *restrict in = acts + 40960;
-    float *restrict out = acts + 41152;
+    const float *restrict in = acts + 59904;
+    float *restrict out = acts + 60096;
     for (int i = 0; i < 192; i++)
         out[i] = 1.0f / (1.0f + expf(-in[i]));
 }
 
 /* dense3 forward: dense 12 -> 10
  *   in 12 -> out 10 (C x H x W, 16 samples innermost)
- *   weight params[2628..2748), bias params[2748..2758) */
+ *   weight params[2668..2788), bias params[2788..2798) */
 static void dense3_forward(const float *restrict params, float *restrict acts) {
-    const float *restrict w = params + 2628;
-    const float *restrict bias = params + 2748;
-    const float *restrict in = acts + 41152;
-    float *restrict out = acts + 41344;
+    const float *restrict w = params + 2668;
+    const float *restrict bias = params + 2788;
+    const float *restrict in = acts + 60096;
+    float *restrict out = acts + 60288;
     for (int b = 0; b < 16; b++) {
         out[b] = bias[0] + w[0] * in[b] + w[1] * in[16 + b] + w[2] * in[32 + b] + w[3] * in[48 + b] + w[4] * in[64 + b]
             + w[5] * in[80 + b] + w[6] * in[96 + b] + w[7] * in[112 + b] + w[8] * in[128 + b] + w[9] * in[144 + b] + w[10] * in[160 + b]
@@ -3654,15 +3780,15 @@ static void dense3_forward(const float *restrict params, float *restrict acts) {
 
 /* dense3 backward: dense 12 -> 10
  *   in 12 -> out 10 (C x H x W, 16 samples innermost)
- *   weight params[2628..2748), bias params[2748..2758) */
+ *   weight params[2668..2788), bias params[2788..2798) */
 static void dense3_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads) {
-    const float *restrict w = params + 2628;
-    const float *restrict in = acts + 41152;
-    const float *restrict out = acts + 41344;
-    float *restrict dout = dacts + 41344;
-    float *restrict din = dacts + 41152;
-    float *restrict gw = grads + 2628;
-    float *restrict gb = grads + 2748;
+    const float *restrict w = params + 2668;
+    const float *restrict in = acts + 60096;
+    const float *restrict out = acts + 60288;
+    float *restrict dout = dacts + 60288;
+    float *restrict din = dacts + 60096;
+    float *restrict gw = grads + 2668;
+    float *restrict gb = grads + 2788;
     for (int b = 0; b < 16; b++) {
         /* bias and weights */
         gb[0] += dout[b];
@@ -3826,25 +3952,25 @@ static void dense3_backward(const float *restrict params, const float *restrict 
 /* sigmoid1 backward: sigmoid
  *   in 12 -> out 12 (C x H x W, 16 samples innermost) */
 static void sigmoid1_backward(const float *restrict acts, float *restrict dacts) {
-    const float *restrict in = acts + 40960;
-    const float *restrict out = acts + 41152;
-    float *restrict dout = dacts + 41152;
-    float *restrict din = dacts + 40960;
+    const float *restrict in = acts + 59904;
+    const float *restrict out = acts + 60096;
+    float *restrict dout = dacts + 60096;
+    float *restrict din = dacts + 59904;
     for (int i = 0; i < 192; i++)
         din[i] = dout[i] * out[i] * (1.0f - out[i]);
 }
 
 /* dense2 backward: dense 16 -> 12, leaky_relu 0.2
  *   in 16 -> out 12 (C x H x W, 16 samples innermost)
- *   weight params[2424..2616), bias params[2616..2628) */
+ *   weight params[2464..2656), bias params[2656..2668) */
 static void dense2_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads) {
-    const float *restrict w = params + 2424;
-    const float *restrict in = acts + 40448;
-    const float *restrict out = acts + 40960;
-    float *restrict dout = dacts + 40960;
-    float *restrict din = dacts + 40448;
-    float *restrict gw = grads + 2424;
-    float *restrict gb = grads + 2616;
+    const float *restrict w = params + 2464;
+    const float *restrict in = acts + 59392;
+    const float *restrict out = acts + 59904;
+    float *restrict dout = dacts + 59904;
+    float *restrict din = dacts + 59392;
+    float *restrict gw = grads + 2464;
+    float *restrict gb = grads + 2656;
     /* the activation's derivative, from the output */
     for (int i = 0; i < 192; i++)
         dout[i] = out[i] > 0 ? dout[i] : 0.2f * dout[i];
@@ -4110,26 +4236,79 @@ static void dense2_backward(const float *restrict params, const float *restrict 
  *   in 16 -> out 16 (C x H x W, 16 samples innermost)
  *   saved for backward: 16 features */
 static void dropout2_backward(const float *restrict acts, float *restrict dacts) {
-    const float *restrict in = acts + 40192;
-    const float *restrict out = acts + 40448;
-    const float *restrict saved = acts + 40704;
-    float *restrict dout = dacts + 40448;
-    float *restrict din = dacts + 40192;
+    const float *restrict in = acts + 58880;
+    const float *restrict out = acts + 59392;
+    const float *restrict saved = acts + 59648;
+    float *restrict dout = dacts + 59392;
+    float *restrict din = dacts + 58880;
     for (int i = 0; i < 256; i++)
         din[i] = dout[i] * saved[i];
 }
 
+/* batchnorm2 backward sums: this tile's share of the batch statistics of its output's gradient */
+static void batchnorm2_backward_sums(const float *restrict acts, const float *restrict dacts, const lenet_pass *pass) {
+    const float *restrict out = acts + 58880;
+    const float *restrict saved = acts + 59136;
+    const float *restrict dout = dacts + 58880;
+    double *restrict sums = pass->sums + 16;
+    const int lanes = pass->lanes;
+    for (int c = 0; c < 16; c++) {
+        double sum = 0, dot = 0;
+        for (int b = 0; b < lanes; b++) {
+            const long i = c * 16 + b;
+            sum += dout[i];
+            dot += (double)dout[i] * saved[i];
+        }
+        sums[32 + c] = sum;
+        sums[48 + c] = dot;
+    }
+}
+
+/* batchnorm2 backward: batchnorm momentum 0.9 eps 0.0001, per feature
+ *   in 16 -> out 16 (C x H x W, 16 samples innermost)
+ *   weight params[2432..2448), bias params[2448..2464), running_mean params[2807..2823), running_var params[2823..2839), num_batches_tracked params[2839..2840)
+ *   saved for backward: 16 features */
+static void batchnorm2_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads, const lenet_pass *pass) {
+    const float *restrict gamma = params + 2432;
+    const float *restrict in = acts + 58624;
+    const float *restrict out = acts + 58880;
+    const float *restrict saved = acts + 59136;
+    float *restrict dout = dacts + 58880;
+    float *restrict din = dacts + 58624;
+    float *restrict ggamma = grads + 2432;
+    float *restrict gbeta = grads + 2448;
+    const double *restrict batch = pass->batch_sums + 16;
+    const double count = pass->batch;
+    const int lanes = pass->lanes;
+    for (int c = 0; c < 16; c++) {
+        const double sum = batch[32 + c], dot = batch[48 + c];
+        if (pass->sample == 0) {
+            /* the batch's gradients: added once, with the first tile's */
+            ggamma[c] += (float)dot;
+            gbeta[c] += (float)sum;
+        }
+        const double mean = batch[c] / count;
+        const double var = batch[16 + c] / count - mean * mean;
+        const float k = (float)(gamma[c] / sqrt((var > 0 ? var : 0) + 0.0001));
+        const float mean_dout = (float)(sum / count), mean_dot = (float)(dot / count);
+        for (int b = 0; b < 16; b++) {
+            const long i = c * 16 + b;
+            din[i] = b < lanes ? k * (dout[i] - mean_dout - saved[i] * mean_dot) : 0;
+        }
+    }
+}
+
 /* dense1 backward: dense 144 -> 16, sigmoid
  *   in 144 -> out 16 (C x H x W, 16 samples innermost)
- *   weight params[104..2408), bias params[2408..2424) */
+ *   weight params[112..2416), bias params[2416..2432) */
 static void dense1_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads) {
-    const float *restrict w = params + 104;
-    const float *restrict in = acts + 35584;
-    const float *restrict out = acts + 40192;
-    float *restrict dout = dacts + 40192;
-    float *restrict din = dacts + 35584;
-    float *restrict gw = grads + 104;
-    float *restrict gb = grads + 2408;
+    const float *restrict w = params + 112;
+    const float *restrict in = acts + 54016;
+    const float *restrict out = acts + 58624;
+    float *restrict dout = dacts + 58624;
+    float *restrict din = dacts + 54016;
+    float *restrict gw = grads + 112;
+    float *restrict gb = grads + 2416;
     /* the activation's derivative, from the output */
     for (int i = 0; i < 256; i++)
         dout[i] = dout[i] * out[i] * (1.0f - out[i]);
@@ -6895,11 +7074,11 @@ static void dense1_backward(const float *restrict params, const float *restrict 
  *   in 4x6x6 -> out 4x6x6 (C x H x W, 16 samples innermost)
  *   saved for backward: 144 features */
 static void dropout1_backward(const float *restrict acts, float *restrict dacts) {
-    const float *restrict in = acts + 33280;
-    const float *restrict out = acts + 35584;
-    const float *restrict saved = acts + 37888;
-    float *restrict dout = dacts + 35584;
-    float *restrict din = dacts + 33280;
+    const float *restrict in = acts + 51712;
+    const float *restrict out = acts + 54016;
+    const float *restrict saved = acts + 56320;
+    float *restrict dout = dacts + 54016;
+    float *restrict din = dacts + 51712;
     for (int i = 0; i < 2304; i++)
         din[i] = dout[i] * saved[i];
 }
@@ -6907,10 +7086,10 @@ static void dropout1_backward(const float *restrict acts, float *restrict dacts)
 /* tanh1 backward: tanh
  *   in 4x6x6 -> out 4x6x6 (C x H x W, 16 samples innermost) */
 static void tanh1_backward(const float *restrict acts, float *restrict dacts) {
-    const float *restrict in = acts + 30976;
-    const float *restrict out = acts + 33280;
-    float *restrict dout = dacts + 33280;
-    float *restrict din = dacts + 30976;
+    const float *restrict in = acts + 49408;
+    const float *restrict out = acts + 51712;
+    float *restrict dout = dacts + 51712;
+    float *restrict din = dacts + 49408;
     for (int i = 0; i < 2304; i++)
         din[i] = dout[i] * (1.0f - out[i] * out[i]);
 }
@@ -6918,10 +7097,10 @@ static void tanh1_backward(const float *restrict acts, float *restrict dacts) {
 /* pool1 backward: avgpool 2x2 stride 2
  *   in 4x12x12 -> out 4x6x6 (C x H x W, 16 samples innermost) */
 static void pool1_backward(const float *restrict acts, float *restrict dacts) {
-    const float *restrict in = acts + 21760;
-    const float *restrict out = acts + 30976;
-    float *restrict dout = dacts + 30976;
-    float *restrict din = dacts + 21760;
+    const float *restrict in = acts + 40192;
+    const float *restrict out = acts + 49408;
+    float *restrict dout = dacts + 49408;
+    float *restrict din = dacts + 40192;
     /* each input of a window gets dout / 4 */
     for (int i = 0; i < 9216; i++)
         din[i] = 0;
@@ -7508,12 +7687,69 @@ static void pool1_backward(const float *restrict acts, float *restrict dacts) {
 /* leaky_relu1 backward: leaky_relu alpha 0.1
  *   in 4x12x12 -> out 4x12x12 (C x H x W, 16 samples innermost) */
 static void leaky_relu1_backward(const float *restrict acts, float *restrict dacts) {
-    const float *restrict in = acts + 12544;
-    const float *restrict out = acts + 21760;
-    float *restrict dout = dacts + 21760;
-    float *restrict din = dacts + 12544;
+    const float *restrict in = acts + 21760;
+    const float *restrict out = acts + 40192;
+    float *restrict dout = dacts + 40192;
+    float *restrict din = dacts + 21760;
     for (int i = 0; i < 9216; i++)
         din[i] = out[i] > 0 ? dout[i] : 0.1f * dout[i];
+}
+
+/* batchnorm1 backward sums: this tile's share of the batch statistics of its output's gradient */
+static void batchnorm1_backward_sums(const float *restrict acts, const float *restrict dacts, const lenet_pass *pass) {
+    const float *restrict out = acts + 21760;
+    const float *restrict saved = acts + 30976;
+    const float *restrict dout = dacts + 21760;
+    double *restrict sums = pass->sums;
+    const int lanes = pass->lanes;
+    for (int c = 0; c < 4; c++) {
+        double sum = 0, dot = 0;
+        for (int s = 0; s < 144; s++) {
+            for (int b = 0; b < lanes; b++) {
+                const long i = (c * 144 + s) * 16 + b;
+                sum += dout[i];
+                dot += (double)dout[i] * saved[i];
+            }
+        }
+        sums[8 + c] = sum;
+        sums[12 + c] = dot;
+    }
+}
+
+/* batchnorm1 backward: batchnorm momentum 0.99 eps 0.001, per channel
+ *   in 4x12x12 -> out 4x12x12 (C x H x W, 16 samples innermost)
+ *   weight params[104..108), bias params[108..112), running_mean params[2798..2802), running_var params[2802..2806), num_batches_tracked params[2806..2807)
+ *   saved for backward: 576 features */
+static void batchnorm1_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads, const lenet_pass *pass) {
+    const float *restrict gamma = params + 104;
+    const float *restrict in = acts + 12544;
+    const float *restrict out = acts + 21760;
+    const float *restrict saved = acts + 30976;
+    float *restrict dout = dacts + 21760;
+    float *restrict din = dacts + 12544;
+    float *restrict ggamma = grads + 104;
+    float *restrict gbeta = grads + 108;
+    const double *restrict batch = pass->batch_sums;
+    const double count = (double)pass->batch * 144;
+    const int lanes = pass->lanes;
+    for (int c = 0; c < 4; c++) {
+        const double sum = batch[8 + c], dot = batch[12 + c];
+        if (pass->sample == 0) {
+            /* the batch's gradients: added once, with the first tile's */
+            ggamma[c] += (float)dot;
+            gbeta[c] += (float)sum;
+        }
+        const double mean = batch[c] / count;
+        const double var = batch[4 + c] / count - mean * mean;
+        const float k = (float)(gamma[c] / sqrt((var > 0 ? var : 0) + 0.001));
+        const float mean_dout = (float)(sum / count), mean_dot = (float)(dot / count);
+        for (int s = 0; s < 144; s++) {
+            for (int b = 0; b < 16; b++) {
+                const long i = (c * 144 + s) * 16 + b;
+                din[i] = b < lanes ? k * (dout[i] - mean_dout - saved[i] * mean_dot) : 0;
+            }
+        }
+    }
 }
 
 /* conv1 backward: conv 4@5x5 stride 2, padding valid
@@ -10132,56 +10368,150 @@ static void conv1_backward(const float *restrict params, const float *restrict a
     }
 }
 
-/* every_kind forward: the input tile is acts[0..12544), the logits tile acts[41344..41504) */
+/* batchnorm1 state: from the batch statistics of a training step */
+static void batchnorm1_update_state(float *restrict params, const lenet_pass *pass) {
+    float *restrict running_mean = params + 2798;
+    float *restrict running_var = params + 2802;
+    float *restrict batches = params + 2806;
+    const double *restrict batch = pass->batch_sums;
+    const double count = (double)pass->batch * 144;
+    for (int c = 0; c < 4; c++) {
+        const double mean = batch[c] / count;
+        const double var = batch[4 + c] / count - mean * mean;
+        /* PyTorch keeps the unbiased variance */
+        const double unbiased = count > 1 ? (var > 0 ? var : 0) * count / (count - 1) : 0;
+        running_mean[c] = (float)(0.99 * running_mean[c] + (1 - 0.99) * mean);
+        running_var[c] = (float)(0.99 * running_var[c] + (1 - 0.99) * unbiased);
+    }
+    batches[0] += 1;
+}
+
+/* batchnorm2 state: from the batch statistics of a training step */
+static void batchnorm2_update_state(float *restrict params, const lenet_pass *pass) {
+    float *restrict running_mean = params + 2807;
+    float *restrict running_var = params + 2823;
+    float *restrict batches = params + 2839;
+    const double *restrict batch = pass->batch_sums + 16;
+    const double count = pass->batch;
+    for (int c = 0; c < 16; c++) {
+        const double mean = batch[c] / count;
+        const double var = batch[16 + c] / count - mean * mean;
+        /* PyTorch keeps the unbiased variance */
+        const double unbiased = count > 1 ? (var > 0 ? var : 0) * count / (count - 1) : 0;
+        running_mean[c] = (float)(0.9 * running_mean[c] + (1 - 0.9) * mean);
+        running_var[c] = (float)(0.9 * running_var[c] + (1 - 0.9) * unbiased);
+    }
+    batches[0] += 1;
+}
+
+/* every_kind forward: the input tile is acts[0..12544), the logits tile acts[60288..60448) */
 void every_kind_forward(const float *restrict params, float *restrict acts, const lenet_pass *pass) {
-    conv1_forward(params, acts);
-    leaky_relu1_forward(acts);
-    pool1_forward(acts);
-    tanh1_forward(acts);
-    dropout1_forward(acts, pass);
-    /* flatten1: its output is its input, seen another way */
-    dense1_forward(params, acts);
-    dropout2_forward(acts, pass);
-    dense2_forward(params, acts);
-    sigmoid1_forward(acts);
-    dense3_forward(params, acts);
+    /* a training step runs this in 3 parts, a call each, split at the batch
+     * statistics (pass->part); evaluation runs them all in one call */
+    switch (pass->training ? pass->part : 0) {
+    case 0:
+        conv1_forward(params, acts);
+        if (pass->training) {
+            batchnorm1_forward_sums(acts, pass);
+            return;
+        }
+        /* fall through */
+    case 1:
+        batchnorm1_forward(params, acts, pass);
+        leaky_relu1_forward(acts);
+        pool1_forward(acts);
+        tanh1_forward(acts);
+        dropout1_forward(acts, pass);
+        /* flatten1: its output is its input, seen another way */
+        dense1_forward(params, acts);
+        if (pass->training) {
+            batchnorm2_forward_sums(acts, pass);
+            return;
+        }
+        /* fall through */
+    case 2:
+        batchnorm2_forward(params, acts, pass);
+        dropout2_forward(acts, pass);
+        dense2_forward(params, acts);
+        sigmoid1_forward(acts);
+        dense3_forward(params, acts);
+    }
 }
 
 /* every_kind backward: dacts holds dLoss/dlogits at the logits offset;
  * parameter gradients are ADDED to grads. */
 void every_kind_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads, const lenet_pass *pass) {
-    dense3_backward(params, acts, dacts, grads);
-    sigmoid1_backward(acts, dacts);
-    dense2_backward(params, acts, dacts, grads);
-    dropout2_backward(acts, dacts);
-    dense1_backward(params, acts, dacts, grads);
-    /* flatten1: nothing to do */
-    dropout1_backward(acts, dacts);
-    tanh1_backward(acts, dacts);
-    pool1_backward(acts, dacts);
-    leaky_relu1_backward(acts, dacts);
-    conv1_backward(params, acts, dacts, grads);
+    /* in 3 parts, from the last to 0 (pass->part), split at the batch statistics */
+    switch (pass->part) {
+    case 2:
+        dense3_backward(params, acts, dacts, grads);
+        sigmoid1_backward(acts, dacts);
+        dense2_backward(params, acts, dacts, grads);
+        dropout2_backward(acts, dacts);
+        batchnorm2_backward_sums(acts, dacts, pass);
+        return;
+    case 1:
+        batchnorm2_backward(params, acts, dacts, grads, pass);
+        dense1_backward(params, acts, dacts, grads);
+        /* flatten1: nothing to do */
+        dropout1_backward(acts, dacts);
+        tanh1_backward(acts, dacts);
+        pool1_backward(acts, dacts);
+        leaky_relu1_backward(acts, dacts);
+        batchnorm1_backward_sums(acts, dacts, pass);
+        return;
+    case 0:
+        batchnorm1_backward(params, acts, dacts, grads, pass);
+        conv1_backward(params, acts, dacts, grads);
+    }
+}
+
+/* every_kind state: the running statistics, from a training step's batch sums;
+ * once a step, after its forward parts. */
+void every_kind_update_state(float *restrict params, const lenet_pass *pass) {
+    batchnorm1_update_state(params, pass);
+    batchnorm2_update_state(params, pass);
 }
 
 /* ---- what the lenetc runtime needs to know ---- */
 
-static const lenet_tensor every_kind_tensors[8] = {
+static const lenet_tensor every_kind_tensors[18] = {
     {.name = "conv1.weight", .ndim = 4, .dims = {4, 1, 5, 5}, .offset = 0, .size = 100,
      .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 25, .fan_out = 100, .trainable = 1},
     {.name = "conv1.bias", .ndim = 1, .dims = {4}, .offset = 100, .size = 4,
      .init = LENET_INIT_ZEROS, .trainable = 1},
-    {.name = "dense1.weight", .ndim = 2, .dims = {16, 144}, .offset = 104, .size = 2304,
+    {.name = "batchnorm1.weight", .ndim = 1, .dims = {4}, .offset = 104, .size = 4,
+     .init = LENET_INIT_ONES, .trainable = 1},
+    {.name = "batchnorm1.bias", .ndim = 1, .dims = {4}, .offset = 108, .size = 4,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
+    {.name = "dense1.weight", .ndim = 2, .dims = {16, 144}, .offset = 112, .size = 2304,
      .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 144, .fan_out = 16, .trainable = 1},
-    {.name = "dense1.bias", .ndim = 1, .dims = {16}, .offset = 2408, .size = 16,
+    {.name = "dense1.bias", .ndim = 1, .dims = {16}, .offset = 2416, .size = 16,
      .init = LENET_INIT_ZEROS, .trainable = 1},
-    {.name = "dense2.weight", .ndim = 2, .dims = {12, 16}, .offset = 2424, .size = 192,
+    {.name = "batchnorm2.weight", .ndim = 1, .dims = {16}, .offset = 2432, .size = 16,
+     .init = LENET_INIT_ONES, .trainable = 1},
+    {.name = "batchnorm2.bias", .ndim = 1, .dims = {16}, .offset = 2448, .size = 16,
+     .init = LENET_INIT_ZEROS, .trainable = 1},
+    {.name = "dense2.weight", .ndim = 2, .dims = {12, 16}, .offset = 2464, .size = 192,
      .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 16, .fan_out = 12, .trainable = 1},
-    {.name = "dense2.bias", .ndim = 1, .dims = {12}, .offset = 2616, .size = 12,
+    {.name = "dense2.bias", .ndim = 1, .dims = {12}, .offset = 2656, .size = 12,
      .init = LENET_INIT_ZEROS, .trainable = 1},
-    {.name = "dense3.weight", .ndim = 2, .dims = {10, 12}, .offset = 2628, .size = 120,
+    {.name = "dense3.weight", .ndim = 2, .dims = {10, 12}, .offset = 2668, .size = 120,
      .init = LENET_INIT_GLOROT_UNIFORM, .fan_in = 12, .fan_out = 10, .trainable = 1},
-    {.name = "dense3.bias", .ndim = 1, .dims = {10}, .offset = 2748, .size = 10,
+    {.name = "dense3.bias", .ndim = 1, .dims = {10}, .offset = 2788, .size = 10,
      .init = LENET_INIT_ZEROS, .trainable = 1},
+    {.name = "batchnorm1.running_mean", .ndim = 1, .dims = {4}, .offset = 2798, .size = 4,
+     .init = LENET_INIT_ZEROS, .trainable = 0},
+    {.name = "batchnorm1.running_var", .ndim = 1, .dims = {4}, .offset = 2802, .size = 4,
+     .init = LENET_INIT_ONES, .trainable = 0},
+    {.name = "batchnorm1.num_batches_tracked", .ndim = 0, .dims = {}, .offset = 2806, .size = 1,
+     .init = LENET_INIT_ZEROS, .trainable = 0},
+    {.name = "batchnorm2.running_mean", .ndim = 1, .dims = {16}, .offset = 2807, .size = 16,
+     .init = LENET_INIT_ZEROS, .trainable = 0},
+    {.name = "batchnorm2.running_var", .ndim = 1, .dims = {16}, .offset = 2823, .size = 16,
+     .init = LENET_INIT_ONES, .trainable = 0},
+    {.name = "batchnorm2.num_batches_tracked", .ndim = 0, .dims = {}, .offset = 2839, .size = 1,
+     .init = LENET_INIT_ZEROS, .trainable = 0},
 };
 
 const lenet_model every_kind_model = {
@@ -10190,14 +10520,15 @@ const lenet_model every_kind_model = {
     .scale_lo = -1.0f, .scale_hi = 1.0f,
     .n_classes = 10,
     .tile = 16,
-    .n_params = 2758,
-    .n_trainable = 2758,
-    .n_tensors = 8,
+    .n_params = 2840,
+    .n_trainable = 2798,
+    .n_tensors = 18,
     .tensors = every_kind_tensors,
-    .act_floats = 41504,
-    .logits_offset = 41344,
+    .act_floats = 60448,
+    .logits_offset = 60288,
     .forward = every_kind_forward,
     .backward = every_kind_backward,
+    .parts = 3, .sums = 80, .update_state = every_kind_update_state,
     .defaults = {.optimizer = LENET_SGD, .lr = 0.05f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-07f,
                  .batch = 64, .epochs = 1, .seed = 1,
                  .momentum = 0.9f, .nesterov = 1, .weight_decay = 0.0001f,

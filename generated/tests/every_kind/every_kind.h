@@ -6,13 +6,14 @@
 #include "lenet.h"
 
 #define EVERY_KIND_TILE 16       /* samples per forward/backward call */
-#define EVERY_KIND_PARAMS 2758
-#define EVERY_KIND_ACT_FLOATS 41504 /* acts and dacts, per tile */
-#define EVERY_KIND_LOGITS 41344     /* offset of the logits tile in acts */
+#define EVERY_KIND_PARAMS 2840
+#define EVERY_KIND_ACT_FLOATS 60448 /* acts and dacts, per tile */
+#define EVERY_KIND_LOGITS 60288     /* offset of the logits tile in acts */
 
 void every_kind_forward(const float *params, float *acts, const lenet_pass *pass);
 void every_kind_backward(const float *params, const float *acts, float *dacts, float *grads,
     const lenet_pass *pass);
+void every_kind_update_state(float *params, const lenet_pass *pass);
 extern const lenet_model every_kind_model;
 
 #endif
