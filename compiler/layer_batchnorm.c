@@ -87,22 +87,14 @@ static const char *spec_double(float v, char buf[32]) {
     return buf;
 }
 
-/* `for (int c...) {` and the position loop: opens the blocks, and leaves
- * in idx the index of lane 0 of (c, s) divided by the tile. */
-static int open_channel(Emitter *e, const Layer *l, char idx[96]) {
+/* `for (int c...) {`; leaves in idx the index of lane 0 of (c, s)
+ * divided by the tile. */
+static void open_channel(Emitter *e, const Layer *l, char idx[96]) {
     emit_open(e, "for (int c = 0; c < %d; c++)", channels(l));
     index_expr(idx, 2, (const char *[]){"c", "s"}, (const int[]){channels(l), positions(l)});
-    return 1;
 }
 
-/* The batch's mean and biased variance of channel c, from its sums. */
-static void batch_moments(Emitter *e, const Layer *l) {
-    const int C = channels(l);
-    emit_line(e, "const double mean = batch[c] / count;");
-    emit_line(e, "const double var = batch[%d + c] / count - mean * mean;", C);
-}
-
-/* the pointer to the batch's sums and their count */
+/* The pointer to the batch's sums and their count. */
 static void batch_sums(Emitter *e, const Layer *l) {
     char buf[64];
     emit_line(e, "const double *restrict batch = %s;",
@@ -113,10 +105,17 @@ static void batch_sums(Emitter *e, const Layer *l) {
         emit_line(e, "const double count = pass->batch;");
 }
 
-/* A lane loop over position s of channel c, i the feature's lane. */
-static int open_lanes(Emitter *e, const Layer *l, const char *idx, const char *bound) {
+/* Inside the channel loop: the batch's mean and biased variance of c. */
+static void batch_moments(Emitter *e, const Layer *l) {
+    emit_line(e, "const double mean = batch[c] / count;");
+    emit_line(e, "const double var = batch[%d + c] / count - mean * mean;", channels(l));
+}
+
+/* The position and lane loops of channel c (the loop style), i the
+ * value's index; returns the blocks opened. */
+static int open_lanes(Emitter *e, const Layer *l, const char *idx) {
     const int opened = emit_loop(e, "s", positions(l));
-    emit_open(e, "for (int b = 0; b < %s; b++)", bound);
+    emit_open(e, "for (int b = 0; b < %d; b++)", e->opt.tile);
     char at[128];
     times(at, idx, e->opt.tile);
     if (strcmp(at, "0") == 0)
@@ -126,82 +125,114 @@ static int open_lanes(Emitter *e, const Layer *l, const char *idx, const char *b
     return opened + 1;
 }
 
-static void batchnorm_forward(Emitter *e, const Layer *l) {
-    const int T = e->opt.tile;
-    const char *R = e->opt.real;
-    char idx[96], tiles[16], eps[32];
-    snprintf(tiles, sizeof tiles, "%d", T);
-    spec_double(bn_of(l)->eps, eps);
-    if (!e->opt.forward_only) {
-        emit_open(e, "if (pass->training)");
-        emit_line(e, "/* the whole batch's statistics; this tile's padding lanes give 0 */");
-        batch_sums(e, l);
-        emit_line(e, "const int lanes = pass->lanes;");
-        open_channel(e, l, idx);
-        batch_moments(e, l);
-        emit_line(e, "const %s m = (%s)mean;", R, R);
-        emit_line(e, "const %s invstd = (%s)(1 / sqrt((var > 0 ? var : 0) + %s));", R, R, eps);
-        int n = open_lanes(e, l, idx, tiles);
-        emit_line(e, "saved[i] = b < lanes ? (in[i] - m) * invstd : 0;");
-        emit_line(e, "out[i] = gamma[c] * saved[i] + beta[c];");
-        emit_close_loops(e, n + 1);
-        emit_line(e, "return;");
-        emit_close(e);
-        emit_line(e, "/* evaluation: the running statistics */");
+/* The kernel's first arguments: channels, positions, tile. */
+static const char *shape_args(Emitter *e, const Layer *l, char buf[64]) {
+    snprintf(buf, 64, "%d, %d, %d", channels(l), positions(l), e->opt.tile);
+    return buf;
+}
+
+/* Every value of every channel: the loop style's statements (then, if not
+ * NULL), or the kernels style's call. */
+static void per_value(Emitter *e, const Layer *l, const char *body, const char *then,
+                      const char *call) {
+    char idx[96];
+    if (e->opt.style == STYLE_KERNELS && call) {
+        emit_line(e, "%s", call);
+        return;
     }
     open_channel(e, l, idx);
-    if (e->opt.forward_only) {
-        emit_line(e, "/* weight and bias hold scale and shift (the export folded them) */");
-        emit_line(e, "const %s scale = gamma[c], shift = beta[c];", R);
-    } else {
-        emit_line(e, "const %s scale = (%s)(gamma[c] / sqrt((double)running_var[c] + %s));", R, R,
-                  eps);
-        emit_line(e, "const %s shift = beta[c] - running_mean[c] * scale;", R);
-    }
-    int n = open_lanes(e, l, idx, tiles);
-    emit_line(e, "out[i] = in[i] * scale + shift;");
+    const int n = open_lanes(e, l, idx);
+    emit_line(e, "%s", body);
+    if (then)
+        emit_line(e, "%s", then);
     emit_close_loops(e, n + 1);
 }
 
-static void batchnorm_forward_sums(Emitter *e, const Layer *l) {
-    char idx[96];
+static void batchnorm_forward(Emitter *e, const Layer *l) {
+    const int C = channels(l);
+    const char *R = e->opt.real;
+    char eps[32], args[64], call[256], kernel[48];
+    spec_double(bn_of(l)->eps, eps);
+    shape_args(e, l, args);
+    if (e->opt.forward_only) { /* the export: scale and shift, folded */
+        per_value(e, l, "out[i] = in[i] * gamma[c] + beta[c];", NULL, NULL);
+        return;
+    }
+    emit_open(e, "if (pass->training)");
+    emit_line(e, "/* the whole batch's statistics */");
+    batch_sums(e, l);
+    emit_line(e, "%s mean[%d], invstd[%d];", R, C, C);
+    emit_open(e, "for (int c = 0; c < %d; c++)", C);
+    emit_line(e, "const double m = batch[c] / count;");
+    emit_line(e, "const double var = batch[%d + c] / count - m * m;", C);
+    emit_line(e, "mean[c] = (%s)m;", R);
+    emit_line(e, "invstd[c] = (%s)(1 / sqrt((var > 0 ? var : 0) + %s));", R, eps);
+    emit_close(e);
+    snprintf(call, sizeof call, "%s(%s, pass->lanes, in, mean, invstd, gamma, beta, saved, out);",
+             emit_kernel(e, "bn_normalize", kernel), args);
+    if (e->opt.style != STYLE_KERNELS)
+        emit_line(e, "const int lanes = pass->lanes;");
+    per_value(e, l,
+              "saved[i] = b < lanes ? (in[i] - mean[c]) * invstd[c] : 0;",
+              "out[i] = gamma[c] * saved[i] + beta[c];", call);
+    emit_line(e, "return;");
+    emit_close(e);
+    emit_line(e, "/* evaluation: the running statistics */");
+    emit_line(e, "%s scale[%d], shift[%d];", R, C, C);
+    emit_open(e, "for (int c = 0; c < %d; c++)", C);
+    emit_line(e, "scale[c] = (%s)(gamma[c] / sqrt((double)running_var[c] + %s));", R, eps);
+    emit_line(e, "shift[c] = beta[c] - running_mean[c] * scale[c];");
+    emit_close(e);
+    snprintf(call, sizeof call, "%s(%s, in, scale, shift, out);",
+             emit_kernel(e, "bn_affine", kernel), args);
+    per_value(e, l, "out[i] = in[i] * scale[c] + shift[c];", NULL, call);
+}
+
+/* sums[first + c] = sum of x, sums[first + C + c] = sum of x * y over the
+ * sample lanes: each lane's sum over the positions, then the lanes in
+ * order (the kernel's order) */
+static void emit_sums(Emitter *e, const Layer *l, const char *x, const char *y, int first) {
+    const int C = channels(l), T = e->opt.tile;
+    char args[64], kernel[48], idx[96], at[64];
+    if (e->opt.style == STYLE_KERNELS) {
+        emit_line(e, "%s(%s, pass->lanes, %s, %s, %s);", emit_kernel(e, "bn_sums", kernel),
+                  shape_args(e, l, args), x, y, offset_expr(at, "sums", first));
+        return;
+    }
     emit_line(e, "const int lanes = pass->lanes;");
     open_channel(e, l, idx);
-    emit_line(e, "double sum = 0, squares = 0;");
-    int n = open_lanes(e, l, idx, "lanes");
-    emit_line(e, "sum += in[i];");
-    emit_line(e, "squares += (double)in[i] * in[i];");
+    emit_line(e, "double lane_sum[%d], lane_dot[%d];", T, T);
+    emit_line(e, "for (int b = 0; b < %d; b++)", T);
+    emit_line(e, "    lane_sum[b] = lane_dot[b] = 0;");
+    const int n = open_lanes(e, l, idx);
+    emit_line(e, "lane_sum[b] += %s[i];", x);
+    emit_line(e, "lane_dot[b] += (double)%s[i] * %s[i];", x, y);
     emit_close_loops(e, n);
-    emit_line(e, "sums[c] = sum;");
-    emit_line(e, "sums[%d + c] = squares;", channels(l));
+    emit_line(e, "double sum = 0, dot = 0;");
+    emit_open(e, "for (int b = 0; b < lanes; b++)");
+    emit_line(e, "sum += lane_sum[b];");
+    emit_line(e, "dot += lane_dot[b];");
+    emit_close(e);
+    emit_line(e, "sums[%s] = sum;", first ? (snprintf(at, sizeof at, "%d + c", first), at) : "c");
+    emit_line(e, "sums[%d + c] = dot;", first + C);
     emit_close(e);
 }
 
+static void batchnorm_forward_sums(Emitter *e, const Layer *l) { emit_sums(e, l, "in", "in", 0); }
+
 static void batchnorm_backward_sums(Emitter *e, const Layer *l) {
-    const int C = channels(l);
-    char idx[96];
-    emit_line(e, "const int lanes = pass->lanes;");
-    open_channel(e, l, idx);
-    emit_line(e, "double sum = 0, dot = 0;");
-    int n = open_lanes(e, l, idx, "lanes");
-    emit_line(e, "sum += dout[i];");
-    emit_line(e, "dot += (double)dout[i] * saved[i];");
-    emit_close_loops(e, n);
-    emit_line(e, "sums[%d + c] = sum;", 2 * C);
-    emit_line(e, "sums[%d + c] = dot;", 3 * C);
-    emit_close(e);
+    emit_sums(e, l, "dout", "saved", 2 * channels(l));
 }
 
 static void batchnorm_backward(Emitter *e, const Layer *l) {
     const int C = channels(l);
     const char *R = e->opt.real;
-    char idx[96], eps[32], tiles[16];
-    snprintf(tiles, sizeof tiles, "%d", e->opt.tile);
+    char eps[32], args[64], call[256], kernel[48];
     spec_double(bn_of(l)->eps, eps);
     batch_sums(e, l);
     if (l->need_dinput)
-        emit_line(e, "const int lanes = pass->lanes;");
-    open_channel(e, l, idx);
+        emit_line(e, "%s k[%d], mean_dout[%d], mean_dot[%d];", R, C, C, C);
+    emit_open(e, "for (int c = 0; c < %d; c++)", C);
     emit_line(e, "const double sum = batch[%d + c], dot = batch[%d + c];", 2 * C, 3 * C);
     emit_open(e, "if (pass->sample == 0)");
     emit_line(e, "/* the batch's gradients: added once, with the first tile's */");
@@ -210,23 +241,28 @@ static void batchnorm_backward(Emitter *e, const Layer *l) {
     emit_close(e);
     if (l->need_dinput) {
         batch_moments(e, l);
-        emit_line(e, "const %s k = (%s)(gamma[c] / sqrt((var > 0 ? var : 0) + %s));", R, R, eps);
-        emit_line(e, "const %s mean_dout = (%s)(sum / count), mean_dot = (%s)(dot / count);", R, R,
-                  R);
-        int n = open_lanes(e, l, idx, tiles);
-        emit_line(e, "din[i] = b < lanes ? k * (dout[i] - mean_dout - saved[i] * mean_dot) : 0;");
-        emit_close_loops(e, n);
+        emit_line(e, "k[c] = (%s)(gamma[c] / sqrt((var > 0 ? var : 0) + %s));", R, eps);
+        emit_line(e, "mean_dout[c] = (%s)(sum / count);", R);
+        emit_line(e, "mean_dot[c] = (%s)(dot / count);", R);
     }
     emit_close(e);
+    if (!l->need_dinput)
+        return;
+    snprintf(call, sizeof call, "%s(%s, pass->lanes, dout, saved, k, mean_dout, mean_dot, din);",
+             emit_kernel(e, "bn_grad", kernel), shape_args(e, l, args));
+    if (e->opt.style != STYLE_KERNELS)
+        emit_line(e, "const int lanes = pass->lanes;");
+    per_value(e, l,
+              "din[i] = b < lanes ? k[c] * (dout[i] - mean_dout[c] - saved[i] * mean_dot[c]) : 0;",
+              NULL, call);
 }
 
 static void batchnorm_update_state(Emitter *e, const Layer *l) {
     const char *R = e->opt.real;
     char mom[32];
     spec_double(bn_of(l)->momentum, mom);
-    char idx[96];
     batch_sums(e, l);
-    open_channel(e, l, idx);
+    emit_open(e, "for (int c = 0; c < %d; c++)", channels(l));
     batch_moments(e, l);
     emit_line(e, "/* PyTorch keeps the unbiased variance */");
     emit_line(e, "const double unbiased = count > 1 ? (var > 0 ? var : 0) * count / (count - 1) : 0;");
@@ -266,6 +302,7 @@ const LayerKind batchnorm_kind = {
     .macs = batchnorm_macs,
     .torch = batchnorm_torch,
     .uses_pass = true,
+    /* one emitter per pass writes both styles: loops, or the kernels' calls */
     .forward = {[STYLE_LOOPS] = batchnorm_forward},
     .backward = {[STYLE_LOOPS] = batchnorm_backward},
     .forward_sums = batchnorm_forward_sums,

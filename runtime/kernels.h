@@ -44,7 +44,9 @@ enum { START_ZERO, START_BIAS, START_C };
         SYMBOL(dmaxpool_backward), SYMBOL(savgpool_forward), SYMBOL(davgpool_forward),         \
         SYMBOL(savgpool_backward), SYMBOL(davgpool_backward), SYMBOL(srelu_forward),           \
         SYMBOL(drelu_forward), SYMBOL(srelu_backward), SYMBOL(drelu_backward), SYMBOL(szero),  \
-        SYMBOL(dzero), {0, 0}}
+        SYMBOL(dzero), SYMBOL(sbn_sums), SYMBOL(dbn_sums), SYMBOL(sbn_normalize),              \
+        SYMBOL(dbn_normalize), SYMBOL(sbn_affine), SYMBOL(dbn_affine), SYMBOL(sbn_grad),       \
+        SYMBOL(dbn_grad), {0, 0}}
 #endif
 
 #undef P
@@ -482,5 +484,73 @@ void KFN(avgpool_backward)(const lenet_window *w, const REAL *dout, REAL *din) {
                             gk[b] = (tiles ? 0 : gk[b]) + d[b] * inv;
                     }
             }
+}
+#undef AT
+
+/* ---- batch normalisation ------------------------------------------------ */
+
+/* Channel ch's first lane at position p of c channels of s positions. */
+#define AT(ch, p) (((long)(ch) * s + (p)) * tile)
+
+void KFN(bn_sums)(int c, long s, int tile, int lanes, const REAL *x, const REAL *y,
+                  double *sums) {
+    double a[LENET_MAX_TILE], b2[LENET_MAX_TILE];
+    for (int ch = 0; ch < c; ch++) {
+        for (int b = 0; b < tile; b++)
+            a[b] = b2[b] = 0;
+        /* a lane's own sums over the positions first: independent chains
+         * that vectorise; each product of two floats is exact in double */
+        for (long p = 0; p < s; p++) {
+            const REAL *xp = x + AT(ch, p), *yp = y + AT(ch, p);
+            for (int b = 0; b < tile; b++) {
+                a[b] += xp[b];
+                b2[b] += (double)xp[b] * yp[b];
+            }
+        }
+        double sum = 0, dot = 0;
+        for (int b = 0; b < lanes; b++) {
+            sum += a[b];
+            dot += b2[b];
+        }
+        sums[ch] = sum;
+        sums[c + ch] = dot;
+    }
+}
+
+void KFN(bn_normalize)(int c, long s, int tile, int lanes, const REAL *x, const REAL *mean,
+                       const REAL *invstd, const REAL *gamma, const REAL *beta, REAL *xhat,
+                       REAL *out) {
+    for (int ch = 0; ch < c; ch++) {
+        const REAL m = mean[ch], k = invstd[ch], g = gamma[ch], t = beta[ch];
+        for (long p = 0; p < s; p++) {
+            const long at = AT(ch, p);
+            for (int b = 0; b < tile; b++) {
+                const REAL h = b < lanes ? (x[at + b] - m) * k : 0;
+                xhat[at + b] = h;
+                out[at + b] = g * h + t;
+            }
+        }
+    }
+}
+
+void KFN(bn_affine)(int c, long s, int tile, const REAL *x, const REAL *scale, const REAL *shift,
+                    REAL *out) {
+    for (int ch = 0; ch < c; ch++) {
+        const REAL k = scale[ch], t = shift[ch];
+        for (long i = AT(ch, 0); i < AT(ch + 1, 0); i++)
+            out[i] = x[i] * k + t;
+    }
+}
+
+void KFN(bn_grad)(int c, long s, int tile, int lanes, const REAL *dout, const REAL *xhat,
+                  const REAL *k, const REAL *mean_dout, const REAL *mean_dot, REAL *din) {
+    for (int ch = 0; ch < c; ch++) {
+        const REAL kc = k[ch], a = mean_dout[ch], d = mean_dot[ch];
+        for (long p = 0; p < s; p++) {
+            const long at = AT(ch, p);
+            for (int b = 0; b < tile; b++)
+                din[at + b] = b < lanes ? kc * (dout[at + b] - a - xhat[at + b] * d) : 0;
+        }
+    }
 }
 #undef AT

@@ -117,6 +117,14 @@ typedef struct {
 #define lenet_drelu_backward LENET_KCAT(LENET_TARGET, drelu_backward)
 #define lenet_szero LENET_KCAT(LENET_TARGET, szero)
 #define lenet_dzero LENET_KCAT(LENET_TARGET, dzero)
+#define lenet_sbn_sums LENET_KCAT(LENET_TARGET, sbn_sums)
+#define lenet_dbn_sums LENET_KCAT(LENET_TARGET, dbn_sums)
+#define lenet_sbn_normalize LENET_KCAT(LENET_TARGET, sbn_normalize)
+#define lenet_dbn_normalize LENET_KCAT(LENET_TARGET, dbn_normalize)
+#define lenet_sbn_affine LENET_KCAT(LENET_TARGET, sbn_affine)
+#define lenet_dbn_affine LENET_KCAT(LENET_TARGET, dbn_affine)
+#define lenet_sbn_grad LENET_KCAT(LENET_TARGET, sbn_grad)
+#define lenet_dbn_grad LENET_KCAT(LENET_TARGET, dbn_grad)
 #endif
 
 /* float (s) and double (d, for the gradient checks) */
@@ -153,5 +161,35 @@ void lenet_srelu_backward(long n, const float *out, const float *dout, float *di
 void lenet_drelu_backward(long n, const double *out, const double *dout, double *din);
 void lenet_szero(long n, float *p);
 void lenet_dzero(long n, double *p);
+/* Batch normalisation of c channels of s positions x tile lanes, of which
+ * the first `lanes` hold samples (the rest: padding). Per channel:
+ *   bn_sums       sums[ch] = sum of x, sums[c + ch] = sum of x * y (y = x:
+ *                 the squares), over positions and the sample lanes, in
+ *                 double: each lane's sum over positions, then the lanes in
+ *                 order
+ *   bn_normalize  xhat = (x - mean) * invstd (0 in padding), out = gamma
+ *                 xhat + beta
+ *   bn_affine     out = x * scale + shift
+ *   bn_grad       din = k (dout - mean_dout - xhat mean_dot) (0 in padding)
+ * (per-channel arguments are arrays of c) */
+void lenet_sbn_sums(int c, long s, int tile, int lanes, const float *x, const float *y,
+                    double *sums);
+void lenet_dbn_sums(int c, long s, int tile, int lanes, const double *x, const double *y,
+                    double *sums);
+void lenet_sbn_normalize(int c, long s, int tile, int lanes, const float *x, const float *mean,
+                         const float *invstd, const float *gamma, const float *beta,
+                         float *xhat, float *out);
+void lenet_dbn_normalize(int c, long s, int tile, int lanes, const double *x,
+                         const double *mean, const double *invstd, const double *gamma,
+                         const double *beta, double *xhat, double *out);
+void lenet_sbn_affine(int c, long s, int tile, const float *x, const float *scale,
+                      const float *shift, float *out);
+void lenet_dbn_affine(int c, long s, int tile, const double *x, const double *scale,
+                      const double *shift, double *out);
+void lenet_sbn_grad(int c, long s, int tile, int lanes, const float *dout, const float *xhat,
+                    const float *k, const float *mean_dout, const float *mean_dot, float *din);
+void lenet_dbn_grad(int c, long s, int tile, int lanes, const double *dout, const double *xhat,
+                    const double *k, const double *mean_dout, const double *mean_dot,
+                    double *din);
 
 #endif

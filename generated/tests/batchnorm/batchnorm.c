@@ -139,19 +139,22 @@ static void batchnorm1_forward(const float *restrict params, float *restrict act
     float *restrict out = acts + 1344;
     float *restrict saved = acts + 2112;
     if (pass->training) {
-        /* the whole batch's statistics; this tile's padding lanes give 0 */
+        /* the whole batch's statistics */
         const double *restrict batch = pass->batch_sums;
         const double count = (double)pass->batch * 16;
+        float mean[3], invstd[3];
+        for (int c = 0; c < 3; c++) {
+            const double m = batch[c] / count;
+            const double var = batch[3 + c] / count - m * m;
+            mean[c] = (float)m;
+            invstd[c] = (float)(1 / sqrt((var > 0 ? var : 0) + 0.001));
+        }
         const int lanes = pass->lanes;
         for (int c = 0; c < 3; c++) {
-            const double mean = batch[c] / count;
-            const double var = batch[3 + c] / count - mean * mean;
-            const float m = (float)mean;
-            const float invstd = (float)(1 / sqrt((var > 0 ? var : 0) + 0.001));
             for (int s = 0; s < 16; s++) {
                 for (int b = 0; b < 16; b++) {
                     const long i = (c * 16 + s) * 16 + b;
-                    saved[i] = b < lanes ? (in[i] - m) * invstd : 0;
+                    saved[i] = b < lanes ? (in[i] - mean[c]) * invstd[c] : 0;
                     out[i] = gamma[c] * saved[i] + beta[c];
                 }
             }
@@ -159,13 +162,16 @@ static void batchnorm1_forward(const float *restrict params, float *restrict act
         return;
     }
     /* evaluation: the running statistics */
+    float scale[3], shift[3];
     for (int c = 0; c < 3; c++) {
-        const float scale = (float)(gamma[c] / sqrt((double)running_var[c] + 0.001));
-        const float shift = beta[c] - running_mean[c] * scale;
+        scale[c] = (float)(gamma[c] / sqrt((double)running_var[c] + 0.001));
+        shift[c] = beta[c] - running_mean[c] * scale[c];
+    }
+    for (int c = 0; c < 3; c++) {
         for (int s = 0; s < 16; s++) {
             for (int b = 0; b < 16; b++) {
                 const long i = (c * 16 + s) * 16 + b;
-                out[i] = in[i] * scale + shift;
+                out[i] = in[i] * scale[c] + shift[c];
             }
         }
     }
@@ -177,16 +183,23 @@ static void batchnorm1_forward_sums(const float *restrict acts, const lenet_pass
     double *restrict sums = pass->sums;
     const int lanes = pass->lanes;
     for (int c = 0; c < 3; c++) {
-        double sum = 0, squares = 0;
+        double lane_sum[16], lane_dot[16];
+        for (int b = 0; b < 16; b++)
+            lane_sum[b] = lane_dot[b] = 0;
         for (int s = 0; s < 16; s++) {
-            for (int b = 0; b < lanes; b++) {
+            for (int b = 0; b < 16; b++) {
                 const long i = (c * 16 + s) * 16 + b;
-                sum += in[i];
-                squares += (double)in[i] * in[i];
+                lane_sum[b] += in[i];
+                lane_dot[b] += (double)in[i] * in[i];
             }
         }
+        double sum = 0, dot = 0;
+        for (int b = 0; b < lanes; b++) {
+            sum += lane_sum[b];
+            dot += lane_dot[b];
+        }
         sums[c] = sum;
-        sums[3 + c] = squares;
+        sums[3 + c] = dot;
     }
 }
 
@@ -270,30 +283,36 @@ static void batchnorm2_forward(const float *restrict params, float *restrict act
     float *restrict out = acts + 3728;
     float *restrict saved = acts + 3808;
     if (pass->training) {
-        /* the whole batch's statistics; this tile's padding lanes give 0 */
+        /* the whole batch's statistics */
         const double *restrict batch = pass->batch_sums + 12;
         const double count = pass->batch;
+        float mean[5], invstd[5];
+        for (int c = 0; c < 5; c++) {
+            const double m = batch[c] / count;
+            const double var = batch[5 + c] / count - m * m;
+            mean[c] = (float)m;
+            invstd[c] = (float)(1 / sqrt((var > 0 ? var : 0) + 1e-05));
+        }
         const int lanes = pass->lanes;
         for (int c = 0; c < 5; c++) {
-            const double mean = batch[c] / count;
-            const double var = batch[5 + c] / count - mean * mean;
-            const float m = (float)mean;
-            const float invstd = (float)(1 / sqrt((var > 0 ? var : 0) + 1e-05));
             for (int b = 0; b < 16; b++) {
                 const long i = c * 16 + b;
-                saved[i] = b < lanes ? (in[i] - m) * invstd : 0;
+                saved[i] = b < lanes ? (in[i] - mean[c]) * invstd[c] : 0;
                 out[i] = gamma[c] * saved[i] + beta[c];
             }
         }
         return;
     }
     /* evaluation: the running statistics */
+    float scale[5], shift[5];
     for (int c = 0; c < 5; c++) {
-        const float scale = (float)(gamma[c] / sqrt((double)running_var[c] + 1e-05));
-        const float shift = beta[c] - running_mean[c] * scale;
+        scale[c] = (float)(gamma[c] / sqrt((double)running_var[c] + 1e-05));
+        shift[c] = beta[c] - running_mean[c] * scale[c];
+    }
+    for (int c = 0; c < 5; c++) {
         for (int b = 0; b < 16; b++) {
             const long i = c * 16 + b;
-            out[i] = in[i] * scale + shift;
+            out[i] = in[i] * scale[c] + shift[c];
         }
     }
 }
@@ -304,14 +323,21 @@ static void batchnorm2_forward_sums(const float *restrict acts, const lenet_pass
     double *restrict sums = pass->sums + 12;
     const int lanes = pass->lanes;
     for (int c = 0; c < 5; c++) {
-        double sum = 0, squares = 0;
-        for (int b = 0; b < lanes; b++) {
+        double lane_sum[16], lane_dot[16];
+        for (int b = 0; b < 16; b++)
+            lane_sum[b] = lane_dot[b] = 0;
+        for (int b = 0; b < 16; b++) {
             const long i = c * 16 + b;
-            sum += in[i];
-            squares += (double)in[i] * in[i];
+            lane_sum[b] += in[i];
+            lane_dot[b] += (double)in[i] * in[i];
+        }
+        double sum = 0, dot = 0;
+        for (int b = 0; b < lanes; b++) {
+            sum += lane_sum[b];
+            dot += lane_dot[b];
         }
         sums[c] = sum;
-        sums[5 + c] = squares;
+        sums[5 + c] = dot;
     }
 }
 
@@ -398,11 +424,18 @@ static void batchnorm2_backward_sums(const float *restrict acts, const float *re
     double *restrict sums = pass->sums + 12;
     const int lanes = pass->lanes;
     for (int c = 0; c < 5; c++) {
+        double lane_sum[16], lane_dot[16];
+        for (int b = 0; b < 16; b++)
+            lane_sum[b] = lane_dot[b] = 0;
+        for (int b = 0; b < 16; b++) {
+            const long i = c * 16 + b;
+            lane_sum[b] += dout[i];
+            lane_dot[b] += (double)dout[i] * saved[i];
+        }
         double sum = 0, dot = 0;
         for (int b = 0; b < lanes; b++) {
-            const long i = c * 16 + b;
-            sum += dout[i];
-            dot += (double)dout[i] * saved[i];
+            sum += lane_sum[b];
+            dot += lane_dot[b];
         }
         sums[10 + c] = sum;
         sums[15 + c] = dot;
@@ -424,7 +457,7 @@ static void batchnorm2_backward(const float *restrict params, const float *restr
     float *restrict gbeta = grads + 286;
     const double *restrict batch = pass->batch_sums + 12;
     const double count = pass->batch;
-    const int lanes = pass->lanes;
+    float k[5], mean_dout[5], mean_dot[5];
     for (int c = 0; c < 5; c++) {
         const double sum = batch[10 + c], dot = batch[15 + c];
         if (pass->sample == 0) {
@@ -434,11 +467,15 @@ static void batchnorm2_backward(const float *restrict params, const float *restr
         }
         const double mean = batch[c] / count;
         const double var = batch[5 + c] / count - mean * mean;
-        const float k = (float)(gamma[c] / sqrt((var > 0 ? var : 0) + 1e-05));
-        const float mean_dout = (float)(sum / count), mean_dot = (float)(dot / count);
+        k[c] = (float)(gamma[c] / sqrt((var > 0 ? var : 0) + 1e-05));
+        mean_dout[c] = (float)(sum / count);
+        mean_dot[c] = (float)(dot / count);
+    }
+    const int lanes = pass->lanes;
+    for (int c = 0; c < 5; c++) {
         for (int b = 0; b < 16; b++) {
             const long i = c * 16 + b;
-            din[i] = b < lanes ? k * (dout[i] - mean_dout - saved[i] * mean_dot) : 0;
+            din[i] = b < lanes ? k[c] * (dout[i] - mean_dout[c] - saved[i] * mean_dot[c]) : 0;
         }
     }
 }
@@ -772,13 +809,20 @@ static void batchnorm1_backward_sums(const float *restrict acts, const float *re
     double *restrict sums = pass->sums;
     const int lanes = pass->lanes;
     for (int c = 0; c < 3; c++) {
-        double sum = 0, dot = 0;
+        double lane_sum[16], lane_dot[16];
+        for (int b = 0; b < 16; b++)
+            lane_sum[b] = lane_dot[b] = 0;
         for (int s = 0; s < 16; s++) {
-            for (int b = 0; b < lanes; b++) {
+            for (int b = 0; b < 16; b++) {
                 const long i = (c * 16 + s) * 16 + b;
-                sum += dout[i];
-                dot += (double)dout[i] * saved[i];
+                lane_sum[b] += dout[i];
+                lane_dot[b] += (double)dout[i] * saved[i];
             }
+        }
+        double sum = 0, dot = 0;
+        for (int b = 0; b < lanes; b++) {
+            sum += lane_sum[b];
+            dot += lane_dot[b];
         }
         sums[6 + c] = sum;
         sums[9 + c] = dot;
@@ -800,7 +844,7 @@ static void batchnorm1_backward(const float *restrict params, const float *restr
     float *restrict gbeta = grads + 33;
     const double *restrict batch = pass->batch_sums;
     const double count = (double)pass->batch * 16;
-    const int lanes = pass->lanes;
+    float k[3], mean_dout[3], mean_dot[3];
     for (int c = 0; c < 3; c++) {
         const double sum = batch[6 + c], dot = batch[9 + c];
         if (pass->sample == 0) {
@@ -810,12 +854,16 @@ static void batchnorm1_backward(const float *restrict params, const float *restr
         }
         const double mean = batch[c] / count;
         const double var = batch[3 + c] / count - mean * mean;
-        const float k = (float)(gamma[c] / sqrt((var > 0 ? var : 0) + 0.001));
-        const float mean_dout = (float)(sum / count), mean_dot = (float)(dot / count);
+        k[c] = (float)(gamma[c] / sqrt((var > 0 ? var : 0) + 0.001));
+        mean_dout[c] = (float)(sum / count);
+        mean_dot[c] = (float)(dot / count);
+    }
+    const int lanes = pass->lanes;
+    for (int c = 0; c < 3; c++) {
         for (int s = 0; s < 16; s++) {
             for (int b = 0; b < 16; b++) {
                 const long i = (c * 16 + s) * 16 + b;
-                din[i] = b < lanes ? k * (dout[i] - mean_dout - saved[i] * mean_dot) : 0;
+                din[i] = b < lanes ? k[c] * (dout[i] - mean_dout[c] - saved[i] * mean_dot[c]) : 0;
             }
         }
     }

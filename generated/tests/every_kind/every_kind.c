@@ -2928,19 +2928,22 @@ static void batchnorm1_forward(const float *restrict params, float *restrict act
     float *restrict out = acts + 21760;
     float *restrict saved = acts + 30976;
     if (pass->training) {
-        /* the whole batch's statistics; this tile's padding lanes give 0 */
+        /* the whole batch's statistics */
         const double *restrict batch = pass->batch_sums;
         const double count = (double)pass->batch * 144;
+        float mean[4], invstd[4];
+        for (int c = 0; c < 4; c++) {
+            const double m = batch[c] / count;
+            const double var = batch[4 + c] / count - m * m;
+            mean[c] = (float)m;
+            invstd[c] = (float)(1 / sqrt((var > 0 ? var : 0) + 0.001));
+        }
         const int lanes = pass->lanes;
         for (int c = 0; c < 4; c++) {
-            const double mean = batch[c] / count;
-            const double var = batch[4 + c] / count - mean * mean;
-            const float m = (float)mean;
-            const float invstd = (float)(1 / sqrt((var > 0 ? var : 0) + 0.001));
             for (int s = 0; s < 144; s++) {
                 for (int b = 0; b < 16; b++) {
                     const long i = (c * 144 + s) * 16 + b;
-                    saved[i] = b < lanes ? (in[i] - m) * invstd : 0;
+                    saved[i] = b < lanes ? (in[i] - mean[c]) * invstd[c] : 0;
                     out[i] = gamma[c] * saved[i] + beta[c];
                 }
             }
@@ -2948,13 +2951,16 @@ static void batchnorm1_forward(const float *restrict params, float *restrict act
         return;
     }
     /* evaluation: the running statistics */
+    float scale[4], shift[4];
     for (int c = 0; c < 4; c++) {
-        const float scale = (float)(gamma[c] / sqrt((double)running_var[c] + 0.001));
-        const float shift = beta[c] - running_mean[c] * scale;
+        scale[c] = (float)(gamma[c] / sqrt((double)running_var[c] + 0.001));
+        shift[c] = beta[c] - running_mean[c] * scale[c];
+    }
+    for (int c = 0; c < 4; c++) {
         for (int s = 0; s < 144; s++) {
             for (int b = 0; b < 16; b++) {
                 const long i = (c * 144 + s) * 16 + b;
-                out[i] = in[i] * scale + shift;
+                out[i] = in[i] * scale[c] + shift[c];
             }
         }
     }
@@ -2966,16 +2972,23 @@ static void batchnorm1_forward_sums(const float *restrict acts, const lenet_pass
     double *restrict sums = pass->sums;
     const int lanes = pass->lanes;
     for (int c = 0; c < 4; c++) {
-        double sum = 0, squares = 0;
+        double lane_sum[16], lane_dot[16];
+        for (int b = 0; b < 16; b++)
+            lane_sum[b] = lane_dot[b] = 0;
         for (int s = 0; s < 144; s++) {
-            for (int b = 0; b < lanes; b++) {
+            for (int b = 0; b < 16; b++) {
                 const long i = (c * 144 + s) * 16 + b;
-                sum += in[i];
-                squares += (double)in[i] * in[i];
+                lane_sum[b] += in[i];
+                lane_dot[b] += (double)in[i] * in[i];
             }
         }
+        double sum = 0, dot = 0;
+        for (int b = 0; b < lanes; b++) {
+            sum += lane_sum[b];
+            dot += lane_dot[b];
+        }
         sums[c] = sum;
-        sums[4 + c] = squares;
+        sums[4 + c] = dot;
     }
 }
 
@@ -3605,30 +3618,36 @@ static void batchnorm2_forward(const float *restrict params, float *restrict act
     float *restrict out = acts + 58880;
     float *restrict saved = acts + 59136;
     if (pass->training) {
-        /* the whole batch's statistics; this tile's padding lanes give 0 */
+        /* the whole batch's statistics */
         const double *restrict batch = pass->batch_sums + 16;
         const double count = pass->batch;
+        float mean[16], invstd[16];
+        for (int c = 0; c < 16; c++) {
+            const double m = batch[c] / count;
+            const double var = batch[16 + c] / count - m * m;
+            mean[c] = (float)m;
+            invstd[c] = (float)(1 / sqrt((var > 0 ? var : 0) + 0.0001));
+        }
         const int lanes = pass->lanes;
         for (int c = 0; c < 16; c++) {
-            const double mean = batch[c] / count;
-            const double var = batch[16 + c] / count - mean * mean;
-            const float m = (float)mean;
-            const float invstd = (float)(1 / sqrt((var > 0 ? var : 0) + 0.0001));
             for (int b = 0; b < 16; b++) {
                 const long i = c * 16 + b;
-                saved[i] = b < lanes ? (in[i] - m) * invstd : 0;
+                saved[i] = b < lanes ? (in[i] - mean[c]) * invstd[c] : 0;
                 out[i] = gamma[c] * saved[i] + beta[c];
             }
         }
         return;
     }
     /* evaluation: the running statistics */
+    float scale[16], shift[16];
     for (int c = 0; c < 16; c++) {
-        const float scale = (float)(gamma[c] / sqrt((double)running_var[c] + 0.0001));
-        const float shift = beta[c] - running_mean[c] * scale;
+        scale[c] = (float)(gamma[c] / sqrt((double)running_var[c] + 0.0001));
+        shift[c] = beta[c] - running_mean[c] * scale[c];
+    }
+    for (int c = 0; c < 16; c++) {
         for (int b = 0; b < 16; b++) {
             const long i = c * 16 + b;
-            out[i] = in[i] * scale + shift;
+            out[i] = in[i] * scale[c] + shift[c];
         }
     }
 }
@@ -3639,14 +3658,21 @@ static void batchnorm2_forward_sums(const float *restrict acts, const lenet_pass
     double *restrict sums = pass->sums + 16;
     const int lanes = pass->lanes;
     for (int c = 0; c < 16; c++) {
-        double sum = 0, squares = 0;
-        for (int b = 0; b < lanes; b++) {
+        double lane_sum[16], lane_dot[16];
+        for (int b = 0; b < 16; b++)
+            lane_sum[b] = lane_dot[b] = 0;
+        for (int b = 0; b < 16; b++) {
             const long i = c * 16 + b;
-            sum += in[i];
-            squares += (double)in[i] * in[i];
+            lane_sum[b] += in[i];
+            lane_dot[b] += (double)in[i] * in[i];
+        }
+        double sum = 0, dot = 0;
+        for (int b = 0; b < lanes; b++) {
+            sum += lane_sum[b];
+            dot += lane_dot[b];
         }
         sums[c] = sum;
-        sums[16 + c] = squares;
+        sums[16 + c] = dot;
     }
 }
 
@@ -4253,11 +4279,18 @@ static void batchnorm2_backward_sums(const float *restrict acts, const float *re
     double *restrict sums = pass->sums + 16;
     const int lanes = pass->lanes;
     for (int c = 0; c < 16; c++) {
+        double lane_sum[16], lane_dot[16];
+        for (int b = 0; b < 16; b++)
+            lane_sum[b] = lane_dot[b] = 0;
+        for (int b = 0; b < 16; b++) {
+            const long i = c * 16 + b;
+            lane_sum[b] += dout[i];
+            lane_dot[b] += (double)dout[i] * saved[i];
+        }
         double sum = 0, dot = 0;
         for (int b = 0; b < lanes; b++) {
-            const long i = c * 16 + b;
-            sum += dout[i];
-            dot += (double)dout[i] * saved[i];
+            sum += lane_sum[b];
+            dot += lane_dot[b];
         }
         sums[32 + c] = sum;
         sums[48 + c] = dot;
@@ -4279,7 +4312,7 @@ static void batchnorm2_backward(const float *restrict params, const float *restr
     float *restrict gbeta = grads + 2448;
     const double *restrict batch = pass->batch_sums + 16;
     const double count = pass->batch;
-    const int lanes = pass->lanes;
+    float k[16], mean_dout[16], mean_dot[16];
     for (int c = 0; c < 16; c++) {
         const double sum = batch[32 + c], dot = batch[48 + c];
         if (pass->sample == 0) {
@@ -4289,11 +4322,15 @@ static void batchnorm2_backward(const float *restrict params, const float *restr
         }
         const double mean = batch[c] / count;
         const double var = batch[16 + c] / count - mean * mean;
-        const float k = (float)(gamma[c] / sqrt((var > 0 ? var : 0) + 0.0001));
-        const float mean_dout = (float)(sum / count), mean_dot = (float)(dot / count);
+        k[c] = (float)(gamma[c] / sqrt((var > 0 ? var : 0) + 0.0001));
+        mean_dout[c] = (float)(sum / count);
+        mean_dot[c] = (float)(dot / count);
+    }
+    const int lanes = pass->lanes;
+    for (int c = 0; c < 16; c++) {
         for (int b = 0; b < 16; b++) {
             const long i = c * 16 + b;
-            din[i] = b < lanes ? k * (dout[i] - mean_dout - saved[i] * mean_dot) : 0;
+            din[i] = b < lanes ? k[c] * (dout[i] - mean_dout[c] - saved[i] * mean_dot[c]) : 0;
         }
     }
 }
@@ -7703,13 +7740,20 @@ static void batchnorm1_backward_sums(const float *restrict acts, const float *re
     double *restrict sums = pass->sums;
     const int lanes = pass->lanes;
     for (int c = 0; c < 4; c++) {
-        double sum = 0, dot = 0;
+        double lane_sum[16], lane_dot[16];
+        for (int b = 0; b < 16; b++)
+            lane_sum[b] = lane_dot[b] = 0;
         for (int s = 0; s < 144; s++) {
-            for (int b = 0; b < lanes; b++) {
+            for (int b = 0; b < 16; b++) {
                 const long i = (c * 144 + s) * 16 + b;
-                sum += dout[i];
-                dot += (double)dout[i] * saved[i];
+                lane_sum[b] += dout[i];
+                lane_dot[b] += (double)dout[i] * saved[i];
             }
+        }
+        double sum = 0, dot = 0;
+        for (int b = 0; b < lanes; b++) {
+            sum += lane_sum[b];
+            dot += lane_dot[b];
         }
         sums[8 + c] = sum;
         sums[12 + c] = dot;
@@ -7731,7 +7775,7 @@ static void batchnorm1_backward(const float *restrict params, const float *restr
     float *restrict gbeta = grads + 108;
     const double *restrict batch = pass->batch_sums;
     const double count = (double)pass->batch * 144;
-    const int lanes = pass->lanes;
+    float k[4], mean_dout[4], mean_dot[4];
     for (int c = 0; c < 4; c++) {
         const double sum = batch[8 + c], dot = batch[12 + c];
         if (pass->sample == 0) {
@@ -7741,12 +7785,16 @@ static void batchnorm1_backward(const float *restrict params, const float *restr
         }
         const double mean = batch[c] / count;
         const double var = batch[4 + c] / count - mean * mean;
-        const float k = (float)(gamma[c] / sqrt((var > 0 ? var : 0) + 0.001));
-        const float mean_dout = (float)(sum / count), mean_dot = (float)(dot / count);
+        k[c] = (float)(gamma[c] / sqrt((var > 0 ? var : 0) + 0.001));
+        mean_dout[c] = (float)(sum / count);
+        mean_dot[c] = (float)(dot / count);
+    }
+    const int lanes = pass->lanes;
+    for (int c = 0; c < 4; c++) {
         for (int s = 0; s < 144; s++) {
             for (int b = 0; b < 16; b++) {
                 const long i = (c * 144 + s) * 16 + b;
-                din[i] = b < lanes ? k * (dout[i] - mean_dout - saved[i] * mean_dot) : 0;
+                din[i] = b < lanes ? k[c] * (dout[i] - mean_dout[c] - saved[i] * mean_dot[c]) : 0;
             }
         }
     }
