@@ -5,7 +5,7 @@ CC      ?= cc
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter
-PKGS     = yaml-0.1 zlib jansson libpng
+PKGS     = yaml-0.1 zlib jansson libpng libjpeg
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) $(shell pkg-config --cflags $(PKGS))
 LIBS     = $(shell pkg-config --libs $(PKGS)) -ltcc -ldl -lm -lpthread
 
@@ -135,7 +135,7 @@ install: all
 	install -m 644 doc/lenetc.1 $(MANDIR)/lenetc.1
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
 	  'Name: lenet' 'Description: the lenetc runtime: data, loss, Adam, training loop' \
-	  'Version: $(VERSION)' 'Requires.private: zlib jansson libpng' \
+	  'Version: $(VERSION)' 'Requires.private: zlib jansson libpng libjpeg' \
 	  'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -llenet' 'Libs.private: -lm -lpthread' \
 	  > $(LIBDIR)/pkgconfig/lenet.pc
 
