@@ -108,6 +108,15 @@ golden: lenetc
 	  ./lenetc summary --json $$f > generated/summary/$$(basename $$f .yaml).json || exit 1; done
 	@git status --short generated/ tests/specs/
 
+# A colour image-folder data set from MNIST (scripts/color-mnist.c):
+# 32x32 RGB PNGs in COLOR_OUT/train/<class>/ and COLOR_OUT/test/<class>/.
+COLOR_OUT ?= build/color-mnist-data
+build/color-mnist: scripts/color-mnist.c runtime/liblenet.a
+	@mkdir -p build
+	$(CC) $(ALL_CFLAGS) -Iruntime -o $@ $< runtime/liblenet.a $(LIBS)
+color-mnist: build/color-mnist
+	build/color-mnist $(MNIST) $(COLOR_OUT)
+
 # The main job: LeNet-5 as the seed trains it, through the emitted trainer.
 EPOCHS ?= 2
 train: all
@@ -236,7 +245,7 @@ BENCH_EPOCHS ?= 3
 bench: all
 	python3 bench/run.py --epochs $(BENCH_EPOCHS)
 
-.PHONY: all bench check check-neon clean deps fuzz golden install test train uninstall valgrind
+.PHONY: all bench check check-neon clean color-mnist deps fuzz golden install test train uninstall valgrind
 deps:
 	bash scripts/install-deps.sh
 
