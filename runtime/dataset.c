@@ -97,7 +97,8 @@ static int cifar_batches(const char *dir, char ***out) {
         n++;
     }
     closedir(d);
-    qsort(v, (size_t)n, sizeof *v, by_batch);
+    if (n > 1)
+        qsort(v, (size_t)n, sizeof *v, by_batch);
     for (int i = 0; i < n; i++) { /* the names become paths */
         char *full = malloc(strlen(dir) + strlen(v[i]) + 2);
         if (full)

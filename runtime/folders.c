@@ -76,7 +76,8 @@ static int list_dir(const char *dir, names *out, lenet_error *err) {
             return -1;
         }
     closedir(d);
-    qsort(out->v, (size_t)out->n, sizeof *out->v, by_strcmp);
+    if (out->n > 1)
+        qsort(out->v, (size_t)out->n, sizeof *out->v, by_strcmp);
     return 0;
 }
 
