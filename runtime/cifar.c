@@ -41,7 +41,8 @@ static long batch_records(const char *path, lenet_error *err) {
     return (long)(st.st_size / RECORD);
 }
 
-/* Reads n records of path into images/labels from record `at` on. */
+/* Reads the n records of path into images and labels (each pixel's channels
+ * together), checking every label against classes. */
 static int read_batch(const char *path, long n, int classes, uint8_t *images, uint8_t *labels,
                       int *most, lenet_error *err) {
     int fd = lenet_open_regular(path, err);
