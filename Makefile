@@ -5,7 +5,7 @@ CC      ?= cc
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter
-PKGS     = yaml-0.1 zlib jansson libpng
+PKGS     = yaml-0.1 zlib jansson libpng libjpeg
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) $(shell pkg-config --cflags $(PKGS))
 LIBS     = $(shell pkg-config --libs $(PKGS)) -ltcc -ldl -lm -lpthread
 
@@ -108,6 +108,15 @@ golden: lenetc
 	  ./lenetc summary --json $$f > generated/summary/$$(basename $$f .yaml).json || exit 1; done
 	@git status --short generated/ tests/specs/
 
+# A colour image-folder data set from MNIST (scripts/color-mnist.c):
+# 32x32 RGB PNGs in COLOR_OUT/train/<class>/ and COLOR_OUT/test/<class>/.
+COLOR_OUT ?= build/color-mnist-data
+build/color-mnist: scripts/color-mnist.c runtime/liblenet.a
+	@mkdir -p build
+	$(CC) $(ALL_CFLAGS) -Iruntime -o $@ $< runtime/liblenet.a $(LIBS)
+color-mnist: build/color-mnist
+	build/color-mnist $(MNIST) $(COLOR_OUT)
+
 # The main job: LeNet-5 as the seed trains it, through the emitted trainer.
 EPOCHS ?= 2
 train: all
@@ -135,7 +144,7 @@ install: all
 	install -m 644 doc/lenetc.1 $(MANDIR)/lenetc.1
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
 	  'Name: lenet' 'Description: the lenetc runtime: data, loss, Adam, training loop' \
-	  'Version: $(VERSION)' 'Requires.private: zlib jansson libpng' \
+	  'Version: $(VERSION)' 'Requires.private: zlib jansson libpng libjpeg' \
 	  'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -llenet' 'Libs.private: -lm -lpthread' \
 	  > $(LIBDIR)/pkgconfig/lenet.pc
 
@@ -236,7 +245,7 @@ BENCH_EPOCHS ?= 3
 bench: all
 	python3 bench/run.py --epochs $(BENCH_EPOCHS)
 
-.PHONY: all bench check check-neon clean deps fuzz golden install test train uninstall valgrind
+.PHONY: all bench check check-neon clean color-mnist deps fuzz golden install test train uninstall valgrind
 deps:
 	bash scripts/install-deps.sh
 

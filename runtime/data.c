@@ -1,8 +1,10 @@
-/* data.c: MNIST-style IDX files, raw or gzip'd, and where to find them.
+/* data.c: MNIST-style IDX files, raw or gzip'd, and where to find MNIST.
  *
  * An IDX file is a big-endian header (magic 0x000008TD: T = 08 for unsigned
  * bytes, D = number of dimensions, then one uint32 per dimension) followed
- * by the raw bytes. zlib's gzread reads gzip'd and plain files alike.
+ * by the raw bytes. Images are [N, H, W] (MNIST) or [N, H, W, C] (a channel
+ * dimension, pixels' channels together); labels [N]. zlib's gzread reads
+ * gzip'd and plain files alike.
  *
  * Headers are not trusted: their numbers are range-checked, and the data
  * buffer grows only as bytes actually arrive, so a header that promises
@@ -20,6 +22,8 @@
 #include "lenet.h"
 
 #define IDX_IMAGES_MAGIC 0x00000803u /* ubyte, 3 dims: count, rows, cols */
+#define IDX_IMAGES4_MAGIC 0x00000804u /* ubyte, 4 dims: count, rows, cols, channels */
+#define MAX_CHANNELS 64u
 #define IDX_LABELS_MAGIC 0x00000801u /* ubyte, 1 dim: count */
 #define MAX_SIDE 1024u
 #define MAX_COUNT 10000000u
@@ -69,9 +73,11 @@ static uint32_t be32(const unsigned char *p) {
            (uint32_t)p[3];
 }
 
-/* Opens path and reads its header: checks the magic and reads ndim sizes. */
-static int open_idx(idx_file *f, const char *path, uint32_t magic, int ndim,
+/* Opens path and reads its header: checks the magic and reads ndim sizes.
+ * Images take either magic: ndim says 3, and becomes 4 for 0x804. */
+static int open_idx(idx_file *f, const char *path, uint32_t magic, int *ndim_io,
                     const char *what, uint32_t *dims, lenet_error *err) {
+    int ndim = *ndim_io;
     f->path = path;
     int fd = lenet_open_regular(path, err);
     if (fd < 0)
@@ -84,15 +90,19 @@ static int open_idx(idx_file *f, const char *path, uint32_t magic, int ndim,
     }
     gzbuffer(f->gz, 1u << 17);
 
-    unsigned char hdr[16];
-    size_t want = 4 + 4 * (size_t)ndim, got;
+    unsigned char hdr[20];
+    size_t got;
     if (read_bytes(f, hdr, 4, &got, err) < 0)
         return -1;
-    if (got == 4 && be32(hdr) != magic) {
-        lenet_set_error(err, "%s: bad magic 0x%08x, expected 0x%08x (IDX %s)",
-                        path, be32(hdr), magic, what);
+    if (got == 4 && magic == IDX_IMAGES_MAGIC && be32(hdr) == IDX_IMAGES4_MAGIC)
+        *ndim_io = ndim = 4;
+    else if (got == 4 && be32(hdr) != magic) {
+        lenet_set_error(err, "%s: bad magic 0x%08x, expected 0x%08x (IDX %s)%s",
+                        path, be32(hdr), magic, what,
+                        magic == IDX_IMAGES_MAGIC ? " or 0x00000804 (with channels)" : "");
         return -1;
     }
+    const size_t want = 4 + 4 * (size_t)ndim;
     size_t rest = 0;
     if (got == 4 && read_bytes(f, hdr + 4, want - 4, &rest, err) < 0)
         return -1;
@@ -174,17 +184,20 @@ static void close_idx(idx_file *f) {
     f->gz = NULL;
 }
 
-int lenet_load_idx(const char *images_path, const char *labels_path,
+int lenet_load_idx(const char *images_path, const char *labels_path, int classes,
                    lenet_dataset *out, lenet_error *err) {
     memset(out, 0, sizeof *out);
     idx_file im = {0}, lb = {0};
-    uint32_t idims[3], ldims[1];
+    uint32_t idims[4] = {0, 0, 0, 1}, ldims[1];
     uint8_t *images = NULL, *labels = NULL;
+    int indim = 3, lndim = 1;
+    if (classes <= 0 || classes > LENET_MAX_CLASSES)
+        classes = LENET_MAX_CLASSES;
 
     /* Both headers first, so a count mismatch fails before any big read. */
-    if (open_idx(&im, images_path, IDX_IMAGES_MAGIC, 3, "images", idims, err) < 0)
+    if (open_idx(&im, images_path, IDX_IMAGES_MAGIC, &indim, "images", idims, err) < 0)
         goto fail;
-    uint32_t count = idims[0], rows = idims[1], cols = idims[2];
+    uint32_t count = idims[0], rows = idims[1], cols = idims[2], chans = idims[3];
     if (count < 1 || count > MAX_COUNT) {
         lenet_set_error(err, "%s: bad image count %u (must be 1..%u)",
                         images_path, count, MAX_COUNT);
@@ -195,7 +208,12 @@ int lenet_load_idx(const char *images_path, const char *labels_path,
                         images_path, rows, cols, MAX_SIDE);
         goto fail;
     }
-    if (open_idx(&lb, labels_path, IDX_LABELS_MAGIC, 1, "labels", ldims, err) < 0)
+    if (chans < 1 || chans > MAX_CHANNELS) {
+        lenet_set_error(err, "%s: bad channel count %u (must be 1..%u)", images_path, chans,
+                        MAX_CHANNELS);
+        goto fail;
+    }
+    if (open_idx(&lb, labels_path, IDX_LABELS_MAGIC, &lndim, "labels", ldims, err) < 0)
         goto fail;
     if (ldims[0] != count) {
         lenet_set_error(err, "%s has %u images but %s has %u labels",
@@ -203,25 +221,38 @@ int lenet_load_idx(const char *images_path, const char *labels_path,
         goto fail;
     }
 
-    uint64_t npix = (uint64_t)count * rows * cols;
+    uint64_t npix = (uint64_t)count * rows * cols * chans;
     if (read_body(&im, npix, "pixels", &images, err) < 0)
         goto fail;
     if (read_body(&lb, count, "labels", &labels, err) < 0)
         goto fail;
+    int most = 0;
     for (uint32_t i = 0; i < count; i++) {
-        if (labels[i] >= 10) {
-            lenet_set_error(err, "%s: label %d of sample %u is not a digit 0..9",
-                            labels_path, (int)labels[i], i);
+        if (labels[i] >= classes) {
+            lenet_set_error(err, "%s: label %d of record %u is out of range: %d classes "
+                            "(labels 0..%d)", labels_path, (int)labels[i], i, classes,
+                            classes - 1);
             goto fail;
         }
+        most = labels[i] > most ? labels[i] : most;
     }
     close_idx(&im);
     close_idx(&lb);
     out->count = (int)count;
     out->rows = (int)rows;
     out->cols = (int)cols;
+    out->channels = (int)chans;
     out->images = images;
     out->labels = labels;
+    out->n_classes = most + 1;
+    out->class_names = lenet_digit_names(out->n_classes);
+    out->path = strdup(images_path);
+    out->format = "IDX";
+    if (!out->class_names || !out->path) {
+        lenet_free_dataset(out);
+        lenet_set_error(err, "%s: out of memory", images_path);
+        return -1;
+    }
     return 0;
 
 fail:
@@ -232,11 +263,30 @@ fail:
     return -1;
 }
 
+char **lenet_digit_names(int n) {
+    char **names = calloc((size_t)(n > 0 ? n : 1), sizeof *names);
+    for (int i = 0; names && i < n; i++) {
+        char d[16];
+        snprintf(d, sizeof d, "%d", i);
+        if (!(names[i] = strdup(d))) {
+            for (int k = 0; k < i; k++)
+                free(names[k]);
+            free(names);
+            return NULL;
+        }
+    }
+    return names;
+}
+
 void lenet_free_dataset(lenet_dataset *ds) {
     if (!ds)
         return;
     free(ds->images);
     free(ds->labels);
+    for (int i = 0; ds->class_names && i < ds->n_classes; i++)
+        free(ds->class_names[i]);
+    free(ds->class_names);
+    free(ds->path);
     memset(ds, 0, sizeof *ds);
 }
 
@@ -267,36 +317,23 @@ static int try_dir(const char *dir, const char *kind, lenet_dataset *out,
     if (!find_file(ipath, sizeof ipath, dir, ibase) ||
         !find_file(lpath, sizeof lpath, dir, lbase))
         return 1;
-    *status = lenet_load_idx(ipath, lpath, out, err);
+    *status = lenet_load_idx(ipath, lpath, 10, out, err);
+    if (*status == 0) { /* the data set is the directory */
+        free(out->path);
+        if (!(out->path = strdup(dir))) {
+            lenet_free_dataset(out);
+            lenet_set_error(err, "%s: out of memory", dir);
+            *status = -1;
+        }
+    }
     return 0;
 }
 
-int lenet_load_mnist(const char *dir, const char *kind, lenet_dataset *out,
-                     lenet_error *err) {
-    memset(out, 0, sizeof *out);
-    if (!kind || (strcmp(kind, "train") != 0 && strcmp(kind, "t10k") != 0)) {
-        lenet_set_error(err, "unknown MNIST part '%s' (expected train or t10k)",
-                        kind ? kind : "(null)");
-        return -1;
-    }
-    int status;
-    if (dir) {
-        if (try_dir(dir, kind, out, err, &status) == 0)
-            return status;
-        lenet_set_error(err,
-                        "no MNIST files in %s (looked for %s-images-idx3-ubyte"
-                        "[.gz] and %s-labels-idx1-ubyte[.gz])",
-                        dir, kind, kind);
-        return -1;
-    }
-
-    /* The search path: environment, working directory, then next to the
-     * executable, so a trainer finds the data wherever it is run from. */
-    char cand[8][PATH_MAX];
+/* The search list after $LENETC_DATA: the working directory, then next to
+ * the executable, so a trainer finds the data wherever it is run from. */
+int lenet_find_mnist(const char *kind, char *dir, size_t size, lenet_error *err) {
+    char cand[8][PATH_MAX], probe[PATH_MAX], base[64];
     int n = 0;
-    const char *env = getenv("LENETC_DATA");
-    if (env && *env && strlen(env) < PATH_MAX)
-        snprintf(cand[n++], PATH_MAX, "%s", env);
     snprintf(cand[n++], PATH_MAX, "data/mnist");
     snprintf(cand[n++], PATH_MAX, "../shared/mnist");
     char exe[PATH_MAX];
@@ -318,9 +355,12 @@ int lenet_load_mnist(const char *dir, const char *kind, lenet_dataset *out,
     }
     snprintf(cand[n++], PATH_MAX, "/usr/share/datasets/mnist");
 
+    snprintf(base, sizeof base, "%s-images-idx3-ubyte", kind);
     for (int i = 0; i < n; i++)
-        if (try_dir(cand[i], kind, out, err, &status) == 0)
-            return status;
+        if (find_file(probe, sizeof probe, cand[i], base) && strlen(cand[i]) < size) {
+            snprintf(dir, size, "%s", cand[i]);
+            return 0;
+        }
 
     char tried[1024];
     size_t used = 0;
@@ -336,5 +376,49 @@ int lenet_load_mnist(const char *dir, const char *kind, lenet_dataset *out,
                     "MNIST %s files not found (pass --data DIR, or run "
                     "scripts/fetch-mnist.sh); looked in %s",
                     kind, tried);
+    return -1;
+}
+
+int lenet_load_mnist(const char *dir, const char *kind, lenet_dataset *out,
+                     lenet_error *err) {
+    memset(out, 0, sizeof *out);
+    if (!kind || (strcmp(kind, "train") != 0 && strcmp(kind, "t10k") != 0)) {
+        lenet_set_error(err, "unknown MNIST part '%s' (expected train or t10k)",
+                        kind ? kind : "(null)");
+        return -1;
+    }
+    int status;
+    if (dir) {
+        if (try_dir(dir, kind, out, err, &status) == 0)
+            return status;
+        lenet_set_error(err,
+                        "no MNIST files in %s (looked for %s-images-idx3-ubyte"
+                        "[.gz] and %s-labels-idx1-ubyte[.gz])",
+                        dir, kind, kind);
+        return -1;
+    }
+    /* a $LENETC_DATA that is set is the only place looked in: a typo must
+     * not fall back to other data */
+    const char *env = getenv("LENETC_DATA");
+    if (env && *env) {
+        if (try_dir(env, kind, out, err, &status) == 0)
+            return status;
+        struct stat st;
+        if (stat(env, &st) != 0 || !S_ISDIR(st.st_mode))
+            lenet_set_error(err, "LENETC_DATA=%s: %s", env,
+                            stat(env, &st) != 0 ? strerror(errno) : "not a directory");
+        else
+            lenet_set_error(err,
+                            "LENETC_DATA=%s: no MNIST files (looked for %s-images-idx3-ubyte"
+                            "[.gz] and %s-labels-idx1-ubyte[.gz])",
+                            env, kind, kind);
+        return -1;
+    }
+    char found[PATH_MAX];
+    if (lenet_find_mnist(kind, found, sizeof found, err))
+        return -1;
+    if (try_dir(found, kind, out, err, &status) == 0)
+        return status;
+    lenet_set_error(err, "%s: no %s-labels-idx1-ubyte[.gz] beside its images", found, kind);
     return -1;
 }

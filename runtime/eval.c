@@ -19,12 +19,13 @@ const char *const *lenet_class_names_for_data(const char *dir) {
 
 static void eval_usage(const char *prog, FILE *f) {
     fprintf(f,
-            "usage: %s --weights W.safetensors [--data DIR] [--threads N]\n"
-            "Evaluates the weights on the 10,000 t10k test images: accuracy, accuracy per\n"
-            "class and the confusion matrix (rows: true class, columns: predicted).\n"
+            "usage: %s --weights W.safetensors [--data PATH] [--threads N]\n"
+            "Evaluates the weights on the test set: accuracy, accuracy per class and the\n"
+            "confusion matrix (rows: true class, columns: predicted).\n"
             "\n"
             "  --weights W   safetensors weights for this model (from --save, say)\n"
-            "  --data DIR    data directory (default: as for training)\n"
+            "  --data PATH   the data, as for training (IDX, CIFAR batches, image folders)\n"
+            "  --test-images F, --test-labels F  IDX files by name, instead of --data\n"
             "  --threads N   worker threads (default: all cores)\n"
             "  --classes S   class names: digits or fashion (default: fashion if the\n"
             "                data directory's path says fashion, else digits)\n"
@@ -32,14 +33,19 @@ static void eval_usage(const char *prog, FILE *f) {
             prog);
 }
 
-/* Accuracy, per class and in all, and the confusion matrix. */
+/* Accuracy, per class and in all, and the confusion matrix, over the
+ * model's classes (the loader checked every label against them). */
 static void report(const lenet_model *m, const lenet_dataset *ds, const uint8_t *pred,
                    const char *weights, const char *const *names) {
-    enum { K = 10 };
-    long conf[K][K] = {{0}}, right = 0;
+    const int K = m->n_classes;
+    long *conf = calloc((size_t)K * K, sizeof *conf), right = 0;
+    if (!conf) {
+        fprintf(stderr, "error: out of memory\n");
+        return;
+    }
+#define conf(c, p) conf[(size_t)(c) * K + (p)]
     for (int i = 0; i < ds->count; i++) {
-        int p = pred[i] < K ? pred[i] : K - 1; /* a model with more outputs */
-        conf[ds->labels[i]][p]++;
+        conf(ds->labels[i], pred[i])++;
         right += pred[i] == ds->labels[i];
     }
     printf("%s with %s: test accuracy %.4f (%ld of %d)\n\n", m->name, weights,
@@ -48,9 +54,10 @@ static void report(const lenet_model *m, const lenet_dataset *ds, const uint8_t 
     for (int c = 0; c < K; c++) {
         long n = 0;
         for (int p = 0; p < K; p++)
-            n += conf[c][p];
-        printf("%5d  %8.4f  %6ld%s%s\n", c, n ? (double)conf[c][c] / n : 0.0, n,
-               names ? "  " : "", names ? names[c] : "");
+            n += conf(c, p);
+        const char *name = names && c < ds->n_classes ? names[c] : "";
+        printf("%5d  %8.4f  %6ld%s%s\n", c, n ? (double)conf(c, c) / n : 0.0, n,
+               names ? "  " : "", name);
     }
     printf("\nconfusion (rows: true class, columns: predicted)\n     ");
     for (int p = 0; p < K; p++)
@@ -59,20 +66,41 @@ static void report(const lenet_model *m, const lenet_dataset *ds, const uint8_t 
     for (int c = 0; c < K; c++) {
         printf("%5d", c);
         for (int p = 0; p < K; p++)
-            printf("%6ld", conf[c][p]);
+            printf("%6ld", conf(c, p));
         printf("\n");
     }
+#undef conf
+    free(conf);
+}
+
+/* The data set's class names, unless they are just the class numbers. */
+static const char *const *data_names(const lenet_dataset *ds) {
+    for (int c = 0; ds->class_names && c < ds->n_classes; c++) {
+        char d[16];
+        snprintf(d, sizeof d, "%d", c);
+        if (strcmp(ds->class_names[c], d))
+            return (const char *const *)ds->class_names;
+    }
+    return NULL;
 }
 
 const lenet_choice lenet_class_sets[] = {{"digits", 0}, {"fashion", 1}, {NULL, 0}};
 
+/* lenetc links this file: this reference brings the image-folder loader
+ * (and libpng, libjpeg) into it, which dataset.c reaches by a weak symbol. */
+int (*const lenet_folders_linked)(const char *, const char *, int, int, int, int, int,
+                                  const char *, char *const *, int, lenet_dataset *,
+                                  lenet_error *) = lenet_load_folders;
+
 int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *prog) {
-    const char *weights = NULL, *data = NULL;
+    const char *weights = NULL, *data = NULL, *test_images = NULL, *test_labels = NULL;
     int threads = 0, classes = -1;
     const lenet_option options[] = {
         {.name = "--help", .kind = LENET_OPT_HELP},
         {.name = "--weights", .kind = LENET_OPT_STRING, .dest = &weights, .needs = "a file"},
         {.name = "--data", .kind = LENET_OPT_STRING, .dest = &data},
+        {.name = "--test-images", .kind = LENET_OPT_STRING, .dest = &test_images},
+        {.name = "--test-labels", .kind = LENET_OPT_STRING, .dest = &test_labels},
         {.name = "--threads", .kind = LENET_OPT_INT, .dest = &threads, .lo = 1,
          .hi = LENET_MAX_THREADS},
         {.name = "--classes", .kind = LENET_OPT_CHOICE, .dest = &classes,
@@ -98,25 +126,30 @@ int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *pro
         fprintf(stderr, "error: out of memory\n");
         return 1;
     }
+    lenet_data_request rq = lenet_data_request_for(m);
+    rq.path = data;
+    rq.test_images = test_images;
+    rq.test_labels = test_labels;
+    rq.threads = threads;
     if (lenet_load_safetensors(m, t.params, weights, &err) ||
-        lenet_load_mnist(data, "t10k", &test, &err)) {
+        lenet_load_data(&rq, NULL, &test, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
         goto out;
     }
-    if (test.rows != m->data_h || test.cols != m->data_w || m->n_classes < 10) {
-        fprintf(stderr, "error: %s takes %dx%d images with %d classes; the test set has %dx%d "
-                "with 10\n", m->name, m->data_h, m->data_w, m->n_classes, test.rows, test.cols);
-        goto out;
-    }
+    char line[1024];
+    lenet_describe_data(NULL, &test, line, sizeof line);
+    printf("data: %s\n", line);
     pred = malloc((size_t)test.count);
     if (!pred) {
         fprintf(stderr, "error: out of memory\n");
         goto out;
     }
     lenet_trainer_predict(&t, &test, pred);
+    const char *const *fashion_guess = lenet_class_names_for_data(test.path);
     report(m, &test, pred, weights,
            classes >= 0 ? lenet_class_names(lenet_class_sets[classes].name)
-                        : lenet_class_names_for_data(data));
+           : fashion_guess && test.n_classes <= 10 && !data_names(&test) ? fashion_guess
+                                                                          : data_names(&test));
     rc = 0;
 out:
     free(pred);

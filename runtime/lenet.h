@@ -163,26 +163,114 @@ int lenet_open_regular(const char *path, lenet_error *err);
  * and a CPU that has it); else -1 and a message saying what to do. */
 int lenet_check_target(const lenet_model *m, lenet_error *err);
 
-/* ---- data: MNIST-style IDX files, raw or gzip'd ----------------------- */
+/* ---- data sets ------------------------------------------------------- */
 
+/* One part (train or test) of a data set, whatever its format. Pixel (y, x)
+ * of image i has its channels together: images[((i * rows + y) * cols + x)
+ * * channels + c]. Labels are uint8, so at most 256 classes. */
 typedef struct {
     int count;
-    int rows, cols;
-    uint8_t *images; /* count * rows * cols bytes */
-    uint8_t *labels; /* count bytes, each < 10 */
+    int rows, cols, channels;
+    uint8_t *images;     /* count * rows * cols * channels bytes */
+    uint8_t *labels;     /* count bytes, each < n_classes */
+    int n_classes;
+    char **class_names;  /* n_classes names: folder names, CIFAR's batches.meta.txt,
+                          * else "0", "1", ... (NULL in hand-made sets) */
+    char *path;          /* the directory or file it came from */
+    const char *format;  /* "IDX", "CIFAR-10", "image folders" */
+    char note[200];      /* what the loader wants said once (the cache), or "" */
 } lenet_dataset;
 
-/* Loads an IDX image file and its label file (either may end in .gz or not;
- * zlib reads both). Validates magic numbers, dimensions, counts and labels. */
-int lenet_load_idx(const char *images_path, const char *labels_path,
+#define LENET_MAX_CLASSES 256 /* labels are uint8 */
+
+/* Loads an IDX image file ([N, H, W] or [N, H, W, C] unsigned bytes) and its
+ * label file (either may end in .gz or not; zlib reads both). Validates magic
+ * numbers, dimensions, counts, and every label against classes (<= 0: 256),
+ * naming the file and record of a bad one. */
+int lenet_load_idx(const char *images_path, const char *labels_path, int classes,
                    lenet_dataset *out, lenet_error *err);
 void lenet_free_dataset(lenet_dataset *ds);
 
-/* Finds the directory holding MNIST: dir if given, else $LENETC_DATA, then
- * ./data/mnist, ../shared/mnist, and the same two next to the executable.
- * Loads train (kind "train") or test (kind "t10k") from it. */
+/* Finds the directory holding MNIST: dir if given, else $LENETC_DATA (which
+ * must exist), else ./data/mnist, ../shared/mnist, the same next to the
+ * executable, /usr/share/datasets/mnist. Loads train (kind "train") or test
+ * (kind "t10k") from it, labels checked against 10 classes. */
 int lenet_load_mnist(const char *dir, const char *kind, lenet_dataset *out,
                      lenet_error *err);
+/* The search list's first directory (not $LENETC_DATA) that holds kind's IDX
+ * images, into dir; -1 with every place looked in said in err. */
+int lenet_find_mnist(const char *kind, char *dir, size_t size, lenet_error *err);
+
+/* What to load (data.c finds the format) and what the model takes. */
+typedef struct {
+    const char *path;   /* --data: a directory; NULL: $LENETC_DATA, else MNIST's
+                         * search list (lenet_load_mnist) */
+    const char *train_images, *train_labels, *test_images, *test_labels; /* IDX files
+                         * named one by one (instead of path) */
+    int h, w, c;        /* the model's input: folder images are converted and
+                         * resized to it; IDX and CIFAR must have it */
+    int classes;        /* every label must be below it */
+    int threads;        /* decoding workers (0: all cores) */
+} lenet_data_request;
+
+/* The request for model m's input and classes, from nowhere in particular. */
+lenet_data_request lenet_data_request_for(const lenet_model *m);
+
+/* Loads the training set (train may be NULL: only the test set) and the test
+ * set from what the request names, detecting the format from what is there:
+ *   IDX            train-images-idx3-ubyte[.gz] and the three others, or the
+ *                  files named one by one
+ *   CIFAR-10       data_batch_*.bin (train), test_batch.bin (test): records
+ *                  of 1 label byte + 3072 bytes, 32x32x3 channel-planar
+ *   image folders  train/<class>/<images> (.png, .jpg, .jpeg), test/<class>/...
+ *                  (folders.c)
+ * Everything is checked against the request; -1 with a message naming the
+ * file (and record) of the first thing wrong. */
+int lenet_load_data(const lenet_data_request *rq, lenet_dataset *train, lenet_dataset *test,
+                    lenet_error *err);
+
+/* "../shared/mnist (IDX, 60000 train + 10000 test, 28x28x1, 10 classes)", and
+ * the parts' notes (train may be NULL). */
+void lenet_describe_data(const lenet_dataset *train, const lenet_dataset *test, char *buf,
+                         size_t size);
+
+/* Part of data.c that the formats share: n "0".."n-1" class names (NULL if
+ * out of memory). */
+char **lenet_digit_names(int n);
+
+/* ---- formats (cifar.c, folders.c), called by lenet_load_data ----------- */
+
+/* The CIFAR batches files[0..n) as one part; labels checked against classes. */
+int lenet_load_cifar(const char *const *files, int n, int classes, lenet_dataset *out,
+                     lenet_error *err);
+
+/* dir/<class>/<image> for every class folder of dir, sorted: decoded on
+ * `threads` workers, converted to h x w x c, cached in cache_dir (NULL: no
+ * cache) under `part`. names: the class folders the part must have (NULL:
+ * whatever dir has; the test part must have the training part's). */
+int lenet_load_folders(const char *dir, const char *part, int h, int w, int c, int classes,
+                       int threads, const char *cache_dir, char *const *names, int n_names,
+                       lenet_dataset *out, lenet_error *err);
+
+/* ---- images (decode.c, pixels.c) -------------------------------------- */
+
+typedef struct {
+    int w, h, c;   /* c: 1 (gray) or 3 (RGB) */
+    uint8_t *px;   /* h rows of w pixels of c bytes */
+} lenet_image;
+
+/* Decodes a PNG (any colour type and depth) or JPEG (gray, RGB or YCbCr)
+ * file to 8-bit gray or RGB; alpha is composited over black. Any libjpeg
+ * warning (a truncated file, corrupt data) is an error. */
+int lenet_decode_image(const char *path, lenet_image *img, lenet_error *err);
+
+/* src (sh x sw x sc, sc 1 or 3) into dst (dh x dw x dc, dc 1 or 3): RGB to
+ * gray by ITU-R BT.601 luma (0.299 R + 0.587 G + 0.114 B), gray to RGB by
+ * copying; then each axis resized on its own, by area averaging when it
+ * shrinks and bilinearly (pixel centres) when it grows, so the aspect ratio
+ * follows the target's. */
+void lenet_fit_pixels(const uint8_t *src, int sh, int sw, int sc, uint8_t *dst, int dh, int dw,
+                      int dc);
 
 /* ---- random numbers and initialisation -------------------------------- */
 
@@ -205,7 +293,9 @@ uint64_t lenet_step_seed(uint64_t seed, long step);
 /* ---- input tiles ------------------------------------------------------ */
 
 /* Copies images idx[0..n) into the model's input tile (acts[0..]), scaled and
- * padded; lanes n..tile-1 are zero. */
+ * padded, channel-planar (in[c][y][x][lane], as the generated code reads it);
+ * lanes n..tile-1 are zero. ds must hold m->data_c channels (the loader
+ * checks). */
 void lenet_load_tile(const lenet_model *m, const lenet_dataset *ds,
                      const int *idx, int n, float *acts);
 
@@ -369,7 +459,8 @@ const char *const *lenet_class_names_for_data(const char *dir);
 int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *prog);
 
 typedef struct {
-    const char *data_dir;
+    const char *data_dir;        /* --data */
+    const char *train_images, *train_labels, *test_images, *test_labels; /* IDX files */
     const char *save_path;
     const char *init_path;
     lenet_hparams h;

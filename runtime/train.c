@@ -21,10 +21,14 @@ void lenet_train_usage(const char *prog, const lenet_model *m, void *stream) {
     const lenet_hparams *h = &m->defaults;
     fprintf(stream,
             "usage: %s [options]\n"
-            "Trains %s on MNIST and reports accuracy on the 10,000 t10k test images.\n"
+            "Trains %s and reports its accuracy on the test set.\n"
             "\n"
-            "  --data DIR       MNIST directory (default: $LENETC_DATA, ./data/mnist,\n"
+            "  --data PATH      the data: IDX files, CIFAR batches or image folders\n"
+            "                   (train/<class>/, test/<class>/), found from what is there\n"
+            "                   (default: $LENETC_DATA, else MNIST in ./data/mnist,\n"
             "                   ../shared/mnist, then the same next to the executable)\n"
+            "  --train-images F, --train-labels F, --test-images F, --test-labels F\n"
+            "                   IDX files by name, instead of --data\n"
             "  --epochs N       passes over the training set (spec: %d)\n"
             "  --batch B        samples per update (spec: %d)\n"
             "  --lr X           learning rate (spec: %g)\n"
@@ -86,6 +90,10 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
         {.name = "--no-shuffle", .kind = LENET_OPT_FLAG, .dest = &no_shuffle},
         {.name = "--quiet", .kind = LENET_OPT_FLAG, .dest = &o->quiet},
         {.name = "--data", .kind = LENET_OPT_STRING, .dest = &o->data_dir},
+        {.name = "--train-images", .kind = LENET_OPT_STRING, .dest = &o->train_images},
+        {.name = "--train-labels", .kind = LENET_OPT_STRING, .dest = &o->train_labels},
+        {.name = "--test-images", .kind = LENET_OPT_STRING, .dest = &o->test_images},
+        {.name = "--test-labels", .kind = LENET_OPT_STRING, .dest = &o->test_labels},
         {.name = "--epochs", .kind = LENET_OPT_INT, .dest = &o->h.epochs, .lo = 1, .hi = 100000},
         {.name = "--batch", .kind = LENET_OPT_INT, .dest = &o->h.batch, .lo = 1, .hi = 65536},
         {.name = "--lr", .kind = LENET_OPT_REAL, .dest = &lr, .lo = 0, .hi = 1e3},
@@ -156,16 +164,31 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
     return 0;
 }
 
-static int check_data(const lenet_model *m, const lenet_dataset *ds, const char *what) {
-    if (ds->rows != m->data_h || ds->cols != m->data_w || m->data_c != 1) {
-        fprintf(stderr, "error: %s expects %dx%dx%d images; the %s set has %dx%dx1\n", m->name,
-                m->data_h, m->data_w, m->data_c, what, ds->rows, ds->cols);
+/* The data the options name, checked against m (the loader checks every
+ * image and label); the data line unless quiet. */
+static int load_data(const lenet_model *m, const lenet_train_options *o, lenet_dataset *train,
+                     lenet_dataset *test) {
+    lenet_error err = {{0}};
+    lenet_data_request rq = lenet_data_request_for(m);
+    rq.path = o->data_dir;
+    rq.train_images = o->train_images;
+    rq.train_labels = o->train_labels;
+    rq.test_images = o->test_images;
+    rq.test_labels = o->test_labels;
+    rq.threads = o->threads;
+    if (lenet_load_data(&rq, train, test, &err)) {
+        fprintf(stderr, "error: %s\n", err.msg);
         return -1;
     }
-    if (m->n_classes < 10) {
-        fprintf(stderr, "error: %s gives %d class scores; the %s set has 10 classes\n", m->name,
-                m->n_classes, what);
+    if (o->limit > train->count) {
+        fprintf(stderr, "error: --limit %ld: the training set has only %d images\n", o->limit,
+                train->count);
         return -1;
+    }
+    if (!o->quiet) {
+        char line[1024];
+        lenet_describe_data(train, test, line, sizeof line);
+        printf("data: %s\n", line);
     }
     return 0;
 }
@@ -191,12 +214,7 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         fprintf(stderr, "error: %s\n", err.msg);
         return 1;
     }
-    if (lenet_load_mnist(o->data_dir, "train", &train, &err) ||
-        lenet_load_mnist(o->data_dir, "t10k", &test, &err)) {
-        fprintf(stderr, "error: %s\n", err.msg);
-        goto out;
-    }
-    if (check_data(m, &train, "training") || check_data(m, &test, "test"))
+    if (load_data(m, o, &train, &test))
         goto out;
     const int B = o->h.batch;
     const int N = o->limit && o->limit < train.count ? (int)o->limit : train.count;

@@ -5,7 +5,7 @@ set -euo pipefail
 # clang and its libFuzzer runtime are for `make fuzz`; Fashion-MNIST for a test;
 # the aarch64 cross compiler and qemu-user for `make check-neon`
 pkgs=(build-essential pkg-config libyaml-dev libtcc-dev tcc check zlib1g-dev libjansson-dev valgrind
-      clang libclang-rt-14-dev libpng-dev dataset-fashion-mnist
+      clang libclang-rt-14-dev libpng-dev libjpeg62-turbo-dev dataset-fashion-mnist
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -71,7 +71,8 @@ int main(void) {
         const char *name;
         Suite *(*make)(void);
     } suites[] = {
-        {"data", data_suite},       {"safetensors", safetensors_suite},
+        {"data", data_suite},       {"formats", formats_suite},
+        {"safetensors", safetensors_suite},
         {"numerics", numerics_suite}, {"spec", spec_suite}, {"layer_api", layer_api_suite},
         {"golden", golden_suite},   {"gradcheck", gradcheck_suite},
         {"e2e", e2e_suite},         {"checkpoint", checkpoint_suite},

@@ -107,7 +107,7 @@ static void write_valid(const char *stem, int gz, char *ipath, char *lpath) {
 static void expect_valid(const char *ipath, const char *lpath) {
     lenet_dataset ds;
     lenet_error err = {""};
-    int rc = lenet_load_idx(ipath, lpath, &ds, &err);
+    int rc = lenet_load_idx(ipath, lpath, 10, &ds, &err);
     ck_assert_msg(rc == 0, "load failed: %s", err.msg);
     ck_assert_int_eq(ds.count, 3);
     ck_assert_int_eq(ds.rows, 4);
@@ -137,7 +137,7 @@ static void expect_error(int line, const char *ipath, const char *lpath,
     lenet_dataset ds;
     memset(&ds, 0xAB, sizeof ds);
     lenet_error err = {""};
-    int rc = lenet_load_idx(ipath, lpath, &ds, &err);
+    int rc = lenet_load_idx(ipath, lpath, 10, &ds, &err);
     ck_assert_msg(rc == -1, "line %d: load succeeded, expected '%s'", line,
                   phrase);
     ck_assert_msg(ds.count == 0 && ds.rows == 0 && ds.cols == 0 &&
@@ -299,10 +299,10 @@ START_TEST(test_label_out_of_range) {
     write_valid("label", 0, ip, lp);
     const uint8_t lab[N] = {7, 10, 9};
     write_labels(tmp_path(bad, "label-ten.gz"), LABELS_MAGIC, N, lab, N, 1);
-    EXPECT_ERROR(ip, bad, bad, "label 10 of sample 1 is not a digit 0..9");
+    EXPECT_ERROR(ip, bad, bad, "label 10 of record 1 is out of range: 10 classes (labels 0..9)");
     const uint8_t lab255[N] = {7, 0, 255};
     write_labels(bad, LABELS_MAGIC, N, lab255, N, 1);
-    EXPECT_ERROR(ip, bad, bad, "label 255 of sample 2");
+    EXPECT_ERROR(ip, bad, bad, "label 255 of record 2");
 }
 END_TEST
 

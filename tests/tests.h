@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 Suite *data_suite(void);        /* test_data.c: IDX / gzip loader */
+Suite *formats_suite(void);     /* test_formats.c: folders, CIFAR, IDX channels, decoders */
 Suite *safetensors_suite(void); /* test_safetensors.c: weights I/O */
 Suite *numerics_suite(void);    /* test_numerics.c: loss, Adam, RNG, init */
 Suite *spec_suite(void);        /* test_spec.c: YAML -> IR, diagnostics */

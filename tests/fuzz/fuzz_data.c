@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char ip[64], lp[64];
         int a = mem_file(data, split, ip), b = mem_file(data + split, size - split, lp);
         lenet_dataset ds;
-        int rc = lenet_load_idx(ip, lp, &ds, &err);
+        int rc = lenet_load_idx(ip, lp, 0, &ds, &err);
         if (rc == 0)
             lenet_free_dataset(&ds);
         else if (!strstr(err.msg, "/proc/self/fd/"))
