@@ -845,7 +845,8 @@ void emit_makefile(const Model *m, const EmitOptions *o, const char *runtime_dir
                  "else\n"
                  "RUNTIME_CFLAGS = -I$(LENETC_RUNTIME)\n"
                  "RUNTIME_LIB = $(LENETC_RUNTIME)/liblenet.a\n"
-                 "LDLIBS = $(RUNTIME_LIB) $(shell pkg-config --libs zlib jansson) -lm -lpthread\n"
+                 "LDLIBS = $(RUNTIME_LIB) $(shell pkg-config --libs zlib jansson libpng libjpeg) -lm "
+                 "-lpthread\n"
                  "endif\n");
     if (o->style == STYLE_UNROLL) {
         sb_puts(out, "# Fully unrolled code is megabytes: gcc needs minutes and gigabytes for it,\n"

@@ -17,16 +17,6 @@
 
 #include "lenet.h"
 
-/* Image folders need libpng and libjpeg. An emitted trainer's Makefile links
- * neither (compiler/emit.c: zlib and jansson only), so this file reaches the
- * folder loader through a weak reference, which does not pull folders.c
- * and the decoders out of liblenet.a: lenetc (whose eval.c refers to it
- * outright) has it; a trainer linked without it says what to do. */
-extern int lenet_load_folders(const char *dir, const char *part, int h, int w, int c,
-                              int classes, int threads, const char *cache_dir, char *const *names,
-                              int n_names, lenet_dataset *out, lenet_error *err)
-    __attribute__((weak));
-
 lenet_data_request lenet_data_request_for(const lenet_model *m) {
     return (lenet_data_request){.h = m->data_h, .w = m->data_w, .c = m->data_c,
                                 .classes = m->n_classes};
@@ -216,12 +206,6 @@ static char *cache_dir(const char *dir, char *note, size_t size) {
 
 static int load_folders_dir(const char *dir, const lenet_data_request *rq, lenet_dataset *train,
                             lenet_dataset *test, lenet_error *err) {
-    if (!lenet_load_folders) {
-        lenet_set_error(err, "%s: image folders, but this program was linked without the image "
-                        "decoders: use `lenetc train`, or link it with -Wl,-u,lenet_load_folders "
-                        "and `pkg-config --libs libpng libjpeg`", dir);
-        return -1;
-    }
     char tdir[PATH_MAX + 8], note[200] = "";
     char *cache = cache_dir(dir, note, sizeof note);
     int rc = 0;

@@ -86,12 +86,6 @@ static const char *const *data_names(const lenet_dataset *ds) {
 
 const lenet_choice lenet_class_sets[] = {{"digits", 0}, {"fashion", 1}, {NULL, 0}};
 
-/* lenetc links this file: this reference brings the image-folder loader
- * (and libpng, libjpeg) into it, which dataset.c reaches by a weak symbol. */
-int (*const lenet_folders_linked)(const char *, const char *, int, int, int, int, int,
-                                  const char *, char *const *, int, lenet_dataset *,
-                                  lenet_error *) = lenet_load_folders;
-
 int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *prog) {
     const char *weights = NULL, *data = NULL, *test_images = NULL, *test_labels = NULL;
     int threads = 0, classes = -1;

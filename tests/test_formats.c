@@ -785,24 +785,10 @@ START_TEST(test_rgb_folders_both_paths) {
                "  - conv: {filters: 8, kernel: 3}\n  - maxpool: {size: 2}\n  - relu\n"
                "  - flatten\n  - dense: {units: 3}\n"
                "train: {batch: 32, epochs: 4, optimizer: {name: adam, lr: 0.01}}\n");
-    /* An emitted trainer's Makefile (compiler/emit.c) links zlib and jansson
-     * only: without the decoders it refuses image folders and says why */
+    /* an emitted trainer reads them as the JIT does */
+    both_paths(spec, "rgb3", dir, "(image folders, 360 train + 90 test, 8x8x3, 3 classes)", 0.9, "");
     static char out[1 << 14];
     char cmd[2048];
-    const char *cflags = getenv("LENETC_GEN_CFLAGS");
-    snprintf(cmd, sizeof cmd,
-             "./lenetc %s -o %s/gen_rgb3 && make -B -s -C %s/gen_rgb3%s%s%s && "
-             "%s/gen_rgb3/rgb3-train --data %s",
-             spec, test_tmpdir(), test_tmpdir(), cflags ? " CFLAGS='" : "", cflags ? cflags : "",
-             cflags ? "'" : "", test_tmpdir(), dir);
-    ck_assert_int_eq(run(cmd, out, sizeof out), 1);
-    ck_assert_msg(strstr(out, "e2e_rgb: image folders, but this program was linked without the "
-                              "image decoders"),
-                  "%s", out);
-    /* linked with them, it trains as the JIT does */
-    both_paths(spec, "rgb3", dir, "(image folders, 360 train + 90 test, 8x8x3, 3 classes)", 0.9,
-               "LDLIBS='$(RUNTIME_LIB) -Wl,-u,lenet_load_folders "
-               "$(shell pkg-config --libs zlib jansson libpng libjpeg) -lm -lpthread'");
     /* eval names the classes */
     snprintf(cmd, sizeof cmd, "./lenetc eval %s --weights %s/rgb3_w.safetensors --data %s", spec,
              test_tmpdir(), dir);

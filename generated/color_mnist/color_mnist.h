@@ -11,7 +11,8 @@
 #define COLOR_MNIST_LOGITS 429056     /* offset of the logits tile in acts */
 
 void color_mnist_forward(const float *params, float *acts, const lenet_pass *pass);
-void color_mnist_backward(const float *params, const float *acts, float *dacts, float *grads);
+void color_mnist_backward(const float *params, const float *acts, float *dacts, float *grads,
+    const lenet_pass *pass);
 extern const lenet_model color_mnist_model;
 
 #endif

@@ -607,7 +607,7 @@ void color_mnist_forward(const float *restrict params, float *restrict acts, con
 
 /* color_mnist backward: dacts holds dLoss/dlogits at the logits offset;
  * parameter gradients are ADDED to grads. */
-void color_mnist_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads) {
+void color_mnist_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads, const lenet_pass *pass) {
     dense2_backward(params, acts, dacts, grads);
     dense1_backward(params, acts, dacts, grads);
     /* flatten1: nothing to do */
