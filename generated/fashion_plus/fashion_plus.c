@@ -849,7 +849,7 @@ const lenet_model fashion_plus_model = {
     .forward = fashion_plus_forward,
     .backward = fashion_plus_backward,
     .defaults = {.optimizer = LENET_ADAM, .lr = 0.002f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-07f,
-                 .batch = 128, .epochs = 25, .seed = 1,
+                 .batch = 128, .epochs = 18, .seed = 1,
                  .schedule = LENET_COSINE, .warmup_epochs = 1.0f,
                  .aug_shift = 1.0f, .aug_rotate = 0.0f, .aug_scale = 0.0f},
     .style = "kernels",
