@@ -102,6 +102,8 @@ static void describe_options(const lenet_trainer *t, const lenet_train_options *
     lenet_meta_set(meta, "augment", buf);
     snprintf(buf, sizeof buf, "%ld", o->limit);
     lenet_meta_set(meta, "limit", buf);
+    snprintf(buf, sizeof buf, "%.17g", o->val);
+    lenet_meta_set(meta, "val", buf);
     lenet_meta_set(meta, "shuffle", o->shuffle ? "yes" : "no");
 }
 
@@ -130,6 +132,13 @@ int lenet_save_checkpoint(const lenet_trainer *t, const lenet_train_options *o,
         snprintf(key, sizeof key, "rng%d", i);
         snprintf(buf, sizeof buf, "%016" PRIx64, p->rng.s[i]);
         lenet_meta_set(&meta, key, buf);
+    }
+    if (t->data) /* what it trains on (not part of the run's identity) */
+        lenet_meta_set_data(&meta, t->m, t->data);
+    if (p->best_epoch) { /* --save-best's best so far */
+        snprintf(buf, sizeof buf, "%d %.17g %.17g", p->best_epoch, p->best_val_acc,
+                 p->best_val_loss);
+        lenet_meta_set(&meta, "best", buf);
     }
     int rc = lenet_save_safetensors_meta(&v.m, t->mem, &meta, path, err);
     view_free(&v);
@@ -181,7 +190,7 @@ int lenet_load_checkpoint(lenet_trainer *t, const lenet_train_options *o, lenet_
     /* keys newer than a file stand for what runs without them did */
     static const char *const newer[][2] = {
         {"momentum", "0"}, {"nesterov", "no"}, {"weight_decay", "0"}, {"schedule", "constant"},
-        {"augment", "none"}};
+        {"augment", "none"}, {"val", "0"}};
     for (int i = 0; i < want.n; i++) {
         const char *got = lenet_meta_get(&meta, want.key[i]);
         for (size_t k = 0; k < sizeof newer / sizeof newer[0] && !got; k++)
@@ -207,9 +216,17 @@ int lenet_load_checkpoint(lenet_trainer *t, const lenet_train_options *o, lenet_
     const char *ls = lenet_meta_get(&meta, "loss_sum");
     char *end = NULL;
     double loss_sum = ls ? strtod(ls, &end) : 0;
+    /* the best validation epoch so far, if --save-best saved one */
+    const char *best = lenet_meta_get(&meta, "best");
+    int best_epoch = 0, used = 0;
+    double best_acc = 0, best_loss = 0;
+    if (best && (sscanf(best, "%d %lf %lf%n", &best_epoch, &best_acc, &best_loss, &used) != 3 ||
+                 best[used] || best_epoch < 1 || !(best_acc >= 0 && best_acc <= 1) ||
+                 !(best_loss >= 0)))
+        bad = 1;
     if (bad || !ls || *end || !(loss_sum >= 0) || loss_sum > 1e300) {
         lenet_set_error(err, "%s: checkpoint metadata (step, epoch, next, loss_sum, correct, "
-                        "rng0-3) missing or out of range", path);
+                        "rng0-3, best) missing or out of range", path);
         goto out;
     }
     memcpy(t->params, copy + (t->params - t->mem), P * sizeof *copy);
@@ -222,6 +239,9 @@ int lenet_load_checkpoint(lenet_trainer *t, const lenet_train_options *o, lenet_
     p->correct = (int)correct;
     for (int i = 0; i < 4; i++)
         p->rng.s[i] = rng[i];
+    p->best_epoch = best_epoch;
+    p->best_val_acc = best_acc;
+    p->best_val_loss = best_loss;
     rc = 0;
 out:
     free(copy);

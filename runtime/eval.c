@@ -115,6 +115,8 @@ int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *pro
     lenet_dataset test = {0};
     lenet_trainer t;
     uint8_t *pred = NULL;
+    char **trained_names = NULL;
+    int n_trained = 0;
     int rc = 1;
     if (lenet_trainer_init(&t, m, &m->defaults, threads)) {
         fprintf(stderr, "error: out of memory\n");
@@ -125,7 +127,8 @@ int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *pro
     rq.test_images = test_images;
     rq.test_labels = test_labels;
     rq.threads = threads;
-    if (lenet_load_safetensors(m, t.params, weights, &err) ||
+    static lenet_meta meta; /* 40 KiB: not on the stack */
+    if (lenet_load_safetensors_meta(m, t.params, &meta, weights, &err) ||
         lenet_load_data(&rq, NULL, &test, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
         goto out;
@@ -133,19 +136,28 @@ int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *pro
     char line[1024];
     lenet_describe_data(NULL, &test, line, sizeof line);
     printf("data: %s\n", line);
+    fflush(stdout);
+    lenet_warn_provenance(weights, &meta, m, &test);
+    trained_names = lenet_meta_classes(&meta, &n_trained);
     pred = malloc((size_t)test.count);
     if (!pred) {
         fprintf(stderr, "error: out of memory\n");
         goto out;
     }
     lenet_trainer_predict(&t, &test, pred);
+    /* the names: --classes, the data's, the weights' data's, or a guess */
     const char *const *fashion_guess = lenet_class_names_for_data(test.path);
-    report(m, &test, pred, weights,
-           classes >= 0 ? lenet_class_names(lenet_class_sets[classes].name)
-           : fashion_guess && test.n_classes <= 10 && !data_names(&test) ? fashion_guess
-                                                                          : data_names(&test));
+    lenet_dataset trained = {.n_classes = n_trained, .class_names = trained_names};
+    const char *const *names =
+        classes >= 0                                 ? lenet_class_names(lenet_class_sets[classes].name)
+        : data_names(&test)                          ? data_names(&test)
+        : n_trained == test.n_classes && data_names(&trained) ? data_names(&trained)
+        : fashion_guess && test.n_classes <= 10      ? fashion_guess
+                                                     : NULL;
+    report(m, &test, pred, weights, names);
     rc = 0;
 out:
+    lenet_free_names(trained_names, n_trained);
     free(pred);
     lenet_free_dataset(&test);
     lenet_trainer_free(&t);

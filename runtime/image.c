@@ -301,7 +301,7 @@ static int take_image(void *ctx, char **argv, int i) {
 
 int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *prog) {
     const char *weights = NULL;
-    int classes = 0;
+    int classes = -1; /* -1: the weights' own, if they name them */
     const lenet_option options[] = {
         {.name = "--help", .kind = LENET_OPT_HELP},
         {.name = "--weights", .kind = LENET_OPT_STRING, .dest = &weights, .needs = "a file"},
@@ -316,7 +316,8 @@ int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *
     if (parsed)
         return parsed > 0 ? 0 : 2;
     const int first_image = im.first, n_images = im.n;
-    const char *const *names = lenet_class_names(lenet_class_sets[classes].name);
+    const char *const *names =
+        classes >= 0 ? lenet_class_names(lenet_class_sets[classes].name) : NULL;
     if (!weights || !n_images) {
         fprintf(stderr, "%s: %s\n", prog, weights ? "no images given" : "--weights is required");
         predict_usage(prog, stderr);
@@ -333,10 +334,21 @@ int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *
         fprintf(stderr, "error: out of memory\n");
         return 1;
     }
-    if (lenet_load_safetensors(m, t.params, weights, &err)) {
+    static lenet_meta meta; /* 40 KiB: not on the stack */
+    if (lenet_load_safetensors_meta(m, t.params, &meta, weights, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
         lenet_trainer_free(&t);
         return 1;
+    }
+    lenet_warn_provenance(weights, &meta, m, NULL);
+    /* the class names the weights' training data had, unless digits */
+    int n_trained = 0;
+    char **trained = lenet_meta_classes(&meta, &n_trained);
+    for (int c = 0; !names && trained && n_trained == m->n_classes && c < n_trained; c++) {
+        char digits[16];
+        snprintf(digits, sizeof digits, "%d", c);
+        if (strcmp(trained[c], digits) != 0)
+            names = (const char *const *)trained;
     }
     const int H = m->data_h, W = m->data_w, K = m->n_classes;
     uint8_t *pixels = malloc((size_t)H * W), label = 0;
@@ -375,6 +387,7 @@ int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *
     }
     free(pixels);
     free(prob);
+    lenet_free_names(trained, n_trained);
     lenet_trainer_free(&t);
     return rc;
 }

@@ -351,17 +351,29 @@ int lenet_save_safetensors(const lenet_model *m, const float *params,
 int lenet_load_safetensors(const lenet_model *m, float *params,
                            const char *path, lenet_error *err);
 
-/* String metadata of a safetensors file ("__metadata__"): up to 32 short
- * key/value pairs. */
-#define LENET_META_MAX 32
+/* String metadata of a safetensors file ("__metadata__"): up to 40
+ * key/value pairs, keys of up to 31 bytes, values of up to 1,023. */
+#define LENET_META_MAX 40
 typedef struct {
     int n;
     char key[LENET_META_MAX][32];
-    char value[LENET_META_MAX][64];
+    char value[LENET_META_MAX][1024];
 } lenet_meta;
 /* Adds or replaces key (false if full or too long); gets NULL if absent. */
 int lenet_meta_set(lenet_meta *meta, const char *key, const char *value);
 const char *lenet_meta_get(const lenet_meta *meta, const char *key);
+
+/* Provenance (provenance.c): what weights were trained on, in their
+ * metadata: the data's directory, format and class names and the model's
+ * input. lenet_meta_classes gives the class names it records (n of them;
+ * NULL if none), lenet_warn_provenance warns on stderr where the weights
+ * were trained on other data, classes or input than m and ds (ds may be
+ * NULL), and returns how many warnings it gave. */
+void lenet_meta_set_data(lenet_meta *meta, const lenet_model *m, const lenet_dataset *ds);
+char **lenet_meta_classes(const lenet_meta *meta, int *n);
+void lenet_free_names(char **names, int n);
+int lenet_warn_provenance(const char *weights, const lenet_meta *meta, const lenet_model *m,
+                          const lenet_dataset *ds);
 /* The same, with metadata written after "format" and "producer", and read
  * back (meta may be NULL). */
 int lenet_save_safetensors_meta(const lenet_model *m, const float *params,
@@ -419,6 +431,8 @@ typedef struct {
      * memory between the parts of its passes */
     int batch_tiles;
     float *tile_acts, *tile_dacts;           /* batch_tiles x act_floats each */
+    const lenet_dataset *data;               /* what it trains on, for the
+                                              * checkpoints' provenance; or NULL */
     double *tile_sums, *batch_sums;          /* batch_tiles x m->sums; m->sums */
 } lenet_trainer;
 
@@ -440,6 +454,8 @@ double lenet_trainer_evaluate(lenet_trainer *t, const lenet_dataset *ds);
 /* The same, also writing each sample's predicted class to pred[i] (if not
  * NULL; ds->count entries). */
 double lenet_trainer_predict(lenet_trainer *t, const lenet_dataset *ds, uint8_t *pred);
+/* Accuracy and (into *loss) the mean softmax cross-entropy on ds. */
+double lenet_trainer_score(lenet_trainer *t, const lenet_dataset *ds, double *loss);
 
 /* ---- evaluation report (eval.c) --------------------------------------- */
 
@@ -469,6 +485,11 @@ typedef struct {
     const char *resume_path;     /* a checkpoint to continue from */
     const char *log_path;        /* CSV of every step and epoch */
     long limit;   /* use only the first N training images; 0 = all */
+    double val;   /* training samples held out for validation: a count (>= 1)
+                   * or a fraction (< 1); 0 = none */
+    const char *save_best_path; /* the weights of the best validation epoch */
+    int test_every_epoch; /* with a validation set: score the test set
+                           * after every epoch, not only the last */
     int threads;  /* workers; 0 = all cores */
     int shuffle;
     int quiet;
@@ -488,9 +509,13 @@ int lenet_meter_open(lenet_meter *mt, const lenet_train_options *o, lenet_error 
 void lenet_meter_step(lenet_meter *mt, int epoch, int epochs, long step, int done, int total,
                       double batch_loss, int batch_n, int batch_correct, double epoch_loss,
                       double epoch_secs);
+/* What an epoch scored: NAN where a set was not scored. */
+typedef struct {
+    double loss, train_acc, val_loss, val_acc, test_loss, test_acc;
+} lenet_scores;
+
 /* Before the epoch's line is printed. */
-void lenet_meter_epoch(lenet_meter *mt, int epoch, long step, int images, double loss,
-                       double train_acc, double test_acc);
+void lenet_meter_epoch(lenet_meter *mt, int epoch, long step, int images, const lenet_scores *s);
 int lenet_meter_close(lenet_meter *mt, lenet_error *err, const char *log_path);
 
 /* ---- checkpoints (checkpoint.c) --------------------------------------- */
@@ -503,6 +528,9 @@ typedef struct {
     double loss_sum; /* that epoch's sums so far, for its line */
     int correct;
     lenet_rng rng;   /* the shuffle RNG after that epoch's shuffle */
+    /* the best validation epoch so far (--save-best): 0 = none yet */
+    int best_epoch;
+    double best_val_acc, best_val_loss;
 } lenet_progress;
 
 /* A safetensors file: the weights under their own names, the Adam moments

@@ -25,7 +25,8 @@ int lenet_meter_open(lenet_meter *mt, const lenet_train_options *o, lenet_error 
             lenet_set_error(err, "%s: cannot write: %s", o->log_path, strerror(errno));
             return -1;
         }
-        fputs("kind,epoch,step,images,loss,train_acc,test_acc,seconds\n", mt->log);
+        fputs("kind,epoch,step,images,loss,train_acc,val_loss,val_acc,test_loss,test_acc,"
+              "seconds\n", mt->log);
     }
     return 0;
 }
@@ -49,7 +50,7 @@ void lenet_meter_step(lenet_meter *mt, int epoch, int epochs, long step, int don
                       double epoch_secs) {
     double now = lenet_seconds();
     if (mt->log)
-        fprintf(mt->log, "step,%d,%ld,%d,%.6f,%.6f,,%.3f\n", epoch, step, done,
+        fprintf(mt->log, "step,%d,%ld,%d,%.6f,%.6f,,,,,%.3f\n", epoch, step, done,
                 batch_loss / batch_n, (double)batch_correct / batch_n, now - mt->start);
     if (mt->tty && (now - mt->last_draw >= 0.1 || done == total)) {
         draw(mt, epoch, epochs, done, total, epoch_loss, epoch_secs);
@@ -58,15 +59,25 @@ void lenet_meter_step(lenet_meter *mt, int epoch, int epochs, long step, int don
     }
 }
 
-void lenet_meter_epoch(lenet_meter *mt, int epoch, long step, int images, double loss,
-                       double train_acc, double test_acc) {
+/* a score, or nothing for one not taken */
+static void field(FILE *f, double v) {
+    if (v == v)
+        fprintf(f, "%.6f", v);
+    fputc(',', f);
+}
+
+void lenet_meter_epoch(lenet_meter *mt, int epoch, long step, int images, const lenet_scores *s) {
     if (mt->drawn) { /* the epoch line takes the bar's place */
         printf("\r\033[K");
         mt->drawn = 0;
     }
     if (mt->log) {
-        fprintf(mt->log, "epoch,%d,%ld,%d,%.6f,%.6f,%.6f,%.3f\n", epoch, step, images, loss,
-                train_acc, test_acc, lenet_seconds() - mt->start);
+        fprintf(mt->log, "epoch,%d,%ld,%d,", epoch, step, images);
+        const double v[] = {s->loss, s->train_acc, s->val_loss, s->val_acc, s->test_loss,
+                            s->test_acc};
+        for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+            field(mt->log, v[i]);
+        fprintf(mt->log, "%.3f\n", lenet_seconds() - mt->start);
         fflush(mt->log);
     }
 }

@@ -43,6 +43,12 @@ void lenet_train_usage(const char *prog, const lenet_model *m, void *stream) {
             "                   warmup, step halving every 5 epochs)\n"
             "  --seed S         seed for initialisation and shuffling (spec: %llu)\n"
             "  --limit N        train on the first N training images only\n"
+            "  --val N          hold out N training images (or a fraction: --val 0.1),\n"
+            "                   chosen by a shuffle seeded by --seed, to validate on:\n"
+            "                   val_loss and val_acc each epoch, the test set at the end\n"
+            "  --test-every-epoch  with --val, score the test set every epoch too\n"
+            "  --save-best FILE with --val, keep the weights of the epoch with the best\n"
+            "                   val_acc (then the lowest val_loss) in FILE\n"
             "  --threads N      worker threads (default: all %d cores); the same seed and\n"
             "                   N give the same result bit for bit\n"
             "  --no-shuffle     keep the training images in file order\n"
@@ -61,8 +67,9 @@ void lenet_train_usage(const char *prog, const lenet_model *m, void *stream) {
             "  --help           this text\n"
             "\n"
             "Each epoch prints: epoch N/M loss=... train_acc=... test_acc=... time=...s eval=...s\n"
-            "lr=... (time: the training steps; eval: the test set; lr: the rate of its last\n"
-            "step)\n",
+            "lr=... (time: the training steps; eval: the scoring; lr: the rate of its last\n"
+            "step); with --val, val_loss=... val_acc=... in place of test_acc=..., which\n"
+            "only the last epoch's line has\n",
             prog, m->name, h->epochs, h->batch, (double)h->lr,
             lenet_optimizer_name(h->optimizer), (double)h->momentum, (double)h->weight_decay,
             lenet_augments(h) ? "moves the training images at random" : "has none",
@@ -117,6 +124,9 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
          .lo = 0, .hi = 1e9},
         {.name = "--resume", .kind = LENET_OPT_STRING, .dest = &o->resume_path},
         {.name = "--log", .kind = LENET_OPT_STRING, .dest = &o->log_path},
+        {.name = "--val", .kind = LENET_OPT_REAL, .dest = &o->val, .lo = 0, .hi = 1e8},
+        {.name = "--test-every-epoch", .kind = LENET_OPT_FLAG, .dest = &o->test_every_epoch},
+        {.name = "--save-best", .kind = LENET_OPT_STRING, .dest = &o->save_best_path},
         {0}};
     const lenet_command cmd = {.prog = prog, .options = options};
     const int parsed = lenet_read_args(&cmd, argc, argv, 1);
@@ -161,13 +171,74 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
         fprintf(stderr, "%s: --weight-decay needs sgd or adamw (adam has none)\n", prog);
         return -1;
     }
+    if (o->val >= 1 && o->val != floor(o->val)) {
+        fprintf(stderr, "%s: --val takes a count of images or a fraction below 1, not %g\n",
+                prog, o->val);
+        return -1;
+    }
+    if ((o->save_best_path || o->test_every_epoch) && o->val == 0) {
+        fprintf(stderr, "%s: %s needs a validation set (--val)\n", prog,
+                o->save_best_path ? "--save-best" : "--test-every-epoch");
+        return -1;
+    }
+    return 0;
+}
+
+/* Holds out n of ds's samples, picked by a shuffle seeded by seed (the
+ * same every run with the same seed), as val (in ds's order); ds keeps the
+ * rest, in their order. */
+static int hold_out(lenet_dataset *ds, int n, uint64_t seed, lenet_dataset *val,
+                    lenet_error *err) {
+    const size_t size = (size_t)ds->rows * ds->cols * ds->channels;
+    int *order = malloc(sizeof *order * (size_t)ds->count);
+    char *held = calloc((size_t)ds->count, 1);
+    *val = *ds;
+    val->count = n;
+    val->images = malloc(size * (size_t)n);
+    val->labels = malloc((size_t)n);
+    val->class_names = ds->class_names ? calloc((size_t)ds->n_classes, sizeof(char *)) : NULL;
+    val->path = ds->path ? strdup(ds->path) : NULL;
+    int ok = order && held && val->images && val->labels && (!ds->class_names || val->class_names) &&
+             (!ds->path || val->path);
+    for (int c = 0; ok && val->class_names && c < ds->n_classes; c++)
+        ok = (val->class_names[c] = strdup(ds->class_names[c])) != NULL;
+    if (!ok) {
+        free(order);
+        free(held);
+        lenet_free_dataset(val);
+        lenet_set_error(err, "out of memory for --val");
+        return -1;
+    }
+    lenet_rng r;
+    lenet_rng_seed(&r, seed ^ 0x56414c4944ull); /* "VALID" */
+    for (int i = 0; i < ds->count; i++)
+        order[i] = i;
+    for (int i = ds->count - 1; i > 0; i--) { /* Fisher-Yates; the last n are held out */
+        int j = (int)lenet_rng_below(&r, (uint32_t)i + 1), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    for (int i = 0; i < n; i++)
+        held[order[i]] = 1;
+    int v = 0, k = 0;
+    for (int i = 0; i < ds->count; i++) {
+        lenet_dataset *to = held[i] ? val : ds;
+        int *at = held[i] ? &v : &k;
+        memmove(to->images + size * (size_t)*at, ds->images + size * (size_t)i, size);
+        to->labels[*at] = ds->labels[i];
+        (*at)++;
+    }
+    ds->count = k;
+    free(order);
+    free(held);
     return 0;
 }
 
 /* The data the options name, checked against m (the loader checks every
- * image and label); the data line unless quiet. */
+ * image and label), and the validation set held out of the training set
+ * (--val; else val stays empty); the data line unless quiet. */
 static int load_data(const lenet_model *m, const lenet_train_options *o, lenet_dataset *train,
-                     lenet_dataset *test) {
+                     lenet_dataset *val, lenet_dataset *test) {
     lenet_error err = {{0}};
     lenet_data_request rq = lenet_data_request_for(m);
     rq.path = o->data_dir;
@@ -185,12 +256,40 @@ static int load_data(const lenet_model *m, const lenet_train_options *o, lenet_d
                 train->count);
         return -1;
     }
+    if (o->val > 0) {
+        const long n = o->val < 1 ? lround(o->val * train->count) : (long)o->val;
+        if (n < 1 || n >= train->count) {
+            fprintf(stderr, "error: --val %g: %ld of the training set's %d images would leave %s\n",
+                    o->val, n, train->count, n < 1 ? "none to validate on" : "none to train on");
+            return -1;
+        }
+        if (hold_out(train, (int)n, o->h.seed, val, &err)) {
+            fprintf(stderr, "error: %s\n", err.msg);
+            return -1;
+        }
+        if (o->limit > train->count) {
+            fprintf(stderr, "error: --limit %ld: after --val %g the training set has %d images\n",
+                    o->limit, o->val, train->count);
+            return -1;
+        }
+    }
     if (!o->quiet) {
         char line[1024];
         lenet_describe_data(train, test, line, sizeof line);
         printf("data: %s\n", line);
+        if (val->count)
+            printf("validation: %d of the training images, held out by seed %llu\n", val->count,
+                   (unsigned long long)o->h.seed);
     }
     return 0;
+}
+
+/* The weights, and what they were trained on in their metadata. */
+static int save_weights(const lenet_model *m, const float *params, const lenet_dataset *train,
+                        const char *path, lenet_error *err) {
+    lenet_meta meta = {0};
+    lenet_meta_set_data(&meta, m, train);
+    return lenet_save_safetensors_meta(m, params, &meta, path, err);
 }
 
 /* Fisher-Yates over the first n entries. */
@@ -205,7 +304,7 @@ static void shuffle(int *order, int n, lenet_rng *r) {
 
 int lenet_train(const lenet_model *m, const lenet_train_options *o) {
     lenet_error err = {{0}};
-    lenet_dataset train = {0}, test = {0};
+    lenet_dataset train = {0}, val = {0}, test = {0};
     lenet_trainer tr = {0};
     lenet_meter meter = {0};
     int rc = 1;
@@ -214,7 +313,7 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         fprintf(stderr, "error: %s\n", err.msg);
         return 1;
     }
-    if (load_data(m, o, &train, &test))
+    if (load_data(m, o, &train, &val, &test))
         goto out;
     const int B = o->h.batch;
     const int N = o->limit && o->limit < train.count ? (int)o->limit : train.count;
@@ -224,6 +323,7 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         fprintf(stderr, "error: out of memory\n");
         goto out;
     }
+    tr.data = &train;
     if (o->init_path && lenet_load_safetensors(m, tr.params, o->init_path, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
         goto out;
@@ -320,18 +420,44 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
             }
         }
         double t1 = lenet_seconds();
-        double test_acc = lenet_trainer_evaluate(&tr, &test);
+        lenet_scores sc = {.loss = at.loss_sum / N, .train_acc = (double)at.correct / N,
+                           .val_loss = NAN, .val_acc = NAN, .test_loss = NAN, .test_acc = NAN};
+        if (val.count)
+            sc.val_acc = lenet_trainer_score(&tr, &val, &sc.val_loss);
+        if (!val.count || o->test_every_epoch || epoch == o->h.epochs)
+            sc.test_acc = lenet_trainer_score(&tr, &test, &sc.test_loss);
         double t2 = lenet_seconds();
-        lenet_meter_epoch(&meter, epoch, tr.step, N, at.loss_sum / N, (double)at.correct / N,
-                          test_acc);
-        if (!o->quiet || epoch == o->h.epochs)
-            printf("epoch %d/%d loss=%.4f train_acc=%.4f test_acc=%.4f time=%.2fs eval=%.3fs "
-                   "lr=%.3g\n",
-                   epoch, o->h.epochs, at.loss_sum / N, (double)at.correct / N, test_acc,
-                   t1 - t0, t2 - t1, (double)tr.h.lr);
+        lenet_meter_epoch(&meter, epoch, tr.step, N, &sc);
+        if (!o->quiet || epoch == o->h.epochs) {
+            char scores[128] = "";
+            if (val.count)
+                snprintf(scores, sizeof scores, " val_loss=%.4f val_acc=%.4f", sc.val_loss,
+                         sc.val_acc);
+            if (sc.test_acc == sc.test_acc)
+                snprintf(scores + strlen(scores), sizeof scores - strlen(scores),
+                         " test_acc=%.4f", sc.test_acc);
+            printf("epoch %d/%d loss=%.4f train_acc=%.4f%s time=%.2fs eval=%.3fs lr=%.3g\n",
+                   epoch, o->h.epochs, sc.loss, sc.train_acc, scores, t1 - t0, t2 - t1,
+                   (double)tr.h.lr);
+        }
+        if (o->save_best_path && (!at.best_epoch || sc.val_acc > at.best_val_acc ||
+                                  (sc.val_acc == at.best_val_acc && sc.val_loss < at.best_val_loss))) {
+            if (save_weights(m, tr.params, &train, o->save_best_path, &err)) {
+                fprintf(stderr, "error: %s\n", err.msg);
+                goto out;
+            }
+            if (!o->quiet)
+                printf("best so far: epoch %d (val_acc=%.4f val_loss=%.4f), saved %s\n", epoch,
+                       sc.val_acc, sc.val_loss, o->save_best_path);
+            at.best_epoch = epoch;
+            at.best_val_acc = sc.val_acc;
+            at.best_val_loss = sc.val_loss;
+        }
         fflush(stdout);
         /* the next epoch, not yet shuffled */
-        lenet_progress end = {.epoch = epoch + 1, .rng = shuffle_rng};
+        lenet_progress end = {.epoch = epoch + 1, .rng = shuffle_rng, .best_epoch = at.best_epoch,
+                              .best_val_acc = at.best_val_acc,
+                              .best_val_loss = at.best_val_loss};
         at.next = 0;
         if (o->checkpoint_path && lenet_save_checkpoint(&tr, o, &end, o->checkpoint_path, &err)) {
             fprintf(stderr, "error: %s\n", err.msg);
@@ -339,7 +465,7 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         }
     }
     if (o->save_path) {
-        if (lenet_save_safetensors(m, tr.params, o->save_path, &err)) {
+        if (save_weights(m, tr.params, &train, o->save_path, &err)) {
             fprintf(stderr, "error: %s\n", err.msg);
             goto out;
         }
@@ -352,6 +478,7 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
 out:
     lenet_meter_close(&meter, &err, o->log_path);
     lenet_free_dataset(&train);
+    lenet_free_dataset(&val);
     lenet_free_dataset(&test);
     lenet_trainer_free(&tr);
     free(order);

@@ -11,11 +11,13 @@
 /* ---- evaluation -------------------------------------------------------- */
 
 /* Predicts samples [start, end) of ds (into pred[start..end) if pred is
- * not NULL); returns how many are right. */
+ * not NULL); returns how many are right. With dlogits (scratch of the
+ * logits tile's size), adds their summed cross-entropy to *loss. */
 static int predict_range(const lenet_model *m, const float *params, const lenet_dataset *ds,
-                         int start, int end, float *acts, uint8_t *pred) {
+                         int start, int end, float *acts, uint8_t *pred, float *dlogits,
+                         double *loss) {
     const int T = m->tile;
-    int idx[LENET_MAX_TILE], correct = 0;
+    int idx[LENET_MAX_TILE], correct = 0, unused = 0;
     for (int s = start; s < end; s += T) {
         int n = end - s < T ? end - s : T;
         for (int b = 0; b < n; b++)
@@ -29,6 +31,9 @@ static int predict_range(const lenet_model *m, const float *params, const lenet_
             if (pred)
                 pred[s + b] = (uint8_t)k;
         }
+        if (dlogits)
+            *loss += lenet_softmax_xent(acts + m->logits_offset, m->n_classes, T, n,
+                                        ds->labels + s, 1.0f, dlogits, &unused);
     }
     return correct;
 }
@@ -37,7 +42,7 @@ double lenet_evaluate(const lenet_model *m, const float *params, const lenet_dat
                       float *acts) {
     if (ds->count == 0 || m->tile > LENET_MAX_TILE)
         return 0;
-    return (double)predict_range(m, params, ds, 0, ds->count, acts, NULL) / ds->count;
+    return (double)predict_range(m, params, ds, 0, ds->count, acts, NULL, NULL, NULL) / ds->count;
 }
 
 typedef struct {
@@ -46,6 +51,7 @@ typedef struct {
     const int *idx;
     int n;
     uint8_t *pred;
+    int want_loss;
 } job;
 
 /* Worker w's share of n items in units of `unit`: [*lo, *hi). */
@@ -62,24 +68,40 @@ static void share(int n, int unit, int w, int nw, int *lo, int *hi) {
 static void evaluate_work(void *ctx, int w, int nw) {
     job *j = ctx;
     lenet_worker *k = &j->t->workers[w];
+    const lenet_model *m = j->t->m;
     int lo, hi;
-    share(j->ds->count, j->t->m->tile, w, nw, &lo, &hi);
-    k->correct = predict_range(j->t->m, j->t->params, j->ds, lo, hi, k->acts, j->pred);
+    share(j->ds->count, m->tile, w, nw, &lo, &hi);
+    k->loss = 0;
+    k->correct = predict_range(m, j->t->params, j->ds, lo, hi, k->acts, j->pred,
+                               j->want_loss ? k->dacts + m->logits_offset : NULL, &k->loss);
+}
+
+static double score(lenet_trainer *t, const lenet_dataset *ds, uint8_t *pred, double *loss) {
+    if (ds->count == 0)
+        return 0;
+    job j = {.t = t, .ds = ds, .pred = pred, .want_loss = loss != NULL};
+    lenet_threads_run(t->thread_set, evaluate_work, &j);
+    long correct = 0;
+    double sum = 0;
+    for (int w = 0; w < t->threads; w++) {
+        correct += t->workers[w].correct;
+        sum += t->workers[w].loss;
+    }
+    if (loss)
+        *loss = sum / ds->count;
+    return (double)correct / ds->count;
 }
 
 double lenet_trainer_evaluate(lenet_trainer *t, const lenet_dataset *ds) {
-    return lenet_trainer_predict(t, ds, NULL);
+    return score(t, ds, NULL, NULL);
 }
 
 double lenet_trainer_predict(lenet_trainer *t, const lenet_dataset *ds, uint8_t *pred) {
-    if (ds->count == 0)
-        return 0;
-    job j = {.t = t, .ds = ds, .pred = pred};
-    lenet_threads_run(t->thread_set, evaluate_work, &j);
-    long correct = 0;
-    for (int w = 0; w < t->threads; w++)
-        correct += t->workers[w].correct;
-    return (double)correct / ds->count;
+    return score(t, ds, pred, NULL);
+}
+
+double lenet_trainer_score(lenet_trainer *t, const lenet_dataset *ds, double *loss) {
+    return score(t, ds, NULL, loss);
 }
 
 /* ---- training ---------------------------------------------------------- */

@@ -500,6 +500,108 @@ START_TEST(test_inference_export_matches_eval) {
 }
 END_TEST
 
+/* The val_acc of an epoch line (-1 if it has none). */
+static double val_acc_of(const char *out, int epoch, int epochs, const char **line) {
+    char head[64];
+    snprintf(head, sizeof head, "epoch %d/%d ", epoch, epochs);
+    *line = strstr(out, head);
+    const char *v = *line ? strstr(*line, "val_acc=") : NULL;
+    return v ? atof(v + 8) : -1;
+}
+
+/* --val: images held out of the training set by a seeded shuffle; each
+ * epoch scores them (val_loss, val_acc) and only the last the test set;
+ * --save-best keeps the best epoch's weights (the same as a run stopped
+ * there: the rate is constant); the same seed holds out the same images. */
+START_TEST(test_validation_split) {
+    static char out[8192], again[8192];
+    char best[256], at_best[256], cmd[1024];
+    snprintf(best, sizeof best, "%s/best.safetensors", test_tmpdir());
+    snprintf(at_best, sizeof at_best, "%s/at_best.safetensors", test_tmpdir());
+    unlink(best);
+    const char *args = "models/lenet5.yaml --limit 2000 --val 1000 --threads 2";
+    char ck[256];
+    snprintf(ck, sizeof ck, "%s/val_ck.safetensors", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "./lenetc train %s --epochs 3 --save-best %s --checkpoint %s", args,
+             best, ck);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    /* the checkpoint keeps the split, the best epoch so far and the data */
+    size_t len;
+    Diag d = {.file = ck};
+    char *file = read_file(ck, 1 << 26, &len, &d);
+    ck_assert_msg(file && len > 8, "%s", d.msg);
+    uint64_t header = 0;
+    memcpy(&header, file, 8);
+    json_t *root = json_loadb(file + 8, header, 0, NULL);
+    json_t *meta = json_object_get(root, "__metadata__");
+    ck_assert_str_eq(json_string_value(json_object_get(meta, "val")), "1000");
+    ck_assert_str_eq(json_string_value(json_object_get(meta, "format")), "IDX");
+    const char *best_meta = json_string_value(json_object_get(meta, "best"));
+    ck_assert(best_meta != NULL);
+    const int best_in_ck = atoi(best_meta);
+    json_decref(root);
+    free(file);
+    ck_assert_msg(strstr(out, "validation: 1000 of the training images, held out by seed 1\n") &&
+                      strstr(out, "train on 2000 images"),
+                  "%s", out);
+    double acc[4], top = -1;
+    int best_epoch = 0;
+    for (int e = 1; e <= 3; e++) {
+        const char *line;
+        acc[e] = val_acc_of(out, e, 3, &line);
+        ck_assert_msg(line && acc[e] > 0.5 && strstr(line, "val_loss="), "%s", out);
+        const char *end = strchr(line, '\n'), *test = strstr(line, "test_acc=");
+        ck_assert_msg((test && test < end) == (e == 3), "epoch %d: %s", e, out);
+        if (acc[e] > top) { /* ties: the lower val_loss; not met here */
+            top = acc[e];
+            best_epoch = e;
+        }
+    }
+    char want[64];
+    snprintf(want, sizeof want, "best so far: epoch %d (val_acc=%.4f", best_epoch, top);
+    ck_assert_msg(strstr(out, want), "no '%s' in %s", want, out);
+    ck_assert_int_eq(best_in_ck, best_epoch);
+    /* the best file holds that epoch's weights */
+    snprintf(cmd, sizeof cmd, "./lenetc train %s --epochs %d --save %s --quiet", args, best_epoch,
+             at_best);
+    ck_assert_msg(run(cmd, again, sizeof again) == 0, "%s", again);
+    JitModel j;
+    jit_model(&j, "models/lenet5.yaml", STYLE_KERNELS);
+    float *p = malloc(j.lm->n_params * sizeof *p), *q = malloc(j.lm->n_params * sizeof *q);
+    lenet_error err;
+    ck_assert_msg(lenet_load_safetensors(j.lm, p, best, &err) == 0, "%s", err.msg);
+    ck_assert_msg(lenet_load_safetensors(j.lm, q, at_best, &err) == 0, "%s", err.msg);
+    ck_assert(memcmp(p, q, j.lm->n_params * sizeof *p) == 0);
+    free(p);
+    free(q);
+    jit_model_free(&j);
+    /* the same seed, the same split and scores; a fraction; another seed */
+    snprintf(cmd, sizeof cmd, "./lenetc train %s --epochs 1", args);
+    ck_assert_msg(run(cmd, again, sizeof again) == 0, "%s", again);
+    const char *line;
+    ck_assert_double_eq(val_acc_of(again, 1, 1, &line), acc[1]);
+    snprintf(cmd, sizeof cmd, "./lenetc train %s --epochs 1 --seed 2", args);
+    ck_assert_msg(run(cmd, again, sizeof again) == 0, "%s", again);
+    ck_assert_msg(strstr(again, "held out by seed 2"), "%s", again);
+    ck_assert(run("./lenetc train models/lenet5.yaml --limit 1000 --val 0.05 --epochs 1", again,
+                  sizeof again) == 0);
+    ck_assert_msg(strstr(again, "validation: 3000 of the training images"), "%s", again);
+    /* what it refuses */
+    static const char *const bad[][2] = {
+        {"--val 1.5", "--val takes a count of images or a fraction below 1, not 1.5"},
+        {"--val 60000", "--val 60000: 60000 of the training set's 60000 images would leave none "
+                        "to train on"},
+        {"--save-best x.safetensors", "--save-best needs a validation set (--val)"},
+        {"--val 59000 --limit 2000", "--limit 2000: after --val 59000 the training set has 1000 "
+                                     "images"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(cmd, sizeof cmd, "./lenetc train models/lenet5.yaml --epochs 1 %s", bad[i][0]);
+        ck_assert_msg(run(cmd, again, sizeof again) != 0 && strstr(again, bad[i][1]),
+                      "%s: %s", bad[i][0], again);
+    }
+}
+END_TEST
+
 /* On a terminal (a pty from script(1)) training draws a live bar; in a pipe
  * only the epoch lines appear. --log writes a CSV row per step and epoch. */
 START_TEST(test_progress_bar_and_log) {
@@ -523,9 +625,11 @@ START_TEST(test_progress_bar_and_log) {
     Diag d = {.file = log};
     char *csv = read_file(log, 1 << 20, &len, &d);
     ck_assert_msg(csv != NULL, "%s", d.msg);
-    ck_assert(strncmp(csv, "kind,epoch,step,images,loss,train_acc,test_acc,seconds\n", 55) == 0);
+    const char *header =
+        "kind,epoch,step,images,loss,train_acc,val_loss,val_acc,test_loss,test_acc,seconds\n";
+    ck_assert(strncmp(csv, header, strlen(header)) == 0);
     int steps = 0, epochs = 0;
-    double test_acc = -1;
+    double test_acc = -1, test_loss = -1;
     for (char *l = strchr(csv, '\n') + 1; *l; l = strchr(l, '\n') + 1) {
         steps += strncmp(l, "step,", 5) == 0;
         if (strncmp(l, "epoch,", 6) == 0) {
@@ -533,8 +637,10 @@ START_TEST(test_progress_bar_and_log) {
             int e, images;
             long step;
             double loss, tr;
-            ck_assert(sscanf(l, "epoch,%d,%ld,%d,%lf,%lf,%lf", &e, &step, &images, &loss, &tr,
-                             &test_acc) == 6);
+            /* no validation set: its two fields empty */
+            ck_assert(sscanf(l, "epoch,%d,%ld,%d,%lf,%lf,,,%lf,%lf", &e, &step, &images, &loss,
+                             &tr, &test_loss, &test_acc) == 7);
+            ck_assert(test_loss > 0 && test_loss < 3);
             ck_assert_int_eq(e, epochs);
             ck_assert_int_eq(step, 20L * epochs);
             ck_assert_int_eq(images, 2560);
@@ -1009,6 +1115,36 @@ START_TEST(test_fashion_mnist) {
     ck_assert_msg(strstr(out, "    9  ") && strstr(out, "  Ankle boot\n") &&
                       strstr(out, "  T-shirt/top\n"),
                   "%s", out);
+    ck_assert_msg(!strstr(out, "warning"), "%s", out);
+    /* the weights say what they were trained on: scored on digits, eval
+     * warns; and their metadata names the data, format, classes, input */
+    snprintf(cmd, sizeof cmd, "./lenetc eval models/lenet5.yaml --weights %s", w);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    char want[512];
+    snprintf(want, sizeof want, "warning: %s was trained on %s (IDX); this data is ", w, dir);
+    ck_assert_msg(strstr(out, want), "no '%s' in %s", want, out);
+    lenet_meta meta;
+    lenet_error err;
+    float *p = malloc(lenet5_model.n_params * sizeof *p);
+    ck_assert_msg(lenet_load_safetensors_meta(&lenet5_model, p, &meta, w, &err) == 0, "%s",
+                  err.msg);
+    ck_assert_str_eq(lenet_meta_get(&meta, "data"), dir);
+    ck_assert_str_eq(lenet_meta_get(&meta, "format"), "IDX");
+    ck_assert_str_eq(lenet_meta_get(&meta, "classes"),
+                     "[\"0\",\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\"]");
+    ck_assert_str_eq(lenet_meta_get(&meta, "input"), "28x28x1 scale -1 1");
+    free(p);
+    /* weights for another input (scale [0, 1]) are named as such */
+    snprintf(cmd, sizeof cmd,
+             "sed 's/scale: \\[-1, 1\\]/scale: [0, 1]/' models/lenet5.yaml > %s/lenet5_01.yaml && "
+             "grep -q 'scale: \\[0, 1\\]' %s/lenet5_01.yaml && "
+             "./lenetc eval %s/lenet5_01.yaml --weights %s --data %s",
+             test_tmpdir(), test_tmpdir(), test_tmpdir(), w, dir);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(want, sizeof want,
+             "warning: %s was trained with input 28x28x1 scale -1 1; this spec's is 28x28x1 "
+             "scale 0 1", w);
+    ck_assert_msg(strstr(out, want), "no '%s' in %s", want, out);
 }
 END_TEST
 
@@ -1112,6 +1248,7 @@ Suite *e2e_suite(void) {
     tcase_add_loop_test(tc, test_unrolled_matches_loops, 0, 2);
     tcase_add_test(tc, test_same_seed_same_weights);
     tcase_add_loop_test(tc, test_inference_export_matches_eval, 0, 2);
+    tcase_add_test(tc, test_validation_split);
     tcase_add_test(tc, test_progress_bar_and_log);
     tcase_add_test(tc, test_predict_png_pgm);
     tcase_add_test(tc, test_install_and_build_outside_the_tree);
