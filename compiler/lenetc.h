@@ -301,8 +301,7 @@ struct Emitter {
 void emit_line(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void emit_open(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void emit_close(Emitter *e);
-/* The shortest decimal that reads back as v, as a float or a double. */
-const char *shortest_real(double v, bool is_float, char buf[32]);
+/* (The shortest decimal that reads back as v: lenet_shortest, lenet.h.) */
 /* A real literal in the emitted type, shortest: "0.25f" or "0.25". */
 const char *emit_real(Emitter *e, double v, char buf[32]);
 /* The same for a number the spec gave (kept as a float): as written, so

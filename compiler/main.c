@@ -260,7 +260,7 @@ static int write_export(const Model *m, const char *spec, const char *weights,
     int rc = 1;
     if (!params) {
         fprintf(stderr, "lenetc: out of memory\n");
-    } else if (lenet_load_safetensors(lm, params, weights, &err)) {
+    } else if (lenet_load_weights(lm, params, NULL, weights, &err)) {
         fprintf(stderr, "%s\n", err.msg);
     } else {
         StrBuf c = {0}, h = {0};

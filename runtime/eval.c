@@ -128,7 +128,7 @@ int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *pro
     rq.test_labels = test_labels;
     rq.threads = threads;
     static lenet_meta meta; /* 40 KiB: not on the stack */
-    if (lenet_load_safetensors_meta(m, t.params, &meta, weights, &err) ||
+    if (lenet_load_weights(m, t.params, &meta, weights, &err) ||
         lenet_load_data(&rq, NULL, &test, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
         goto out;

@@ -335,7 +335,7 @@ int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *
         return 1;
     }
     static lenet_meta meta; /* 40 KiB: not on the stack */
-    if (lenet_load_safetensors_meta(m, t.params, &meta, weights, &err)) {
+    if (lenet_load_weights(m, t.params, &meta, weights, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
         lenet_trainer_free(&t);
         return 1;

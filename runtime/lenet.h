@@ -154,6 +154,9 @@ typedef struct {
 
 void lenet_set_error(lenet_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The shortest decimal that reads back as v (as a float if is_float):
+ * 0.001, not 0.00100000005; what messages and generated code print. */
+const char *lenet_shortest(double v, int is_float, char buf[32]);
 
 /* Opens path for reading if it is a regular file (never blocking on a FIFO):
  * a descriptor, or -1 with "PATH: why" in err. */
@@ -378,6 +381,11 @@ int lenet_warn_provenance(const char *weights, const lenet_meta *meta, const len
  * back (meta may be NULL). */
 int lenet_save_safetensors_meta(const lenet_model *m, const float *params,
                                 const lenet_meta *meta, const char *path, lenet_error *err);
+/* The same, checking but not loading tensors whose names start with one of
+ * the prefixes in skip (NULL-terminated); *n_skipped counts them. */
+int lenet_load_safetensors_skip(const lenet_model *m, float *params, lenet_meta *meta,
+                                const char *path, const char *const *skip, int *n_skipped,
+                                lenet_error *err);
 int lenet_load_safetensors_meta(const lenet_model *m, float *params, lenet_meta *meta,
                                 const char *path, lenet_error *err);
 
@@ -406,14 +414,19 @@ int lenet_default_threads(void);
 
 /* ---- training --------------------------------------------------------- */
 
-/* One worker's scratch: the activations of the tile it is working on and
- * its private gradient sum. */
+/* One worker's scratch: the activations of the tile it is working on, and
+ * what it scored in an evaluation. */
 typedef struct {
     float *acts, *dacts; /* act_floats each */
-    float *grads;        /* n_params; worker 0 uses the trainer's grads */
     double loss;
     int correct;
 } lenet_worker;
+
+/* A step's gradient is summed in a fixed order, whatever the thread count:
+ * the batch's tiles in at most this many contiguous runs ("slots"), each
+ * run's tiles added in order into the slot's own buffer, then the slots
+ * added in order. A worker takes whole slots. */
+#define LENET_MAX_SLOTS 16
 
 /* Everything one training run owns. params, grads, the Adam moments and the
  * workers' buffers share one allocation, as in llm.c. */
@@ -427,9 +440,14 @@ typedef struct {
     int threads;
     lenet_worker workers[LENET_MAX_THREADS];
     long step;                               /* optimiser steps taken */
+    int slots;                               /* gradient slots (<= LENET_MAX_SLOTS) */
+    float *slot_grads[LENET_MAX_SLOTS];      /* slot 0 is grads */
+    int tiles;                               /* tiles of a whole batch */
+    double *tile_loss;                       /* each tile's loss and right */
+    int *tile_correct;                       /* answers, summed in tile order */
+    double step_loss;                        /* the last step's loss */
     /* batch statistics (m->parts > 1): every tile of a batch stays in
      * memory between the parts of its passes */
-    int batch_tiles;
     float *tile_acts, *tile_dacts;           /* batch_tiles x act_floats each */
     const lenet_dataset *data;               /* what it trains on, for the
                                               * checkpoints' provenance; or NULL */
@@ -539,6 +557,11 @@ typedef struct {
  * atomically (temp file, fsync, rename). */
 int lenet_save_checkpoint(const lenet_trainer *t, const lenet_train_options *o,
                           const lenet_progress *p, const char *path, lenet_error *err);
+/* Weights for eval, predict, --init and the export: a weights file, or a
+ * checkpoint, whose weights it takes (its optimiser state left, as a note
+ * on stderr says); meta (may be NULL) gets the file's metadata. */
+int lenet_load_weights(const lenet_model *m, float *params, lenet_meta *meta, const char *path,
+                       lenet_error *err);
 /* Loads into an initialised trainer; refuses a checkpoint of another model
  * or one written with other seed, batch, threads, optimiser, lr, limit or
  * shuffling (naming the difference). */

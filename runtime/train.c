@@ -49,8 +49,8 @@ void lenet_train_usage(const char *prog, const lenet_model *m, void *stream) {
             "  --test-every-epoch  with --val, score the test set every epoch too\n"
             "  --save-best FILE with --val, keep the weights of the epoch with the best\n"
             "                   val_acc (then the lowest val_loss) in FILE\n"
-            "  --threads N      worker threads (default: all %d cores); the same seed and\n"
-            "                   N give the same result bit for bit\n"
+            "  --threads N      worker threads (default: all %d cores); any number gives\n"
+            "                   the same result, bit for bit\n"
             "  --no-shuffle     keep the training images in file order\n"
             "  --init FILE      start from weights in a safetensors file\n"
             "  --save FILE      write the trained weights as safetensors\n"
@@ -324,7 +324,7 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         goto out;
     }
     tr.data = &train;
-    if (o->init_path && lenet_load_safetensors(m, tr.params, o->init_path, &err)) {
+    if (o->init_path && lenet_load_weights(m, tr.params, NULL, o->init_path, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
         goto out;
     }
