@@ -134,7 +134,8 @@ LIBDIR   = $(DESTDIR)$(PREFIX)/lib
 INCDIR   = $(DESTDIR)$(PREFIX)/include
 DATADIR  = $(DESTDIR)$(PREFIX)/share/lenetc
 MANDIR   = $(DESTDIR)$(PREFIX)/share/man/man1
-VERSION  = 0.4
+# one version, lenet.h's (what lenetc --version prints)
+VERSION  = $(shell sed -n 's/^\#define LENET_VERSION "\(.*\)"/\1/p' runtime/lenet.h)
 install: all
 	install -d $(BINDIR) $(LIBDIR)/pkgconfig $(INCDIR) $(DATADIR)/models $(MANDIR)
 	install -m 755 lenetc $(BINDIR)/lenetc

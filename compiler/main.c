@@ -32,6 +32,7 @@ static const char *usage_text =
     "       lenetc eval SPEC.yaml --weights W.safetensors [--target T] [--data DIR] [--threads N]\n"
     "       lenetc predict SPEC.yaml --weights W.safetensors [--target T] IMAGE.png|IMAGE.pgm...\n"
     "       lenetc targets\n"
+    "       lenetc --version\n"
     "\n"
     "Compiles a YAML layer stack into C for its forward and backward passes.\n"
     "\n"
@@ -60,13 +61,16 @@ static const char *usage_text =
     "                full|loops\n"
     "  --tile N      samples per forward/backward call (default 16, max 64)\n"
     "\n"
-    "Trainer options (lenetc train and NAME-train): see `lenetc train SPEC --help`.\n"
+    "Every command takes --help. Trainer options (lenetc train and NAME-train):\n"
+    "see `lenetc train --help`; eval's and predict's: `lenetc eval --help`, ...\n"
     "The spec format is documented in README.md.\n";
 
+/* A mistake on the command line: one line, and where the help is. */
 static void usage_error(const char *fmt, const char *arg) {
     fprintf(stderr, "lenetc: ");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n%s", usage_text);
+    fprintf(stderr, "\n");
+    lenet_try_help("lenetc");
 }
 
 /* What --target, --style (or its older spellings --shape and --unroll) and
@@ -165,8 +169,6 @@ static int cmd_summary(int argc, char **argv) {
     if (r || !spec) {
         if (!r)
             usage_error("%s", "summary takes a spec file");
-        else
-            fputs(usage_text, stderr);
         return 2;
     }
     Model m;
@@ -286,13 +288,17 @@ static int cmd_emit(int argc, char **argv) {
         {.name = "-o", .kind = LENET_OPT_STRING, .dest = &dir, .needs = "a directory"},
         {.name = "--weights", .kind = LENET_OPT_STRING, .dest = &weights, .needs = "a file"},
         {.name = "--inference", .kind = LENET_OPT_FLAG, .dest = &inference},
+        {.name = "--help", .kind = LENET_OPT_HELP},
         {0}};
     const lenet_command cmd = {
         .prog = "lenetc", .options = options, .operand = take_spec, .ctx = &spec};
-    if (lenet_read_args(&cmd, argc, argv, 1)) {
-        fputs(usage_text, stderr);
-        return 2;
+    const int r = lenet_read_args(&cmd, argc, argv, 1);
+    if (r == LENET_ARGS_HELP) {
+        fputs(usage_text, stdout);
+        return 0;
     }
+    if (r)
+        return 2;
     if (!spec || !dir) {
         usage_error("%s", spec ? "missing -o DIR" : "missing the spec file");
         return 2;
@@ -318,6 +324,42 @@ static int cmd_emit(int argc, char **argv) {
 /* `lenetc train` and `lenetc eval`: JIT-compile the spec, then hand the
  * remaining options to the runtime's trainer or evaluator. */
 enum { JIT_TRAIN, JIT_EVAL, JIT_PREDICT };
+
+/* `lenetc train --help` with no spec: the runtime's own help, for a model
+ * that has the defaults of a spec without a train: section. */
+static int help_without_spec(int what) {
+    static const char spec[] = "name: SPEC\ninput: {shape: [28, 28, 1]}\n"
+                               "layers: [flatten, {dense: {units: 10}}]\n";
+    Model m;
+    Diag d = {.file = "SPEC"};
+    if (spec_parse(spec, sizeof spec - 1, "SPEC", &m, &d)) {
+        fprintf(stderr, "%s\n", d.msg);
+        return 1;
+    }
+    lenet_model *lm = model_descriptor(&m, 16);
+    char *help[] = {what == JIT_TRAIN ? "lenetc train SPEC.yaml"
+                    : what == JIT_EVAL ? "lenetc eval SPEC.yaml"
+                                       : "lenetc predict SPEC.yaml",
+                    "--help", NULL};
+    if (what == JIT_TRAIN) {
+        printf("(The values in parentheses are those of a spec without a train: section;\n"
+               "`lenetc train SPEC.yaml --help` gives a spec's own.)\n\n");
+        lenet_train_options to;
+        lenet_parse_train_args(lm, 2, help, &to, help[0]);
+        fputs("\nlenetc train also takes:\n"
+              "  --target T              native (default), avx512, avx2 or sse2\n"
+              "  --style S               kernels (default), loops or unrolled\n"
+              "  --tile N                samples per generated call (default 16)\n",
+              stdout);
+    } else if (what == JIT_EVAL) {
+        lenet_eval_main(lm, 2, help, help[0]);
+    } else {
+        lenet_predict_main(lm, 2, help, help[0]);
+    }
+    descriptor_free(lm);
+    model_free(&m);
+    return 0;
+}
 
 /* Every argument lenetc does not read itself, for the runtime's reader. */
 typedef struct {
@@ -348,7 +390,6 @@ static int cmd_jit(int argc, char **argv, int what) {
     const lenet_command ours = {.prog = "lenetc", .options = options, .operand = pass_on,
                                 .ctx = &passed, .pass_unknown = 1};
     if (lenet_read_args(&ours, argc, argv, spec ? 3 : 2)) {
-        fputs(usage_text, stderr);
         free(rest);
         return 2;
     }
@@ -357,9 +398,8 @@ static int cmd_jit(int argc, char **argv, int what) {
     if (!spec) {
         for (int i = 1; i < n; i++)
             if (!strcmp(rest[i], "--help") || !strcmp(rest[i], "-h")) {
-                fputs(usage_text, stdout);
                 free(rest);
-                return 0;
+                return help_without_spec(what);
             }
         char why[96];
         snprintf(why, sizeof why, "%s needs a spec file first: lenetc %s SPEC.yaml [options]",
@@ -423,6 +463,10 @@ out:
 
 /* `lenetc targets`: what --target takes, and what runs here. */
 static int cmd_targets(int argc, char **argv) {
+    if (argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
     if (argc > 2) {
         usage_error("%s", "targets takes no arguments");
         return 2;
@@ -446,6 +490,10 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         fputs(usage_text, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("lenetc %s\n", LENET_VERSION);
         return 0;
     }
     if (!strcmp(cmd, "summary"))

@@ -605,8 +605,12 @@ typedef struct {
     int value;
 } lenet_choice;
 
+/* lenetc's version: `lenetc --version`, the trainers' --version, lenet.pc */
+#define LENET_VERSION "0.5"
+
 typedef enum {
     LENET_OPT_HELP,   /* --help (or -h): the walk stops there */
+    LENET_OPT_VERSION, /* --version: the same */
     LENET_OPT_FLAG,   /* no value: *(int *)dest = 1 */
     LENET_OPT_INT,    /* a whole number from lo to hi: *(int *)dest */
     LENET_OPT_LONG,   /* the same into *(long *)dest */
@@ -642,12 +646,17 @@ typedef struct {
 } lenet_command;
 
 #define LENET_ARGS_HELP 1      /* --help seen; nothing after it read */
-#define LENET_ARGS_ERROR (-1)  /* a message printed */
-#define LENET_ARGS_UNKNOWN (-2) /* "unknown option" printed: callers add their usage */
+#define LENET_ARGS_VERSION 2   /* --version seen; the same */
+#define LENET_ARGS_ERROR (-1)  /* a message printed, and where help is */
+#define LENET_ARGS_UNKNOWN (-2) /* "unknown option" printed, the same */
 
 /* Reads argv[first..argc) against cmd's table, storing values as it goes:
- * 0 at the end, or one of the above. */
+ * 0 at the end, or one of the above. A mistake gets one line saying what
+ * is wrong and lenet_try_help's, not the whole usage. */
 int lenet_read_args(const lenet_command *cmd, int argc, char **argv, int first);
+/* "try 'lenetc train --help'" on stderr, for prog ("lenetc train SPEC.yaml",
+ * "./lenet5-train"): after any error in a command line. */
+void lenet_try_help(const char *prog);
 
 /* What --classes takes (eval.c): digits (value 0) and fashion (1), the sets
  * lenet_class_names knows. */

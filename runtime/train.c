@@ -64,7 +64,7 @@ void lenet_train_usage(const char *prog, const lenet_model *m, void *stream) {
             "  --log FILE.csv   write a row per step and per epoch (loss, accuracies, time)\n"
             "  --quiet          print only the final line (and no progress bar; the bar\n"
             "                   shows only on a terminal)\n"
-            "  --help           this text\n"
+            "  --help           this text; --version: lenetc's version\n"
             "\n"
             "Each epoch prints: epoch N/M loss=... train_acc=... test_acc=... time=...s eval=...s\n"
             "lr=... (time: the training steps; eval: the scoring; lr: the rate of its last\n"
@@ -94,6 +94,7 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
         {"constant", LENET_CONSTANT}, {"cosine", LENET_COSINE}, {"step", LENET_STEP}, {NULL, 0}};
     const lenet_option options[] = {
         {.name = "--help", .kind = LENET_OPT_HELP},
+        {.name = "--version", .kind = LENET_OPT_VERSION},
         {.name = "--no-shuffle", .kind = LENET_OPT_FLAG, .dest = &no_shuffle},
         {.name = "--quiet", .kind = LENET_OPT_FLAG, .dest = &o->quiet},
         {.name = "--data", .kind = LENET_OPT_STRING, .dest = &o->data_dir},
@@ -130,8 +131,11 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
         {0}};
     const lenet_command cmd = {.prog = prog, .options = options};
     const int parsed = lenet_read_args(&cmd, argc, argv, 1);
-    if (parsed == LENET_ARGS_HELP || parsed == LENET_ARGS_UNKNOWN)
-        lenet_train_usage(prog, m, parsed > 0 ? stdout : stderr);
+    if (parsed == LENET_ARGS_HELP)
+        lenet_train_usage(prog, m, stdout);
+    if (parsed == LENET_ARGS_VERSION)
+        printf("%s: lenetc %s runtime; %s, %s code for %s\n", prog, LENET_VERSION, m->name,
+               m->style ? m->style : "?", m->target ? m->target : "?");
     if (parsed)
         return parsed > 0 ? 1 : -1;
     o->shuffle = !no_shuffle;
@@ -165,20 +169,24 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
     if (o->h.momentum > 0 && o->h.optimizer != LENET_SGD) {
         fprintf(stderr, "%s: --momentum is sgd's; this run's optimizer is %s\n", prog,
                 lenet_optimizer_name(o->h.optimizer));
+        lenet_try_help(prog);
         return -1;
     }
     if (o->h.weight_decay > 0 && o->h.optimizer == LENET_ADAM) {
         fprintf(stderr, "%s: --weight-decay needs sgd or adamw (adam has none)\n", prog);
+        lenet_try_help(prog);
         return -1;
     }
     if (o->val >= 1 && o->val != floor(o->val)) {
         fprintf(stderr, "%s: --val takes a count of images or a fraction below 1, not %g\n",
                 prog, o->val);
+        lenet_try_help(prog);
         return -1;
     }
     if ((o->save_best_path || o->test_every_epoch) && o->val == 0) {
         fprintf(stderr, "%s: %s needs a validation set (--val)\n", prog,
                 o->save_best_path ? "--save-best" : "--test-every-epoch");
+        lenet_try_help(prog);
         return -1;
     }
     return 0;

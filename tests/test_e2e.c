@@ -270,6 +270,11 @@ START_TEST(test_every_kind_both_paths) {
     snprintf(cmd, sizeof cmd, "./lenetc %s -o %s && make -s -C %s%s%s%s", spec, dir, dir,
              cflags ? " CFLAGS='" : "", cflags ? cflags : "", cflags ? "'" : "");
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s/every_kind-train --version", dir);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0 &&
+                      strstr(out, "every_kind-train: lenetc " LENET_VERSION
+                                  " runtime; every_kind, kernels code for "),
+                  "%s", out);
     const char *steps = "--limit 6400 --threads 2 --quiet";
     snprintf(cmd, sizeof cmd, "%s/every_kind-train %s --save %s", dir, steps, we);
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
@@ -872,21 +877,41 @@ END_TEST
 /* Every command has --help; an unknown option is one line and the usage. */
 START_TEST(test_help_and_unknown_options) {
     static char out[8192];
-    static const char *const helps[] = {
-        "./lenetc --help", "./lenetc summary --help", "./lenetc train --help",
-        "./lenetc train models/lenet5.yaml --help", "./lenetc eval models/lenet5.yaml --help",
-        "./lenetc predict models/lenet5.yaml --help"};
+    /* every command and form: --help, exit 0, with what it takes */
+    static const char *const helps[][2] = {
+        {"./lenetc --help", "usage: lenetc summary"},
+        {"./lenetc summary --help", "usage: lenetc summary"},
+        {"./lenetc summary models/lenet5.yaml --help", "usage: lenetc summary"},
+        {"./lenetc models/lenet5.yaml --help", "usage: lenetc summary"},
+        {"./lenetc models/lenet5.yaml -o x --help", "usage: lenetc summary"},
+        {"./lenetc targets --help", "usage: lenetc summary"},
+        {"./lenetc train --help", "  --epochs N "},
+        {"./lenetc train models/lenet5.yaml --help", "  --epochs N "},
+        {"./lenetc eval --help", "  --weights W "},
+        {"./lenetc eval models/lenet5.yaml --help", "  --weights W "},
+        {"./lenetc predict --help", "usage: lenetc predict"},
+        {"./lenetc predict models/lenet5.yaml --help", "usage: lenetc predict"},
+        {"./lenetc --version", "lenetc " LENET_VERSION "\n"}};
     for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++) {
-        ck_assert_msg(run(helps[i], out, sizeof out) == 0, "%s: %s", helps[i], out);
-        ck_assert_msg(strstr(out, "usage: "), "%s: %s", helps[i], out);
+        ck_assert_msg(run(helps[i][0], out, sizeof out) == 0, "%s: %s", helps[i][0], out);
+        ck_assert_msg(strstr(out, helps[i][1]), "%s: %s", helps[i][0], out);
     }
-    static const char *const bad[] = {
-        "./lenetc models/lenet5.yaml -o x --bogus", "./lenetc train models/lenet5.yaml --bogus",
-        "./lenetc eval models/lenet5.yaml --bogus", "./lenetc predict models/lenet5.yaml --bogus"};
+    /* a mistake: one line, and where the help is; not the whole usage */
+    static const char *const bad[][2] = {
+        {"./lenetc models/lenet5.yaml -o x --bogus", "try 'lenetc --help'\n"},
+        {"./lenetc summary models/lenet5.yaml --bogus", "try 'lenetc summary --help'\n"},
+        {"./lenetc train models/lenet5.yaml --bogus", "try 'lenetc train --help'\n"},
+        {"./lenetc eval models/lenet5.yaml --bogus", "try 'lenetc eval --help'\n"},
+        {"./lenetc train models/lenet5.yaml --val 0.5 --val 1.5", "try 'lenetc train --help'\n"},
+        {"./lenetc targets now", "try 'lenetc --help'\n"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        ck_assert_msg(run(bad[i], out, sizeof out) == 2, "%s: %s", bad[i], out);
-        ck_assert_msg(strstr(out, "unknown option '--bogus'\nusage: "), "%s: %s", bad[i], out);
+        ck_assert_msg(run(bad[i][0], out, sizeof out) == 2, "%s: %s", bad[i][0], out);
+        ck_assert_msg(strstr(out, bad[i][1]) && !strstr(out, "usage:"), "%s: %s", bad[i][0],
+                      out);
     }
+    ck_assert_msg(run("./lenetc predict models/lenet5.yaml --bogus", out, sizeof out) == 2 &&
+                      strstr(out, "unknown option '--bogus'\n"),
+                  "%s", out);
     /* a value missing or out of range: one line, in one wording everywhere */
     static const char *const values[][2] = {
         {"./lenetc train models/lenet5.yaml --threads 0",
@@ -908,7 +933,7 @@ START_TEST(test_help_and_unknown_options) {
         {"./lenetc predict models/lenet5.yaml --classes",
          "lenetc predict SPEC.yaml: --classes needs a value\n"},
         {"./lenetc models/lenet5.yaml -o x --tile 0",
-         "lenetc: --tile takes a number from 1 to 64, not '0'\nusage: "}};
+         "lenetc: --tile takes a number from 1 to 64, not '0'\ntry 'lenetc --help'\n"}};
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
         ck_assert_msg(run(values[i][0], out, sizeof out) == 2, "%s: %s", values[i][0], out);
         ck_assert_msg(strstr(out, values[i][1]), "%s: %s", values[i][0], out);
@@ -982,19 +1007,21 @@ START_TEST(test_option_reader) {
         int rc;
         const char *msg;
     } bad[] = {
-        {2, {"t", "--n"}, LENET_ARGS_ERROR, "t: --n needs a value\n"},
-        {2, {"t", "--str"}, LENET_ARGS_ERROR, "t: --str needs a file\n"},
-        {3, {"t", "--n", "11"}, LENET_ARGS_ERROR, "t: --n takes a number from 1 to 10, not '11'\n"},
-        {3, {"t", "--n", "4x"}, LENET_ARGS_ERROR, "t: --n takes a number from 1 to 10, not '4x'\n"},
+        {2, {"t", "--n"}, LENET_ARGS_ERROR, "t: --n needs a value\ntry 't --help'\n"},
+        {2, {"t", "--str"}, LENET_ARGS_ERROR, "t: --str needs a file\ntry 't --help'\n"},
+        {3, {"t", "--n", "11"}, LENET_ARGS_ERROR,
+         "t: --n takes a number from 1 to 10, not '11'\ntry 't --help'\n"},
+        {3, {"t", "--n", "4x"}, LENET_ARGS_ERROR,
+         "t: --n takes a number from 1 to 10, not '4x'\ntry 't --help'\n"},
         {3, {"t", "--big", ""}, LENET_ARGS_ERROR,
-         "t: --big takes a number from -5 to 10000000000, not ''\n"},
+         "t: --big takes a number from -5 to 10000000000, not ''\ntry 't --help'\n"},
         {3, {"t", "--x", "0"}, LENET_ARGS_ERROR,
-         "t: --x takes a number over 0 and at most 1, not '0'\n"},
+         "t: --x takes a number over 0 and at most 1, not '0'\ntry 't --help'\n"},
         {3, {"t", "--x", "inf"}, LENET_ARGS_ERROR,
-         "t: --x takes a number over 0 and at most 1, not 'inf'\n"},
+         "t: --x takes a number over 0 and at most 1, not 'inf'\ntry 't --help'\n"},
         {3, {"t", "--c", "four"}, LENET_ARGS_ERROR,
-         "t: --c takes one, two or three, not 'four'\n"},
-        {2, {"t", "--zzz"}, LENET_ARGS_UNKNOWN, "t: unknown option '--zzz'\n"},
+         "t: --c takes one, two or three, not 'four'\ntry 't --help'\n"},
+        {2, {"t", "--zzz"}, LENET_ARGS_UNKNOWN, "t: unknown option '--zzz'\ntry 't --help'\n"},
         {3, {"t", "-h", "--zzz"}, LENET_ARGS_HELP, ""},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -1007,7 +1034,7 @@ START_TEST(test_option_reader) {
     char *word[] = {"t", "word"};
     cmd.operand = NULL;
     ck_assert_int_eq(read_args_caught(&cmd, 2, word, msg, sizeof msg), LENET_ARGS_UNKNOWN);
-    ck_assert_str_eq(msg, "t: unknown option 'word'\n");
+    ck_assert_str_eq(msg, "t: unknown option 'word'\ntry 't --help'\n");
     char *pass[] = {"t", "--zzz", "--n", "2", "--epochs", "3"};
     seen[0] = '\0';
     cmd.operand = collect;
