@@ -89,10 +89,12 @@ EXPORT_WEIGHTS = ./lenetc train tests/models/mnist_tiny.yaml --style loops --thr
 golden: lenetc
 	@for f in models/*.yaml; do \
 	  n=$$(sed -n 's/^name: *\([A-Za-z0-9_]*\).*/\1/p' $$f); \
-	  ./lenetc $$f --target avx2 -o generated/$$n || exit 1; \
-	  ./lenetc $$f --target avx2 --style loops -o generated/loops/$$n || exit 1; done
+	  ./lenetc $$f --target avx2 -o generated/$$n --runtime ../../runtime || exit 1; \
+	  ./lenetc $$f --target avx2 --style loops -o generated/loops/$$n \
+	    --runtime ../../../runtime || exit 1; done
 	@for f in tests/models/*.yaml; do \
-	  ./lenetc $$f --target avx2 --style unrolled -o generated/tests/$$(basename $$f .yaml) || exit 1; done
+	  ./lenetc $$f --target avx2 --style unrolled -o generated/tests/$$(basename $$f .yaml) \
+	    --runtime ../../../runtime || exit 1; done
 	@./lenetc models/lenet5.yaml --target avx2 --style unrolled -o build/unroll
 	@sha256sum < build/unroll/lenet5.c | cut -c1-64 > generated/lenet5-unroll.sha256
 	@for f in tests/specs/bad/*.yaml; do \

@@ -40,7 +40,9 @@ static const char *usage_text =
     "                --json: the same as JSON, with every tensor and each layer's\n"
     "                torch.nn modules (what tools/lenetc_torch.py reads)\n"
     "  -o DIR        write DIR/NAME.c, DIR/NAME.h and DIR/Makefile; `make -C DIR`\n"
-    "                builds DIR/NAME-train against the lenetc runtime\n"
+    "                builds DIR/NAME-train against the lenetc runtime: this\n"
+    "                source tree's by its absolute path, an installed lenetc's\n"
+    "                through pkg-config, or --runtime DIR's\n"
     "  --inference   with --weights: write DIR/NAME.c and DIR/NAME.h, the trained\n"
     "                model as standalone C99 (forward pass, weights compiled in):\n"
     "                int NAME_predict(const uint8_t image[], float probs[])\n"
@@ -188,36 +190,6 @@ static int cmd_summary(int argc, char **argv) {
     return 0;
 }
 
-/* Path of `to` relative to directory `from` ("../runtime"), or absolute when
- * they share no directory; both must exist. */
-static void relative_path(const char *from, const char *to, char *out, size_t n) {
-    char a[PATH_MAX + 1], b[PATH_MAX + 1];
-    if (!realpath(from, a) || !realpath(to, b)) {
-        snprintf(out, n, "%s", to);
-        return;
-    }
-    strcat(a, "/");
-    strcat(b, "/");
-    size_t common = 0; /* length of the shared leading directories */
-    for (size_t i = 0; a[i] && a[i] == b[i]; i++)
-        if (a[i] == '/')
-            common = i + 1;
-    if (common <= 1) { /* nothing shared but the root: absolute is clearer */
-        snprintf(out, n, "%.*s", (int)strlen(b) - 1, b);
-        return;
-    }
-    out[0] = '\0';
-    for (const char *p = a + common; *p; p++)
-        if (*p == '/')
-            strncat(out, "../", n - strlen(out) - 1);
-    strncat(out, b + common, n - strlen(out) - 1);
-    size_t len = strlen(out);
-    if (len && out[len - 1] == '/')
-        out[len - 1] = '\0';
-    if (!out[0])
-        snprintf(out, n, ".");
-}
-
 static int write_one(const char *dir, const char *name, const StrBuf *sb) {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -229,19 +201,23 @@ static int write_one(const char *dir, const char *name, const StrBuf *sb) {
     return 0;
 }
 
-/* -o DIR: the model's source, header and Makefile. */
-static int write_build(const Model *m, const EmitOptions *o, const char *dir) {
-    /* a lenetc run from its source tree points the Makefile at that tree's
-     * runtime; an installed one leaves it to pkg-config */
-    char runtime[PATH_MAX], header[PATH_MAX + 16], rel[PATH_MAX] = "";
+/* -o DIR: the model's source, header and Makefile. The Makefile builds
+ * against runtime_dir if given (--runtime), else the runtime of the source
+ * tree this lenetc runs from, by its absolute path (so DIR can move), else
+ * (an installed lenetc) the installed one, through pkg-config. */
+static int write_build(const Model *m, const EmitOptions *o, const char *dir,
+                       const char *runtime_dir) {
+    char runtime[PATH_MAX], header[PATH_MAX + 16], full[PATH_MAX] = "";
     snprintf(runtime, sizeof runtime, "%s/runtime", exe_dir());
     snprintf(header, sizeof header, "%s/lenet.h", runtime);
-    if (access(header, R_OK) == 0)
-        relative_path(dir, runtime, rel, sizeof rel);
+    if (runtime_dir)
+        snprintf(full, sizeof full, "%s", runtime_dir);
+    else if (access(header, R_OK) == 0 && !realpath(runtime, full))
+        full[0] = '\0';
     StrBuf c = {0}, h = {0}, mk = {0};
     emit_source(m, o, &c);
     emit_header(m, o, &h);
-    emit_makefile(m, o, rel, &mk);
+    emit_makefile(m, o, full, &mk);
     char cname[MAX_NAME + 4], hname[MAX_NAME + 4];
     snprintf(cname, sizeof cname, "%s.c", m->name);
     snprintf(hname, sizeof hname, "%s.h", m->name);
@@ -281,11 +257,12 @@ static int write_export(const Model *m, const char *spec, const char *weights,
 
 static int cmd_emit(int argc, char **argv) {
     CodeOptions code = {.target = -1, .style = STYLE_KERNELS, .tile = 16};
-    const char *spec = NULL, *dir = NULL, *weights = NULL;
+    const char *spec = NULL, *dir = NULL, *weights = NULL, *runtime = NULL;
     int inference = 0;
     const lenet_option options[] = {
         CODE_OPTIONS(&code),
         {.name = "-o", .kind = LENET_OPT_STRING, .dest = &dir, .needs = "a directory"},
+        {.name = "--runtime", .kind = LENET_OPT_STRING, .dest = &runtime, .needs = "a directory"},
         {.name = "--weights", .kind = LENET_OPT_STRING, .dest = &weights, .needs = "a file"},
         {.name = "--inference", .kind = LENET_OPT_FLAG, .dest = &inference},
         {.name = "--help", .kind = LENET_OPT_HELP},
@@ -316,7 +293,7 @@ static int cmd_emit(int argc, char **argv) {
     if (front_end(spec, &m))
         return 1;
     if (!step(emit_check_size(&m, &o, &d), &d) && !step(make_dirs(dir, &files), &files))
-        rc = inference ? write_export(&m, spec, weights, dir) : write_build(&m, &o, dir);
+        rc = inference ? write_export(&m, spec, weights, dir) : write_build(&m, &o, dir, runtime);
     model_free(&m);
     return rc;
 }

@@ -941,6 +941,22 @@ START_TEST(test_help_and_unknown_options) {
 }
 END_TEST
 
+/* An emitted build names this tree's runtime by its absolute path: the
+ * output directory can move and still builds. */
+START_TEST(test_emitted_build_moves) {
+    static char out[8192];
+    char cmd[1024];
+    const char *tmp = test_tmpdir();
+    snprintf(cmd, sizeof cmd,
+             "rm -rf %s/mv_a %s/mv_b && ./lenetc tests/models/dense_only.yaml --style loops "
+             "-o %s/mv_a && mv %s/mv_a %s/mv_b && make -s -C %s/mv_b && test -x "
+             "%s/mv_b/dense_only-train && grep '^LENETC_RUNTIME ?= /' %s/mv_b/Makefile",
+             tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "/runtime\n"), "%s", out);
+}
+END_TEST
+
 /* Runs the option reader with its messages caught: into msg. */
 static int read_args_caught(const lenet_command *cmd, int argc, char **argv, char *msg,
                             size_t cap) {
@@ -1320,6 +1336,7 @@ Suite *e2e_suite(void) {
     tcase_add_test(cli, test_unrolled_size_limit);
     tcase_add_test(cli, test_help_and_unknown_options);
     tcase_add_test(cli, test_option_reader);
+    tcase_add_test(cli, test_emitted_build_moves);
     suite_add_tcase(s, cli);
     /* training on MNIST: slow, left to make test */
     TCase *tc = tcase_create("mnist");
