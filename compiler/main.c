@@ -128,10 +128,14 @@ static EmitOptions emit_options(const CodeOptions *c) {
 
 /* parse -> infer shapes: the Model with every size known, or the
  * diagnostic printed. */
-static int front_end(const char *path, Model *m) {
+static int front_end(const char *path, Model *m, int tile) {
     Diag d = {.file = path};
-    if (spec_load_file(path, m, &d) == 0)
+    if (spec_load_file(path, m, &d) == 0) {
+        if (tile > 0) /* code for tiles of this many samples */
+            model_warn_tile(m, tile, &d);
+        fputs(d.warnings, stderr); /* likely mistakes, each said once */
         return 0;
+    }
     fprintf(stderr, "%s\n", d.msg);
     model_free(m);
     return -1;
@@ -174,7 +178,7 @@ static int cmd_summary(int argc, char **argv) {
         return 2;
     }
     Model m;
-    if (front_end(spec, &m))
+    if (front_end(spec, &m, 0))
         return 1;
     StrBuf sb = {0};
     if (json) {
@@ -290,7 +294,7 @@ static int cmd_emit(int argc, char **argv) {
     Model m;
     Diag d = {.file = spec}, files = {.file = "lenetc"};
     int rc = 1;
-    if (front_end(spec, &m))
+    if (front_end(spec, &m, inference ? 0 : o.tile))
         return 1;
     if (!step(emit_check_size(&m, &o, &d), &d) && !step(make_dirs(dir, &files), &files))
         rc = inference ? write_export(&m, spec, weights, dir) : write_build(&m, &o, dir, runtime);
@@ -387,7 +391,7 @@ static int cmd_jit(int argc, char **argv, int what) {
     }
     o.spec_file = spec;
     Model m;
-    if (front_end(spec, &m)) {
+    if (front_end(spec, &m, what == JIT_TRAIN ? o.tile : 0)) {
         free(rest);
         return 1;
     }

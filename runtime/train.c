@@ -325,6 +325,9 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         goto out;
     const int B = o->h.batch;
     const int N = o->limit && o->limit < train.count ? (int)o->limit : train.count;
+    if (B < m->tile && B != m->defaults.batch) /* the spec's own: lenetc warned */
+        fprintf(stderr, "warning: --batch %d is smaller than a tile of %d samples: %d lanes of "
+                "each tile compute nothing\n", B, m->tile, m->tile - B);
     const long steps_per_epoch = (N + B - 1) / B;
     order = malloc(sizeof *order * (size_t)train.count);
     if (!order || lenet_trainer_init(&tr, m, &o->h, o->threads)) {
