@@ -34,17 +34,6 @@ static void load_train(void) {
                   "%s (these tests need MNIST: see README)", err.msg);
 }
 
-/* Runs a shell command, returns its exit status and its stdout+stderr. */
-static int run(const char *cmd, char *out, size_t n) {
-    char full[2048];
-    snprintf(full, sizeof full, "%s 2>&1", cmd);
-    FILE *p = popen(full, "r");
-    ck_assert(p != NULL);
-    size_t len = fread(out, 1, n - 1, p);
-    out[len] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 typedef struct {
     Model m;
