@@ -208,6 +208,9 @@ valgrind: all
 	$(VALGRIND) build/valgrind/lenet5-train --data build/mini-mnist --epochs 2 --threads 2 \
 	  --resume build/valgrind/ck.safetensors --save build/valgrind/w.safetensors --quiet
 	$(VALGRIND) ./lenetc train models/lenet5.yaml --target avx2 --data build/mini-mnist --epochs 1 --quiet
+	@# batchnorm's parts, dropout, augmentation, a validation split, 3 threads
+	$(VALGRIND) ./lenetc train tests/models/every_kind.yaml --target avx2 --data build/mini-mnist \
+	  --epochs 1 --val 100 --threads 3 --quiet
 	@echo "valgrind: no errors, no leaks"
 
 # aarch64: lenet5 emitted --target neon, cross-compiled (gcc-aarch64-linux-gnu)
