@@ -934,13 +934,15 @@ END_TEST
  * output directory can move and still builds. */
 START_TEST(test_emitted_build_moves) {
     static char out[8192];
-    char cmd[1024];
-    const char *tmp = test_tmpdir();
+    char cmd[2048], flags[512] = "";
+    const char *tmp = test_tmpdir(), *cflags = getenv("LENETC_GEN_CFLAGS");
+    if (cflags) /* as the runtime was built (SANITIZE=1) */
+        snprintf(flags, sizeof flags, " CFLAGS='%s'", cflags);
     snprintf(cmd, sizeof cmd,
              "rm -rf %s/mv_a %s/mv_b && ./lenetc tests/models/dense_only.yaml --style loops "
-             "-o %s/mv_a && mv %s/mv_a %s/mv_b && make -s -C %s/mv_b && test -x "
+             "-o %s/mv_a && mv %s/mv_a %s/mv_b && make -s -C %s/mv_b%s && test -x "
              "%s/mv_b/dense_only-train && grep '^LENETC_RUNTIME ?= /' %s/mv_b/Makefile",
-             tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp);
+             tmp, tmp, tmp, tmp, tmp, tmp, flags, tmp, tmp);
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
     ck_assert_msg(strstr(out, "/runtime\n"), "%s", out);
 }
