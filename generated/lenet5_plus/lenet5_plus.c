@@ -851,7 +851,7 @@ const lenet_model lenet5_plus_model = {
     .defaults = {.optimizer = LENET_ADAM, .lr = 0.002f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-07f,
                  .batch = 128, .epochs = 20, .seed = 1,
                  .schedule = LENET_COSINE, .warmup_epochs = 1.0f,
-                 .aug_shift = 2.0f, .aug_rotate = 1e+01f, .aug_scale = 0.1f},
+                 .aug_shift = 2.0f, .aug_rotate = 10.0f, .aug_scale = 0.1f},
     .style = "kernels",
     .target = "avx2",
 };
