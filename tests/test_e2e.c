@@ -763,7 +763,7 @@ START_TEST(test_predict_png_pgm) {
     snprintf(cmd, sizeof cmd, "./lenetc predict models/lenet5.yaml --weights %s models/lenet5.yaml",
              w);
     ck_assert_int_eq(run(cmd, out, sizeof out), 1);
-    ck_assert_msg(strstr(out, "models/lenet5.yaml: not a PNG or PGM image"), "%s", out);
+    ck_assert_msg(strstr(out, "models/lenet5.yaml: not a PNG, JPEG or PGM image"), "%s", out);
     lenet_trainer_free(&t);
     jit_model_free(&j);
     lenet_free_dataset(&test);
@@ -824,11 +824,15 @@ START_TEST(test_help_and_unknown_options) {
     }
     static const char *const bad[] = {
         "./lenetc models/lenet5.yaml -o x --bogus", "./lenetc train models/lenet5.yaml --bogus",
-        "./lenetc eval models/lenet5.yaml --bogus", "./lenetc predict models/lenet5.yaml --bogus"};
+        "./lenetc eval models/lenet5.yaml --bogus"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_msg(run(bad[i], out, sizeof out) == 2, "%s: %s", bad[i], out);
         ck_assert_msg(strstr(out, "unknown option '--bogus'\nusage: "), "%s: %s", bad[i], out);
     }
+    /* predict: the one line, then where the help is, not the whole usage */
+    ck_assert_int_eq(run("./lenetc predict models/lenet5.yaml --bogus", out, sizeof out), 2);
+    ck_assert_str_eq(out, "lenetc predict SPEC.yaml: unknown option '--bogus'\n"
+                          "try 'lenetc predict --help'\n");
     /* a value missing or out of range: one line, in one wording everywhere */
     static const char *const values[][2] = {
         {"./lenetc train models/lenet5.yaml --threads 0",
