@@ -124,9 +124,9 @@ train: all
 	$(MAKE) -C gen
 	gen/lenet5-train --epochs $(EPOCHS)
 
-# Installs lenetc, the runtime (library, header, pkg-config file), the models
-# and the man page under DESTDIR/PREFIX; emitted code then builds anywhere
-# with `pkg-config lenet`.
+# Installs lenetc, lenetc-torch (tools/lenetc_torch.py), the runtime (library,
+# header, pkg-config file), the models and the man page under DESTDIR/PREFIX;
+# emitted code then builds anywhere with `pkg-config lenet`.
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR   = $(DESTDIR)$(PREFIX)/bin
@@ -138,6 +138,7 @@ VERSION  = 0.4
 install: all
 	install -d $(BINDIR) $(LIBDIR)/pkgconfig $(INCDIR) $(DATADIR)/models $(MANDIR)
 	install -m 755 lenetc $(BINDIR)/lenetc
+	install -m 755 tools/lenetc_torch.py $(BINDIR)/lenetc-torch
 	install -m 644 runtime/liblenet.a $(LIBDIR)/liblenet.a
 	install -m 644 runtime/lenet.h runtime/lenet_kernels.h $(INCDIR)/
 	install -m 644 models/*.yaml $(DATADIR)/models/
@@ -149,7 +150,7 @@ install: all
 	  > $(LIBDIR)/pkgconfig/lenet.pc
 
 uninstall:
-	rm -f $(BINDIR)/lenetc $(LIBDIR)/liblenet.a $(INCDIR)/lenet.h $(INCDIR)/lenet_kernels.h \
+	rm -f $(BINDIR)/lenetc $(BINDIR)/lenetc-torch $(LIBDIR)/liblenet.a $(INCDIR)/lenet.h $(INCDIR)/lenet_kernels.h \
 	  $(LIBDIR)/pkgconfig/lenet.pc $(MANDIR)/lenetc.1
 	rm -rf $(DATADIR)
 
