@@ -1019,8 +1019,9 @@ END_TEST
 /* PyTorch interop through tools/lenetc_torch.py (when python3-torch and
  * numpy are installed; the tool builds the torch.nn model from `lenetc
  * summary --json`): lenetc's weights load into the equivalent
- * torch.nn model with load_state_dict(strict=True) and it classifies the
- * t10k images as lenetc does; a state_dict saved by torch comes back as
+ * torch.nn model with load_state_dict(strict=True) and, fed the raw uint8
+ * t10k images (its input stage pads and scales them as lenetc's table
+ * does), it classifies them as lenetc does; a state_dict saved by torch comes back as
  * safetensors lenetc reads, the same floats. Both LeNets (classic pads its
  * input). */
 START_TEST(test_torch_interop) {
@@ -1063,7 +1064,7 @@ START_TEST(test_torch_interop) {
     uint8_t *pred = malloc((size_t)test.count);
     double acc = lenet_trainer_predict(&t, &test, pred);
 
-    /* torch's, with the same weights */
+    /* torch's, with the same weights, from the raw pixels */
     snprintf(cmd, sizeof cmd, "%s tools/lenetc_torch.py eval %s %s %s", py, spec, w, data);
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
     double torch_acc;

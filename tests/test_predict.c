@@ -647,6 +647,281 @@ START_TEST(test_predict_rgb_model) {
 }
 END_TEST
 
+/* ---- deployment (slow: trains on MNIST) ---------------------------------- */
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s missing", path);
+    fseek(f, 0, SEEK_END);
+    const long n = ftell(f);
+    rewind(f);
+    char *s = malloc((size_t)n + 1);
+    ck_assert_uint_eq(fread(s, 1, (size_t)n, f), (size_t)n);
+    s[n] = '\0';
+    fclose(f);
+    return s;
+}
+
+/* README's deployment program is examples/classify.c, verbatim; built with
+ * the export of a briefly trained LeNet-5 it classifies PGM files of t10k
+ * digits (as they are, inverted, enlarged on a larger page, moved) as
+ * `lenetc predict` does, and finds no ink on a blank page as it does. */
+START_TEST(test_readme_deployment_program) {
+    char *readme = slurp("README.md"), *prog = slurp("examples/classify.c");
+    ck_assert_msg(strstr(readme, prog) != NULL,
+                  "README.md does not hold examples/classify.c verbatim: copy it into the "
+                  "Deployment section");
+    free(readme);
+    free(prog);
+
+    char w[512], dir[512], cmd[8192], path[512];
+    static char out[65536], one[1024];
+    snprintf(w, sizeof w, "%s/deploy_w.safetensors", test_tmpdir());
+    snprintf(dir, sizeof dir, "%s/deploy", test_tmpdir());
+    snprintf(cmd, sizeof cmd,
+             "./lenetc train models/lenet5.yaml --limit 6000 --epochs 1 --quiet --save %s && "
+             "rm -rf %s && ./lenetc models/lenet5.yaml --weights %s --inference -o %s && "
+             "cc -std=c99 -O2 -pedantic -Wall -Wextra -Werror -I%s -o %s/classify "
+             "examples/classify.c %s/lenet5.c",
+             w, dir, w, dir, dir, dir, dir);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+
+    lenet_dataset test;
+    lenet_error err;
+    ck_assert_msg(lenet_load_mnist(NULL, "t10k", &test, &err) == 0, "%s", err.msg);
+    enum { N = 12, FORMS = 4 };
+    int len = snprintf(cmd, sizeof cmd, "./lenetc predict models/lenet5.yaml --weights %s", w);
+    char files[N * FORMS + 1][512];
+    for (int i = 0; i < N; i++) {
+        const uint8_t *img = test.images + 784 * i;
+        for (int form = 0; form < FORMS; form++) {
+            /* 0: as is; 1: inverted; 2: 3x, inverted, on a 100x90 page;
+             * 3: 2x, moved to a corner of a 70x60 page */
+            static const int pw[] = {28, 28, 100, 70}, ph[] = {28, 28, 90, 60};
+            static const int zoom[] = {1, 1, 3, 2}, dx[] = {0, 0, 5, 10}, dy[] = {0, 0, 3, 0};
+            const int W = pw[form], H = ph[form], z = zoom[form], inv = form == 1 || form == 2;
+            uint8_t *page = malloc((size_t)W * H);
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++) {
+                    const int sy = (y - dy[form]) / z, sx = (x - dx[form]) / z;
+                    const int in = y >= dy[form] && x >= dx[form] && sy < 28 && sx < 28;
+                    const int v = in ? img[sy * 28 + sx] : 0;
+                    page[y * W + x] = (uint8_t)(inv ? 255 - v : v);
+                }
+            snprintf(files[i * FORMS + form], 512, "%s/d%d-%d.pgm", dir, i, form);
+            write_pgm(files[i * FORMS + form], page, W, H, 0);
+            free(page);
+            len += snprintf(cmd + len, sizeof cmd - len, " %s", files[i * FORMS + form]);
+        }
+    }
+    uint8_t blank[40 * 30];
+    memset(blank, 240, sizeof blank);
+    snprintf(files[N * FORMS], 512, "%s/blank.pgm", dir);
+    write_pgm(files[N * FORMS], blank, 40, 30, 0);
+    snprintf(cmd + len, sizeof cmd - len, " %s", files[N * FORMS]);
+    ck_assert_msg(run_cmd(cmd, out, sizeof out, 0) == 0, "%s", out);
+
+    int right = 0;
+    for (int f = 0; f <= N * FORMS; f++) {
+        const result want = parse_line(out, files[f]);
+        snprintf(path, sizeof path, "%s/classify %s", dir, files[f]);
+        ck_assert_msg(run(path, one, sizeof one) == 0, "%s", one);
+        const result got = parse_line(one, files[f]);
+        ck_assert_msg(got.k == want.k && fabs(got.p - want.p) <= 0.00015,
+                      "%s: the README's program says %s; predict: %d (%.4f)", files[f], one,
+                      want.k, want.p);
+        if (f < N * FORMS)
+            right += want.k == test.labels[f / FORMS];
+    }
+    ck_assert_int_eq(parse_line(out, files[N * FORMS]).k, -1);
+    ck_assert_msg(right >= N * FORMS * 3 / 4, "only %d of %d read right", right, N * FORMS);
+    lenet_free_dataset(&test);
+}
+END_TEST
+
+/* ---- tools/lenetc_torch.py (installed as lenetc-torch) ------------------- */
+
+static int have_torch(void) {
+    if (system("/usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1") == 0)
+        return 1;
+    fprintf(stderr, "predict: lenetc-torch checks skipped: python3-torch is not installed\n");
+    return 0;
+}
+
+/* The torch model's input stage (pad with pixel 0, then lenetc's table)
+ * makes of raw uint8 images exactly the floats lenetc's input tile holds,
+ * for LeCun's padded LeNet and for a spec of its own scale. */
+START_TEST(test_torch_input_stage) {
+    if (!have_torch())
+        return;
+    static const char *const specs[] = {"models/lenet5-classic.yaml", NULL};
+    char spec[512], raw[512], got_path[512], cmd[2048];
+    static char out[8192];
+    snprintf(spec, sizeof spec, "%s/scaled.yaml", test_tmpdir());
+    write_text(spec, "name: scaled\ninput: {shape: [9, 7, 1], pad: 1, scale: [0.1, 0.7]}\n"
+                     "layers:\n  - flatten\n  - dense: {units: 3}\n");
+    const char *path = _i == 0 ? specs[0] : spec;
+    Model m;
+    Diag d = {.file = path};
+    ck_assert_msg(spec_load_file(path, &m, &d) == 0, "%s", d.msg);
+    lenet_model *lm = model_descriptor(&m, 16);
+    const int H = lm->data_h, W = lm->data_w, P = lm->pad, N = 16;
+    const int Hp = H + 2 * P, Wp = W + 2 * P;
+    uint8_t *images = malloc((size_t)N * H * W), labels[16] = {0};
+    for (int i = 0; i < N * H * W; i++)
+        images[i] = (uint8_t)(i * 7 + i / 13); /* every value 0..255 */
+    tmp(raw, "stage.raw");
+    FILE *f = fopen(raw, "wb");
+    ck_assert_ptr_nonnull(f);
+    fwrite(images, 1, (size_t)N * H * W, f);
+    ck_assert_int_eq(fclose(f), 0);
+    tmp(got_path, "stage.f32");
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import sys, numpy as np, torch; sys.path.insert(0, 'tools'); "
+             "import lenetc_torch as lt; m, inp = lt.build('%s'); "
+             "x = torch.from_numpy(np.fromfile('%s', np.uint8).reshape(%d, 1, %d, %d)); "
+             "stage = [s for n, s in m.named_children() if n.startswith('input_')]; "
+             "[x := s(x) for s in stage]; x.numpy().astype('<f4').tofile('%s'); "
+             "print(len(stage), x.dtype)\"",
+             path, raw, N, H, W, got_path);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_str_eq(out, P ? "2 torch.float32\n" : "1 torch.float32\n");
+    /* lenetc's tile: in[c][y][x][lane] */
+    lenet_dataset ds = {.count = N, .rows = H, .cols = W, .channels = 1, .images = images,
+                        .labels = labels};
+    int idx[16];
+    for (int i = 0; i < N; i++)
+        idx[i] = i;
+    float *acts = calloc(lm->act_floats, sizeof *acts);
+    lenet_load_tile(lm, &ds, idx, N, acts);
+    float *got = malloc(sizeof *got * (size_t)N * Hp * Wp);
+    f = fopen(got_path, "rb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fread(got, sizeof *got, (size_t)N * Hp * Wp, f), (size_t)N * Hp * Wp);
+    fclose(f);
+    for (int n = 0; n < N; n++)
+        for (int y = 0; y < Hp; y++)
+            for (int x = 0; x < Wp; x++) {
+                const float a = acts[((size_t)y * Wp + x) * 16 + n];
+                const float b = got[((size_t)n * Hp + y) * Wp + x];
+                ck_assert_msg(memcmp(&a, &b, sizeof a) == 0, "%s image %d (%d, %d): lenetc %.9g, "
+                              "torch %.9g", path, n, y, x, a, b);
+            }
+    free(acts);
+    free(got);
+    free(images);
+    descriptor_free(lm);
+    model_free(&m);
+}
+END_TEST
+
+/* Its mistakes are one line each, never a traceback: a bad spec, a missing
+ * file, weights of another shape or names, a file that is not weights, a
+ * wrong command line; cut short by `head`, it ends quietly. */
+START_TEST(test_torch_tool_errors) {
+    if (!have_torch())
+        return;
+    static char out[16384];
+    char bad[512], tiny[512], classic[512], pt[512], text[512], cmd[4096], err[512];
+    write_text(tmp(bad, "torch_bad.yaml"),
+               "name: bad\ninput: {shape: [28, 28, 1]}\nlayers:\n  - conv: {filters: 6, kernal: 5}\n");
+    init_weights("tests/models/mnist_tiny.yaml", tmp(tiny, "torch_tiny.safetensors"));
+    init_weights("models/lenet5-classic.yaml", tmp(classic, "torch_classic.safetensors"));
+    write_text(tmp(text, "torch_text.pt"), "not a pickle\n");
+    tmp(pt, "torch_out.pt");
+    const char *tool = "/usr/bin/python3 tools/lenetc_torch.py";
+    const struct {
+        const char *args, *want;
+        int rc;
+    } cases[] = {
+        {"to-torch %s models/lenet5.yaml x.pt", NULL, 1}, /* filled below */
+        {"to-torch models/lenet5.yaml %s/nothing.safetensors x.pt", NULL, 1},
+        {"to-torch models/lenet5.yaml %s x.pt", NULL, 1},
+        {"eval models/lenet5.yaml %s ../shared/mnist", NULL, 1},
+        {"from-torch models/lenet5.yaml %s x.safetensors", NULL, 1},
+        {"bogus", NULL, 2},
+        {"eval models/lenet5.yaml", NULL, 2},
+    };
+    char args[7][1024], want[7][1024];
+    snprintf(args[0], 1024, cases[0].args, bad);
+    snprintf(want[0], 1024, "lenetc_torch.py: %s:4:24: error: unknown key 'kernal' in conv layer "
+             "(expected name, filters, kernel, stride, padding)\n", bad);
+    snprintf(args[1], 1024, cases[1].args, test_tmpdir());
+    snprintf(want[1], 1024, "lenetc_torch.py: %s/nothing.safetensors: cannot open: No such file "
+             "or directory\n", test_tmpdir());
+    snprintf(args[2], 1024, cases[2].args, tiny);
+    snprintf(want[2], 1024, "lenetc_torch.py: %s: does not fit the model: missing conv1.weight, "
+             "conv1.bias, conv2.weight, conv2.bias, dense2.weight, dense2.bias, dense3.weight, "
+             "dense3.bias; dense1.weight is 10x16, the model's is 120x400; dense1.bias is 10, "
+             "the model's is 120\n", tiny);
+    snprintf(args[3], 1024, cases[3].args, classic);
+    snprintf(want[3], 1024, "lenetc_torch.py: %s: does not fit the model: conv1.weight is "
+             "6x1x5x5, the model's is 6x1x3x3; conv2.weight is 16x6x5x5, the model's is 16x6x3x3; "
+             "dense2.weight is 84x120, the model's is 60x120; dense2.bias is 84, the model's is "
+             "60; dense3.weight is 10x84, the model's is 10x60\n", classic);
+    snprintf(args[4], 1024, cases[4].args, text);
+    snprintf(want[4], 1024, "lenetc_torch.py: %s: not a file torch.save wrote (UnpicklingError: "
+             "invalid load key, 'n'.)\n", text);
+    snprintf(args[5], 1024, "%s", cases[5].args);
+    snprintf(want[5], 1024, "lenetc_torch.py: unknown command 'bogus'\n"
+             "try 'lenetc_torch.py --help'\n");
+    snprintf(args[6], 1024, "%s", cases[6].args);
+    snprintf(want[6], 1024, "lenetc_torch.py: eval takes 3 or 4 arguments, not 1\n"
+             "try 'lenetc_torch.py --help'\n");
+    for (int i = 0; i < 7; i++) {
+        snprintf(cmd, sizeof cmd, "%s %s", tool, args[i]);
+        ck_assert_msg(run(cmd, out, sizeof out) == cases[i].rc, "%s: %s", cmd, out);
+        ck_assert_str_eq(out, want[i]);
+    }
+    snprintf(cmd, sizeof cmd, "%s --help", tool);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "lenetc-torch to-torch SPEC.yaml W.safetensors OUT.pt"), "%s", out);
+
+    /* into head: two lines, and nothing on stderr */
+    snprintf(cmd, sizeof cmd, "%s to-torch models/lenet5-classic.yaml %s %s && "
+             "%s eval models/lenet5-classic.yaml %s ../shared/mnist 2>%s | head -2",
+             tool, classic, pt, tool, classic, tmp(err, "torch_head.err"));
+    ck_assert_msg(run_cmd(cmd, out, sizeof out, 0) == 0, "%s", out);
+    double acc;
+    int k;
+    ck_assert_msg(sscanf(out, "accuracy %lf\n%d\n", &acc, &k) == 2 && strlen(out) < 24, "%s",
+                  out);
+    snprintf(cmd, sizeof cmd, "cat %s", err);
+    ck_assert_int_eq(run(cmd, out, sizeof out), 0);
+    ck_assert_str_eq(out, "");
+}
+END_TEST
+
+/* make install puts it in PREFIX/bin as lenetc-torch, where it runs the
+ * lenetc installed beside it; make uninstall takes it away. */
+START_TEST(test_torch_tool_installed) {
+    if (!have_torch())
+        return;
+    static char out[16384];
+    char dest[600], cmd[4096], bad[512];
+    const char *san = getenv("LENETC_SANITIZE");
+    snprintf(dest, sizeof dest, "%s/%s/torch_dest", getenv("PWD") ? getenv("PWD") : ".",
+             test_tmpdir());
+    snprintf(cmd, sizeof cmd, "rm -rf %s && make -s install DESTDIR=%s PREFIX=/usr SANITIZE=%s",
+             dest, dest, san ? san : "");
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    write_text(tmp(bad, "installed_bad.yaml"), "name: x\ninput: {shape: [28, 28, 1]}\n");
+    /* no $LENETC, no tree lenetc on PATH: it must find the installed one */
+    snprintf(cmd, sizeof cmd, "cd / && env -u LENETC PATH=/usr/bin:/bin %s/usr/bin/lenetc-torch "
+             "to-torch %s/%s w.safetensors x.pt",
+             dest, getenv("PWD") ? getenv("PWD") : ".", bad);
+    ck_assert_int_eq(run(cmd, out, sizeof out), 1);
+    ck_assert_msg(!strncmp(out, "lenetc-torch: ", 14) && strstr(out, "installed_bad.yaml") &&
+                      strchr(out, '\n') == out + strlen(out) - 1,
+                  "%s", out);
+    snprintf(cmd, sizeof cmd, "%s/usr/bin/lenetc-torch --help", dest);
+    ck_assert_int_eq(run(cmd, out, sizeof out), 0);
+    snprintf(cmd, sizeof cmd, "make -s uninstall DESTDIR=%s PREFIX=/usr SANITIZE=%s && "
+             "test -z \"$(find %s -type f)\"", dest, san ? san : "", dest);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+}
+END_TEST
+
 Suite *predict_suite(void) {
     Suite *s = suite_create("predict");
     TCase *tc = tcase_create("predict");
@@ -658,5 +933,13 @@ Suite *predict_suite(void) {
     tcase_add_test(tc, test_predict_usage);
     tcase_add_test(tc, test_predict_rgb_model);
     suite_add_tcase(s, tc);
+    TCase *slow = tcase_create("predict_mnist");
+    tcase_set_tags(slow, "slow");
+    tcase_set_timeout(slow, 300);
+    tcase_add_test(slow, test_readme_deployment_program);
+    tcase_add_loop_test(slow, test_torch_input_stage, 0, 2);
+    tcase_add_test(slow, test_torch_tool_errors);
+    tcase_add_test(slow, test_torch_tool_installed);
+    suite_add_tcase(s, slow);
     return s;
 }
