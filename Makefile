@@ -89,10 +89,12 @@ EXPORT_WEIGHTS = ./lenetc train tests/models/mnist_tiny.yaml --style loops --thr
 golden: lenetc
 	@for f in models/*.yaml; do \
 	  n=$$(sed -n 's/^name: *\([A-Za-z0-9_]*\).*/\1/p' $$f); \
-	  ./lenetc $$f --target avx2 -o generated/$$n || exit 1; \
-	  ./lenetc $$f --target avx2 --style loops -o generated/loops/$$n || exit 1; done
+	  ./lenetc $$f --target avx2 -o generated/$$n --runtime ../../runtime || exit 1; \
+	  ./lenetc $$f --target avx2 --style loops -o generated/loops/$$n \
+	    --runtime ../../../runtime || exit 1; done
 	@for f in tests/models/*.yaml; do \
-	  ./lenetc $$f --target avx2 --style unrolled -o generated/tests/$$(basename $$f .yaml) || exit 1; done
+	  ./lenetc $$f --target avx2 --style unrolled -o generated/tests/$$(basename $$f .yaml) \
+	    --runtime ../../../runtime || exit 1; done
 	@./lenetc models/lenet5.yaml --target avx2 --style unrolled -o build/unroll
 	@sha256sum < build/unroll/lenet5.c | cut -c1-64 > generated/lenet5-unroll.sha256
 	@for f in tests/specs/bad/*.yaml; do \
@@ -134,7 +136,8 @@ LIBDIR   = $(DESTDIR)$(PREFIX)/lib
 INCDIR   = $(DESTDIR)$(PREFIX)/include
 DATADIR  = $(DESTDIR)$(PREFIX)/share/lenetc
 MANDIR   = $(DESTDIR)$(PREFIX)/share/man/man1
-VERSION  = 0.4
+# one version, lenet.h's (what lenetc --version prints)
+VERSION  = $(shell sed -n 's/^\#define LENET_VERSION "\(.*\)"/\1/p' runtime/lenet.h)
 install: all
 	install -d $(BINDIR) $(LIBDIR)/pkgconfig $(INCDIR) $(DATADIR)/models $(MANDIR)
 	install -m 755 lenetc $(BINDIR)/lenetc
@@ -206,6 +209,9 @@ valgrind: all
 	$(VALGRIND) build/valgrind/lenet5-train --data build/mini-mnist --epochs 2 --threads 2 \
 	  --resume build/valgrind/ck.safetensors --save build/valgrind/w.safetensors --quiet
 	$(VALGRIND) ./lenetc train models/lenet5.yaml --target avx2 --data build/mini-mnist --epochs 1 --quiet
+	@# batchnorm's parts, dropout, augmentation, a validation split, 3 threads
+	$(VALGRIND) ./lenetc train tests/models/every_kind.yaml --target avx2 --data build/mini-mnist \
+	  --epochs 1 --val 100 --threads 3 --quiet
 	@echo "valgrind: no errors, no leaks"
 
 # aarch64: lenet5 emitted --target neon, cross-compiled (gcc-aarch64-linux-gnu)

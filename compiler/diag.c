@@ -1,4 +1,4 @@
-/* diag.c: error messages that point at the spec, chibicc style:
+/* diag.c: error messages (and warnings) that point at the spec, chibicc style:
  *
  *   models/bad.yaml:7:17: error: unknown key 'filtres' in conv layer
  *       - conv: {filtres: 6, kernel: 3}
@@ -26,8 +26,9 @@ static bool printable_line(const char *p, size_t n) {
     return true;
 }
 
-/* Appends the source line and a caret under col, if the line is printable. */
-static void append_caret(Diag *d, size_t used, int line, int col) {
+/* Appends the source line and a caret under col to buf (cap bytes, used
+ * of them taken), if the line is printable. */
+static void append_caret(const Diag *d, char *buf, size_t cap, size_t used, int line, int col) {
     const char *p = d->src;
     for (int l = 1; p && l < line; l++) {
         p = strchr(p, '\n');
@@ -41,7 +42,7 @@ static void append_caret(Diag *d, size_t used, int line, int col) {
         return; /* too long to be useful on a terminal */
     if (!printable_line(p, n))
         return; /* control bytes or broken UTF-8 would garble the terminal */
-    int w = snprintf(d->msg + used, sizeof d->msg - used, "\n    %.*s\n    %*s^", (int)n, p,
+    int w = snprintf(buf + used, cap - used, "\n    %.*s\n    %*s^", (int)n, p,
                      col > 1 ? col - 1 : 0, "");
     (void)w;
 }
@@ -62,6 +63,25 @@ int error_at(Diag *d, int line, int col, const char *fmt, ...) {
     int m = vsnprintf(d->msg + n, sizeof d->msg - (size_t)n, fmt, ap);
     va_end(ap);
     if (m >= 0 && (size_t)(n + m) < sizeof d->msg - 200 && line > 0)
-        append_caret(d, (size_t)(n + m), line, col);
+        append_caret(d, d->msg, sizeof d->msg, (size_t)(n + m), line, col);
     return -1;
+}
+
+void warn_at(Diag *d, int line, int col, const char *fmt, ...) {
+    char one[512];
+    int n = line > 0 ? snprintf(one, sizeof one, "%s:%d:%d: warning: ", d->file, line, col)
+                     : snprintf(one, sizeof one, "%s: warning: ", d->file);
+    if (n < 0 || (size_t)n >= sizeof one)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(one + n, sizeof one - (size_t)n, fmt, ap);
+    va_end(ap);
+    if (m >= 0 && (size_t)(n + m) < sizeof one - 200 && line > 0)
+        append_caret(d, one, sizeof one, (size_t)(n + m), line, col);
+    size_t used = strlen(d->warnings);
+    if (used + strlen(one) + 2 < sizeof d->warnings) { /* else: enough said */
+        snprintf(d->warnings + used, sizeof d->warnings - used, "%s\n", one);
+        d->n_warnings++;
+    }
 }

@@ -41,20 +41,9 @@ void emit_close(Emitter *e) {
     emit_line(e, "}");
 }
 
-const char *shortest_real(double v, bool is_float, char buf[32]) {
-    if (is_float)
-        v = (float)v;
-    for (int digits = 1; digits <= 17; digits++) {
-        snprintf(buf, 32, "%.*g", digits, v);
-        if (is_float ? strtof(buf, NULL) == (float)v : strtod(buf, NULL) == v)
-            break;
-    }
-    return buf;
-}
-
 const char *emit_real(Emitter *e, double v, char buf[32]) {
     const bool is_float = strcmp(e->opt.real, "float") == 0;
-    shortest_real(v, is_float, buf);
+    lenet_shortest(v, is_float, buf);
     if (!strpbrk(buf, ".en"))
         strcat(buf, ".0");
     if (is_float)
@@ -64,7 +53,7 @@ const char *emit_real(Emitter *e, double v, char buf[32]) {
 
 const char *emit_spec_real(Emitter *e, float v, char buf[32]) {
     char digits[32];
-    return emit_real(e, strtod(shortest_real(v, true, digits), NULL), buf);
+    return emit_real(e, strtod(lenet_shortest(v, true, digits), NULL), buf);
 }
 
 void emit_lane_loop(Emitter *e) {

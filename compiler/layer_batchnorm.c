@@ -81,7 +81,7 @@ static long batchnorm_macs(const Layer *l) { return shape_size(l->in); }
 /* A spec's number as a double literal ("0.99", "0.001"): the statistics
  * are computed in double whatever the code's type. */
 static const char *spec_double(float v, char buf[32]) {
-    shortest_real(v, true, buf);
+    lenet_shortest(v, true, buf);
     if (!strpbrk(buf, ".en"))
         strcat(buf, ".0");
     return buf;

@@ -48,6 +48,7 @@ static void leaky_relu_torch(const Layer *l, json_t *modules) {
 
 const LayerKind leaky_relu_kind = {
     .kind = "leaky_relu",
+    .activation = true,
     .prefix = "leaky_relu",
     .keras = "LeakyReLU",
     .parse = leaky_relu_parse,

@@ -45,6 +45,7 @@ static void relu_torch(const Layer *l, json_t *modules) {
 
 const LayerKind relu_kind = {
     .kind = "relu",
+    .activation = true,
     .prefix = "relu",
     .keras = "ReLU",
     .parse = relu_parse,

@@ -38,6 +38,7 @@ static void squash_torch(const Layer *l, json_t *modules) {
 
 const LayerKind tanh_kind = {
     .kind = "tanh",
+    .activation = true,
     .prefix = "tanh",
     .keras = "Activation",
     .parse = squash_parse,
@@ -50,6 +51,7 @@ const LayerKind tanh_kind = {
 
 const LayerKind sigmoid_kind = {
     .kind = "sigmoid",
+    .activation = true,
     .prefix = "sigmoid",
     .keras = "Activation",
     .parse = squash_parse,

@@ -83,5 +83,5 @@ void layer_torch_module(json_t *modules, const Layer *l, const char *suffix, con
 
 json_t *layer_json_real(float v) {
     char buf[32];
-    return json_real(strtod(shortest_real(v, true, buf), NULL));
+    return json_real(strtod(lenet_shortest(v, true, buf), NULL));
 }

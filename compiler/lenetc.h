@@ -49,10 +49,17 @@ typedef struct {
     const char *src;    /* the spec's text, for the caret line; may be NULL */
     char msg[1024];
     bool failed;
+    /* likely mistakes that still compile (warn_at), each with its line and
+     * caret; the caller prints them */
+    char warnings[2048];
+    int n_warnings;
 } Diag;
 
 /* line and col are 1-based; 0 means "no position". Always returns -1. */
 int error_at(Diag *d, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The same as a warning, appended to d->warnings ("FILE:L:C: warning: ..."). */
+void warn_at(Diag *d, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* ---- YAML tree (yaml.c) ------------------------------------------------ */
@@ -116,6 +123,9 @@ typedef struct {
     void (*torch)(const Layer *l, json_t *modules);
     /* the output is the input seen another way (flatten): no code, no memory */
     bool view;
+    /* an elementwise activation (relu, tanh...): one after the logits is
+     * likely a mistake (softmax cross-entropy takes raw scores) */
+    bool activation;
     /* forward reads the pass (lenet_pass: training flag, step seed) */
     bool uses_pass;
     /* A kind that needs the whole batch's statistics (batchnorm) in
@@ -241,7 +251,12 @@ typedef struct {
     int n_classes;
     int parts;              /* of a training pass: 1 + the batch statistics */
     long sums;              /* doubles of sums per tile, for them */
+    int batch_line, batch_col; /* where train: batch was written (0: not) */
 } Model;
+
+/* Warns (warn_at) of a spec's batch smaller than the tile: lanes that
+ * compute nothing. */
+void model_warn_tile(const Model *m, int tile, Diag *d);
 
 /* spec.c helpers for the layer parsers. params may be NULL (no keys given).
  * what names the owner in messages ("conv layer"). */
@@ -301,8 +316,7 @@ struct Emitter {
 void emit_line(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void emit_open(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void emit_close(Emitter *e);
-/* The shortest decimal that reads back as v, as a float or a double. */
-const char *shortest_real(double v, bool is_float, char buf[32]);
+/* (The shortest decimal that reads back as v: lenet_shortest, lenet.h.) */
 /* A real literal in the emitted type, shortest: "0.25f" or "0.25". */
 const char *emit_real(Emitter *e, double v, char buf[32]);
 /* The same for a number the spec gave (kept as a float): as written, so

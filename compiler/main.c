@@ -32,6 +32,7 @@ static const char *usage_text =
     "       lenetc eval SPEC.yaml --weights W.safetensors [--target T] [--data DIR] [--threads N]\n"
     "       lenetc predict SPEC.yaml --weights W.safetensors [--target T] IMAGE.png|IMAGE.pgm...\n"
     "       lenetc targets\n"
+    "       lenetc --version\n"
     "\n"
     "Compiles a YAML layer stack into C for its forward and backward passes.\n"
     "\n"
@@ -39,7 +40,9 @@ static const char *usage_text =
     "                --json: the same as JSON, with every tensor and each layer's\n"
     "                torch.nn modules (what tools/lenetc_torch.py reads)\n"
     "  -o DIR        write DIR/NAME.c, DIR/NAME.h and DIR/Makefile; `make -C DIR`\n"
-    "                builds DIR/NAME-train against the lenetc runtime\n"
+    "                builds DIR/NAME-train against the lenetc runtime: this\n"
+    "                source tree's by its absolute path, an installed lenetc's\n"
+    "                through pkg-config, or --runtime DIR's\n"
     "  --inference   with --weights: write DIR/NAME.c and DIR/NAME.h, the trained\n"
     "                model as standalone C99 (forward pass, weights compiled in):\n"
     "                int NAME_predict(const uint8_t image[], float probs[])\n"
@@ -60,13 +63,16 @@ static const char *usage_text =
     "                full|loops\n"
     "  --tile N      samples per forward/backward call (default 16, max 64)\n"
     "\n"
-    "Trainer options (lenetc train and NAME-train): see `lenetc train SPEC --help`.\n"
+    "Every command takes --help. Trainer options (lenetc train and NAME-train):\n"
+    "see `lenetc train --help`; eval's and predict's: `lenetc eval --help`, ...\n"
     "The spec format is documented in README.md.\n";
 
+/* A mistake on the command line: one line, and where the help is. */
 static void usage_error(const char *fmt, const char *arg) {
     fprintf(stderr, "lenetc: ");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n%s", usage_text);
+    fprintf(stderr, "\n");
+    lenet_try_help("lenetc");
 }
 
 /* What --target, --style (or its older spellings --shape and --unroll) and
@@ -122,10 +128,14 @@ static EmitOptions emit_options(const CodeOptions *c) {
 
 /* parse -> infer shapes: the Model with every size known, or the
  * diagnostic printed. */
-static int front_end(const char *path, Model *m) {
+static int front_end(const char *path, Model *m, int tile) {
     Diag d = {.file = path};
-    if (spec_load_file(path, m, &d) == 0)
+    if (spec_load_file(path, m, &d) == 0) {
+        if (tile > 0) /* code for tiles of this many samples */
+            model_warn_tile(m, tile, &d);
+        fputs(d.warnings, stderr); /* likely mistakes, each said once */
         return 0;
+    }
     fprintf(stderr, "%s\n", d.msg);
     model_free(m);
     return -1;
@@ -165,12 +175,10 @@ static int cmd_summary(int argc, char **argv) {
     if (r || !spec) {
         if (!r)
             usage_error("%s", "summary takes a spec file");
-        else
-            fputs(usage_text, stderr);
         return 2;
     }
     Model m;
-    if (front_end(spec, &m))
+    if (front_end(spec, &m, 0))
         return 1;
     StrBuf sb = {0};
     if (json) {
@@ -186,36 +194,6 @@ static int cmd_summary(int argc, char **argv) {
     return 0;
 }
 
-/* Path of `to` relative to directory `from` ("../runtime"), or absolute when
- * they share no directory; both must exist. */
-static void relative_path(const char *from, const char *to, char *out, size_t n) {
-    char a[PATH_MAX + 1], b[PATH_MAX + 1];
-    if (!realpath(from, a) || !realpath(to, b)) {
-        snprintf(out, n, "%s", to);
-        return;
-    }
-    strcat(a, "/");
-    strcat(b, "/");
-    size_t common = 0; /* length of the shared leading directories */
-    for (size_t i = 0; a[i] && a[i] == b[i]; i++)
-        if (a[i] == '/')
-            common = i + 1;
-    if (common <= 1) { /* nothing shared but the root: absolute is clearer */
-        snprintf(out, n, "%.*s", (int)strlen(b) - 1, b);
-        return;
-    }
-    out[0] = '\0';
-    for (const char *p = a + common; *p; p++)
-        if (*p == '/')
-            strncat(out, "../", n - strlen(out) - 1);
-    strncat(out, b + common, n - strlen(out) - 1);
-    size_t len = strlen(out);
-    if (len && out[len - 1] == '/')
-        out[len - 1] = '\0';
-    if (!out[0])
-        snprintf(out, n, ".");
-}
-
 static int write_one(const char *dir, const char *name, const StrBuf *sb) {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -227,19 +205,23 @@ static int write_one(const char *dir, const char *name, const StrBuf *sb) {
     return 0;
 }
 
-/* -o DIR: the model's source, header and Makefile. */
-static int write_build(const Model *m, const EmitOptions *o, const char *dir) {
-    /* a lenetc run from its source tree points the Makefile at that tree's
-     * runtime; an installed one leaves it to pkg-config */
-    char runtime[PATH_MAX], header[PATH_MAX + 16], rel[PATH_MAX] = "";
+/* -o DIR: the model's source, header and Makefile. The Makefile builds
+ * against runtime_dir if given (--runtime), else the runtime of the source
+ * tree this lenetc runs from, by its absolute path (so DIR can move), else
+ * (an installed lenetc) the installed one, through pkg-config. */
+static int write_build(const Model *m, const EmitOptions *o, const char *dir,
+                       const char *runtime_dir) {
+    char runtime[PATH_MAX], header[PATH_MAX + 16], full[PATH_MAX] = "";
     snprintf(runtime, sizeof runtime, "%s/runtime", exe_dir());
     snprintf(header, sizeof header, "%s/lenet.h", runtime);
-    if (access(header, R_OK) == 0)
-        relative_path(dir, runtime, rel, sizeof rel);
+    if (runtime_dir)
+        snprintf(full, sizeof full, "%s", runtime_dir);
+    else if (access(header, R_OK) == 0 && !realpath(runtime, full))
+        full[0] = '\0';
     StrBuf c = {0}, h = {0}, mk = {0};
     emit_source(m, o, &c);
     emit_header(m, o, &h);
-    emit_makefile(m, o, rel, &mk);
+    emit_makefile(m, o, full, &mk);
     char cname[MAX_NAME + 4], hname[MAX_NAME + 4];
     snprintf(cname, sizeof cname, "%s.c", m->name);
     snprintf(hname, sizeof hname, "%s.h", m->name);
@@ -260,7 +242,7 @@ static int write_export(const Model *m, const char *spec, const char *weights,
     int rc = 1;
     if (!params) {
         fprintf(stderr, "lenetc: out of memory\n");
-    } else if (lenet_load_safetensors(lm, params, weights, &err)) {
+    } else if (lenet_load_weights(lm, params, NULL, weights, &err)) {
         fprintf(stderr, "%s\n", err.msg);
     } else {
         StrBuf c = {0}, h = {0};
@@ -279,20 +261,25 @@ static int write_export(const Model *m, const char *spec, const char *weights,
 
 static int cmd_emit(int argc, char **argv) {
     CodeOptions code = {.target = -1, .style = STYLE_KERNELS, .tile = 16};
-    const char *spec = NULL, *dir = NULL, *weights = NULL;
+    const char *spec = NULL, *dir = NULL, *weights = NULL, *runtime = NULL;
     int inference = 0;
     const lenet_option options[] = {
         CODE_OPTIONS(&code),
         {.name = "-o", .kind = LENET_OPT_STRING, .dest = &dir, .needs = "a directory"},
+        {.name = "--runtime", .kind = LENET_OPT_STRING, .dest = &runtime, .needs = "a directory"},
         {.name = "--weights", .kind = LENET_OPT_STRING, .dest = &weights, .needs = "a file"},
         {.name = "--inference", .kind = LENET_OPT_FLAG, .dest = &inference},
+        {.name = "--help", .kind = LENET_OPT_HELP},
         {0}};
     const lenet_command cmd = {
         .prog = "lenetc", .options = options, .operand = take_spec, .ctx = &spec};
-    if (lenet_read_args(&cmd, argc, argv, 1)) {
-        fputs(usage_text, stderr);
-        return 2;
+    const int r = lenet_read_args(&cmd, argc, argv, 1);
+    if (r == LENET_ARGS_HELP) {
+        fputs(usage_text, stdout);
+        return 0;
     }
+    if (r)
+        return 2;
     if (!spec || !dir) {
         usage_error("%s", spec ? "missing -o DIR" : "missing the spec file");
         return 2;
@@ -307,10 +294,10 @@ static int cmd_emit(int argc, char **argv) {
     Model m;
     Diag d = {.file = spec}, files = {.file = "lenetc"};
     int rc = 1;
-    if (front_end(spec, &m))
+    if (front_end(spec, &m, inference ? 0 : o.tile))
         return 1;
     if (!step(emit_check_size(&m, &o, &d), &d) && !step(make_dirs(dir, &files), &files))
-        rc = inference ? write_export(&m, spec, weights, dir) : write_build(&m, &o, dir);
+        rc = inference ? write_export(&m, spec, weights, dir) : write_build(&m, &o, dir, runtime);
     model_free(&m);
     return rc;
 }
@@ -318,6 +305,42 @@ static int cmd_emit(int argc, char **argv) {
 /* `lenetc train` and `lenetc eval`: JIT-compile the spec, then hand the
  * remaining options to the runtime's trainer or evaluator. */
 enum { JIT_TRAIN, JIT_EVAL, JIT_PREDICT };
+
+/* `lenetc train --help` with no spec: the runtime's own help, for a model
+ * that has the defaults of a spec without a train: section. */
+static int help_without_spec(int what) {
+    static const char spec[] = "name: SPEC\ninput: {shape: [28, 28, 1]}\n"
+                               "layers: [flatten, {dense: {units: 10}}]\n";
+    Model m;
+    Diag d = {.file = "SPEC"};
+    if (spec_parse(spec, sizeof spec - 1, "SPEC", &m, &d)) {
+        fprintf(stderr, "%s\n", d.msg);
+        return 1;
+    }
+    lenet_model *lm = model_descriptor(&m, 16);
+    char *help[] = {what == JIT_TRAIN ? "lenetc train SPEC.yaml"
+                    : what == JIT_EVAL ? "lenetc eval SPEC.yaml"
+                                       : "lenetc predict SPEC.yaml",
+                    "--help", NULL};
+    if (what == JIT_TRAIN) {
+        printf("(The values in parentheses are those of a spec without a train: section;\n"
+               "`lenetc train SPEC.yaml --help` gives a spec's own.)\n\n");
+        lenet_train_options to;
+        lenet_parse_train_args(lm, 2, help, &to, help[0]);
+        fputs("\nlenetc train also takes:\n"
+              "  --target T              native (default), avx512, avx2 or sse2\n"
+              "  --style S               kernels (default), loops or unrolled\n"
+              "  --tile N                samples per generated call (default 16)\n",
+              stdout);
+    } else if (what == JIT_EVAL) {
+        lenet_eval_main(lm, 2, help, help[0]);
+    } else {
+        lenet_predict_main(lm, 2, help, help[0]);
+    }
+    descriptor_free(lm);
+    model_free(&m);
+    return 0;
+}
 
 /* Every argument lenetc does not read itself, for the runtime's reader. */
 typedef struct {
@@ -348,7 +371,6 @@ static int cmd_jit(int argc, char **argv, int what) {
     const lenet_command ours = {.prog = "lenetc", .options = options, .operand = pass_on,
                                 .ctx = &passed, .pass_unknown = 1};
     if (lenet_read_args(&ours, argc, argv, spec ? 3 : 2)) {
-        fputs(usage_text, stderr);
         free(rest);
         return 2;
     }
@@ -357,9 +379,8 @@ static int cmd_jit(int argc, char **argv, int what) {
     if (!spec) {
         for (int i = 1; i < n; i++)
             if (!strcmp(rest[i], "--help") || !strcmp(rest[i], "-h")) {
-                fputs(usage_text, stdout);
                 free(rest);
-                return 0;
+                return help_without_spec(what);
             }
         char why[96];
         snprintf(why, sizeof why, "%s needs a spec file first: lenetc %s SPEC.yaml [options]",
@@ -370,7 +391,7 @@ static int cmd_jit(int argc, char **argv, int what) {
     }
     o.spec_file = spec;
     Model m;
-    if (front_end(spec, &m)) {
+    if (front_end(spec, &m, what == JIT_TRAIN ? o.tile : 0)) {
         free(rest);
         return 1;
     }
@@ -423,6 +444,10 @@ out:
 
 /* `lenetc targets`: what --target takes, and what runs here. */
 static int cmd_targets(int argc, char **argv) {
+    if (argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
     if (argc > 2) {
         usage_error("%s", "targets takes no arguments");
         return 2;
@@ -446,6 +471,10 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         fputs(usage_text, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("lenetc %s\n", LENET_VERSION);
         return 0;
     }
     if (!strcmp(cmd, "summary"))

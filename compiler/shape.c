@@ -7,6 +7,41 @@
 
 #include "lenetc.h"
 
+/* What compiles but is likely not what was meant. */
+static void warn_mistakes(const Model *m, Diag *d) {
+    for (int i = 0; i < m->n_layers; i++) {
+        const Layer *l = &m->layers[i];
+        if (l->kind->view && l->in.flat)
+            warn_at(d, l->line, l->col, "%s: its input is already a vector: this %s does nothing",
+                    l->name, l->kind->kind);
+    }
+    /* the logits: the last layer with parameters, and what follows it */
+    int k = m->n_layers - 1;
+    while (k > 0 && !layer_params(&m->layers[k], true))
+        k--;
+    const Layer *logits = &m->layers[k];
+    if (logits->act != ACT_NONE)
+        warn_at(d, logits->line, logits->col,
+                "%s gives the logits, but its activation %s changes them: softmax "
+                "cross-entropy takes raw scores (activation: none)",
+                logits->name, activation_names[logits->act]);
+    for (int i = k + 1; i < m->n_layers; i++) {
+        const Layer *l = &m->layers[i];
+        if (l->kind->activation)
+            warn_at(d, l->line, l->col,
+                    "%s comes after the logits (%s): softmax cross-entropy takes raw scores",
+                    l->name, logits->name);
+    }
+}
+
+void model_warn_tile(const Model *m, int tile, Diag *d) {
+    if (m->train.batch < tile)
+        warn_at(d, m->batch_line, m->batch_col,
+                "a batch of %d is smaller than a tile of %d samples: %d lanes of each tile "
+                "compute nothing (--tile %d, or a larger batch)",
+                m->train.batch, tile, tile - m->train.batch, m->train.batch);
+}
+
 int model_infer(Model *m, Diag *d) {
     Shape s = {m->in_c, m->in_h + 2 * m->pad, m->in_w + 2 * m->pad, false};
     m->input = s;
@@ -72,6 +107,7 @@ int model_infer(Model *m, Diag *d) {
                         "the last layer gives %d class score; at least 2 are needed", s.c);
     if (!seen_trainable)
         return error_at(d, last->line, last->col, "the model has no trainable parameters");
+    warn_mistakes(m, d);
     /* the trainable tensors first, in layer order, then the state: the
      * optimiser updates one run, params[0..n_trainable) */
     long off = 0;

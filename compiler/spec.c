@@ -516,6 +516,11 @@ int spec_parse(const char *text, size_t len, const char *default_name, Model *m,
     if (parse_input(input, m, d) || parse_layers(layers, m, d) ||
         (train && parse_train(train, &m->train, d)))
         goto out;
+    const YNode *batch = train ? spec_get(train, "batch") : NULL;
+    if (batch) { /* for a warning that the tile wastes lanes */
+        m->batch_line = batch->line;
+        m->batch_col = batch->col;
+    }
     rc = model_infer(m, d);
 out:
     ytree_free(root);

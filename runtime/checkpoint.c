@@ -74,23 +74,19 @@ static void describe_options(const lenet_trainer *t, const lenet_train_options *
     lenet_meta_set(meta, "seed", buf);
     snprintf(buf, sizeof buf, "%d", o->h.batch);
     lenet_meta_set(meta, "batch", buf);
-    snprintf(buf, sizeof buf, "%d", t->threads);
-    lenet_meta_set(meta, "threads", buf);
     lenet_meta_set(meta, "optimizer", lenet_optimizer_name(o->h.optimizer));
-    snprintf(buf, sizeof buf, "%.9g", (double)o->h.lr);
-    lenet_meta_set(meta, "lr", buf);
-    snprintf(buf, sizeof buf, "%.9g", (double)o->h.momentum);
-    lenet_meta_set(meta, "momentum", buf);
+    lenet_meta_set(meta, "lr", lenet_shortest(o->h.lr, 1, buf));
+    lenet_meta_set(meta, "momentum", lenet_shortest(o->h.momentum, 1, buf));
     lenet_meta_set(meta, "nesterov", o->h.nesterov ? "yes" : "no");
-    snprintf(buf, sizeof buf, "%.9g", (double)o->h.weight_decay);
-    lenet_meta_set(meta, "weight_decay", buf);
+    lenet_meta_set(meta, "weight_decay", lenet_shortest(o->h.weight_decay, 1, buf));
     /* the schedule by what sets its rates; a cosine's depend on the epochs */
+    char num[32];
     if (o->h.schedule == LENET_COSINE)
-        snprintf(buf, sizeof buf, "cosine warmup %.9g over %d epochs",
-                 (double)o->h.warmup_epochs, o->h.epochs);
+        snprintf(buf, sizeof buf, "cosine warmup %s over %d epochs",
+                 lenet_shortest(o->h.warmup_epochs, 1, num), o->h.epochs);
     else if (o->h.schedule == LENET_STEP)
-        snprintf(buf, sizeof buf, "step every %d by %.9g", o->h.step_every,
-                 (double)o->h.step_factor);
+        snprintf(buf, sizeof buf, "step every %d by %s", o->h.step_every,
+                 lenet_shortest(o->h.step_factor, 1, num));
     else
         snprintf(buf, sizeof buf, "constant");
     lenet_meta_set(meta, "schedule", buf);
@@ -102,8 +98,7 @@ static void describe_options(const lenet_trainer *t, const lenet_train_options *
     lenet_meta_set(meta, "augment", buf);
     snprintf(buf, sizeof buf, "%ld", o->limit);
     lenet_meta_set(meta, "limit", buf);
-    snprintf(buf, sizeof buf, "%.17g", o->val);
-    lenet_meta_set(meta, "val", buf);
+    lenet_meta_set(meta, "val", lenet_shortest(o->val, 0, buf));
     lenet_meta_set(meta, "shuffle", o->shuffle ? "yes" : "no");
 }
 
@@ -143,6 +138,83 @@ int lenet_save_checkpoint(const lenet_trainer *t, const lenet_train_options *o,
     int rc = lenet_save_safetensors_meta(&v.m, t->mem, &meta, path, err);
     view_free(&v);
     return rc;
+}
+
+int lenet_load_weights(const lenet_model *m, float *params, lenet_meta *meta, const char *path,
+                       lenet_error *err) {
+    static const char *const optimiser[] = {"adam.m.", "adam.v.", NULL};
+    lenet_meta *own = meta ? NULL : malloc(sizeof *own);
+    lenet_meta *mt = meta ? meta : own;
+    float *copy = malloc(m->n_params * sizeof *copy);
+    int skipped = 0, rc = -1;
+    if (!mt || !copy) {
+        lenet_set_error(err, "%s: out of memory", path);
+        goto out;
+    }
+    memcpy(copy, params, m->n_params * sizeof *copy);
+    if (lenet_load_safetensors_skip(m, copy, mt, path, optimiser, &skipped, err))
+        goto out;
+    const char *format = lenet_meta_get(mt, "lenetc"), *step = lenet_meta_get(mt, "step");
+    const int checkpoint = format && strcmp(format, FORMAT) == 0;
+    if (skipped && !checkpoint) { /* optimiser state in what is not a checkpoint */
+        lenet_set_error(err, "%s: has %d adam.* tensors but is not a lenetc checkpoint", path,
+                        skipped);
+        goto out;
+    }
+    if (checkpoint)
+        fprintf(stderr, "note: %s is a checkpoint (step %s): using its weights, not its "
+                "optimiser state\n", path, step ? step : "?");
+    memcpy(params, copy, m->n_params * sizeof *copy);
+    rc = 0;
+out:
+    free(own);
+    free(copy);
+    return rc;
+}
+
+/* The settings that are numbers (compared as the floats they are: files
+ * from before printed them with 9 digits, 0.00100000005) and how the
+ * command line spells each, "" for one the spec alone sets. */
+static const struct {
+    const char *key, *option;
+    int real;
+} settings[] = {
+    {"seed", "--seed", 0},          {"batch", "--batch", 0},
+    {"optimizer", "--optimizer", 0}, {"lr", "--lr", 1},
+    {"momentum", "--momentum", 1},  {"nesterov", "nesterov", 0},
+    {"weight_decay", "--weight-decay", 1}, {"schedule", "--schedule", 0},
+    {"augment", "--augment", 0},    {"limit", "--limit", 0},
+    {"shuffle", "shuffle", 0},      {"val", "--val", 1},
+    {"model", "the model", 0},
+};
+
+static int setting(const char *key) {
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
+        if (!strcmp(settings[i].key, key))
+            return (int)i;
+    return -1;
+}
+
+static int same_setting(const char *key, const char *a, const char *b) {
+    const int i = setting(key);
+    if (i >= 0 && settings[i].real)
+        return (float)strtod(a, NULL) == (float)strtod(b, NULL);
+    return strcmp(a, b) == 0;
+}
+
+/* "--lr 0.001", "no --limit", "the model lenet5": a setting as the user
+ * wrote it, into buf */
+static const char *as_written(const char *key, const char *value, char buf[96]) {
+    const int i = setting(key);
+    const char *name = i >= 0 ? settings[i].option : key;
+    char num[32];
+    if (i >= 0 && settings[i].real)
+        value = lenet_shortest(strtod(value, NULL), 1, num);
+    if ((!strcmp(key, "limit") || !strcmp(key, "val")) && !strcmp(value, "0"))
+        snprintf(buf, 96, "no %s", name);
+    else
+        snprintf(buf, 96, "%s %s", name, value);
+    return buf;
 }
 
 /* Parses a whole decimal or hex field in [lo, hi]. */
@@ -196,10 +268,11 @@ int lenet_load_checkpoint(lenet_trainer *t, const lenet_train_options *o, lenet_
         for (size_t k = 0; k < sizeof newer / sizeof newer[0] && !got; k++)
             if (!strcmp(want.key[i], newer[k][0]))
                 got = newer[k][1];
-        if (!got || strcmp(got, want.value[i]) != 0) {
-            lenet_set_error(err, "%s: written with %s %s, but this run has %s %s: resume "
-                            "with the same options", path, want.key[i], got ? got : "(none)",
-                            want.key[i], want.value[i]);
+        if (!got || !same_setting(want.key[i], got, want.value[i])) {
+            char a[96], b[96];
+            lenet_set_error(err, "%s: written with %s, but this run has %s: resume with the same "
+                            "options", path, as_written(want.key[i], got, a),
+                            as_written(want.key[i], want.value[i], b));
             goto out;
         }
     }

@@ -102,13 +102,13 @@ int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *pro
         {0}};
     const lenet_command cmd = {.prog = prog, .options = options};
     const int parsed = lenet_read_args(&cmd, argc, argv, 1);
-    if (parsed == LENET_ARGS_HELP || parsed == LENET_ARGS_UNKNOWN)
-        eval_usage(prog, parsed > 0 ? stdout : stderr);
+    if (parsed == LENET_ARGS_HELP)
+        eval_usage(prog, stdout);
     if (parsed)
         return parsed > 0 ? 0 : 2;
     if (!weights) {
         fprintf(stderr, "%s: --weights is required\n", prog);
-        eval_usage(prog, stderr);
+        lenet_try_help(prog);
         return 2;
     }
     lenet_error err = {{0}};
@@ -128,7 +128,7 @@ int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *pro
     rq.test_labels = test_labels;
     rq.threads = threads;
     static lenet_meta meta; /* 40 KiB: not on the stack */
-    if (lenet_load_safetensors_meta(m, t.params, &meta, weights, &err) ||
+    if (lenet_load_weights(m, t.params, &meta, weights, &err) ||
         lenet_load_data(&rq, NULL, &test, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
         goto out;

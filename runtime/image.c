@@ -274,15 +274,6 @@ static void predict_usage(const char *prog, FILE *f) {
             prog);
 }
 
-/* A usage error: its one line is printed; this adds where help is. The
- * command is prog's first two words ("lenetc predict SPEC.yaml"). */
-static int predict_usage_error(const char *prog) {
-    const char *sp = strchr(prog, ' ');
-    sp = sp ? strchr(sp + 1, ' ') : NULL;
-    fprintf(stderr, "try '%.*s --help'\n", sp ? (int)(sp - prog) : (int)strlen(prog), prog);
-    return 2;
-}
-
 /* The images: argv[first..first + n), after every option. */
 typedef struct {
     const char *prog;
@@ -296,6 +287,7 @@ static int take_image(void *ctx, char **argv, int i) {
         im->first = i;
     else if (im->first + im->n != i) {
         fprintf(stderr, "%s: options go before the images\n", im->prog);
+        lenet_try_help(im->prog);
         return -1;
     }
     im->n++;
@@ -328,14 +320,15 @@ int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *
         predict_usage(prog, stdout);
         return 0;
     }
-    if (parsed)
-        return predict_usage_error(prog);
+    if (parsed) /* the reader said what and where the help is */
+        return 2;
     const int first_image = im.first, n_images = im.n;
     const char *const *names =
         classes >= 0 ? lenet_class_names(lenet_class_sets[classes].name) : NULL;
     if (!weights || !n_images) {
         fprintf(stderr, "%s: %s\n", prog, weights ? "no images given" : "--weights is required");
-        return predict_usage_error(prog);
+        lenet_try_help(prog);
+        return 2;
     }
     if (m->data_c != 1 && m->data_c != 3) {
         fprintf(stderr, "%s: %s takes %d-channel images; predict reads gray or RGB ones\n", prog,
@@ -349,7 +342,7 @@ int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *
         return 1;
     }
     static lenet_meta meta; /* 40 KiB: not on the stack */
-    if (lenet_load_safetensors_meta(m, t.params, &meta, weights, &err)) {
+    if (lenet_load_weights(m, t.params, &meta, weights, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
         lenet_trainer_free(&t);
         return 1;

@@ -154,6 +154,9 @@ typedef struct {
 
 void lenet_set_error(lenet_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The shortest decimal that reads back as v (as a float if is_float):
+ * 0.001, not 0.00100000005; what messages and generated code print. */
+const char *lenet_shortest(double v, int is_float, char buf[32]);
 
 /* Opens path for reading if it is a regular file (never blocking on a FIFO):
  * a descriptor, or -1 with "PATH: why" in err. */
@@ -382,6 +385,11 @@ int lenet_warn_provenance(const char *weights, const lenet_meta *meta, const len
  * back (meta may be NULL). */
 int lenet_save_safetensors_meta(const lenet_model *m, const float *params,
                                 const lenet_meta *meta, const char *path, lenet_error *err);
+/* The same, checking but not loading tensors whose names start with one of
+ * the prefixes in skip (NULL-terminated); *n_skipped counts them. */
+int lenet_load_safetensors_skip(const lenet_model *m, float *params, lenet_meta *meta,
+                                const char *path, const char *const *skip, int *n_skipped,
+                                lenet_error *err);
 int lenet_load_safetensors_meta(const lenet_model *m, float *params, lenet_meta *meta,
                                 const char *path, lenet_error *err);
 
@@ -410,14 +418,19 @@ int lenet_default_threads(void);
 
 /* ---- training --------------------------------------------------------- */
 
-/* One worker's scratch: the activations of the tile it is working on and
- * its private gradient sum. */
+/* One worker's scratch: the activations of the tile it is working on, and
+ * what it scored in an evaluation. */
 typedef struct {
     float *acts, *dacts; /* act_floats each */
-    float *grads;        /* n_params; worker 0 uses the trainer's grads */
     double loss;
     int correct;
 } lenet_worker;
+
+/* A step's gradient is summed in a fixed order, whatever the thread count:
+ * the batch's tiles in at most this many contiguous runs ("slots"), each
+ * run's tiles added in order into the slot's own buffer, then the slots
+ * added in order. A worker takes whole slots. */
+#define LENET_MAX_SLOTS 16
 
 /* Everything one training run owns. params, grads, the Adam moments and the
  * workers' buffers share one allocation, as in llm.c. */
@@ -431,9 +444,14 @@ typedef struct {
     int threads;
     lenet_worker workers[LENET_MAX_THREADS];
     long step;                               /* optimiser steps taken */
+    int slots;                               /* gradient slots (<= LENET_MAX_SLOTS) */
+    float *slot_grads[LENET_MAX_SLOTS];      /* slot 0 is grads */
+    int tiles;                               /* tiles of a whole batch */
+    double *tile_loss;                       /* each tile's loss and right */
+    int *tile_correct;                       /* answers, summed in tile order */
+    double step_loss;                        /* the last step's loss */
     /* batch statistics (m->parts > 1): every tile of a batch stays in
      * memory between the parts of its passes */
-    int batch_tiles;
     float *tile_acts, *tile_dacts;           /* batch_tiles x act_floats each */
     const lenet_dataset *data;               /* what it trains on, for the
                                               * checkpoints' provenance; or NULL */
@@ -558,6 +576,11 @@ typedef struct {
  * atomically (temp file, fsync, rename). */
 int lenet_save_checkpoint(const lenet_trainer *t, const lenet_train_options *o,
                           const lenet_progress *p, const char *path, lenet_error *err);
+/* Weights for eval, predict, --init and the export: a weights file, or a
+ * checkpoint, whose weights it takes (its optimiser state left, as a note
+ * on stderr says); meta (may be NULL) gets the file's metadata. */
+int lenet_load_weights(const lenet_model *m, float *params, lenet_meta *meta, const char *path,
+                       lenet_error *err);
 /* Loads into an initialised trainer; refuses a checkpoint of another model
  * or one written with other seed, batch, threads, optimiser, lr, limit or
  * shuffling (naming the difference). */
@@ -601,8 +624,12 @@ typedef struct {
     int value;
 } lenet_choice;
 
+/* lenetc's version: `lenetc --version`, the trainers' --version, lenet.pc */
+#define LENET_VERSION "0.5"
+
 typedef enum {
     LENET_OPT_HELP,   /* --help (or -h): the walk stops there */
+    LENET_OPT_VERSION, /* --version: the same */
     LENET_OPT_FLAG,   /* no value: *(int *)dest = 1 */
     LENET_OPT_INT,    /* a whole number from lo to hi: *(int *)dest */
     LENET_OPT_LONG,   /* the same into *(long *)dest */
@@ -638,12 +665,17 @@ typedef struct {
 } lenet_command;
 
 #define LENET_ARGS_HELP 1      /* --help seen; nothing after it read */
-#define LENET_ARGS_ERROR (-1)  /* a message printed */
-#define LENET_ARGS_UNKNOWN (-2) /* "unknown option" printed: callers add their usage */
+#define LENET_ARGS_VERSION 2   /* --version seen; the same */
+#define LENET_ARGS_ERROR (-1)  /* a message printed, and where help is */
+#define LENET_ARGS_UNKNOWN (-2) /* "unknown option" printed, the same */
 
 /* Reads argv[first..argc) against cmd's table, storing values as it goes:
- * 0 at the end, or one of the above. */
+ * 0 at the end, or one of the above. A mistake gets one line saying what
+ * is wrong and lenet_try_help's, not the whole usage. */
 int lenet_read_args(const lenet_command *cmd, int argc, char **argv, int first);
+/* "try 'lenetc train --help'" on stderr, for prog ("lenetc train SPEC.yaml",
+ * "./lenet5-train"): after any error in a command line. */
+void lenet_try_help(const char *prog);
 
 /* What --classes takes (eval.c): digits (value 0) and fashion (1), the sets
  * lenet_class_names knows. */

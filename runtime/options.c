@@ -3,10 +3,11 @@
  *
  * A command describes its options in a table; lenet_read_args walks argv
  * once, stores each value where its entry says, and reports what is wrong
- * in one line and one wording everywhere:
+ * in one line and one wording everywhere, then where the help is:
  *   PROG: unknown option '--x'
  *   PROG: --threads needs a value
  *   PROG: --threads takes a number from 1 to 64, not 'x'
+ *   try 'PROG --help'
  * An option may be given again: the last one counts.
  */
 #include <errno.h>
@@ -96,16 +97,20 @@ int lenet_read_args(const lenet_command *cmd, int argc, char **argv, int first) 
                 continue;
             }
             fprintf(stderr, "%s: unknown option '%s'\n", cmd->prog, a);
+            lenet_try_help(cmd->prog);
             return LENET_ARGS_UNKNOWN;
         }
         if (o->kind == LENET_OPT_HELP)
             return LENET_ARGS_HELP;
+        if (o->kind == LENET_OPT_VERSION)
+            return LENET_ARGS_VERSION;
         if (o->kind == LENET_OPT_FLAG) {
             *(int *)o->dest = 1;
             continue;
         }
         if (i + 1 >= argc) {
             fprintf(stderr, "%s: %s needs %s\n", cmd->prog, a, o->needs ? o->needs : "a value");
+            lenet_try_help(cmd->prog);
             return LENET_ARGS_ERROR;
         }
         const char *v = argv[++i];
@@ -113,8 +118,18 @@ int lenet_read_args(const lenet_command *cmd, int argc, char **argv, int first) 
             char buf[256];
             fprintf(stderr, "%s: %s takes %s, not '%s'\n", cmd->prog, a,
                     takes(o, buf, sizeof buf), v);
+            lenet_try_help(cmd->prog);
             return LENET_ARGS_ERROR;
         }
     }
     return 0;
+}
+
+void lenet_try_help(const char *prog) {
+    /* "lenetc train SPEC.yaml" -> "lenetc train": its help needs no spec */
+    static const char spec[] = " SPEC.yaml";
+    size_t n = strlen(prog);
+    if (n > sizeof spec - 1 && !strcmp(prog + n - (sizeof spec - 1), spec))
+        n -= sizeof spec - 1;
+    fprintf(stderr, "try '%.*s --help'\n", (int)n, prog);
 }

@@ -272,9 +272,37 @@ static int nonneg_int(const json_t *v) {
 }
 
 /* Appends "name" to a comma-separated list, truncating quietly. */
-static void list_add(char *buf, size_t cap, const char *name) {
-    size_t n = strlen(buf);
-    snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", name);
+/* Names for a message: as many whole names as fit, then how many more. */
+typedef struct {
+    char text[240];
+    int more;
+} name_list;
+
+static void list_add(name_list *l, const char *name) {
+    size_t n = strlen(l->text);
+    if (l->more || n + strlen(name) + 2 >= sizeof l->text) {
+        l->more++;
+        return;
+    }
+    snprintf(l->text + n, sizeof l->text - n, "%s%s", n ? ", " : "", name);
+}
+
+/* "a, b, c" or "a, b and 12 more" */
+static const char *list_text(name_list *l) {
+    if (l->more) {
+        size_t n = strlen(l->text);
+        snprintf(l->text + n, sizeof l->text - n, " and %d more", l->more);
+        l->more = 0;
+    }
+    return l->text;
+}
+
+/* Whether name starts with one of the prefixes (a NULL-terminated list). */
+static int skipped(const char *name, const char *const *skip) {
+    for (; skip && *skip; skip++)
+        if (strncmp(name, *skip, strlen(*skip)) == 0)
+            return 1;
+    return 0;
 }
 
 static void format_json_shape(const json_t *shape, char *buf, size_t cap) {
@@ -399,13 +427,13 @@ static int by_begin(const void *a, const void *b) {
 
 /* Everything about the header that must hold before any params change. */
 static int check_header(const lenet_model *m, const char *path, json_t *root,
-                        uint64_t data_len, span *spans, size_t *n_spans,
-                        lenet_error *err) {
+                        uint64_t data_len, const char *const *skip, int *n_skipped, span *spans,
+                        size_t *n_spans, lenet_error *err) {
     if (!json_is_object(root)) {
         lenet_set_error(err, "%s: header is not a JSON object", path);
         return -1;
     }
-    char unknown[256] = "";
+    name_list unknown = {.more = 0};
     size_t n = 0;
     const char *key;
     json_t *v;
@@ -433,22 +461,24 @@ static int check_header(const lenet_model *m, const char *path, json_t *root,
         for (int i = 0; i < m->n_tensors; i++)
             if (strcmp(m->tensors[i].name, key) == 0)
                 s->t = &m->tensors[i];
-        if (!s->t)
-            list_add(unknown, sizeof unknown, key);
+        if (!s->t && skipped(key, skip))
+            (*n_skipped)++; /* checked, not copied */
+        else if (!s->t)
+            list_add(&unknown, key);
     }
     *n_spans = n;
-    if (unknown[0]) {
-        lenet_set_error(err, "%s: unexpected tensors not in the model: %s",
-                        path, unknown);
+    if (unknown.text[0]) {
+        lenet_set_error(err, "%s: unexpected tensors not in the model: %s", path,
+                        list_text(&unknown));
         return -1;
     }
 
-    char missing[256] = "";
+    name_list missing = {.more = 0};
     for (int i = 0; i < m->n_tensors; i++) {
         const lenet_tensor *t = &m->tensors[i];
         const json_t *entry = json_object_get(root, t->name);
         if (!entry) {
-            list_add(missing, sizeof missing, t->name);
+            list_add(&missing, t->name);
             continue;
         }
         const json_t *shape = json_object_get(entry, "shape");
@@ -461,8 +491,8 @@ static int check_header(const lenet_model *m, const char *path, json_t *root,
             return -1;
         }
     }
-    if (missing[0]) {
-        lenet_set_error(err, "%s: missing tensors: %s", path, missing);
+    if (missing.text[0]) {
+        lenet_set_error(err, "%s: missing tensors: %s", path, list_text(&missing));
         return -1;
     }
 
@@ -511,6 +541,14 @@ int lenet_load_safetensors(const lenet_model *m, float *params,
 
 int lenet_load_safetensors_meta(const lenet_model *m, float *params, lenet_meta *meta,
                                 const char *path, lenet_error *err) {
+    int n_skipped = 0;
+    return lenet_load_safetensors_skip(m, params, meta, path, NULL, &n_skipped, err);
+}
+
+int lenet_load_safetensors_skip(const lenet_model *m, float *params, lenet_meta *meta,
+                                const char *path, const char *const *skip, int *n_skipped,
+                                lenet_error *err) {
+    *n_skipped = 0;
     if (check_model(m, path, err) != 0)
         return -1;
     uint64_t header_len = 0, body_len = 0;
@@ -534,12 +572,13 @@ int lenet_load_safetensors_meta(const lenet_model *m, float *params, lenet_meta 
     int rc = -1;
     if (!spans)
         lenet_set_error(err, "%s: out of memory", path);
-    else if (check_header(m, path, root, body_len - header_len, spans,
+    else if (check_header(m, path, root, body_len - header_len, skip, n_skipped, spans,
                           &n_spans, err) == 0 &&
              (!meta || read_meta(root, meta, path, err) == 0)) {
         for (size_t i = 0; i < n_spans; i++)
-            memcpy(params + spans[i].t->offset, data + spans[i].begin,
-                   spans[i].end - spans[i].begin);
+            if (spans[i].t)
+                memcpy(params + spans[i].t->offset, data + spans[i].begin,
+                       spans[i].end - spans[i].begin);
         rc = 0;
     }
     free(spans);

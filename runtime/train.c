@@ -49,8 +49,8 @@ void lenet_train_usage(const char *prog, const lenet_model *m, void *stream) {
             "  --test-every-epoch  with --val, score the test set every epoch too\n"
             "  --save-best FILE with --val, keep the weights of the epoch with the best\n"
             "                   val_acc (then the lowest val_loss) in FILE\n"
-            "  --threads N      worker threads (default: all %d cores); the same seed and\n"
-            "                   N give the same result bit for bit\n"
+            "  --threads N      worker threads (default: all %d cores); any number gives\n"
+            "                   the same result, bit for bit\n"
             "  --no-shuffle     keep the training images in file order\n"
             "  --init FILE      start from weights in a safetensors file\n"
             "  --save FILE      write the trained weights as safetensors\n"
@@ -64,7 +64,7 @@ void lenet_train_usage(const char *prog, const lenet_model *m, void *stream) {
             "  --log FILE.csv   write a row per step and per epoch (loss, accuracies, time)\n"
             "  --quiet          print only the final line (and no progress bar; the bar\n"
             "                   shows only on a terminal)\n"
-            "  --help           this text\n"
+            "  --help           this text; --version: lenetc's version\n"
             "\n"
             "Each epoch prints: epoch N/M loss=... train_acc=... test_acc=... time=...s eval=...s\n"
             "lr=... (time: the training steps; eval: the scoring; lr: the rate of its last\n"
@@ -94,6 +94,7 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
         {"constant", LENET_CONSTANT}, {"cosine", LENET_COSINE}, {"step", LENET_STEP}, {NULL, 0}};
     const lenet_option options[] = {
         {.name = "--help", .kind = LENET_OPT_HELP},
+        {.name = "--version", .kind = LENET_OPT_VERSION},
         {.name = "--no-shuffle", .kind = LENET_OPT_FLAG, .dest = &no_shuffle},
         {.name = "--quiet", .kind = LENET_OPT_FLAG, .dest = &o->quiet},
         {.name = "--data", .kind = LENET_OPT_STRING, .dest = &o->data_dir},
@@ -130,8 +131,11 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
         {0}};
     const lenet_command cmd = {.prog = prog, .options = options};
     const int parsed = lenet_read_args(&cmd, argc, argv, 1);
-    if (parsed == LENET_ARGS_HELP || parsed == LENET_ARGS_UNKNOWN)
-        lenet_train_usage(prog, m, parsed > 0 ? stdout : stderr);
+    if (parsed == LENET_ARGS_HELP)
+        lenet_train_usage(prog, m, stdout);
+    if (parsed == LENET_ARGS_VERSION)
+        printf("%s: lenetc %s runtime; %s, %s code for %s\n", prog, LENET_VERSION, m->name,
+               m->style ? m->style : "?", m->target ? m->target : "?");
     if (parsed)
         return parsed > 0 ? 1 : -1;
     o->shuffle = !no_shuffle;
@@ -165,20 +169,24 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
     if (o->h.momentum > 0 && o->h.optimizer != LENET_SGD) {
         fprintf(stderr, "%s: --momentum is sgd's; this run's optimizer is %s\n", prog,
                 lenet_optimizer_name(o->h.optimizer));
+        lenet_try_help(prog);
         return -1;
     }
     if (o->h.weight_decay > 0 && o->h.optimizer == LENET_ADAM) {
         fprintf(stderr, "%s: --weight-decay needs sgd or adamw (adam has none)\n", prog);
+        lenet_try_help(prog);
         return -1;
     }
     if (o->val >= 1 && o->val != floor(o->val)) {
         fprintf(stderr, "%s: --val takes a count of images or a fraction below 1, not %g\n",
                 prog, o->val);
+        lenet_try_help(prog);
         return -1;
     }
     if ((o->save_best_path || o->test_every_epoch) && o->val == 0) {
         fprintf(stderr, "%s: %s needs a validation set (--val)\n", prog,
                 o->save_best_path ? "--save-best" : "--test-every-epoch");
+        lenet_try_help(prog);
         return -1;
     }
     return 0;
@@ -317,6 +325,9 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         goto out;
     const int B = o->h.batch;
     const int N = o->limit && o->limit < train.count ? (int)o->limit : train.count;
+    if (B < m->tile && B != m->defaults.batch) /* the spec's own: lenetc warned */
+        fprintf(stderr, "warning: --batch %d is smaller than a tile of %d samples: %d lanes of "
+                "each tile compute nothing\n", B, m->tile, m->tile - B);
     const long steps_per_epoch = (N + B - 1) / B;
     order = malloc(sizeof *order * (size_t)train.count);
     if (!order || lenet_trainer_init(&tr, m, &o->h, o->threads)) {
@@ -324,7 +335,7 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         goto out;
     }
     tr.data = &train;
-    if (o->init_path && lenet_load_safetensors(m, tr.params, o->init_path, &err)) {
+    if (o->init_path && lenet_load_weights(m, tr.params, NULL, o->init_path, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
         goto out;
     }

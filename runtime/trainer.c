@@ -118,21 +118,24 @@ int lenet_trainer_init(lenet_trainer *t, const lenet_model *m, const lenet_hpara
     t->m = m;
     t->h = *h;
     const size_t P = m->n_params, A = m->act_floats;
-    /* params, grads, m, v; then per worker acts, dacts and (but worker 0)
-     * its gradient sum */
+    const int T = m->tile, B = h->batch > 0 ? h->batch : 1;
+    t->tiles = (B + T - 1) / T;
+    t->slots = t->tiles < LENET_MAX_SLOTS ? t->tiles : LENET_MAX_SLOTS;
+    /* params, grads (slot 0), m, v; per worker acts, dacts; slots 1.. */
     /* every array starts on a 64-byte line, so every feature's tile of
      * lanes does too (the kernels' vector loads never straddle lines) */
     const size_t Pa = (P + 15) / 16 * 16, Aa = (A + 15) / 16 * 16;
-    const size_t floats = 4 * Pa + (size_t)threads * 2 * Aa + (size_t)(threads - 1) * Pa;
+    const size_t floats = 4 * Pa + (size_t)threads * 2 * Aa + (size_t)(t->slots - 1) * Pa;
     t->mem = aligned_alloc(64, floats * sizeof *t->mem);
-    if (!t->mem)
-        return -1;
-    memset(t->mem, 0, floats * sizeof *t->mem);
-    t->thread_set = lenet_threads_create(threads);
+    t->tile_loss = calloc((size_t)t->tiles, sizeof *t->tile_loss);
+    t->tile_correct = calloc((size_t)t->tiles, sizeof *t->tile_correct);
+    t->thread_set = t->mem && t->tile_loss && t->tile_correct ? lenet_threads_create(threads)
+                                                               : NULL;
     if (!t->thread_set) {
-        free(t->mem);
+        lenet_trainer_free(t);
         return -1;
     }
+    memset(t->mem, 0, floats * sizeof *t->mem);
     t->threads = lenet_threads_size(t->thread_set);
     t->params = t->mem;
     t->grads = t->mem + Pa;
@@ -140,31 +143,25 @@ int lenet_trainer_init(lenet_trainer *t, const lenet_model *m, const lenet_hpara
     t->adam_v = t->mem + 3 * Pa;
     float *p = t->mem + 4 * Pa;
     for (int w = 0; w < t->threads; w++) {
-        lenet_worker *k = &t->workers[w];
-        k->acts = p;
-        k->dacts = p + Aa;
+        t->workers[w].acts = p;
+        t->workers[w].dacts = p + Aa;
         p += 2 * Aa;
-        if (w == 0) {
-            k->grads = t->grads;
-        } else {
-            k->grads = p;
-            p += Pa;
-        }
     }
+    t->slot_grads[0] = t->grads;
+    for (int s = 1; s < t->slots; s++, p += Pa)
+        t->slot_grads[s] = p;
     t->acts = t->workers[0].acts;
     t->dacts = t->workers[0].dacts;
     if (m->parts > 1) {
-        const int T = m->tile, B = h->batch > 0 ? h->batch : 1;
-        t->batch_tiles = (B + T - 1) / T;
-        t->tile_acts = aligned_alloc(64, (size_t)t->batch_tiles * 2 * Aa * sizeof(float));
-        t->tile_sums = calloc((size_t)(t->batch_tiles + 1) * m->sums, sizeof(double));
+        t->tile_acts = aligned_alloc(64, (size_t)t->tiles * 2 * Aa * sizeof(float));
+        t->tile_sums = calloc((size_t)(t->tiles + 1) * m->sums, sizeof(double));
         if (!t->tile_acts || !t->tile_sums) {
             lenet_trainer_free(t);
             return -1;
         }
-        memset(t->tile_acts, 0, (size_t)t->batch_tiles * 2 * Aa * sizeof(float));
-        t->tile_dacts = t->tile_acts + (size_t)t->batch_tiles * Aa;
-        t->batch_sums = t->tile_sums + (size_t)t->batch_tiles * m->sums;
+        memset(t->tile_acts, 0, (size_t)t->tiles * 2 * Aa * sizeof(float));
+        t->tile_dacts = t->tile_acts + (size_t)t->tiles * Aa;
+        t->batch_sums = t->tile_sums + (size_t)t->tiles * m->sums;
     }
     lenet_init_params(m, t->params, h->seed);
     return 0;
@@ -175,6 +172,8 @@ void lenet_trainer_free(lenet_trainer *t) {
     free(t->mem);
     free(t->tile_acts);
     free(t->tile_sums);
+    free(t->tile_loss);
+    free(t->tile_correct);
     memset(t, 0, sizeof *t);
 }
 
@@ -189,33 +188,61 @@ static void load_batch_tile(const job *j, int s, int n, float *acts) {
         lenet_load_tile(t->m, j->ds, j->idx + s, n, acts);
 }
 
-/* The loss of the tile of samples s..s+n, and dLoss/dlogits into dacts. */
-static void tile_loss(const job *j, lenet_worker *k, int s, int n, const float *acts,
-                      float *dacts) {
-    const lenet_model *m = j->t->m;
+/* Tile i's loss (of its samples s..s+n) and right answers, and
+ * dLoss/dlogits into dacts. */
+static void tile_loss(const job *j, int i, int s, int n, const float *acts, float *dacts) {
+    lenet_trainer *t = j->t;
+    const lenet_model *m = t->m;
     uint8_t labels[LENET_MAX_TILE];
     for (int b = 0; b < n; b++)
         labels[b] = j->ds->labels[j->idx[s + b]];
-    k->loss += lenet_softmax_xent(acts + m->logits_offset, m->n_classes, m->tile, n, labels,
-                                  1.0f / j->n, dacts + m->logits_offset, &k->correct);
+    t->tile_correct[i] = 0;
+    t->tile_loss[i] = lenet_softmax_xent(acts + m->logits_offset, m->n_classes, m->tile, n, labels,
+                                         1.0f / j->n, dacts + m->logits_offset,
+                                         &t->tile_correct[i]);
 }
 
-/* Worker w's tiles, one after the other: forward, loss and backward each. */
+/* The step's slots, and slot s's tiles [*lo, *hi). */
+static int step_slots(int tiles) { return tiles < LENET_MAX_SLOTS ? tiles : LENET_MAX_SLOTS; }
+
+static void slot_tiles(int tiles, int s, int *lo, int *hi) {
+    const int n = step_slots(tiles);
+    *lo = (int)((long)tiles * s / n);
+    *hi = (int)((long)tiles * (s + 1) / n);
+}
+
+/* The slot of tile i. */
+static int slot_of(int tiles, int i) {
+    int s = 0, lo, hi;
+    for (slot_tiles(tiles, s, &lo, &hi); i >= hi; slot_tiles(tiles, ++s, &lo, &hi))
+        ;
+    return s;
+}
+
+/* Worker w's slots: each slot's tiles one after the other, forward, loss
+ * and backward each, into the slot's gradient buffer. */
 static void tile_passes(job *j, int w, int nw) {
     lenet_trainer *t = j->t;
     const lenet_model *m = t->m;
     lenet_worker *k = &t->workers[w];
-    const int T = m->tile;
-    int lo, hi;
-    share(j->n, T, w, nw, &lo, &hi);
-    for (int s = lo; s < hi; s += T) {
-        const int n = hi - s < T ? hi - s : T;
-        load_batch_tile(j, s, n, k->acts);
-        const lenet_pass pass = {
-            .training = 1, .seed = lenet_step_seed(t->h.seed, t->step + 1), .sample = s};
-        m->forward(t->params, k->acts, &pass);
-        tile_loss(j, k, s, n, k->acts, k->dacts);
-        m->backward(t->params, k->acts, k->dacts, k->grads, &pass);
+    const int T = m->tile, tiles = (j->n + T - 1) / T;
+    int slo, shi;
+    share(step_slots(tiles), 1, w, nw, &slo, &shi);
+    if (slo == 0 && shi > 0) /* slot 0; the others were cleared as they were added */
+        memset(t->grads, 0, m->n_trainable * sizeof *t->grads);
+    for (int slot = slo; slot < shi; slot++) {
+        float *grads = t->slot_grads[slot];
+        int lo, hi;
+        slot_tiles(tiles, slot, &lo, &hi);
+        for (int i = lo; i < hi; i++) {
+            const int s = i * T, n = j->n - s < T ? j->n - s : T;
+            load_batch_tile(j, s, n, k->acts);
+            const lenet_pass pass = {
+                .training = 1, .seed = lenet_step_seed(t->h.seed, t->step + 1), .sample = s};
+            m->forward(t->params, k->acts, &pass);
+            tile_loss(j, i, s, n, k->acts, k->dacts);
+            m->backward(t->params, k->acts, k->dacts, grads, &pass);
+        }
     }
 }
 
@@ -235,16 +262,21 @@ static void add_tile_sums(lenet_trainer *t, int tiles, int w, int nw) {
     lenet_threads_barrier(t->thread_set);
 }
 
-/* With batch statistics: worker w's run of the batch's tiles, each part
- * of the passes over all of them before the sums are added (lenet_pass). */
+/* With batch statistics: worker w's slots' tiles, each part of the passes
+ * over every tile of the batch before the sums are added (lenet_pass). */
 static void batch_passes(job *j, int w, int nw) {
     lenet_trainer *t = j->t;
     const lenet_model *m = t->m;
-    lenet_worker *k = &t->workers[w];
     const int T = m->tile, tiles = (j->n + T - 1) / T;
     const size_t A = (size_t)(m->act_floats + 15) / 16 * 16;
-    int lo, hi;
-    share(tiles, 1, w, nw, &lo, &hi);
+    int slo, shi, lo = 0, hi = 0, unused;
+    share(step_slots(tiles), 1, w, nw, &slo, &shi);
+    if (slo < shi) { /* its tiles: those of its slots */
+        slot_tiles(tiles, slo, &lo, &unused);
+        slot_tiles(tiles, shi - 1, &unused, &hi);
+    }
+    if (slo == 0 && shi > 0) /* slot 0; the others were cleared as they were added */
+        memset(t->grads, 0, m->n_trainable * sizeof *t->grads);
     lenet_pass pass = {.training = 1, .seed = lenet_step_seed(t->h.seed, t->step + 1),
                        .batch = j->n, .batch_sums = t->batch_sums};
     for (int part = 0; part < m->parts; part++) {
@@ -261,8 +293,8 @@ static void batch_passes(job *j, int w, int nw) {
                 load_batch_tile(j, s, n, acts);
             m->forward(t->params, acts, &pass);
             if (part == m->parts - 1) {
-                tile_loss(j, k, s, n, acts, dacts);
-                m->backward(t->params, acts, dacts, k->grads, &pass);
+                tile_loss(j, i, s, n, acts, dacts);
+                m->backward(t->params, acts, dacts, t->slot_grads[slot_of(tiles, i)], &pass);
             }
         }
     }
@@ -274,43 +306,55 @@ static void batch_passes(job *j, int w, int nw) {
             pass.sample = s;
             pass.lanes = j->n - s < T ? j->n - s : T;
             pass.sums = t->tile_sums + (size_t)i * m->sums;
-            m->backward(t->params, t->tile_acts + i * A, t->tile_dacts + i * A, k->grads, &pass);
+            m->backward(t->params, t->tile_acts + i * A, t->tile_dacts + i * A,
+                        t->slot_grads[slot_of(tiles, i)], &pass);
         }
     }
 }
 
-/* Worker w: forward and backward over its run of the batch's tiles; then,
- * once every worker is done, the gradient sum and the update of its own
- * slice of the parameters (the update is elementwise, so slicing it does
- * not change a bit). */
+/* dst += src, src = 0 (a slot added into slot 0 and cleared for the next
+ * step in one pass); built for the widest vectors the CPU has */
+#if defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void add_and_clear(float *restrict dst, float *restrict src, long n) {
+    for (long i = 0; i < n; i++) {
+        dst[i] += src[i];
+        src[i] = 0;
+    }
+}
+
+/* Worker w: forward and backward over its slots' tiles; then, once every
+ * worker is done, the gradient sum and the update of its own slice of the
+ * parameters (the update is elementwise, so slicing it does not change a
+ * bit). Every sum has an order that does not depend on the threads. */
 static void step_work(void *ctx, int w, int nw) {
     job *j = ctx;
     lenet_trainer *t = j->t;
     const lenet_model *m = t->m;
-    lenet_worker *k = &t->workers[w];
-    memset(k->grads, 0, m->n_params * sizeof *k->grads);
-    k->loss = 0;
-    k->correct = 0;
     if (m->parts > 1)
         batch_passes(j, w, nw);
     else
         tile_passes(j, w, nw);
     lenet_threads_barrier(t->thread_set);
-    /* a fixed order: the same seed and thread count give the same bits */
+    const int tiles = (j->n + m->tile - 1) / m->tile;
     double loss = 0;
-    for (int v = 0; v < nw; v++)
-        loss += t->workers[v].loss;
+    for (int i = 0; i < tiles; i++)
+        loss += t->tile_loss[i];
+    if (w == 0)
+        t->step_loss = loss;
+    int plo, phi;
+    /* only the trainable parameters: the state after them is not updated */
+    share((int)m->n_trainable, 16, w, nw, &plo, &phi);
+    /* the slots into slot 0, in order, each cleared for the next step as
+     * it is read (no pass of its own) */
+    for (int s = 1; s < step_slots(tiles); s++)
+        add_and_clear(t->grads + plo, t->slot_grads[s] + plo, phi - plo);
     if (!isfinite(loss))
         return; /* keep the last good parameters */
     if (w == 0 && m->update_state) /* the state after the trained params: no overlap */
         m->update_state(t->params, &(lenet_pass){.training = 1, .batch = j->n,
                                                  .batch_sums = t->batch_sums});
-    int plo, phi;
-    /* only the trainable parameters: the state after them is not updated */
-    share((int)m->n_trainable, 16, w, nw, &plo, &phi);
-    for (int v = 1; v < nw; v++)
-        for (int i = plo; i < phi; i++)
-            t->grads[i] += t->workers[v].grads[i];
     const size_t n = (size_t)(phi - plo);
     /* SGD's momentum buffer is Adam's first moment's array */
     if (t->h.optimizer == LENET_SGD) {
@@ -327,13 +371,10 @@ double lenet_trainer_step(lenet_trainer *t, const lenet_dataset *ds, const int *
                           int *correct) {
     job j = {.t = t, .ds = ds, .idx = idx, .n = n};
     lenet_threads_run(t->thread_set, step_work, &j);
-    double loss = 0;
-    for (int w = 0; w < t->threads; w++) {
-        loss += t->workers[w].loss;
-        *correct += t->workers[w].correct;
-    }
-    if (isfinite(loss))
+    for (int i = 0; i < (n + t->m->tile - 1) / t->m->tile; i++)
+        *correct += t->tile_correct[i];
+    if (isfinite(t->step_loss))
         t->step++;
-    return loss;
+    return t->step_loss;
 }
 

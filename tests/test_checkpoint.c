@@ -199,15 +199,36 @@ START_TEST(test_resume_refuses_other_options) {
     u.params[0] = 42;
     ck_assert_int_eq(lenet_load_checkpoint(&u, &other, &q, ck, &err), -1);
     ck_assert_str_eq(err.msg + strlen(ck),
-                     ": written with batch 128, but this run has batch 64: resume with the same "
-                     "options");
+                     ": written with --batch 128, but this run has --batch 64: resume with the "
+                     "same options");
     ck_assert(u.params[0] == 42); /* untouched */
+    /* numbers as the user wrote them, options as the command line spells them */
+    static const struct {
+        const char *args[4], *says;
+    } others[] = {
+        {{"--lr", "0.0005"}, "written with --lr 0.001, but this run has --lr 0.0005"},
+        {{"--limit", "3000"}, "written with no --limit, but this run has --limit 3000"},
+        {{"--val", "0.1"}, "written with no --val, but this run has --val 0.1"},
+        {{"--optimizer", "sgd", "--momentum", "0.9"},
+         "written with --optimizer adam, but this run has --optimizer sgd"},
+    };
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        char *av[7] = {"trainer", "--threads", "2"};
+        int ac = 3;
+        for (int k = 0; k < 4 && others[i].args[k]; k++)
+            av[ac++] = (char *)others[i].args[k];
+        lenet_train_options changed;
+        ck_assert_int_eq(lenet_parse_train_args(&lenet5_model, ac, av, &changed, "trainer"), 0);
+        ck_assert_int_eq(lenet_load_checkpoint(&u, &changed, &q, ck, &err), -1);
+        ck_assert_msg(strstr(err.msg, others[i].says), "%s", err.msg);
+    }
+
+    (void)before;
+    /* the thread count is not part of a run: another one loads it */
     lenet_trainer v;
     ck_assert_int_eq(lenet_trainer_init(&v, &lenet5_model, &o.h, 1), 0);
-    ck_assert_int_eq(lenet_load_checkpoint(&v, &o, &q, ck, &err), -1);
-    ck_assert_msg(strstr(err.msg, "written with threads 2, but this run has threads 1"), "%s",
-                  err.msg);
-    (void)before;
+    ck_assert_msg(lenet_load_checkpoint(&v, &o, &q, ck, &err) == 0, "%s", err.msg);
+    ck_assert(memcmp(v.params, t.params, lenet5_model.n_params * sizeof(float)) == 0);
 
     /* plain weights are not a checkpoint */
     char w[512];
@@ -232,12 +253,41 @@ START_TEST(test_resume_refuses_other_options) {
 }
 END_TEST
 
+/* A run checkpointed with 3 threads after its first epoch, resumed with 1
+ * thread and told to go on to 3 epochs, ends with the weights of one run of
+ * 3 epochs on 2 threads, bit for bit. */
+START_TEST(test_resume_other_threads_more_epochs) {
+    char ref[512], out[512], ck[512], log[512];
+    path_in_tmp(ref, sizeof ref, "ckt_ref.safetensors");
+    path_in_tmp(out, sizeof out, "ckt_out.safetensors");
+    path_in_tmp(ck, sizeof ck, "ckt_state.safetensors");
+    path_in_tmp(log, sizeof log, "ckt_log.txt");
+    unlink(ck);
+#define ARGS(threads, epochs) "trainer", "--limit", "2560", "--quiet", "--threads", threads, \
+        "--epochs", epochs
+    char *ref_argv[] = {ARGS("2", "3"), "--save", ref, NULL};
+    ck_assert_int_eq(finish(start_training(ref_argv, log)), 0);
+    char *first[] = {ARGS("3", "1"), "--checkpoint", ck, NULL};
+    ck_assert_int_eq(finish(start_training(first, log)), 0);
+    char *rest[] = {ARGS("1", "3"), "--checkpoint", ck, "--resume", ck, "--save", out, NULL};
+    ck_assert_int_eq(finish(start_training(rest, log)), 0);
+#undef ARGS
+    size_t a, b;
+    char *x = slurp(ref, &a), *y = slurp(out, &b);
+    ck_assert_msg(a == b && memcmp(x, y, a) == 0,
+                  "3 threads then 1 thread differ from 2 threads throughout");
+    free(x);
+    free(y);
+}
+END_TEST
+
 Suite *checkpoint_suite(void) {
     Suite *s = suite_create("checkpoint");
     TCase *tc = tcase_create("checkpoint");
     tcase_set_tags(tc, "slow"); /* trains on MNIST: left to make test */
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, test_kill_and_resume_bit_identical, 0, 2);
+    tcase_add_test(tc, test_resume_other_threads_more_epochs);
     tcase_add_test(tc, test_non_finite_loss_stops_and_keeps_checkpoint);
     tcase_add_test(tc, test_resume_refuses_other_options);
     suite_add_tcase(s, tc);

@@ -34,17 +34,6 @@ static void load_train(void) {
                   "%s (these tests need MNIST: see README)", err.msg);
 }
 
-/* Runs a shell command, returns its exit status and its stdout+stderr. */
-static int run(const char *cmd, char *out, size_t n) {
-    char full[2048];
-    snprintf(full, sizeof full, "%s 2>&1", cmd);
-    FILE *p = popen(full, "r");
-    ck_assert(p != NULL);
-    size_t len = fread(out, 1, n - 1, p);
-    out[len] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 typedef struct {
     Model m;
@@ -132,24 +121,21 @@ START_TEST(test_targets_follow_loops) {
 }
 END_TEST
 
-/* Threads: each worker sums its own run of tiles, the sums are added in
- * worker order. The same seed and thread count give the same bits; 1 and 2
- * threads round differently but follow the same trajectory. */
+/* Threads: a step's tiles fall into fixed slots, each summed in tile order,
+ * the slots added in slot order; a worker takes whole slots. So the thread
+ * count changes no bit: 1, 2, 3 and 16 threads train to the same weights,
+ * with lenet5 and with batchnorm's whole-batch statistics (every_kind),
+ * and so does a batch that is not a whole number of tiles. */
 START_TEST(test_threads_deterministic) {
-    JitModel j;
+    JitModel j, k;
     jit_model(&j, "models/lenet5.yaml", STYLE_KERNELS);
-    ck_assert_int_eq(compare_steps_threads(j.lm, 2, j.lm, 2, 30, 128, true), 30);
-    ck_assert_int_eq(compare_steps_threads(j.lm, 3, j.lm, 3, 10, 100, true), 10);
+    ck_assert_int_eq(compare_steps_threads(j.lm, 1, j.lm, 2, 30, 128, true), 30);
+    ck_assert_int_eq(compare_steps_threads(j.lm, 1, j.lm, 3, 20, 100, true), 20);
+    ck_assert_int_eq(compare_steps_threads(j.lm, 2, j.lm, 16, 10, 128, true), 10);
+    jit_model(&k, "tests/models/every_kind.yaml", STYLE_KERNELS);
+    ck_assert_int_eq(compare_steps_threads(k.lm, 1, k.lm, 3, 10, 100, true), 10);
     jit_model_free(&j);
-}
-END_TEST
-
-START_TEST(test_threads_same_trajectory) {
-    JitModel j;
-    jit_model(&j, "models/lenet5.yaml", STYLE_KERNELS);
-    int same = compare_steps_threads(j.lm, 1, j.lm, 2, 30, 128, false);
-    ck_assert_int_lt(same, 30);
-    jit_model_free(&j);
+    jit_model_free(&k);
 }
 END_TEST
 
@@ -273,6 +259,11 @@ START_TEST(test_every_kind_both_paths) {
     snprintf(cmd, sizeof cmd, "./lenetc %s -o %s && make -s -C %s%s%s%s", spec, dir, dir,
              cflags ? " CFLAGS='" : "", cflags ? cflags : "", cflags ? "'" : "");
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s/every_kind-train --version", dir);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0 &&
+                      strstr(out, "every_kind-train: lenetc " LENET_VERSION
+                                  " runtime; every_kind, kernels code for "),
+                  "%s", out);
     const char *steps = "--limit 6400 --threads 2 --quiet";
     snprintf(cmd, sizeof cmd, "%s/every_kind-train %s --save %s", dir, steps, we);
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
@@ -602,6 +593,67 @@ START_TEST(test_validation_split) {
 }
 END_TEST
 
+/* How many times needle occurs in haystack. */
+static int occurrences(const char *haystack, const char *needle) {
+    int n = 0;
+    for (const char *p = strstr(haystack, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* A checkpoint serves as weights (eval, --init, the export): its weights
+ * are taken, its optimiser state left, and a note says so once; what the
+ * plain loader says of one names a few tensors and how many more. */
+START_TEST(test_checkpoint_as_weights) {
+    static char out[8192], plain[8192];
+    char ck[256], w[256], dir[256], cmd[1024];
+    snprintf(ck, sizeof ck, "%s/asw_ck.safetensors", test_tmpdir());
+    snprintf(w, sizeof w, "%s/asw_w.safetensors", test_tmpdir());
+    snprintf(dir, sizeof dir, "%s/asw_export", test_tmpdir());
+    unlink(ck);
+    snprintf(cmd, sizeof cmd,
+             "./lenetc train models/lenet5.yaml --limit 1280 --epochs 1 --quiet --checkpoint %s "
+             "--save %s", ck, w);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    char note[512];
+    snprintf(note, sizeof note,
+             "note: %s is a checkpoint (step 10): using its weights, not its optimiser state\n",
+             ck);
+    snprintf(cmd, sizeof cmd, "./lenetc eval models/lenet5.yaml --weights %s", ck);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(occurrences(out, note) == 1, "%s", out);
+    snprintf(cmd, sizeof cmd, "./lenetc eval models/lenet5.yaml --weights %s", w);
+    ck_assert_msg(run(cmd, plain, sizeof plain) == 0, "%s", plain);
+    /* the same report, the note aside */
+    const char *a = strstr(out, "test accuracy"), *b = strstr(plain, "test accuracy");
+    ck_assert(a && b && strncmp(a, b, 40) == 0);
+    snprintf(cmd, sizeof cmd,
+             "./lenetc train models/lenet5.yaml --limit 256 --epochs 1 --quiet --init %s", ck);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0 && occurrences(out, note) == 1, "%s", out);
+    snprintf(cmd, sizeof cmd, "rm -rf %s && ./lenetc models/lenet5.yaml --weights %s --inference -o %s",
+             dir, ck, dir);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0 && occurrences(out, note) == 1, "%s", out);
+    /* the plain loader refuses one, naming a few tensors and the count */
+    JitModel j;
+    jit_model(&j, "models/lenet5.yaml", STYLE_KERNELS);
+    float *p = calloc(j.lm->n_params, sizeof *p);
+    lenet_error err;
+    ck_assert_int_eq(lenet_load_safetensors(j.lm, p, ck, &err), -1);
+    ck_assert_msg(strstr(err.msg, "unexpected tensors not in the model: adam.m.conv1.weight, "),
+                  "%s", err.msg);
+    /* whole names, then how many more: no name cut off */
+    const char *and = strrchr(err.msg, ',');
+    int more = 0, used = 0;
+    and = and ? strstr(and, " and ") : NULL;
+    ck_assert_msg(and && sscanf(and, " and %d more%n", &more, &used) == 1 && more > 0 &&
+                      and[used] == '\0',
+                  "%s", err.msg);
+    ck_assert_msg(lenet_load_weights(j.lm, p, NULL, ck, &err) == 0, "%s", err.msg);
+    free(p);
+    jit_model_free(&j);
+}
+END_TEST
+
 /* On a terminal (a pty from script(1)) training draws a live bar; in a pipe
  * only the epoch lines appear. --log writes a CSV row per step and epoch. */
 START_TEST(test_progress_bar_and_log) {
@@ -814,20 +866,37 @@ END_TEST
 /* Every command has --help; an unknown option is one line and the usage. */
 START_TEST(test_help_and_unknown_options) {
     static char out[8192];
-    static const char *const helps[] = {
-        "./lenetc --help", "./lenetc summary --help", "./lenetc train --help",
-        "./lenetc train models/lenet5.yaml --help", "./lenetc eval models/lenet5.yaml --help",
-        "./lenetc predict models/lenet5.yaml --help"};
+    /* every command and form: --help, exit 0, with what it takes */
+    static const char *const helps[][2] = {
+        {"./lenetc --help", "usage: lenetc summary"},
+        {"./lenetc summary --help", "usage: lenetc summary"},
+        {"./lenetc summary models/lenet5.yaml --help", "usage: lenetc summary"},
+        {"./lenetc models/lenet5.yaml --help", "usage: lenetc summary"},
+        {"./lenetc models/lenet5.yaml -o x --help", "usage: lenetc summary"},
+        {"./lenetc targets --help", "usage: lenetc summary"},
+        {"./lenetc train --help", "  --epochs N "},
+        {"./lenetc train models/lenet5.yaml --help", "  --epochs N "},
+        {"./lenetc eval --help", "  --weights W "},
+        {"./lenetc eval models/lenet5.yaml --help", "  --weights W "},
+        {"./lenetc predict --help", "usage: lenetc predict"},
+        {"./lenetc predict models/lenet5.yaml --help", "usage: lenetc predict"},
+        {"./lenetc --version", "lenetc " LENET_VERSION "\n"}};
     for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++) {
-        ck_assert_msg(run(helps[i], out, sizeof out) == 0, "%s: %s", helps[i], out);
-        ck_assert_msg(strstr(out, "usage: "), "%s: %s", helps[i], out);
+        ck_assert_msg(run(helps[i][0], out, sizeof out) == 0, "%s: %s", helps[i][0], out);
+        ck_assert_msg(strstr(out, helps[i][1]), "%s: %s", helps[i][0], out);
     }
-    static const char *const bad[] = {
-        "./lenetc models/lenet5.yaml -o x --bogus", "./lenetc train models/lenet5.yaml --bogus",
-        "./lenetc eval models/lenet5.yaml --bogus"};
+    /* a mistake: one line, and where the help is; not the whole usage */
+    static const char *const bad[][2] = {
+        {"./lenetc models/lenet5.yaml -o x --bogus", "try 'lenetc --help'\n"},
+        {"./lenetc summary models/lenet5.yaml --bogus", "try 'lenetc summary --help'\n"},
+        {"./lenetc train models/lenet5.yaml --bogus", "try 'lenetc train --help'\n"},
+        {"./lenetc eval models/lenet5.yaml --bogus", "try 'lenetc eval --help'\n"},
+        {"./lenetc train models/lenet5.yaml --val 0.5 --val 1.5", "try 'lenetc train --help'\n"},
+        {"./lenetc targets now", "try 'lenetc --help'\n"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        ck_assert_msg(run(bad[i], out, sizeof out) == 2, "%s: %s", bad[i], out);
-        ck_assert_msg(strstr(out, "unknown option '--bogus'\nusage: "), "%s: %s", bad[i], out);
+        ck_assert_msg(run(bad[i][0], out, sizeof out) == 2, "%s: %s", bad[i][0], out);
+        ck_assert_msg(strstr(out, bad[i][1]) && !strstr(out, "usage:"), "%s: %s", bad[i][0],
+                      out);
     }
     /* predict: the one line, then where the help is, not the whole usage */
     ck_assert_int_eq(run("./lenetc predict models/lenet5.yaml --bogus", out, sizeof out), 2);
@@ -854,11 +923,27 @@ START_TEST(test_help_and_unknown_options) {
         {"./lenetc predict models/lenet5.yaml --classes",
          "lenetc predict SPEC.yaml: --classes needs a value\n"},
         {"./lenetc models/lenet5.yaml -o x --tile 0",
-         "lenetc: --tile takes a number from 1 to 64, not '0'\nusage: "}};
+         "lenetc: --tile takes a number from 1 to 64, not '0'\ntry 'lenetc --help'\n"}};
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
         ck_assert_msg(run(values[i][0], out, sizeof out) == 2, "%s: %s", values[i][0], out);
         ck_assert_msg(strstr(out, values[i][1]), "%s: %s", values[i][0], out);
     }
+}
+END_TEST
+
+/* An emitted build names this tree's runtime by its absolute path: the
+ * output directory can move and still builds. */
+START_TEST(test_emitted_build_moves) {
+    static char out[8192];
+    char cmd[1024];
+    const char *tmp = test_tmpdir();
+    snprintf(cmd, sizeof cmd,
+             "rm -rf %s/mv_a %s/mv_b && ./lenetc tests/models/dense_only.yaml --style loops "
+             "-o %s/mv_a && mv %s/mv_a %s/mv_b && make -s -C %s/mv_b && test -x "
+             "%s/mv_b/dense_only-train && grep '^LENETC_RUNTIME ?= /' %s/mv_b/Makefile",
+             tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "/runtime\n"), "%s", out);
 }
 END_TEST
 
@@ -928,19 +1013,21 @@ START_TEST(test_option_reader) {
         int rc;
         const char *msg;
     } bad[] = {
-        {2, {"t", "--n"}, LENET_ARGS_ERROR, "t: --n needs a value\n"},
-        {2, {"t", "--str"}, LENET_ARGS_ERROR, "t: --str needs a file\n"},
-        {3, {"t", "--n", "11"}, LENET_ARGS_ERROR, "t: --n takes a number from 1 to 10, not '11'\n"},
-        {3, {"t", "--n", "4x"}, LENET_ARGS_ERROR, "t: --n takes a number from 1 to 10, not '4x'\n"},
+        {2, {"t", "--n"}, LENET_ARGS_ERROR, "t: --n needs a value\ntry 't --help'\n"},
+        {2, {"t", "--str"}, LENET_ARGS_ERROR, "t: --str needs a file\ntry 't --help'\n"},
+        {3, {"t", "--n", "11"}, LENET_ARGS_ERROR,
+         "t: --n takes a number from 1 to 10, not '11'\ntry 't --help'\n"},
+        {3, {"t", "--n", "4x"}, LENET_ARGS_ERROR,
+         "t: --n takes a number from 1 to 10, not '4x'\ntry 't --help'\n"},
         {3, {"t", "--big", ""}, LENET_ARGS_ERROR,
-         "t: --big takes a number from -5 to 10000000000, not ''\n"},
+         "t: --big takes a number from -5 to 10000000000, not ''\ntry 't --help'\n"},
         {3, {"t", "--x", "0"}, LENET_ARGS_ERROR,
-         "t: --x takes a number over 0 and at most 1, not '0'\n"},
+         "t: --x takes a number over 0 and at most 1, not '0'\ntry 't --help'\n"},
         {3, {"t", "--x", "inf"}, LENET_ARGS_ERROR,
-         "t: --x takes a number over 0 and at most 1, not 'inf'\n"},
+         "t: --x takes a number over 0 and at most 1, not 'inf'\ntry 't --help'\n"},
         {3, {"t", "--c", "four"}, LENET_ARGS_ERROR,
-         "t: --c takes one, two or three, not 'four'\n"},
-        {2, {"t", "--zzz"}, LENET_ARGS_UNKNOWN, "t: unknown option '--zzz'\n"},
+         "t: --c takes one, two or three, not 'four'\ntry 't --help'\n"},
+        {2, {"t", "--zzz"}, LENET_ARGS_UNKNOWN, "t: unknown option '--zzz'\ntry 't --help'\n"},
         {3, {"t", "-h", "--zzz"}, LENET_ARGS_HELP, ""},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -953,7 +1040,7 @@ START_TEST(test_option_reader) {
     char *word[] = {"t", "word"};
     cmd.operand = NULL;
     ck_assert_int_eq(read_args_caught(&cmd, 2, word, msg, sizeof msg), LENET_ARGS_UNKNOWN);
-    ck_assert_str_eq(msg, "t: unknown option 'word'\n");
+    ck_assert_str_eq(msg, "t: unknown option 'word'\ntry 't --help'\n");
     char *pass[] = {"t", "--zzz", "--n", "2", "--epochs", "3"};
     seen[0] = '\0';
     cmd.operand = collect;
@@ -1240,6 +1327,7 @@ Suite *e2e_suite(void) {
     tcase_add_test(cli, test_unrolled_size_limit);
     tcase_add_test(cli, test_help_and_unknown_options);
     tcase_add_test(cli, test_option_reader);
+    tcase_add_test(cli, test_emitted_build_moves);
     suite_add_tcase(s, cli);
     /* training on MNIST: slow, left to make test */
     TCase *tc = tcase_create("mnist");
@@ -1248,12 +1336,12 @@ Suite *e2e_suite(void) {
     tcase_add_test(tc, test_jit_matches_gcc_build);
     tcase_add_loop_test(tc, test_targets_follow_loops, 0, TEST_TARGETS);
     tcase_add_test(tc, test_threads_deterministic);
-    tcase_add_test(tc, test_threads_same_trajectory);
     tcase_add_test(tc, test_parallel_evaluate);
     tcase_add_loop_test(tc, test_unrolled_matches_loops, 0, 2);
     tcase_add_test(tc, test_same_seed_same_weights);
     tcase_add_loop_test(tc, test_inference_export_matches_eval, 0, 2);
     tcase_add_test(tc, test_validation_split);
+    tcase_add_test(tc, test_checkpoint_as_weights);
     tcase_add_test(tc, test_progress_bar_and_log);
     tcase_add_test(tc, test_predict_png_pgm);
     tcase_add_test(tc, test_install_and_build_outside_the_tree);

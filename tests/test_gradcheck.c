@@ -590,16 +590,16 @@ START_TEST(test_grads_match_torch) {
 }
 END_TEST
 
-/* batchnorm over 10 training steps (plain SGD on a probe loss, new inputs
- * each step), against torch's in float64: each step's logits (whole-batch
- * statistics), every tensor after the steps (the running statistics and
- * num_batches_tracked included), and evaluation with the running
- * statistics. */
-START_TEST(test_batchnorm_trains_as_torch) {
+/* 10 training steps (plain SGD on a probe loss, new inputs each step) of
+ * the models with the new kinds, against torch's in float64: each step's
+ * logits (batchnorm: whole-batch statistics), every tensor after the steps
+ * (batchnorm's running statistics and num_batches_tracked included), and
+ * evaluation (batchnorm: with the running statistics). */
+START_TEST(test_trains_as_torch) {
     if (!have_torch())
         return;
     enum { STEPS = 10 };
-    const char *spec = "tests/models/batchnorm.yaml";
+    const char *spec = torch_models[_i];
     const double lr = 0.1;
     Net net;
     net_compile(&net, spec, STYLE_LOOPS, NULL, "double", TORCH_TILE);
@@ -631,18 +631,19 @@ START_TEST(test_batchnorm_trains_as_torch) {
         batch_backward(&b, p, g);
         for (long i = 0; i < net.m.n_trainable; i++)
             p[i] -= lr * g[i];
-        ((update_any)net.update_state)(p, &(lenet_pass){.training = 1, .batch = TORCH_N,
-                                                        .batch_sums = b.batch_sums});
+        if (net.update_state)
+            ((update_any)net.update_state)(p, &(lenet_pass){.training = 1, .batch = TORCH_N,
+                                                            .batch_sums = b.batch_sums});
     }
     /* evaluation: the whole forward pass in one call a tile */
     for (int i = 0; i < b.tiles; i++)
         ((fwd_any)net.forward)(p, batch_tile(&b, b.acts, i), &(lenet_pass){.training = 0});
 
     char pp[256], xp[256], rp[256], op[256], args[1400];
-    tmp_path(pp, "bn_p.f64");
-    tmp_path(xp, "bn_x.f64");
-    tmp_path(rp, "bn_r.f64");
-    tmp_path(op, "bn_out.f64");
+    tmp_path(pp, "steps_p.f64");
+    tmp_path(xp, "steps_x.f64");
+    tmp_path(rp, "steps_r.f64");
+    tmp_path(op, "steps_out.f64");
     write_doubles(pp, p0, (size_t)P);
     write_doubles(xp, x, (size_t)(STEPS * TORCH_N * F));
     write_doubles(rp, r, (size_t)(STEPS * TORCH_N * K));
@@ -659,8 +660,8 @@ START_TEST(test_batchnorm_trains_as_torch) {
     const double *state = t + STEPS * TORCH_N * K;
     for (long i = 0; i < P; i++)
         ck_assert_msg(fabs(p[i] - state[i]) <= 1e-10 * fmax(1, fabs(state[i])),
-                      "after %d steps: param %ld is %.15g, torch's %.15g", STEPS, i, p[i],
-                      state[i]);
+                      "%s after %d steps: param %ld is %.15g, torch's %.15g", spec, STEPS, i,
+                      p[i], state[i]);
     double scale = 0;
     const double worst = logits_differ(&b, state + P, &scale);
     ck_assert_msg(worst <= 1e-10 * fmax(scale, 1),
@@ -762,7 +763,7 @@ Suite *gradcheck_suite(void) {
     tcase_set_tags(torch, "slow"); /* PyTorch takes seconds to start: left to make test */
     tcase_set_timeout(torch, 120);
     tcase_add_loop_test(torch, test_grads_match_torch, 0, 3);
-    tcase_add_test(torch, test_batchnorm_trains_as_torch);
+    tcase_add_loop_test(torch, test_trains_as_torch, 0, 3);
     tcase_add_test(torch, test_optimizers_match_torch);
     suite_add_tcase(s, torch);
     return s;

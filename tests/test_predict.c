@@ -101,8 +101,8 @@ static void write_text(const char *path, const char *text) {
     ck_assert_int_eq(fclose(f), 0);
 }
 
-/* Runs a shell command: its exit status, its stdout (and stderr unless
- * quiet_stderr) in out. */
+/* Runs a shell command: its exit status, its stdout (and its stderr if
+ * with_stderr) in out. (run, tests.h's, is run_cmd with stderr.) */
 static int run_cmd(const char *cmd, char *out, size_t n, int with_stderr) {
     char full[4096];
     snprintf(full, sizeof full, "%s%s", cmd, with_stderr ? " 2>&1" : " 2>/dev/null");
@@ -113,8 +113,6 @@ static int run_cmd(const char *cmd, char *out, size_t n, int with_stderr) {
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
-
-static int run(const char *cmd, char *out, size_t n) { return run_cmd(cmd, out, n, 1); }
 
 /* Weights for a spec with no training: its initial values, seeded. */
 static void init_weights(const char *spec, const char *path) {

@@ -720,10 +720,64 @@ END_TEST
 
 #define N_OF(a) (int)(sizeof a / sizeof a[0])
 
+/* Likely mistakes compile, with a warning each, line and caret: a flatten
+ * of a vector, an activation on the logits (fused or a layer after them),
+ * a batch smaller than the tile. */
+START_TEST(warnings) {
+    static const char text[] = INPUT "layers:\n"
+                               "  - flatten\n"
+                               "  - flatten\n"
+                               "  - dense: {units: 10, activation: relu}\n"
+                               "  - dropout: {rate: 0.1}\n"
+                               "  - sigmoid\n"
+                               "train: {batch: 8}\n";
+    Model m;
+    Diag d;
+    ck_assert_int_eq(parse(text, "net", &m, &d), 0);
+    ck_assert_int_eq(d.n_warnings, 3);
+    ck_assert_str_eq(d.warnings,
+                     "t.yaml:4:5: warning: flatten2: its input is already a vector: this flatten "
+                     "does nothing\n"
+                     "      - flatten\n"
+                     "        ^\n"
+                     "t.yaml:5:5: warning: dense1 gives the logits, but its activation relu "
+                     "changes them: softmax cross-entropy takes raw scores (activation: none)\n"
+                     "      - dense: {units: 10, activation: relu}\n"
+                     "        ^\n"
+                     "t.yaml:7:5: warning: sigmoid1 comes after the logits (dense1): softmax "
+                     "cross-entropy takes raw scores\n"
+                     "      - sigmoid\n"
+                     "        ^\n");
+    d.warnings[0] = '\0';
+    model_warn_tile(&m, 16, &d);
+    ck_assert_str_eq(d.warnings, "t.yaml:8:16: warning: a batch of 8 is smaller than a tile of 16 "
+                                 "samples: 8 lanes of each tile compute nothing (--tile 8, or a "
+                                 "larger batch)\n"
+                                 "    train: {batch: 8}\n"
+                                 "                   ^\n");
+    d.warnings[0] = '\0';
+    model_warn_tile(&m, 8, &d);
+    ck_assert_str_eq(d.warnings, "");
+    model_free(&m);
+    /* the shipped models have none */
+    static const char *const shipped[] = {"models/lenet5.yaml", "models/lenet5-classic.yaml",
+                                          "models/lenet5-plus.yaml", "models/fashion-plus.yaml",
+                                          "models/color-mnist.yaml"};
+    for (size_t i = 0; i < sizeof shipped / sizeof shipped[0]; i++) {
+        Diag f = {.file = shipped[i]};
+        ck_assert_msg(spec_load_file(shipped[i], &m, &f) == 0, "%s", f.msg);
+        model_warn_tile(&m, 16, &f);
+        ck_assert_msg(f.n_warnings == 0, "%s", f.warnings);
+        model_free(&m);
+    }
+}
+END_TEST
+
 Suite *spec_suite(void) {
     Suite *s = suite_create("spec");
     TCase *t = tcase_create("valid");
     tcase_add_test(t, lenet5_model);
+    tcase_add_test(t, warnings);
     tcase_add_test(t, lenet5_classic_model);
     tcase_add_test(t, defaults);
     tcase_add_test(t, input_options);

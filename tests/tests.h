@@ -25,6 +25,10 @@ void assert_file_is(const char *what, const char *path, const char *got, size_t 
 /* Scratch directory for files a test writes (created on demand). */
 const char *test_tmpdir(void);
 
+/* Runs a shell command; its stdout and stderr into out (n bytes at most);
+ * returns its exit status (-1 if it did not exit). */
+int run(const char *cmd, char *out, size_t n);
+
 /* The i-th known target (lenet_target_at) if this machine runs it, else
  * NULL (run_tests says at the start which targets it tests). Tests loop
  * over i in [0, TEST_TARGETS). */
