@@ -126,9 +126,9 @@ train: all
 	$(MAKE) -C gen
 	gen/lenet5-train --epochs $(EPOCHS)
 
-# Installs lenetc, the runtime (library, header, pkg-config file), the models
-# and the man page under DESTDIR/PREFIX; emitted code then builds anywhere
-# with `pkg-config lenet`.
+# Installs lenetc, lenetc-torch (tools/lenetc_torch.py), the runtime (library,
+# header, pkg-config file), the models and the man page under DESTDIR/PREFIX;
+# emitted code then builds anywhere with `pkg-config lenet`.
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR   = $(DESTDIR)$(PREFIX)/bin
@@ -141,6 +141,7 @@ VERSION  = $(shell sed -n 's/^\#define LENET_VERSION "\(.*\)"/\1/p' runtime/lene
 install: all
 	install -d $(BINDIR) $(LIBDIR)/pkgconfig $(INCDIR) $(DATADIR)/models $(MANDIR)
 	install -m 755 lenetc $(BINDIR)/lenetc
+	install -m 755 tools/lenetc_torch.py $(BINDIR)/lenetc-torch
 	install -m 644 runtime/liblenet.a $(LIBDIR)/liblenet.a
 	install -m 644 runtime/lenet.h runtime/lenet_kernels.h $(INCDIR)/
 	install -m 644 models/*.yaml $(DATADIR)/models/
@@ -152,7 +153,7 @@ install: all
 	  > $(LIBDIR)/pkgconfig/lenet.pc
 
 uninstall:
-	rm -f $(BINDIR)/lenetc $(LIBDIR)/liblenet.a $(INCDIR)/lenet.h $(INCDIR)/lenet_kernels.h \
+	rm -f $(BINDIR)/lenetc $(BINDIR)/lenetc-torch $(LIBDIR)/liblenet.a $(INCDIR)/lenet.h $(INCDIR)/lenet_kernels.h \
 	  $(LIBDIR)/pkgconfig/lenet.pc $(MANDIR)/lenetc.1
 	rm -rf $(DATADIR)
 

@@ -7,10 +7,16 @@
  * %.9g, which reads back to the same float), and
  *
  *   int NAME_predict(const uint8_t image[H * W * C], float probs[K]);
+ *   int NAME_prepare(const uint8_t *pixels, int width, int height, int channels,
+ *                    uint8_t out[H * W * C]);
  *
- * It needs a C99 compiler and nothing else: no libc (exp is computed here),
- * no malloc, no static state. The sums are the loop style's, in the same
- * order, so a build without FMA contraction gives the JIT's logits exactly.
+ * NAME_prepare makes decoded pixels of any size into the input as `lenetc
+ * predict` does (runtime/image.c, lenet_prepare_image), byte for byte.
+ *
+ * It needs a C99 compiler and nothing else: no libc (exp and rounding are
+ * computed here), no malloc, no static state. The sums are the loop style's,
+ * in the same order, so a build without FMA contraction gives the JIT's
+ * logits exactly.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +118,206 @@ fail:
     return -1;
 }
 
+/* ---- NAME_prepare: predict's preparation (runtime/image.c) ------------- */
+
+/* Helpers of both kinds of model: a pixel read as predict decodes it, alpha
+ * (channels 2 and 4) composited over white. */
+static const char prep_gray_src[] =
+    "\n/* ---- the preparation: an image made into the input as `lenetc predict`\n"
+    " * makes it (runtime/image.c), byte for byte */\n"
+    "\n/* Pixel i (channels 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA) as gray: alpha\n"
+    " * over white, then BT.601 luma, rounded */\n"
+    "static int prep_gray(const uint8_t *pixels, long i, int channels) {\n"
+    "    const uint8_t *p = pixels + i * channels;\n"
+    "    const int alpha = channels == 2 || channels == 4, c = channels - alpha;\n"
+    "    unsigned v[3];\n"
+    "    for (int k = 0; k < c; k++)\n"
+    "        v[k] = alpha ? (p[k] * p[c] + 255u * (255 - p[c]) + 127) / 255 : p[k];\n"
+    "    return c == 3 ? (int)((299u * v[0] + 587u * v[1] + 114u * v[2] + 500) / 1000)\n"
+    "                  : (int)v[0];\n"
+    "}\n"
+    "\n/* Pixel (y, x), inverted if the image is: the ink */\n"
+    "static int prep_ink(const uint8_t *pixels, int width, int channels, int inverted, int y,\n"
+    "                    int x) {\n"
+    "    const int g = prep_gray(pixels, (long)y * width + x, channels);\n"
+    "    return inverted ? 255 - g : g;\n"
+    "}\n"
+    "\n/* x rounded half away from zero, as libm's lround: x - (int)x is exact */\n"
+    "static int prep_round(double x) {\n"
+    "    const int i = (int)x;\n"
+    "    const double f = x - i;\n"
+    "    return f >= 0.5 ? i + 1 : f <= -0.5 ? i - 1 : i;\n"
+    "}\n";
+
+/* The gray model's body after `const int H = .., W = ..;`: invert if the
+ * border is light, crop to the ink, area-average into out's first oh x ow
+ * bytes, then move that patch to its centred place (last byte first: each
+ * goes no lower than it was) and clear the rest. out is all the memory. */
+static const char prep_gray_body[] =
+    "    long border = 0, n = 0;\n"
+    "    for (int y = 0; y < height; y++)\n"
+    "        for (int x = 0; x < width; x++)\n"
+    "            if (y == 0 || x == 0 || y == height - 1 || x == width - 1) {\n"
+    "                border += prep_gray(pixels, (long)y * width + x, channels);\n"
+    "                n++;\n"
+    "            }\n"
+    "    const int inverted = border > 127 * n;\n"
+    "    int x0 = width, y0 = height, x1 = -1, y1 = -1; /* the ink's box */\n"
+    "    for (int y = 0; y < height; y++)\n"
+    "        for (int x = 0; x < width; x++)\n"
+    "            if (prep_ink(pixels, width, channels, inverted, y, x) > 32) {\n"
+    "                x0 = x < x0 ? x : x0;\n"
+    "                x1 = x > x1 ? x : x1;\n"
+    "                y0 = y < y0 ? y : y0;\n"
+    "                y1 = y > y1 ? y : y1;\n"
+    "            }\n"
+    "    for (int i = 0; i < H * W; i++)\n"
+    "        out[i] = 0;\n"
+    "    if (x1 < 0)\n"
+    "        return -1; /* no ink */\n"
+    "    if (height == H && width == W) {\n"
+    "        for (int y = 0; y < H; y++)\n"
+    "            for (int x = 0; x < W; x++)\n"
+    "                out[y * W + x] = (uint8_t)prep_ink(pixels, width, channels, inverted, y, x);\n"
+    "        return inverted;\n"
+    "    }\n"
+    "    const int bw = x1 - x0 + 1, bh = y1 - y0 + 1;\n"
+    "    const double side = (H < W ? H : W) * 20.0 / 28.0;\n"
+    "    const double scale = side / (bw > bh ? bw : bh); /* output pixels per input pixel */\n"
+    "    int ow = prep_round(bw * scale) > 0 ? prep_round(bw * scale) : 1;\n"
+    "    int oh = prep_round(bh * scale) > 0 ? prep_round(bh * scale) : 1;\n"
+    "    ow = ow < W ? ow : W;\n"
+    "    oh = oh < H ? oh : H;\n"
+    "    /* each output pixel averages the input area it covers */\n"
+    "    for (int y = 0; y < oh; y++)\n"
+    "        for (int x = 0; x < ow; x++) {\n"
+    "            const double sy0 = y0 + y / scale, sy1 = y0 + (y + 1) / scale;\n"
+    "            const double sx0 = x0 + x / scale, sx1 = x0 + (x + 1) / scale;\n"
+    "            double sum = 0, area = 0;\n"
+    "            for (int sy = (int)sy0; sy < sy1 && sy <= y1; sy++)\n"
+    "                for (int sx = (int)sx0; sx < sx1 && sx <= x1; sx++) {\n"
+    "                    const double a = ((sy + 1 < sy1 ? sy + 1 : sy1) - (sy > sy0 ? sy : sy0)) *\n"
+    "                                     ((sx + 1 < sx1 ? sx + 1 : sx1) - (sx > sx0 ? sx : sx0));\n"
+    "                    sum += a * prep_ink(pixels, width, channels, inverted, sy, sx);\n"
+    "                    area += a;\n"
+    "                }\n"
+    "            out[y * ow + x] = (uint8_t)prep_round(area > 0 ? sum / area : 0);\n"
+    "        }\n"
+    "    double mass = 0, my = 0, mx = 0;\n"
+    "    for (int y = 0; y < oh; y++)\n"
+    "        for (int x = 0; x < ow; x++) {\n"
+    "            const double v = out[y * ow + x];\n"
+    "            mass += v, my += v * (y + 0.5), mx += v * (x + 0.5);\n"
+    "        }\n"
+    "    int oy = prep_round(H / 2.0 - (mass > 0 ? my / mass : oh / 2.0));\n"
+    "    int ox = prep_round(W / 2.0 - (mass > 0 ? mx / mass : ow / 2.0));\n"
+    "    oy = oy < 0 ? 0 : oy > H - oh ? H - oh : oy; /* the patch stays inside */\n"
+    "    ox = ox < 0 ? 0 : ox > W - ow ? W - ow : ox;\n"
+    "    /* to its place, last byte first: each goes no lower than it was */\n"
+    "    for (int i = oh * ow - 1; i >= 0; i--)\n"
+    "        out[(oy + i / ow) * W + ox + i % ow] = out[i];\n"
+    "    for (int y = 0; y < H; y++)\n"
+    "        for (int x = 0; x < W; x++)\n"
+    "            if (y < oy || y >= oy + oh || x < ox || x >= ox + ow)\n"
+    "                out[y * W + x] = 0;\n"
+    "    return inverted;\n"
+    "}\n";
+
+/* A colour model's helpers: lenet_fit_pixels (runtime/pixels.c), which
+ * keeps a table of taps and a buffer of rows, here computed on demand. */
+static const char prep_rgb_src[] =
+    "\n/* ---- the preparation: an image made into the input as `lenetc predict`\n"
+    " * makes it (runtime/image.c, runtime/pixels.c), byte for byte */\n"
+    "\n/* Channel k of pixel i (channels 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA):\n"
+    " * alpha over white, gray repeated */\n"
+    "static int prep_rgb(const uint8_t *pixels, long i, int channels, int k) {\n"
+    "    const uint8_t *p = pixels + i * channels;\n"
+    "    const int alpha = channels == 2 || channels == 4, c = channels - alpha;\n"
+    "    const int j = c == 3 ? k : 0;\n"
+    "    return alpha ? (int)((p[j] * p[c] + 255u * (255 - p[c]) + 127) / 255) : p[j];\n"
+    "}\n"
+    "\n/* Output o of an axis of `in` pixels resized to `out` reads source pixels\n"
+    " * [*first, *first + return): the area it covers where the axis shrinks,\n"
+    " * the two nearest pixel centres where it grows */\n"
+    "static int prep_taps(int in, int out, int o, int *first) {\n"
+    "    const double scale = (double)in / out;\n"
+    "    if (in > out) {\n"
+    "        const double b = (o + 1) * scale;\n"
+    "        int n = 0;\n"
+    "        *first = (int)(o * scale);\n"
+    "        for (int s = *first; s < b && s < in; s++)\n"
+    "            n++;\n"
+    "        return n;\n"
+    "    }\n"
+    "    double x = (o + 0.5) * scale - 0.5;\n"
+    "    x = x < 0 ? 0 : x > in - 1 ? in - 1 : x;\n"
+    "    *first = (int)x;\n"
+    "    return *first + 1 < in && (float)(x - *first) > 0 ? 2 : 1;\n"
+    "}\n"
+    "\n/* The weight of the tap j of those n */\n"
+    "static float prep_weight(int in, int out, int o, int first, int n, int j) {\n"
+    "    const double scale = (double)in / out;\n"
+    "    if (in > out) {\n"
+    "        const double a = o * scale, b = (o + 1) * scale;\n"
+    "        const int s = first + j;\n"
+    "        return (float)(((s + 1 < b ? s + 1 : b) - (s > a ? s : a)) / scale);\n"
+    "    }\n"
+    "    double x = (o + 0.5) * scale - 0.5;\n"
+    "    x = x < 0 ? 0 : x > in - 1 ? in - 1 : x;\n"
+    "    const float f = (float)(x - first);\n"
+    "    return j ? f : n == 2 ? 1 - f : 1;\n"
+    "}\n";
+
+/* The colour model's body after `const int H = .., W = ..;`: each output
+ * byte from the x pass's sums over its rows, recomputed, in the same order. */
+static const char prep_rgb_body[] =
+    "    if (height == H && width == W) {\n"
+    "        for (long i = 0; i < (long)H * W; i++)\n"
+    "            for (int k = 0; k < C; k++)\n"
+    "                out[i * C + k] = (uint8_t)prep_rgb(pixels, i, channels, k);\n"
+    "        return 0;\n"
+    "    }\n"
+    "    for (int y = 0; y < H; y++) {\n"
+    "        int fy;\n"
+    "        const int ny = prep_taps(height, H, y, &fy);\n"
+    "        for (int x = 0; x < W; x++) {\n"
+    "            int fx;\n"
+    "            const int nx = prep_taps(width, W, x, &fx);\n"
+    "            for (int k = 0; k < C; k++) {\n"
+    "                float v = 0;\n"
+    "                for (int i = 0; i < ny; i++) {\n"
+    "                    float r = 0; /* source row fy + i resized along x */\n"
+    "                    for (int j = 0; j < nx; j++)\n"
+    "                        r += prep_weight(width, W, x, fx, nx, j) *\n"
+    "                             prep_rgb(pixels, (long)(fy + i) * width + fx + j, channels, k);\n"
+    "                    v += prep_weight(height, H, y, fy, ny, i) * r;\n"
+    "                }\n"
+    "                out[(y * W + x) * C + k] = v <= 0 ? 0 : v >= 255 ? 255 : (uint8_t)(v + 0.5f);\n"
+    "            }\n"
+    "        }\n"
+    "    }\n"
+    "    return 0;\n"
+    "}\n";
+
+/* NAME_prepare: what lenet_prepare_image (runtime/image.c) computes for
+ * this model's input, with out as its only memory. */
+static void emit_prepare(const Model *m, const char *n, const char *up, StrBuf *c) {
+    const bool gray = m->in_c == 1;
+    sb_puts(c, gray ? prep_gray_src : prep_rgb_src);
+    sb_printf(c,
+              "\nint %s_prepare(const uint8_t *pixels, int width, int height, int channels,\n"
+              "        uint8_t out[%s_PIXELS]) {\n",
+              n, up);
+    sb_puts(c, "    if (!pixels || !out || width < 1 || height < 1 || width > 16384 ||\n"
+               "        height > 16384 || channels < 1 || channels > 4)\n"
+               "        return -2;\n");
+    if (gray)
+        sb_printf(c, "    const int H = %d, W = %d;\n", m->in_h, m->in_w);
+    else
+        sb_printf(c, "    const int H = %d, W = %d, C = %d;\n", m->in_h, m->in_w, m->in_c);
+    sb_puts(c, gray ? prep_gray_body : prep_rgb_body);
+}
+
 void emit_export(const Model *model, const float *trained, const char *spec_file,
                  const char *weights_file, StrBuf *c, StrBuf *h) {
     Model folded;
@@ -145,17 +351,53 @@ void emit_export(const Model *model, const float *trained, const char *spec_file
               " * image: %d rows of %d pixels%s, row-major, 0 (background) to 255, as in\n"
               " * MNIST. Returns the predicted class (the first highest score) and writes\n"
               " * the softmax probabilities to probs (if not NULL). Uses about %ld KiB of\n"
-              " * stack.\n"
-              " */\n",
+              " * stack.\n",
               n, m->n_params, n, up, up, m->in_h, m->in_w,
               m->in_c > 1 ? " (channels interleaved)" : "", (act_bytes + 1023) / 1024 + 1);
+    const bool prepare = m->in_c == 1 || m->in_c == 3; /* what predict reads */
+    if (prepare) {
+        sb_printf(h,
+                  " *\n"
+                  " *   int %s_prepare(const uint8_t *pixels, int width, int height, int channels,\n"
+                  " *           uint8_t out[%s_PIXELS]);\n"
+                  " *\n"
+                  " * Makes an image into the input as `lenetc predict` does, byte for byte.\n"
+                  " * pixels: height rows of width pixels (1 to 16384 a side), row-major,\n"
+                  " * each of `channels` bytes: 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA (alpha\n"
+                  " * is composited over white).\n",
+                  n, up);
+        if (m->in_c == 1)
+            sb_puts(h,
+                    " * The image is made gray (BT.601 luma), inverted if its border is mostly\n"
+                    " * light (the model wants white ink on black), then, unless it has the\n"
+                    " * input's size, cropped to the box around its ink (pixels above 32),\n"
+                    " * scaled with area averaging so that the box's longer side is 20/28 of\n"
+                    " * the input's, and placed with its centre of mass at the centre.\n"
+                    " * Returns 1 if it inverted the image, 0 if not, -1 if the image has no\n"
+                    " * ink (out all 0: give it no class), -2 for bad arguments (NULL, a side\n"
+                    " * out of range, channels not 1 to 4).\n");
+        else
+            sb_puts(h,
+                    " * Gray is repeated to RGB, then the image is resized to the input as\n"
+                    " * lenetc's data loader resizes, each axis on its own (area averaging\n"
+                    " * where it shrinks, bilinear where it grows). Returns 0, or -2 for bad\n"
+                    " * arguments (NULL, a side out of range, channels not 1 to 4).\n");
+        sb_puts(h, " * It uses no memory but out and a few locals (no malloc).\n");
+    }
+    sb_puts(h, " */\n");
     sb_printf(h, "#ifndef %s_INFER_H\n#define %s_INFER_H\n\n#include <stdint.h>\n\n", up, up);
     sb_printf(h, "#define %s_HEIGHT %d\n#define %s_WIDTH %d\n#define %s_CHANNELS %d\n", up,
               m->in_h, up, m->in_w, up, m->in_c);
     sb_printf(h, "#define %s_PIXELS %ld\n#define %s_CLASSES %d\n\n", up, pixels, up,
               m->n_classes);
-    sb_printf(h, "int %s_predict(const uint8_t image[%s_PIXELS], float probs[%s_CLASSES]);\n\n",
+    sb_printf(h, "int %s_predict(const uint8_t image[%s_PIXELS], float probs[%s_CLASSES]);\n",
               n, up, up);
+    if (prepare)
+        sb_printf(h,
+                  "int %s_prepare(const uint8_t *pixels, int width, int height, int channels,\n"
+                  "        uint8_t out[%s_PIXELS]);\n",
+                  n, up);
+    sb_puts(h, "\n");
     sb_puts(h, "#endif\n");
 
     /* ---- the source */
@@ -244,6 +486,8 @@ void emit_export(const Model *model, const float *trained, const char *spec_file
     sb_puts(c, "            sum += probs[k] = exp_neg(z[k] - z[best]);\n");
     sb_printf(c, "        for (int k = 0; k < %d; k++)\n", m->n_classes);
     sb_puts(c, "            probs[k] /= sum;\n    }\n    return best;\n}\n");
+    if (prepare)
+        emit_prepare(m, n, up, c);
     free(params);
     free(folded.layers);
 }

@@ -1,17 +1,26 @@
-/* image.c: `lenetc predict`: classify image files (PGM or PNG).
+/* image.c: `lenetc predict`: classify image files (PNG, JPEG or PGM).
  *
  * Any image becomes the model's input the way MNIST's digits were made:
- *   1. gray levels, 8 bits (PNG colour, alpha and 16-bit depth are
- *      converted by libpng; PGM P2 and P5 are read here);
+ *   1. 8-bit pixels: PNG and JPEG by decode.c, alpha composited over white
+ *      (ink drawn on a transparent page is ink); PGM P2 and P5 read here;
+ *      then gray (BT.601 luma, as the data loader makes RGB gray);
  *   2. white ink on black: if the image's border is mostly light (its mean
  *      is above 127) the image is inverted;
- *   3. an image already of the input's size is taken as it is; any other is
- *      cropped to the box around its ink (pixels above 32), scaled with area
- *      averaging so that the box's longer side is 20/28 of the input's, and
- *      placed with its centre of mass at the input's centre (as LeCun
- *      centred MNIST's digits), background 0.
+ *   3. an image with no ink (no pixel above 32) gets no class; one already
+ *      of the input's size is taken as it is; any other is cropped to the
+ *      box around its ink, scaled with area averaging so that the box's
+ *      longer side is 20/28 of the input's, and placed with its centre of
+ *      mass at the input's centre (as LeCun centred MNIST's digits),
+ *      background 0.
+ * A colour model (3 channels) gets the image as its data loader would have
+ * it (lenet_fit_pixels: resized to the input, gray repeated).
+ *
+ * The export's NAME_prepare (compiler/export.c) computes steps 1 to 3 from
+ * decoded pixels byte for byte as lenet_prepare_image does: a change here
+ * is a change there (tested).
  */
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <png.h>
 #include <stdio.h>
@@ -22,11 +31,6 @@
 #include "lenet.h"
 
 #define MAX_IMAGE_SIDE 16384
-
-typedef struct {
-    int w, h;
-    uint8_t *px; /* h rows of w gray pixels */
-} image;
 
 /* ---- reading ------------------------------------------------------------ */
 
@@ -54,7 +58,7 @@ static int pgm_number(FILE *f, long *out) {
     return c; /* the byte after the number */
 }
 
-static int read_pgm(FILE *f, const char *path, image *img, lenet_error *err) {
+static int read_pgm(FILE *f, const char *path, lenet_image *img, lenet_error *err) {
     char magic[2];
     long w, h, maxval;
     if (fread(magic, 1, 2, f) != 2 || magic[0] != 'P' || (magic[1] != '2' && magic[1] != '5') ||
@@ -70,6 +74,7 @@ static int read_pgm(FILE *f, const char *path, image *img, lenet_error *err) {
     }
     img->w = (int)w;
     img->h = (int)h;
+    img->c = 1;
     img->px = malloc((size_t)w * (size_t)h);
     if (!img->px) {
         lenet_set_error(err, "%s: out of memory", path);
@@ -103,71 +108,8 @@ short_read:
     return -1;
 }
 
-/* libpng reports errors by longjmp; the message is kept for ours. */
-typedef struct {
-    lenet_error *err;
-    const char *path;
-} png_ctx;
-
-static void png_fail(png_structp png, png_const_charp msg) {
-    png_ctx *c = png_get_error_ptr(png);
-    lenet_set_error(c->err, "%s: bad PNG: %s", c->path, msg);
-    png_longjmp(png, 1);
-}
-
-static void png_warn(png_structp png, png_const_charp msg) {
-    (void)png;
-    (void)msg;
-}
-
-static int read_png(FILE *f, const char *path, image *img, lenet_error *err) {
-    png_ctx ctx = {err, path};
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, png_fail, png_warn);
-    png_infop info = png ? png_create_info_struct(png) : NULL;
-    uint8_t *volatile px = NULL;
-    png_bytep *volatile rows = NULL;
-    if (!info) {
-        lenet_set_error(err, "%s: out of memory", path);
-        png_destroy_read_struct(&png, NULL, NULL);
-        return -1;
-    }
-    if (setjmp(png_jmpbuf(png))) {
-        free(px);
-        free(rows);
-        png_destroy_read_struct(&png, &info, NULL);
-        return -1;
-    }
-    png_set_user_limits(png, MAX_IMAGE_SIDE, MAX_IMAGE_SIDE);
-    png_init_io(png, f);
-    png_read_info(png, info);
-    /* whatever it holds, read 8-bit gray */
-    png_set_expand(png);
-    png_set_strip_16(png);
-    png_set_strip_alpha(png);
-    int type = png_get_color_type(png, info);
-    if (type & PNG_COLOR_MASK_COLOR)
-        png_set_rgb_to_gray_fixed(png, 1, -1, -1);
-    png_read_update_info(png, info);
-    const int w = (int)png_get_image_width(png, info), h = (int)png_get_image_height(png, info);
-    if (png_get_rowbytes(png, info) != (size_t)w)
-        png_error(png, "unexpected pixel format");
-    px = malloc((size_t)w * (size_t)h);
-    rows = malloc(sizeof *rows * (size_t)h);
-    if (!px || !rows)
-        png_error(png, "out of memory");
-    for (int y = 0; y < h; y++)
-        rows[y] = px + (size_t)y * w;
-    png_read_image(png, rows);
-    png_read_end(png, NULL);
-    png_destroy_read_struct(&png, &info, NULL);
-    free(rows);
-    img->w = w;
-    img->h = h;
-    img->px = px;
-    return 0;
-}
-
-static int read_image(const char *path, image *img, lenet_error *err) {
+int lenet_read_image(const char *path, lenet_image *img, lenet_error *err) {
+    memset(img, 0, sizeof *img);
     int fd = lenet_open_regular(path, err);
     FILE *f = fd < 0 ? NULL : fdopen(fd, "rb");
     if (!f) {
@@ -181,12 +123,14 @@ static int read_image(const char *path, image *img, lenet_error *err) {
     size_t n = fread(sig, 1, 8, f);
     rewind(f);
     int rc;
-    if (n == 8 && png_sig_cmp(sig, 0, 8) == 0)
-        rc = read_png(f, path, img, err);
-    else if (n >= 2 && sig[0] == 'P' && (sig[1] == '2' || sig[1] == '5'))
+    if (n >= 2 && sig[0] == 'P' && (sig[1] == '2' || sig[1] == '5')) {
         rc = read_pgm(f, path, img, err);
-    else {
-        lenet_set_error(err, "%s: not a PNG or PGM image", path);
+    } else if ((n == 8 && png_sig_cmp(sig, 0, 8) == 0) ||
+               (n >= 3 && sig[0] == 0xff && sig[1] == 0xd8 && sig[2] == 0xff)) {
+        fclose(f);
+        return lenet_decode_image_over(path, img, 255, err);
+    } else {
+        lenet_set_error(err, "%s: %s", path, n ? "not a PNG, JPEG or PGM image" : "empty file");
         rc = -1;
     }
     fclose(f);
@@ -195,27 +139,24 @@ static int read_image(const char *path, image *img, lenet_error *err) {
 
 /* ---- fitting to the model's input -------------------------------------- */
 
-/* Steps 2 and 3 of the comment at the top; returns 1 if it inverted. */
-static int fit(image *img, int H, int W, uint8_t *out) {
+/* Steps 2 and 3 of the comment at the top on a gray image g (w x h, left
+ * as it is: the inversion is applied as pixels are read). The patch is
+ * scaled into out's first oh * ow bytes, then moved to its place: out is
+ * all the memory it needs, as the export's NAME_prepare does it. */
+static int fit_gray(const uint8_t *g, int w, int h, int H, int W, uint8_t *out) {
     long border = 0, n = 0;
-    for (int y = 0; y < img->h; y++)
-        for (int x = 0; x < img->w; x++)
-            if (y == 0 || x == 0 || y == img->h - 1 || x == img->w - 1) {
-                border += img->px[(size_t)y * img->w + x];
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            if (y == 0 || x == 0 || y == h - 1 || x == w - 1) {
+                border += g[(size_t)y * w + x];
                 n++;
             }
     const int inverted = border > 127 * n;
-    if (inverted)
-        for (size_t i = 0; i < (size_t)img->w * img->h; i++)
-            img->px[i] = (uint8_t)(255 - img->px[i]);
-    if (img->h == H && img->w == W) {
-        memcpy(out, img->px, (size_t)H * W);
-        return inverted;
-    }
-    int x0 = img->w, y0 = img->h, x1 = -1, y1 = -1; /* the ink's box */
-    for (int y = 0; y < img->h; y++)
-        for (int x = 0; x < img->w; x++)
-            if (img->px[(size_t)y * img->w + x] > 32) {
+#define INK(y, x) (inverted ? 255 - g[(size_t)(y) * w + (x)] : g[(size_t)(y) * w + (x)])
+    int x0 = w, y0 = h, x1 = -1, y1 = -1; /* the ink's box */
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            if (INK(y, x) > 32) {
                 x0 = x < x0 ? x : x0;
                 x1 = x > x1 ? x : x1;
                 y0 = y < y0 ? y : y0;
@@ -223,15 +164,19 @@ static int fit(image *img, int H, int W, uint8_t *out) {
             }
     memset(out, 0, (size_t)H * W);
     if (x1 < 0)
-        return inverted; /* no ink: an empty input */
+        return -1; /* no ink: nothing to classify */
+    if (h == H && w == W) {
+        for (int i = 0; i < H * W; i++)
+            out[i] = (uint8_t)INK(i / W, i % W);
+        return inverted;
+    }
     const int bw = x1 - x0 + 1, bh = y1 - y0 + 1;
     const double side = (H < W ? H : W) * 20.0 / 28.0;
     const double scale = side / (bw > bh ? bw : bh); /* output pixels per input pixel */
-    const int ow = (int)lround(bw * scale) > 0 ? (int)lround(bw * scale) : 1;
-    const int oh = (int)lround(bh * scale) > 0 ? (int)lround(bh * scale) : 1;
-    uint8_t *patch = calloc((size_t)oh * ow, 1);
-    if (!patch)
-        return inverted;
+    int ow = (int)lround(bw * scale) > 0 ? (int)lround(bw * scale) : 1;
+    int oh = (int)lround(bh * scale) > 0 ? (int)lround(bh * scale) : 1;
+    ow = ow < W ? ow : W; /* never more: the longer side is 20/28 of the input */
+    oh = oh < H ? oh : H;
     /* each output pixel averages the input area it covers */
     for (int y = 0; y < oh; y++)
         for (int x = 0; x < ow; x++) {
@@ -242,40 +187,89 @@ static int fit(image *img, int H, int W, uint8_t *out) {
                 for (int sx = (int)sx0; sx < sx1 && sx <= x1; sx++) {
                     const double a = (fmin(sy + 1, sy1) - fmax(sy, sy0)) *
                                      (fmin(sx + 1, sx1) - fmax(sx, sx0));
-                    sum += a * img->px[(size_t)sy * img->w + sx];
+                    sum += a * INK(sy, sx);
                     area += a;
                 }
-            patch[(size_t)y * ow + x] = (uint8_t)lround(area > 0 ? sum / area : 0);
+            out[y * ow + x] = (uint8_t)lround(area > 0 ? sum / area : 0);
         }
+#undef INK
     double mass = 0, my = 0, mx = 0;
     for (int y = 0; y < oh; y++)
         for (int x = 0; x < ow; x++) {
-            const double v = patch[(size_t)y * ow + x];
+            const double v = out[y * ow + x];
             mass += v, my += v * (y + 0.5), mx += v * (x + 0.5);
         }
     int oy = (int)lround(H / 2.0 - (mass > 0 ? my / mass : oh / 2.0));
     int ox = (int)lround(W / 2.0 - (mass > 0 ? mx / mass : ow / 2.0));
     oy = oy < 0 ? 0 : oy > H - oh ? H - oh : oy; /* the patch stays inside */
     ox = ox < 0 ? 0 : ox > W - ow ? W - ow : ox;
-    for (int y = 0; y < oh; y++)
-        memcpy(out + (size_t)(oy + y) * W + ox, patch + (size_t)y * ow, (size_t)ow);
-    free(patch);
+    /* to its place, last byte first: each goes to an index no lower than
+     * its own, so none is overwritten before it moves */
+    for (int i = oh * ow - 1; i >= 0; i--)
+        out[(oy + i / ow) * W + ox + i % ow] = out[i];
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            if (y < oy || y >= oy + oh || x < ox || x >= ox + ow)
+                out[y * W + x] = 0;
     return inverted;
+}
+
+int lenet_prepare_image(const uint8_t *pixels, int width, int height, int channels, int H, int W,
+                        int C, uint8_t *out) {
+    if (!pixels || !out || width < 1 || height < 1 || width > MAX_IMAGE_SIDE ||
+        height > MAX_IMAGE_SIDE || channels < 1 || channels > 4 || H < 1 || W < 1 ||
+        (C != 1 && C != 3))
+        return -2;
+    const size_t n = (size_t)width * height;
+    const int alpha = channels == 2 || channels == 4, c = channels - alpha;
+    uint8_t *own = NULL; /* pixels composited or made gray */
+    const uint8_t *src = pixels;
+    if (alpha || (c == 3 && C == 1)) {
+        own = malloc(n * (C == 1 ? 1 : c));
+        if (!own)
+            return -2;
+        for (size_t i = 0; i < n; i++) {
+            const uint8_t *p = pixels + i * channels;
+            unsigned v[3];
+            for (int k = 0; k < c; k++) /* alpha over white, as lenet_read_image */
+                v[k] = alpha ? (p[k] * p[c] + 255u * (255 - p[c]) + 127) / 255 : p[k];
+            if (C == 1) /* BT.601 luma, as lenet_fit_pixels */
+                own[i] = (uint8_t)(c == 3 ? (299u * v[0] + 587u * v[1] + 114u * v[2] + 500) / 1000
+                                          : v[0]);
+            else
+                for (int k = 0; k < c; k++)
+                    own[i * c + k] = (uint8_t)v[k];
+        }
+        src = own;
+    }
+    int rc = 0;
+    if (C == 1)
+        rc = fit_gray(src, width, height, H, W, out);
+    else /* colour: as the data loader fits an image folder's */
+        lenet_fit_pixels(src, height, width, c, out, H, W, C);
+    free(own);
+    return rc;
 }
 
 /* ---- the command -------------------------------------------------------- */
 
 static void predict_usage(const char *prog, FILE *f) {
     fprintf(f,
-            "usage: %s --weights W.safetensors IMAGE...\n"
-            "Classifies PNG or PGM images: prints each one's class and top probabilities.\n"
-            "Images are made into the model's input as MNIST's were: gray, inverted if\n"
-            "their border is light (the model wants white ink on black), then, unless\n"
-            "they already have the input's size, cropped to the ink, scaled to 20/28 of\n"
-            "the input and centred.\n"
+            "usage: %s --weights W.safetensors [--json] IMAGE...\n"
+            "Classifies PNG, JPEG or PGM images: prints each one's class and top\n"
+            "probabilities. Images are made into the model's input as MNIST's were:\n"
+            "gray (alpha over white), inverted if their border is light (the model\n"
+            "wants white ink on black), then, unless they already have the input's\n"
+            "size, cropped to the ink, scaled to 20/28 of the input and centred. An\n"
+            "image with no ink gets no class (\"FILE: no ink found\"). A colour model\n"
+            "gets the image resized as its data loader resizes. An unreadable image\n"
+            "is reported and the others classified; the exit status is then 1.\n"
             "\n"
             "  --weights W   safetensors weights for this model\n"
-            "  --classes S   print class names: digits (the default) or fashion\n"
+            "  --classes S   print class names: digits or fashion (default: the\n"
+            "                weights' own, if they name them)\n"
+            "  --json        one JSON object per image, a line each, on stdout\n"
+            "  --target T    the kernels' instruction set (see lenetc targets)\n"
             "  --help        this text\n",
             prog);
 }
@@ -293,38 +287,51 @@ static int take_image(void *ctx, char **argv, int i) {
         im->first = i;
     else if (im->first + im->n != i) {
         fprintf(stderr, "%s: options go before the images\n", im->prog);
+        lenet_try_help(im->prog);
         return -1;
     }
     im->n++;
     return 0;
 }
 
+/* Prints one image's JSON object as a line and frees it. */
+static void print_json(json_t *o) {
+    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    if (text)
+        puts(text);
+    free(text);
+    json_decref(o);
+}
+
 int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *prog) {
     const char *weights = NULL;
-    int classes = -1; /* -1: the weights' own, if they name them */
+    int classes = -1, as_json = 0; /* classes -1: the weights' own, if they name them */
     const lenet_option options[] = {
         {.name = "--help", .kind = LENET_OPT_HELP},
         {.name = "--weights", .kind = LENET_OPT_STRING, .dest = &weights, .needs = "a file"},
         {.name = "--classes", .kind = LENET_OPT_CHOICE, .dest = &classes,
          .choices = lenet_class_sets},
+        {.name = "--json", .kind = LENET_OPT_FLAG, .dest = &as_json},
         {0}};
     images im = {.prog = prog};
     const lenet_command cmd = {.prog = prog, .options = options, .operand = take_image, .ctx = &im};
     const int parsed = lenet_read_args(&cmd, argc, argv, 1);
-    if (parsed == LENET_ARGS_HELP || parsed == LENET_ARGS_UNKNOWN)
-        predict_usage(prog, parsed > 0 ? stdout : stderr);
-    if (parsed)
-        return parsed > 0 ? 0 : 2;
+    if (parsed == LENET_ARGS_HELP) {
+        predict_usage(prog, stdout);
+        return 0;
+    }
+    if (parsed) /* the reader said what and where the help is */
+        return 2;
     const int first_image = im.first, n_images = im.n;
     const char *const *names =
         classes >= 0 ? lenet_class_names(lenet_class_sets[classes].name) : NULL;
     if (!weights || !n_images) {
         fprintf(stderr, "%s: %s\n", prog, weights ? "no images given" : "--weights is required");
-        predict_usage(prog, stderr);
+        lenet_try_help(prog);
         return 2;
     }
-    if (m->data_c != 1) {
-        fprintf(stderr, "%s: %s takes %d-channel images; predict reads gray ones\n", prog,
+    if (m->data_c != 1 && m->data_c != 3) {
+        fprintf(stderr, "%s: %s takes %d-channel images; predict reads gray or RGB ones\n", prog,
                 m->name, m->data_c);
         return 1;
     }
@@ -350,22 +357,50 @@ int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *
         if (strcmp(trained[c], digits) != 0)
             names = (const char *const *)trained;
     }
-    const int H = m->data_h, W = m->data_w, K = m->n_classes;
-    uint8_t *pixels = malloc((size_t)H * W), label = 0;
+    const int H = m->data_h, W = m->data_w, C = m->data_c, K = m->n_classes;
+    uint8_t *pixels = malloc((size_t)H * W * C), label = 0;
     double *prob = malloc(sizeof *prob * (size_t)K);
-    int rc = pixels && prob ? 0 : 1;
-    for (int i = first_image; !rc && i < first_image + n_images; i++) {
-        image img = {0};
-        if (read_image(argv[i], &img, &err)) {
-            fprintf(stderr, "error: %s\n", err.msg);
-            rc = 1;
+    if (!pixels || !prob) {
+        fprintf(stderr, "error: out of memory\n");
+        free(pixels);
+        free(prob);
+        lenet_free_names(trained, n_trained);
+        lenet_trainer_free(&t);
+        return 1;
+    }
+    int failed = 0;
+    for (int i = first_image; i < first_image + n_images; i++) {
+        const char *file = argv[i];
+        lenet_image img;
+        int prepared = -3;
+        if (lenet_read_image(file, &img, &err) == 0) {
+            prepared = lenet_prepare_image(img.px, img.w, img.h, img.c, H, W, C, pixels);
+            if (prepared == -2)
+                lenet_set_error(&err, "%s: out of memory", file);
+            free(img.px);
+        }
+        if (prepared < -1) { /* unreadable: said, and on to the next */
+            failed++;
+            if (as_json) {
+                print_json(json_pack("{s:s, s:s}", "file", file, "error", err.msg));
+            } else {
+                fflush(stdout); /* in order with the lines before it */
+                fprintf(stderr, "error: %s\n", err.msg);
+            }
             continue;
         }
-        const int inverted = fit(&img, H, W, pixels);
-        free(img.px);
+        if (prepared == -1) {
+            if (as_json)
+                print_json(json_pack("{s:s, s:n, s:b}", "file", file, "class", "no_ink", 1));
+            else
+                printf("%s: no ink found\n", file);
+            continue;
+        }
+        const int inverted = prepared == 1;
         /* one image through the model: a data set of one */
         int idx = 0;
-        lenet_dataset one = {.count = 1, .rows = H, .cols = W, .images = pixels, .labels = &label};
+        lenet_dataset one = {.count = 1, .rows = H, .cols = W, .channels = C, .images = pixels,
+                             .labels = &label};
         lenet_load_tile(m, &one, &idx, 1, t.acts);
         m->forward(t.params, t.acts, &(lenet_pass){.training = 0});
         const float *z = t.acts + m->logits_offset;
@@ -373,21 +408,40 @@ int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *
         double sum = 0;
         for (int k = 0; k < K; k++)
             sum += prob[k] = exp((double)z[k * m->tile] - z[best * m->tile]);
-        printf("%s: %d (%.4f)%s%s%s  top:", argv[i], best, prob[best] / sum,
-               names ? " " : "", names ? names[best] : "", inverted ? " [inverted]" : "");
+        for (int k = 0; k < K; k++)
+            prob[k] /= sum;
+        if (as_json) {
+            json_t *o = json_pack("{s:s, s:i}", "file", file, "class", best);
+            if (names)
+                json_object_set_new(o, "name", json_string(names[best]));
+            json_object_set_new(o, "probability", json_real(prob[best]));
+            json_object_set_new(o, "inverted", json_boolean(inverted));
+            json_t *all = json_array();
+            for (int k = 0; k < K; k++)
+                json_array_append_new(all, json_real(prob[k]));
+            json_object_set_new(o, "probabilities", all);
+            print_json(o);
+            continue;
+        }
+        printf("%s: %d (%.4f)%s%s%s  top:", file, best, prob[best], names ? " " : "",
+               names ? names[best] : "", inverted ? " [inverted]" : "");
         for (int r = 0; r < 3 && r < K; r++) { /* the three most likely */
             int arg = -1;
             for (int k = 0; k < K; k++)
                 if (prob[k] >= 0 && (arg < 0 || prob[k] > prob[arg]))
                     arg = k;
-            printf(" %d %.4f", arg, prob[arg] / sum);
+            printf(" %d %.4f", arg, prob[arg]);
             prob[arg] = -1;
         }
         printf("\n");
+    }
+    if (failed) {
+        fflush(stdout);
+        fprintf(stderr, "%s: %d of %d images could not be read\n", prog, failed, n_images);
     }
     free(pixels);
     free(prob);
     lenet_free_names(trained, n_trained);
     lenet_trainer_free(&t);
-    return rc;
+    return failed ? 1 : 0;
 }

@@ -266,6 +266,10 @@ typedef struct {
  * file to 8-bit gray or RGB; alpha is composited over black. Any libjpeg
  * warning (a truncated file, corrupt data) is an error. */
 int lenet_decode_image(const char *path, lenet_image *img, lenet_error *err);
+/* The same, alpha composited over background (0 black ... 255 white):
+ * predict's white, where ink drawn on a transparent page is ink. */
+int lenet_decode_image_over(const char *path, lenet_image *img, int background,
+                            lenet_error *err);
 
 /* src (sh x sw x sc, sc 1 or 3) into dst (dh x dw x dc, dc 1 or 3): RGB to
  * gray by ITU-R BT.601 luma (0.299 R + 0.587 G + 0.114 B), gray to RGB by
@@ -488,9 +492,24 @@ int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *pro
 const char *const *lenet_class_names(const char *set);
 const char *const *lenet_class_names_for_data(const char *dir);
 
-/* `lenetc predict SPEC --weights W IMAGE...` (image.c): classifies PNG or PGM
- * files, printing each one's class and top probabilities. */
+/* `lenetc predict SPEC --weights W IMAGE...` (image.c): classifies PNG, JPEG
+ * or PGM files, printing each one's class and top probabilities (or, with
+ * --json, one JSON object per image). */
 int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *prog);
+
+/* predict's reading: a PGM (P2, P5), PNG or JPEG file as 8-bit gray or RGB,
+ * alpha composited over white. */
+int lenet_read_image(const char *path, lenet_image *img, lenet_error *err);
+
+/* predict's preparation of decoded pixels (width x height, channels 1 gray,
+ * 2 gray + alpha, 3 RGB, 4 RGBA; alpha over white) for a model's H x W x C
+ * input (C 1 or 3) in out: for C 1 gray, inverted if the border is light,
+ * cropped to the ink, scaled and centred as image.c says; for C 3 resized
+ * as lenet_fit_pixels does. Returns 1 if it inverted, 0 if not, -1 if the
+ * image has no ink (out all 0), -2 for bad arguments or no memory. The
+ * export's NAME_prepare computes the same bytes. */
+int lenet_prepare_image(const uint8_t *pixels, int width, int height, int channels, int H, int W,
+                        int C, uint8_t *out);
 
 typedef struct {
     const char *data_dir;        /* --data */

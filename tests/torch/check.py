@@ -32,7 +32,7 @@ import lenetc_torch  # noqa: E402
 def load(spec, params_path):
     """The float64 torch model of spec in training mode with lenetc's params."""
     info = lenetc_torch.describe(spec)
-    model, _ = lenetc_torch.build(spec)
+    model, _ = lenetc_torch.build(spec, raw_input=False)
     model = model.double().train()
     params = np.fromfile(params_path, "<f8")
     state = {t["name"]: torch.from_numpy(params[t["offset"]:t["offset"] + t["size"]]

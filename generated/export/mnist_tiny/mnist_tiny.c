@@ -122,3 +122,107 @@ int mnist_tiny_predict(const uint8_t image[MNIST_TINY_PIXELS], float probs[MNIST
     }
     return best;
 }
+
+/* ---- the preparation: an image made into the input as `lenetc predict`
+ * makes it (runtime/image.c), byte for byte */
+
+/* Pixel i (channels 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA) as gray: alpha
+ * over white, then BT.601 luma, rounded */
+static int prep_gray(const uint8_t *pixels, long i, int channels) {
+    const uint8_t *p = pixels + i * channels;
+    const int alpha = channels == 2 || channels == 4, c = channels - alpha;
+    unsigned v[3];
+    for (int k = 0; k < c; k++)
+        v[k] = alpha ? (p[k] * p[c] + 255u * (255 - p[c]) + 127) / 255 : p[k];
+    return c == 3 ? (int)((299u * v[0] + 587u * v[1] + 114u * v[2] + 500) / 1000)
+                  : (int)v[0];
+}
+
+/* Pixel (y, x), inverted if the image is: the ink */
+static int prep_ink(const uint8_t *pixels, int width, int channels, int inverted, int y,
+                    int x) {
+    const int g = prep_gray(pixels, (long)y * width + x, channels);
+    return inverted ? 255 - g : g;
+}
+
+/* x rounded half away from zero, as libm's lround: x - (int)x is exact */
+static int prep_round(double x) {
+    const int i = (int)x;
+    const double f = x - i;
+    return f >= 0.5 ? i + 1 : f <= -0.5 ? i - 1 : i;
+}
+
+int mnist_tiny_prepare(const uint8_t *pixels, int width, int height, int channels,
+        uint8_t out[MNIST_TINY_PIXELS]) {
+    if (!pixels || !out || width < 1 || height < 1 || width > 16384 ||
+        height > 16384 || channels < 1 || channels > 4)
+        return -2;
+    const int H = 28, W = 28;
+    long border = 0, n = 0;
+    for (int y = 0; y < height; y++)
+        for (int x = 0; x < width; x++)
+            if (y == 0 || x == 0 || y == height - 1 || x == width - 1) {
+                border += prep_gray(pixels, (long)y * width + x, channels);
+                n++;
+            }
+    const int inverted = border > 127 * n;
+    int x0 = width, y0 = height, x1 = -1, y1 = -1; /* the ink's box */
+    for (int y = 0; y < height; y++)
+        for (int x = 0; x < width; x++)
+            if (prep_ink(pixels, width, channels, inverted, y, x) > 32) {
+                x0 = x < x0 ? x : x0;
+                x1 = x > x1 ? x : x1;
+                y0 = y < y0 ? y : y0;
+                y1 = y > y1 ? y : y1;
+            }
+    for (int i = 0; i < H * W; i++)
+        out[i] = 0;
+    if (x1 < 0)
+        return -1; /* no ink */
+    if (height == H && width == W) {
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+                out[y * W + x] = (uint8_t)prep_ink(pixels, width, channels, inverted, y, x);
+        return inverted;
+    }
+    const int bw = x1 - x0 + 1, bh = y1 - y0 + 1;
+    const double side = (H < W ? H : W) * 20.0 / 28.0;
+    const double scale = side / (bw > bh ? bw : bh); /* output pixels per input pixel */
+    int ow = prep_round(bw * scale) > 0 ? prep_round(bw * scale) : 1;
+    int oh = prep_round(bh * scale) > 0 ? prep_round(bh * scale) : 1;
+    ow = ow < W ? ow : W;
+    oh = oh < H ? oh : H;
+    /* each output pixel averages the input area it covers */
+    for (int y = 0; y < oh; y++)
+        for (int x = 0; x < ow; x++) {
+            const double sy0 = y0 + y / scale, sy1 = y0 + (y + 1) / scale;
+            const double sx0 = x0 + x / scale, sx1 = x0 + (x + 1) / scale;
+            double sum = 0, area = 0;
+            for (int sy = (int)sy0; sy < sy1 && sy <= y1; sy++)
+                for (int sx = (int)sx0; sx < sx1 && sx <= x1; sx++) {
+                    const double a = ((sy + 1 < sy1 ? sy + 1 : sy1) - (sy > sy0 ? sy : sy0)) *
+                                     ((sx + 1 < sx1 ? sx + 1 : sx1) - (sx > sx0 ? sx : sx0));
+                    sum += a * prep_ink(pixels, width, channels, inverted, sy, sx);
+                    area += a;
+                }
+            out[y * ow + x] = (uint8_t)prep_round(area > 0 ? sum / area : 0);
+        }
+    double mass = 0, my = 0, mx = 0;
+    for (int y = 0; y < oh; y++)
+        for (int x = 0; x < ow; x++) {
+            const double v = out[y * ow + x];
+            mass += v, my += v * (y + 0.5), mx += v * (x + 0.5);
+        }
+    int oy = prep_round(H / 2.0 - (mass > 0 ? my / mass : oh / 2.0));
+    int ox = prep_round(W / 2.0 - (mass > 0 ? mx / mass : ow / 2.0));
+    oy = oy < 0 ? 0 : oy > H - oh ? H - oh : oy; /* the patch stays inside */
+    ox = ox < 0 ? 0 : ox > W - ow ? W - ow : ox;
+    /* to its place, last byte first: each goes no lower than it was */
+    for (int i = oh * ow - 1; i >= 0; i--)
+        out[(oy + i / ow) * W + ox + i % ow] = out[i];
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            if (y < oy || y >= oy + oh || x < ox || x >= ox + ow)
+                out[y * W + x] = 0;
+    return inverted;
+}

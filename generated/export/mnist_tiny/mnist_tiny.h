@@ -10,6 +10,23 @@
  * MNIST. Returns the predicted class (the first highest score) and writes
  * the softmax probabilities to probs (if not NULL). Uses about 5 KiB of
  * stack.
+ *
+ *   int mnist_tiny_prepare(const uint8_t *pixels, int width, int height, int channels,
+ *           uint8_t out[MNIST_TINY_PIXELS]);
+ *
+ * Makes an image into the input as `lenetc predict` does, byte for byte.
+ * pixels: height rows of width pixels (1 to 16384 a side), row-major,
+ * each of `channels` bytes: 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA (alpha
+ * is composited over white).
+ * The image is made gray (BT.601 luma), inverted if its border is mostly
+ * light (the model wants white ink on black), then, unless it has the
+ * input's size, cropped to the box around its ink (pixels above 32),
+ * scaled with area averaging so that the box's longer side is 20/28 of
+ * the input's, and placed with its centre of mass at the centre.
+ * Returns 1 if it inverted the image, 0 if not, -1 if the image has no
+ * ink (out all 0: give it no class), -2 for bad arguments (NULL, a side
+ * out of range, channels not 1 to 4).
+ * It uses no memory but out and a few locals (no malloc).
  */
 #ifndef MNIST_TINY_INFER_H
 #define MNIST_TINY_INFER_H
@@ -23,5 +40,7 @@
 #define MNIST_TINY_CLASSES 10
 
 int mnist_tiny_predict(const uint8_t image[MNIST_TINY_PIXELS], float probs[MNIST_TINY_CLASSES]);
+int mnist_tiny_prepare(const uint8_t *pixels, int width, int height, int channels,
+        uint8_t out[MNIST_TINY_PIXELS]);
 
 #endif
