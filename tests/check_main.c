@@ -76,6 +76,7 @@ int main(void) {
         {"numerics", numerics_suite}, {"spec", spec_suite}, {"layer_api", layer_api_suite},
         {"golden", golden_suite},   {"gradcheck", gradcheck_suite},
         {"e2e", e2e_suite},         {"checkpoint", checkpoint_suite},
+        {"plot", plot_suite},
     };
     say_targets();
     const char *left_out = getenv("CK_EXCLUDE_TAGS");
