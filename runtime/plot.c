@@ -174,18 +174,41 @@ static int history_script(FILE *f, void *ctx) {
     fprintf(f,
             " font \",12\"\n"
             "set grid\n"
+            "set lmargin 10\n" /* the panels' epochs one above the other */
             "set xlabel \"epoch\"\n"
             "set xrange [%.1f:%.1f]\n"
             "set xtics %d\n"
             "set key top right\n"
-            "set ylabel \"loss (cross-entropy)\"\n"
-            "set yrange [0:*]\n",
+            "set ylabel \"loss (cross-entropy, log scale)\"\n"
+            "set logscale y\n",
             first - 0.5, last + 0.5, step);
     curves(f, p, 2);
-    fputs("set key bottom right\n"
-          "set ylabel \"accuracy\"\n"
-          "set yrange [*:1]\n",
-          f);
+    /* accuracy on a log scale of the error, 1 - accuracy (0.9, 0.99 and
+     * 0.999 equally apart), so that the last epochs of a good model are
+     * not a flat line at the top; the range set before the mapping, which
+     * gnuplot checks against it */
+    double lo_err = 1, hi_err = 1e-5; /* the least and most error scored */
+    for (int i = 0; i < p->hist->n; i++) {
+        const lenet_scores *s = &p->hist->e[i].s;
+        const double acc[] = {s->train_acc, s->val_acc, s->test_acc};
+        for (int j = 0; j < 3; j++)
+            if (acc[j] == acc[j]) {
+                const double e = 1 - acc[j] > 1e-5 ? 1 - acc[j] : 1e-5;
+                lo_err = e < lo_err ? e : lo_err;
+                hi_err = e > hi_err ? e : hi_err;
+            }
+    }
+    fprintf(f,
+            "unset logscale y\n"
+            "set key bottom right\n"
+            "set ylabel \"accuracy (log scale of the error)\"\n"
+            "set yrange [%.9g:%.9g]\n"
+            "set nonlinear y via -log10(1.000001 - y) inverse 1.000001 - 10**(-y)\n"
+            "set ytics (\"0\" 0, \"0.2\" 0.2, \"0.5\" 0.5, \"0.8\" 0.8, \"0.9\" 0.9, \"0.95\" 0.95, "
+            "\"0.98\" 0.98, \"0.99\" 0.99, \"0.995\" 0.995, \"0.998\" 0.998, "
+            "\"0.999\" 0.999, \"0.9995\" 0.9995, \"0.9998\" 0.9998, \"0.9999\" 0.9999, "
+            "\"0.99995\" 0.99995, \"0.99998\" 0.99998, \"0.99999\" 0.99999)\n",
+            hi_err * 1.5 < 1 ? 1 - hi_err * 1.5 : 0, 1 - lo_err / 1.5);
     curves(f, p, 3);
     fputs("unset multiplot\n", f);
     return finish(f);
