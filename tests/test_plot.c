@@ -422,11 +422,11 @@ START_TEST(test_gnuplot_fails_or_hangs) {
     ck_assert(lenet_seconds() - t0 < 5);
 
     fake_gnuplot(dir, "sleep 30", bin, sizeof bin);
-    setenv("LENETC_PLOT_TIMEOUT", "0.2", 1);
+    setenv("LENETC_PLOT_TIMEOUT", "0.1", 1);
     t0 = lenet_seconds();
     ck_assert_int_eq(lenet_plot_history(path, "t", &h, &err), 1);
     ck_assert_msg(lenet_seconds() - t0 < 3, "took %.1f s", lenet_seconds() - t0);
-    ck_assert_msg(strstr(err.msg, "/fake-gnuplot did not finish in 0.2 s: wrote "), "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "/fake-gnuplot did not finish in 0.1 s: wrote "), "%s", err.msg);
     ck_assert(!exists(path));
     unsetenv("LENETC_PLOT_TIMEOUT");
     unsetenv("LENETC_GNUPLOT");
