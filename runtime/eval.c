@@ -29,19 +29,22 @@ static void eval_usage(const char *prog, FILE *f) {
             "  --threads N   worker threads (default: all cores)\n"
             "  --classes S   class names: digits or fashion (default: fashion if the\n"
             "                data directory's path says fashion, else digits)\n"
+            "  --plot F.png  draw the confusion matrix as a heat map with gnuplot (else\n"
+            "                write its gnuplot script and data beside F.png)\n"
             "  --help        this text\n",
             prog);
 }
 
 /* Accuracy, per class and in all, and the confusion matrix, over the
- * model's classes (the loader checked every label against them). */
-static void report(const lenet_model *m, const lenet_dataset *ds, const uint8_t *pred,
-                   const char *weights, const char *const *names) {
+ * model's classes (the loader checked every label against them); and its
+ * heat map at plot (if not NULL). An exit code. */
+static int report(const lenet_model *m, const lenet_dataset *ds, const uint8_t *pred,
+                  const char *weights, const char *const *names, const char *plot) {
     const int K = m->n_classes;
     long *conf = calloc((size_t)K * K, sizeof *conf), right = 0;
     if (!conf) {
         fprintf(stderr, "error: out of memory\n");
-        return;
+        return 1;
     }
 #define conf(c, p) conf[(size_t)(c) * K + (p)]
     for (int i = 0; i < ds->count; i++) {
@@ -70,7 +73,24 @@ static void report(const lenet_model *m, const lenet_dataset *ds, const uint8_t 
         printf("\n");
     }
 #undef conf
+    int rc = 0;
+    if (plot) {
+        char title[1024];
+        lenet_error err;
+        snprintf(title, sizeof title, "%s with %s: test accuracy %.4f (%ld of %d)", m->name,
+                 weights, (double)right / ds->count, right, ds->count);
+        /* --classes fashion names ten classes, whatever the data has */
+        const int n_names =
+            names == lenet_class_names("fashion") && ds->n_classes > 10 ? 10 : ds->n_classes;
+        const int drawn = lenet_plot_confusion(plot, title, K, conf, names, n_names, &err);
+        if (drawn)
+            fprintf(stderr, "%s: %s\n", drawn > 0 ? "warning" : "error", err.msg);
+        else
+            printf("\nplotted %s\n", plot);
+        rc = drawn < 0;
+    }
     free(conf);
+    return rc;
 }
 
 /* The data set's class names, unless they are just the class numbers. */
@@ -88,6 +108,7 @@ const lenet_choice lenet_class_sets[] = {{"digits", 0}, {"fashion", 1}, {NULL, 0
 
 int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *prog) {
     const char *weights = NULL, *data = NULL, *test_images = NULL, *test_labels = NULL;
+    const char *plot = NULL;
     int threads = 0, classes = -1;
     const lenet_option options[] = {
         {.name = "--help", .kind = LENET_OPT_HELP},
@@ -99,6 +120,7 @@ int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *pro
          .hi = LENET_MAX_THREADS},
         {.name = "--classes", .kind = LENET_OPT_CHOICE, .dest = &classes,
          .choices = lenet_class_sets},
+        {.name = "--plot", .kind = LENET_OPT_STRING, .dest = &plot, .needs = "a file (FILE.png)"},
         {0}};
     const lenet_command cmd = {.prog = prog, .options = options};
     const int parsed = lenet_read_args(&cmd, argc, argv, 1);
@@ -118,6 +140,10 @@ int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *pro
     char **trained_names = NULL;
     int n_trained = 0;
     int rc = 1;
+    if (plot && lenet_plot_check(plot, &err)) { /* before the work, not after it */
+        fprintf(stderr, "error: %s\n", err.msg);
+        return 1;
+    }
     if (lenet_trainer_init(&t, m, &m->defaults, threads)) {
         fprintf(stderr, "error: out of memory\n");
         return 1;
@@ -154,8 +180,7 @@ int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *pro
         : n_trained == test.n_classes && data_names(&trained) ? data_names(&trained)
         : fashion_guess && test.n_classes <= 10      ? fashion_guess
                                                      : NULL;
-    report(m, &test, pred, weights, names);
-    rc = 0;
+    rc = report(m, &test, pred, weights, names, plot);
 out:
     lenet_free_names(trained_names, n_trained);
     free(pred);

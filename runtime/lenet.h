@@ -530,6 +530,7 @@ typedef struct {
     int threads;  /* workers; 0 = all cores */
     int shuffle;
     int quiet;
+    const char *plot_path; /* --plot: loss and accuracy per epoch as a PNG */
 } lenet_train_options;
 
 /* ---- progress (meter.c) ---------------------------------------------- */
@@ -554,6 +555,46 @@ typedef struct {
 /* Before the epoch's line is printed. */
 void lenet_meter_epoch(lenet_meter *mt, int epoch, long step, int images, const lenet_scores *s);
 int lenet_meter_close(lenet_meter *mt, lenet_error *err, const char *log_path);
+
+/* ---- plots (plot.c): PNGs drawn by gnuplot ---------------------------- */
+
+/* The scores of a run's epochs, in order (this run's only: a resumed run
+ * starts with the epoch it resumes). */
+typedef struct {
+    int epoch;
+    lenet_scores s;
+} lenet_epoch_scores;
+typedef struct {
+    lenet_epoch_scores *e;
+    int n, cap;
+} lenet_history;
+/* -1 if out of memory. */
+int lenet_history_add(lenet_history *h, int epoch, const lenet_scores *s);
+void lenet_history_free(lenet_history *h);
+
+/* Each draws a PNG at path through gnuplot's pngcairo terminal (gnuplot is
+ * $LENETC_GNUPLOT, else gnuplot on PATH; run without a shell, stdin
+ * /dev/null, killed after $LENETC_PLOT_TIMEOUT seconds, default 60) and
+ * replaces path with it atomically. Returns 0 when drawn; 1 when not
+ * (gnuplot missing or failing): the gnuplot script and its data are then
+ * written beside path (path less a .png suffix, plus .gp and .dat) and err
+ * says so in one line; -1 if a file could not be written (err). */
+/* Loss (train, validation, test) above accuracy, per epoch of h: the sets
+ * not scored in an epoch are left out (NAN in its scores). */
+int lenet_plot_history(const char *path, const char *title, const lenet_history *h,
+                       lenet_error *err);
+/* The same, titled with the model's name and the run's recipe. */
+int lenet_plot_training(const char *path, const lenet_model *m, const lenet_train_options *o,
+                        const lenet_history *h, lenet_error *err);
+/* A k x k confusion matrix (conf[true * k + predicted]) as a heat map:
+ * rows the true class, columns the predicted one, coloured by the fraction
+ * of the true class, labelled with counts; the axes name the classes
+ * (names[0..n_names); NULL, or past n_names: their numbers). */
+int lenet_plot_confusion(const char *path, const char *title, int k, const long *conf,
+                         const char *const *names, int n_names, lenet_error *err);
+/* 0 if a plot can be written at path (its directory exists and is
+ * writable, path is no directory): checked before a run, not after it. */
+int lenet_plot_check(const char *path, lenet_error *err);
 
 /* ---- checkpoints (checkpoint.c) --------------------------------------- */
 

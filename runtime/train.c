@@ -62,6 +62,9 @@ void lenet_train_usage(const char *prog, const lenet_model *m, void *stream) {
             "  --resume F       continue the run checkpoint F was written by, exactly:\n"
             "                   the same options give the same weights, bit for bit\n"
             "  --log FILE.csv   write a row per step and per epoch (loss, accuracies, time)\n"
+            "  --plot FILE.png  draw this run's loss and accuracy per epoch (train,\n"
+            "                   validation, test) with gnuplot; without it, write the\n"
+            "                   gnuplot script and data beside FILE to draw later\n"
             "  --quiet          print only the final line (and no progress bar; the bar\n"
             "                   shows only on a terminal)\n"
             "  --help           this text; --version: lenetc's version\n"
@@ -128,6 +131,8 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
         {.name = "--val", .kind = LENET_OPT_REAL, .dest = &o->val, .lo = 0, .hi = 1e8},
         {.name = "--test-every-epoch", .kind = LENET_OPT_FLAG, .dest = &o->test_every_epoch},
         {.name = "--save-best", .kind = LENET_OPT_STRING, .dest = &o->save_best_path},
+        {.name = "--plot", .kind = LENET_OPT_STRING, .dest = &o->plot_path,
+         .needs = "a file (FILE.png)"},
         {0}};
     const lenet_command cmd = {.prog = prog, .options = options};
     const int parsed = lenet_read_args(&cmd, argc, argv, 1);
@@ -315,6 +320,7 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
     lenet_dataset train = {0}, val = {0}, test = {0};
     lenet_trainer tr = {0};
     lenet_meter meter = {0};
+    lenet_history hist = {0}; /* the epochs' scores, for --plot */
     int rc = 1;
     int *order = NULL;
     if (lenet_check_target(m, &err)) {
@@ -344,7 +350,9 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
     lenet_rng shuffle_rng;
     lenet_rng_seed(&shuffle_rng, o->h.seed ^ 0x53485546464c45ull); /* "SHUFFLE" */
     lenet_progress at = {.epoch = 1};
-    if (lenet_meter_open(&meter, o, &err)) {
+    /* a plot that could not be written fails now, not after the run */
+    if (lenet_meter_open(&meter, o, &err) ||
+        (o->plot_path && lenet_plot_check(o->plot_path, &err))) {
         fprintf(stderr, "error: %s\n", err.msg);
         goto out;
     }
@@ -439,6 +447,10 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
             sc.test_acc = lenet_trainer_score(&tr, &test, &sc.test_loss);
         double t2 = lenet_seconds();
         lenet_meter_epoch(&meter, epoch, tr.step, N, &sc);
+        if (o->plot_path && lenet_history_add(&hist, epoch, &sc)) {
+            fprintf(stderr, "error: out of memory\n");
+            goto out;
+        }
         if (!o->quiet || epoch == o->h.epochs) {
             char scores[128] = "";
             if (val.count)
@@ -483,6 +495,17 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         if (!o->quiet)
             printf("saved %s\n", o->save_path);
     }
+    if (o->plot_path) {
+        const int drawn = lenet_plot_training(o->plot_path, m, o, &hist, &err);
+        if (drawn < 0) {
+            fprintf(stderr, "error: %s\n", err.msg);
+            goto out;
+        }
+        if (drawn > 0)
+            fprintf(stderr, "warning: %s\n", err.msg);
+        else if (!o->quiet)
+            printf("plotted %s\n", o->plot_path);
+    }
     rc = lenet_meter_close(&meter, &err, o->log_path) ? 1 : 0;
     if (rc)
         fprintf(stderr, "error: %s\n", err.msg);
@@ -492,6 +515,7 @@ out:
     lenet_free_dataset(&val);
     lenet_free_dataset(&test);
     lenet_trainer_free(&tr);
+    lenet_history_free(&hist);
     free(order);
     return rc;
 }

@@ -17,6 +17,7 @@ Suite *gradcheck_suite(void);   /* test_gradcheck.c: backward vs finite differen
 Suite *e2e_suite(void);         /* test_e2e.c: trainers end to end */
 Suite *checkpoint_suite(void);  /* test_checkpoint.c: kill, resume, NaN */
 Suite *predict_suite(void);     /* test_predict.c: predict, NAME_prepare, deployment */
+Suite *plot_suite(void);        /* test_plot.c: --plot, gnuplot's scripts and PNGs */
 
 /* Fails unless the file at path holds exactly got[0..len), naming what is
  * checked, the first line that differs and `make golden`. */
