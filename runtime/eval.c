@@ -39,7 +39,8 @@ static void eval_usage(const char *prog, FILE *f) {
  * model's classes (the loader checked every label against them); and its
  * heat map at plot (if not NULL). An exit code. */
 static int report(const lenet_model *m, const lenet_dataset *ds, const uint8_t *pred,
-                  const char *weights, const char *const *names, const char *plot) {
+                  const char *weights, const char *const *names, int n_names,
+                  const char *plot) {
     const int K = m->n_classes;
     long *conf = calloc((size_t)K * K, sizeof *conf), right = 0;
     if (!conf) {
@@ -58,7 +59,7 @@ static int report(const lenet_model *m, const lenet_dataset *ds, const uint8_t *
         long n = 0;
         for (int p = 0; p < K; p++)
             n += conf(c, p);
-        const char *name = names && c < ds->n_classes ? names[c] : "";
+        const char *name = names && c < n_names ? names[c] : "";
         printf("%5d  %8.4f  %6ld%s%s\n", c, n ? (double)conf(c, c) / n : 0.0, n,
                names ? "  " : "", name);
     }
@@ -79,9 +80,6 @@ static int report(const lenet_model *m, const lenet_dataset *ds, const uint8_t *
         lenet_error err;
         snprintf(title, sizeof title, "%s with %s: test accuracy %.4f (%ld of %d)", m->name,
                  weights, (double)right / ds->count, right, ds->count);
-        /* --classes fashion names ten classes, whatever the data has */
-        const int n_names =
-            names == lenet_class_names("fashion") && ds->n_classes > 10 ? 10 : ds->n_classes;
         const int drawn = lenet_plot_confusion(plot, title, K, conf, names, n_names, &err);
         if (drawn)
             fprintf(stderr, "%s: %s\n", drawn > 0 ? "warning" : "error", err.msg);
@@ -180,7 +178,11 @@ int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *pro
         : n_trained == test.n_classes && data_names(&trained) ? data_names(&trained)
         : fashion_guess && test.n_classes <= 10      ? fashion_guess
                                                      : NULL;
-    rc = report(m, &test, pred, weights, names, plot);
+    /* --classes fashion names ten classes, whatever the data has */
+    const int n_names = names == lenet_class_names("fashion") && test.n_classes > 10
+                            ? 10
+                            : test.n_classes;
+    rc = report(m, &test, pred, weights, names, n_names, plot);
 out:
     lenet_free_names(trained_names, n_trained);
     free(pred);
