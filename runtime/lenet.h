@@ -427,9 +427,9 @@ typedef struct {
 } lenet_worker;
 
 /* A step's gradient is summed in a fixed order, whatever the thread count:
- * the batch's tiles in at most this many contiguous runs ("slots"), each
- * run's tiles added in order into the slot's own buffer, then the slots
- * added in order. A worker takes whole slots. */
+ * the batch's tiles in contiguous runs of two ("slots"; at most this
+ * many), each run's tiles added in order into the slot's own buffer, then
+ * the slots added in order. A worker takes whole slots. */
 #define LENET_MAX_SLOTS 16
 
 /* Everything one training run owns. params, grads, the Adam moments and the
