@@ -208,6 +208,10 @@ static const char *as_written(const char *key, const char *value, char buf[96]) 
     const int i = setting(key);
     const char *name = i >= 0 ? settings[i].option : key;
     char num[32];
+    if (!value) { /* a file without the key */
+        snprintf(buf, 96, "no %s", name);
+        return buf;
+    }
     if (i >= 0 && settings[i].real)
         value = lenet_shortest(strtod(value, NULL), 1, num);
     if ((!strcmp(key, "limit") || !strcmp(key, "val")) && !strcmp(value, "0"))

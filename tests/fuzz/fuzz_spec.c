@@ -39,10 +39,29 @@ static void run_once(const Model *m, Jit *j, int tile) {
         params[i] = (float)((i * 7919) % 13) / 13.0f - 0.5f;
     for (size_t i = 0; i < (size_t)shape_size(m->input) * tile; i++)
         acts[i] = (float)(i % 5) - 2.0f;
-    fwd(params, acts, &(lenet_pass){.training = 1, .seed = 1});
+    /* a batch of one tile, the last lane padding; its sums are the batch's */
+    double *sums = calloc((size_t)m->sums + 1, sizeof *sums);
+    double *batch = calloc((size_t)m->sums + 1, sizeof *batch);
+    lenet_pass pass = {.training = 1, .seed = 1, .lanes = tile > 1 ? tile - 1 : 1,
+                       .batch = tile > 1 ? tile - 1 : 1, .sums = sums, .batch_sums = batch};
+    for (int part = 0; part < m->parts; part++) {
+        if (part > 0)
+            memcpy(batch, sums, (size_t)m->sums * sizeof *sums);
+        pass.part = part;
+        fwd(params, acts, &pass);
+    }
     for (size_t i = 0; i < (size_t)m->n_classes * tile; i++)
         dacts[(size_t)m->logits_off * tile + i] = 0.125f;
-    bwd(params, acts, dacts, grads);
+    for (int part = m->parts - 1; part >= 0; part--) {
+        if (part < m->parts - 1)
+            memcpy(batch, sums, (size_t)m->sums * sizeof *sums);
+        pass.part = part;
+        bwd(params, acts, dacts, grads, &pass);
+    }
+    /* and evaluation, all parts in one call */
+    fwd(params, acts, &(lenet_pass){.training = 0});
+    free(sums);
+    free(batch);
     free(params);
     free(grads);
     free(acts);
