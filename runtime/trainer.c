@@ -106,10 +106,9 @@ double lenet_trainer_score(lenet_trainer *t, const lenet_dataset *ds, double *lo
 
 /* ---- training ---------------------------------------------------------- */
 
-/* The step's slots: two tiles each (a slot's buffer is written cold each
- * step, so fewer slots cost less: one a tile cost lenet5 6 % of its
- * epoch, two a tile 1-2 %), at most LENET_MAX_SLOTS; and slot s's tiles
- * [*lo, *hi). */
+/* A step's gradient slots (lenet.h): two tiles each (a slot's buffer is
+ * written cold each step, so fewer slots cost less: one a tile cost lenet5
+ * 6 % of its epoch, two a tile 1-2 %), at most LENET_MAX_SLOTS. */
 static int step_slots(int tiles) {
     const int n = (tiles + 1) / 2;
     return n < LENET_MAX_SLOTS ? n : LENET_MAX_SLOTS;
@@ -211,7 +210,7 @@ static void tile_loss(const job *j, int i, int s, int n, const float *acts, floa
                                          &t->tile_correct[i]);
 }
 
-
+/* Slot s's tiles: [*lo, *hi). */
 static void slot_tiles(int tiles, int s, int *lo, int *hi) {
     const int n = step_slots(tiles);
     *lo = (int)((long)tiles * s / n);
