@@ -1,6 +1,7 @@
 /* check_main.c: runs every suite; LENETC_SUITE=name runs just one.
  * Check's CK_EXCLUDE_TAGS=slow (make check) leaves out the test cases tagged
  * slow: those that train on MNIST. */
+#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,15 +11,42 @@
 #include "lenetc.h"
 #include "tests.h"
 
-int run(const char *cmd, char *out, size_t n) {
+static int run_with(const char *cmd, const char *redirect, char *out, size_t n) {
     char full[4096];
-    snprintf(full, sizeof full, "%s 2>&1", cmd);
+    snprintf(full, sizeof full, "%s %s", cmd, redirect);
     FILE *p = popen(full, "r");
     ck_assert(p != NULL);
     size_t len = fread(out, 1, n - 1, p);
     out[len] = '\0';
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int run(const char *cmd, char *out, size_t n) { return run_with(cmd, "2>&1", out, n); }
+
+int run_stdout(const char *cmd, char *out, size_t n) {
+    return run_with(cmd, "2>/dev/null", out, n);
+}
+
+void test_write_png(const char *path, const unsigned char *px, int w, int h, int c) {
+    static const int types[] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
+                                PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
+    FILE *f = fopen(path, "wb");
+    ck_assert_msg(f != NULL, "cannot write %s", path);
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(png);
+    ck_assert(png && info && setjmp(png_jmpbuf(png)) == 0);
+    png_init_io(png, f);
+    png_set_compression_level(png, 0); /* tests write hundreds: fast */
+    png_set_filter(png, 0, PNG_FILTER_NONE);
+    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, types[c], PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    for (int y = 0; y < h; y++)
+        png_write_row(png, (png_bytep)(px + (size_t)y * w * c));
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    ck_assert_int_eq(fclose(f), 0);
 }
 
 const char *test_tmpdir(void) {

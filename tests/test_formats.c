@@ -17,7 +17,6 @@
 #include <unistd.h>
 #include <utime.h>
 #include <jpeglib.h>
-#include <png.h>
 
 #include "lenet.h"
 #include "tests.h"
@@ -51,25 +50,6 @@ static void rmtree(const char *path) {
     ck_assert_int_eq(system(cmd), 0);
 }
 
-/* A PNG of w x h pixels of c channels (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA). */
-static void write_png(const char *path, const uint8_t *px, int w, int h, int c) {
-    static const int types[] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
-                                PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png_create_info_struct(png);
-    ck_assert(setjmp(png_jmpbuf(png)) == 0);
-    png_init_io(png, f);
-    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, types[c], PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_write_info(png, info);
-    for (int y = 0; y < h; y++)
-        png_write_row(png, (png_bytep)(px + (size_t)y * w * c));
-    png_write_end(png, NULL);
-    png_destroy_write_struct(&png, &info);
-    ck_assert_int_eq(fclose(f), 0);
-}
 
 static void write_jpeg(const char *path, const uint8_t *px, int w, int h, int c) {
     struct jpeg_compress_struct cinfo;
@@ -215,26 +195,26 @@ START_TEST(test_decode) {
     uint8_t px[5 * 3 * 4];
     for (int i = 0; i < 60; i++)
         px[i] = (uint8_t)(i * 41 + 3);
-    write_png(tmp(p, "d_gray.png"), px, 5, 3, 1);
+    test_write_png(tmp(p, "d_gray.png"), px, 5, 3, 1);
     ck_assert_msg(lenet_decode_image(p, &img, &err) == 0, "%s", err.msg);
     ck_assert(img.w == 5 && img.h == 3 && img.c == 1);
     ck_assert_mem_eq(img.px, px, 15);
     free(img.px);
-    write_png(tmp(p, "d_rgb.png"), px, 5, 3, 3);
+    test_write_png(tmp(p, "d_rgb.png"), px, 5, 3, 3);
     ck_assert_msg(lenet_decode_image(p, &img, &err) == 0, "%s", err.msg);
     ck_assert(img.w == 5 && img.h == 3 && img.c == 3);
     ck_assert_mem_eq(img.px, px, 45);
     free(img.px);
     /* alpha over black: v * a / 255, rounded */
     const uint8_t rgba[8] = {200, 100, 50, 128, 255, 255, 255, 0};
-    write_png(tmp(p, "d_rgba.png"), rgba, 2, 1, 4);
+    test_write_png(tmp(p, "d_rgba.png"), rgba, 2, 1, 4);
     ck_assert_msg(lenet_decode_image(p, &img, &err) == 0, "%s", err.msg);
     const uint8_t over_black[6] = {100, 50, 25, 0, 0, 0};
     ck_assert(img.c == 3);
     ck_assert_mem_eq(img.px, over_black, 6);
     free(img.px);
     const uint8_t ga[4] = {255, 51, 90, 255};
-    write_png(tmp(p, "d_ga.png"), ga, 2, 1, 2);
+    test_write_png(tmp(p, "d_ga.png"), ga, 2, 1, 2);
     ck_assert_msg(lenet_decode_image(p, &img, &err) == 0, "%s", err.msg);
     ck_assert(img.c == 1 && img.px[0] == 51 && img.px[1] == 90);
     free(img.px);
@@ -260,7 +240,7 @@ START_TEST(test_decode) {
     ck_assert_int_eq(lenet_decode_image(q, &img, &err), -1);
     ck_assert_msg(strstr(err.msg, q) && strstr(err.msg, "bad JPEG: "), "%s", err.msg);
     tmp(q, "d_cut.png");
-    write_png(q, px, 5, 3, 3);
+    test_write_png(q, px, 5, 3, 3);
     truncate_to(q, file_size(q) - 20);
     ck_assert_int_eq(lenet_decode_image(q, &img, &err), -1);
     ck_assert_msg(strstr(err.msg, q) && strstr(err.msg, "bad PNG: "), "%s", err.msg);
@@ -300,10 +280,10 @@ static void make_folders(const char *dir) {
                     write_jpeg(p, px, 16, 16, 3);
                 } else if (k == 1 && i == 1) {
                     pattern(px, 3, 3, 1, k, i);
-                    write_png(p, px, 3, 3, 1);
+                    test_write_png(p, px, 3, 3, 1);
                 } else {
                     pattern(px, 6, 5, 3, k, i);
-                    write_png(p, px, 6, 5, 3);
+                    test_write_png(p, px, 6, 5, 3);
                 }
             }
         }
@@ -361,7 +341,7 @@ START_TEST(test_folders) {
     char p[PATH_MAX];
     snprintf(p, sizeof p, "%s/train/a/img0.png", dir);
     pattern(src, 6, 5, 3, 2, 2);
-    write_png(p, src, 6, 5, 3);
+    test_write_png(p, src, 6, 5, 3);
     struct utimbuf later = {.actime = 2000000000, .modtime = 2000000000};
     utime(p, &later);
     ck_assert_msg(lenet_load_data(&rq, &again, &again_test, &err) == 0, "%s", err.msg);
@@ -447,7 +427,7 @@ START_TEST(test_folder_errors) {
     snprintf(p, sizeof p, "%s/test/d", dir);
     mkdirs(p);
     snprintf(p, sizeof p, "%s/test/d/x.png", dir);
-    write_png(p, px, 4, 4, 3);
+    test_write_png(p, px, 4, 4, 3);
     EXPECT_LOAD_ERROR(&rq, 1, "folders_bad/test/d: a class the training set does not have");
     make_folders(dir);
     snprintf(p, sizeof p, "%s/test/c", dir);
@@ -477,7 +457,7 @@ START_TEST(test_folders_12_classes) {
             mkdirs(p);
             snprintf(p, sizeof p, "%s/%s/c%02d/%d.png", dir, part ? "test" : "train", k, k);
             pattern(px, 7, 9, 1, k, part);
-            write_png(p, px, 7, 9, 1);
+            test_write_png(p, px, 7, 9, 1);
         }
     lenet_data_request rq = {.path = dir, .h = 5, .w = 5, .c = 1, .classes = 12, .threads = 1};
     lenet_dataset train, test;
@@ -701,7 +681,7 @@ static void make_rgb_set(const char *dir) {
                     for (int x = x0; x < x0 + 4; x++)
                         px[(y * 10 + x) * 3 + ch] = (uint8_t)(180 + lcg(&s) % 76);
                 snprintf(p, sizeof p, "%s/%s/%s/%03d.png", dir, part ? "test" : "train", cls[k], i);
-                write_png(p, px, 10, 10, 3);
+                test_write_png(p, px, 10, 10, 3);
             }
         }
 }

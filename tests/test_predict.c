@@ -14,7 +14,6 @@
 #include <jansson.h>
 #include <jpeglib.h>
 #include <math.h>
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,27 +34,6 @@ static char *tmp(char *buf, const char *name) {
     return buf;
 }
 
-/* A PNG of w x h pixels of c channels (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA). */
-static void write_png(const char *path, const uint8_t *px, int w, int h, int c) {
-    static const int types[] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
-                                PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png_create_info_struct(png);
-    ck_assert(setjmp(png_jmpbuf(png)) == 0);
-    png_init_io(png, f);
-    png_set_compression_level(png, 0); /* hundreds of them: fast */
-    png_set_filter(png, 0, PNG_FILTER_NONE);
-    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, types[c], PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_write_info(png, info);
-    for (int y = 0; y < h; y++)
-        png_write_row(png, (png_bytep)(px + (size_t)y * w * c));
-    png_write_end(png, NULL);
-    png_destroy_write_struct(&png, &info);
-    ck_assert_int_eq(fclose(f), 0);
-}
 
 static void write_jpeg(const char *path, const uint8_t *px, int w, int h) {
     struct jpeg_compress_struct cinfo;
@@ -101,18 +79,6 @@ static void write_text(const char *path, const char *text) {
     ck_assert_int_eq(fclose(f), 0);
 }
 
-/* Runs a shell command: its exit status, its stdout (and its stderr if
- * with_stderr) in out. (run, tests.h's, is run_cmd with stderr.) */
-static int run_cmd(const char *cmd, char *out, size_t n, int with_stderr) {
-    char full[4096];
-    snprintf(full, sizeof full, "%s%s", cmd, with_stderr ? " 2>&1" : " 2>/dev/null");
-    FILE *p = popen(full, "r");
-    ck_assert(p != NULL);
-    size_t len = fread(out, 1, n - 1, p);
-    out[len] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /* Weights for a spec with no training: its initial values, seeded. */
 static void init_weights(const char *spec, const char *path) {
@@ -157,7 +123,7 @@ START_TEST(test_read_alpha_over_white) {
     ck_assert_int_eq(lenet_prepare_image(ink, 28, 28, 1, 28, 28, 1, want), 0);
     ck_assert_mem_eq(want, ink, 784);
     for (int c = 2; c <= 4; c += 2) {
-        write_png(tmp(p, c == 2 ? "transparent_ga.png" : "transparent_rgba.png"),
+        test_write_png(tmp(p, c == 2 ? "transparent_ga.png" : "transparent_rgba.png"),
                   c == 2 ? ga : rgba, 28, 28, c);
         ck_assert_msg(lenet_read_image(p, &img, &err) == 0, "%s", err.msg);
         ck_assert(img.w == 28 && img.h == 28 && img.c == c - 1);
@@ -177,7 +143,7 @@ START_TEST(test_read_alpha_over_white) {
     }
     /* half-transparent gray over white: (v a + 255 (255 - a) + 127) / 255 */
     const uint8_t half[4] = {100, 128, 0, 0};
-    write_png(tmp(p, "half.png"), half, 2, 1, 2);
+    test_write_png(tmp(p, "half.png"), half, 2, 1, 2);
     ck_assert_msg(lenet_read_image(p, &img, &err) == 0, "%s", err.msg);
     ck_assert_int_eq(img.px[0], (100 * 128 + 255 * 127 + 127) / 255);
     ck_assert_int_eq(img.px[1], 255);
@@ -369,7 +335,7 @@ static void check_prepare(const char *dir, const char *name, const char *up, int
         if (c == 1 && r % 2)
             write_pgm(p, px, w, h, r % 4 == 3);
         else
-            write_png(p, px, w, h, c);
+            test_write_png(p, px, w, h, c);
         ck_assert_msg(lenet_read_image(p, &img, &err) == 0, "%s", err.msg);
         ck_assert_int_eq(lenet_prepare_image(img.px, img.w, img.h, img.c, H, W, C, got), rcs[r]);
         ck_assert_msg(memcmp(got, o, pixels) == 0, "%s: read from the file, prepared otherwise",
@@ -496,12 +462,12 @@ START_TEST(test_predict_batch) {
     memset(blank, 255, sizeof blank);
     char f_ink[512], f_alpha[512], f_blank[512], f_missing[512], f_text[512], f_cut[512],
         f_jpeg[512];
-    write_png(tmp(f_ink, "b_ink.png"), ink, 28, 28, 1);
-    write_png(tmp(f_alpha, "b_alpha.png"), rgba, 28, 28, 4);
+    test_write_png(tmp(f_ink, "b_ink.png"), ink, 28, 28, 1);
+    test_write_png(tmp(f_alpha, "b_alpha.png"), rgba, 28, 28, 4);
     write_pgm(tmp(f_blank, "b_blank.pgm"), blank, 50, 40, 0);
     tmp(f_missing, "b_missing.png");
     write_text(tmp(f_text, "b_text.png"), "not an image\n");
-    write_png(tmp(f_cut, "b_cut.png"), rgba, 28, 28, 4);
+    test_write_png(tmp(f_cut, "b_cut.png"), rgba, 28, 28, 4);
     ck_assert_int_eq(truncate(f_cut, 60), 0);
     write_jpeg(tmp(f_jpeg, "b_ring.jpg"), ink, 28, 28);
     const char *files = "%s %s %s %s %s %s %s";
@@ -525,7 +491,7 @@ START_TEST(test_predict_batch) {
     ck_assert_msg(strstr(out, "lenetc predict SPEC.yaml: 3 of 7 images could not be read\n"),
                   "%s", out);
     /* results on stdout, one line per readable image, in order */
-    ck_assert_int_eq(run_cmd(cmd, out, sizeof out, 0), 1);
+    ck_assert_int_eq(run_stdout(cmd, out, sizeof out), 1);
     char *line = out;
     const char *order[] = {f_ink, f_alpha, f_blank, f_jpeg};
     for (int i = 0; i < 4; i++) {
@@ -539,7 +505,7 @@ START_TEST(test_predict_batch) {
 
     /* --json: one object per image, in order, errors included */
     snprintf(cmd, sizeof cmd, "./lenetc predict %s --weights %s --json %s", spec, w, list);
-    ck_assert_int_eq(run_cmd(cmd, js, sizeof js, 0), 1);
+    ck_assert_int_eq(run_stdout(cmd, js, sizeof js), 1);
     snprintf(cmd, sizeof cmd, "./lenetc predict %s --weights %s %s", spec, w, list);
     run(cmd, out, sizeof out);
     const char *names[] = {f_ink, f_missing, f_alpha, f_text, f_blank, f_cut, f_jpeg};
@@ -634,10 +600,10 @@ START_TEST(test_predict_rgb_model) {
     uint32_t s = 99;
     for (size_t i = 0; i < sizeof big; i++)
         big[i] = (uint8_t)(i % 4 == 3 ? 128 + lcg(&s) % 128 : lcg(&s) % 256);
-    write_png(tmp(a, "rgba_big.png"), big, 24, 16, 4);
+    test_write_png(tmp(a, "rgba_big.png"), big, 24, 16, 4);
     /* what predict makes of it, written at the input's size: read as is */
     ck_assert_int_eq(lenet_prepare_image(big, 24, 16, 4, 8, 8, 3, small), 0);
-    write_png(tmp(b, "rgb_small.png"), small, 8, 8, 3);
+    test_write_png(tmp(b, "rgb_small.png"), small, 8, 8, 3);
     snprintf(cmd, sizeof cmd, "./lenetc predict %s --weights %s %s %s", spec, w, a, b);
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
     const result ra = parse_line(out, a), rb = parse_line(out, b);
@@ -717,7 +683,7 @@ START_TEST(test_readme_deployment_program) {
     snprintf(files[N * FORMS], 512, "%s/blank.pgm", dir);
     write_pgm(files[N * FORMS], blank, 40, 30, 0);
     snprintf(cmd + len, sizeof cmd - len, " %s", files[N * FORMS]);
-    ck_assert_msg(run_cmd(cmd, out, sizeof out, 0) == 0, "%s", out);
+    ck_assert_msg(run_stdout(cmd, out, sizeof out) == 0, "%s", out);
 
     int right = 0;
     for (int f = 0; f <= N * FORMS; f++) {
@@ -879,7 +845,7 @@ START_TEST(test_torch_tool_errors) {
     snprintf(cmd, sizeof cmd, "%s to-torch models/lenet5-classic.yaml %s %s && "
              "%s eval models/lenet5-classic.yaml %s ../shared/mnist 2>%s | head -2",
              tool, classic, pt, tool, classic, tmp(err, "torch_head.err"));
-    ck_assert_msg(run_cmd(cmd, out, sizeof out, 0) == 0, "%s", out);
+    ck_assert_msg(run_stdout(cmd, out, sizeof out) == 0, "%s", out);
     double acc;
     int k;
     ck_assert_msg(sscanf(out, "accuracy %lf\n%d\n", &acc, &k) == 2 && strlen(out) < 24, "%s",

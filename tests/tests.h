@@ -26,9 +26,15 @@ void assert_file_is(const char *what, const char *path, const char *got, size_t 
 /* Scratch directory for files a test writes (created on demand). */
 const char *test_tmpdir(void);
 
-/* Runs a shell command; its stdout and stderr into out (n bytes at most);
- * returns its exit status (-1 if it did not exit). */
+/* Runs a shell command; its stdout and stderr (or its stdout alone, with
+ * stderr dropped) into out (n bytes at most); returns its exit status (-1
+ * if it did not exit). */
 int run(const char *cmd, char *out, size_t n);
+int run_stdout(const char *cmd, char *out, size_t n);
+
+/* Writes a PNG of w x h pixels of c channels (1 gray, 2 gray+alpha, 3 RGB,
+ * 4 RGBA), px row by row. */
+void test_write_png(const char *path, const unsigned char *px, int w, int h, int c);
 
 /* The i-th known target (lenet_target_at) if this machine runs it, else
  * NULL (run_tests says at the start which targets it tests). Tests loop
