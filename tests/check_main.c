@@ -2,6 +2,7 @@
  * Check's CK_EXCLUDE_TAGS=slow (make check) leaves out the test cases tagged
  * slow: those that train on MNIST. */
 #include <png.h>
+#include <jpeglib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,30 @@ void test_write_png(const char *path, const unsigned char *px, int w, int h, int
         png_write_row(png, (png_bytep)(px + (size_t)y * w * c));
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+void test_write_jpeg(const char *path, const unsigned char *px, int w, int h, int c) {
+    struct jpeg_compress_struct cinfo;
+    struct jpeg_error_mgr jerr;
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    cinfo.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&cinfo);
+    jpeg_stdio_dest(&cinfo, f);
+    cinfo.image_width = (JDIMENSION)w;
+    cinfo.image_height = (JDIMENSION)h;
+    cinfo.input_components = c;
+    cinfo.in_color_space = c == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_set_defaults(&cinfo);
+    jpeg_set_quality(&cinfo, 100, TRUE);
+    jpeg_start_compress(&cinfo, TRUE);
+    while (cinfo.next_scanline < cinfo.image_height) {
+        JSAMPROW row = (JSAMPROW)(px + (size_t)cinfo.next_scanline * w * c);
+        jpeg_write_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_compress(&cinfo);
+    jpeg_destroy_compress(&cinfo);
     ck_assert_int_eq(fclose(f), 0);
 }
 

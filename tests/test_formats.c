@@ -16,7 +16,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <utime.h>
-#include <jpeglib.h>
 
 #include "lenet.h"
 #include "tests.h"
@@ -50,30 +49,6 @@ static void rmtree(const char *path) {
     ck_assert_int_eq(system(cmd), 0);
 }
 
-
-static void write_jpeg(const char *path, const uint8_t *px, int w, int h, int c) {
-    struct jpeg_compress_struct cinfo;
-    struct jpeg_error_mgr jerr;
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    cinfo.err = jpeg_std_error(&jerr);
-    jpeg_create_compress(&cinfo);
-    jpeg_stdio_dest(&cinfo, f);
-    cinfo.image_width = (JDIMENSION)w;
-    cinfo.image_height = (JDIMENSION)h;
-    cinfo.input_components = c;
-    cinfo.in_color_space = c == 1 ? JCS_GRAYSCALE : JCS_RGB;
-    jpeg_set_defaults(&cinfo);
-    jpeg_set_quality(&cinfo, 100, TRUE);
-    jpeg_start_compress(&cinfo, TRUE);
-    while (cinfo.next_scanline < cinfo.image_height) {
-        JSAMPROW row = (JSAMPROW)(px + (size_t)cinfo.next_scanline * w * c);
-        jpeg_write_scanlines(&cinfo, &row, 1);
-    }
-    jpeg_finish_compress(&cinfo);
-    jpeg_destroy_compress(&cinfo);
-    ck_assert_int_eq(fclose(f), 0);
-}
 
 static void write_bytes(const char *path, const void *p, size_t n) {
     FILE *f = fopen(path, "wb");
@@ -222,20 +197,20 @@ START_TEST(test_decode) {
     uint8_t flat[16 * 16 * 3];
     for (int i = 0; i < 16 * 16; i++)
         flat[i * 3] = 200, flat[i * 3 + 1] = 40, flat[i * 3 + 2] = 90;
-    write_jpeg(tmp(p, "d_rgb.jpg"), flat, 16, 16, 3);
+    test_write_jpeg(tmp(p, "d_rgb.jpg"), flat, 16, 16, 3);
     ck_assert_msg(lenet_decode_image(p, &img, &err) == 0, "%s", err.msg);
     ck_assert(img.w == 16 && img.h == 16 && img.c == 3);
     for (int i = 0; i < 16 * 16 * 3; i++)
         ck_assert_msg(abs(img.px[i] - flat[i]) <= 2, "byte %d: %d for %d", i, img.px[i], flat[i]);
     free(img.px);
-    write_jpeg(tmp(p, "d_gray.jpg"), flat, 16, 16, 1);
+    test_write_jpeg(tmp(p, "d_gray.jpg"), flat, 16, 16, 1);
     ck_assert_msg(lenet_decode_image(p, &img, &err) == 0, "%s", err.msg);
     ck_assert(img.c == 1);
     free(img.px);
 
     /* broken files: one-line errors naming the file */
     char q[PATH_MAX];
-    write_jpeg(tmp(q, "d_cut.jpg"), flat, 16, 16, 3);
+    test_write_jpeg(tmp(q, "d_cut.jpg"), flat, 16, 16, 3);
     truncate_to(q, file_size(q) / 2);
     ck_assert_int_eq(lenet_decode_image(q, &img, &err), -1);
     ck_assert_msg(strstr(err.msg, q) && strstr(err.msg, "bad JPEG: "), "%s", err.msg);
@@ -277,7 +252,7 @@ static void make_folders(const char *dir) {
                          i, k == 2 && i == 1 ? "jpg" : "png");
                 if (k == 2 && i == 1) {
                     pattern(px, 16, 16, 3, k, i);
-                    write_jpeg(p, px, 16, 16, 3);
+                    test_write_jpeg(p, px, 16, 16, 3);
                 } else if (k == 1 && i == 1) {
                     pattern(px, 3, 3, 1, k, i);
                     test_write_png(p, px, 3, 3, 1);
@@ -657,7 +632,6 @@ START_TEST(test_tile_channels) {
 END_TEST
 
 /* ---- end to end: both paths --------------------------------------------- */
-
 
 static uint32_t lcg(uint32_t *s) { return (*s = *s * 1664525u + 1013904223u) >> 8; }
 

@@ -12,7 +12,6 @@
  *   trained LeNet-5, classifies PGM files as predict does.
  */
 #include <jansson.h>
-#include <jpeglib.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,30 +34,6 @@ static char *tmp(char *buf, const char *name) {
 }
 
 
-static void write_jpeg(const char *path, const uint8_t *px, int w, int h) {
-    struct jpeg_compress_struct cinfo;
-    struct jpeg_error_mgr jerr;
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    cinfo.err = jpeg_std_error(&jerr);
-    jpeg_create_compress(&cinfo);
-    jpeg_stdio_dest(&cinfo, f);
-    cinfo.image_width = (JDIMENSION)w;
-    cinfo.image_height = (JDIMENSION)h;
-    cinfo.input_components = 1;
-    cinfo.in_color_space = JCS_GRAYSCALE;
-    jpeg_set_defaults(&cinfo);
-    jpeg_set_quality(&cinfo, 100, TRUE);
-    jpeg_start_compress(&cinfo, TRUE);
-    while (cinfo.next_scanline < cinfo.image_height) {
-        JSAMPROW row = (JSAMPROW)(px + (size_t)cinfo.next_scanline * w);
-        jpeg_write_scanlines(&cinfo, &row, 1);
-    }
-    jpeg_finish_compress(&cinfo);
-    jpeg_destroy_compress(&cinfo);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
 /* A gray PGM: P5 (binary) or P2 (text, with a comment). */
 static void write_pgm(const char *path, const uint8_t *px, int w, int h, int text) {
     FILE *f = fopen(path, "wb");
@@ -78,7 +53,6 @@ static void write_text(const char *path, const char *text) {
     fputs(text, f);
     ck_assert_int_eq(fclose(f), 0);
 }
-
 
 /* Weights for a spec with no training: its initial values, seeded. */
 static void init_weights(const char *spec, const char *path) {
@@ -150,7 +124,7 @@ START_TEST(test_read_alpha_over_white) {
     free(img.px);
 
     /* JPEG (near the pixels: lossy), PGM P5 and P2 (exact) */
-    write_jpeg(tmp(p, "ring.jpg"), ink, 28, 28);
+    test_write_jpeg(tmp(p, "ring.jpg"), ink, 28, 28, 1);
     ck_assert_msg(lenet_read_image(p, &img, &err) == 0, "%s", err.msg);
     ck_assert(img.w == 28 && img.h == 28 && img.c == 1);
     for (int i = 0; i < 784; i++)
@@ -469,7 +443,7 @@ START_TEST(test_predict_batch) {
     write_text(tmp(f_text, "b_text.png"), "not an image\n");
     test_write_png(tmp(f_cut, "b_cut.png"), rgba, 28, 28, 4);
     ck_assert_int_eq(truncate(f_cut, 60), 0);
-    write_jpeg(tmp(f_jpeg, "b_ring.jpg"), ink, 28, 28);
+    test_write_jpeg(tmp(f_jpeg, "b_ring.jpg"), ink, 28, 28, 1);
     const char *files = "%s %s %s %s %s %s %s";
     char list[4096];
     snprintf(list, sizeof list, files, f_ink, f_missing, f_alpha, f_text, f_blank, f_cut, f_jpeg);

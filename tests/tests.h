@@ -35,6 +35,8 @@ int run_stdout(const char *cmd, char *out, size_t n);
 /* Writes a PNG of w x h pixels of c channels (1 gray, 2 gray+alpha, 3 RGB,
  * 4 RGBA), px row by row. */
 void test_write_png(const char *path, const unsigned char *px, int w, int h, int c);
+/* The same as a JPEG (quality 100) of 1 (gray) or 3 (RGB) channels. */
+void test_write_jpeg(const char *path, const unsigned char *px, int w, int h, int c);
 
 /* The i-th known target (lenet_target_at) if this machine runs it, else
  * NULL (run_tests says at the start which targets it tests). Tests loop
