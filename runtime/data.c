@@ -283,9 +283,7 @@ void lenet_free_dataset(lenet_dataset *ds) {
         return;
     free(ds->images);
     free(ds->labels);
-    for (int i = 0; ds->class_names && i < ds->n_classes; i++)
-        free(ds->class_names[i]);
-    free(ds->class_names);
+    lenet_free_names(ds->class_names, ds->n_classes);
     free(ds->path);
     memset(ds, 0, sizeof *ds);
 }

@@ -93,13 +93,9 @@ static int report(const lenet_model *m, const lenet_dataset *ds, const uint8_t *
 
 /* The data set's class names, unless they are just the class numbers. */
 static const char *const *data_names(const lenet_dataset *ds) {
-    for (int c = 0; ds->class_names && c < ds->n_classes; c++) {
-        char d[16];
-        snprintf(d, sizeof d, "%d", c);
-        if (strcmp(ds->class_names[c], d))
-            return (const char *const *)ds->class_names;
-    }
-    return NULL;
+    return lenet_names_are_digits(ds->class_names, ds->n_classes)
+               ? NULL
+               : (const char *const *)ds->class_names;
 }
 
 const lenet_choice lenet_class_sets[] = {{"digits", 0}, {"fashion", 1}, {NULL, 0}};

@@ -351,12 +351,8 @@ int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *
     /* the class names the weights' training data had, unless digits */
     int n_trained = 0;
     char **trained = lenet_meta_classes(&meta, &n_trained);
-    for (int c = 0; !names && trained && n_trained == m->n_classes && c < n_trained; c++) {
-        char digits[16];
-        snprintf(digits, sizeof digits, "%d", c);
-        if (strcmp(trained[c], digits) != 0)
-            names = (const char *const *)trained;
-    }
+    if (!names && n_trained == m->n_classes && !lenet_names_are_digits(trained, n_trained))
+        names = (const char *const *)trained;
     const int H = m->data_h, W = m->data_w, C = m->data_c, K = m->n_classes;
     uint8_t *pixels = malloc((size_t)H * W * C), label = 0;
     double *prob = malloc(sizeof *prob * (size_t)K);

@@ -74,6 +74,16 @@ char **lenet_meta_classes(const lenet_meta *meta, int *n) {
     return out;
 }
 
+int lenet_names_are_digits(char *const *names, int n) {
+    for (int c = 0; names && c < n; c++) {
+        char digits[16];
+        snprintf(digits, sizeof digits, "%d", c);
+        if (strcmp(names[c], digits) != 0)
+            return 0;
+    }
+    return 1;
+}
+
 void lenet_free_names(char **names, int n) {
     for (int i = 0; names && i < n; i++)
         free(names[i]);

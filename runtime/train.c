@@ -197,6 +197,16 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
     return 0;
 }
 
+/* Fisher-Yates over the first n entries. */
+static void shuffle(int *order, int n, lenet_rng *r) {
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)lenet_rng_below(r, (uint32_t)i + 1);
+        int t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}
+
 /* Holds out n of ds's samples, picked by a shuffle seeded by seed (the
  * same every run with the same seed), as val (in ds's order); ds keeps the
  * rest, in their order. */
@@ -226,12 +236,8 @@ static int hold_out(lenet_dataset *ds, int n, uint64_t seed, lenet_dataset *val,
     lenet_rng_seed(&r, seed ^ 0x56414c4944ull); /* "VALID" */
     for (int i = 0; i < ds->count; i++)
         order[i] = i;
-    for (int i = ds->count - 1; i > 0; i--) { /* Fisher-Yates; the last n are held out */
-        int j = (int)lenet_rng_below(&r, (uint32_t)i + 1), t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-    }
-    for (int i = 0; i < n; i++)
+    shuffle(order, ds->count, &r);
+    for (int i = 0; i < n; i++) /* the first n of the shuffle */
         held[order[i]] = 1;
     int v = 0, k = 0;
     for (int i = 0; i < ds->count; i++) {
@@ -303,16 +309,6 @@ static int save_weights(const lenet_model *m, const float *params, const lenet_d
     lenet_meta meta = {0};
     lenet_meta_set_data(&meta, m, train);
     return lenet_save_safetensors_meta(m, params, &meta, path, err);
-}
-
-/* Fisher-Yates over the first n entries. */
-static void shuffle(int *order, int n, lenet_rng *r) {
-    for (int i = n - 1; i > 0; i--) {
-        int j = (int)lenet_rng_below(r, (uint32_t)i + 1);
-        int t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-    }
 }
 
 int lenet_train(const lenet_model *m, const lenet_train_options *o) {

@@ -531,6 +531,18 @@ static double logits_differ(const Batch *b, const double *want, double *scale) {
     return worst;
 }
 
+/* Random parameters in [-0.5, 0.5); the state tensors (running
+ * statistics) as initialised (mean 0, variance 1, no batches) or, for a
+ * single pass, random but what they can be: positive (a variance, a count). */
+static void random_params(const Net *net, lenet_rng *rng, double *p, bool state_as_initialised) {
+    for (long i = 0; i < net->n_params; i++)
+        p[i] = uniform(rng, -0.5, 0.5);
+    for (const Layer *l = net->m.layers; l < net->m.layers + net->m.n_layers; l++)
+        for (const LayerTensor *t = l->tensors; t < l->tensors + l->n_tensors; t++)
+            for (long i = t->off; !t->trainable && i < t->off + t->size; i++)
+                p[i] = state_as_initialised ? t->init == LENET_INIT_ONES : fabs(p[i]) + 0.5;
+}
+
 static void tmp_path(char path[256], const char *name) {
     snprintf(path, 256, "%s/%s", test_tmpdir(), name);
 }
@@ -548,13 +560,7 @@ START_TEST(test_grads_match_torch) {
     const long P = net.n_params, F = net.n_in / TORCH_TILE, K = net.m.n_classes;
     double *p = malloc(sizeof *p * P), *g = calloc((size_t)P, sizeof *g);
     double *x = malloc(sizeof *x * TORCH_N * F), *r = malloc(sizeof *r * TORCH_N * K);
-    for (long i = 0; i < P; i++)
-        p[i] = uniform(&rng, -0.5, 0.5);
-    for (const Layer *l = net.m.layers; l < net.m.layers + net.m.n_layers; l++)
-        for (const LayerTensor *t = l->tensors; t < l->tensors + l->n_tensors; t++)
-            if (!t->trainable) /* a variance, a count: not negative */
-                for (long i = t->off; i < t->off + t->size; i++)
-                    p[i] = fabs(p[i]) + 0.5;
+    random_params(&net, &rng, p, false);
     random_inputs(&b, &rng, x);
     random_probe(&b, &rng, r);
     batch_forward(&b, p);
@@ -614,13 +620,7 @@ START_TEST(test_trains_as_torch) {
     double *p = malloc(sizeof *p * P), *g = malloc(sizeof *g * P), *p0 = malloc(sizeof *p0 * P);
     double *x = malloc(sizeof *x * STEPS * TORCH_N * F), *r = malloc(sizeof *r * STEPS * TORCH_N * K);
     double *logits = malloc(sizeof *logits * STEPS * TORCH_N * K);
-    for (long i = 0; i < P; i++)
-        p[i] = uniform(&rng, -0.5, 0.5);
-    for (const Layer *l = net.m.layers; l < net.m.layers + net.m.n_layers; l++)
-        for (const LayerTensor *t = l->tensors; t < l->tensors + l->n_tensors; t++)
-            if (!t->trainable) /* as initialised: mean 0, variance 1, no batches */
-                for (long i = t->off; i < t->off + t->size; i++)
-                    p[i] = t->init == LENET_INIT_ONES;
+    random_params(&net, &rng, p, true);
     memcpy(p0, p, sizeof *p * P);
     for (int s = 0; s < STEPS; s++) {
         random_inputs(&b, &rng, x + s * TORCH_N * F);
