@@ -80,11 +80,16 @@ static long batchnorm_macs(const Layer *l) { return shape_size(l->in); }
 
 /* A spec's number as a double literal ("0.99", "0.001"): the statistics
  * are computed in double whatever the code's type. */
-static const char *spec_double(float v, char buf[32]) {
-    lenet_shortest(v, true, buf);
-    if (!strpbrk(buf, ".en"))
-        strcat(buf, ".0");
-    return buf;
+static const char *spec_double(const Emitter *e, float v, char buf[32]) {
+    Emitter d = *e;
+    d.opt.real = "double";
+    return emit_spec_real(&d, v, buf);
+}
+
+/* The same number as a double: what that literal reads as. */
+static double spec_value(float v) {
+    char buf[32];
+    return strtod(lenet_shortest(v, true, buf), NULL);
 }
 
 /* `for (int c...) {`; leaves in idx the index of lane 0 of (c, s)
@@ -152,7 +157,7 @@ static void batchnorm_forward(Emitter *e, const Layer *l) {
     const int C = channels(l);
     const char *R = e->opt.real;
     char eps[32], args[64], call[256], kernel[48];
-    spec_double(bn_of(l)->eps, eps);
+    spec_double(e, bn_of(l)->eps, eps);
     shape_args(e, l, args);
     if (e->opt.forward_only) { /* the export: scale and shift, folded */
         per_value(e, l, "out[i] = in[i] * gamma[c] + beta[c];", NULL, NULL);
@@ -228,7 +233,7 @@ static void batchnorm_backward(Emitter *e, const Layer *l) {
     const int C = channels(l);
     const char *R = e->opt.real;
     char eps[32], args[64], call[256], kernel[48];
-    spec_double(bn_of(l)->eps, eps);
+    spec_double(e, bn_of(l)->eps, eps);
     batch_sums(e, l);
     if (l->need_dinput)
         emit_line(e, "%s k[%d], mean_dout[%d], mean_dot[%d];", R, C, C, C);
@@ -260,7 +265,7 @@ static void batchnorm_backward(Emitter *e, const Layer *l) {
 static void batchnorm_update_state(Emitter *e, const Layer *l) {
     const char *R = e->opt.real;
     char mom[32];
-    spec_double(bn_of(l)->momentum, mom);
+    spec_double(e, bn_of(l)->momentum, mom);
     batch_sums(e, l);
     emit_open(e, "for (int c = 0; c < %d; c++)", channels(l));
     batch_moments(e, l);
@@ -277,8 +282,7 @@ static void batchnorm_inference_affine(const Layer *l, const float *params, floa
                                        float *shift) {
     const float *gamma = params + l->tensors[0].off, *beta = params + l->tensors[1].off;
     const float *mean = params + l->tensors[2].off, *var = params + l->tensors[3].off;
-    char eps[32];
-    const double e = strtod(spec_double(bn_of(l)->eps, eps), NULL);
+    const double e = spec_value(bn_of(l)->eps);
     for (int c = 0; c < channels(l); c++) {
         scale[c] = (float)(gamma[c] / sqrt((double)var[c] + e));
         shift[c] = beta[c] - mean[c] * scale[c];
@@ -287,7 +291,7 @@ static void batchnorm_inference_affine(const Layer *l, const float *params, floa
 
 static void batchnorm_torch(const Layer *l, json_t *modules) {
     json_t *kwargs = json_pack("{s:o, s:f}", "eps", layer_json_real(bn_of(l)->eps), "momentum",
-                               1 - strtod(spec_double(bn_of(l)->momentum, (char[32]){0}), NULL));
+                               1 - spec_value(bn_of(l)->momentum));
     layer_torch_module(modules, l, NULL, l->in.flat ? "BatchNorm1d" : "BatchNorm2d",
                        json_pack("[i]", channels(l)), kwargs);
 }
