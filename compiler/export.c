@@ -120,26 +120,53 @@ fail:
 
 /* ---- NAME_prepare: predict's preparation (runtime/image.c) ------------- */
 
-/* Helpers of both kinds of model: a pixel read as predict decodes it, alpha
- * (channels 2 and 4) composited over white. */
-static const char prep_gray_src[] =
+/* Helpers of both preparations: a pixel as decode.c and pixels.c make it,
+ * alpha (channels 2 and 4) composited over pixels.c's background. */
+static const char prep_common_src[] =
     "\n/* ---- the preparation: an image made into the input as `lenetc predict`\n"
-    " * makes it (runtime/image.c), byte for byte */\n"
-    "\n/* Pixel i (channels 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA) as gray: alpha\n"
-    " * over white, then BT.601 luma, rounded */\n"
-    "static int prep_gray(const uint8_t *pixels, long i, int channels) {\n"
-    "    const uint8_t *p = pixels + i * channels;\n"
-    "    const int alpha = channels == 2 || channels == 4, c = channels - alpha;\n"
-    "    unsigned v[3];\n"
-    "    for (int k = 0; k < c; k++)\n"
-    "        v[k] = alpha ? (p[k] * p[c] + 255u * (255 - p[c]) + 127) / 255 : p[k];\n"
-    "    return c == 3 ? (int)((299u * v[0] + 587u * v[1] + 114u * v[2] + 500) / 1000)\n"
-    "                  : (int)v[0];\n"
+    " * makes it (runtime/image.c, runtime/pixels.c), byte for byte */\n"
+    "\n/* BT.601 luma of an RGB pixel, rounded */\n"
+    "static unsigned prep_luma(unsigned r, unsigned g, unsigned b) {\n"
+    "    return (299u * r + 587u * g + 114u * b + 500) / 1000;\n"
     "}\n"
+    "\n/* What a transparent pixel shows: white (a page), unless what is drawn\n"
+    " * is light (its mean luma, weighted by alpha, above half): then black */\n"
+    "static unsigned prep_background(const uint8_t *pixels, long n, int channels) {\n"
+    "    if (channels != 2 && channels != 4)\n"
+    "        return 255;\n"
+    "    unsigned long long alpha = 0, ink = 0;\n"
+    "    for (long i = 0; i < n; i++) {\n"
+    "        const uint8_t *p = pixels + i * channels;\n"
+    "        const unsigned a = p[channels - 1];\n"
+    "        alpha += a;\n"
+    "        ink += (unsigned long long)a * (channels == 4 ? prep_luma(p[0], p[1], p[2]) : p[0]);\n"
+    "    }\n"
+    "    return 2 * ink > 255 * alpha ? 0 : 255;\n"
+    "}\n"
+    "\n/* Channel k of pixel i (channels 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA),\n"
+    " * alpha over bg, rounded */\n"
+    "static unsigned prep_value(const uint8_t *pixels, long i, int channels, unsigned bg, int k) {\n"
+    "    const uint8_t *p = pixels + i * channels;\n"
+    "    if (channels != 2 && channels != 4)\n"
+    "        return p[k];\n"
+    "    const unsigned a = p[channels - 1];\n"
+    "    return (p[k] * a + bg * (255 - a) + 127) / 255;\n"
+    "}\n"
+    "\n/* Pixel i as gray: the luma of its composited channels */\n"
+    "static int prep_gray(const uint8_t *pixels, long i, int channels, unsigned bg) {\n"
+    "    if (channels < 3)\n"
+    "        return (int)prep_value(pixels, i, channels, bg, 0);\n"
+    "    return (int)prep_luma(prep_value(pixels, i, channels, bg, 0),\n"
+    "                          prep_value(pixels, i, channels, bg, 1),\n"
+    "                          prep_value(pixels, i, channels, bg, 2));\n"
+    "}\n";
+
+/* The mnist preparation's helpers (a gray model's). */
+static const char prep_mnist_src[] =
     "\n/* Pixel (y, x), inverted if the image is: the ink */\n"
-    "static int prep_ink(const uint8_t *pixels, int width, int channels, int inverted, int y,\n"
-    "                    int x) {\n"
-    "    const int g = prep_gray(pixels, (long)y * width + x, channels);\n"
+    "static int prep_ink(const uint8_t *pixels, int width, int channels, unsigned bg, int inverted,\n"
+    "                    int y, int x) {\n"
+    "    const int g = prep_gray(pixels, (long)y * width + x, channels, bg);\n"
     "    return inverted ? 255 - g : g;\n"
     "}\n"
     "\n/* x rounded half away from zero, as libm's lround: x - (int)x is exact */\n"
@@ -149,23 +176,19 @@ static const char prep_gray_src[] =
     "    return f >= 0.5 ? i + 1 : f <= -0.5 ? i - 1 : i;\n"
     "}\n";
 
-/* The gray model's body after `const int H = .., W = ..;`: invert if the
- * border is light, crop to the ink, area-average into out's first oh x ow
- * bytes, then move that patch to its centred place (last byte first: each
- * goes no lower than it was) and clear the rest. out is all the memory. */
-static const char prep_gray_body[] =
+static const char prep_mnist_body[] =
     "    long border = 0, n = 0;\n"
     "    for (int y = 0; y < height; y++)\n"
     "        for (int x = 0; x < width; x++)\n"
     "            if (y == 0 || x == 0 || y == height - 1 || x == width - 1) {\n"
-    "                border += prep_gray(pixels, (long)y * width + x, channels);\n"
+    "                border += prep_gray(pixels, (long)y * width + x, channels, bg);\n"
     "                n++;\n"
     "            }\n"
     "    const int inverted = border > 127 * n;\n"
     "    int x0 = width, y0 = height, x1 = -1, y1 = -1; /* the ink's box */\n"
     "    for (int y = 0; y < height; y++)\n"
     "        for (int x = 0; x < width; x++)\n"
-    "            if (prep_ink(pixels, width, channels, inverted, y, x) > 32) {\n"
+    "            if (prep_ink(pixels, width, channels, bg, inverted, y, x) > 32) {\n"
     "                x0 = x < x0 ? x : x0;\n"
     "                x1 = x > x1 ? x : x1;\n"
     "                y0 = y < y0 ? y : y0;\n"
@@ -178,7 +201,7 @@ static const char prep_gray_body[] =
     "    if (height == H && width == W) {\n"
     "        for (int y = 0; y < H; y++)\n"
     "            for (int x = 0; x < W; x++)\n"
-    "                out[y * W + x] = (uint8_t)prep_ink(pixels, width, channels, inverted, y, x);\n"
+    "                out[y * W + x] = (uint8_t)prep_ink(pixels, width, channels, bg, inverted, y, x);\n"
     "        return inverted;\n"
     "    }\n"
     "    const int bw = x1 - x0 + 1, bh = y1 - y0 + 1;\n"
@@ -198,7 +221,7 @@ static const char prep_gray_body[] =
     "                for (int sx = (int)sx0; sx < sx1 && sx <= x1; sx++) {\n"
     "                    const double a = ((sy + 1 < sy1 ? sy + 1 : sy1) - (sy > sy0 ? sy : sy0)) *\n"
     "                                     ((sx + 1 < sx1 ? sx + 1 : sx1) - (sx > sx0 ? sx : sx0));\n"
-    "                    sum += a * prep_ink(pixels, width, channels, inverted, sy, sx);\n"
+    "                    sum += a * prep_ink(pixels, width, channels, bg, inverted, sy, sx);\n"
     "                    area += a;\n"
     "                }\n"
     "            out[y * ow + x] = (uint8_t)prep_round(area > 0 ? sum / area : 0);\n"
@@ -223,18 +246,16 @@ static const char prep_gray_body[] =
     "    return inverted;\n"
     "}\n";
 
-/* A colour model's helpers: lenet_fit_pixels (runtime/pixels.c), which
- * keeps a table of taps and a buffer of rows, here computed on demand. */
-static const char prep_rgb_src[] =
-    "\n/* ---- the preparation: an image made into the input as `lenetc predict`\n"
-    " * makes it (runtime/image.c, runtime/pixels.c), byte for byte */\n"
-    "\n/* Channel k of pixel i (channels 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA):\n"
-    " * alpha over white, gray repeated */\n"
-    "static int prep_rgb(const uint8_t *pixels, long i, int channels, int k) {\n"
-    "    const uint8_t *p = pixels + i * channels;\n"
-    "    const int alpha = channels == 2 || channels == 4, c = channels - alpha;\n"
-    "    const int j = c == 3 ? k : 0;\n"
-    "    return alpha ? (int)((p[j] * p[c] + 255u * (255 - p[c]) + 127) / 255) : p[j];\n"
+/* The as-loaded preparation's helpers: lenet_fit_pixels (runtime/pixels.c),
+ * which keeps a table of taps and a buffer of rows, here computed on demand. */
+static const char prep_loaded_src[] =
+    "\n/* Channel k of pixel i in the input's C channels: gray (luma), or gray\n"
+    " * repeated, or RGB */\n"
+    "static int prep_channel(const uint8_t *pixels, long i, int channels, unsigned bg, int C,\n"
+    "                        int k) {\n"
+    "    if (C == 1)\n"
+    "        return prep_gray(pixels, i, channels, bg);\n"
+    "    return (int)prep_value(pixels, i, channels, bg, channels >= 3 ? k : 0);\n"
     "}\n"
     "\n/* Output o of an axis of `in` pixels resized to `out` reads source pixels\n"
     " * [*first, *first + return): the area it covers where the axis shrinks,\n"
@@ -268,13 +289,13 @@ static const char prep_rgb_src[] =
     "    return j ? f : n == 2 ? 1 - f : 1;\n"
     "}\n";
 
-/* The colour model's body after `const int H = .., W = ..;`: each output
+/* The as-loaded body after `const int H = .., W = .., C = ..;` and bg: each output
  * byte from the x pass's sums over its rows, recomputed, in the same order. */
-static const char prep_rgb_body[] =
+static const char prep_loaded_body[] =
     "    if (height == H && width == W) {\n"
     "        for (long i = 0; i < (long)H * W; i++)\n"
     "            for (int k = 0; k < C; k++)\n"
-    "                out[i * C + k] = (uint8_t)prep_rgb(pixels, i, channels, k);\n"
+    "                out[i * C + k] = (uint8_t)prep_channel(pixels, i, channels, bg, C, k);\n"
     "        return 0;\n"
     "    }\n"
     "    for (int y = 0; y < H; y++) {\n"
@@ -289,7 +310,7 @@ static const char prep_rgb_body[] =
     "                    float r = 0; /* source row fy + i resized along x */\n"
     "                    for (int j = 0; j < nx; j++)\n"
     "                        r += prep_weight(width, W, x, fx, nx, j) *\n"
-    "                             prep_rgb(pixels, (long)(fy + i) * width + fx + j, channels, k);\n"
+    "                             prep_channel(pixels, (long)(fy + i) * width + fx + j, channels, bg, C, k);\n"
     "                    v += prep_weight(height, H, y, fy, ny, i) * r;\n"
     "                }\n"
     "                out[(y * W + x) * C + k] = v <= 0 ? 0 : v >= 255 ? 255 : (uint8_t)(v + 0.5f);\n"
@@ -301,9 +322,10 @@ static const char prep_rgb_body[] =
 
 /* NAME_prepare: what lenet_prepare_image (runtime/image.c) computes for
  * this model's input, with out as its only memory. */
-static void emit_prepare(const Model *m, const char *n, const char *up, StrBuf *c) {
-    const bool gray = m->in_c == 1;
-    sb_puts(c, gray ? prep_gray_src : prep_rgb_src);
+static void emit_prepare(const Model *m, int prepare, const char *n, const char *up, StrBuf *c) {
+    const bool mnist = prepare == LENET_PREPARE_MNIST;
+    sb_puts(c, prep_common_src);
+    sb_puts(c, mnist ? prep_mnist_src : prep_loaded_src);
     sb_printf(c,
               "\nint %s_prepare(const uint8_t *pixels, int width, int height, int channels,\n"
               "        uint8_t out[%s_PIXELS]) {\n",
@@ -311,15 +333,16 @@ static void emit_prepare(const Model *m, const char *n, const char *up, StrBuf *
     sb_puts(c, "    if (!pixels || !out || width < 1 || height < 1 || width > 16384 ||\n"
                "        height > 16384 || channels < 1 || channels > 4)\n"
                "        return -2;\n");
-    if (gray)
-        sb_printf(c, "    const int H = %d, W = %d;\n", m->in_h, m->in_w);
-    else
-        sb_printf(c, "    const int H = %d, W = %d, C = %d;\n", m->in_h, m->in_w, m->in_c);
-    sb_puts(c, gray ? prep_gray_body : prep_rgb_body);
+    sb_printf(c, "    const int H = %d, W = %d", m->in_h, m->in_w);
+    if (!mnist)
+        sb_printf(c, ", C = %d", m->in_c);
+    sb_puts(c, ";\n    const unsigned bg = prep_background(pixels, (long)width * height, channels);\n");
+    sb_puts(c, mnist ? prep_mnist_body : prep_loaded_body);
 }
 
 void emit_export(const Model *model, const float *trained, const char *spec_file,
-                 const char *weights_file, StrBuf *c, StrBuf *h) {
+                 const char *weights_file, int prepare, const char *why, StrBuf *c,
+                 StrBuf *h) {
     Model folded;
     float *params;
     if (inference_model(model, trained, &folded, &params)) {
@@ -354,19 +377,21 @@ void emit_export(const Model *model, const float *trained, const char *spec_file
               " * stack.\n",
               n, m->n_params, n, up, up, m->in_h, m->in_w,
               m->in_c > 1 ? " (channels interleaved)" : "", (act_bytes + 1023) / 1024 + 1);
-    const bool prepare = m->in_c == 1 || m->in_c == 3; /* what predict reads */
-    if (prepare) {
+    const bool has_prepare = m->in_c == 1 || m->in_c == 3; /* what predict reads */
+    if (has_prepare) {
         sb_printf(h,
                   " *\n"
                   " *   int %s_prepare(const uint8_t *pixels, int width, int height, int channels,\n"
                   " *           uint8_t out[%s_PIXELS]);\n"
                   " *\n"
-                  " * Makes an image into the input as `lenetc predict` does, byte for byte.\n"
+                  " * Makes an image into the input as `lenetc predict --prepare %s` does,\n"
+                  " * byte for byte (%s).\n"
                   " * pixels: height rows of width pixels (1 to 16384 a side), row-major,\n"
-                  " * each of `channels` bytes: 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA (alpha\n"
-                  " * is composited over white).\n",
-                  n, up);
-        if (m->in_c == 1)
+                  " * each of `channels` bytes: 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA. A\n"
+                  " * transparent pixel is white, unless what is drawn is light (its mean\n"
+                  " * luma, weighted by alpha, above half): then black.\n",
+                  n, up, lenet_prepare_choices[prepare].name, why);
+        if (prepare == LENET_PREPARE_MNIST)
             sb_puts(h,
                     " * The image is made gray (BT.601 luma), inverted if its border is mostly\n"
                     " * light (the model wants white ink on black), then, unless it has the\n"
@@ -378,10 +403,11 @@ void emit_export(const Model *model, const float *trained, const char *spec_file
                     " * out of range, channels not 1 to 4).\n");
         else
             sb_puts(h,
-                    " * Gray is repeated to RGB, then the image is resized to the input as\n"
-                    " * lenetc's data loader resizes, each axis on its own (area averaging\n"
-                    " * where it shrinks, bilinear where it grows). Returns 0, or -2 for bad\n"
-                    " * arguments (NULL, a side out of range, channels not 1 to 4).\n");
+                    " * The image is made the input's channels (BT.601 luma, or gray\n"
+                    " * repeated), then resized to the input as lenetc's data loader resizes,\n"
+                    " * each axis on its own (area averaging where it shrinks, bilinear where\n"
+                    " * it grows). Returns 0, or -2 for bad arguments (NULL, a side out of\n"
+                    " * range, channels not 1 to 4).\n");
         sb_puts(h, " * It uses no memory but out and a few locals (no malloc).\n");
     }
     sb_puts(h, " */\n");
@@ -392,7 +418,7 @@ void emit_export(const Model *model, const float *trained, const char *spec_file
               m->n_classes);
     sb_printf(h, "int %s_predict(const uint8_t image[%s_PIXELS], float probs[%s_CLASSES]);\n",
               n, up, up);
-    if (prepare)
+    if (has_prepare)
         sb_printf(h,
                   "int %s_prepare(const uint8_t *pixels, int width, int height, int channels,\n"
                   "        uint8_t out[%s_PIXELS]);\n",
@@ -486,8 +512,8 @@ void emit_export(const Model *model, const float *trained, const char *spec_file
     sb_puts(c, "            sum += probs[k] = exp_neg(z[k] - z[best]);\n");
     sb_printf(c, "        for (int k = 0; k < %d; k++)\n", m->n_classes);
     sb_puts(c, "            probs[k] /= sum;\n    }\n    return best;\n}\n");
-    if (prepare)
-        emit_prepare(m, n, up, c);
+    if (has_prepare)
+        emit_prepare(m, prepare, n, up, c);
     free(params);
     free(folded.layers);
 }

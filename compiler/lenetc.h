@@ -419,9 +419,11 @@ void emit_makefile(const Model *m, const EmitOptions *o, const char *runtime_dir
 
 /* export.c: the standalone export, one C99 file and its header
  * with params (n_params floats) compiled in. weights_file is named in the
- * banner. */
+ * banner; NAME_prepare prepares images as `prepare` says (LENET_PREPARE_*),
+ * and the header says why ("chosen by --prepare", ...). */
 void emit_export(const Model *m, const float *params, const char *spec_file,
-                    const char *weights_file, StrBuf *c, StrBuf *h);
+                 const char *weights_file, int prepare, const char *why, StrBuf *c,
+                 StrBuf *h);
 
 /* ---- files (files.c) --------------------------------------------------- */
 /* Reads a whole regular file of at most max bytes; NUL-terminated. */

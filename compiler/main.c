@@ -27,10 +27,10 @@
 static const char *usage_text =
     "usage: lenetc summary SPEC.yaml [--json]\n"
     "       lenetc SPEC.yaml -o DIR [--target T] [--style kernels|loops|unrolled] [--tile N]\n"
-    "       lenetc SPEC.yaml --weights W.safetensors --inference -o DIR\n"
+    "       lenetc SPEC.yaml --weights W.safetensors --inference [--prepare P] -o DIR\n"
     "       lenetc train SPEC.yaml [--target T] [--style S] [--tile N] [trainer options]\n"
     "       lenetc eval SPEC.yaml --weights W.safetensors [--target T] [--data DIR] [--threads N]\n"
-    "       lenetc predict SPEC.yaml --weights W.safetensors [--target T] [--json] IMAGE...\n"
+    "       lenetc predict SPEC.yaml --weights W.safetensors [--target T] [--prepare P] [--json] IMAGE...\n"
     "       lenetc targets\n"
     "       lenetc --version\n"
     "\n"
@@ -45,7 +45,10 @@ static const char *usage_text =
     "                through pkg-config, or --runtime DIR's\n"
     "  --inference   with --weights: write DIR/NAME.c and DIR/NAME.h, the trained\n"
     "                model as standalone C99 (forward pass, weights compiled in):\n"
-    "                int NAME_predict(const uint8_t image[], float probs[])\n"
+    "                int NAME_predict(const uint8_t image[], float probs[]) and\n"
+    "                NAME_prepare, which makes an image the input as predict does;\n"
+    "                --prepare mnist|as-loaded (default: as the weights' data was\n"
+    "                loaded)\n"
     "  train         compile the code in memory with libtcc and train at once\n"
     "  eval          the same, then test weights on t10k: accuracy per class and\n"
     "                the confusion matrix\n"
@@ -234,19 +237,37 @@ static int write_build(const Model *m, const EmitOptions *o, const char *dir,
 }
 
 /* --inference: the trained model as one standalone C file and header. */
-static int write_export(const Model *m, const char *spec, const char *weights,
-                           const char *dir) {
+static int write_export(const Model *m, const char *spec, const char *weights, int prepare,
+                        const char *dir) {
     lenet_model *lm = model_descriptor(m, 1);
     float *params = calloc((size_t)m->n_params, sizeof *params);
+    static lenet_meta meta; /* 40 KiB: not on the stack */
     lenet_error err;
     int rc = 1;
     if (!params) {
         fprintf(stderr, "lenetc: out of memory\n");
-    } else if (lenet_load_weights(lm, params, NULL, weights, &err)) {
+    } else if (lenet_load_weights(lm, params, &meta, weights, &err)) {
         fprintf(stderr, "%s\n", err.msg);
+    } else if (prepare == LENET_PREPARE_MNIST && m->in_c != 1) {
+        char why[MAX_NAME + 80];
+        snprintf(why, sizeof why, "--prepare mnist is for 1-channel models; %s takes %d channels",
+                 m->name, m->in_c);
+        usage_error("%s", why);
+        rc = 2;
     } else {
+        /* NAME_prepare as the weights' data was loaded, unless told */
+        const char *format = lenet_meta_get(&meta, "format");
+        char why[128];
+        if (prepare >= 0)
+            snprintf(why, sizeof why, "chosen by --prepare");
+        else if (format && strcmp(format, "pt"))
+            snprintf(why, sizeof why, "as the weights' training data, %.40s, was made", format);
+        else
+            snprintf(why, sizeof why, "the default of weights that do not name their data");
+        if (prepare < 0)
+            prepare = lenet_prepare_for(&meta, m->in_c);
         StrBuf c = {0}, h = {0};
-        emit_export(m, params, spec, weights, &c, &h);
+        emit_export(m, params, spec, weights, prepare, why, &c, &h);
         char cname[MAX_NAME + 4], hname[MAX_NAME + 4];
         snprintf(cname, sizeof cname, "%s.c", m->name);
         snprintf(hname, sizeof hname, "%s.h", m->name);
@@ -262,13 +283,15 @@ static int write_export(const Model *m, const char *spec, const char *weights,
 static int cmd_emit(int argc, char **argv) {
     CodeOptions code = {.target = -1, .style = STYLE_KERNELS, .tile = 16};
     const char *spec = NULL, *dir = NULL, *weights = NULL, *runtime = NULL;
-    int inference = 0;
+    int inference = 0, prepare = -1;
     const lenet_option options[] = {
         CODE_OPTIONS(&code),
         {.name = "-o", .kind = LENET_OPT_STRING, .dest = &dir, .needs = "a directory"},
         {.name = "--runtime", .kind = LENET_OPT_STRING, .dest = &runtime, .needs = "a directory"},
         {.name = "--weights", .kind = LENET_OPT_STRING, .dest = &weights, .needs = "a file"},
         {.name = "--inference", .kind = LENET_OPT_FLAG, .dest = &inference},
+        {.name = "--prepare", .kind = LENET_OPT_CHOICE, .dest = &prepare,
+         .choices = lenet_prepare_choices},
         {.name = "--help", .kind = LENET_OPT_HELP},
         {0}};
     const lenet_command cmd = {
@@ -290,6 +313,10 @@ static int cmd_emit(int argc, char **argv) {
                                     : "--weights goes with --inference");
         return 2;
     }
+    if (prepare >= 0 && !inference) {
+        usage_error("%s", "--prepare goes with --inference (it shapes NAME_prepare)");
+        return 2;
+    }
     o.spec_file = spec;
     Model m;
     Diag d = {.file = spec}, files = {.file = "lenetc"};
@@ -297,7 +324,7 @@ static int cmd_emit(int argc, char **argv) {
     if (front_end(spec, &m, inference ? 0 : o.tile))
         return 1;
     if (!step(emit_check_size(&m, &o, &d), &d) && !step(make_dirs(dir, &files), &files))
-        rc = inference ? write_export(&m, spec, weights, dir) : write_build(&m, &o, dir, runtime);
+        rc = inference ? write_export(&m, spec, weights, prepare, dir) : write_build(&m, &o, dir, runtime);
     model_free(&m);
     return rc;
 }

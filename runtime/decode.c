@@ -4,10 +4,9 @@
  * Both libraries report errors by longjmp; their messages are kept for ours,
  * which name the file. A JPEG that libjpeg only warns about (cut short,
  * corrupt entropy data) would decode to gray filler: here it is an error,
- * as nothing may be used without saying so. Alpha is composited over a
- * background: black for data sets, the background of MNIST-like data (and of
- * augment.c's borders); white for predict, as an image drawn on a
- * transparent page is meant to be seen on paper.
+ * as nothing may be used without saying so. Alpha is composited over the
+ * background pixels.c's rule picks (lenet_flatten_alpha), for data sets
+ * and predict alike.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -43,8 +42,7 @@ static void png_warn(png_structp png, png_const_charp msg) {
     (void)msg;
 }
 
-static int read_png(FILE *f, const char *path, lenet_image *img, int background,
-                    lenet_error *err) {
+static int read_png(FILE *f, const char *path, lenet_image *img, lenet_error *err) {
     png_ctx ctx = {err, path};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, png_fail, png_warn);
     png_infop info = png ? png_create_info_struct(png) : NULL;
@@ -61,9 +59,14 @@ static int read_png(FILE *f, const char *path, lenet_image *img, int background,
         png_destroy_read_struct(&png, &info, NULL);
         return -1;
     }
-    png_set_user_limits(png, MAX_SIDE, MAX_SIDE);
     png_init_io(png, f);
     png_read_info(png, info);
+    const png_uint_32 pw = png_get_image_width(png, info), ph = png_get_image_height(png, info);
+    if (pw > MAX_SIDE || ph > MAX_SIDE) { /* the limit said as JPEG's is */
+        lenet_set_error(err, "%s: PNG of %ux%u pixels (at most %d a side)", path, (unsigned)pw,
+                        (unsigned)ph, MAX_SIDE);
+        png_longjmp(png, 1);
+    }
     /* palette and low depths to 8 bits, tRNS to alpha, 16 bits scaled */
     png_set_expand(png);
     png_set_scale_16(png);
@@ -84,15 +87,8 @@ static int read_png(FILE *f, const char *path, lenet_image *img, int background,
     png_destroy_read_struct(&png, &info, NULL);
     free(rows);
     const int alpha = (type & PNG_COLOR_MASK_ALPHA) != 0, c = in_c - alpha;
-    if (alpha) { /* (v a + background (255 - a)) / 255, rounded; in place, front to back */
-        uint8_t *p = px;
-        const unsigned bg = (unsigned)background;
-        for (size_t i = 0; i < (size_t)w * h; i++) {
-            const unsigned a = p[i * in_c + c];
-            for (int k = 0; k < c; k++)
-                px[i * c + k] = (uint8_t)((p[i * in_c + k] * a + bg * (255 - a) + 127) / 255);
-        }
-    }
+    if (alpha) /* in place */
+        lenet_flatten_alpha(px, (size_t)w * h, in_c, px);
     img->w = w;
     img->h = h;
     img->c = c;
@@ -174,11 +170,6 @@ static int read_jpeg(FILE *f, const char *path, lenet_image *img, lenet_error *e
 /* ---- either ------------------------------------------------------------- */
 
 int lenet_decode_image(const char *path, lenet_image *img, lenet_error *err) {
-    return lenet_decode_image_over(path, img, 0, err);
-}
-
-int lenet_decode_image_over(const char *path, lenet_image *img, int background,
-                            lenet_error *err) {
     memset(img, 0, sizeof *img);
     int fd = lenet_open_regular(path, err);
     FILE *f = fd < 0 ? NULL : fdopen(fd, "rb");
@@ -194,7 +185,7 @@ int lenet_decode_image_over(const char *path, lenet_image *img, int background,
     rewind(f);
     int rc;
     if (n == 8 && png_sig_cmp(sig, 0, 8) == 0)
-        rc = read_png(f, path, img, background, err);
+        rc = read_png(f, path, img, err);
     else if (n >= 3 && sig[0] == 0xff && sig[1] == 0xd8 && sig[2] == 0xff)
         rc = read_jpeg(f, path, img, err);
     else {

@@ -1,21 +1,24 @@
 /* image.c: `lenetc predict`: classify image files (PNG, JPEG or PGM).
  *
- * Any image becomes the model's input the way MNIST's digits were made:
- *   1. 8-bit pixels: PNG and JPEG by decode.c, alpha composited over white
- *      (ink drawn on a transparent page is ink); PGM P2 and P5 read here;
- *      then gray (BT.601 luma, as the data loader makes RGB gray);
- *   2. white ink on black: if the image's border is mostly light (its mean
- *      is above 127) the image is inverted;
- *   3. an image with no ink (no pixel above 32) gets no class; one already
- *      of the input's size is taken as it is; any other is cropped to the
- *      box around its ink, scaled with area averaging so that the box's
- *      longer side is 20/28 of the input's, and placed with its centre of
- *      mass at the input's centre (as LeCun centred MNIST's digits),
- *      background 0.
- * A colour model (3 channels) gets the image as its data loader would have
- * it (lenet_fit_pixels: resized to the input, gray repeated).
+ * An image becomes the model's input the way the weights' training data
+ * was made (lenet_prepare_for reads it from their provenance), one of:
+ *   as-loaded  what the data loader does to an image folder's files:
+ *              decoded to 8-bit pixels (decode.c; transparency by pixels.c's
+ *              one rule), then lenet_fit_pixels: to the input's channels
+ *              (BT.601 luma, or gray repeated) and stretched to its size,
+ *              each axis on its own. Weights trained on image folders or
+ *              CIFAR get this, so predict answers as eval does.
+ *   mnist      the way MNIST's digits were made, for IDX-trained weights:
+ *              1. gray (BT.601 luma); 2. white ink on black: if the image's
+ *              border is mostly light (its mean is above 127) the image is
+ *              inverted; 3. an image with no ink (no pixel above 32) gets no
+ *              class; one already of the input's size is taken as it is;
+ *              any other is cropped to the box around its ink, scaled with
+ *              area averaging so that the box's longer side is 20/28 of the
+ *              input's, and placed with its centre of mass at the input's
+ *              centre (as LeCun centred MNIST's digits), background 0.
  *
- * The export's NAME_prepare (compiler/export.c) computes steps 1 to 3 from
+ * The export's NAME_prepare (compiler/export.c) computes either from
  * decoded pixels byte for byte as lenet_prepare_image does: a change here
  * is a change there (tested).
  */
@@ -128,7 +131,7 @@ int lenet_read_image(const char *path, lenet_image *img, lenet_error *err) {
     } else if ((n == 8 && png_sig_cmp(sig, 0, 8) == 0) ||
                (n >= 3 && sig[0] == 0xff && sig[1] == 0xd8 && sig[2] == 0xff)) {
         fclose(f);
-        return lenet_decode_image_over(path, img, 255, err);
+        return lenet_decode_image(path, img, err);
     } else {
         lenet_set_error(err, "%s: %s", path, n ? "not a PNG, JPEG or PGM image" : "empty file");
         rc = -1;
@@ -214,38 +217,45 @@ static int fit_gray(const uint8_t *g, int w, int h, int H, int W, uint8_t *out) 
     return inverted;
 }
 
+const lenet_choice lenet_prepare_choices[] = {
+    {"mnist", LENET_PREPARE_MNIST}, {"as-loaded", LENET_PREPARE_AS_LOADED}, {NULL, 0}};
+
+int lenet_prepare_for(const lenet_meta *meta, int channels) {
+    /* the loader that made the training images (provenance.c); "pt" is
+     * safetensors' own word, of weights that do not say */
+    const char *format = meta ? lenet_meta_get(meta, "format") : NULL;
+    if (format && !strcmp(format, "IDX"))
+        return LENET_PREPARE_MNIST;
+    if (format && (!strcmp(format, "image folders") || !strcmp(format, "CIFAR-10")))
+        return LENET_PREPARE_AS_LOADED;
+    return channels == 1 ? LENET_PREPARE_MNIST : LENET_PREPARE_AS_LOADED; /* as before */
+}
+
 int lenet_prepare_image(const uint8_t *pixels, int width, int height, int channels, int H, int W,
-                        int C, uint8_t *out) {
+                        int C, int prepare, uint8_t *out) {
     if (!pixels || !out || width < 1 || height < 1 || width > MAX_IMAGE_SIDE ||
         height > MAX_IMAGE_SIDE || channels < 1 || channels > 4 || H < 1 || W < 1 ||
-        (C != 1 && C != 3))
+        (C != 1 && C != 3) || (prepare == LENET_PREPARE_MNIST && C != 1))
         return -2;
     const size_t n = (size_t)width * height;
     const int alpha = channels == 2 || channels == 4, c = channels - alpha;
+    const int gray = prepare == LENET_PREPARE_MNIST && c == 3; /* fit_gray wants gray */
     uint8_t *own = NULL; /* pixels composited or made gray */
     const uint8_t *src = pixels;
-    if (alpha || (c == 3 && C == 1)) {
-        own = malloc(n * (C == 1 ? 1 : c));
+    if (alpha || gray) {
+        own = malloc(n * c);
         if (!own)
             return -2;
-        for (size_t i = 0; i < n; i++) {
-            const uint8_t *p = pixels + i * channels;
-            unsigned v[3];
-            for (int k = 0; k < c; k++) /* alpha over white, as lenet_read_image */
-                v[k] = alpha ? (p[k] * p[c] + 255u * (255 - p[c]) + 127) / 255 : p[k];
-            if (C == 1) /* BT.601 luma, as lenet_fit_pixels */
-                own[i] = (uint8_t)(c == 3 ? (299u * v[0] + 587u * v[1] + 114u * v[2] + 500) / 1000
-                                          : v[0]);
-            else
-                for (int k = 0; k < c; k++)
-                    own[i * c + k] = (uint8_t)v[k];
-        }
+        if (alpha)
+            lenet_flatten_alpha(pixels, n, channels, own);
+        if (gray)
+            lenet_gray_pixels(alpha ? own : pixels, n, own);
         src = own;
     }
     int rc = 0;
-    if (C == 1)
+    if (prepare == LENET_PREPARE_MNIST)
         rc = fit_gray(src, width, height, H, W, out);
-    else /* colour: as the data loader fits an image folder's */
+    else
         lenet_fit_pixels(src, height, width, c, out, H, W, C);
     free(own);
     return rc;
@@ -255,17 +265,26 @@ int lenet_prepare_image(const uint8_t *pixels, int width, int height, int channe
 
 static void predict_usage(const char *prog, FILE *f) {
     fprintf(f,
-            "usage: %s --weights W.safetensors [--json] IMAGE...\n"
+            "usage: %s --weights W.safetensors [--prepare P] [--json] IMAGE...\n"
             "Classifies PNG, JPEG or PGM images: prints each one's class and top\n"
-            "probabilities. Images are made into the model's input as MNIST's were:\n"
-            "gray (alpha over white), inverted if their border is light (the model\n"
-            "wants white ink on black), then, unless they already have the input's\n"
-            "size, cropped to the ink, scaled to 20/28 of the input and centred. An\n"
-            "image with no ink gets no class (\"FILE: no ink found\"). A colour model\n"
-            "gets the image resized as its data loader resizes. An unreadable image\n"
-            "is reported and the others classified; the exit status is then 1.\n"
+            "probabilities, over the classes the weights were trained on. Images are\n"
+            "made into the model's input as the weights' training data was loaded:\n"
+            "  as-loaded  (image folders, CIFAR) as the data loader does: transparent\n"
+            "             pixels white (black if what is drawn is light), then the\n"
+            "             input's channels (luma, or gray repeated), stretched to its\n"
+            "             size; so predict gives the class eval gives the same file\n"
+            "  mnist      (IDX, and 1-channel weights that do not say) as MNIST's were:\n"
+            "             gray, inverted if their border is light (the model wants\n"
+            "             white ink on black), then, unless they already have the\n"
+            "             input's size, cropped to the ink, scaled to 20/28 of the\n"
+            "             input and centred; an image with no ink gets no class\n"
+            "             (\"FILE: no ink found\")\n"
+            "An unreadable image is reported and the others classified; the exit\n"
+            "status is then 1.\n"
             "\n"
             "  --weights W   safetensors weights for this model\n"
+            "  --prepare P   mnist or as-loaded (default: as the weights' data was\n"
+            "                loaded, from their metadata)\n"
             "  --classes S   print class names: digits or fashion (default: the\n"
             "                weights' own, if they name them)\n"
             "  --json        one JSON object per image, a line each, on stdout\n"
@@ -306,11 +325,14 @@ static void print_json(json_t *o) {
 int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *prog) {
     const char *weights = NULL;
     int classes = -1, as_json = 0; /* classes -1: the weights' own, if they name them */
+    int prepare = -1;              /* -1: as the weights' data was loaded */
     const lenet_option options[] = {
         {.name = "--help", .kind = LENET_OPT_HELP},
         {.name = "--weights", .kind = LENET_OPT_STRING, .dest = &weights, .needs = "a file"},
         {.name = "--classes", .kind = LENET_OPT_CHOICE, .dest = &classes,
          .choices = lenet_class_sets},
+        {.name = "--prepare", .kind = LENET_OPT_CHOICE, .dest = &prepare,
+         .choices = lenet_prepare_choices},
         {.name = "--json", .kind = LENET_OPT_FLAG, .dest = &as_json},
         {0}};
     images im = {.prog = prog};
@@ -325,6 +347,7 @@ int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *
     const int first_image = im.first, n_images = im.n;
     const char *const *names =
         classes >= 0 ? lenet_class_names(lenet_class_sets[classes].name) : NULL;
+    int n_names = names ? 10 : 0; /* a --classes set names ten */
     if (!weights || !n_images) {
         fprintf(stderr, "%s: %s\n", prog, weights ? "no images given" : "--weights is required");
         lenet_try_help(prog);
@@ -348,12 +371,26 @@ int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *
         return 1;
     }
     lenet_warn_provenance(weights, &meta, m, NULL);
-    /* the class names the weights' training data had, unless digits */
+    if (prepare < 0)
+        prepare = lenet_prepare_for(&meta, m->data_c);
+    if (prepare == LENET_PREPARE_MNIST && m->data_c != 1) {
+        fprintf(stderr, "%s: --prepare mnist is for 1-channel models; %s takes %d channels\n",
+                prog, m->name, m->data_c);
+        lenet_try_help(prog);
+        lenet_trainer_free(&t);
+        return 2;
+    }
+    /* the classes the weights were trained on: the first K of the model's
+     * scores (all of them if the weights do not say); their names, unless
+     * they are the class numbers */
     int n_trained = 0;
     char **trained = lenet_meta_classes(&meta, &n_trained);
-    if (!names && n_trained == m->n_classes && !lenet_names_are_digits(trained, n_trained))
+    const int K = n_trained > 0 && n_trained <= m->n_classes ? n_trained : m->n_classes;
+    if (!names && n_trained == K && !lenet_names_are_digits(trained, n_trained)) {
         names = (const char *const *)trained;
-    const int H = m->data_h, W = m->data_w, C = m->data_c, K = m->n_classes;
+        n_names = n_trained;
+    }
+    const int H = m->data_h, W = m->data_w, C = m->data_c;
     uint8_t *pixels = malloc((size_t)H * W * C), label = 0;
     double *prob = malloc(sizeof *prob * (size_t)K);
     if (!pixels || !prob) {
@@ -370,7 +407,7 @@ int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *
         lenet_image img;
         int prepared = -3;
         if (lenet_read_image(file, &img, &err) == 0) {
-            prepared = lenet_prepare_image(img.px, img.w, img.h, img.c, H, W, C, pixels);
+            prepared = lenet_prepare_image(img.px, img.w, img.h, img.c, H, W, C, prepare, pixels);
             if (prepared == -2)
                 lenet_set_error(&err, "%s: out of memory", file);
             free(img.px);
@@ -401,6 +438,7 @@ int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *
         m->forward(t.params, t.acts, &(lenet_pass){.training = 0});
         const float *z = t.acts + m->logits_offset;
         const int best = lenet_argmax_lane(z, K, m->tile, 0);
+        const char *name = names && best < n_names ? names[best] : NULL;
         double sum = 0;
         for (int k = 0; k < K; k++)
             sum += prob[k] = exp((double)z[k * m->tile] - z[best * m->tile]);
@@ -408,10 +446,11 @@ int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *
             prob[k] /= sum;
         if (as_json) {
             json_t *o = json_pack("{s:s, s:i}", "file", file, "class", best);
-            if (names)
-                json_object_set_new(o, "name", json_string(names[best]));
+            if (name)
+                json_object_set_new(o, "name", json_string(name));
             json_object_set_new(o, "probability", json_real(prob[best]));
-            json_object_set_new(o, "inverted", json_boolean(inverted));
+            if (prepare == LENET_PREPARE_MNIST)
+                json_object_set_new(o, "inverted", json_boolean(inverted));
             json_t *all = json_array();
             for (int k = 0; k < K; k++)
                 json_array_append_new(all, json_real(prob[k]));
@@ -419,8 +458,8 @@ int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *
             print_json(o);
             continue;
         }
-        printf("%s: %d (%.4f)%s%s%s  top:", file, best, prob[best], names ? " " : "",
-               names ? names[best] : "", inverted ? " [inverted]" : "");
+        printf("%s: %d (%.4f)%s%s%s  top:", file, best, prob[best], name ? " " : "",
+               name ? name : "", inverted ? " [inverted]" : "");
         for (int r = 0; r < 3 && r < K; r++) { /* the three most likely */
             int arg = -1;
             for (int k = 0; k < K; k++)

@@ -263,13 +263,20 @@ typedef struct {
 } lenet_image;
 
 /* Decodes a PNG (any colour type and depth) or JPEG (gray, RGB or YCbCr)
- * file to 8-bit gray or RGB; alpha is composited over black. Any libjpeg
- * warning (a truncated file, corrupt data) is an error. */
+ * file to 8-bit gray or RGB; alpha is composited as lenet_flatten_alpha
+ * does. Any libjpeg warning (a truncated file, corrupt data) is an error. */
 int lenet_decode_image(const char *path, lenet_image *img, lenet_error *err);
-/* The same, alpha composited over background (0 black ... 255 white):
- * predict's white, where ink drawn on a transparent page is ink. */
-int lenet_decode_image_over(const char *path, lenet_image *img, int background,
-                            lenet_error *err);
+
+/* The background of n pixels of 2 (gray + alpha) or 4 (RGBA) channels: 255
+ * (white, a page), unless what is drawn is light (the alpha-weighted mean
+ * of its BT.601 luma above 127.5): 0. 255 for 1 or 3 channels. */
+int lenet_alpha_background(const uint8_t *px, size_t n, int channels);
+/* src's n pixels (2 or 4 channels) composited over that background into
+ * dst (1 or 3 channels: (v a + bg (255 - a) + 127) / 255); dst may be src. */
+void lenet_flatten_alpha(const uint8_t *src, size_t n, int channels, uint8_t *dst);
+/* n RGB pixels to BT.601 luma, (299 R + 587 G + 114 B + 500) / 1000; gray
+ * may be rgb. */
+void lenet_gray_pixels(const uint8_t *rgb, size_t n, uint8_t *gray);
 
 /* src (sh x sw x sc, sc 1 or 3) into dst (dh x dw x dc, dc 1 or 3): RGB to
  * gray by ITU-R BT.601 luma (0.299 R + 0.587 G + 0.114 B), gray to RGB by
@@ -500,18 +507,27 @@ const char *const *lenet_class_names_for_data(const char *dir);
 int lenet_predict_main(const lenet_model *m, int argc, char **argv, const char *prog);
 
 /* predict's reading: a PGM (P2, P5), PNG or JPEG file as 8-bit gray or RGB,
- * alpha composited over white. */
+ * alpha composited as lenet_flatten_alpha does. */
 int lenet_read_image(const char *path, lenet_image *img, lenet_error *err);
 
+/* How predict and the export's NAME_prepare make an image into the input
+ * (image.c says each): as the data loader makes an image folder's, or as
+ * MNIST's digits were made. */
+enum { LENET_PREPARE_MNIST, LENET_PREPARE_AS_LOADED };
+/* The preparation for weights of this provenance (meta may be NULL): as
+ * their training data was loaded: mnist for IDX, as-loaded for image
+ * folders and CIFAR; for weights that do not say, mnist if the model takes
+ * 1 channel, else as-loaded. */
+int lenet_prepare_for(const lenet_meta *meta, int channels);
+
 /* predict's preparation of decoded pixels (width x height, channels 1 gray,
- * 2 gray + alpha, 3 RGB, 4 RGBA; alpha over white) for a model's H x W x C
- * input (C 1 or 3) in out: for C 1 gray, inverted if the border is light,
- * cropped to the ink, scaled and centred as image.c says; for C 3 resized
- * as lenet_fit_pixels does. Returns 1 if it inverted, 0 if not, -1 if the
- * image has no ink (out all 0), -2 for bad arguments or no memory. The
- * export's NAME_prepare computes the same bytes. */
+ * 2 gray + alpha, 3 RGB, 4 RGBA; alpha as lenet_flatten_alpha) for a
+ * model's H x W x C input (C 1 or 3) in out, as `prepare` says (mnist only
+ * for C 1). Returns, for mnist, 1 if it inverted, 0 if not, -1 if the image
+ * has no ink (out all 0); for as-loaded 0; -2 for bad arguments or no
+ * memory. The export's NAME_prepare computes the same bytes. */
 int lenet_prepare_image(const uint8_t *pixels, int width, int height, int channels, int H, int W,
-                        int C, uint8_t *out);
+                        int C, int prepare, uint8_t *out);
 
 typedef struct {
     const char *data_dir;        /* --data */
@@ -723,5 +739,7 @@ void lenet_try_help(const char *prog);
 /* What --classes takes (eval.c): digits (value 0) and fashion (1), the sets
  * lenet_class_names knows. */
 extern const lenet_choice lenet_class_sets[];
+/* predict's and the export's --prepare: mnist, as-loaded (image.c) */
+extern const lenet_choice lenet_prepare_choices[];
 
 #endif

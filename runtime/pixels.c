@@ -1,5 +1,12 @@
 /* pixels.c: an image's pixels into a model's input size and channels.
  *
+ * Transparency has one rule, here, for the data loader and predict alike
+ * (and written out again in the export's NAME_prepare): a transparent
+ * pixel is white, as the page a drawing program's ink sits on, unless what
+ * is drawn is light (its mean brightness, weighted by alpha, above half):
+ * then black. So black ink on a transparent page reads as ink on paper and
+ * white ink on one as ink on a blackboard, never as a blank image.
+ *
  * Channels first (on the source's pixels, the fewer when shrinking is the
  * common case), then each axis on its own: the area average for an axis
  * that shrinks (every source pixel counts with the part of it an output
@@ -53,6 +60,43 @@ static taps *axis_taps(int in, int out, float **store) {
     return t;
 }
 
+/* ---- transparency ---------------------------------------------------- */
+
+static unsigned luma(const uint8_t *p, int c) {
+    return c == 3 ? (299u * p[0] + 587u * p[1] + 114u * p[2] + 500) / 1000 : p[0];
+}
+
+void lenet_gray_pixels(const uint8_t *rgb, size_t n, uint8_t *gray) {
+    for (size_t i = 0; i < n; i++) /* front to back: gray may be rgb */
+        gray[i] = (uint8_t)luma(rgb + i * 3, 3);
+}
+
+int lenet_alpha_background(const uint8_t *px, size_t n, int channels) {
+    if (channels != 2 && channels != 4)
+        return 255;
+    const int c = channels - 1;
+    uint64_t alpha = 0, ink = 0; /* sums of a and of a * luma */
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *p = px + i * channels;
+        alpha += p[c];
+        ink += (uint64_t)p[c] * luma(p, c);
+    }
+    return 2 * ink > 255 * alpha ? 0 : 255;
+}
+
+void lenet_flatten_alpha(const uint8_t *src, size_t n, int channels, uint8_t *dst) {
+    const unsigned bg = (unsigned)lenet_alpha_background(src, n, channels);
+    const int c = channels - 1;
+    for (size_t i = 0; i < n; i++) { /* front to back: dst may be src */
+        const uint8_t *p = src + i * channels;
+        const unsigned a = p[c];
+        for (int k = 0; k < c; k++)
+            dst[i * c + k] = (uint8_t)((p[k] * a + bg * (255 - a) + 127) / 255);
+    }
+}
+
+/* ---- resizing --------------------------------------------------------- */
+
 static uint8_t to_byte(float v) {
     return v <= 0 ? 0 : v >= 255 ? 255 : (uint8_t)(v + 0.5f);
 }
@@ -69,14 +113,12 @@ void lenet_fit_pixels(const uint8_t *src, int sh, int sw, int sc, uint8_t *dst, 
             memset(dst, 0, (size_t)dh * dw * dc);
             return;
         }
-        for (size_t i = 0; i < spix; i++) {
-            const uint8_t *p = src + i * sc;
-            if (dc == 1)
-                conv[i] = (uint8_t)((299u * p[0] + 587u * p[1] + 114u * p[2] + 500) / 1000);
-            else
+        if (dc == 1)
+            lenet_gray_pixels(src, spix, conv);
+        else
+            for (size_t i = 0; i < spix; i++)
                 for (int k = 0; k < dc; k++)
-                    conv[i * dc + k] = p[0];
-        }
+                    conv[i * dc + k] = src[i];
         in = conv;
     }
     const int c = dc;

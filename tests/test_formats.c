@@ -180,19 +180,32 @@ START_TEST(test_decode) {
     ck_assert(img.w == 5 && img.h == 3 && img.c == 3);
     ck_assert_mem_eq(img.px, px, 45);
     free(img.px);
-    /* alpha over black: v * a / 255, rounded */
+    /* alpha over white, what is drawn being dark (luma 124, weighted by
+     * alpha): (v a + 255 (255 - a) + 127) / 255 */
     const uint8_t rgba[8] = {200, 100, 50, 128, 255, 255, 255, 0};
     test_write_png(tmp(p, "d_rgba.png"), rgba, 2, 1, 4);
     ck_assert_msg(lenet_decode_image(p, &img, &err) == 0, "%s", err.msg);
-    const uint8_t over_black[6] = {100, 50, 25, 0, 0, 0};
+    const uint8_t over_white[6] = {227, 177, 152, 255, 255, 255};
     ck_assert(img.c == 3);
-    ck_assert_mem_eq(img.px, over_black, 6);
+    ck_assert_mem_eq(img.px, over_white, 6);
     free(img.px);
-    const uint8_t ga[4] = {255, 51, 90, 255};
+    const uint8_t ga[4] = {255, 51, 90, 255}; /* mean (255 * 51 + 90 * 255) / 306: dark */
     test_write_png(tmp(p, "d_ga.png"), ga, 2, 1, 2);
     ck_assert_msg(lenet_decode_image(p, &img, &err) == 0, "%s", err.msg);
-    ck_assert(img.c == 1 && img.px[0] == 51 && img.px[1] == 90);
+    ck_assert(img.c == 1 && img.px[0] == 255 && img.px[1] == 90);
     free(img.px);
+    /* over black when what is drawn is light: v a / 255, rounded */
+    const uint8_t light[4] = {200, 128, 255, 0};
+    test_write_png(tmp(p, "d_light.png"), light, 2, 1, 2);
+    ck_assert_msg(lenet_decode_image(p, &img, &err) == 0, "%s", err.msg);
+    ck_assert(img.c == 1 && img.px[0] == (200 * 128 + 127) / 255 && img.px[1] == 0);
+    free(img.px);
+    /* a PNG past the limit says it, as a JPEG does */
+    static uint8_t wide[16385];
+    test_write_png(tmp(p, "d_wide.png"), wide, 16385, 1, 1);
+    ck_assert_int_eq(lenet_decode_image(p, &img, &err), -1);
+    ck_assert_msg(strstr(err.msg, "d_wide.png: PNG of 16385x1 pixels (at most 16384 a side)"),
+                  "%s", err.msg);
     /* JPEG, quality 100, flat colours: within 2 of what was written */
     uint8_t flat[16 * 16 * 3];
     for (int i = 0; i < 16 * 16; i++)

@@ -1,11 +1,12 @@
 /* test_predict.c: `lenetc predict` and what deploys it.
  *
- * - reading: PNG alpha composited over white (black ink on a transparent
- *   page is ink) while the data-set decoder keeps black; JPEG; PGM;
+ * - reading: PNG alpha composited by one rule for predict and the data
+ *   sets (black ink on a transparent page is ink on white, white ink on
+ *   one ink on black); JPEG; PGM;
  * - preparation: lenet_prepare_image (what predict classifies) against the
  *   export's NAME_prepare, byte for byte, on random images, also read back
  *   from PNG and PGM files: a gray 28x28 model (the golden export), a gray
- *   non-square padded one and an RGB one;
+ *   non-square padded one, both mnist and as-loaded, and an RGB one;
  * - the command: no ink gets no class, unreadable files are named and the
  *   rest still classified (exit 1), --json, usage errors;
  * - (slow) the README's deployment program, built against an export of a
@@ -80,41 +81,55 @@ static void ring(uint8_t *px) {
         }
 }
 
-/* Black ink on a transparent page (what drawing programs save): predict
- * reads ink (alpha over white, then inverted), exactly the white-on-black
- * image; the data-set decoder still composites over black. */
-START_TEST(test_read_alpha_over_white) {
+/* Black ink on a transparent page (what drawing programs save) reads as
+ * black ink on white, for predict and the data sets alike (the loader
+ * composited over black, and such a set trained on blank images); white
+ * ink on a transparent page as white on black. */
+START_TEST(test_read_alpha_rule) {
     char p[512];
     uint8_t ink[784], ga[784 * 2], rgba[784 * 4];
     ring(ink);
-    for (int i = 0; i < 784; i++) {
-        ga[2 * i] = 0, ga[2 * i + 1] = ink[i]; /* black, as opaque as the stroke */
-        rgba[4 * i] = rgba[4 * i + 1] = rgba[4 * i + 2] = 0, rgba[4 * i + 3] = ink[i];
-    }
     lenet_image img;
     lenet_error err = {""};
     uint8_t want[784], got[784];
-    ck_assert_int_eq(lenet_prepare_image(ink, 28, 28, 1, 28, 28, 1, want), 0);
+    ck_assert_int_eq(lenet_prepare_image(ink, 28, 28, 1, 28, 28, 1, LENET_PREPARE_MNIST, want), 0);
     ck_assert_mem_eq(want, ink, 784);
-    for (int c = 2; c <= 4; c += 2) {
-        test_write_png(tmp(p, c == 2 ? "transparent_ga.png" : "transparent_rgba.png"),
-                  c == 2 ? ga : rgba, 28, 28, c);
-        ck_assert_msg(lenet_read_image(p, &img, &err) == 0, "%s", err.msg);
-        ck_assert(img.w == 28 && img.h == 28 && img.c == c - 1);
-        for (int i = 0; i < 784; i++) /* over white: 255 - alpha */
-            ck_assert_int_eq(img.px[i * img.c], 255 - ink[i]);
-        ck_assert_int_eq(lenet_prepare_image(img.px, 28, 28, img.c, 28, 28, 1, got), 1);
-        ck_assert_mem_eq(got, want, 784);
-        free(img.px);
-        /* the same pixels straight to the preparation: the same bytes */
-        ck_assert_int_eq(lenet_prepare_image(c == 2 ? ga : rgba, 28, 28, c, 28, 28, 1, got), 1);
-        ck_assert_mem_eq(got, want, 784);
-        /* data sets: over black, as before (black ink on black: nothing) */
-        ck_assert_msg(lenet_decode_image(p, &img, &err) == 0, "%s", err.msg);
-        for (int i = 0; i < 784 * img.c; i++)
-            ck_assert_int_eq(img.px[i], 0);
-        free(img.px);
-    }
+    for (int tone = 0; tone <= 255; tone += 255) /* black ink, then white */
+        for (int c = 2; c <= 4; c += 2) {
+            for (int i = 0; i < 784; i++) {
+                ga[2 * i] = (uint8_t)tone, ga[2 * i + 1] = ink[i]; /* as opaque as the stroke */
+                rgba[4 * i] = rgba[4 * i + 1] = rgba[4 * i + 2] = (uint8_t)tone;
+                rgba[4 * i + 3] = ink[i];
+            }
+            test_write_png(tmp(p, c == 2 ? "transparent_ga.png" : "transparent_rgba.png"),
+                           c == 2 ? ga : rgba, 28, 28, c);
+            ck_assert_msg(lenet_read_image(p, &img, &err) == 0, "%s", err.msg);
+            ck_assert(img.w == 28 && img.h == 28 && img.c == c - 1);
+            for (int i = 0; i < 784; i++) /* black ink over white: 255 - alpha */
+                ck_assert_int_eq(img.px[i * img.c], tone ? ink[i] : 255 - ink[i]);
+            ck_assert_int_eq(
+                lenet_prepare_image(img.px, 28, 28, img.c, 28, 28, 1, LENET_PREPARE_MNIST, got),
+                tone ? 0 : 1);
+            ck_assert_mem_eq(got, want, 784);
+            free(img.px);
+            /* the same pixels straight to the preparation: the same bytes */
+            ck_assert_int_eq(lenet_prepare_image(c == 2 ? ga : rgba, 28, 28, c, 28, 28, 1,
+                                                 LENET_PREPARE_MNIST, got),
+                             tone ? 0 : 1);
+            ck_assert_mem_eq(got, want, 784);
+            /* the data sets' decoder: the same pixels as predict's reader */
+            ck_assert_msg(lenet_decode_image(p, &img, &err) == 0, "%s", err.msg);
+            for (int i = 0; i < 784; i++)
+                ck_assert_int_eq(img.px[i * img.c], tone ? ink[i] : 255 - ink[i]);
+            free(img.px);
+        }
+    /* the rule's edge: mean luma weighted by alpha above 127.5 is light */
+    const uint8_t at_half[4] = {127, 255, 128, 255}, above[4] = {128, 255, 128, 255};
+    ck_assert_int_eq(lenet_alpha_background(at_half, 2, 2), 255);
+    ck_assert_int_eq(lenet_alpha_background(above, 2, 2), 0);
+    const uint8_t nothing[4] = {255, 0, 255, 0}; /* all transparent: a page */
+    ck_assert_int_eq(lenet_alpha_background(nothing, 2, 2), 255);
+    ck_assert_int_eq(lenet_alpha_background(nothing, 4, 1), 255); /* no alpha */
     /* half-transparent gray over white: (v a + 255 (255 - a) + 127) / 255 */
     const uint8_t half[4] = {100, 128, 0, 0};
     test_write_png(tmp(p, "half.png"), half, 2, 1, 2);
@@ -158,34 +173,61 @@ START_TEST(test_prepare_rules) {
     for (int i = 0; i < 40 * 30; i++)
         dim[i] = (uint8_t)(i % 33);
     memset(out, 7, sizeof out);
-    ck_assert_int_eq(lenet_prepare_image(dim, 40, 30, 1, 28, 28, 1, out), -1);
+    ck_assert_int_eq(lenet_prepare_image(dim, 40, 30, 1, 28, 28, 1, LENET_PREPARE_MNIST, out), -1);
     for (int i = 0; i < 784; i++)
         ck_assert_int_eq(out[i], 0);
     uint8_t white[28 * 28];
     memset(white, 250, sizeof white); /* a blank page: inverted, then no ink */
-    ck_assert_int_eq(lenet_prepare_image(white, 28, 28, 1, 28, 28, 1, out), -1);
+    ck_assert_int_eq(lenet_prepare_image(white, 28, 28, 1, 28, 28, 1, LENET_PREPARE_MNIST, out), -1);
     /* a 10x5 block of 255 in a 60x60 image: scaled so its longer side is
      * 20 pixels (20x10), centred: rows 4..23, columns 9..18 */
     uint8_t big[60 * 60] = {0};
     for (int y = 3; y < 13; y++)
         for (int x = 40; x < 45; x++)
             big[y * 60 + x] = 255;
-    ck_assert_int_eq(lenet_prepare_image(big, 60, 60, 1, 28, 28, 1, out), 0);
+    ck_assert_int_eq(lenet_prepare_image(big, 60, 60, 1, 28, 28, 1, LENET_PREPARE_MNIST, out), 0);
     for (int y = 0; y < 28; y++)
         for (int x = 0; x < 28; x++)
             ck_assert_msg(out[y * 28 + x] == (y >= 4 && y < 24 && x >= 9 && x < 19 ? 255 : 0),
                           "(%d, %d) is %d", y, x, out[y * 28 + x]);
     /* bad arguments */
-    ck_assert_int_eq(lenet_prepare_image(big, 0, 60, 1, 28, 28, 1, out), -2);
-    ck_assert_int_eq(lenet_prepare_image(big, 60, 60, 5, 28, 28, 1, out), -2);
-    ck_assert_int_eq(lenet_prepare_image(big, 60, 60, 1, 28, 28, 2, out), -2);
+    /* as loaded: the same block stretched as the data loader stretches,
+     * no crop, no inversion */
+    uint8_t loaded[28 * 28];
+    lenet_fit_pixels(big, 60, 60, 1, loaded, 28, 28, 1);
+    ck_assert_int_eq(lenet_prepare_image(big, 60, 60, 1, 28, 28, 1, LENET_PREPARE_AS_LOADED, out),
+                     0);
+    ck_assert_mem_eq(out, loaded, 784);
+    ck_assert_int_eq(lenet_prepare_image(white, 28, 28, 1, 28, 28, 1, LENET_PREPARE_AS_LOADED,
+                                         out), 0); /* a blank page is a page */
+    ck_assert_mem_eq(out, white, 784);
+    /* bad arguments */
+    const int mn = LENET_PREPARE_MNIST;
+    ck_assert_int_eq(lenet_prepare_image(big, 0, 60, 1, 28, 28, 1, mn, out), -2);
+    ck_assert_int_eq(lenet_prepare_image(big, 60, 60, 5, 28, 28, 1, mn, out), -2);
+    ck_assert_int_eq(lenet_prepare_image(big, 60, 60, 1, 28, 28, 2, mn, out), -2);
+    ck_assert_int_eq(lenet_prepare_image(big, 60, 60, 1, 28, 28, 3, mn, out), -2); /* gray only */
     /* a colour model: the data loader's resize, no inversion, no crop */
     uint8_t rgb[4 * 4 * 3], want[2 * 2 * 3];
     for (int i = 0; i < 48; i++)
         rgb[i] = (uint8_t)(200 + i);
     lenet_fit_pixels(rgb, 4, 4, 3, want, 2, 2, 3);
-    ck_assert_int_eq(lenet_prepare_image(rgb, 4, 4, 3, 2, 2, 3, out), 0);
+    ck_assert_int_eq(lenet_prepare_image(rgb, 4, 4, 3, 2, 2, 3, LENET_PREPARE_AS_LOADED, out), 0);
     ck_assert_mem_eq(out, want, 12);
+    /* the default: from the weights' provenance */
+    static lenet_meta meta;
+    memset(&meta, 0, sizeof meta);
+    ck_assert_int_eq(lenet_prepare_for(NULL, 1), LENET_PREPARE_MNIST);
+    ck_assert_int_eq(lenet_prepare_for(&meta, 1), LENET_PREPARE_MNIST); /* says nothing */
+    ck_assert_int_eq(lenet_prepare_for(&meta, 3), LENET_PREPARE_AS_LOADED);
+    lenet_meta_set(&meta, "format", "pt"); /* safetensors' own: says nothing either */
+    ck_assert_int_eq(lenet_prepare_for(&meta, 1), LENET_PREPARE_MNIST);
+    lenet_meta_set(&meta, "format", "image folders");
+    ck_assert_int_eq(lenet_prepare_for(&meta, 1), LENET_PREPARE_AS_LOADED);
+    lenet_meta_set(&meta, "format", "CIFAR-10");
+    ck_assert_int_eq(lenet_prepare_for(&meta, 1), LENET_PREPARE_AS_LOADED);
+    lenet_meta_set(&meta, "format", "IDX");
+    ck_assert_int_eq(lenet_prepare_for(&meta, 1), LENET_PREPARE_MNIST);
 }
 END_TEST
 
@@ -197,8 +239,8 @@ enum { MAX_SIDE = 300, N_IMAGES = 160 };
 
 /* Image r of the set: sizes from 1x1 to 300x200 (the input's own among
  * them), 1 to 4 channels, a light or dark page (transparent, for some with
- * alpha) with noise, and up to three strokes of ink of the other tone, or
- * none. */
+ * alpha) with noise, and up to three strokes of ink of the other tone (on
+ * a transparent page, dark or light ink), or none. */
 static uint8_t *random_image(uint32_t *s, int r, int H, int W, int *w, int *h, int *c) {
     static const int sizes[][2] = {{28, 28}, {36, 24}, {100, 60}, {7, 5}, {1, 40}, {40, 1},
                                    {120, 90}, {24, 36}, {16, 20}, {1, 1}, {3, 90}, {29, 27}};
@@ -228,8 +270,9 @@ static uint8_t *random_image(uint32_t *s, int r, int H, int W, int *w, int *h, i
     for (int n = 0; n < strokes; n++) {
         const int x0 = (int)(lcg(s) % *w), y0 = (int)(lcg(s) % *h);
         const int x1 = x0 + (int)(lcg(s) % (*w - x0)), y1 = y0 + (int)(lcg(s) % (*h - y0));
-        const int tone = transparent ? (int)(lcg(s) % 40) : light ? (int)(lcg(s) % 60)
-                                                                  : 160 + (int)(lcg(s) % 96);
+        const int tone = transparent ? (light ? (int)(lcg(s) % 40) : 200 + (int)(lcg(s) % 56))
+                         : light ? (int)(lcg(s) % 60)
+                                 : 160 + (int)(lcg(s) % 96);
         for (int y = y0; y <= y1; y++)
             for (int x = x0; x <= x1; x++) {
                 uint8_t *p = px + ((size_t)y * *w + x) * C;
@@ -247,7 +290,7 @@ static uint8_t *random_image(uint32_t *s, int r, int H, int W, int *w, int *h, i
  * predict's own steps (from the pixels, and from PNG and PGM files of
  * them) must give the same return values and bytes. */
 static void check_prepare(const char *dir, const char *name, const char *up, int H, int W,
-                          int C) {
+                          int C, int prepare) {
     char drv[512], exe[512], images[512], prepared[512], cmd[4096], p[512];
     static char out[16384];
     snprintf(drv, sizeof drv, "%s/driver.c", dir);
@@ -299,7 +342,7 @@ static void check_prepare(const char *dir, const char *name, const char *up, int
         fwrite(whc, sizeof whc, 1, f);
         fwrite(px, 1, (size_t)w * h * c, f);
         uint8_t *o = want + pixels * r;
-        rcs[r] = (signed char)lenet_prepare_image(px, w, h, c, H, W, C, o);
+        rcs[r] = (signed char)lenet_prepare_image(px, w, h, c, H, W, C, prepare, o);
         ck_assert_int_ge(rcs[r], -1);
         seen[rcs[r] + 1]++;
         /* predict's path: the file read back, then prepared */
@@ -311,7 +354,8 @@ static void check_prepare(const char *dir, const char *name, const char *up, int
         else
             test_write_png(p, px, w, h, c);
         ck_assert_msg(lenet_read_image(p, &img, &err) == 0, "%s", err.msg);
-        ck_assert_int_eq(lenet_prepare_image(img.px, img.w, img.h, img.c, H, W, C, got), rcs[r]);
+        ck_assert_int_eq(lenet_prepare_image(img.px, img.w, img.h, img.c, H, W, C, prepare, got),
+                         rcs[r]);
         ck_assert_msg(memcmp(got, o, pixels) == 0, "%s: read from the file, prepared otherwise",
                       p);
         free(img.px);
@@ -324,12 +368,12 @@ static void check_prepare(const char *dir, const char *name, const char *up, int
         uint8_t zeros[16385] = {0};
         fwrite(zeros, 1, (size_t)bad[b][0] * bad[b][1] * bad[b][2], f);
         rcs[N_IMAGES + b] = (signed char)lenet_prepare_image(zeros, bad[b][0], bad[b][1],
-                                                             bad[b][2], H, W, C, got);
+                                                             bad[b][2], H, W, C, prepare, got);
         ck_assert_int_eq(rcs[N_IMAGES + b], -2);
     }
     ck_assert_int_eq(fclose(f), 0);
-    /* the set has every outcome (a colour model only says 0) */
-    if (C == 1)
+    /* the set has every outcome (as loaded only says 0) */
+    if (prepare == LENET_PREPARE_MNIST)
         ck_assert_msg(seen[0] > 5 && seen[1] > 20 && seen[2] > 20,
                       "no ink %d, as is %d, inverted %d", seen[0], seen[1], seen[2]);
 
@@ -361,7 +405,9 @@ static void check_prepare(const char *dir, const char *name, const char *up, int
 }
 
 /* The golden export (28x28 gray), and exports of a gray model of another
- * shape (24 rows of 36, padded) and of a colour one (20 rows of 16, RGB). */
+ * shape (24 rows of 36, padded), both as MNIST's digits were made (the
+ * default of weights that do not say) and as loaded, and of a colour one
+ * (20 rows of 16, RGB: as loaded). */
 START_TEST(test_prepare_matches_export) {
     char dir[512], spec[512], w[512], cmd[2048];
     static char out[8192];
@@ -371,25 +417,31 @@ START_TEST(test_prepare_matches_export) {
         snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s && cp generated/export/mnist_tiny/* %s",
                  dir, dir, dir);
         ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
-        check_prepare(dir, "mnist_tiny", "MNIST_TINY", 28, 28, 1);
+        check_prepare(dir, "mnist_tiny", "MNIST_TINY", 28, 28, 1, LENET_PREPARE_MNIST);
         return;
     }
-    const int rgb = _i == 2;
-    snprintf(dir, sizeof dir, "%s/prep_%s", test_tmpdir(), rgb ? "rgb" : "wide");
-    snprintf(spec, sizeof spec, "%s/prep_%s.yaml", test_tmpdir(), rgb ? "rgb" : "wide");
-    snprintf(w, sizeof w, "%s/prep_%s.safetensors", test_tmpdir(), rgb ? "rgb" : "wide");
+    static const char *const kinds[] = {NULL, "wide", "rgb", "wide_loaded"};
+    const int rgb = _i == 2, loaded = _i == 3;
+    snprintf(dir, sizeof dir, "%s/prep_%s", test_tmpdir(), kinds[_i]);
+    snprintf(spec, sizeof spec, "%s/prep_%s.yaml", test_tmpdir(), kinds[_i]);
+    snprintf(w, sizeof w, "%s/prep_%s.safetensors", test_tmpdir(), kinds[_i]);
     write_text(spec, rgb ? "name: rgb\ninput: {shape: [20, 16, 3]}\n"
                            "layers:\n  - flatten\n  - dense: {units: 4}\n"
                          : "name: wide\ninput: {shape: [24, 36, 1], pad: 2}\n"
                            "layers:\n  - flatten\n  - dense: {units: 3}\n");
     init_weights(spec, w);
-    snprintf(cmd, sizeof cmd, "rm -rf %s && ./lenetc %s --weights %s --inference -o %s", dir,
-             spec, w, dir);
+    snprintf(cmd, sizeof cmd, "rm -rf %s && ./lenetc %s --weights %s --inference%s -o %s", dir,
+             spec, w, loaded ? " --prepare as-loaded" : "", dir);
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
     if (rgb)
-        check_prepare(dir, "rgb", "RGB", 20, 16, 3);
+        check_prepare(dir, "rgb", "RGB", 20, 16, 3, LENET_PREPARE_AS_LOADED);
     else
-        check_prepare(dir, "wide", "WIDE", 24, 36, 1);
+        check_prepare(dir, "wide", "WIDE", 24, 36, 1,
+                      loaded ? LENET_PREPARE_AS_LOADED : LENET_PREPARE_MNIST);
+    /* the header says which */
+    snprintf(cmd, sizeof cmd, "grep -c 'lenetc predict --prepare %s' %s/%s.h",
+             rgb || loaded ? "as-loaded" : "mnist", dir, rgb ? "rgb" : "wide");
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
 }
 END_TEST
 
@@ -532,8 +584,9 @@ START_TEST(test_predict_usage) {
     static char out[8192];
     char w[512], cmd[2048], spec[512];
     ck_assert_int_eq(run("./lenetc predict models/lenet5.yaml --help", out, sizeof out), 0);
-    ck_assert_msg(strstr(out, "usage: lenetc predict SPEC.yaml --weights W.safetensors [--json] "
-                              "IMAGE...\n") && strstr(out, "  --json "),
+    ck_assert_msg(strstr(out, "usage: lenetc predict SPEC.yaml --weights W.safetensors "
+                              "[--prepare P] [--json] IMAGE...\n") &&
+                      strstr(out, "  --json ") && strstr(out, "  --prepare P "),
                   "%s", out);
     static const char *const bad[][2] = {
         {"./lenetc predict models/lenet5.yaml --weights w.safetensors",
@@ -542,6 +595,8 @@ START_TEST(test_predict_usage) {
          "lenetc predict SPEC.yaml: --weights is required\n"},
         {"./lenetc predict models/lenet5.yaml --classes roman",
          "lenetc predict SPEC.yaml: --classes takes digits or fashion, not 'roman'\n"},
+        {"./lenetc predict models/lenet5.yaml --prepare keras",
+         "lenetc predict SPEC.yaml: --prepare takes mnist or as-loaded, not 'keras'\n"},
         {"./lenetc predict models/lenet5.yaml --weights w x.png --json y.png",
          "lenetc predict SPEC.yaml: options go before the images\n"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -576,12 +631,17 @@ START_TEST(test_predict_rgb_model) {
         big[i] = (uint8_t)(i % 4 == 3 ? 128 + lcg(&s) % 128 : lcg(&s) % 256);
     test_write_png(tmp(a, "rgba_big.png"), big, 24, 16, 4);
     /* what predict makes of it, written at the input's size: read as is */
-    ck_assert_int_eq(lenet_prepare_image(big, 24, 16, 4, 8, 8, 3, small), 0);
+    ck_assert_int_eq(lenet_prepare_image(big, 24, 16, 4, 8, 8, 3, LENET_PREPARE_AS_LOADED, small), 0);
     test_write_png(tmp(b, "rgb_small.png"), small, 8, 8, 3);
     snprintf(cmd, sizeof cmd, "./lenetc predict %s --weights %s %s %s", spec, w, a, b);
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
     const result ra = parse_line(out, a), rb = parse_line(out, b);
     ck_assert_msg(ra.k >= 0 && ra.k == rb.k && ra.p == rb.p && !ra.inverted, "%s", out);
+    /* MNIST's preparation is a gray one */
+    snprintf(cmd, sizeof cmd, "./lenetc predict %s --weights %s --prepare mnist %s", spec, w, a);
+    ck_assert_int_eq(run(cmd, out, sizeof out), 2);
+    ck_assert_str_eq(out, "lenetc predict SPEC.yaml: --prepare mnist is for 1-channel models; "
+                          "rgbm takes 3 channels\ntry 'lenetc predict --help'\n");
 }
 END_TEST
 
@@ -864,9 +924,9 @@ Suite *predict_suite(void) {
     Suite *s = suite_create("predict");
     TCase *tc = tcase_create("predict");
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_read_alpha_over_white);
+    tcase_add_test(tc, test_read_alpha_rule);
     tcase_add_test(tc, test_prepare_rules);
-    tcase_add_loop_test(tc, test_prepare_matches_export, 0, 3);
+    tcase_add_loop_test(tc, test_prepare_matches_export, 0, 4);
     tcase_add_test(tc, test_predict_batch);
     tcase_add_test(tc, test_predict_usage);
     tcase_add_test(tc, test_predict_rgb_model);

@@ -124,24 +124,51 @@ int mnist_tiny_predict(const uint8_t image[MNIST_TINY_PIXELS], float probs[MNIST
 }
 
 /* ---- the preparation: an image made into the input as `lenetc predict`
- * makes it (runtime/image.c), byte for byte */
+ * makes it (runtime/image.c, runtime/pixels.c), byte for byte */
 
-/* Pixel i (channels 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA) as gray: alpha
- * over white, then BT.601 luma, rounded */
-static int prep_gray(const uint8_t *pixels, long i, int channels) {
+/* BT.601 luma of an RGB pixel, rounded */
+static unsigned prep_luma(unsigned r, unsigned g, unsigned b) {
+    return (299u * r + 587u * g + 114u * b + 500) / 1000;
+}
+
+/* What a transparent pixel shows: white (a page), unless what is drawn
+ * is light (its mean luma, weighted by alpha, above half): then black */
+static unsigned prep_background(const uint8_t *pixels, long n, int channels) {
+    if (channels != 2 && channels != 4)
+        return 255;
+    unsigned long long alpha = 0, ink = 0;
+    for (long i = 0; i < n; i++) {
+        const uint8_t *p = pixels + i * channels;
+        const unsigned a = p[channels - 1];
+        alpha += a;
+        ink += (unsigned long long)a * (channels == 4 ? prep_luma(p[0], p[1], p[2]) : p[0]);
+    }
+    return 2 * ink > 255 * alpha ? 0 : 255;
+}
+
+/* Channel k of pixel i (channels 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA),
+ * alpha over bg, rounded */
+static unsigned prep_value(const uint8_t *pixels, long i, int channels, unsigned bg, int k) {
     const uint8_t *p = pixels + i * channels;
-    const int alpha = channels == 2 || channels == 4, c = channels - alpha;
-    unsigned v[3];
-    for (int k = 0; k < c; k++)
-        v[k] = alpha ? (p[k] * p[c] + 255u * (255 - p[c]) + 127) / 255 : p[k];
-    return c == 3 ? (int)((299u * v[0] + 587u * v[1] + 114u * v[2] + 500) / 1000)
-                  : (int)v[0];
+    if (channels != 2 && channels != 4)
+        return p[k];
+    const unsigned a = p[channels - 1];
+    return (p[k] * a + bg * (255 - a) + 127) / 255;
+}
+
+/* Pixel i as gray: the luma of its composited channels */
+static int prep_gray(const uint8_t *pixels, long i, int channels, unsigned bg) {
+    if (channels < 3)
+        return (int)prep_value(pixels, i, channels, bg, 0);
+    return (int)prep_luma(prep_value(pixels, i, channels, bg, 0),
+                          prep_value(pixels, i, channels, bg, 1),
+                          prep_value(pixels, i, channels, bg, 2));
 }
 
 /* Pixel (y, x), inverted if the image is: the ink */
-static int prep_ink(const uint8_t *pixels, int width, int channels, int inverted, int y,
-                    int x) {
-    const int g = prep_gray(pixels, (long)y * width + x, channels);
+static int prep_ink(const uint8_t *pixels, int width, int channels, unsigned bg, int inverted,
+                    int y, int x) {
+    const int g = prep_gray(pixels, (long)y * width + x, channels, bg);
     return inverted ? 255 - g : g;
 }
 
@@ -158,18 +185,19 @@ int mnist_tiny_prepare(const uint8_t *pixels, int width, int height, int channel
         height > 16384 || channels < 1 || channels > 4)
         return -2;
     const int H = 28, W = 28;
+    const unsigned bg = prep_background(pixels, (long)width * height, channels);
     long border = 0, n = 0;
     for (int y = 0; y < height; y++)
         for (int x = 0; x < width; x++)
             if (y == 0 || x == 0 || y == height - 1 || x == width - 1) {
-                border += prep_gray(pixels, (long)y * width + x, channels);
+                border += prep_gray(pixels, (long)y * width + x, channels, bg);
                 n++;
             }
     const int inverted = border > 127 * n;
     int x0 = width, y0 = height, x1 = -1, y1 = -1; /* the ink's box */
     for (int y = 0; y < height; y++)
         for (int x = 0; x < width; x++)
-            if (prep_ink(pixels, width, channels, inverted, y, x) > 32) {
+            if (prep_ink(pixels, width, channels, bg, inverted, y, x) > 32) {
                 x0 = x < x0 ? x : x0;
                 x1 = x > x1 ? x : x1;
                 y0 = y < y0 ? y : y0;
@@ -182,7 +210,7 @@ int mnist_tiny_prepare(const uint8_t *pixels, int width, int height, int channel
     if (height == H && width == W) {
         for (int y = 0; y < H; y++)
             for (int x = 0; x < W; x++)
-                out[y * W + x] = (uint8_t)prep_ink(pixels, width, channels, inverted, y, x);
+                out[y * W + x] = (uint8_t)prep_ink(pixels, width, channels, bg, inverted, y, x);
         return inverted;
     }
     const int bw = x1 - x0 + 1, bh = y1 - y0 + 1;
@@ -202,7 +230,7 @@ int mnist_tiny_prepare(const uint8_t *pixels, int width, int height, int channel
                 for (int sx = (int)sx0; sx < sx1 && sx <= x1; sx++) {
                     const double a = ((sy + 1 < sy1 ? sy + 1 : sy1) - (sy > sy0 ? sy : sy0)) *
                                      ((sx + 1 < sx1 ? sx + 1 : sx1) - (sx > sx0 ? sx : sx0));
-                    sum += a * prep_ink(pixels, width, channels, inverted, sy, sx);
+                    sum += a * prep_ink(pixels, width, channels, bg, inverted, sy, sx);
                     area += a;
                 }
             out[y * ow + x] = (uint8_t)prep_round(area > 0 ? sum / area : 0);

@@ -14,10 +14,12 @@
  *   int mnist_tiny_prepare(const uint8_t *pixels, int width, int height, int channels,
  *           uint8_t out[MNIST_TINY_PIXELS]);
  *
- * Makes an image into the input as `lenetc predict` does, byte for byte.
+ * Makes an image into the input as `lenetc predict --prepare mnist` does,
+ * byte for byte (as the weights' training data, IDX, was made).
  * pixels: height rows of width pixels (1 to 16384 a side), row-major,
- * each of `channels` bytes: 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA (alpha
- * is composited over white).
+ * each of `channels` bytes: 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA. A
+ * transparent pixel is white, unless what is drawn is light (its mean
+ * luma, weighted by alpha, above half): then black.
  * The image is made gray (BT.601 luma), inverted if its border is mostly
  * light (the model wants white ink on black), then, unless it has the
  * input's size, cropped to the box around its ink (pixels above 32),
