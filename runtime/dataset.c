@@ -212,13 +212,20 @@ static int load_folders_dir(const char *dir, const lenet_data_request *rq, lenet
     if (train) {
         snprintf(tdir, sizeof tdir, "%s/train", dir);
         rc = lenet_load_folders(tdir, "train", rq->h, rq->w, rq->c, rq->classes, rq->threads,
-                                cache, NULL, 0, train, err);
+                                cache, train, err);
     }
-    if (!rc) {
-        snprintf(tdir, sizeof tdir, "%s/test", dir);
+    snprintf(tdir, sizeof tdir, "%s/test", dir);
+    if (!rc && train && rq->test_optional && !exists(tdir, 1)) {
+        /* no test set: an empty one of the training set's classes */
+        *test = (lenet_dataset){.rows = rq->h, .cols = rq->w, .channels = rq->c,
+                                .format = train->format};
+        rc = lenet_match_classes(test, tdir, train->class_names, train->n_classes, "", err);
+    } else if (!rc) {
         rc = lenet_load_folders(tdir, "test", rq->h, rq->w, rq->c, rq->classes, rq->threads,
-                                cache, train ? train->class_names : NULL,
-                                train ? train->n_classes : 0, test, err);
+                                cache, test, err);
+        if (!rc && train) /* labels by name, not position */
+            rc = lenet_match_classes(test, tdir, train->class_names, train->n_classes,
+                                     "the training set's", err);
     }
     free(cache);
     lenet_dataset *parts[2] = {train, test};
@@ -268,6 +275,54 @@ static int same_classes(lenet_dataset *a, lenet_dataset *b, lenet_error *err) {
     free(small->class_names);
     small->class_names = names;
     small->n_classes = n;
+    return 0;
+}
+
+/* "a, b, c" of up to the first 6 names, into buf */
+static const char *name_list(char *const *names, int n, char *buf, size_t size) {
+    buf[0] = '\0';
+    for (int i = 0; i < n && i < 6; i++)
+        snprintf(buf + strlen(buf), size - strlen(buf), "%s%s", i ? ", " : "", names[i]);
+    if (n > 6)
+        snprintf(buf + strlen(buf), size - strlen(buf), ", ... (%d in all)", n);
+    return buf;
+}
+
+int lenet_match_classes(lenet_dataset *ds, const char *where, char *const *names, int n,
+                        const char *whose, lenet_error *err) {
+    int map[LENET_MAX_CLASSES];
+    if (n < 1 || n > LENET_MAX_CLASSES) {
+        lenet_set_error(err, "%s: %d classes to match", where, n);
+        return -1;
+    }
+    for (int c = 0; c < ds->n_classes; c++) {
+        map[c] = -1;
+        for (int k = 0; k < n && map[c] < 0; k++)
+            if (!strcmp(ds->class_names[c], names[k]))
+                map[c] = k;
+        if (map[c] < 0) {
+            char list[512];
+            lenet_set_error(err, "%s: class '%s' is not one of %s classes (%s)", where,
+                            ds->class_names[c], whose,
+                            name_list(names, n, list, sizeof list));
+            return -1;
+        }
+    }
+    char **own = calloc((size_t)n, sizeof *own);
+    for (int k = 0; own && k < n; k++)
+        if (!(own[k] = strdup(names[k]))) {
+            lenet_free_names(own, k);
+            own = NULL;
+        }
+    if (!own) {
+        lenet_set_error(err, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < ds->count; i++)
+        ds->labels[i] = (uint8_t)map[ds->labels[i]];
+    lenet_free_names(ds->class_names, ds->n_classes);
+    ds->class_names = own;
+    ds->n_classes = n;
     return 0;
 }
 
@@ -381,6 +436,8 @@ void lenet_describe_data(const lenet_dataset *train, const lenet_dataset *test, 
     if (train && strcmp(train->path, test->path))
         n = snprintf(buf, size, "%s + %s (%s, %d train + %d test", train->path, test->path,
                      d->format, train->count, test->count);
+    else if (train && !test->count)
+        n = snprintf(buf, size, "%s (%s, %d train, no test set", d->path, d->format, train->count);
     else if (train)
         n = snprintf(buf, size, "%s (%s, %d train + %d test", d->path, d->format, train->count,
                      test->count);

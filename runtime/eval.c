@@ -1,5 +1,6 @@
 /* eval.c: how good a set of weights is on the t10k test set: accuracy,
  * accuracy per class and the confusion matrix. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,13 +36,12 @@ static void eval_usage(const char *prog, FILE *f) {
             prog);
 }
 
-/* Accuracy, per class and in all, and the confusion matrix, over the
- * model's classes (the loader checked every label against them); and its
- * heat map at plot (if not NULL). An exit code. */
-static int report(const lenet_model *m, const lenet_dataset *ds, const uint8_t *pred,
+/* Accuracy, per class and in all, and the confusion matrix, over K classes
+ * (every label and prediction is below K): a class without images has no
+ * row; and its heat map at plot (if not NULL). An exit code. */
+static int report(const lenet_model *m, const lenet_dataset *ds, const uint8_t *pred, int K,
                   const char *weights, const char *const *names, int n_names,
                   const char *plot) {
-    const int K = m->n_classes;
     long *conf = calloc((size_t)K * K, sizeof *conf), right = 0;
     if (!conf) {
         fprintf(stderr, "error: out of memory\n");
@@ -55,12 +55,14 @@ static int report(const lenet_model *m, const lenet_dataset *ds, const uint8_t *
     printf("%s with %s: test accuracy %.4f (%ld of %d)\n\n", m->name, weights,
            (double)right / ds->count, right, ds->count);
     printf("class  accuracy  images%s\n", names ? "  name" : "");
+    long images[LENET_MAX_CLASSES] = {0};
     for (int c = 0; c < K; c++) {
-        long n = 0;
         for (int p = 0; p < K; p++)
-            n += conf(c, p);
+            images[c] += conf(c, p);
+        if (!images[c])
+            continue; /* none in this data */
         const char *name = names && c < n_names ? names[c] : "";
-        printf("%5d  %8.4f  %6ld%s%s\n", c, n ? (double)conf(c, c) / n : 0.0, n,
+        printf("%5d  %8.4f  %6ld%s%s\n", c, (double)conf(c, c) / images[c], images[c],
                names ? "  " : "", name);
     }
     printf("\nconfusion (rows: true class, columns: predicted)\n     ");
@@ -68,6 +70,8 @@ static int report(const lenet_model *m, const lenet_dataset *ds, const uint8_t *
         printf("%6d", p);
     printf("\n");
     for (int c = 0; c < K; c++) {
+        if (!images[c])
+            continue;
         printf("%5d", c);
         for (int p = 0; p < K; p++)
             printf("%6ld", conf(c, p));
@@ -157,8 +161,19 @@ int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *pro
     lenet_describe_data(NULL, &test, line, sizeof line);
     printf("data: %s\n", line);
     fflush(stdout);
-    lenet_warn_provenance(weights, &meta, m, &test);
     trained_names = lenet_meta_classes(&meta, &n_trained);
+    /* the data's classes by name, as the weights know them (weights that do
+     * not name theirs: by position, with provenance's warning) */
+    if (trained_names && n_trained <= m->n_classes) {
+        char whose[PATH_MAX + 16];
+        snprintf(whose, sizeof whose, "%s's", weights);
+        if (lenet_match_classes(&test, test.path, trained_names, n_trained, whose, &err)) {
+            fprintf(stderr, "error: %s\n", err.msg);
+            goto out;
+        }
+        t.classes = test.n_classes; /* the answers are among them */
+    }
+    lenet_warn_provenance(weights, &meta, m, &test);
     pred = malloc((size_t)test.count);
     if (!pred) {
         fprintf(stderr, "error: out of memory\n");
@@ -178,7 +193,7 @@ int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *pro
     const int n_names = names == lenet_class_names("fashion") && test.n_classes > 10
                             ? 10
                             : test.n_classes;
-    rc = report(m, &test, pred, weights, names, n_names, plot);
+    rc = report(m, &test, pred, t.classes, weights, names, n_names, plot);
 out:
     lenet_free_names(trained_names, n_trained);
     free(pred);

@@ -14,6 +14,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,9 +258,46 @@ static int decode_all(const entry *e, int n, int h, int w, int c, int threads, u
 
 /* ---- the part ------------------------------------------------------------ */
 
-/* Class folders of dir (checked against want, if given) and their images. */
-static int scan(const char *dir, char *const *want, int n_want, int classes, names *cls,
-                entry **out, int *count, lenet_error *err) {
+/* Images whose pixels all lie within FLAT_RANGE levels of each other: blank
+ * as the model gets them (black ink composited over black, say), worth a
+ * word, since a set of them trains to chance without one. */
+#define FLAT_RANGE 16
+
+static int count_flat(const lenet_dataset *ds) {
+    const size_t n = (size_t)ds->rows * ds->cols * ds->channels;
+    int flat = 0;
+    for (int i = 0; i < ds->count; i++) {
+        const uint8_t *p = ds->images + n * i;
+        uint8_t lo = 255, hi = 0;
+        for (size_t k = 0; k < n; k++) {
+            lo = p[k] < lo ? p[k] : lo;
+            hi = p[k] > hi ? p[k] : hi;
+        }
+        flat += hi - lo < FLAT_RANGE;
+    }
+    return flat;
+}
+
+/* name with every byte outside printable ASCII as \xNN, into buf */
+static const char *escaped(const char *name, char *buf, size_t size) {
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p && n + 5 < size; p++)
+        n += (size_t)snprintf(buf + n, size - n, *p >= 0x20 && *p < 0x7f ? "%c" : "\\x%02X", *p);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* A class name is kept as text (the weights' metadata is JSON): a folder
+ * name that is not UTF-8 would be dropped there, so it is refused here. */
+static int is_utf8(const char *s) {
+    json_t *j = json_string(s); /* jansson checks the encoding */
+    json_decref(j);
+    return j != NULL;
+}
+
+/* Class folders of dir and their images. */
+static int scan(const char *dir, int classes, names *cls, entry **out, int *count,
+                lenet_error *err) {
     if (list_dir(dir, cls, err))
         return -1;
     for (int k = 0; k < cls->n; k++) {
@@ -272,27 +310,19 @@ static int scan(const char *dir, char *const *want, int n_want, int classes, nam
             free(p);
             return -1;
         }
+        if (!is_utf8(cls->v[k])) {
+            char shown[256];
+            lenet_set_error(err, "%s/%s: a class folder whose name is not UTF-8 (rename it: "
+                            "class names are kept as text with the weights)", dir,
+                            escaped(cls->v[k], shown, sizeof shown));
+            free(p);
+            return -1;
+        }
         free(p);
     }
     if (cls->n == 0) {
         lenet_set_error(err, "%s: no class folders", dir);
         return -1;
-    }
-    if (want) {
-        for (int a = 0, b = 0; a < n_want || b < cls->n;) {
-            int d = a == n_want ? 1 : b == cls->n ? -1 : strcmp(want[a], cls->v[b]);
-            if (d < 0) {
-                lenet_set_error(err, "%s: no class folder '%s' (the training set has it)", dir,
-                                want[a]);
-                return -1;
-            }
-            if (d > 0) {
-                lenet_set_error(err, "%s/%s: a class the training set does not have", dir,
-                                cls->v[b]);
-                return -1;
-            }
-            a++, b++;
-        }
     }
     if (cls->n > LENET_MAX_CLASSES) {
         lenet_set_error(err, "%s: %d class folders; labels are bytes, so at most %d", dir,
@@ -362,8 +392,7 @@ static int scan(const char *dir, char *const *want, int n_want, int classes, nam
 }
 
 int lenet_load_folders(const char *dir, const char *part, int h, int w, int c, int classes,
-                       int threads, const char *cache_dir, char *const *want, int n_want,
-                       lenet_dataset *out, lenet_error *err) {
+                       int threads, const char *cache_dir, lenet_dataset *out, lenet_error *err) {
     memset(out, 0, sizeof *out);
     if (c != 1 && c != 3) {
         lenet_set_error(err, "%s: image folders give gray (1 channel) or RGB (3) images; the "
@@ -374,7 +403,7 @@ int lenet_load_folders(const char *dir, const char *part, int h, int w, int c, i
     entry *e = NULL;
     int n = 0, rc = -1;
     char *cache = NULL;
-    if (scan(dir, want, n_want, classes, &cls, &e, &n, err))
+    if (scan(dir, classes, &cls, &e, &n, err))
         goto out;
 
     /* the key: every file's name, size and time, and what they become */
@@ -411,6 +440,11 @@ int lenet_load_folders(const char *dir, const char *part, int h, int w, int c, i
         if (decode_all(e, n, h, w, c, threads, out->images, err))
             goto out;
     }
+    const int flat = count_flat(out);
+    if (flat)
+        fprintf(stderr, "warning: %s: %d of %d images are nearly constant after decoding (every "
+                "pixel within %d levels): blank to the model; are they drawn in the colour "
+                "of their background?\n", dir, flat, n, FLAT_RANGE - 1);
     out->class_names = cls.v; /* the dataset owns them now */
     cls.v = NULL;
     cls.n = 0;

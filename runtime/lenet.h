@@ -214,6 +214,8 @@ typedef struct {
                          * resized to it; IDX and CIFAR must have it */
     int classes;        /* every label must be below it */
     int threads;        /* decoding workers (0: all cores) */
+    int test_optional;  /* image folders without test/: an empty test set
+                         * (training with --val) instead of an error */
 } lenet_data_request;
 
 /* The request for model m's input and classes, from nowhere in particular. */
@@ -249,11 +251,18 @@ int lenet_load_cifar(const char *const *files, int n, int classes, lenet_dataset
 
 /* dir/<class>/<image> for every class folder of dir, sorted: decoded on
  * `threads` workers, converted to h x w x c, cached in cache_dir (NULL: no
- * cache) under `part`. names: the class folders the part must have (NULL:
- * whatever dir has; the test part must have the training part's). */
+ * cache) under `part`; labels are the classes' places in that order (a test
+ * part is then matched to the training part's by name). A class folder
+ * whose name is not UTF-8 is an error naming it. */
 int lenet_load_folders(const char *dir, const char *part, int h, int w, int c, int classes,
-                       int threads, const char *cache_dir, char *const *names, int n_names,
-                       lenet_dataset *out, lenet_error *err);
+                       int threads, const char *cache_dir, lenet_dataset *out, lenet_error *err);
+
+/* Makes ds's classes names[0..n): each label becomes the place of its
+ * class's name there (a class names lacks is an error naming where, the
+ * class and `whose`, e.g. "the training set's"); names ds lacks are classes
+ * without images. Classes match by name, never by position. */
+int lenet_match_classes(lenet_dataset *ds, const char *where, char *const *names, int n,
+                        const char *whose, lenet_error *err);
 
 /* ---- images (decode.c, pixels.c) -------------------------------------- */
 
@@ -465,6 +474,9 @@ typedef struct {
     const lenet_dataset *data;               /* what it trains on, for the
                                               * checkpoints' provenance; or NULL */
     double *tile_sums, *batch_sums;          /* batch_tiles x m->sums; m->sums */
+    int classes;                             /* predictions are the best of the
+                                              * first `classes` scores: the data's
+                                              * classes (m->n_classes by default) */
 } lenet_trainer;
 
 /* Allocates and initialises (Glorot-uniform from h->seed) a trainer with

@@ -266,6 +266,7 @@ static int load_data(const lenet_model *m, const lenet_train_options *o, lenet_d
     rq.test_images = o->test_images;
     rq.test_labels = o->test_labels;
     rq.threads = o->threads;
+    rq.test_optional = o->val > 0; /* --val alone tells how training went */
     if (lenet_load_data(&rq, train, test, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
         return -1;
@@ -337,6 +338,8 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         goto out;
     }
     tr.data = &train;
+    if (train.n_classes > 0 && train.n_classes < m->n_classes)
+        tr.classes = train.n_classes; /* the answers are among the data's classes */
     if (o->init_path && lenet_load_weights(m, tr.params, NULL, o->init_path, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
         goto out;
@@ -379,17 +382,20 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
         if (o->h.schedule == LENET_COSINE)
             snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
                      " cosine (warmup %g epochs)", (double)o->h.warmup_epochs);
+        if (o->h.schedule == LENET_STEP)
+            snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
+                     " step (x%g every %d epochs)", (double)o->h.step_factor, o->h.step_every);
         if (lenet_augments(&o->h))
             snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
                      ", augment shift %g rotate %g scale %g", (double)o->h.aug_shift,
                      (double)o->h.aug_rotate, (double)o->h.aug_scale);
-        else if (o->h.schedule == LENET_STEP)
-            snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
-                     " step (x%g every %d epochs)", (double)o->h.step_factor, o->h.step_every);
-        printf("%s: %zu params; %s code for %s; train on %d images, test on %d; batch %d, %s lr "
+        char tested[32] = "no test set";
+        if (test.count)
+            snprintf(tested, sizeof tested, "test on %d", test.count);
+        printf("%s: %zu params; %s code for %s; train on %d images, %s; batch %d, %s lr "
                "%g%s, seed %llu, %d thread%s\n",
                m->name, m->n_params, m->style ? m->style : "?", m->target ? m->target : "?", N,
-               test.count, B, lenet_optimizer_name(o->h.optimizer), (double)o->h.lr, extra,
+               tested, B, lenet_optimizer_name(o->h.optimizer), (double)o->h.lr, extra,
                (unsigned long long)o->h.seed, tr.threads, tr.threads == 1 ? "" : "s");
         if (o->resume_path)
             printf("resumed from %s: epoch %d, sample %d, step %ld\n", o->resume_path, at.epoch,
@@ -439,7 +445,7 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
                            .val_loss = NAN, .val_acc = NAN, .test_loss = NAN, .test_acc = NAN};
         if (val.count)
             sc.val_acc = lenet_trainer_score(&tr, &val, &sc.val_loss);
-        if (!val.count || o->test_every_epoch || epoch == o->h.epochs)
+        if (test.count && (!val.count || o->test_every_epoch || epoch == o->h.epochs))
             sc.test_acc = lenet_trainer_score(&tr, &test, &sc.test_loss);
         double t2 = lenet_seconds();
         lenet_meter_epoch(&meter, epoch, tr.step, N, &sc);

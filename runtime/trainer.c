@@ -10,12 +10,13 @@
 
 /* ---- evaluation -------------------------------------------------------- */
 
-/* Predicts samples [start, end) of ds (into pred[start..end) if pred is
- * not NULL); returns how many are right. With dlogits (scratch of the
- * logits tile's size), adds their summed cross-entropy to *loss. */
-static int predict_range(const lenet_model *m, const float *params, const lenet_dataset *ds,
-                         int start, int end, float *acts, uint8_t *pred, float *dlogits,
-                         double *loss) {
+/* Predicts samples [start, end) of ds, each the best of the first `classes`
+ * scores (into pred[start..end) if pred is not NULL); returns how many are
+ * right. With dlogits (scratch of the logits tile's size), adds their summed
+ * cross-entropy to *loss. */
+static int predict_range(const lenet_model *m, int classes, const float *params,
+                         const lenet_dataset *ds, int start, int end, float *acts, uint8_t *pred,
+                         float *dlogits, double *loss) {
     const int T = m->tile;
     int idx[LENET_MAX_TILE], correct = 0, unused = 0;
     for (int s = start; s < end; s += T) {
@@ -26,7 +27,7 @@ static int predict_range(const lenet_model *m, const float *params, const lenet_
         const lenet_pass pass = {.training = 0, .sample = s};
         m->forward(params, acts, &pass);
         for (int b = 0; b < n; b++) {
-            int k = lenet_argmax_lane(acts + m->logits_offset, m->n_classes, T, b);
+            int k = lenet_argmax_lane(acts + m->logits_offset, classes, T, b);
             correct += k == ds->labels[s + b];
             if (pred)
                 pred[s + b] = (uint8_t)k;
@@ -42,7 +43,9 @@ double lenet_evaluate(const lenet_model *m, const float *params, const lenet_dat
                       float *acts) {
     if (ds->count == 0 || m->tile > LENET_MAX_TILE)
         return 0;
-    return (double)predict_range(m, params, ds, 0, ds->count, acts, NULL, NULL, NULL) / ds->count;
+    return (double)predict_range(m, m->n_classes, params, ds, 0, ds->count, acts, NULL, NULL,
+                                 NULL) /
+           ds->count;
 }
 
 typedef struct {
@@ -72,7 +75,7 @@ static void evaluate_work(void *ctx, int w, int nw) {
     int lo, hi;
     share(j->ds->count, m->tile, w, nw, &lo, &hi);
     k->loss = 0;
-    k->correct = predict_range(m, j->t->params, j->ds, lo, hi, k->acts, j->pred,
+    k->correct = predict_range(m, j->t->classes, j->t->params, j->ds, lo, hi, k->acts, j->pred,
                                j->want_loss ? k->dacts + m->logits_offset : NULL, &k->loss);
 }
 
@@ -125,6 +128,7 @@ int lenet_trainer_init(lenet_trainer *t, const lenet_model *m, const lenet_hpara
         threads = LENET_MAX_THREADS;
     t->m = m;
     t->h = *h;
+    t->classes = m->n_classes;
     const size_t P = m->n_params, A = m->act_floats;
     const int T = m->tile, B = h->batch > 0 ? h->batch : 1;
     t->tiles = (B + T - 1) / T;

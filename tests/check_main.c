@@ -142,7 +142,7 @@ int main(void) {
         {"golden", golden_suite},   {"gradcheck", gradcheck_suite},
         {"e2e", e2e_suite},         {"checkpoint", checkpoint_suite},
         {"predict", predict_suite},
-        {"plot", plot_suite},
+        {"plot", plot_suite},       {"own_images", own_images_suite},
     };
     say_targets();
     const char *left_out = getenv("CK_EXCLUDE_TAGS");

@@ -26,7 +26,7 @@
 /* lenet_load_data reaches the folder loader by a weak symbol (dataset.c):
  * this test binary links it, as lenetc does */
 int (*const test_folders_linked)(const char *, const char *, int, int, int, int, int,
-                                 const char *, char *const *, int, lenet_dataset *,
+                                 const char *, lenet_dataset *,
                                  lenet_error *) = lenet_load_folders;
 
 /* ---- writing files ---------------------------------------------------- */
@@ -410,17 +410,24 @@ START_TEST(test_folder_errors) {
     snprintf(p, sizeof p, "%s/test/readme.md", dir);
     write_bytes(p, "x", 1);
     EXPECT_LOAD_ERROR(&rq, 1, "test/readme.md: not a class folder");
-    /* test classes are the training set's */
+    /* test classes are the training set's, by name */
     make_folders(dir);
     snprintf(p, sizeof p, "%s/test/d", dir);
     mkdirs(p);
     snprintf(p, sizeof p, "%s/test/d/x.png", dir);
     test_write_png(p, px, 4, 4, 3);
-    EXPECT_LOAD_ERROR(&rq, 1, "folders_bad/test/d: a class the training set does not have");
+    lenet_data_request more = rq;
+    more.classes = 4;
+    EXPECT_LOAD_ERROR(&more, 1, "folders_bad/test: class 'd' is not one of the training set's "
+                                "classes (a, b, c)");
+    /* a class folder name that is not UTF-8 (Latin-1's e acute): named, escaped */
     make_folders(dir);
-    snprintf(p, sizeof p, "%s/test/c", dir);
-    rmtree(p);
-    EXPECT_LOAD_ERROR(&rq, 1, "folders_bad/test: no class folder 'c' (the training set has it)");
+    snprintf(p, sizeof p, "%s/train/caf\xe9", dir);
+    mkdirs(p);
+    snprintf(p, sizeof p, "%s/train/caf\xe9/x.png", dir);
+    test_write_png(p, px, 4, 4, 3);
+    EXPECT_LOAD_ERROR(&more, 1, "folders_bad/train/caf\\xE9: a class folder whose name is not "
+                                "UTF-8 (rename it");
     /* more classes than the model scores; channels it cannot give */
     make_folders(dir);
     lenet_data_request two = rq;
@@ -430,6 +437,42 @@ START_TEST(test_folder_errors) {
     four.c = 4;
     EXPECT_LOAD_ERROR(&four, 1, "image folders give gray (1 channel) or RGB (3) images; the model "
                                 "takes 4 channels");
+}
+END_TEST
+
+/* A test/ folder without the first class: the others keep their labels
+ * (by name, not position: b is still 1, c 2), and a class of no images is
+ * simply one the test set lacks. Before, every label shifted by one. */
+START_TEST(test_folders_test_lacks_a_class) {
+    char dir[PATH_MAX], p[PATH_MAX];
+    make_folders(tmp(dir, "folders_lack"));
+    snprintf(p, sizeof p, "%s/test/a", dir);
+    rmtree(p);
+    lenet_data_request rq = {.path = dir, .h = 4, .w = 4, .c = 3, .classes = 3, .threads = 2};
+    lenet_dataset train, test;
+    lenet_error err = {""};
+    ck_assert_msg(lenet_load_data(&rq, &train, &test, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(test.count, 2);
+    ck_assert_int_eq(test.n_classes, 3);
+    ck_assert_str_eq(test.class_names[0], "a");
+    ck_assert_int_eq(test.labels[0], 1); /* b */
+    ck_assert_int_eq(test.labels[1], 2); /* c */
+    lenet_free_dataset(&train);
+    lenet_free_dataset(&test);
+    /* only train/: an error, unless the request takes no test set (--val) */
+    snprintf(p, sizeof p, "%s/test", dir);
+    rmtree(p);
+    EXPECT_LOAD_ERROR(&rq, 1, "folders_lack/test: No such file or directory");
+    rq.test_optional = 1;
+    ck_assert_msg(lenet_load_data(&rq, &train, &test, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(test.count, 0);
+    ck_assert_int_eq(test.n_classes, 3);
+    char line[1024];
+    lenet_describe_data(&train, &test, line, sizeof line);
+    ck_assert_msg(strstr(line, "(image folders, 6 train, no test set, 4x4x3, 3 classes)"), "%s",
+                  line);
+    lenet_free_dataset(&train);
+    lenet_free_dataset(&test);
 }
 END_TEST
 
@@ -803,6 +846,7 @@ Suite *formats_suite(void) {
     tcase_add_test(tc, test_decode);
     tcase_add_test(tc, test_folders);
     tcase_add_test(tc, test_folder_errors);
+    tcase_add_test(tc, test_folders_test_lacks_a_class);
     tcase_add_test(tc, test_folders_12_classes);
     tcase_add_test(tc, test_cifar);
     tcase_add_test(tc, test_idx_channels_and_files);
