@@ -352,6 +352,20 @@ START_TEST(test_train_folder_only_with_val) {
     snprintf(cmd, sizeof cmd, "./lenetc train %s --data %s --epochs 1", spec_path(), dir);
     ck_assert_int_eq(run(cmd, out, sizeof out), 1);
     ck_assert_msg(strstr(out, "/test: No such file or directory"), "%s", out);
+    /* a step schedule is named in the first line beside augmentation (it
+     * was left out whenever the spec augmented) */
+    char spec[600];
+    snprintf(spec, sizeof spec, "%s/own_augment.yaml", test_tmpdir());
+    FILE *f = fopen(spec, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("name: own\ninput: {shape: [20, 12, 1]}\nlayers:\n  - flatten\n  - dense: {units: 3}\n"
+          "train: {augment: {shift: 1}}\n",
+          f);
+    ck_assert_int_eq(fclose(f), 0);
+    snprintf(cmd, sizeof cmd, "./lenetc train %s --data %s --epochs 1 --val 0.2 --schedule step",
+             spec, dir);
+    ck_assert_msg(run_stdout(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, " step (x0.5 every 5 epochs), augment shift 1 "), "%s", out);
 }
 END_TEST
 
