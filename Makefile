@@ -157,8 +157,9 @@ uninstall:
 	  $(LIBDIR)/pkgconfig/lenet.pc $(MANDIR)/lenetc.1
 	rm -rf $(DATADIR)
 
-# libFuzzer targets (clang): the spec front end and emitter, and the data
-# and weights loaders. `make fuzz` runs each for FUZZ_TIME seconds from the
+# libFuzzer targets (clang): the spec front end and emitter, the data and
+# weights loaders, and the image readers (PNG, JPEG, PGM) with predict's
+# preparations. `make fuzz` runs each for FUZZ_TIME seconds from the
 # seed corpora in tests/fuzz/corpus/ (new inputs go to build/fuzz/, crashes
 # to build/fuzz/crash-*); CI runs it. FUZZ_TIME=0 runs until stopped.
 # Objects are shared by both targets. fuzz_spec runs the sse2 kernels (every
@@ -184,8 +185,8 @@ build/fuzz/obj/runtime/kernels_avx512.o: runtime/kernels_avx512.c $(HEADERS)
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LIBS)
 
-fuzz: build/fuzz/fuzz_spec build/fuzz/fuzz_data
-	@for t in spec data; do \
+fuzz: build/fuzz/fuzz_spec build/fuzz/fuzz_data build/fuzz/fuzz_image
+	@for t in spec data image; do \
 	  mkdir -p build/fuzz/corpus-$$t; \
 	  echo "fuzz: $$t for $(FUZZ_TIME) s"; \
 	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) -max_len=8192 -timeout=20 \
