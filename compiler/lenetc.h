@@ -177,8 +177,8 @@ struct Layer {
     int pad;                /* conv: explicit padding */
     int size;               /* pool window */
     int units;              /* dense */
-    int act;                /* dense: its fused Activation (ACT_NONE...) */
-    float act_alpha;        /* dense: leaky_relu's slope */
+    int act;                /* conv, dense: the fused Activation (ACT_NONE...) */
+    float act_alpha;        /* conv, dense: leaky_relu's slope */
     /* a kind's own attributes beyond these: layer_<kind>.c keeps its struct
      * here (LAYER_DATA), so a new kind needs no field in this header */
     _Alignas(double) unsigned char data[64];
@@ -215,6 +215,20 @@ void emit_activation(Emitter *e, Activation a, float alpha, long n, const char *
 /* din[i] = dout[i] * f'(...) for i < n, from the output (din may be dout) */
 void emit_activation_grad(Emitter *e, Activation a, float alpha, long n, const char *out,
                           const char *dout, const char *din);
+/* "softmax cross-entropy (the loss) already applies softmax...": what a
+ * spec asking for softmax (a layer or an activation) is told */
+extern const char *const softmax_is_the_loss;
+/* The fused activation of a conv or dense layer l (l->act, l->act_alpha):
+ * reads `activation` and `alpha` from p; ", relu" for describe; its torch.nn
+ * module after the layer's; the gemm flags that apply it (LENET_RELU in the
+ * kernels style), else 0; out = f(out) in place, unless the gemm did; dout
+ * *= f'(out) in place, first thing in the backward pass. */
+int activation_parse(Layer *l, const YNode *p, Diag *d);
+void activation_describe(const Layer *l, StrBuf *sb);
+void activation_torch_module(const Layer *l, json_t *modules);
+int activation_gemm_flags(const Emitter *e, const Layer *l);
+void emit_fused_activation(Emitter *e, const Layer *l);
+void emit_fused_activation_grad(Emitter *e, const Layer *l);
 
 /* Declares a tensor of l (its size is the product of dims); returns it. */
 LayerTensor *layer_tensor(Layer *l, const char *name, const char *var, const char *grad_var,
