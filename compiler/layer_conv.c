@@ -2,6 +2,7 @@
  *
  *   - conv: {filters: 6, kernel: 3, stride: 1, padding: valid}
  *   - conv: {filters: 6, kernel: 3, activation: relu}
+ *   - Conv2D: {filters: 6, kernel_size: [3, 3], strides: 1}    the same, Keras' way
  *
  * out[co][oy][ox] = bias[co] + sum over ci, ky, kx of
  *                   w[co][ci][ky][kx] * in[ci][oy*S + ky - pt][ox*S + kx - pl]
@@ -24,8 +25,8 @@ static int conv_parse(Layer *l, const YNode *p, Diag *d) {
         return error_at(d, l->line, l->col, "conv needs filters and kernel");
     l->stride = 1;
     if (spec_int(p, "filters", 1, MAX_DIM, true, &l->filters, d) ||
-        spec_int(p, "kernel", 1, 64, true, &l->kernel, d) ||
-        spec_int(p, "stride", 1, 64, false, &l->stride, d))
+        spec_square(p, "kernel", 1, 64, true, &l->kernel, d) ||
+        spec_square(p, "stride", 1, 64, false, &l->stride, d))
         return -1;
     l->pad_mode = PAD_VALID;
     const YNode *pad = spec_get(p, "padding");

@@ -2,6 +2,7 @@
  *
  *   - dense: {units: 120, activation: relu}
  *   - dense: {units: 64, activation: leaky_relu, alpha: 0.1}
+ *   - dense: 10                         units 10
  *
  * out[j] = act(bias[j] + sum over i of w[j][i] * in[i]), w in PyTorch's
  * Linear layout [units][inputs]. The activation (none, relu, leaky_relu,
@@ -184,6 +185,7 @@ const LayerKind dense_kind = {
     .kind = "dense",
     .prefix = "dense",
     .keras = "Dense",
+    .shorthand = "units",
     .parse = dense_parse,
     .infer = dense_infer,
     .describe = dense_describe,
