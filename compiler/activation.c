@@ -1,5 +1,7 @@
 /* activation.c: elementwise activations, written once for the layers that
- * are one (relu, leaky_relu, tanh, sigmoid) and for dense's fused one.
+ * are one (relu, leaky_relu, tanh, sigmoid) and for the fused one of conv
+ * and dense (`activation: relu`), which is applied to the layer's out in
+ * place, its gradient to dout in place before the layer's own sums.
  *
  * Each gradient is computed from the output, so a fused activation can
  * work in place (in == out): relu and leaky_relu pass where out > 0 (with
@@ -16,6 +18,10 @@
 const char *const activation_names[] = {
     [ACT_NONE] = "none", [ACT_RELU] = "relu", [ACT_LEAKY_RELU] = "leaky_relu",
     [ACT_TANH] = "tanh", [ACT_SIGMOID] = "sigmoid", [N_ACTIVATIONS] = NULL};
+
+const char *const softmax_is_the_loss =
+    "softmax cross-entropy (the loss) already applies softmax to the logits: leave the softmax "
+    "out";
 
 const char *activation_torch(Activation a) {
     static const char *const modules[] = {[ACT_RELU] = "ReLU", [ACT_LEAKY_RELU] = "LeakyReLU",
@@ -80,4 +86,64 @@ void emit_activation_grad(Emitter *e, Activation a, float alpha, long n, const c
     default:
         break;
     }
+}
+
+/* ---- fused: conv and dense ---------------------------------------------- */
+
+int activation_parse(Layer *l, const YNode *p, Diag *d) {
+    l->act = ACT_NONE;
+    l->act_alpha = 0.2f; /* Keras' leaky_relu activation */
+    const YNode *act = spec_get(p, "activation"), *alpha = spec_get(p, "alpha");
+    if (act && act->kind == Y_SCALAR && strcmp(act->text, "softmax") == 0)
+        return error_at(d, act->line, act->col, "%s (activation: none)", softmax_is_the_loss);
+    if (spec_choice(p, "activation", activation_names, &l->act, d) ||
+        spec_real(p, "alpha", 0.0, 1.0, &l->act_alpha, d))
+        return -1;
+    if (alpha && l->act != ACT_LEAKY_RELU)
+        return error_at(d, alpha->line, alpha->col,
+                        "alpha is leaky_relu's slope: it needs activation: leaky_relu");
+    return 0;
+}
+
+void activation_describe(const Layer *l, StrBuf *sb) {
+    if (l->act == ACT_LEAKY_RELU)
+        sb_printf(sb, ", leaky_relu %g", l->act_alpha);
+    else if (l->act != ACT_NONE)
+        sb_printf(sb, ", %s", activation_names[l->act]);
+}
+
+void activation_torch_module(const Layer *l, json_t *modules) {
+    char suffix[32];
+    snprintf(suffix, sizeof suffix, "_%s", activation_names[l->act]);
+    if (l->act == ACT_LEAKY_RELU)
+        layer_torch_module(modules, l, suffix, "LeakyReLU",
+                           json_pack("[o]", layer_json_real(l->act_alpha)), NULL);
+    else if (l->act != ACT_NONE)
+        layer_torch_module(modules, l, suffix, activation_torch(l->act), NULL, NULL);
+}
+
+int activation_gemm_flags(const Emitter *e, const Layer *l) {
+    return e->opt.style == STYLE_KERNELS && l->act == ACT_RELU ? LENET_RELU : 0;
+}
+
+void emit_fused_activation(Emitter *e, const Layer *l) {
+    if (!activation_gemm_flags(e, l)) /* else the gemm's */
+        emit_activation(e, l->act, l->act_alpha, shape_size(l->out) * e->opt.tile, "out", "out");
+}
+
+#define RELU_GRADIENT_RULE "/* relu: no gradient where the output was clamped */"
+
+void emit_fused_activation_grad(Emitter *e, const Layer *l) {
+    const long n = shape_size(l->out) * e->opt.tile;
+    char fn[48];
+    if (l->act == ACT_NONE)
+        return;
+    if (l->act == ACT_RELU && e->opt.style == STYLE_KERNELS) {
+        emit_line(e, RELU_GRADIENT_RULE);
+        emit_line(e, "%s(%ld, out, dout, dout);", emit_kernel(e, "relu_backward", fn), n);
+        return;
+    }
+    emit_line(e, l->act == ACT_RELU ? RELU_GRADIENT_RULE
+                                    : "/* the activation's derivative, from the output */");
+    emit_activation_grad(e, l->act, l->act_alpha, n, "out", "dout", "dout");
 }

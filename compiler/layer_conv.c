@@ -1,11 +1,15 @@
 /* layer_conv.c: 2-D convolution (cross-correlation, as in Keras and PyTorch).
  *
  *   - conv: {filters: 6, kernel: 3, stride: 1, padding: valid}
+ *   - conv: {filters: 6, kernel: 3, activation: relu}
+ *   - Conv2D: {filters: 6, kernel_size: [3, 3], strides: 1}    the same, Keras' way
  *
  * out[co][oy][ox] = bias[co] + sum over ci, ky, kx of
  *                   w[co][ci][ky][kx] * in[ci][oy*S + ky - pt][ox*S + kx - pl]
  * Taps that fall into the padding are skipped (they would add w * 0). Both
  * code styles add the terms in the same order, so they agree bit for bit.
+ * An activation is fused as dense's is (activation.c): the same code as
+ * the activation's layer after the conv, on out and dout in place.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,15 +17,16 @@
 #include "lenetc.h"
 
 static int conv_parse(Layer *l, const YNode *p, Diag *d) {
-    static const char *const keys[] = {"name", "filters", "kernel", "stride", "padding", NULL};
+    static const char *const keys[] = {"name",   "filters",    "kernel", "stride",
+                                       "padding", "activation", "alpha",  NULL};
     if (spec_check_keys(p, "conv layer", keys, d))
         return -1;
     if (!p)
         return error_at(d, l->line, l->col, "conv needs filters and kernel");
     l->stride = 1;
     if (spec_int(p, "filters", 1, MAX_DIM, true, &l->filters, d) ||
-        spec_int(p, "kernel", 1, 64, true, &l->kernel, d) ||
-        spec_int(p, "stride", 1, 64, false, &l->stride, d))
+        spec_square(p, "kernel", 1, 64, true, &l->kernel, d) ||
+        spec_square(p, "stride", 1, 64, false, &l->stride, d))
         return -1;
     l->pad_mode = PAD_VALID;
     const YNode *pad = spec_get(p, "padding");
@@ -35,7 +40,7 @@ static int conv_parse(Layer *l, const YNode *p, Diag *d) {
         if (spec_int(p, "padding", 0, 64, true, &l->pad, d))
             return -1;
     }
-    return 0;
+    return activation_parse(l, p, d);
 }
 
 /* Output size along one axis, and the padding before it. */
@@ -109,6 +114,7 @@ static void conv_torch(const Layer *l, json_t *modules) {
     layer_torch_module(modules, l, NULL, "Conv2d",
                        json_pack("[i, i, i, i]", l->in.c, l->filters, l->kernel, l->stride),
                        json_pack("{s:i}", "padding", pad));
+    activation_torch_module(l, modules);
 }
 
 static void conv_describe(const Layer *l, StrBuf *sb) {
@@ -120,6 +126,7 @@ static void conv_describe(const Layer *l, StrBuf *sb) {
         sb_printf(sb, "same (%d before)", l->pad_top);
     else
         sb_printf(sb, "%d", l->pad);
+    activation_describe(l, sb);
 }
 
 /* Geometry shared by the emitters. */
@@ -229,7 +236,7 @@ static void close_class(Emitter *e, bool several) {
 /* Kernels style: one gemm per class of output positions that see the same
  * taps (one class without padding): out[co][pos] = bias[co] + w[co][taps] x
  * in[taps][pos]. */
-static void conv_forward_classes(Emitter *e, const Geo *g) {
+static void conv_forward_classes(Emitter *e, const Geo *g, int flags) {
     const int T = e->opt.tile;
     AxisRun rows[MAX_RUNS], cols[MAX_RUNS];
     int nr = axis_runs_by_output(g->OH, g->K, g->S, g->PT, g->H, rows);
@@ -244,7 +251,7 @@ static void conv_forward_classes(Emitter *e, const Geo *g) {
             lenet_gemm d = {.m = g->CO, .k = {g->CI, ry->t1 - ry->t0, rx->t1 - rx->t0},
                             .a_row = (long)g->CI * g->K * g->K, .a_k = {g->K * g->K, g->K, 1},
                             .b_k = {(long)g->H * g->W * T, (long)g->W * T, T},
-                            .c_row = (long)g->OH * g->OW * T};
+                            .c_row = (long)g->OH * g->OW * T, .flags = flags};
             position_groups(g, T, rn, cn, d.groups, &d.width, d.c_g, d.b_g, g->W);
             const long aoff = (long)ry->t0 * g->K + rx->t0;
             const long boff = (((long)ry->first * g->S + ry->t0 - g->PT) * g->W +
@@ -263,7 +270,8 @@ static void conv_forward_classes(Emitter *e, const Geo *g) {
 
 static void conv_forward_kernels(Emitter *e, const Layer *l) {
     Geo g = geo(l);
-    conv_forward_classes(e, &g);
+    conv_forward_classes(e, &g, activation_gemm_flags(e, l));
+    emit_fused_activation(e, l);
 }
 
 /* The loop code's input and output positions: in[ci][iy][ix], out[co][oy][ox] */
@@ -292,6 +300,7 @@ static void conv_forward_loops(Emitter *e, const Layer *l) {
     emit_line(e, "const %s *x = %s;", R, lanes_at(p, "in", in_index(&g, i1), T));
     emit_lanes(e, "o[$] += wk * x[$];");
     emit_close_loops(e, 2 + ci_loop + open);
+    emit_fused_activation(e, l);
 }
 
 static void conv_forward_unrolled(Emitter *e, const Layer *l) {
@@ -318,6 +327,7 @@ static void conv_forward_unrolled(Emitter *e, const Layer *l) {
                 sum_end(e);
             }
     emit_close(e);
+    emit_fused_activation(e, l);
 }
 
 static void conv_backward_loops(Emitter *e, const Layer *l) {
@@ -325,6 +335,7 @@ static void conv_backward_loops(Emitter *e, const Layer *l) {
     const char *R = e->opt.real;
     const int T = e->opt.tile;
     char i1[96], p[128];
+    emit_fused_activation_grad(e, l);
     emit_line(e, "/* bias: per-lane sums over positions, then over lanes */");
     int open = emit_loop(e, "co", g->CO);
     emit_line(e, "%s acc[%d];", R, T);
@@ -378,6 +389,7 @@ static void conv_backward_unrolled(Emitter *e, const Layer *l) {
     const Geo geometry = geo(l), *g = &geometry;
     char a[32], c[32], zero[32];
     emit_real(e, 0.0, zero);
+    emit_fused_activation_grad(e, l);
     emit_lane_loop(e);
     emit_line(e, "/* bias: per-lane sums over positions, then over lanes */");
     for (int co = 0; co < g->CO; co++) {
@@ -547,6 +559,7 @@ static void conv_backward_kernels(Emitter *e, const Layer *l) {
     const int T = e->opt.tile;
     const long P = (long)g->OH * g->OW * T; /* one channel of dout */
     char fn[48], a[64], b[64], c[64];
+    emit_fused_activation_grad(e, l);
     emit_line(e, "/* bias: dout summed over positions and lanes */");
     lenet_gemm_dot bs = {.m = g->CO, .groups = {1, 1}, .width = (int)P, .a_row = P};
     emit_dot_desc(e, "bias_sum", &bs);

@@ -2,12 +2,14 @@
  *
  *   - dense: {units: 120, activation: relu}
  *   - dense: {units: 64, activation: leaky_relu, alpha: 0.1}
+ *   - dense: 10                         units 10
  *
  * out[j] = act(bias[j] + sum over i of w[j][i] * in[i]), w in PyTorch's
  * Linear layout [units][inputs]. The activation (none, relu, leaky_relu,
- * tanh, sigmoid) is fused: it is applied to out in place, and the backward
- * pass scales dout by its derivative, in place, before the sums. relu is
- * fused into the kernels style's gemm; the others run activation.c's loop.
+ * tanh, sigmoid) is fused (activation.c): it is applied to out in place,
+ * and the backward pass scales dout by its derivative, in place, before the
+ * sums. relu is fused into the kernels style's gemm; the others run
+ * activation.c's loop.
  */
 #include <stdio.h>
 
@@ -19,17 +21,7 @@ static int dense_parse(Layer *l, const YNode *p, Diag *d) {
         return -1;
     if (!p)
         return error_at(d, l->line, l->col, "dense needs units");
-    l->act = ACT_NONE;
-    l->act_alpha = 0.2f; /* Keras' leaky_relu activation */
-    if (spec_int(p, "units", 1, 1 << 16, true, &l->units, d) ||
-        spec_choice(p, "activation", activation_names, &l->act, d) ||
-        spec_real(p, "alpha", 0.0, 1.0, &l->act_alpha, d))
-        return -1;
-    const YNode *alpha = spec_get(p, "alpha");
-    if (alpha && l->act != ACT_LEAKY_RELU)
-        return error_at(d, alpha->line, alpha->col,
-                        "alpha is leaky_relu's slope: it needs activation: leaky_relu");
-    return 0;
+    return spec_int(p, "units", 1, 1 << 16, true, &l->units, d) || activation_parse(l, p, d);
 }
 
 static int dense_infer(Layer *l, Diag *d) {
@@ -52,38 +44,12 @@ static long dense_macs(const Layer *l) { return (long)l->units * l->in.c; }
 
 static void dense_torch(const Layer *l, json_t *modules) {
     layer_torch_module(modules, l, NULL, "Linear", json_pack("[i, i]", l->in.c, l->units), NULL);
-    char suffix[32];
-    snprintf(suffix, sizeof suffix, "_%s", activation_names[l->act]);
-    if (l->act == ACT_LEAKY_RELU)
-        layer_torch_module(modules, l, suffix, "LeakyReLU",
-                           json_pack("[o]", layer_json_real(l->act_alpha)), NULL);
-    else if (l->act != ACT_NONE)
-        layer_torch_module(modules, l, suffix, activation_torch(l->act), NULL, NULL);
+    activation_torch_module(l, modules);
 }
 
 static void dense_describe(const Layer *l, StrBuf *sb) {
     sb_printf(sb, "dense %d -> %d", l->in.c, l->units);
-    if (l->act == ACT_LEAKY_RELU)
-        sb_printf(sb, ", leaky_relu %g", l->act_alpha);
-    else if (l->act != ACT_NONE)
-        sb_printf(sb, ", %s", activation_names[l->act]);
-}
-
-#define RELU_GRADIENT_RULE "/* relu: no gradient where the output was clamped */"
-
-/* dout *= the activation's derivative, in place, before the sums. */
-static void activation_grad_in_place(Emitter *e, const Layer *l) {
-    if (l->act == ACT_NONE)
-        return;
-    emit_line(e, l->act == ACT_RELU ? RELU_GRADIENT_RULE
-                                    : "/* the activation's derivative, from the output */");
-    emit_activation_grad(e, l->act, l->act_alpha, (long)l->units * e->opt.tile, "out", "dout",
-                         "dout");
-}
-
-/* The activation on out, in place (relu in the kernels style is the gemm's). */
-static void activation_in_place(Emitter *e, const Layer *l) {
-    emit_activation(e, l->act, l->act_alpha, (long)l->units * e->opt.tile, "out", "out");
+    activation_describe(l, sb);
 }
 
 /* Kernels style: out[j] = bias[j] + w[j][i] x in[i], relu fused into the gemm. */
@@ -91,12 +57,11 @@ static void dense_forward_kernels(Emitter *e, const Layer *l) {
     const int T = e->opt.tile, N = l->in.c;
     char fn[48];
     lenet_gemm d = {.m = l->units, .k = {1, 1, N}, .groups = {1, 1}, .width = T,
-                    .flags = l->act == ACT_RELU ? LENET_RELU : 0, .a_row = N, .a_k = {0, 0, 1},
+                    .flags = activation_gemm_flags(e, l), .a_row = N, .a_k = {0, 0, 1},
                     .b_k = {0, 0, T}, .c_row = T};
     emit_gemm_desc(e, "fwd", &d);
     emit_line(e, "%s(&fwd, w, in, out, bias);", emit_kernel(e, "gemm", fn));
-    if (l->act != ACT_RELU)
-        activation_in_place(e, l);
+    emit_fused_activation(e, l);
 }
 
 /* Kernels style of the backward pass. The weight gradient sums over the
@@ -105,13 +70,7 @@ static void dense_forward_kernels(Emitter *e, const Layer *l) {
 static void dense_backward_kernels(Emitter *e, const Layer *l) {
     const int T = e->opt.tile, N = l->in.c, U = l->units;
     char fn[48];
-    if (l->act == ACT_RELU) {
-        emit_line(e, RELU_GRADIENT_RULE);
-        emit_line(e, "%s(%ld, out, dout, dout);", emit_kernel(e, "relu_backward", fn),
-                  (long)U * T);
-    } else {
-        activation_grad_in_place(e, l);
-    }
+    emit_fused_activation_grad(e, l);
     emit_line(e, "/* bias: dout summed over lanes */");
     lenet_gemm_dot bs = {.m = U, .groups = {1, 1}, .width = T, .a_row = T};
     emit_dot_desc(e, "bias_sum", &bs);
@@ -149,7 +108,7 @@ static void dense_forward_loops(Emitter *e, const Layer *l) {
     emit_lanes(e, "o[$] += wk * x[$];");
     emit_close(e);
     emit_close(e);
-    activation_in_place(e, l);
+    emit_fused_activation(e, l);
 }
 
 static void dense_forward_unrolled(Emitter *e, const Layer *l) {
@@ -163,14 +122,14 @@ static void dense_forward_unrolled(Emitter *e, const Layer *l) {
         sum_end(e);
     }
     emit_close(e);
-    activation_in_place(e, l);
+    emit_fused_activation(e, l);
 }
 
 static void dense_backward_loops(Emitter *e, const Layer *l) {
     const char *R = e->opt.real;
     int T = e->opt.tile, N = l->in.c, U = l->units;
     char p[128];
-    activation_grad_in_place(e, l);
+    emit_fused_activation_grad(e, l);
     emit_line(e, "/* bias and weights: sums over lanes, in lane order */");
     emit_open(e, "for (int j = 0; j < %d; j++)", U);
     emit_line(e, "const %s *d = %s;", R, lanes_at(p, "dout", "j", T));
@@ -200,7 +159,7 @@ static void dense_backward_unrolled(Emitter *e, const Layer *l) {
     int N = l->in.c, U = l->units;
     char a[32], c[32], zero[32];
     emit_real(e, 0.0, zero);
-    activation_grad_in_place(e, l);
+    emit_fused_activation_grad(e, l);
     /* one lane loop: each gradient still takes its lanes in order */
     emit_lane_loop(e);
     emit_line(e, "/* bias and weights */");
@@ -226,6 +185,7 @@ const LayerKind dense_kind = {
     .kind = "dense",
     .prefix = "dense",
     .keras = "Dense",
+    .shorthand = "units",
     .parse = dense_parse,
     .infer = dense_infer,
     .describe = dense_describe,

@@ -3,6 +3,7 @@
  * in evaluation, prediction and the standalone export, out = in.
  *
  *   - dropout: {rate: 0.25}
+ *   - dropout: 0.25
  *
  * The mask is a hash of the step's seed, the sample's position in the batch
  * and the feature (splitmix64, 24 bits compared with the rate), so the same
@@ -91,6 +92,7 @@ const LayerKind dropout_kind = {
     .kind = "dropout",
     .prefix = "dropout",
     .keras = "Dropout",
+    .shorthand = "rate",
     .parse = dropout_parse,
     .infer = dropout_infer,
     .describe = dropout_describe,

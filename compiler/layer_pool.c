@@ -2,6 +2,8 @@
  *
  *   - maxpool: {size: 2, stride: 2}     stride defaults to size
  *   - avgpool: {size: 2}
+ *   - maxpool: 2                        size 2
+ *   - MaxPooling2D: {pool_size: [2, 2], strides: 2}    Keras' spellings
  *
  * Windows never leave the input ("valid", as Keras' default): the output is
  * floor((in - size) / stride) + 1 along each axis. The max's gradient goes
@@ -21,10 +23,10 @@ static int pool_parse(Layer *l, const YNode *p, Diag *d) {
     if (!p)
         return error_at(d, l->line, l->col, "%s needs a size", l->kind->kind);
     l->size = 0;
-    if (spec_int(p, "size", 1, 64, true, &l->size, d))
+    if (spec_square(p, "size", 1, 64, true, &l->size, d))
         return -1;
     l->stride = l->size;
-    return spec_int(p, "stride", 1, 64, false, &l->stride, d);
+    return spec_square(p, "stride", 1, 64, false, &l->stride, d);
 }
 
 static int pool_infer(Layer *l, Diag *d) {
@@ -283,6 +285,7 @@ const LayerKind maxpool_kind = {
     .kind = "maxpool",
     .prefix = "pool",
     .keras = "MaxPooling2D",
+    .shorthand = "size",
     .parse = pool_parse,
     .infer = pool_infer,
     .describe = pool_describe,
@@ -298,6 +301,7 @@ const LayerKind avgpool_kind = {
     .kind = "avgpool",
     .prefix = "pool",
     .keras = "AveragePooling2D",
+    .shorthand = "size",
     .parse = pool_parse,
     .infer = pool_infer,
     .describe = pool_describe,

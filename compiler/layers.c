@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lenetc.h"
 
@@ -41,6 +42,33 @@ const char *layer_kind_list(void) {
         spec_or_list(names, list, sizeof list);
     }
     return list;
+}
+
+const LayerKind *layer_kind_find(const char *s) {
+    char buf[8];
+    for (int i = 0; layer_kinds[i]; i++)
+        if (strcmp(s, layer_kinds[i]->kind) == 0 ||
+            (strcmp(s, layer_kinds[i]->keras) == 0 && layer_keras_kinds(s, buf, sizeof buf) == 1))
+            return layer_kinds[i];
+    return NULL;
+}
+
+int layer_keras_kinds(const char *s, char *buf, size_t n) {
+    const char *names[64];
+    int k = 0;
+    for (int i = 0; layer_kinds[i] && k < 63; i++)
+        if (strcmp(s, layer_kinds[i]->keras) == 0)
+            names[k++] = layer_kinds[i]->kind;
+    names[k] = NULL;
+    spec_or_list(names, buf, n);
+    return k;
+}
+
+const LayerKind *layer_kind_like(const char *s) {
+    for (int i = 0; layer_kinds[i]; i++)
+        if (strcasecmp(s, layer_kinds[i]->kind) == 0 || strcasecmp(s, layer_kinds[i]->keras) == 0)
+            return layer_kinds[i];
+    return NULL;
 }
 
 LayerTensor *layer_tensor(Layer *l, const char *name, const char *var, const char *grad_var,

@@ -107,7 +107,11 @@ typedef void (*LayerEmitFn)(Emitter *e, const Layer *l);
 typedef struct {
     const char *kind;       /* spelling in the spec: "conv" */
     const char *prefix;     /* default names: conv1, conv2, ... */
-    const char *keras;      /* type column of the summary: "Conv2D" */
+    const char *keras;      /* type column of the summary: "Conv2D"; also a
+                             * spelling of the kind in a spec, unless another
+                             * kind has the same (tanh, sigmoid: Activation) */
+    const char *shorthand;  /* the key a lone value gives: "units" makes
+                             * `- dense: 10` {units: 10}; NULL: none */
     /* reads the layer's own keys (name is handled by spec.c) */
     int (*parse)(Layer *l, const YNode *params, Diag *d);
     /* sets l->out from l->in, declares its tensors (layer_tensor) and any
@@ -150,6 +154,13 @@ typedef struct {
 extern const LayerKind *const layer_kinds[];
 /* "conv, maxpool, ... or dense" */
 const char *layer_kind_list(void);
+/* The kind spelt s (its kind or Keras name); NULL if none or if s is the
+ * Keras name of several. */
+const LayerKind *layer_kind_find(const char *s);
+/* The kinds whose Keras name is s, as "tanh or sigmoid" into buf; the count. */
+int layer_keras_kinds(const char *s, char *buf, size_t n);
+/* The kind s names but for letter case ("Relu", "conv2d"); NULL if none. */
+const LayerKind *layer_kind_like(const char *s);
 
 /* A tensor a layer owns in the parameter array. */
 typedef struct {
@@ -177,8 +188,8 @@ struct Layer {
     int pad;                /* conv: explicit padding */
     int size;               /* pool window */
     int units;              /* dense */
-    int act;                /* dense: its fused Activation (ACT_NONE...) */
-    float act_alpha;        /* dense: leaky_relu's slope */
+    int act;                /* conv, dense: the fused Activation (ACT_NONE...) */
+    float act_alpha;        /* conv, dense: leaky_relu's slope */
     /* a kind's own attributes beyond these: layer_<kind>.c keeps its struct
      * here (LAYER_DATA), so a new kind needs no field in this header */
     _Alignas(double) unsigned char data[64];
@@ -215,6 +226,20 @@ void emit_activation(Emitter *e, Activation a, float alpha, long n, const char *
 /* din[i] = dout[i] * f'(...) for i < n, from the output (din may be dout) */
 void emit_activation_grad(Emitter *e, Activation a, float alpha, long n, const char *out,
                           const char *dout, const char *din);
+/* "softmax cross-entropy (the loss) already applies softmax...": what a
+ * spec asking for softmax (a layer or an activation) is told */
+extern const char *const softmax_is_the_loss;
+/* The fused activation of a conv or dense layer l (l->act, l->act_alpha):
+ * reads `activation` and `alpha` from p; ", relu" for describe; its torch.nn
+ * module after the layer's; the gemm flags that apply it (LENET_RELU in the
+ * kernels style), else 0; out = f(out) in place, unless the gemm did; dout
+ * *= f'(out) in place, first thing in the backward pass. */
+int activation_parse(Layer *l, const YNode *p, Diag *d);
+void activation_describe(const Layer *l, StrBuf *sb);
+void activation_torch_module(const Layer *l, json_t *modules);
+int activation_gemm_flags(const Emitter *e, const Layer *l);
+void emit_fused_activation(Emitter *e, const Layer *l);
+void emit_fused_activation_grad(Emitter *e, const Layer *l);
 
 /* Declares a tensor of l (its size is the product of dims); returns it. */
 LayerTensor *layer_tensor(Layer *l, const char *name, const char *var, const char *grad_var,
@@ -259,13 +284,19 @@ typedef struct {
 void model_warn_tile(const Model *m, int tile, Diag *d);
 
 /* spec.c helpers for the layer parsers. params may be NULL (no keys given).
- * what names the owner in messages ("conv layer"). */
+ * what names the owner in messages ("conv layer"). A key is found however
+ * it is spelt, lenetc's way or Keras' ("kernel_size": spec.c's key_aliases),
+ * and messages name it as written. */
 int spec_check_keys(const YNode *params, const char *what, const char *const *allowed, Diag *d);
 const YNode *spec_get(const YNode *params, const char *key);
 /* Reads params[key] as an integer in [lo, hi]; keeps *out if key is absent
  * and required is false. */
 int spec_int(const YNode *params, const char *key, long lo, long hi, bool required, int *out,
              Diag *d);
+/* The same for a side of a square (kernel, stride, window), which may also
+ * be written as Keras' [n, n]. */
+int spec_square(const YNode *params, const char *key, long lo, long hi, bool required, int *out,
+                Diag *d);
 /* Reads params[key] as one of the words in choices; returns its index or -1. */
 int spec_choice(const YNode *params, const char *key, const char *const *choices, int *out,
                 Diag *d);

@@ -7,7 +7,9 @@
  *     - relu
  *   train: {optimizer: {name: adam, lr: 0.001}, batch: 128, epochs: 2, seed: 1}
  *
- * The full format is documented in README.md.
+ * The full format is documented in README.md. Keras' spellings of kinds
+ * (Conv2D: LayerKind.keras) and keys (kernel_size: key_aliases) are exact
+ * synonyms, and `- dense: 10` is `- dense: {units: 10}` (LayerKind.shorthand).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lenetc.h"
 
@@ -49,13 +52,43 @@ const char *spec_or_list(const char *const *words, char *buf, size_t n) {
     return buf;
 }
 
-const YNode *spec_get(const YNode *params, const char *key) {
+/* Keras' names of keys, synonyms of lenetc's wherever those are read, so
+ * that a Keras habit is no error and means the same. */
+static const struct {
+    const char *keras, *ours;
+} key_aliases[] = {
+    {"kernel_size", "kernel"}, {"strides", "stride"},     {"pool_size", "size"},
+    {"epsilon", "eps"},        {"learning_rate", "lr"},   {"batch_size", "batch"},
+};
+
+/* What a key written k means: lenetc's spelling of it. */
+static const char *key_meaning(const char *k) {
+    for (size_t i = 0; i < sizeof key_aliases / sizeof key_aliases[0]; i++)
+        if (strcmp(k, key_aliases[i].keras) == 0)
+            return key_aliases[i].ours;
+    return k;
+}
+
+/* Where key is in params (its key node's index), however it is spelt; -1
+ * if absent. */
+static int key_index(const YNode *params, const char *key) {
     if (!params || params->kind != Y_MAP)
-        return NULL;
+        return -1;
     for (int i = 0; i < params->n; i += 2)
-        if (strcmp(params->items[i]->text, key) == 0)
-            return params->items[i + 1];
-    return NULL;
+        if (strcmp(key_meaning(params->items[i]->text), key) == 0)
+            return i;
+    return -1;
+}
+
+/* key as the spec spells it ("kernel_size"), for messages; key if absent */
+static const char *written(const YNode *params, const char *key) {
+    int i = key_index(params, key);
+    return i < 0 ? key : params->items[i]->text;
+}
+
+const YNode *spec_get(const YNode *params, const char *key) {
+    int i = key_index(params, key);
+    return i < 0 ? NULL : params->items[i + 1];
 }
 
 static int expect_map(const YNode *n, const char *what, Diag *d) {
@@ -72,9 +105,10 @@ int spec_check_keys(const YNode *params, const char *what, const char *const *al
         return -1;
     for (int i = 0; i < params->n; i += 2) {
         const YNode *k = params->items[i];
+        const char *meaning = key_meaning(k->text);
         bool ok = false;
         for (int j = 0; allowed[j]; j++)
-            ok |= strcmp(k->text, allowed[j]) == 0;
+            ok |= strcmp(meaning, allowed[j]) == 0;
         if (!ok) {
             char list[256] = "", buf[48];
             for (int j = 0; allowed[j]; j++) {
@@ -84,6 +118,11 @@ int spec_check_keys(const YNode *params, const char *what, const char *const *al
             return error_at(d, k->line, k->col, "unknown key '%s' in %s (expected %s)",
                             printable(k->text, buf), what, list);
         }
+        /* the YAML parser refuses a key twice; two spellings of one, here */
+        const YNode *first = params->items[key_index(params, meaning)];
+        if (first != k)
+            return error_at(d, k->line, k->col, "'%s' and '%s' (line %d) are the same key: give one",
+                            k->text, first->text, first->line);
     }
     return 0;
 }
@@ -114,6 +153,17 @@ static int parse_long(const YNode *v, const char *key, long *out, Diag *d) {
     return 0;
 }
 
+static int read_int(const YNode *v, const char *key, long lo, long hi, int *out, Diag *d) {
+    long x;
+    if (parse_long(v, key, &x, d))
+        return -1;
+    if (x < lo || x > hi)
+        return error_at(d, v->line, v->col, "%s must be between %ld and %ld, got %ld", key, lo,
+                        hi, x);
+    *out = (int)x;
+    return 0;
+}
+
 int spec_int(const YNode *params, const char *key, long lo, long hi, bool required, int *out,
              Diag *d) {
     const YNode *v = spec_get(params, key);
@@ -123,13 +173,30 @@ int spec_int(const YNode *params, const char *key, long lo, long hi, bool requir
                             "missing required key '%s'", key);
         return 0;
     }
-    long x;
-    if (parse_long(v, key, &x, d))
+    return read_int(v, written(params, key), lo, hi, out, d);
+}
+
+/* Keras writes a kernel, a stride or a window as [3, 3] (height, width);
+ * lenetc's are square, so the two must agree. */
+int spec_square(const YNode *params, const char *key, long lo, long hi, bool required, int *out,
+                Diag *d) {
+    const YNode *v = spec_get(params, key);
+    if (!v || v->kind != Y_SEQ)
+        return spec_int(params, key, lo, hi, required, out, d);
+    const char *name = written(params, key);
+    if (v->n != 2)
+        return error_at(d, v->line, v->col, "%s must be a number or a list of two equal numbers",
+                        name);
+    int side[2];
+    if (read_int(v->items[0], name, lo, hi, &side[0], d) ||
+        read_int(v->items[1], name, lo, hi, &side[1], d))
         return -1;
-    if (x < lo || x > hi)
-        return error_at(d, v->line, v->col, "%s must be between %ld and %ld, got %ld", key, lo,
-                        hi, x);
-    *out = (int)x;
+    if (side[0] != side[1])
+        return error_at(d, v->items[1]->line, v->items[1]->col,
+                        "%s [%d, %d]: lenetc's are the same along height and width (give one "
+                        "number)",
+                        name, side[0], side[1]);
+    *out = side[0];
     return 0;
 }
 
@@ -158,7 +225,7 @@ static int parse_real(const YNode *v, const char *key, double lo, double hi, flo
 
 int spec_real(const YNode *params, const char *key, double lo, double hi, float *out, Diag *d) {
     const YNode *v = spec_get(params, key);
-    return v ? parse_real(v, key, lo, hi, out, d) : 0;
+    return v ? parse_real(v, written(params, key), lo, hi, out, d) : 0;
 }
 
 int spec_choice(const YNode *params, const char *key, const char *const *choices, int *out,
@@ -166,6 +233,7 @@ int spec_choice(const YNode *params, const char *key, const char *const *choices
     const YNode *v = spec_get(params, key);
     if (!v)
         return 0;
+    key = written(params, key);
     char list[256] = "", buf[48];
     for (int j = 0; choices[j]; j++) {
         if (v->kind == Y_SCALAR && strcmp(v->text, choices[j]) == 0) {
@@ -256,6 +324,12 @@ static int parse_input(const YNode *in, Model *m, Diag *d) {
             return error_at(d, v->line, v->col, "%s must be between 1 and %d, got %ld", what[i],
                             MAX_DIM, hwc[i]);
     }
+    /* PyTorch's order (and Keras' channels_first): likely not meant */
+    if ((hwc[0] == 1 || hwc[0] == 3) && hwc[2] > 4)
+        warn_at(d, shape->line, shape->col,
+                "shape [%ld, %ld, %ld] looks like channels first: lenetc's order is height, "
+                "width, channels ([%ld, %ld, %ld])",
+                hwc[0], hwc[1], hwc[2], hwc[1], hwc[2], hwc[0]);
     m->in_h = (int)hwc[0];
     m->in_w = (int)hwc[1];
     m->in_c = (int)hwc[2];
@@ -364,6 +438,13 @@ static int parse_train(const YNode *t, lenet_hparams *h, Diag *d) {
     static const char *const losses[] = {"softmax_cross_entropy", NULL};
     static const char *const inits[] = {"glorot_uniform", NULL};
     int unused = 0;
+    const int lr = key_index(t, "lr"); /* Keras' fit() has none either */
+    if (lr >= 0) {
+        const YNode *k = t->items[lr];
+        return error_at(d, k->line, k->col,
+                        "%s is the optimizer's: optimizer: {name: adam, %s: ...}", k->text,
+                        k->text);
+    }
     if (spec_check_keys(t, "train", keys, d) || spec_choice(t, "loss", losses, &unused, d) ||
         spec_choice(t, "init", inits, &unused, d))
         return -1;
@@ -381,9 +462,26 @@ static int parse_train(const YNode *t, lenet_hparams *h, Diag *d) {
     return 0;
 }
 
-/* A layer is written `- relu`, `- relu: {name: r}` or `- conv: {filters: 6, ...}`. */
+/* Why no kind is spelt s: a softmax, a Keras name of several kinds, a
+ * kind in other letter case, or none of them. */
+static int unknown_kind(const YNode *k, Diag *d) {
+    char buf[48], kinds[256];
+    const LayerKind *like = layer_kind_like(k->text);
+    if (strcasecmp(k->text, "softmax") == 0)
+        return error_at(d, k->line, k->col, "%s", softmax_is_the_loss);
+    if (layer_keras_kinds(k->text, kinds, sizeof kinds) > 1)
+        return error_at(d, k->line, k->col, "%s is Keras' name of %s: write which one",
+                        k->text, kinds);
+    if (like)
+        return error_at(d, k->line, k->col, "unknown layer kind '%s' (did you mean %s?)",
+                        printable(k->text, buf), like->kind);
+    return error_at(d, k->line, k->col, "unknown layer kind '%s' (expected %s)",
+                    printable(k->text, buf), layer_kind_list());
+}
+
+/* A layer is written `- relu`, `- relu: {name: r}`, `- conv: {filters: 6, ...}`
+ * or, for a kind with a shorthand key, `- dense: 10`. */
 static int parse_layer(const YNode *item, Layer *l, Diag *d) {
-    char buf[48];
     const YNode *kind_node = item, *params = NULL;
     if (item->kind == Y_MAP) {
         if (item->n != 2)
@@ -398,15 +496,21 @@ static int parse_layer(const YNode *item, Layer *l, Diag *d) {
         return error_at(d, item->line, item->col, "a layer must be a kind or a mapping, got %s",
                         kind_name(item));
     }
-    for (int i = 0; layer_kinds[i]; i++)
-        if (strcmp(kind_node->text, layer_kinds[i]->kind) == 0)
-            l->kind = layer_kinds[i];
+    l->kind = layer_kind_find(kind_node->text);
     if (!l->kind)
-        return error_at(d, kind_node->line, kind_node->col,
-                        "unknown layer kind '%s' (expected %s)", printable(kind_node->text, buf),
-                        layer_kind_list());
+        return unknown_kind(kind_node, d);
     l->line = kind_node->line;
     l->col = kind_node->col;
+    /* `- dense: 10` is {units: 10}, the key written where the value is */
+    YNode key, map;
+    YNode *pair[2] = {&key, (YNode *)params};
+    if (params && params->kind != Y_MAP && l->kind->shorthand) {
+        key = (YNode){.kind = Y_SCALAR, .line = params->line, .col = params->col,
+                      .text = (char *)l->kind->shorthand};
+        map = (YNode){.kind = Y_MAP, .line = params->line, .col = params->col, .items = pair,
+                      .n = 2};
+        params = &map;
+    }
     if (params && expect_map(params, "layer parameters", d))
         return -1;
     const YNode *name = spec_get(params, "name");

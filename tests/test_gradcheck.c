@@ -431,6 +431,78 @@ START_TEST(test_kernels_agree_lenets) {
 }
 END_TEST
 
+/* A conv's fused activation is the activation's layer after it: with the
+ * same parameters and inputs, tests/models/conv_act.yaml and its twin with
+ * the activations as layers give the same logits and gradients, bit for
+ * bit, in every style and on every target. */
+static const char conv_act_layers[] =
+    "name: conv_act_layers\n"
+    "input: {shape: [6, 6, 1]}\n"
+    "layers:\n"
+    "  - conv: {filters: 2, kernel: 3}\n"
+    "  - relu\n"
+    "  - conv: {filters: 2, kernel: 2, padding: same}\n"
+    "  - leaky_relu: {alpha: 0.1}\n"
+    "  - conv: {filters: 2, kernel: 2, stride: 2}\n"
+    "  - tanh\n"
+    "  - conv: {filters: 2, kernel: 1}\n"
+    "  - sigmoid\n"
+    "  - flatten\n"
+    "  - dense: {units: 3}\n";
+
+START_TEST(test_fused_is_two_layers) {
+    const CodeStyle style = _i < 2 ? (CodeStyle)_i : STYLE_KERNELS;
+    const lenet_target *t = style == STYLE_KERNELS ? test_target(_i - 2) : NULL;
+    if (style == STYLE_KERNELS && !t)
+        return;
+    char twin[512];
+    snprintf(twin, sizeof twin, "%s/conv_act_layers.yaml", test_tmpdir());
+    FILE *f = fopen(twin, "w");
+    ck_assert(f && fputs(conv_act_layers, f) >= 0 && fclose(f) == 0);
+    Net a, b;
+    net_compile(&a, "tests/models/conv_act.yaml", style, t, "float", 5);
+    net_compile(&b, twin, style, t, "float", 5);
+    ck_assert_int_eq(a.n_params, b.n_params);
+    ck_assert_int_eq(a.m.n_classes, b.m.n_classes);
+    lenet_rng rng;
+    lenet_rng_seed(&rng, 7);
+    const int n = 8; /* a full tile and a partial one */
+    Batch ba, bb;
+    batch_init(&ba, &a, sizeof(float), n);
+    batch_init(&bb, &b, sizeof(float), n);
+    float *p = malloc(sizeof *p * (size_t)a.n_params);
+    float *ga = calloc((size_t)a.n_params, sizeof *ga), *gb = calloc((size_t)a.n_params, sizeof *gb);
+    for (long i = 0; i < a.n_params; i++)
+        p[i] = (float)uniform(&rng, -1, 1);
+    float *xa = (float *)ba.acts, *xb = (float *)bb.acts;
+    for (int j = 0; j < n; j++)
+        for (long i = 0; i < shape_size(a.m.input); i++)
+            xa[batch_at(&ba, i, j)] = xb[batch_at(&bb, i, j)] = (float)uniform(&rng, -1, 1);
+    batch_forward(&ba, p);
+    batch_forward(&bb, p);
+    for (int j = 0; j < n; j++)
+        for (int k = 0; k < a.m.n_classes; k++) {
+            const long la = batch_at(&ba, a.m.logits_off + k, j);
+            const long lb = batch_at(&bb, b.m.logits_off + k, j);
+            ck_assert_msg(memcmp(&xa[la], &xb[lb], sizeof(float)) == 0,
+                          "%s: sample %d, logit %d: %.9g fused, %.9g as layers",
+                          emit_style_name(style), j, k, xa[la], xb[lb]);
+            ((float *)ba.dacts)[la] = ((float *)bb.dacts)[lb] = (float)uniform(&rng, -1, 1);
+        }
+    batch_backward(&ba, p, ga);
+    batch_backward(&bb, p, gb);
+    ck_assert_msg(memcmp(ga, gb, sizeof *ga * (size_t)a.n_params) == 0,
+                  "%s: the gradients differ", emit_style_name(style));
+    free(p);
+    free(ga);
+    free(gb);
+    batch_free(&ba);
+    batch_free(&bb);
+    net_free(&a);
+    net_free(&b);
+}
+END_TEST
+
 /* sse2 has no FMA, and a kernel adds each sum's terms in the loop style's
  * order: the forward pass (and every gemm-shaped gradient) matches the
  * loops bit for bit, which pins the kernels' order of summation. */
@@ -761,6 +833,7 @@ Suite *gradcheck_suite(void) {
     tcase_add_loop_test(sh, test_kernels_agree_small, 0, TEST_TARGETS * 2 * n_small);
     tcase_add_loop_test(sh, test_kernels_agree_lenets, 0, TEST_TARGETS * 2);
     tcase_add_test(sh, test_sse2_forward_exact);
+    tcase_add_loop_test(sh, test_fused_is_two_layers, 0, 2 + TEST_TARGETS);
     suite_add_tcase(s, sh);
     TCase *torch = tcase_create("torch");
     tcase_set_tags(torch, "slow"); /* PyTorch takes seconds to start: left to make test */

@@ -648,7 +648,7 @@ START_TEST(load_file_errors) {
     d = (Diag){.file = "bad.yaml"};
     ck_assert_int_eq(spec_load_file(path, &m, &d), -1);
     ck_assert_str_eq(d.msg, "bad.yaml:3:12: error: unknown key 'filtres' in conv layer "
-                            "(expected name, filters, kernel, stride, padding)\n"
+                            "(expected name, filters, kernel, stride, padding, activation, alpha)\n"
                             "      - conv: {filtres: 6, kernel: 3}\n"
                             "               ^");
     ck_assert_ptr_null(d.src);
@@ -773,11 +773,97 @@ START_TEST(warnings) {
 }
 END_TEST
 
+/* Keras' spellings are exact synonyms: the same Model, summary and
+ * generated code, every style, as lenetc's own. */
+START_TEST(keras_spellings_are_synonyms) {
+    static const char keras[] =
+        "name: net\n" INPUT "layers:\n"
+        "  - Conv2D: {filters: 6, kernel_size: [3, 3], strides: [2, 2], activation: relu}\n"
+        "  - MaxPooling2D: {pool_size: [2, 2], strides: 1}\n"
+        "  - AveragePooling2D: {pool_size: 2}\n"
+        "  - BatchNormalization: {epsilon: 0.01}\n"
+        "  - Flatten\n"
+        "  - Dropout: 0.25\n"
+        "  - Dense: {units: 10}\n"
+        "train: {optimizer: {name: adam, learning_rate: 0.01, epsilon: 0.001}, batch_size: 32}\n";
+    static const char ours[] =
+        "name: net\n" INPUT "layers:\n"
+        "  - conv: {filters: 6, kernel: 3, stride: 2, activation: relu}\n"
+        "  - maxpool: {size: 2, stride: 1}\n"
+        "  - avgpool: 2\n"
+        "  - batchnorm: {eps: 0.01}\n"
+        "  - flatten\n"
+        "  - dropout: {rate: 0.25}\n"
+        "  - dense: 10\n"
+        "train: {optimizer: {name: adam, lr: 0.01, eps: 0.001}, batch: 32}\n";
+    Model a, b;
+    parse_ok(keras, "net", &a);
+    parse_ok(ours, "net", &b);
+    ck_assert_int_eq(a.layers[0].kernel, 3);
+    ck_assert_int_eq(a.layers[0].stride, 2);
+    ck_assert_int_eq(a.layers[1].stride, 1);
+    ck_assert_int_eq(a.train.batch, 32);
+    ck_assert_float_eq(a.train.lr, 0.01f);
+    ck_assert_float_eq(a.train.eps, 0.001f);
+    ck_assert_int_eq(a.batch_line, 11);
+    StrBuf sa = {0}, sb = {0};
+    model_summary(&a, &sa);
+    model_summary(&b, &sb);
+    ck_assert_str_eq(sa.data, sb.data);
+    for (int style = 0; style < N_STYLES; style++) {
+        EmitOptions o = {.style = (CodeStyle)style, .target = "avx2", .tile = 16,
+                         .real = "float", .spec_file = "t.yaml"};
+        StrBuf ca = {0}, cb = {0};
+        emit_source(&a, &o, &ca);
+        emit_source(&b, &o, &cb);
+        ck_assert_msg(ca.len == cb.len && memcmp(ca.data, cb.data, ca.len) == 0,
+                      "%s: the generated C differs", emit_style_name((CodeStyle)style));
+        sb_free(&ca);
+        sb_free(&cb);
+    }
+    sb_free(&sa);
+    sb_free(&sb);
+    model_free(&a);
+    model_free(&b);
+}
+END_TEST
+
+/* [1, 28, 28] is PyTorch's order: it compiles (an image 1 pixel high), with
+ * a warning; a real height of 1 or 3 with few channels gets none. */
+START_TEST(channels_first_warning) {
+    static const char *const quiet[] = {"[28, 28, 1]", "[3, 32, 4]", "[1, 28, 3]", "[32, 32, 3]"};
+    char text[256];
+    Model m;
+    Diag d;
+    snprintf(text, sizeof text, "input: {shape: [1, 28, 28]}\nlayers:\n" TAIL);
+    ck_assert_int_eq(parse(text, "net", &m, &d), 0);
+    model_free(&m);
+    ck_assert_str_eq(d.warnings,
+                     "t.yaml:1:16: warning: shape [1, 28, 28] looks like channels first: "
+                     "lenetc's order is height, width, channels ([28, 28, 1])\n"
+                     "    input: {shape: [1, 28, 28]}\n"
+                     "                   ^\n");
+    snprintf(text, sizeof text, "input:\n  shape: [3, 32, 32]\nlayers:\n" TAIL);
+    ck_assert_int_eq(parse(text, "net", &m, &d), 0);
+    model_free(&m);
+    ck_assert_int_eq(d.n_warnings, 1);
+    ck_assert_ptr_nonnull(strstr(d.warnings, "t.yaml:2:10: warning: shape [3, 32, 32]"));
+    for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++) {
+        snprintf(text, sizeof text, "input: {shape: %s}\nlayers:\n" TAIL, quiet[i]);
+        ck_assert_int_eq(parse(text, "net", &m, &d), 0);
+        model_free(&m);
+        ck_assert_msg(d.n_warnings == 0, "%s: %s", quiet[i], d.warnings);
+    }
+}
+END_TEST
+
 Suite *spec_suite(void) {
     Suite *s = suite_create("spec");
     TCase *t = tcase_create("valid");
     tcase_add_test(t, lenet5_model);
     tcase_add_test(t, warnings);
+    tcase_add_test(t, keras_spellings_are_synonyms);
+    tcase_add_test(t, channels_first_warning);
     tcase_add_test(t, lenet5_classic_model);
     tcase_add_test(t, defaults);
     tcase_add_test(t, input_options);
