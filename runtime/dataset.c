@@ -278,16 +278,6 @@ static int same_classes(lenet_dataset *a, lenet_dataset *b, lenet_error *err) {
     return 0;
 }
 
-/* "a, b, c" of up to the first 6 names, into buf */
-static const char *name_list(char *const *names, int n, char *buf, size_t size) {
-    buf[0] = '\0';
-    for (int i = 0; i < n && i < 6; i++)
-        snprintf(buf + strlen(buf), size - strlen(buf), "%s%s", i ? ", " : "", names[i]);
-    if (n > 6)
-        snprintf(buf + strlen(buf), size - strlen(buf), ", ... (%d in all)", n);
-    return buf;
-}
-
 int lenet_match_classes(lenet_dataset *ds, const char *where, char *const *names, int n,
                         const char *whose, lenet_error *err) {
     int map[LENET_MAX_CLASSES];
@@ -304,7 +294,7 @@ int lenet_match_classes(lenet_dataset *ds, const char *where, char *const *names
             char list[512];
             lenet_set_error(err, "%s: class '%s' is not one of %s classes (%s)", where,
                             ds->class_names[c], whose,
-                            name_list(names, n, list, sizeof list));
+                            lenet_name_list(names, n, list, sizeof list));
             return -1;
         }
     }

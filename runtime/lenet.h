@@ -395,6 +395,8 @@ const char *lenet_meta_get(const lenet_meta *meta, const char *key);
 void lenet_meta_set_data(lenet_meta *meta, const lenet_model *m, const lenet_dataset *ds);
 char **lenet_meta_classes(const lenet_meta *meta, int *n);
 void lenet_free_names(char **names, int n);
+/* "a, b, c, d, ... (n)": up to the first 4 of names, into buf (returned). */
+const char *lenet_name_list(char *const *names, int n, char *buf, size_t size);
 /* Whether names are just the class numbers "0", "1", ... (or NULL). */
 int lenet_names_are_digits(char *const *names, int n);
 int lenet_warn_provenance(const char *weights, const lenet_meta *meta, const lenet_model *m,

@@ -90,8 +90,7 @@ void lenet_free_names(char **names, int n) {
     free(names);
 }
 
-/* "a, b, c" of up to the first 4 names, into buf */
-static const char *list(char **names, int n, char *buf, size_t size) {
+const char *lenet_name_list(char *const *names, int n, char *buf, size_t size) {
     buf[0] = '\0';
     for (int i = 0; i < n && i < 4; i++)
         snprintf(buf + strlen(buf), size - strlen(buf), "%s%s", i ? ", " : "", names[i]);
@@ -128,7 +127,8 @@ int lenet_warn_provenance(const char *weights, const lenet_meta *meta, const len
     if (differ) {
         char a[256], b[256];
         fprintf(stderr, "warning: %s was trained on the classes %s; this data's are %s\n",
-                weights, list(names, n, a, sizeof a), list(ds->class_names, ds->n_classes, b, sizeof b));
+                weights, lenet_name_list(names, n, a, sizeof a),
+                lenet_name_list(ds->class_names, ds->n_classes, b, sizeof b));
         warned++;
     }
     lenet_free_names(names, n);
