@@ -26,7 +26,9 @@
 #include "lenet.h"
 
 #define MAX_IMAGES 10000000
-#define CACHE_MAGIC "LENETCC1"
+/* 2: transparency by pixels.c's rule (1 composited over black): a cache of
+ * another version is rebuilt, never read as this one's pixels */
+#define CACHE_MAGIC "LENETCC2"
 
 typedef struct {
     char *path; /* DIR/class/name */
