@@ -224,11 +224,11 @@ int lenet_prepare_for(const lenet_meta *meta, int channels) {
     /* the loader that made the training images (provenance.c); "pt" is
      * safetensors' own word, of weights that do not say */
     const char *format = meta ? lenet_meta_get(meta, "format") : NULL;
-    if (format && !strcmp(format, "IDX"))
-        return LENET_PREPARE_MNIST;
+    if (channels != 1) /* MNIST's is a gray preparation */
+        return LENET_PREPARE_AS_LOADED;
     if (format && (!strcmp(format, "image folders") || !strcmp(format, "CIFAR-10")))
         return LENET_PREPARE_AS_LOADED;
-    return channels == 1 ? LENET_PREPARE_MNIST : LENET_PREPARE_AS_LOADED; /* as before */
+    return LENET_PREPARE_MNIST; /* IDX, or weights that do not say (as before) */
 }
 
 int lenet_prepare_image(const uint8_t *pixels, int width, int height, int channels, int H, int W,

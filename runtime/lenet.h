@@ -529,9 +529,9 @@ int lenet_read_image(const char *path, lenet_image *img, lenet_error *err);
  * MNIST's digits were made. */
 enum { LENET_PREPARE_MNIST, LENET_PREPARE_AS_LOADED };
 /* The preparation for weights of this provenance (meta may be NULL): as
- * their training data was loaded: mnist for IDX, as-loaded for image
- * folders and CIFAR; for weights that do not say, mnist if the model takes
- * 1 channel, else as-loaded. */
+ * their training data was loaded: for a 1-channel model mnist (IDX, or
+ * weights that do not say), as-loaded for image folders and CIFAR; always
+ * as-loaded for a colour model. */
 int lenet_prepare_for(const lenet_meta *meta, int channels);
 
 /* predict's preparation of decoded pixels (width x height, channels 1 gray,

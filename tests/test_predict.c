@@ -228,6 +228,7 @@ START_TEST(test_prepare_rules) {
     ck_assert_int_eq(lenet_prepare_for(&meta, 1), LENET_PREPARE_AS_LOADED);
     lenet_meta_set(&meta, "format", "IDX");
     ck_assert_int_eq(lenet_prepare_for(&meta, 1), LENET_PREPARE_MNIST);
+    ck_assert_int_eq(lenet_prepare_for(&meta, 3), LENET_PREPARE_AS_LOADED); /* IDX of RGB */
 }
 END_TEST
 
