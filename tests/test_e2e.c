@@ -1115,15 +1115,11 @@ END_TEST
  * safetensors lenetc reads, the same floats. Both LeNets (classic pads its
  * input). */
 START_TEST(test_torch_interop) {
+    if (!test_torch("e2e: test_torch_interop"))
+        return;
     static char out[1 << 17];
     const char *py = "/usr/bin/python3";
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s -c 'import torch, numpy'", py);
-    if (run(cmd, out, sizeof out) != 0) {
-        fprintf(stderr, "test_torch_interop: skipped: python3-torch or python3-numpy is not "
-                        "installed\n");
-        return;
-    }
     const char *data = NULL;
     static const char *const dirs[] = {"data/mnist", "../shared/mnist", "/usr/share/datasets/mnist"};
     for (size_t i = 0; i < 3 && !data; i++) {
