@@ -7,7 +7,8 @@
  *     - relu
  *   train: {optimizer: {name: adam, lr: 0.001}, batch: 128, epochs: 2, seed: 1}
  *
- * The full format is documented in README.md.
+ * The full format is documented in doc/lenetc-spec.5 (installed as
+ * lenetc-spec(5); a test keeps its keys the parser's) and README.md.
  */
 #include <ctype.h>
 #include <errno.h>
