@@ -127,25 +127,29 @@ train: all
 	gen/lenet5-train --epochs $(EPOCHS)
 
 # Installs lenetc, lenetc-torch (tools/lenetc_torch.py), the runtime (library,
-# header, pkg-config file), the models and the man page under DESTDIR/PREFIX;
-# emitted code then builds anywhere with `pkg-config lenet`.
+# header, pkg-config file), the models, fetch-mnist.sh and the man pages
+# (lenetc(1), the spec format lenetc-spec(5)) under DESTDIR/PREFIX. An
+# installed lenetc writes Makefiles that build against its own prefix; other
+# code can use `pkg-config lenet`.
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR   = $(DESTDIR)$(PREFIX)/bin
 LIBDIR   = $(DESTDIR)$(PREFIX)/lib
 INCDIR   = $(DESTDIR)$(PREFIX)/include
 DATADIR  = $(DESTDIR)$(PREFIX)/share/lenetc
-MANDIR   = $(DESTDIR)$(PREFIX)/share/man/man1
+MANDIR   = $(DESTDIR)$(PREFIX)/share/man
 # one version, lenet.h's (what lenetc --version prints)
 VERSION  = $(shell sed -n 's/^\#define LENET_VERSION "\(.*\)"/\1/p' runtime/lenet.h)
 install: all
-	install -d $(BINDIR) $(LIBDIR)/pkgconfig $(INCDIR) $(DATADIR)/models $(MANDIR)
+	install -d $(BINDIR) $(LIBDIR)/pkgconfig $(INCDIR) $(DATADIR)/models $(MANDIR)/man1 $(MANDIR)/man5
 	install -m 755 lenetc $(BINDIR)/lenetc
 	install -m 755 tools/lenetc_torch.py $(BINDIR)/lenetc-torch
 	install -m 644 runtime/liblenet.a $(LIBDIR)/liblenet.a
 	install -m 644 runtime/lenet.h runtime/lenet_kernels.h $(INCDIR)/
 	install -m 644 models/*.yaml $(DATADIR)/models/
-	install -m 644 doc/lenetc.1 $(MANDIR)/lenetc.1
+	install -m 755 scripts/fetch-mnist.sh $(DATADIR)/fetch-mnist.sh
+	install -m 644 doc/lenetc.1 $(MANDIR)/man1/lenetc.1
+	install -m 644 doc/lenetc-spec.5 $(MANDIR)/man5/lenetc-spec.5
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
 	  'Name: lenet' 'Description: the lenetc runtime: data, loss, Adam, training loop' \
 	  'Version: $(VERSION)' 'Requires.private: zlib jansson libpng libjpeg' \
@@ -154,7 +158,7 @@ install: all
 
 uninstall:
 	rm -f $(BINDIR)/lenetc $(BINDIR)/lenetc-torch $(LIBDIR)/liblenet.a $(INCDIR)/lenet.h $(INCDIR)/lenet_kernels.h \
-	  $(LIBDIR)/pkgconfig/lenet.pc $(MANDIR)/lenetc.1
+	  $(LIBDIR)/pkgconfig/lenet.pc $(MANDIR)/man1/lenetc.1 $(MANDIR)/man5/lenetc-spec.5
 	rm -rf $(DATADIR)
 
 # libFuzzer targets (clang): the spec front end and emitter, the data and

@@ -443,10 +443,13 @@ const char *emit_style_name(CodeStyle style);
 const lenet_target *emit_target(const EmitOptions *o);
 void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out);
 /* The three files of an emitted build. runtime_dir is written into the
- * Makefile (relative to the output directory). */
+ * Makefile (relative to the output directory); when it is empty, the
+ * Makefile builds against the installation under prefix (absolute), or
+ * with no prefix (NULL or empty) the one pkg-config knows. */
 void emit_source(const Model *m, const EmitOptions *o, StrBuf *out);
 void emit_header(const Model *m, const EmitOptions *o, StrBuf *out);
-void emit_makefile(const Model *m, const EmitOptions *o, const char *runtime_dir, StrBuf *out);
+void emit_makefile(const Model *m, const EmitOptions *o, const char *runtime_dir,
+                   const char *prefix, StrBuf *out);
 
 /* export.c: the standalone export, one C99 file and its header
  * with params (n_params floats) compiled in. weights_file is named in the

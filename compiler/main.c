@@ -42,7 +42,7 @@ static const char *usage_text =
     "  -o DIR        write DIR/NAME.c, DIR/NAME.h and DIR/Makefile; `make -C DIR`\n"
     "                builds DIR/NAME-train against the lenetc runtime: this\n"
     "                source tree's by its absolute path, an installed lenetc's\n"
-    "                through pkg-config, or --runtime DIR's\n"
+    "                by its prefix, or --runtime DIR's\n"
     "  --inference   with --weights: write DIR/NAME.c and DIR/NAME.h, the trained\n"
     "                model as standalone C99 (forward pass, weights compiled in):\n"
     "                int NAME_predict(const uint8_t image[], float probs[]) and\n"
@@ -208,23 +208,43 @@ static int write_one(const char *dir, const char *name, const StrBuf *sb) {
     return 0;
 }
 
+/* The installation this lenetc runs from, if it is one (PREFIX/bin/lenetc
+ * beside PREFIX/include/lenet.h and PREFIX/lib/liblenet.a), by its
+ * absolute path; else "". Found from the executable, so an installation
+ * staged in a DESTDIR or moved elsewhere names where it is now. */
+static void installed_prefix(char prefix[PATH_MAX]) {
+    char up[PATH_MAX + 4], header[PATH_MAX + 24], lib[PATH_MAX + 24];
+    snprintf(up, sizeof up, "%s/..", exe_dir());
+    if (!realpath(up, prefix)) {
+        prefix[0] = '\0';
+        return;
+    }
+    snprintf(header, sizeof header, "%s/include/lenet.h", prefix);
+    snprintf(lib, sizeof lib, "%s/lib/liblenet.a", prefix);
+    if (access(header, R_OK) != 0 || access(lib, R_OK) != 0)
+        prefix[0] = '\0';
+}
+
 /* -o DIR: the model's source, header and Makefile. The Makefile builds
  * against runtime_dir if given (--runtime), else the runtime of the source
  * tree this lenetc runs from, by its absolute path (so DIR can move), else
- * (an installed lenetc) the installed one, through pkg-config. */
+ * (an installed lenetc) its installation's, by its prefix, whatever
+ * PKG_CONFIG_PATH says; else the one pkg-config knows as lenet. */
 static int write_build(const Model *m, const EmitOptions *o, const char *dir,
                        const char *runtime_dir) {
-    char runtime[PATH_MAX], header[PATH_MAX + 16], full[PATH_MAX] = "";
+    char runtime[PATH_MAX], header[PATH_MAX + 16], full[PATH_MAX] = "", prefix[PATH_MAX] = "";
     snprintf(runtime, sizeof runtime, "%s/runtime", exe_dir());
     snprintf(header, sizeof header, "%s/lenet.h", runtime);
     if (runtime_dir)
         snprintf(full, sizeof full, "%s", runtime_dir);
-    else if (access(header, R_OK) == 0 && !realpath(runtime, full))
+    else if (access(header, R_OK) != 0 || !realpath(runtime, full)) {
         full[0] = '\0';
+        installed_prefix(prefix);
+    }
     StrBuf c = {0}, h = {0}, mk = {0};
     emit_source(m, o, &c);
     emit_header(m, o, &h);
-    emit_makefile(m, o, full, &mk);
+    emit_makefile(m, o, full, prefix, &mk);
     char cname[MAX_NAME + 4], hname[MAX_NAME + 4];
     snprintf(cname, sizeof cname, "%s.c", m->name);
     snprintf(hname, sizeof hname, "%s.h", m->name);

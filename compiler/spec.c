@@ -7,9 +7,11 @@
  *     - relu
  *   train: {optimizer: {name: adam, lr: 0.001}, batch: 128, epochs: 2, seed: 1}
  *
- * The full format is documented in README.md. Keras' spellings of kinds
- * (Conv2D: LayerKind.keras) and keys (kernel_size: key_aliases) are exact
- * synonyms, and `- dense: 10` is `- dense: {units: 10}` (LayerKind.shorthand).
+ * The full format is documented in doc/lenetc-spec.5 (installed as
+ * lenetc-spec(5); a test keeps its keys the parser's) and README.md. Keras'
+ * spellings of kinds (Conv2D: LayerKind.keras) and keys (kernel_size:
+ * key_aliases) are exact synonyms, and `- dense: 10` is `- dense: {units:
+ * 10}` (LayerKind.shorthand).
  */
 #include <ctype.h>
 #include <errno.h>

@@ -327,6 +327,27 @@ static int try_dir(const char *dir, const char *kind, lenet_dataset *out,
     return 0;
 }
 
+/* The directory of the running executable, or "" if unknown. */
+static const char *exe_dir(char exe[PATH_MAX]) {
+    ssize_t len = readlink("/proc/self/exe", exe, PATH_MAX - 1);
+    exe[len > 0 ? len : 0] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        exe[0] = '\0';
+    return exe;
+}
+
+/* The download script a message points at: an installed lenetc's
+ * (PREFIX/bin/lenetc beside PREFIX/share/lenetc/fetch-mnist.sh) by its
+ * path, else the source tree's. */
+static const char *fetch_script(char path[PATH_MAX]) {
+    char exe[PATH_MAX], script[PATH_MAX + 40];
+    snprintf(script, sizeof script, "%s/../share/lenetc/fetch-mnist.sh", exe_dir(exe));
+    return exe[0] && realpath(script, path) ? path : "scripts/fetch-mnist.sh";
+}
+
 /* The search list after $LENETC_DATA: the working directory, then next to
  * the executable, so a trainer finds the data wherever it is run from. */
 int lenet_find_mnist(const char *kind, char *dir, size_t size, lenet_error *err) {
@@ -335,20 +356,13 @@ int lenet_find_mnist(const char *kind, char *dir, size_t size, lenet_error *err)
     snprintf(cand[n++], PATH_MAX, "data/mnist");
     snprintf(cand[n++], PATH_MAX, "../shared/mnist");
     char exe[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (len > 0) {
-        exe[len] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = '\0';
-            static const char *rel[] = {"data/mnist", "../shared/mnist",
-                                        "../../shared/mnist",
-                                        "../../../shared/mnist"};
-            for (int i = 0; i < 4; i++) {
-                int w = snprintf(cand[n], PATH_MAX, "%s/%s", exe, rel[i]);
-                if (w > 0 && w < PATH_MAX) /* a cut-off path would be wrong */
-                    n++;
-            }
+    if (exe_dir(exe)[0]) {
+        static const char *rel[] = {"data/mnist", "../shared/mnist", "../../shared/mnist",
+                                    "../../../shared/mnist"};
+        for (int i = 0; i < 4; i++) {
+            int w = snprintf(cand[n], PATH_MAX, "%s/%s", exe, rel[i]);
+            if (w > 0 && w < PATH_MAX) /* a cut-off path would be wrong */
+                n++;
         }
     }
     snprintf(cand[n++], PATH_MAX, "/usr/share/datasets/mnist");
@@ -370,10 +384,9 @@ int lenet_find_mnist(const char *kind, char *dir, size_t size, lenet_error *err)
             break;
         used += (size_t)w;
     }
-    lenet_set_error(err,
-                    "MNIST %s files not found (pass --data DIR, or run "
-                    "scripts/fetch-mnist.sh); looked in %s",
-                    kind, tried);
+    char script[PATH_MAX];
+    lenet_set_error(err, "MNIST %s files not found (pass --data DIR, or run %s); looked in %s",
+                    kind, fetch_script(script), tried);
     return -1;
 }
 

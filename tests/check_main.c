@@ -29,6 +29,26 @@ int run_stdout(const char *cmd, char *out, size_t n) {
     return run_with(cmd, "2>/dev/null", out, n);
 }
 
+static int env_is(const char *name, const char *value) {
+    const char *v = getenv(name);
+    return v && !strcmp(v, value);
+}
+
+int test_torch(const char *checks) {
+    if (env_is("LENETC_SANITIZE", "1")) {
+        fprintf(stderr, "%s: skipped under SANITIZE=1 (make test runs them)\n", checks);
+        return 0;
+    }
+    if (system("/usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1") == 0)
+        return 1;
+    ck_assert_msg(!env_is("LENETC_REQUIRE_TORCH", "1"),
+                  "%s: python3-torch or python3-numpy is not installed (make deps installs them)",
+                  checks);
+    fprintf(stderr, "%s: skipped: python3-torch or python3-numpy is not installed (make deps)\n",
+            checks);
+    return 0;
+}
+
 void test_write_png(const char *path, const unsigned char *px, int w, int h, int c) {
     static const int types[] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
                                 PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};

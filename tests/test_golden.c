@@ -38,7 +38,7 @@ static void check_model(const char *spec, const char *dir, CodeStyle shape, cons
     StrBuf c = {0}, h = {0}, mk = {0};
     emit_source(&m, &o, &c);
     emit_header(&m, &o, &h);
-    emit_makefile(&m, &o, runtime, &mk);
+    emit_makefile(&m, &o, runtime, NULL, &mk);
     char path[512];
     snprintf(path, sizeof path, "%s/%s/%s.c", dir, m.name, m.name);
     assert_file_is(spec, path, c.data, c.len);

@@ -536,13 +536,6 @@ END_TEST
 
 /* ---- against PyTorch, in float64 ------------------------------------ */
 
-static bool have_torch(void) {
-    if (system("/usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1") == 0)
-        return true;
-    fprintf(stderr, "gradcheck: PyTorch checks skipped: python3-torch is not installed\n");
-    return false;
-}
-
 static void write_doubles(const char *path, const double *x, size_t n) {
     FILE *f = fopen(path, "wb");
     ck_assert_msg(f && fwrite(x, sizeof *x, n, f) == n && fclose(f) == 0, "cannot write %s", path);
@@ -620,7 +613,7 @@ static void tmp_path(char path[256], const char *name) {
 }
 
 START_TEST(test_grads_match_torch) {
-    if (!have_torch())
+    if (!test_torch("gradcheck: the PyTorch checks"))
         return;
     const char *spec = torch_models[_i];
     Net net;
@@ -677,7 +670,7 @@ END_TEST
  * (batchnorm's running statistics and num_batches_tracked included), and
  * evaluation (batchnorm: with the running statistics). */
 START_TEST(test_trains_as_torch) {
-    if (!have_torch())
+    if (!test_torch("gradcheck: the PyTorch checks"))
         return;
     enum { STEPS = 10 };
     const char *spec = torch_models[_i];
@@ -759,7 +752,7 @@ END_TEST
  * added to the uncorrected sqrt(v)), torch's adds it to the corrected one:
  * with these gradients eps is 1e-5 of sqrt(v), far below the tolerance. */
 START_TEST(test_optimizers_match_torch) {
-    if (!have_torch())
+    if (!test_torch("gradcheck: the PyTorch checks"))
         return;
     enum { STEPS = 10, N = 8 };
     lenet_rng rng;

@@ -740,18 +740,11 @@ END_TEST
 
 /* ---- tools/lenetc_torch.py (installed as lenetc-torch) ------------------- */
 
-static int have_torch(void) {
-    if (system("/usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1") == 0)
-        return 1;
-    fprintf(stderr, "predict: lenetc-torch checks skipped: python3-torch is not installed\n");
-    return 0;
-}
-
 /* The torch model's input stage (pad with pixel 0, then lenetc's table)
  * makes of raw uint8 images exactly the floats lenetc's input tile holds,
  * for LeCun's padded LeNet and for a spec of its own scale. */
 START_TEST(test_torch_input_stage) {
-    if (!have_torch())
+    if (!test_torch("predict: the lenetc-torch checks"))
         return;
     static const char *const specs[] = {"models/lenet5-classic.yaml", NULL};
     char spec[512], raw[512], got_path[512], cmd[2048];
@@ -818,7 +811,7 @@ END_TEST
  * file, weights of another shape or names, a file that is not weights, a
  * wrong command line; cut short by `head`, it ends quietly. */
 START_TEST(test_torch_tool_errors) {
-    if (!have_torch())
+    if (!test_torch("predict: the lenetc-torch checks"))
         return;
     static char out[16384];
     char bad[512], tiny[512], classic[512], pt[512], text[512], cmd[4096], err[512];
@@ -894,7 +887,7 @@ END_TEST
 /* make install puts it in PREFIX/bin as lenetc-torch, where it runs the
  * lenetc installed beside it; make uninstall takes it away. */
 START_TEST(test_torch_tool_installed) {
-    if (!have_torch())
+    if (!test_torch("predict: the lenetc-torch checks"))
         return;
     static char out[16384];
     char dest[600], cmd[4096], bad[512];

@@ -857,6 +857,83 @@ START_TEST(channels_first_warning) {
 }
 END_TEST
 
+/* ---- the man page (doc/lenetc-spec.5) ----------------------------------- */
+
+/* The text of the man page's section whose .SS line names title (".SS
+ * maxpool, avgpool" names both), up to the next section; NULL if none. */
+static char *man_section(const char *man, const char *title, char *buf, size_t n) {
+    for (const char *p = strstr(man, "\n.SS "); p; p = strstr(p + 1, "\n.SS ")) {
+        const char *names = p + 5, *eol = strchr(names, '\n');
+        for (const char *q = names; q && q < eol; q = strstr(q, ", ") ? strstr(q, ", ") + 2 : NULL) {
+            size_t len = strlen(title);
+            if (!strncmp(q, title, len) && (q[len] == ',' || q + len == eol)) {
+                const char *end = strstr(eol, "\n.S");
+                size_t size = end ? (size_t)(end - eol) : strlen(eol);
+                snprintf(buf, n, "%.*s\n", (int)size, eol);
+                return buf;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Every key the parser takes has its entry (a line `.B key`) in the man
+ * page's section for its mapping: the parser's own list of keys, from the
+ * message of an unknown one. */
+START_TEST(man_page_has_every_key) {
+    size_t len;
+    Diag rd = {.file = "doc/lenetc-spec.5"};
+    char *man = read_file("doc/lenetc-spec.5", 1u << 20, &len, &rd);
+    ck_assert_msg(man != NULL, "%s", rd.msg);
+    char spec[512], section[16384], entry[64];
+    struct {
+        const char *title, *spec;
+    } maps[64] = {{NULL, "zz: 1\n" INPUT "layers: [relu]\n"}, /* the spec's: anywhere */
+                  {"input", "input: {shape: [28, 28, 1], zz: 1}\nlayers: [relu]\n"},
+                  {"train", INPUT "layers: [relu]\ntrain: {zz: 1}\n"},
+                  {"optimizer", INPUT "layers: [relu]\ntrain: {optimizer: {name: adam, zz: 1}}\n"},
+                  {"optimizer", INPUT "layers: [relu]\ntrain: {optimizer: {name: sgd, zz: 1}}\n"},
+                  {"optimizer", INPUT "layers: [relu]\ntrain: {optimizer: {name: adamw, zz: 1}}\n"},
+                  {"schedule", INPUT "layers: [relu]\ntrain: {schedule: {name: cosine, zz: 1}}\n"},
+                  {"schedule", INPUT "layers: [relu]\ntrain: {schedule: {name: step, zz: 1}}\n"},
+                  {"augment", INPUT "layers: [relu]\ntrain: {augment: {zz: 1}}\n"}};
+    const int first_layer = 9;
+    int n = first_layer;
+    static char layer_specs[32][128];
+    for (int i = 0; layer_kinds[i]; i++, n++) {
+        snprintf(layer_specs[i], sizeof layer_specs[i], INPUT "layers:\n  - %s: {zz: 1}\n",
+                 layer_kinds[i]->kind);
+        maps[n].title = layer_kinds[i]->kind;
+        maps[n].spec = layer_specs[i];
+    }
+    for (int i = 0; i < n; i++) {
+        Model m;
+        Diag d;
+        ck_assert_int_eq(parse(maps[i].spec, "net", &m, &d), -1);
+        model_free(&m);
+        const char *list = strstr(d.msg, "(expected ");
+        ck_assert_msg(strstr(d.msg, "unknown key 'zz'") && list, "%s", d.msg);
+        ck_assert_msg(!maps[i].title || man_section(man, maps[i].title, section, sizeof section),
+                      "doc/lenetc-spec.5 has no section .SS %s", maps[i].title);
+        snprintf(spec, sizeof spec, "%s", list + strlen("(expected "));
+        *strchr(spec, ')') = '\0';
+        for (char *key = strtok(spec, ", "); key; key = strtok(NULL, ", ")) {
+            if (!strcmp(key, "name") && i >= first_layer) /* every layer's: one paragraph */
+                continue;
+            snprintf(entry, sizeof entry, "\n.B %s\n", key);
+            char heading[64];
+            snprintf(heading, sizeof heading, "\n.SS %s\n", key);
+            ck_assert_msg(maps[i].title ? strstr(section, entry) != NULL
+                                        : strstr(man, entry) || strstr(man, heading),
+                          "doc/lenetc-spec.5: %s has no entry for %s",
+                          maps[i].title ? maps[i].title : "the spec", key);
+        }
+    }
+    ck_assert(strstr(man, "Every kind also takes\n.BR name ,\n"));
+    free(man);
+}
+END_TEST
+
 Suite *spec_suite(void) {
     Suite *s = suite_create("spec");
     TCase *t = tcase_create("valid");
@@ -884,6 +961,9 @@ Suite *spec_suite(void) {
     suite_add_tcase(s, t);
     t = tcase_create("diagnostics");
     tcase_add_loop_test(t, bad_default_name, 0, N_OF(bad_default_names));
+    suite_add_tcase(s, t);
+    t = tcase_create("man page");
+    tcase_add_test(t, man_page_has_every_key);
     suite_add_tcase(s, t);
     suite_add_tcase(s, spec_files_tcase()); /* tests/specs/{bad,good}/ */
     return s;

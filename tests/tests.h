@@ -33,6 +33,13 @@ const char *test_tmpdir(void);
 int run(const char *cmd, char *out, size_t n);
 int run_stdout(const char *cmd, char *out, size_t n);
 
+/* Whether the PyTorch checks run: python3-torch and python3-numpy are
+ * installed (make deps installs them) and this is not SANITIZE=1 (they
+ * compare numbers with PyTorch's, which the sanitizers do not change, and
+ * would only rerun make test's). When they do not run it says so, naming
+ * the checks; with LENETC_REQUIRE_TORCH=1 (CI) a missing torch fails. */
+int test_torch(const char *checks);
+
 /* Writes a PNG of w x h pixels of c channels (1 gray, 2 gray+alpha, 3 RGB,
  * 4 RGBA), px row by row. */
 void test_write_png(const char *path, const unsigned char *px, int w, int h, int c);

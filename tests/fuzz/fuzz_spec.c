@@ -97,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         StrBuf c = {0}, h = {0}, mk = {0};
         emit_source(&m, &o, &c);
         emit_header(&m, &o, &h);
-        emit_makefile(&m, &o, "../runtime", &mk);
+        emit_makefile(&m, &o, "../runtime", NULL, &mk);
         sb_free(&c);
         sb_free(&h);
         sb_free(&mk);
