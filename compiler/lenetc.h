@@ -305,9 +305,13 @@ const char *spec_or_list(const char *const *words, char *buf, size_t n);
 /* Reads params[key] as a number in [lo, hi]; keeps *out if key is absent. */
 int spec_real(const YNode *params, const char *key, double lo, double hi, float *out, Diag *d);
 
-/* spec.c: reads a spec file (or text) into a Model. file names it in errors;
- * default_name is used when the spec has no name: key. */
-int spec_load_file(const char *path, Model *m, Diag *d);
+/* spec.c: builds the Model (the IR, shapes not yet known: model_infer)
+ * from a spec's YAML tree; default_name is used when the spec has no name:
+ * key. spec_default_name makes one of a file's path ("lenet5-plus.yaml":
+ * lenet5_plus) in buf. spec_parse is ytree_parse then spec_build, for
+ * text. */
+int spec_build(const YNode *root, const char *default_name, Model *m, Diag *d);
+const char *spec_default_name(const char *path, char buf[256]);
 int spec_parse(const char *text, size_t len, const char *default_name, Model *m, Diag *d);
 void model_free(Model *m);
 

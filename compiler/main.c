@@ -7,8 +7,8 @@
  *
  * Every command runs the same pipeline, one call per pass:
  *
- *   front_end       spec_load_file: parse the YAML (yaml.c), read it into the
- *                   IR (spec.c) and infer every shape (shape.c: model_infer)
+ *   front_end       read_file (files.c) -> ytree_parse (yaml.c) -> spec_build
+ *                   (spec.c: the IR) -> model_infer (shape.c: every shape)
  *   emit_check_size refuse code that would be too big, before writing any
  *   emit_*          the C: emit.c around each layer kind's code (layer_*.c)
  *   then            jit_compile (jit.c, libtcc) and the runtime's trainer,
@@ -129,19 +129,33 @@ static EmitOptions emit_options(const CodeOptions *c) {
         .style = (CodeStyle)c->style, .tile = c->tile, .real = "float", .target = t->name};
 }
 
-/* parse -> infer shapes: the Model with every size known, or the
- * diagnostic printed. */
+/* The front end, one call per pass: the spec's text (files.c), its YAML
+ * tree (yaml.c), the Model (spec.c: the IR), every shape and offset
+ * (shape.c). The Model with every size known, or the diagnostic printed. */
 static int front_end(const char *path, Model *m, int tile) {
     Diag d = {.file = path};
-    if (spec_load_file(path, m, &d) == 0) {
-        if (tile > 0) /* code for tiles of this many samples */
-            model_warn_tile(m, tile, &d);
-        fputs(d.warnings, stderr); /* likely mistakes, each said once */
-        return 0;
+    char name[256];
+    size_t len = 0;
+    YNode *tree = NULL;
+    memset(m, 0, sizeof *m);
+    char *text = read_file(path, MAX_SPEC_BYTES, &len, &d);
+    d.src = text; /* for the caret under a message's column */
+    int rc = !text || !(tree = ytree_parse(text, len, &d)) ||
+                     spec_build(tree, spec_default_name(path, name), m, &d) ||
+                     model_infer(m, &d)
+                 ? -1
+                 : 0;
+    ytree_free(tree);
+    free(text);
+    if (rc) {
+        fprintf(stderr, "%s\n", d.msg);
+        model_free(m);
+        return -1;
     }
-    fprintf(stderr, "%s\n", d.msg);
-    model_free(m);
-    return -1;
+    if (tile > 0) /* code for tiles of this many samples */
+        model_warn_tile(m, tile, &d);
+    fputs(d.warnings, stderr); /* likely mistakes, each said once */
+    return 0;
 }
 
 /* Prints d's message if pass (a pipeline step's result) failed. */
@@ -360,7 +374,7 @@ static int help_without_spec(int what) {
                                "layers: [flatten, {dense: {units: 10}}]\n";
     Model m;
     Diag d = {.file = "SPEC"};
-    if (spec_parse(spec, sizeof spec - 1, "SPEC", &m, &d)) {
+    if (spec_parse(spec, sizeof spec - 1, "SPEC", &m, &d) || model_infer(&m, &d)) {
         fprintf(stderr, "%s\n", d.msg);
         return 1;
     }

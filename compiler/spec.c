@@ -576,85 +576,63 @@ static void default_hparams(lenet_hparams *h) {
     h->seed = 1;
 }
 
-int spec_parse(const char *text, size_t len, const char *default_name, Model *m, Diag *d) {
+int spec_build(const YNode *root, const char *default_name, Model *m, Diag *d) {
     static const char *const keys[] = {"name", "input", "layers", "train", NULL};
     memset(m, 0, sizeof *m);
     default_hparams(&m->train);
-    const char *nul = memchr(text, '\0', len);
-    if (nul) {
-        int line = 1, col = 1;
-        for (const char *p = text; p < nul; p++, col++)
-            if (*p == '\n')
-                line++, col = 0;
-        return error_at(d, line, col, "spec contains a NUL byte");
-    }
-    YNode *root = ytree_parse(text, len, d);
-    if (!root)
-        return -1;
-    int rc = -1;
     if (expect_map(root, "a spec", d) || spec_check_keys(root, "the spec", keys, d))
-        goto out;
+        return -1;
     const YNode *name = spec_get(root, "name");
     if (name) {
         if (read_name(name, m->name, d))
-            goto out;
+            return -1;
     } else {
         const char *why = identifier_problem(default_name);
         if (why) {
             char buf[48];
-            error_at(d, root->line, root->col,
-                     "model name '%s' (taken from the file name) %s; add a 'name:' key",
-                     printable(default_name, buf), why);
-            goto out;
+            return error_at(d, root->line, root->col,
+                            "model name '%s' (taken from the file name) %s; add a 'name:' key",
+                            printable(default_name, buf), why);
         }
         snprintf(m->name, MAX_NAME, "%s", default_name);
     }
     const YNode *input = spec_get(root, "input"), *layers = spec_get(root, "layers");
-    if (!input) {
-        error_at(d, root->line, root->col, "missing required key 'input'");
-        goto out;
-    }
-    if (!layers) {
-        error_at(d, root->line, root->col, "missing required key 'layers'");
-        goto out;
-    }
+    if (!input)
+        return error_at(d, root->line, root->col, "missing required key 'input'");
+    if (!layers)
+        return error_at(d, root->line, root->col, "missing required key 'layers'");
     const YNode *train = spec_get(root, "train");
     if (parse_input(input, m, d) || parse_layers(layers, m, d) ||
-        (train && parse_train(train, &m->train, d)))
-        goto out;
+        (train && parse_train(train, &m->train, d))) {
+        model_free(m);
+        return -1;
+    }
     const YNode *batch = train ? spec_get(train, "batch") : NULL;
     if (batch) { /* for a warning that the tile wastes lanes */
         m->batch_line = batch->line;
         m->batch_col = batch->col;
     }
-    rc = model_infer(m, d);
-out:
-    ytree_free(root);
-    return rc;
+    return 0;
 }
 
-int spec_load_file(const char *path, Model *m, Diag *d) {
-    size_t len;
-    memset(m, 0, sizeof *m);
-    char *text = read_file(path, MAX_SPEC_BYTES, &len, d);
-    if (!text)
-        return -1;
-    d->src = text;
-    /* default name: the file's base name without extension, '-' -> '_' */
-    char base[256];
+const char *spec_default_name(const char *path, char buf[256]) {
     char *copy = strdup(path);
-    snprintf(base, sizeof base, "%s", copy ? basename(copy) : "model");
+    snprintf(buf, 256, "%s", copy ? basename(copy) : "model");
     free(copy);
-    char *dot = strrchr(base, '.');
-    if (dot && dot != base)
+    char *dot = strrchr(buf, '.');
+    if (dot && dot != buf)
         *dot = '\0';
-    for (char *p = base; *p; p++)
+    for (char *p = buf; *p; p++)
         if (*p == '-')
             *p = '_';
-    int rc = spec_parse(text, len, base, m, d);
-    /* the caret line is already formatted into d->msg */
-    d->src = NULL;
-    free(text);
+    return buf;
+}
+
+int spec_parse(const char *text, size_t len, const char *default_name, Model *m, Diag *d) {
+    memset(m, 0, sizeof *m);
+    YNode *root = ytree_parse(text, len, d);
+    const int rc = root ? spec_build(root, default_name, m, d) : -1;
+    ytree_free(root);
     return rc;
 }
 

@@ -150,6 +150,15 @@ static int on_event(Builder *b, yaml_event_t *ev) {
 }
 
 YNode *ytree_parse(const char *text, size_t len, Diag *d) {
+    const char *nul = memchr(text, '\0', len); /* libyaml would stop there */
+    if (nul) {
+        int line = 1, col = 1;
+        for (const char *p = text; p < nul; p++, col++)
+            if (*p == '\n')
+                line++, col = 0;
+        error_at(d, line, col, "spec contains a NUL byte");
+        return NULL;
+    }
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser)) {
         error_at(d, 0, 0, "cannot initialise the YAML parser");

@@ -94,6 +94,28 @@ void test_write_jpeg(const char *path, const unsigned char *px, int w, int h, in
     ck_assert_int_eq(fclose(f), 0);
 }
 
+int test_load_spec(const char *path, Model *m, Diag *d) {
+    char name[256];
+    size_t len = 0;
+    YNode *tree = NULL;
+    memset(m, 0, sizeof *m);
+    char *text = read_file(path, MAX_SPEC_BYTES, &len, d);
+    d->src = text;
+    const int rc = !text || !(tree = ytree_parse(text, len, d)) ||
+                           spec_build(tree, spec_default_name(path, name), m, d) ||
+                           model_infer(m, d)
+                       ? -1
+                       : 0;
+    d->src = NULL; /* the caret line is already in d->msg */
+    ytree_free(tree);
+    free(text);
+    return rc;
+}
+
+int test_parse_spec(const char *text, size_t len, const char *default_name, Model *m, Diag *d) {
+    return spec_parse(text, len, default_name, m, d) || model_infer(m, d) ? -1 : 0;
+}
+
 const char *test_tmpdir(void) {
     static char dir[256];
     if (!dir[0]) {

@@ -43,7 +43,7 @@ typedef struct {
 /* target NULL: this machine's own */
 static void jit_model_for(JitModel *j, const char *spec, CodeStyle shape, const char *target) {
     Diag d = {.file = spec};
-    ck_assert_msg(spec_load_file(spec, &j->m, &d) == 0, "%s", d.msg);
+    ck_assert_msg(test_load_spec(spec, &j->m, &d) == 0, "%s", d.msg);
     EmitOptions o = {.style = shape, .target = target ? target : lenet_target_native()->name,
                      .tile = 16, .real = "float", .spec_file = spec};
     j->lm = model_descriptor(&j->m, 16);

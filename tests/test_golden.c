@@ -32,7 +32,7 @@ static char *slurp(const char *path, size_t *len) {
 static void check_model(const char *spec, const char *dir, CodeStyle shape, const char *runtime) {
     Model m;
     Diag d = {.file = spec};
-    ck_assert_msg(spec_load_file(spec, &m, &d) == 0, "%s", d.msg);
+    ck_assert_msg(test_load_spec(spec, &m, &d) == 0, "%s", d.msg);
     EmitOptions o = {.style = shape, .target = "avx2", .tile = 16, .real = "float",
                      .spec_file = spec};
     StrBuf c = {0}, h = {0}, mk = {0};
@@ -84,7 +84,7 @@ END_TEST
 START_TEST(test_lenet5_unrolled_checksum) {
     Model m;
     Diag d = {.file = "models/lenet5.yaml"};
-    ck_assert_msg(spec_load_file("models/lenet5.yaml", &m, &d) == 0, "%s", d.msg);
+    ck_assert_msg(test_load_spec("models/lenet5.yaml", &m, &d) == 0, "%s", d.msg);
     EmitOptions o = {.style = STYLE_UNROLL, .target = "avx2", .tile = 16, .real = "float",
                      .spec_file = "models/lenet5.yaml"};
     StrBuf c = {0};
@@ -118,7 +118,7 @@ START_TEST(test_deterministic) {
     for (int k = 0; k < 2; k++) {
         Model m;
         Diag d = {.file = "models/lenet5.yaml"};
-        ck_assert(spec_load_file("models/lenet5.yaml", &m, &d) == 0);
+        ck_assert(test_load_spec("models/lenet5.yaml", &m, &d) == 0);
         EmitOptions o = {.style = STYLE_KERNELS, .target = "avx2", .tile = 16, .real = "float",
                          .spec_file = "models/lenet5.yaml"};
         emit_source(&m, &o, k ? &b : &a);

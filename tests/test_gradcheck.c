@@ -38,7 +38,7 @@ static void net_compile(Net *net, const char *spec, CodeStyle shape, const lenet
                         const char *real, int tile) {
     memset(net, 0, sizeof *net);
     Diag d = {.file = spec};
-    ck_assert_msg(spec_load_file(spec, &net->m, &d) == 0, "%s", d.msg);
+    ck_assert_msg(test_load_spec(spec, &net->m, &d) == 0, "%s", d.msg);
     EmitOptions o = {.style = shape, .tile = tile, .real = real, .spec_file = spec};
     StrBuf src = {0};
     sb_puts(&src, lenetc_kernels_header);

@@ -190,7 +190,7 @@ END_TEST
 START_TEST(dropout_mask) {
     Model m;
     Diag d = {.file = "tests/models/dropout.yaml"};
-    ck_assert_msg(spec_load_file("tests/models/dropout.yaml", &m, &d) == 0, "%s", d.msg);
+    ck_assert_msg(test_load_spec("tests/models/dropout.yaml", &m, &d) == 0, "%s", d.msg);
     const Layer *drop = &m.layers[4]; /* rate 0.5, after dense1's 5 units */
     ck_assert_str_eq(drop->kind->kind, "dropout");
     enum { N = 20 }; /* samples */

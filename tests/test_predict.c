@@ -59,7 +59,7 @@ static void write_text(const char *path, const char *text) {
 static void init_weights(const char *spec, const char *path) {
     Model m;
     Diag d = {.file = spec};
-    ck_assert_msg(spec_load_file(spec, &m, &d) == 0, "%s", d.msg);
+    ck_assert_msg(test_load_spec(spec, &m, &d) == 0, "%s", d.msg);
     lenet_model *lm = model_descriptor(&m, 1);
     float *params = calloc((size_t)lm->n_params, sizeof *params);
     lenet_init_params(lm, params, 7);
@@ -755,7 +755,7 @@ START_TEST(test_torch_input_stage) {
     const char *path = _i == 0 ? specs[0] : spec;
     Model m;
     Diag d = {.file = path};
-    ck_assert_msg(spec_load_file(path, &m, &d) == 0, "%s", d.msg);
+    ck_assert_msg(test_load_spec(path, &m, &d) == 0, "%s", d.msg);
     lenet_model *lm = model_descriptor(&m, 16);
     const int H = lm->data_h, W = lm->data_w, P = lm->pad, N = 16;
     const int Hp = H + 2 * P, Wp = W + 2 * P;

@@ -31,7 +31,7 @@
 /* Parses text as t.yaml; on failure the message is in d->msg. */
 static int parse(const char *text, const char *default_name, Model *m, Diag *d) {
     *d = (Diag){.file = "t.yaml", .src = text};
-    return spec_parse(text, strlen(text), default_name, m, d);
+    return test_parse_spec(text, strlen(text), default_name, m, d);
 }
 
 static void parse_ok(const char *text, const char *default_name, Model *m) {
@@ -108,7 +108,7 @@ static void check_default_train(const lenet_hparams *h) {
 START_TEST(lenet5_model) {
     Model m;
     Diag d = {.file = "models/lenet5.yaml"};
-    ck_assert_msg(spec_load_file("models/lenet5.yaml", &m, &d) == 0, "%s", d.msg);
+    ck_assert_msg(test_load_spec("models/lenet5.yaml", &m, &d) == 0, "%s", d.msg);
     ck_assert_ptr_null(d.src); /* the file's text is gone after loading */
     ck_assert_str_eq(m.name, "lenet5");
     ck_assert_int_eq(m.in_h, 28);
@@ -164,7 +164,7 @@ END_TEST
 START_TEST(lenet5_classic_model) {
     Model m;
     Diag d = {.file = "models/lenet5-classic.yaml"};
-    ck_assert_msg(spec_load_file("models/lenet5-classic.yaml", &m, &d) == 0, "%s", d.msg);
+    ck_assert_msg(test_load_spec("models/lenet5-classic.yaml", &m, &d) == 0, "%s", d.msg);
     ck_assert_str_eq(m.name, "lenet5_classic");
     ck_assert_int_eq(m.in_h, 28);
     ck_assert_int_eq(m.pad, 2);
@@ -520,7 +520,7 @@ START_TEST(nul_byte) {
     static const char text[] = INPUT "layers:\n  - fla\0tten\n  - dense: {units: 10}\n";
     Model m;
     Diag d = {.file = "t.yaml", .src = text};
-    ck_assert_int_eq(spec_parse(text, sizeof text - 1, "net", &m, &d), -1);
+    ck_assert_int_eq(test_parse_spec(text, sizeof text - 1, "net", &m, &d), -1);
     /* the line is shown up to the NUL and the caret points just past it */
     ck_assert_str_eq(d.msg, "t.yaml:3:8: error: spec contains a NUL byte\n"
                             "      - fla\n"
@@ -529,7 +529,7 @@ START_TEST(nul_byte) {
     /* a NUL as the very last byte still counts */
     static const char text2[] = INPUT "layers:\n" TAIL "\0";
     d = (Diag){.file = "t.yaml", .src = text2};
-    ck_assert_int_eq(spec_parse(text2, sizeof text2 - 1, "net", &m, &d), -1);
+    ck_assert_int_eq(test_parse_spec(text2, sizeof text2 - 1, "net", &m, &d), -1);
     ck_assert_str_eq(d.msg, "t.yaml:5:1: error: spec contains a NUL byte");
     model_free(&m);
 }
@@ -552,21 +552,21 @@ START_TEST(load_file_names) {
     snprintf(path, sizeof path, "%s/my-net.yaml", test_tmpdir());
     write_spec(path, INPUT "layers:\n" TAIL, strlen(INPUT "layers:\n" TAIL));
     d = (Diag){.file = path};
-    ck_assert_msg(spec_load_file(path, &m, &d) == 0, "%s", d.msg);
+    ck_assert_msg(test_load_spec(path, &m, &d) == 0, "%s", d.msg);
     ck_assert_str_eq(m.name, "my_net");
     model_free(&m);
     /* no extension at all */
     snprintf(path, sizeof path, "%s/plain", test_tmpdir());
     write_spec(path, INPUT "layers:\n" TAIL, strlen(INPUT "layers:\n" TAIL));
     d = (Diag){.file = path};
-    ck_assert_msg(spec_load_file(path, &m, &d) == 0, "%s", d.msg);
+    ck_assert_msg(test_load_spec(path, &m, &d) == 0, "%s", d.msg);
     ck_assert_str_eq(m.name, "plain");
     model_free(&m);
     /* only the last extension goes: "v1.2" is no identifier */
     snprintf(path, sizeof path, "%s/v1.2.yaml", test_tmpdir());
     write_spec(path, INPUT "layers:\n" TAIL, strlen(INPUT "layers:\n" TAIL));
     d = (Diag){.file = "v1.2.yaml"};
-    ck_assert_int_eq(spec_load_file(path, &m, &d), -1);
+    ck_assert_int_eq(test_load_spec(path, &m, &d), -1);
     ck_assert_str_eq(d.msg, "v1.2.yaml:1:1: error: model name 'v1.2' (taken from the file name) "
                             "may hold only letters, digits and '_' (names must match "
                             "[A-Za-z_][A-Za-z0-9_]*); add a 'name:' key\n"
@@ -579,7 +579,7 @@ START_TEST(load_file_names) {
     write_spec(path, "name: lives\n" INPUT "layers:\n" TAIL,
                strlen("name: lives\n" INPUT "layers:\n" TAIL));
     d = (Diag){.file = path};
-    ck_assert_msg(spec_load_file(path, &m, &d) == 0, "%s", d.msg);
+    ck_assert_msg(test_load_spec(path, &m, &d) == 0, "%s", d.msg);
     ck_assert_str_eq(m.name, "lives");
     model_free(&m);
 }
@@ -621,11 +621,11 @@ START_TEST(load_file_errors) {
     char path[512];
     Model m;
     Diag d = {.file = "nowhere.yaml"};
-    ck_assert_int_eq(spec_load_file("tests/no/such/dir/nowhere.yaml", &m, &d), -1);
+    ck_assert_int_eq(test_load_spec("tests/no/such/dir/nowhere.yaml", &m, &d), -1);
     ck_assert_str_eq(d.msg, "nowhere.yaml: error: cannot open: No such file or directory");
     model_free(&m);
     d = (Diag){.file = "models"};
-    ck_assert_int_eq(spec_load_file("models", &m, &d), -1);
+    ck_assert_int_eq(test_load_spec("models", &m, &d), -1);
     ck_assert_str_eq(d.msg, "models: error: not a regular file (a directory)");
     model_free(&m);
     /* a FIFO with no writer would block a plain open(): refused at once */
@@ -633,12 +633,12 @@ START_TEST(load_file_errors) {
     unlink(path);
     ck_assert_int_eq(mkfifo(path, 0600), 0);
     d = (Diag){.file = "fifo.yaml"};
-    ck_assert_int_eq(spec_load_file(path, &m, &d), -1);
+    ck_assert_int_eq(test_load_spec(path, &m, &d), -1);
     ck_assert_str_eq(d.msg, "fifo.yaml: error: not a regular file (a FIFO)");
     model_free(&m);
     unlink(path);
     d = (Diag){.file = "/dev/zero"};
-    ck_assert_int_eq(spec_load_file("/dev/zero", &m, &d), -1);
+    ck_assert_int_eq(test_load_spec("/dev/zero", &m, &d), -1);
     ck_assert_str_eq(d.msg, "/dev/zero: error: not a regular file (a device)");
     model_free(&m);
     /* the caret line comes from the file's text */
@@ -646,7 +646,7 @@ START_TEST(load_file_errors) {
     snprintf(path, sizeof path, "%s/bad.yaml", test_tmpdir());
     write_spec(path, bad, sizeof bad - 1);
     d = (Diag){.file = "bad.yaml"};
-    ck_assert_int_eq(spec_load_file(path, &m, &d), -1);
+    ck_assert_int_eq(test_load_spec(path, &m, &d), -1);
     ck_assert_str_eq(d.msg, "bad.yaml:3:12: error: unknown key 'filtres' in conv layer "
                             "(expected name, filters, kernel, stride, padding, activation, alpha)\n"
                             "      - conv: {filtres: 6, kernel: 3}\n"
@@ -658,7 +658,7 @@ START_TEST(load_file_errors) {
     snprintf(path, sizeof path, "%s/nul.yaml", test_tmpdir());
     write_spec(path, nul, sizeof nul - 1);
     d = (Diag){.file = "nul.yaml"};
-    ck_assert_int_eq(spec_load_file(path, &m, &d), -1);
+    ck_assert_int_eq(test_load_spec(path, &m, &d), -1);
     ck_assert_str_eq(d.msg, "nul.yaml:5:3: error: spec contains a NUL byte\n"
                             "    # \n"
                             "      ^");
@@ -672,7 +672,7 @@ START_TEST(load_file_errors) {
     write_spec(path, big, n);
     free(big);
     d = (Diag){.file = "huge.yaml"};
-    ck_assert_int_eq(spec_load_file(path, &m, &d), -1);
+    ck_assert_int_eq(test_load_spec(path, &m, &d), -1);
     ck_assert_str_eq(d.msg, "huge.yaml: error: file is 1048577 bytes; the limit is 1048576");
     model_free(&m);
     remove(path);
@@ -765,7 +765,7 @@ START_TEST(warnings) {
                                           "models/color-mnist.yaml"};
     for (size_t i = 0; i < sizeof shipped / sizeof shipped[0]; i++) {
         Diag f = {.file = shipped[i]};
-        ck_assert_msg(spec_load_file(shipped[i], &m, &f) == 0, "%s", f.msg);
+        ck_assert_msg(test_load_spec(shipped[i], &m, &f) == 0, "%s", f.msg);
         model_warn_tile(&m, 16, &f);
         ck_assert_msg(f.n_warnings == 0, "%s", f.warnings);
         model_free(&m);

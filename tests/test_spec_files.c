@@ -82,7 +82,7 @@ START_TEST(bad_spec_file) {
     const char *spec = dirs[0].specs.gl_pathv[_i];
     Model m;
     Diag d = {.file = spec};
-    int rc = spec_load_file(spec, &m, &d);
+    int rc = test_load_spec(spec, &m, &d);
     model_free(&m);
     ck_assert_msg(rc == -1, "%s: the spec was accepted", spec);
     ck_assert(d.failed);
@@ -97,7 +97,7 @@ START_TEST(good_spec_file) {
     const char *spec = dirs[1].specs.gl_pathv[_i];
     Model m;
     Diag d = {.file = spec};
-    ck_assert_msg(spec_load_file(spec, &m, &d) == 0, "%s: %s", spec, d.msg);
+    ck_assert_msg(test_load_spec(spec, &m, &d) == 0, "%s: %s", spec, d.msg);
     StrBuf sb = {0};
     model_summary(&m, &sb);
     model_free(&m);
@@ -115,7 +115,7 @@ START_TEST(summary_json_file) {
     const char *spec = models.gl_pathv[_i];
     Model m;
     Diag d = {.file = spec};
-    ck_assert_msg(spec_load_file(spec, &m, &d) == 0, "%s: %s", spec, d.msg);
+    ck_assert_msg(test_load_spec(spec, &m, &d) == 0, "%s: %s", spec, d.msg);
     char *json = model_summary_json(&m);
     model_free(&m);
     ck_assert_ptr_nonnull(json);

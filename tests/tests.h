@@ -27,6 +27,14 @@ void assert_file_is(const char *what, const char *path, const char *got, size_t 
 /* Scratch directory for files a test writes (created on demand). */
 const char *test_tmpdir(void);
 
+#ifdef LENETC_H
+/* The compiler's front end as main.c runs it, pass by pass: a spec file
+ * read, its YAML, the IR, every shape (the message in d->msg); the same
+ * from text. */
+int test_load_spec(const char *path, Model *m, Diag *d);
+int test_parse_spec(const char *text, size_t len, const char *default_name, Model *m, Diag *d);
+#endif
+
 /* Runs a shell command; its stdout and stderr (or its stdout alone, with
  * stderr dropped) into out (n bytes at most); returns its exit status (-1
  * if it did not exit). */

@@ -73,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     Model m;
     Diag d = {.file = "fuzz.yaml"};
-    if (spec_parse((const char *)data, size, "fuzz", &m, &d) != 0) {
+    if (spec_parse((const char *)data, size, "fuzz", &m, &d) != 0 || model_infer(&m, &d) != 0) {
         if (!d.msg[0])
             abort(); /* refused without a word */
         model_free(&m);
