@@ -3,7 +3,7 @@
  *
  *   spec.yaml --yaml.c--> YNode tree --spec.c--> Model (IR)
  *             --shape.c--> shapes, tensors' places, lenet_model descriptor
- *             --emit.c + layer_*.c--> C source --jit.c--> running code
+ *             --emit*.c + layer_*.c--> C source --jit.c--> running code
  *                                               \--files.c--> DIR/NAME.c, .h, Makefile
  *
  * Everything about one kind of layer is in layer_<kind>.c behind a LayerKind;
@@ -330,7 +330,9 @@ char *model_summary_json(const Model *m);
  * (conv taps that fall into padding are not computed, so not counted). */
 long layer_macs(const Layer *l, bool backward);
 
-/* ---- emitter (emit.c) -------------------------------------------------- */
+/* ---- emitter: the C text (emit_text.c), descriptors (emit_desc.c), axis
+ * geometry (geometry.c), the model's passes (emit.c), the files
+ * (emit_files.c) --------------------------------------------------------- */
 typedef struct {
     CodeStyle style;
     const char *target;     /* kernels and compiler flags for: "avx2", ... */
@@ -347,7 +349,11 @@ struct Emitter {
     int terms;              /* terms on the current line of a sum */
 };
 
-/* Layer emitters write through these. */
+/* ---- emit_text.c: what layer emitters write through */
+/* The indentation of the current block (emit_line and the rest start with it). */
+void emit_indent(Emitter *e);
+/* "6x26x26" for a feature map, "120" for a vector, into buf */
+void shape_str(Shape s, char *buf, size_t n);
 void emit_line(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void emit_open(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void emit_close(Emitter *e);
@@ -358,23 +364,6 @@ const char *emit_real(Emitter *e, double v, char buf[32]);
  * double code computes with 0.3 where float code has 0.3f. */
 const char *emit_spec_real(Emitter *e, float v, char buf[32]);
 
-/* emit.c brackets each layer's code with these: the layer's comment, its
- * signature and named pointers with literal offsets:
- *   forward:  each tensor's var (w, bias...), in, out, saved (if any); pass
- *             if the kind uses it
- *   backward: the tensors read in backward, in, out, saved, dout, din (if
- *             need_dinput), each trainable tensor's grad_var (gw, gb...)
- * A kind's emitters write only the body. */
-void emit_forward_begin(Emitter *e, const Layer *l);
-void emit_backward_begin(Emitter *e, const Layer *l);
-void emit_function_end(Emitter *e);
-/* The same for a batch statistic's functions (LayerKind.forward_sums...):
- *   forward_sums:  in, sums (its doubles in pass->sums), pass
- *   backward_sums: out, saved, dout, sums, pass
- *   update_state:  each state tensor's var (writable), pass */
-void emit_forward_sums_begin(Emitter *e, const Layer *l);
-void emit_backward_sums_begin(Emitter *e, const Layer *l);
-void emit_update_state_begin(Emitter *e, const Layer *l);
 /* Emits `for (int b = 0; b < TILE; b++)` and opens its block. */
 void emit_lane_loop(Emitter *e);
 /* A row-major index over (name, extent) pairs in Horner's form, as
@@ -408,6 +397,16 @@ void emit_lanes(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 
  * rounds exactly like the loop. */
 void emit_lane_sum(Emitter *e, const char *lhs, const char *term);
 
+/* Long sums for the unrolled style, wrapped a few terms per line:
+ *   sum_begin(e, "out[%ld + b] = bias[%d]", ...); sum_term(e, " + w[%d] * in[%s]", ...);
+ *   ...; sum_end(e); */
+void sum_begin(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sum_term(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sum_end(Emitter *e);
+/* "b" or "336 + b": the lane b of feature f in a tile-innermost tensor. */
+const char *lane(Emitter *e, long f, char buf[32]);
+
+/* ---- emit_desc.c */
 /* Kernels style: "lenet_sgemm" (float) or "lenet_dgemm" (double). */
 const char *emit_kernel(Emitter *e, const char *name, char buf[48]);
 /* `static const lenet_gemm NAME = {...};` with the nonzero fields, and the
@@ -415,6 +414,7 @@ const char *emit_kernel(Emitter *e, const char *name, char buf[48]);
 void emit_gemm_desc(Emitter *e, const char *name, const lenet_gemm *g);
 void emit_dot_desc(Emitter *e, const char *name, const lenet_gemm_dot *g);
 void emit_window_desc(Emitter *e, const char *name, const lenet_window *w);
+/* ---- geometry.c */
 /* An axis of a convolution split into classes: runs of outputs o that see
  * the same taps t (0 <= o * stride + t - pad < size), or, by tap, runs of
  * taps that see the same outputs. */
@@ -425,15 +425,24 @@ typedef struct {
 int axis_runs_by_output(int out, int k, int stride, int pad, int size, AxisRun *runs);
 int axis_runs_by_tap(int out, int k, int stride, int pad, int size, AxisRun *runs);
 
-/* Long sums for the unrolled style, wrapped a few terms per line:
- *   sum_begin(e, "out[%ld + b] = bias[%d]", ...); sum_term(e, " + w[%d] * in[%s]", ...);
- *   ...; sum_end(e); */
-void sum_begin(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sum_term(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sum_end(Emitter *e);
-/* "b" or "336 + b": the lane b of feature f in a tile-innermost tensor. */
-const char *lane(Emitter *e, long f, char buf[32]);
-
+/* ---- emit.c */
+/* emit.c brackets each layer's code with these: the layer's comment, its
+ * signature and named pointers with literal offsets:
+ *   forward:  each tensor's var (w, bias...), in, out, saved (if any); pass
+ *             if the kind uses it
+ *   backward: the tensors read in backward, in, out, saved, dout, din (if
+ *             need_dinput), each trainable tensor's grad_var (gw, gb...)
+ * A kind's emitters write only the body. */
+void emit_forward_begin(Emitter *e, const Layer *l);
+void emit_backward_begin(Emitter *e, const Layer *l);
+void emit_function_end(Emitter *e);
+/* The same for a batch statistic's functions (LayerKind.forward_sums...):
+ *   forward_sums:  in, sums (its doubles in pass->sums), pass
+ *   backward_sums: out, saved, dout, sums, pass
+ *   update_state:  each state tensor's var (writable), pass */
+void emit_forward_sums_begin(Emitter *e, const Layer *l);
+void emit_backward_sums_begin(Emitter *e, const Layer *l);
+void emit_update_state_begin(Emitter *e, const Layer *l);
 /* The kernels: every layer's functions and <model>_forward/_backward. Needs
  * nothing from any header, so the JIT compiles exactly this text. */
 /* The unrolled style grows with the multiply-adds (about 34 bytes of C for
@@ -446,6 +455,7 @@ const char *emit_style_name(CodeStyle style);
 /* The target the options name; the machine's own when they name none. */
 const lenet_target *emit_target(const EmitOptions *o);
 void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out);
+/* ---- emit_files.c */
 /* The three files of an emitted build. runtime_dir is written into the
  * Makefile (relative to the output directory); when it is empty, the
  * Makefile builds against the installation under prefix (absolute), or
