@@ -90,45 +90,51 @@ void emit_activation_grad(Emitter *e, Activation a, float alpha, long n, const c
 
 /* ---- fused: conv and dense ---------------------------------------------- */
 
+static FusedAct *fused(const Layer *l) { return LAYER_DATA(FusedAct, l); }
+
+Activation layer_activation(const Layer *l) {
+    return l->kind->fuses_activation ? (Activation)fused(l)->act : ACT_NONE;
+}
+
 int activation_parse(Layer *l, const YNode *p, Diag *d) {
-    l->act = ACT_NONE;
-    l->act_alpha = 0.2f; /* Keras' leaky_relu activation */
+    fused(l)->act = ACT_NONE;
+    fused(l)->alpha = 0.2f; /* Keras' leaky_relu activation */
     const YNode *act = spec_get(p, "activation"), *alpha = spec_get(p, "alpha");
     if (act && act->kind == Y_SCALAR && strcmp(act->text, "softmax") == 0)
         return error_at(d, act->line, act->col, "%s (activation: none)", softmax_is_the_loss);
-    if (spec_choice(p, "activation", activation_names, &l->act, d) ||
-        spec_real(p, "alpha", 0.0, 1.0, &l->act_alpha, d))
+    if (spec_choice(p, "activation", activation_names, &fused(l)->act, d) ||
+        spec_real(p, "alpha", 0.0, 1.0, &fused(l)->alpha, d))
         return -1;
-    if (alpha && l->act != ACT_LEAKY_RELU)
+    if (alpha && fused(l)->act != ACT_LEAKY_RELU)
         return error_at(d, alpha->line, alpha->col,
                         "alpha is leaky_relu's slope: it needs activation: leaky_relu");
     return 0;
 }
 
 void activation_describe(const Layer *l, StrBuf *sb) {
-    if (l->act == ACT_LEAKY_RELU)
-        sb_printf(sb, ", leaky_relu %g", l->act_alpha);
-    else if (l->act != ACT_NONE)
-        sb_printf(sb, ", %s", activation_names[l->act]);
+    if (fused(l)->act == ACT_LEAKY_RELU)
+        sb_printf(sb, ", leaky_relu %g", fused(l)->alpha);
+    else if (fused(l)->act != ACT_NONE)
+        sb_printf(sb, ", %s", activation_names[fused(l)->act]);
 }
 
 void activation_torch_module(const Layer *l, json_t *modules) {
     char suffix[32];
-    snprintf(suffix, sizeof suffix, "_%s", activation_names[l->act]);
-    if (l->act == ACT_LEAKY_RELU)
+    snprintf(suffix, sizeof suffix, "_%s", activation_names[fused(l)->act]);
+    if (fused(l)->act == ACT_LEAKY_RELU)
         layer_torch_module(modules, l, suffix, "LeakyReLU",
-                           json_pack("[o]", layer_json_real(l->act_alpha)), NULL);
-    else if (l->act != ACT_NONE)
-        layer_torch_module(modules, l, suffix, activation_torch(l->act), NULL, NULL);
+                           json_pack("[o]", layer_json_real(fused(l)->alpha)), NULL);
+    else if (fused(l)->act != ACT_NONE)
+        layer_torch_module(modules, l, suffix, activation_torch(fused(l)->act), NULL, NULL);
 }
 
 int activation_gemm_flags(const Emitter *e, const Layer *l) {
-    return e->opt.style == STYLE_KERNELS && l->act == ACT_RELU ? LENET_RELU : 0;
+    return e->opt.style == STYLE_KERNELS && fused(l)->act == ACT_RELU ? LENET_RELU : 0;
 }
 
 void emit_fused_activation(Emitter *e, const Layer *l) {
     if (!activation_gemm_flags(e, l)) /* else the gemm's */
-        emit_activation(e, l->act, l->act_alpha, shape_size(l->out) * e->opt.tile, "out", "out");
+        emit_activation(e, fused(l)->act, fused(l)->alpha, shape_size(l->out) * e->opt.tile, "out", "out");
 }
 
 #define RELU_GRADIENT_RULE "/* relu: no gradient where the output was clamped */"
@@ -136,14 +142,14 @@ void emit_fused_activation(Emitter *e, const Layer *l) {
 void emit_fused_activation_grad(Emitter *e, const Layer *l) {
     const long n = shape_size(l->out) * e->opt.tile;
     char fn[48];
-    if (l->act == ACT_NONE)
+    if (fused(l)->act == ACT_NONE)
         return;
-    if (l->act == ACT_RELU && e->opt.style == STYLE_KERNELS) {
+    if (fused(l)->act == ACT_RELU && e->opt.style == STYLE_KERNELS) {
         emit_line(e, RELU_GRADIENT_RULE);
         emit_line(e, "%s(%ld, out, dout, dout);", emit_kernel(e, "relu_backward", fn), n);
         return;
     }
-    emit_line(e, l->act == ACT_RELU ? RELU_GRADIENT_RULE
+    emit_line(e, fused(l)->act == ACT_RELU ? RELU_GRADIENT_RULE
                                     : "/* the activation's derivative, from the output */");
-    emit_activation_grad(e, l->act, l->act_alpha, n, "out", "dout", "dout");
+    emit_activation_grad(e, fused(l)->act, fused(l)->alpha, n, "out", "dout", "dout");
 }

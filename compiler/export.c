@@ -43,7 +43,7 @@ static const LayerTensor *tensor_named(const Layer *l, const char *name) {
  * affine layer already in scale-and-shift form). */
 static bool folds_into(const Layer *p, int C) {
     const LayerTensor *w = tensor_named(p, "weight"), *b = tensor_named(p, "bias");
-    return !p->kind->view && p->act == ACT_NONE && w && b && w->dims[0] == C && b->size == C &&
+    return !p->kind->view && layer_activation(p) == ACT_NONE && w && b && w->dims[0] == C && b->size == C &&
            w->size % C == 0;
 }
 

@@ -16,6 +16,17 @@
 
 #include "lenetc.h"
 
+/* conv's attributes: the fused activation first (activation.c reads it) */
+typedef struct {
+    FusedAct act;
+    int filters, kernel, stride;
+    int pad_mode;           /* PAD_VALID, PAD_SAME or PAD_EXPLICIT */
+    int pad;                /* PAD_EXPLICIT's pixels */
+    int pad_top, pad_left;  /* resolved by infer: rows above, columns left */
+} Conv;
+LAYER_DATA_FITS(Conv);
+#define CONV(l) LAYER_DATA(Conv, l)
+
 static int conv_parse(Layer *l, const YNode *p, Diag *d) {
     static const char *const keys[] = {"name",   "filters",    "kernel", "stride",
                                        "padding", "activation", "alpha",  NULL};
@@ -23,21 +34,21 @@ static int conv_parse(Layer *l, const YNode *p, Diag *d) {
         return -1;
     if (!p)
         return error_at(d, l->line, l->col, "conv needs filters and kernel");
-    l->stride = 1;
-    if (spec_int(p, "filters", 1, MAX_DIM, true, &l->filters, d) ||
-        spec_square(p, "kernel", 1, 64, true, &l->kernel, d) ||
-        spec_square(p, "stride", 1, 64, false, &l->stride, d))
+    CONV(l)->stride = 1;
+    if (spec_int(p, "filters", 1, MAX_DIM, true, &CONV(l)->filters, d) ||
+        spec_square(p, "kernel", 1, 64, true, &CONV(l)->kernel, d) ||
+        spec_square(p, "stride", 1, 64, false, &CONV(l)->stride, d))
         return -1;
-    l->pad_mode = PAD_VALID;
+    CONV(l)->pad_mode = PAD_VALID;
     const YNode *pad = spec_get(p, "padding");
     if (pad && pad->kind == Y_SCALAR && !strcmp(pad->text, "same")) {
-        l->pad_mode = PAD_SAME;
+        CONV(l)->pad_mode = PAD_SAME;
     } else if (pad && !(pad->kind == Y_SCALAR && !strcmp(pad->text, "valid"))) {
         if (pad->kind != Y_SCALAR || !(pad->text[0] >= '0' && pad->text[0] <= '9'))
             return error_at(d, pad->line, pad->col,
                             "padding must be valid, same or a number of pixels");
-        l->pad_mode = PAD_EXPLICIT;
-        if (spec_int(p, "padding", 0, 64, true, &l->pad, d))
+        CONV(l)->pad_mode = PAD_EXPLICIT;
+        if (spec_int(p, "padding", 0, 64, true, &CONV(l)->pad, d))
             return -1;
     }
     return activation_parse(l, p, d);
@@ -45,14 +56,14 @@ static int conv_parse(Layer *l, const YNode *p, Diag *d) {
 
 /* Output size along one axis, and the padding before it. */
 static int conv_axis(const Layer *l, int in, int *pad_before) {
-    int k = l->kernel, s = l->stride;
-    if (l->pad_mode == PAD_SAME) {
+    int k = CONV(l)->kernel, s = CONV(l)->stride;
+    if (CONV(l)->pad_mode == PAD_SAME) {
         int out = (in + s - 1) / s;
         int total = (out - 1) * s + k - in;
         *pad_before = total > 0 ? total / 2 : 0;
         return out;
     }
-    int p = l->pad_mode == PAD_EXPLICIT ? l->pad : 0;
+    int p = CONV(l)->pad_mode == PAD_EXPLICIT ? CONV(l)->pad : 0;
     *pad_before = p;
     return in + 2 * p < k ? 0 : (in + 2 * p - k) / s + 1;
 }
@@ -63,22 +74,22 @@ static int conv_infer(Layer *l, Diag *d) {
                         "%s: conv needs a height x width x channels input, but gets a vector of "
                         "%d values",
                         l->name, l->in.c);
-    int oh = conv_axis(l, l->in.h, &l->pad_top);
-    int ow = conv_axis(l, l->in.w, &l->pad_left);
+    int oh = conv_axis(l, l->in.h, &CONV(l)->pad_top);
+    int ow = conv_axis(l, l->in.w, &CONV(l)->pad_left);
     if (oh < 1 || ow < 1)
         return error_at(d, l->line, l->col,
                         "%s: kernel %dx%d is larger than its %dx%d input (padding %d)", l->name,
-                        l->kernel, l->kernel, l->in.h, l->in.w,
-                        l->pad_mode == PAD_EXPLICIT ? l->pad : 0);
-    l->out = (Shape){l->filters, oh, ow, false};
+                        CONV(l)->kernel, CONV(l)->kernel, l->in.h, l->in.w,
+                        CONV(l)->pad_mode == PAD_EXPLICIT ? CONV(l)->pad : 0);
+    l->out = (Shape){CONV(l)->filters, oh, ow, false};
     /* PyTorch's Conv2d: weight [out][in][kh][kw] */
-    const int rf = l->kernel * l->kernel;
+    const int rf = CONV(l)->kernel * CONV(l)->kernel;
     LayerTensor *w = layer_tensor(l, "weight", "w", "gw", LENET_INIT_GLOROT_UNIFORM, 4,
-                                  (int[]){l->filters, l->in.c, l->kernel, l->kernel});
+                                  (int[]){CONV(l)->filters, l->in.c, CONV(l)->kernel, CONV(l)->kernel});
     w->fan_in = l->in.c * rf;
-    w->fan_out = l->filters * rf;
+    w->fan_out = CONV(l)->filters * rf;
     w->in_backward = true;
-    layer_tensor(l, "bias", "bias", "gb", LENET_INIT_ZEROS, 1, (int[]){l->filters});
+    layer_tensor(l, "bias", "bias", "gb", LENET_INIT_ZEROS, 1, (int[]){CONV(l)->filters});
     return 0;
 }
 
@@ -94,38 +105,38 @@ static long valid_taps(int out, int k, int s, int pad, int in) {
 /* Taps that fall into padding are not computed, so not counted. */
 static long conv_macs(const Layer *l) {
     return (long)l->out.c * l->in.c *
-           valid_taps(l->out.h, l->kernel, l->stride, l->pad_top, l->in.h) *
-           valid_taps(l->out.w, l->kernel, l->stride, l->pad_left, l->in.w);
+           valid_taps(l->out.h, CONV(l)->kernel, CONV(l)->stride, CONV(l)->pad_top, l->in.h) *
+           valid_taps(l->out.w, CONV(l)->kernel, CONV(l)->stride, CONV(l)->pad_left, l->in.w);
 }
 
 /* PyTorch pads both sides alike; "same" with an even kernel pads one more
  * pixel after, which takes a ZeroPad2d in front. */
 static void conv_torch(const Layer *l, json_t *modules) {
-    int pb = (l->out.h - 1) * l->stride + l->kernel - l->in.h - l->pad_top;
-    int pr = (l->out.w - 1) * l->stride + l->kernel - l->in.w - l->pad_left;
+    int pb = (l->out.h - 1) * CONV(l)->stride + CONV(l)->kernel - l->in.h - CONV(l)->pad_top;
+    int pr = (l->out.w - 1) * CONV(l)->stride + CONV(l)->kernel - l->in.w - CONV(l)->pad_left;
     pb = pb > 0 ? pb : 0;
     pr = pr > 0 ? pr : 0;
     int pad = 0;
-    if (l->pad_top == pb && l->pad_left == pr && l->pad_top == l->pad_left)
-        pad = l->pad_top;
+    if (CONV(l)->pad_top == pb && CONV(l)->pad_left == pr && CONV(l)->pad_top == CONV(l)->pad_left)
+        pad = CONV(l)->pad_top;
     else
         layer_torch_module(modules, l, "_pad", "ZeroPad2d",
-                           json_pack("[[i, i, i, i]]", l->pad_left, pr, l->pad_top, pb), NULL);
+                           json_pack("[[i, i, i, i]]", CONV(l)->pad_left, pr, CONV(l)->pad_top, pb), NULL);
     layer_torch_module(modules, l, NULL, "Conv2d",
-                       json_pack("[i, i, i, i]", l->in.c, l->filters, l->kernel, l->stride),
+                       json_pack("[i, i, i, i]", l->in.c, CONV(l)->filters, CONV(l)->kernel, CONV(l)->stride),
                        json_pack("{s:i}", "padding", pad));
     activation_torch_module(l, modules);
 }
 
 static void conv_describe(const Layer *l, StrBuf *sb) {
-    sb_printf(sb, "conv %d@%dx%d stride %d, padding ", l->filters, l->kernel, l->kernel,
-              l->stride);
-    if (l->pad_mode == PAD_VALID)
+    sb_printf(sb, "conv %d@%dx%d stride %d, padding ", CONV(l)->filters, CONV(l)->kernel, CONV(l)->kernel,
+              CONV(l)->stride);
+    if (CONV(l)->pad_mode == PAD_VALID)
         sb_puts(sb, "valid");
-    else if (l->pad_mode == PAD_SAME)
-        sb_printf(sb, "same (%d before)", l->pad_top);
+    else if (CONV(l)->pad_mode == PAD_SAME)
+        sb_printf(sb, "same (%d before)", CONV(l)->pad_top);
     else
-        sb_printf(sb, "%d", l->pad);
+        sb_printf(sb, "%d", CONV(l)->pad);
     activation_describe(l, sb);
 }
 
@@ -137,9 +148,9 @@ typedef struct {
 
 static Geo geo(const Layer *l) {
     /* "same" can pad only after the input, so it always needs the checks */
-    bool padded = l->pad_mode == PAD_SAME || (l->pad_mode == PAD_EXPLICIT && l->pad > 0);
-    return (Geo){l->in.c, l->in.h, l->in.w, l->out.c, l->out.h, l->out.w, l->kernel, l->stride,
-                 l->pad_top, l->pad_left, padded};
+    bool padded = CONV(l)->pad_mode == PAD_SAME || (CONV(l)->pad_mode == PAD_EXPLICIT && CONV(l)->pad > 0);
+    return (Geo){l->in.c, l->in.h, l->in.w, l->out.c, l->out.h, l->out.w, CONV(l)->kernel, CONV(l)->stride,
+                 CONV(l)->pad_top, CONV(l)->pad_left, padded};
 }
 
 /* Input row (or column) of output o and tap k; -1 when it is padding. */
@@ -610,6 +621,7 @@ const LayerKind conv_kind = {
     .describe = conv_describe,
     .macs = conv_macs,
     .torch = conv_torch,
+    .fuses_activation = true,
     .forward = {[STYLE_LOOPS] = conv_forward_loops, [STYLE_UNROLL] = conv_forward_unrolled,
                 [STYLE_KERNELS] = conv_forward_kernels},
     .backward = {[STYLE_LOOPS] = conv_backward_loops, [STYLE_UNROLL] = conv_backward_unrolled,

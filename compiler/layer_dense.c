@@ -15,13 +15,21 @@
 
 #include "lenetc.h"
 
+/* dense's attributes: the fused activation first (activation.c reads it) */
+typedef struct {
+    FusedAct act;
+    int units;
+} Dense;
+LAYER_DATA_FITS(Dense);
+#define DENSE(l) LAYER_DATA(Dense, l)
+
 static int dense_parse(Layer *l, const YNode *p, Diag *d) {
     static const char *const keys[] = {"name", "units", "activation", "alpha", NULL};
     if (spec_check_keys(p, "dense layer", keys, d))
         return -1;
     if (!p)
         return error_at(d, l->line, l->col, "dense needs units");
-    return spec_int(p, "units", 1, 1 << 16, true, &l->units, d) || activation_parse(l, p, d);
+    return spec_int(p, "units", 1, 1 << 16, true, &DENSE(l)->units, d) || activation_parse(l, p, d);
 }
 
 static int dense_infer(Layer *l, Diag *d) {
@@ -29,26 +37,26 @@ static int dense_infer(Layer *l, Diag *d) {
         return error_at(d, l->line, l->col,
                         "%s: dense needs a vector, but gets %dx%dx%d: add a flatten layer before it",
                         l->name, l->in.h, l->in.w, l->in.c);
-    l->out = (Shape){l->units, 1, 1, true};
+    l->out = (Shape){DENSE(l)->units, 1, 1, true};
     /* PyTorch's Linear: weight [out][in] */
     LayerTensor *w = layer_tensor(l, "weight", "w", "gw", LENET_INIT_GLOROT_UNIFORM, 2,
-                                  (int[]){l->units, l->in.c});
+                                  (int[]){DENSE(l)->units, l->in.c});
     w->fan_in = l->in.c;
-    w->fan_out = l->units;
+    w->fan_out = DENSE(l)->units;
     w->in_backward = true;
-    layer_tensor(l, "bias", "bias", "gb", LENET_INIT_ZEROS, 1, (int[]){l->units});
+    layer_tensor(l, "bias", "bias", "gb", LENET_INIT_ZEROS, 1, (int[]){DENSE(l)->units});
     return 0;
 }
 
-static long dense_macs(const Layer *l) { return (long)l->units * l->in.c; }
+static long dense_macs(const Layer *l) { return (long)DENSE(l)->units * l->in.c; }
 
 static void dense_torch(const Layer *l, json_t *modules) {
-    layer_torch_module(modules, l, NULL, "Linear", json_pack("[i, i]", l->in.c, l->units), NULL);
+    layer_torch_module(modules, l, NULL, "Linear", json_pack("[i, i]", l->in.c, DENSE(l)->units), NULL);
     activation_torch_module(l, modules);
 }
 
 static void dense_describe(const Layer *l, StrBuf *sb) {
-    sb_printf(sb, "dense %d -> %d", l->in.c, l->units);
+    sb_printf(sb, "dense %d -> %d", l->in.c, DENSE(l)->units);
     activation_describe(l, sb);
 }
 
@@ -56,7 +64,7 @@ static void dense_describe(const Layer *l, StrBuf *sb) {
 static void dense_forward_kernels(Emitter *e, const Layer *l) {
     const int T = e->opt.tile, N = l->in.c;
     char fn[48];
-    lenet_gemm d = {.m = l->units, .k = {1, 1, N}, .groups = {1, 1}, .width = T,
+    lenet_gemm d = {.m = DENSE(l)->units, .k = {1, 1, N}, .groups = {1, 1}, .width = T,
                     .flags = activation_gemm_flags(e, l), .a_row = N, .a_k = {0, 0, 1},
                     .b_k = {0, 0, T}, .c_row = T};
     emit_gemm_desc(e, "fwd", &d);
@@ -68,7 +76,7 @@ static void dense_forward_kernels(Emitter *e, const Layer *l) {
  * tile's lanes: with in transposed to [T][N] it is a gemm whose rows are
  * whole runs of weights, gw[j][i] += sum over b of dout[j][b] x in^T[b][i]. */
 static void dense_backward_kernels(Emitter *e, const Layer *l) {
-    const int T = e->opt.tile, N = l->in.c, U = l->units;
+    const int T = e->opt.tile, N = l->in.c, U = DENSE(l)->units;
     char fn[48];
     emit_fused_activation_grad(e, l);
     emit_line(e, "/* bias: dout summed over lanes */");
@@ -97,7 +105,7 @@ static void dense_backward_kernels(Emitter *e, const Layer *l) {
 
 static void dense_forward_loops(Emitter *e, const Layer *l) {
     const char *R = e->opt.real;
-    int T = e->opt.tile, N = l->in.c, U = l->units;
+    int T = e->opt.tile, N = l->in.c, U = DENSE(l)->units;
     char p[128];
     emit_open(e, "for (int j = 0; j < %d; j++)", U);
     emit_line(e, "%s *o = %s;", R, lanes_at(p, "out", "j", T));
@@ -112,7 +120,7 @@ static void dense_forward_loops(Emitter *e, const Layer *l) {
 }
 
 static void dense_forward_unrolled(Emitter *e, const Layer *l) {
-    int N = l->in.c, U = l->units;
+    int N = l->in.c, U = DENSE(l)->units;
     char a[32], c[32];
     emit_lane_loop(e);
     for (int j = 0; j < U; j++) {
@@ -127,7 +135,7 @@ static void dense_forward_unrolled(Emitter *e, const Layer *l) {
 
 static void dense_backward_loops(Emitter *e, const Layer *l) {
     const char *R = e->opt.real;
-    int T = e->opt.tile, N = l->in.c, U = l->units;
+    int T = e->opt.tile, N = l->in.c, U = DENSE(l)->units;
     char p[128];
     emit_fused_activation_grad(e, l);
     emit_line(e, "/* bias and weights: sums over lanes, in lane order */");
@@ -156,7 +164,7 @@ static void dense_backward_loops(Emitter *e, const Layer *l) {
 }
 
 static void dense_backward_unrolled(Emitter *e, const Layer *l) {
-    int N = l->in.c, U = l->units;
+    int N = l->in.c, U = DENSE(l)->units;
     char a[32], c[32], zero[32];
     emit_real(e, 0.0, zero);
     emit_fused_activation_grad(e, l);
@@ -191,6 +199,7 @@ const LayerKind dense_kind = {
     .describe = dense_describe,
     .macs = dense_macs,
     .torch = dense_torch,
+    .fuses_activation = true,
     .forward = {[STYLE_LOOPS] = dense_forward_loops, [STYLE_UNROLL] = dense_forward_unrolled,
                 [STYLE_KERNELS] = dense_forward_kernels},
     .backward = {[STYLE_LOOPS] = dense_backward_loops, [STYLE_UNROLL] = dense_backward_unrolled,

@@ -13,6 +13,13 @@
 
 #include "lenetc.h"
 
+/* pool's attributes */
+typedef struct {
+    int size, stride;       /* the window's side and step */
+} Pool;
+LAYER_DATA_FITS(Pool);
+#define POOL(l) LAYER_DATA(Pool, l)
+
 extern const LayerKind maxpool_kind;
 
 static int pool_parse(Layer *l, const YNode *p, Diag *d) {
@@ -22,11 +29,11 @@ static int pool_parse(Layer *l, const YNode *p, Diag *d) {
         return -1;
     if (!p)
         return error_at(d, l->line, l->col, "%s needs a size", l->kind->kind);
-    l->size = 0;
-    if (spec_square(p, "size", 1, 64, true, &l->size, d))
+    POOL(l)->size = 0;
+    if (spec_square(p, "size", 1, 64, true, &POOL(l)->size, d))
         return -1;
-    l->stride = l->size;
-    return spec_square(p, "stride", 1, 64, false, &l->stride, d);
+    POOL(l)->stride = POOL(l)->size;
+    return spec_square(p, "stride", 1, 64, false, &POOL(l)->stride, d);
 }
 
 static int pool_infer(Layer *l, Diag *d) {
@@ -35,21 +42,21 @@ static int pool_infer(Layer *l, Diag *d) {
                         "%s: %s needs a height x width x channels input, but gets a vector of "
                         "%d values",
                         l->name, l->kind->kind, l->in.c);
-    if (l->size > l->in.h || l->size > l->in.w)
+    if (POOL(l)->size > l->in.h || POOL(l)->size > l->in.w)
         return error_at(d, l->line, l->col, "%s: window %dx%d is larger than its %dx%d input",
-                        l->name, l->size, l->size, l->in.h, l->in.w);
-    l->out = (Shape){l->in.c, (l->in.h - l->size) / l->stride + 1,
-                     (l->in.w - l->size) / l->stride + 1, false};
+                        l->name, POOL(l)->size, POOL(l)->size, l->in.h, l->in.w);
+    l->out = (Shape){l->in.c, (l->in.h - POOL(l)->size) / POOL(l)->stride + 1,
+                     (l->in.w - POOL(l)->size) / POOL(l)->stride + 1, false};
     return 0;
 }
 
 static void pool_describe(const Layer *l, StrBuf *sb) {
-    sb_printf(sb, "%s %dx%d stride %d", l->kind->kind, l->size, l->size, l->stride);
+    sb_printf(sb, "%s %dx%d stride %d", l->kind->kind, POOL(l)->size, POOL(l)->size, POOL(l)->stride);
 }
 
 /* Feature index of window tap (ky, kx) for output (c, oy, ox). */
 static long tap(const Layer *l, int c, int oy, int ox, int ky, int kx) {
-    return ((long)c * l->in.h + oy * l->stride + ky) * l->in.w + ox * l->stride + kx;
+    return ((long)c * l->in.h + oy * POOL(l)->stride + ky) * l->in.w + ox * POOL(l)->stride + kx;
 }
 
 static long outf(const Layer *l, int c, int oy, int ox) {
@@ -65,8 +72,8 @@ static int open_windows(Emitter *e, const Layer *l, bool backward) {
     const char *R = e->opt.real;
     int T = e->opt.tile;
     char corner_y[32], corner_x[32], idx[96], p[128];
-    snprintf(corner_y, sizeof corner_y, l->stride == 1 ? "oy" : "oy * %d", l->stride);
-    snprintf(corner_x, sizeof corner_x, l->stride == 1 ? "ox" : "ox * %d", l->stride);
+    snprintf(corner_y, sizeof corner_y, POOL(l)->stride == 1 ? "oy" : "oy * %d", POOL(l)->stride);
+    snprintf(corner_x, sizeof corner_x, POOL(l)->stride == 1 ? "ox" : "ox * %d", POOL(l)->stride);
     int open = emit_loop(e, "c", l->out.c);
     open += emit_loop(e, "oy", l->out.h);
     open += emit_loop(e, "ox", l->out.w);
@@ -89,24 +96,24 @@ static int open_windows(Emitter *e, const Layer *l, bool backward) {
 /* "(ky * 26 + kx) * 16": window tap (ky, kx) from the corner */
 static const char *window_tap(Emitter *e, const Layer *l, char buf[128]) {
     char idx[96];
-    const bool taps = l->size > 1; /* else no loops: the one tap is the corner */
+    const bool taps = POOL(l)->size > 1; /* else no loops: the one tap is the corner */
     return times(buf, index_expr(idx, 2, (const char *[]){taps ? "ky" : NULL, taps ? "kx" : NULL},
-                                 (const int[]){l->size, l->in.w}), e->opt.tile);
+                                 (const int[]){POOL(l)->size, l->in.w}), e->opt.tile);
 }
 
 /* The window's taps: loops over ky and kx (none for a 1x1 window), naming
  * its tap's offset from the corner `f`; returns the blocks to close. */
 static int open_taps(Emitter *e, const Layer *l) {
     char tap_at[128];
-    int open = emit_loop(e, "ky", l->size);
-    open += emit_loop(e, "kx", l->size);
+    int open = emit_loop(e, "ky", POOL(l)->size);
+    open += emit_loop(e, "kx", POOL(l)->size);
     emit_line(e, "const int f = %s;", window_tap(e, l, tap_at));
     return open;
 }
 
 /* Kernels style: the layer's windows as one descriptor, and one call. */
 static void window_call(Emitter *e, const Layer *l, const char *kernel, const char *args) {
-    lenet_window w = {l->in.c, l->in.h, l->in.w, l->out.h, l->out.w, l->size, l->stride,
+    lenet_window w = {l->in.c, l->in.h, l->in.w, l->out.h, l->out.w, POOL(l)->size, POOL(l)->stride,
                       e->opt.tile};
     char fn[48];
     emit_window_desc(e, "win", &w);
@@ -130,7 +137,7 @@ static void maxpool_forward_loops(Emitter *e, const Layer *l) {
 }
 
 static void maxpool_forward_unrolled(Emitter *e, const Layer *l) {
-    int K = l->size;
+    int K = POOL(l)->size;
     char a[32], c[32];
     emit_lane_loop(e);
     for (int ch = 0; ch < l->out.c; ch++)
@@ -177,7 +184,7 @@ static void maxpool_backward_loops(Emitter *e, const Layer *l) {
 }
 
 static void maxpool_backward_unrolled(Emitter *e, const Layer *l) {
-    int K = l->size;
+    int K = POOL(l)->size;
     char a[32], c[32];
     emit_line(e, MAX_GRADIENT_RULE);
     emit_zero(e, "din", shape_size(l->in));
@@ -206,7 +213,7 @@ static void avgpool_forward_kernels(Emitter *e, const Layer *l) {
 
 static void avgpool_forward_loops(Emitter *e, const Layer *l) {
     char inv[32];
-    emit_real(e, 1.0 / (l->size * l->size), inv);
+    emit_real(e, 1.0 / (POOL(l)->size * POOL(l)->size), inv);
     int open = open_windows(e, l, false);
     emit_lanes(e, "o[$] = 0;");
     const int taps = open_taps(e, l);
@@ -218,7 +225,7 @@ static void avgpool_forward_loops(Emitter *e, const Layer *l) {
 }
 
 static void avgpool_forward_unrolled(Emitter *e, const Layer *l) {
-    int K = l->size;
+    int K = POOL(l)->size;
     char a[32], c[32], inv[32], zero[32];
     emit_real(e, 1.0 / (K * K), inv);
     emit_real(e, 0.0, zero);
@@ -237,7 +244,7 @@ static void avgpool_forward_unrolled(Emitter *e, const Layer *l) {
 }
 
 static void avg_gradient_rule(Emitter *e, const Layer *l) {
-    emit_line(e, "/* each input of a window gets dout / %d */", l->size * l->size);
+    emit_line(e, "/* each input of a window gets dout / %d */", POOL(l)->size * POOL(l)->size);
 }
 
 static void avgpool_backward_kernels(Emitter *e, const Layer *l) {
@@ -247,7 +254,7 @@ static void avgpool_backward_kernels(Emitter *e, const Layer *l) {
 
 static void avgpool_backward_loops(Emitter *e, const Layer *l) {
     char inv[32];
-    emit_real(e, 1.0 / (l->size * l->size), inv);
+    emit_real(e, 1.0 / (POOL(l)->size * POOL(l)->size), inv);
     avg_gradient_rule(e, l);
     emit_zero(e, "din", shape_size(l->in));
     int open = open_windows(e, l, true);
@@ -258,7 +265,7 @@ static void avgpool_backward_loops(Emitter *e, const Layer *l) {
 }
 
 static void avgpool_backward_unrolled(Emitter *e, const Layer *l) {
-    int K = l->size;
+    int K = POOL(l)->size;
     char a[32], c[32], inv[32];
     emit_real(e, 1.0 / (K * K), inv);
     avg_gradient_rule(e, l);
@@ -278,7 +285,7 @@ static void avgpool_backward_unrolled(Emitter *e, const Layer *l) {
 
 static void pool_torch(const Layer *l, json_t *modules) {
     layer_torch_module(modules, l, NULL, l->kind == &maxpool_kind ? "MaxPool2d" : "AvgPool2d",
-                       json_pack("[i, i]", l->size, l->stride), NULL);
+                       json_pack("[i, i]", POOL(l)->size, POOL(l)->stride), NULL);
 }
 
 const LayerKind maxpool_kind = {

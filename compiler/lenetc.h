@@ -132,6 +132,9 @@ typedef struct {
     bool activation;
     /* forward reads the pass (lenet_pass: training flag, step seed) */
     bool uses_pass;
+    /* its attributes (LAYER_DATA) start with a FusedAct: an activation
+     * applied to its output (conv, dense; activation.c) */
+    bool fuses_activation;
     /* A kind that needs the whole batch's statistics (batchnorm) in
      * training: it keeps l->sums doubles of sums per tile (lenet_pass), its
      * forward and backward read the batch's (and take the pass), and the
@@ -181,17 +184,8 @@ struct Layer {
     const LayerKind *kind;
     char name[MAX_NAME];
     int line, col;          /* where the layer was written */
-    /* attributes; which ones apply depends on kind */
-    int filters, kernel, stride;
-    int pad_top, pad_left;  /* conv: resolved padding */
-    int pad_mode;           /* conv: PAD_VALID, PAD_SAME or PAD_EXPLICIT */
-    int pad;                /* conv: explicit padding */
-    int size;               /* pool window */
-    int units;              /* dense */
-    int act;                /* conv, dense: the fused Activation (ACT_NONE...) */
-    float act_alpha;        /* conv, dense: leaky_relu's slope */
-    /* a kind's own attributes beyond these: layer_<kind>.c keeps its struct
-     * here (LAYER_DATA), so a new kind needs no field in this header */
+    /* the kind's attributes: layer_<kind>.c keeps its struct here
+     * (LAYER_DATA), so a kind needs no field in this header */
     _Alignas(double) unsigned char data[64];
     /* set by infer */
     Shape in, out;
@@ -214,8 +208,16 @@ struct Layer {
 #define LAYER_DATA(T, l) ((T *)(l)->data)
 #define LAYER_DATA_FITS(T) _Static_assert(sizeof(T) <= sizeof(((Layer *)0)->data), #T " fits")
 
-/* ---- activations (activation.c), for activation layers and dense ----- */
+/* ---- activations (activation.c), for activation layers, conv and dense */
 typedef enum { ACT_NONE, ACT_RELU, ACT_LEAKY_RELU, ACT_TANH, ACT_SIGMOID, N_ACTIVATIONS } Activation;
+/* The activation a kind that fuses one (LayerKind.fuses_activation) applies
+ * to its output: the first member of its attributes. */
+typedef struct {
+    int act;                /* an Activation */
+    float alpha;            /* leaky_relu's slope */
+} FusedAct;
+/* l's fused activation; ACT_NONE for a kind that fuses none */
+Activation layer_activation(const Layer *l);
 /* their spellings in a spec ("none", "relu", ...), NULL-terminated */
 extern const char *const activation_names[];
 /* its torch.nn module: "ReLU", "LeakyReLU", "Tanh", "Sigmoid" */
@@ -229,7 +231,7 @@ void emit_activation_grad(Emitter *e, Activation a, float alpha, long n, const c
 /* "softmax cross-entropy (the loss) already applies softmax...": what a
  * spec asking for softmax (a layer or an activation) is told */
 extern const char *const softmax_is_the_loss;
-/* The fused activation of a conv or dense layer l (l->act, l->act_alpha):
+/* The fused activation of a conv or dense layer l (its FusedAct):
  * reads `activation` and `alpha` from p; ", relu" for describe; its torch.nn
  * module after the layer's; the gemm flags that apply it (LENET_RELU in the
  * kernels style), else 0; out = f(out) in place, unless the gemm did; dout

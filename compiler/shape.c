@@ -20,11 +20,11 @@ static void warn_mistakes(const Model *m, Diag *d) {
     while (k > 0 && !layer_params(&m->layers[k], true))
         k--;
     const Layer *logits = &m->layers[k];
-    if (logits->act != ACT_NONE)
+    if (layer_activation(logits) != ACT_NONE)
         warn_at(d, logits->line, logits->col,
                 "%s gives the logits, but its activation %s changes them: softmax "
                 "cross-entropy takes raw scores (activation: none)",
-                logits->name, activation_names[logits->act]);
+                logits->name, activation_names[layer_activation(logits)]);
     for (int i = k + 1; i < m->n_layers; i++) {
         const Layer *l = &m->layers[i];
         if (l->kind->activation)

@@ -28,6 +28,32 @@
 
 /* ---- helpers ----------------------------------------------------------- */
 
+/* A layer's one-line description (LayerKind.describe), into buf. */
+static const char *describe(const Layer *l, char buf[128]) {
+    StrBuf sb = {0};
+    l->kind->describe(l, &sb);
+    snprintf(buf, 128, "%s", sb.data);
+    sb_free(&sb);
+    return buf;
+}
+
+/* A conv's padding above and left, as its torch.nn modules have it: a
+ * ZeroPad2d((left, right, top, bottom)) first, or Conv2d's padding. */
+static void conv_pads(const Layer *l, int *top, int *left) {
+    json_t *modules = json_array();
+    l->kind->torch(l, modules);
+    const json_t *first = json_array_get(modules, 0);
+    if (!strcmp(json_string_value(json_object_get(first, "module")), "ZeroPad2d")) {
+        const json_t *p = json_array_get(json_object_get(first, "args"), 0);
+        *left = (int)json_integer_value(json_array_get(p, 0));
+        *top = (int)json_integer_value(json_array_get(p, 2));
+    } else {
+        *top = *left = (int)json_integer_value(
+            json_object_get(json_object_get(first, "kwargs"), "padding"));
+    }
+    json_decref(modules);
+}
+
 /* Parses text as t.yaml; on failure the message is in d->msg. */
 static int parse(const char *text, const char *default_name, Model *m, Diag *d) {
     *d = (Diag){.file = "t.yaml", .src = text};
@@ -138,17 +164,16 @@ START_TEST(lenet5_model) {
     ck_assert_int_eq(m.logits_off, 9784);
     /* the attributes behind the shapes */
     const Layer *c1 = &m.layers[0], *p1 = &m.layers[1], *d1 = &m.layers[7];
-    ck_assert_int_eq(c1->filters, 6);
-    ck_assert_int_eq(c1->kernel, 3);
-    ck_assert_int_eq(c1->stride, 1);
-    ck_assert_int_eq(c1->pad_mode, PAD_VALID);
-    ck_assert_int_eq(c1->pad_top, 0);
-    ck_assert_int_eq(c1->pad_left, 0);
+    char desc[128];
+    int top, left;
+    ck_assert_str_eq(describe(c1, desc), "conv 6@3x3 stride 1, padding valid");
+    conv_pads(c1, &top, &left);
+    ck_assert(top == 0 && left == 0);
     ck_assert(c1->in.c == 1 && c1->in.h == 28 && c1->in.w == 28 && !c1->in.flat);
-    ck_assert_int_eq(p1->size, 2);
-    ck_assert_int_eq(p1->stride, 2);
-    ck_assert_int_eq(d1->units, 120);
-    ck_assert(d1->act == ACT_RELU && m.layers[8].act == ACT_RELU && m.layers[9].act != ACT_RELU);
+    ck_assert_str_eq(describe(p1, desc), "maxpool 2x2 stride 2");
+    ck_assert_str_eq(describe(d1, desc), "dense 400 -> 120, relu");
+    ck_assert(layer_activation(d1) == ACT_RELU && layer_activation(&m.layers[8]) == ACT_RELU &&
+              layer_activation(&m.layers[9]) == ACT_NONE && layer_activation(p1) == ACT_NONE);
     /* where each layer was written */
     ck_assert_int_eq(c1->line, 9);
     ck_assert_int_eq(c1->col, 5);
@@ -210,7 +235,7 @@ START_TEST(defaults) {
         {"dense", "dense1", 10, 1, 1, true, 7840, 10, 0, 7840, 0, 784, false, true},
     };
     check_layers(&m, want, 2);
-    ck_assert(m.layers[1].act != ACT_RELU);
+    ck_assert(layer_activation(&m.layers[1]) != ACT_RELU);
     ck_assert_int_eq(m.n_params, 7850);
     ck_assert_int_eq(m.act_floats, 794);
     ck_assert_int_eq(m.logits_off, 784);
@@ -264,11 +289,14 @@ START_TEST(conv_padding_same) {
         Model m;
         parse_ok(text, "net", &m);
         const Layer *l = &m.layers[0];
-        ck_assert_int_eq(l->pad_mode, PAD_SAME);
+        char desc[128];
+        int top, left;
+        ck_assert_msg(strstr(describe(l, desc), "padding same ("), "%s", desc);
+        conv_pads(l, &top, &left);
         ck_assert_msg(l->out.c == 4 && l->out.h == cases[i].oh && l->out.w == cases[i].ow &&
-                          l->pad_top == cases[i].pad_top && l->pad_left == cases[i].pad_left,
+                          top == cases[i].pad_top && left == cases[i].pad_left,
                       "case %zu: out %dx%dx%d pad %d,%d; expected 4x%dx%d pad %d,%d", i, l->out.c,
-                      l->out.h, l->out.w, l->pad_top, l->pad_left, cases[i].oh, cases[i].ow,
+                      l->out.h, l->out.w, top, left, cases[i].oh, cases[i].ow,
                       cases[i].pad_top, cases[i].pad_left);
         ck_assert_int_eq(l->tensors[0].size, 4L * 2 * cases[i].kernel * cases[i].kernel);
         ck_assert_int_eq(l->tensors[1].size, 4);
@@ -286,20 +314,25 @@ START_TEST(conv_padding_explicit) {
                    "  - conv: {filters: 2, kernel: 2, stride: 3, padding: 0}\n" TAIL,
              "net", &m);
     const Layer *l = m.layers;
+    char desc[128];
+    int top, left;
     /* 28 + 4 - 5 + 1 = 28 */
-    ck_assert(l[0].pad_mode == PAD_EXPLICIT && l[0].pad == 2);
-    ck_assert(l[0].pad_top == 2 && l[0].pad_left == 2);
+    ck_assert_str_eq(describe(&l[0], desc), "conv 4@5x5 stride 1, padding 2");
+    conv_pads(&l[0], &top, &left);
+    ck_assert(top == 2 && left == 2);
     ck_assert(l[0].out.c == 4 && l[0].out.h == 28 && l[0].out.w == 28);
     ck_assert_int_eq(l[0].tensors[0].size, 4 * 1 * 25);
     /* (28 + 2 - 3) / 2 + 1 = 14 */
-    ck_assert(l[1].pad_mode == PAD_EXPLICIT && l[1].pad == 1 && l[1].stride == 2);
+    ck_assert_str_eq(describe(&l[1], desc), "conv 3@3x3 stride 2, padding 1");
     ck_assert(l[1].out.c == 3 && l[1].out.h == 14 && l[1].out.w == 14);
     ck_assert_int_eq(l[1].tensors[0].size, 3 * 4 * 9);
     /* 14 - 3 + 1 = 12 */
-    ck_assert(l[2].pad_mode == PAD_VALID && l[2].pad_top == 0);
+    ck_assert_str_eq(describe(&l[2], desc), "conv 2@3x3 stride 1, padding valid");
+    conv_pads(&l[2], &top, &left);
+    ck_assert_int_eq(top, 0);
     ck_assert(l[2].out.h == 12 && l[2].out.w == 12);
     /* (12 - 2) / 3 + 1 = 4: the last row and column are never read */
-    ck_assert(l[3].pad_mode == PAD_EXPLICIT && l[3].pad == 0);
+    ck_assert_str_eq(describe(&l[3], desc), "conv 2@2x2 stride 3, padding 0");
     ck_assert(l[3].out.c == 2 && l[3].out.h == 4 && l[3].out.w == 4);
     ck_assert_int_eq(m.layers[4].out.c, 32);
     model_free(&m);
@@ -324,9 +357,10 @@ START_TEST(pooling) {
         {"dense", "dense1", 10, 1, 1, true, 30, 10, 0, 30, 2595, 2598, false, true},
     };
     check_layers(&m, want, 6);
-    ck_assert(m.layers[0].size == 3 && m.layers[0].stride == 3);
-    ck_assert(m.layers[1].size == 2 && m.layers[1].stride == 1);
-    ck_assert(m.layers[2].size == 3 && m.layers[2].stride == 2);
+    char desc[128];
+    ck_assert_str_eq(describe(&m.layers[0], desc), "maxpool 3x3 stride 3");
+    ck_assert_str_eq(describe(&m.layers[1], desc), "avgpool 2x2 stride 1");
+    ck_assert_str_eq(describe(&m.layers[2], desc), "maxpool 3x3 stride 2");
     ck_assert_int_eq(m.n_params, 40);
     ck_assert_int_eq(m.act_floats, 2608);
     model_free(&m);
@@ -341,8 +375,11 @@ START_TEST(dense_activation) {
                    "  - dense: {units: 16, activation: none}\n"
                    "  - dense: {units: 2}\n",
              "net", &m);
-    ck_assert(m.layers[1].act == ACT_RELU && m.layers[2].act != ACT_RELU && m.layers[3].act != ACT_RELU);
-    ck_assert_int_eq(m.layers[1].units, 32);
+    ck_assert(layer_activation(&m.layers[1]) == ACT_RELU &&
+              layer_activation(&m.layers[2]) == ACT_NONE &&
+              layer_activation(&m.layers[3]) == ACT_NONE);
+    char desc[128];
+    ck_assert_str_eq(describe(&m.layers[1], desc), "dense 784 -> 32, relu");
     ck_assert_int_eq(m.layers[1].tensors[0].size, 32 * 784);
     ck_assert_int_eq(m.layers[2].tensors[0].size, 16 * 32);
     ck_assert_int_eq(m.n_classes, 2);
@@ -373,7 +410,8 @@ START_TEST(layer_forms) {
         ck_assert_str_eq(m.layers[i].name, name);
         ck_assert_int_eq(m.layers[i].line, 3 + i);
     }
-    ck_assert_int_eq(m.layers[6].units, 10);
+    char desc[128];
+    ck_assert_str_eq(describe(&m.layers[6], desc), "dense 784 -> 10");
     model_free(&m);
     /* block style and flow style throughout: tests/specs/good/ */
 }
@@ -799,9 +837,9 @@ START_TEST(keras_spellings_are_synonyms) {
     Model a, b;
     parse_ok(keras, "net", &a);
     parse_ok(ours, "net", &b);
-    ck_assert_int_eq(a.layers[0].kernel, 3);
-    ck_assert_int_eq(a.layers[0].stride, 2);
-    ck_assert_int_eq(a.layers[1].stride, 1);
+    char desc[128];
+    ck_assert_str_eq(describe(&a.layers[0], desc), "conv 6@3x3 stride 2, padding valid, relu");
+    ck_assert_str_eq(describe(&a.layers[1], desc), "maxpool 2x2 stride 1");
     ck_assert_int_eq(a.train.batch, 32);
     ck_assert_float_eq(a.train.lr, 0.01f);
     ck_assert_float_eq(a.train.eps, 0.001f);
