@@ -41,18 +41,18 @@ typedef struct {
 } JitModel;
 
 /* target NULL: this machine's own */
-static void jit_model_for(JitModel *j, const char *spec, CodeStyle shape, const char *target) {
+static void jit_model_for(JitModel *j, const char *spec, CodeStyle style, const char *target) {
     Diag d = {.file = spec};
     ck_assert_msg(test_load_spec(spec, &j->m, &d) == 0, "%s", d.msg);
-    EmitOptions o = {.style = shape, .target = target ? target : lenet_target_native()->name,
+    EmitOptions o = {.style = style, .target = target ? target : lenet_target_native()->name,
                      .tile = 16, .real = "float", .spec_file = spec};
     j->lm = model_descriptor(&j->m, 16);
     j->jit = jit_compile(&j->m, &o, j->lm, &d, NULL, NULL);
     ck_assert_msg(j->jit != NULL, "%s", d.msg);
 }
 
-static void jit_model(JitModel *j, const char *spec, CodeStyle shape) {
-    jit_model_for(j, spec, shape, NULL);
+static void jit_model(JitModel *j, const char *spec, CodeStyle style) {
+    jit_model_for(j, spec, style, NULL);
 }
 
 static void jit_model_free(JitModel *j) {

@@ -1,6 +1,6 @@
 /* test_golden.c: the generated code, byte for byte, against generated/.
  *
- *   generated/NAME/            every models/NAME.yaml, default (kernels) shape
+ *   generated/NAME/            every models/NAME.yaml, default (kernels) style
  *   generated/loops/NAME/      the same, --style loops
  *   generated/tests/NAME/      every tests/models/NAME.yaml, --unroll full
  *   generated/lenet5-unroll.sha256   lenet5 fully unrolled (megabytes)
@@ -10,7 +10,7 @@
  *   generated/summary/NAME.json      (test_spec_files.c)
  *
  * All are emitted --target avx2 (the target only shows in the kernels
- * shape's LENET_TARGET, the descriptor and the Makefile's flags).
+ * style's LENET_TARGET, the descriptor and the Makefile's flags).
  *
  * `make golden` rewrites them on purpose; review the diff like code.
  */
@@ -29,11 +29,11 @@ static char *slurp(const char *path, size_t *len) {
     return s;
 }
 
-static void check_model(const char *spec, const char *dir, CodeStyle shape, const char *runtime) {
+static void check_model(const char *spec, const char *dir, CodeStyle style, const char *runtime) {
     Model m;
     Diag d = {.file = spec};
     ck_assert_msg(test_load_spec(spec, &m, &d) == 0, "%s", d.msg);
-    EmitOptions o = {.style = shape, .target = "avx2", .tile = 16, .real = "float",
+    EmitOptions o = {.style = style, .target = "avx2", .tile = 16, .real = "float",
                      .spec_file = spec};
     StrBuf c = {0}, h = {0}, mk = {0};
     emit_source(&m, &o, &c);
@@ -52,12 +52,12 @@ static void check_model(const char *spec, const char *dir, CodeStyle shape, cons
     model_free(&m);
 }
 
-static int for_each_spec(const char *pattern, const char *dir, CodeStyle shape,
+static int for_each_spec(const char *pattern, const char *dir, CodeStyle style,
                          const char *runtime) {
     glob_t g;
     ck_assert_int_eq(glob(pattern, 0, NULL, &g), 0);
     for (size_t i = 0; i < g.gl_pathc; i++)
-        check_model(g.gl_pathv[i], dir, shape, runtime);
+        check_model(g.gl_pathv[i], dir, style, runtime);
     int n = (int)g.gl_pathc;
     globfree(&g);
     return n;

@@ -32,18 +32,18 @@ typedef struct {
     long n_params, n_acts, n_in, n_logits;
 } Net;
 
-/* Compiles spec in the given shape (for the kernels style: calling target's
+/* Compiles spec in the given style (for the kernels style: calling target's
  * kernels) with libtcc. */
-static void net_compile(Net *net, const char *spec, CodeStyle shape, const lenet_target *target,
+static void net_compile(Net *net, const char *spec, CodeStyle style, const lenet_target *target,
                         const char *real, int tile) {
     memset(net, 0, sizeof *net);
     Diag d = {.file = spec};
     ck_assert_msg(test_load_spec(spec, &net->m, &d) == 0, "%s", d.msg);
-    EmitOptions o = {.style = shape, .tile = tile, .real = real, .spec_file = spec};
+    EmitOptions o = {.style = style, .tile = tile, .real = real, .spec_file = spec};
     StrBuf src = {0};
     sb_puts(&src, lenetc_kernels_header);
     emit_kernels(&net->m, &o, &src);
-    net->jit = jit_compile_text(src.data, shape == STYLE_KERNELS ? target->symbols : NULL, &d);
+    net->jit = jit_compile_text(src.data, style == STYLE_KERNELS ? target->symbols : NULL, &d);
     sb_free(&src);
     ck_assert_msg(net->jit != NULL, "%s", d.msg);
     char name[96];
@@ -179,10 +179,10 @@ static double probe_loss(Batch *b, const double *params, const double *r) {
 
 /* Checks every parameter's gradient if max_checks >= n_params, else a
  * random sample that includes the first and last of every tensor. */
-static void gradcheck(const char *spec, CodeStyle shape, const lenet_target *target, int tile,
+static void gradcheck(const char *spec, CodeStyle style, const lenet_target *target, int tile,
                       long max_checks) {
     Net net;
-    net_compile(&net, spec, shape, target, "double", tile);
+    net_compile(&net, spec, style, target, "double", tile);
     lenet_rng rng;
     lenet_rng_seed(&rng, 1234);
     Batch batch;
@@ -233,7 +233,7 @@ static void gradcheck(const char *spec, CodeStyle shape, const lenet_target *tar
         double err = fabs(fd - g[k]);
         double tol = 1e-6 + 1e-5 * fabs(g[k]);
         ck_assert_msg(err <= tol, "%s (%s): d/dparam[%ld]: backward %.12g, finite difference %.12g",
-                      spec, target ? target->name : emit_style_name(shape), k, g[k], fd);
+                      spec, target ? target->name : emit_style_name(style), k, g[k], fd);
         worst = err > worst ? err : worst;
         checked++;
     }
@@ -347,7 +347,7 @@ static void nets_agree(Net *a, Net *b, const char *what, double tol) {
     batch_backward(&ba, p, ga);
     batch_backward(&bb, p, gb);
     /* the first layer with parameters needs no input gradient: the kernels
-     * shape may use that space as scratch (dense: its input transposed) */
+     * style may use that space as scratch (dense: its input transposed) */
     for (int i = 0; i < a->m.n_layers; i++) {
         const Layer *l = &a->m.layers[i];
         if (!layer_params(l, true))
@@ -388,28 +388,28 @@ static void nets_agree(Net *a, Net *b, const char *what, double tol) {
     batch_free(&bb);
 }
 
-static void shapes_agree(const char *spec, int tile, CodeStyle shape, const lenet_target *t) {
+static void styles_agree(const char *spec, int tile, CodeStyle style, const lenet_target *t) {
     Net a, b;
     net_compile(&a, spec, STYLE_LOOPS, NULL, "float", tile);
-    net_compile(&b, spec, shape, t, "float", tile);
+    net_compile(&b, spec, style, t, "float", tile);
     char what[256];
-    snprintf(what, sizeof what, "%s, %s%s%s, tile %d", spec, emit_style_name(shape),
+    snprintf(what, sizeof what, "%s, %s%s%s, tile %d", spec, emit_style_name(style),
              t ? " for " : "", t ? t->name : "", tile);
-    nets_agree(&a, &b, what, shape == STYLE_KERNELS ? 1e-5 : 0);
+    nets_agree(&a, &b, what, style == STYLE_KERNELS ? 1e-5 : 0);
     net_free(&a);
     net_free(&b);
 }
 
-START_TEST(test_shapes_agree_small) { shapes_agree(small_models[_i], 16, STYLE_UNROLL, NULL); }
+START_TEST(test_styles_agree_small) { styles_agree(small_models[_i], 16, STYLE_UNROLL, NULL); }
 END_TEST
 
-START_TEST(test_shapes_agree_lenet5) {
-    shapes_agree("models/lenet5.yaml", 16, STYLE_UNROLL, NULL);
+START_TEST(test_styles_agree_lenet5) {
+    styles_agree("models/lenet5.yaml", 16, STYLE_UNROLL, NULL);
 }
 END_TEST
 
-START_TEST(test_shapes_agree_lenet5_classic) {
-    shapes_agree("models/lenet5-classic.yaml", 16, STYLE_UNROLL, NULL);
+START_TEST(test_styles_agree_lenet5_classic) {
+    styles_agree("models/lenet5-classic.yaml", 16, STYLE_UNROLL, NULL);
 }
 END_TEST
 
@@ -419,14 +419,14 @@ END_TEST
 START_TEST(test_kernels_agree_small) {
     const lenet_target *t = test_target(_i / (2 * n_small));
     if (t)
-        shapes_agree(small_models[_i % n_small], _i / n_small % 2 ? 5 : 16, STYLE_KERNELS, t);
+        styles_agree(small_models[_i % n_small], _i / n_small % 2 ? 5 : 16, STYLE_KERNELS, t);
 }
 END_TEST
 
 START_TEST(test_kernels_agree_lenets) {
     const lenet_target *t = test_target(_i / 2);
     if (t)
-        shapes_agree(_i % 2 ? "models/lenet5-classic.yaml" : "models/lenet5.yaml", 16,
+        styles_agree(_i % 2 ? "models/lenet5-classic.yaml" : "models/lenet5.yaml", 16,
                      STYLE_KERNELS, t);
 }
 END_TEST
@@ -820,9 +820,9 @@ Suite *gradcheck_suite(void) {
     suite_add_tcase(s, tc);
     TCase *sh = tcase_create("code_shapes");
     tcase_set_timeout(sh, 300);
-    tcase_add_loop_test(sh, test_shapes_agree_small, 0, n_small);
-    tcase_add_test(sh, test_shapes_agree_lenet5);
-    tcase_add_test(sh, test_shapes_agree_lenet5_classic);
+    tcase_add_loop_test(sh, test_styles_agree_small, 0, n_small);
+    tcase_add_test(sh, test_styles_agree_lenet5);
+    tcase_add_test(sh, test_styles_agree_lenet5_classic);
     tcase_add_loop_test(sh, test_kernels_agree_small, 0, TEST_TARGETS * 2 * n_small);
     tcase_add_loop_test(sh, test_kernels_agree_lenets, 0, TEST_TARGETS * 2);
     tcase_add_test(sh, test_sse2_forward_exact);
