@@ -22,7 +22,7 @@ COMPILER_SRC = $(sort $(filter-out compiler/main.c,$(wildcard compiler/*.c)))
 COMPILER_OBJ = $(COMPILER_SRC:.c=.o)
 TEST_SRC     = $(sort $(wildcard tests/*.c))
 TEST_OBJ     = $(TEST_SRC:.c=.o)
-HEADERS      = $(wildcard runtime/*.h compiler/*.h tests/*.h)
+HEADERS      = $(wildcard runtime/*.h compiler/*.h tests/*.h) compiler/TEMPLATE
 
 all: lenetc runtime/liblenet.a
 

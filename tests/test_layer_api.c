@@ -17,6 +17,10 @@
 #include "lenetc.h"
 #include "tests.h"
 
+/* compiler/TEMPLATE, the starting file of a new kind, as it stands: it
+ * must build and be a working kind (template_is_a_kind). */
+#include "TEMPLATE"
+
 static int probe_infer(Layer *l, Diag *d) {
     l->out = l->in;
     const int n = (int)shape_size(l->in);
@@ -236,6 +240,52 @@ START_TEST(dropout_mask) {
 }
 END_TEST
 
+/* The template's kind (a scale by 2, by default), swapped in for the relu
+ * and compiled in every style: out = 2 in, din = 2 dout. */
+START_TEST(template_is_a_kind) {
+    const CodeStyle style = (CodeStyle)_i;
+    Model m;
+    Diag d = {.file = "api.yaml"};
+    ck_assert_msg(spec_parse(spec, strlen(spec), "api", &m, &d) == 0, "%s", d.msg);
+    Layer *l = &m.layers[2];
+    l->kind = &TEMPLATE_kind;
+    memset(l->data, 0, sizeof l->data);
+    ck_assert_msg(l->kind->parse(l, NULL, &d) == 0, "%s", d.msg);
+    ck_assert_msg(model_infer(&m, &d) == 0, "%s", d.msg);
+    EmitOptions o = {.style = style, .target = lenet_target_native()->name, .tile = 4,
+                     .real = "float", .spec_file = "api.yaml"};
+    lenet_model *lm = model_descriptor(&m, o.tile);
+    Jit *j = jit_compile(&m, &o, lm, &d, NULL, NULL);
+    ck_assert_msg(j != NULL, "%s", d.msg);
+    float *params = calloc((size_t)lm->n_params, sizeof *params);
+    float *grads = calloc((size_t)lm->n_params, sizeof *grads);
+    float *acts = calloc((size_t)lm->act_floats * o.tile, sizeof *acts);
+    float *dacts = calloc((size_t)lm->act_floats * o.tile, sizeof *dacts);
+    lenet_init_params(lm, params, 3);
+    for (long i = 0; i < 16 * o.tile; i++)
+        acts[i] = (float)(i % 7) - 3;
+    lm->forward(params, acts, &(lenet_pass){.training = 1});
+    const long in = l->in_off * o.tile, out = l->out_off * o.tile, n = shape_size(l->in) * o.tile;
+    for (long i = 0; i < n; i++)
+        ck_assert_float_eq(acts[out + i], 2 * acts[in + i]);
+    for (long i = 0; i < (long)lm->act_floats * o.tile; i++)
+        dacts[i] = (float)(i % 5) - 2;
+    lm->backward(params, acts, dacts, grads, &(lenet_pass){.training = 1});
+    /* the relu's place: its input's gradient is twice its output's */
+    long ok = 0;
+    for (long i = 0; i < n; i++)
+        ok += dacts[in + i] == 2 * dacts[out + i];
+    ck_assert_int_eq(ok, n);
+    free(params);
+    free(grads);
+    free(acts);
+    free(dacts);
+    jit_free(j);
+    descriptor_free(lm);
+    model_free(&m);
+}
+END_TEST
+
 Suite *layer_api_suite(void) {
     Suite *s = suite_create("layer_api");
     TCase *t = tcase_create("core");
@@ -244,6 +294,7 @@ Suite *layer_api_suite(void) {
     tcase_add_test(t, initialisers);
     tcase_add_test(t, step_seeds);
     tcase_add_test(t, dropout_mask);
+    tcase_add_loop_test(t, template_is_a_kind, 0, N_STYLES);
     suite_add_tcase(s, t);
     return s;
 }
