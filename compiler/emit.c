@@ -241,6 +241,18 @@ static void emit_model_backward(Emitter *E, const Model *m) {
         emit_close(E);
 }
 
+/* A layer's forward or backward body: its lowered program rendered in the
+ * style, or, for a kind that does not lower yet, its own code for it. */
+static void layer_pass(Emitter *e, const Layer *l, bool backward) {
+    if (l->kind->lower) {
+        Program p = {.n = 0};
+        l->kind->lower(l, e->opt.tile, backward, &p);
+        render_program(e, &p);
+    } else {
+        (backward ? layer_backward : layer_forward)(l, e->opt.style)(e, l);
+    }
+}
+
 void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out) {
     Emitter e = {.out = out, .opt = *o};
     Emitter *E = &e;
@@ -250,7 +262,7 @@ void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out) {
         if (l->kind->view)
             continue;
         emit_forward_begin(E, l);
-        layer_forward(l, o->style)(E, l);
+        layer_pass(E, l, false);
         emit_function_end(E);
         if (l->kind->forward_sums && !o->forward_only) {
             emit_forward_sums_begin(E, l);
@@ -269,7 +281,7 @@ void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out) {
         }
         emit_backward_begin(E, l);
         if (l->need_dinput || layer_params(l, true))
-            layer_backward(l, o->style)(E, l);
+            layer_pass(E, l, true);
         emit_function_end(E);
     }
     for (int i = 0; i < m->n_layers && !o->forward_only; i++) {

@@ -3,8 +3,8 @@
  *   - leaky_relu                    alpha 0.3, Keras' LeakyReLU default
  *   - leaky_relu: {alpha: 0.01}     PyTorch's default
  *
- * Elementwise, so one loop (activation.c's) serves every style: the kernels
- * style falls back to it (gcc vectorises it in an emitted build).
+ * Elementwise: one activation operation, a loop in every style (render.c;
+ * gcc vectorises it in an emitted build).
  */
 #include "lenetc.h"
 
@@ -32,13 +32,8 @@ static void leaky_relu_describe(const Layer *l, StrBuf *sb) {
     sb_printf(sb, "leaky_relu alpha %g", alpha_of(l));
 }
 
-static void leaky_relu_forward(Emitter *e, const Layer *l) {
-    emit_activation(e, ACT_LEAKY_RELU, alpha_of(l), shape_size(l->in) * e->opt.tile, "in", "out");
-}
-
-static void leaky_relu_backward(Emitter *e, const Layer *l) {
-    emit_activation_grad(e, ACT_LEAKY_RELU, alpha_of(l), shape_size(l->in) * e->opt.tile, "out",
-                         "dout", "din");
+static void leaky_relu_lower(const Layer *l, int tile, bool backward, Program *p) {
+    lower_activation(p, backward, ACT_LEAKY_RELU, alpha_of(l), shape_size(l->in) * tile);
 }
 
 static void leaky_relu_torch(const Layer *l, json_t *modules) {
@@ -55,6 +50,5 @@ const LayerKind leaky_relu_kind = {
     .infer = leaky_relu_infer,
     .describe = leaky_relu_describe,
     .torch = leaky_relu_torch,
-    .forward = {[STYLE_LOOPS] = leaky_relu_forward},
-    .backward = {[STYLE_LOOPS] = leaky_relu_backward},
+    .lower = leaky_relu_lower,
 };

@@ -1,7 +1,7 @@
 /* layer_relu.c: out = max(in, 0), elementwise. Its gradient passes where
- * the output is positive. Elementwise code has no reduction to unroll, so
- * the unrolled style falls back to the loop; the kernels style calls the
- * runtime's. */
+ * the output is positive. It lowers to one activation operation, which the
+ * kernels style renders as the runtime's relu and the others as a loop
+ * (render.c). */
 #include "lenetc.h"
 
 static int relu_parse(Layer *l, const YNode *p, Diag *d) {
@@ -16,27 +16,9 @@ static int relu_infer(Layer *l, Diag *d) {
 
 static void relu_describe(const Layer *l, StrBuf *sb) { sb_puts(sb, "relu"); }
 
-static long tile_values(Emitter *e, const Layer *l) {
-    return shape_size(l->in) * e->opt.tile;
-}
-
-static void relu_forward_loops(Emitter *e, const Layer *l) {
-    emit_activation(e, ACT_RELU, 0, tile_values(e, l), "in", "out");
-}
-
-static void relu_forward_kernels(Emitter *e, const Layer *l) {
-    char fn[48];
-    emit_line(e, "%s(%ld, in, out);", emit_kernel(e, "relu_forward", fn), tile_values(e, l));
-}
-
-static void relu_backward_loops(Emitter *e, const Layer *l) {
-    emit_activation_grad(e, ACT_RELU, 0, tile_values(e, l), "out", "dout", "din");
-}
-
-static void relu_backward_kernels(Emitter *e, const Layer *l) {
-    char fn[48];
-    emit_line(e, "%s(%ld, out, dout, din);", emit_kernel(e, "relu_backward", fn),
-              tile_values(e, l));
+/* forward: out = max(in, 0); backward: din = dout where out > 0 */
+static void relu_lower(const Layer *l, int tile, bool backward, Program *p) {
+    lower_activation(p, backward, ACT_RELU, 0, shape_size(l->in) * tile);
 }
 
 static void relu_torch(const Layer *l, json_t *modules) {
@@ -52,6 +34,5 @@ const LayerKind relu_kind = {
     .infer = relu_infer,
     .describe = relu_describe,
     .torch = relu_torch,
-    .forward = {[STYLE_LOOPS] = relu_forward_loops, [STYLE_KERNELS] = relu_forward_kernels},
-    .backward = {[STYLE_LOOPS] = relu_backward_loops, [STYLE_KERNELS] = relu_backward_kernels},
+    .lower = relu_lower,
 };

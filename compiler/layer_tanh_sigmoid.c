@@ -3,8 +3,8 @@
  *   - tanh          out = tanh(in)
  *   - sigmoid       out = 1 / (1 + exp(-in))
  *
- * Both are activation.c's loops in every style (the kernels style falls
- * back to them); their gradients come from the output.
+ * Each lowers to one activation operation, activation.c's loop in every
+ * style (render.c); their gradients come from the output.
  */
 #include "lenetc.h"
 
@@ -24,12 +24,8 @@ static int squash_infer(Layer *l, Diag *d) {
 
 static void squash_describe(const Layer *l, StrBuf *sb) { sb_puts(sb, l->kind->kind); }
 
-static void squash_forward(Emitter *e, const Layer *l) {
-    emit_activation(e, act_of(l), 0, shape_size(l->in) * e->opt.tile, "in", "out");
-}
-
-static void squash_backward(Emitter *e, const Layer *l) {
-    emit_activation_grad(e, act_of(l), 0, shape_size(l->in) * e->opt.tile, "out", "dout", "din");
+static void squash_lower(const Layer *l, int tile, bool backward, Program *p) {
+    lower_activation(p, backward, act_of(l), 0, shape_size(l->in) * tile);
 }
 
 static void squash_torch(const Layer *l, json_t *modules) {
@@ -45,8 +41,7 @@ const LayerKind tanh_kind = {
     .infer = squash_infer,
     .describe = squash_describe,
     .torch = squash_torch,
-    .forward = {[STYLE_LOOPS] = squash_forward},
-    .backward = {[STYLE_LOOPS] = squash_backward},
+    .lower = squash_lower,
 };
 
 const LayerKind sigmoid_kind = {
@@ -58,6 +53,5 @@ const LayerKind sigmoid_kind = {
     .infer = squash_infer,
     .describe = squash_describe,
     .torch = squash_torch,
-    .forward = {[STYLE_LOOPS] = squash_forward},
-    .backward = {[STYLE_LOOPS] = squash_backward},
+    .lower = squash_lower,
 };

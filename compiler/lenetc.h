@@ -91,6 +91,7 @@ static inline long shape_size(Shape s) { return (long)s.c * s.h * s.w; }
 
 typedef struct Layer Layer;
 typedef struct Emitter Emitter;
+typedef struct Program Program;
 
 /* How generated code is written (emit.c):
  * KERNELS: each layer a few calls to the runtime's vector kernels
@@ -148,8 +149,13 @@ typedef struct {
      * tensors. The export folds it into the conv or dense before it, or
      * keeps the layer with its "weight" and "bias" holding them. */
     void (*inference_affine)(const Layer *l, const float *params, float *scale, float *shift);
-    /* code per style: [STYLE_LOOPS] is required; a style left NULL falls
-     * back to it */
+    /* Its forward (backward: its backward) pass as operations over the
+     * buffers emit.c names (in, out, saved, dout, din, its tensors'), for
+     * tiles of `tile` samples: the renderers write them in every style
+     * (render.c). A kind that lowers has no code of its own. */
+    void (*lower)(const Layer *l, int tile, bool backward, Program *p);
+    /* code per style, for a kind that does not lower yet: [STYLE_LOOPS] is
+     * required; a style left NULL falls back to it */
     LayerEmitFn forward[N_STYLES], backward[N_STYLES];
 } LayerKind;
 
@@ -331,6 +337,39 @@ char *model_summary_json(const Model *m);
 /* Multiply-adds one sample costs in a layer's forward or backward pass
  * (conv taps that fall into padding are not computed, so not counted). */
 long layer_macs(const Layer *l, bool backward);
+
+/* ---- the lowered program (lower.c) and its renderers (render.c) ------- */
+/* A layer's pass as operations over named buffers with static sizes, in
+ * the manner of tinygrad's lowering: a kind says what is computed
+ * (LayerKind.lower), a renderer how it is written in each code style, each
+ * style overriding only the operations it writes its own way. */
+typedef enum {
+    OP_ACTIVATION,          /* out[i] = f(in[i]), i < n (in may be out) */
+    OP_ACTIVATION_GRAD,     /* din[i] = dout[i] * f'(...), from out[i] */
+    N_OPS
+} OpKind;
+
+typedef struct {
+    OpKind kind;
+    long n;                 /* values: features x tile lanes */
+    Activation act;         /* f */
+    float alpha;            /* leaky_relu's slope */
+    const char *in, *out, *dout, *din; /* the buffers, as emit.c names them */
+} Op;
+
+#define MAX_OPS 16
+struct Program {
+    Op ops[MAX_OPS];
+    int n;
+};
+
+/* Appends op (a kind lowers to a few; more than MAX_OPS is a bug). */
+void program_add(Program *p, Op op);
+/* The elementwise activation a over n values, in -> out (backward: its
+ * gradient dout -> din from out). */
+void lower_activation(Program *p, bool backward, Activation a, float alpha, long n);
+/* Writes p in e's style. */
+void render_program(Emitter *e, const Program *p);
 
 /* ---- emitter: the C text (emit_text.c), descriptors (emit_desc.c), axis
  * geometry (geometry.c), the model's passes (emit.c), the files
