@@ -346,15 +346,21 @@ long layer_macs(const Layer *l, bool backward);
 typedef enum {
     OP_ACTIVATION,          /* out[i] = f(in[i]), i < n (in may be out) */
     OP_ACTIVATION_GRAD,     /* din[i] = dout[i] * f'(...), from out[i] */
+    OP_MAXPOOL,             /* out = the max of each window of in */
+    OP_MAXPOOL_GRAD,        /* din = 0, then dout to each window's first max */
+    OP_AVGPOOL,             /* out = the mean of each window of in */
+    OP_AVGPOOL_GRAD,        /* din = 0, then dout / size^2 to each window */
     N_OPS
 } OpKind;
 
 typedef struct {
     OpKind kind;
-    long n;                 /* values: features x tile lanes */
+    long n;                 /* activations: values (features x tile lanes) */
     Activation act;         /* f */
     float alpha;            /* leaky_relu's slope */
-    const char *in, *out, *dout, *din; /* the buffers, as emit.c names them */
+    const char *in, *out, *dout, *din; /* activations' buffers, as emit.c
+                             * names them (pooling reads the layer's own) */
+    lenet_window window;    /* pooling: the geometry, as the kernels take it */
 } Op;
 
 #define MAX_OPS 16

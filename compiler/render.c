@@ -4,12 +4,11 @@
  * operation's code in the loop style (plain scalar C, the reference), and
  * the styles that write an operation their own way override that entry
  * only: the kernels style calls the runtime's kernels where it has one for
- * the operation; the unrolled style has nothing to unroll in an
- * elementwise operation and takes the loops.
+ * the operation; the unrolled style writes out what has taps to unroll
+ * (pooling: render_window.c) and takes the loops for elementwise ones.
  */
 #include "lenetc.h"
-
-typedef void (*RenderFn)(Emitter *e, const Op *op);
+#include "render.h"
 
 /* ---- the loop style: every operation ----------------------------------- */
 
@@ -53,17 +52,22 @@ static const RenderFn kernels[N_OPS] = {
 
 /* ---- every style -------------------------------------------------------- */
 
-/* Each style's overrides; NULL entries (and the unrolled style's, so far)
- * are the loop style's. */
-static const RenderFn *const styles[N_STYLES] = {
-    [STYLE_LOOPS] = loops,
-    [STYLE_KERNELS] = kernels,
+/* Each style's tables, searched in order: the first that writes the
+ * operation wins, and the loop style's are always last, so a style
+ * overrides only what it writes its own way. */
+#define MAX_TABLES 4
+static const RenderFn *const styles[N_STYLES][MAX_TABLES] = {
+    [STYLE_LOOPS] = {loops, render_window_loops},
+    [STYLE_UNROLL] = {render_window_unrolled, loops, render_window_loops},
+    [STYLE_KERNELS] = {kernels, render_window_kernels, loops, render_window_loops},
 };
 
 void render_program(Emitter *e, const Program *p) {
-    const RenderFn *table = styles[e->opt.style];
     for (int i = 0; i < p->n; i++) {
         const OpKind k = p->ops[i].kind;
-        (table && table[k] ? table[k] : loops[k])(e, &p->ops[i]);
+        RenderFn fn = NULL;
+        for (int t = 0; !fn && t < MAX_TABLES && styles[e->opt.style][t]; t++)
+            fn = styles[e->opt.style][t][k];
+        fn(e, &p->ops[i]);
     }
 }

@@ -1,0 +1,15 @@
+/* render.h: what the renderers share (render.c, render_window.c): an
+ * operation's code in one style, and each file's table of them by OpKind
+ * (NULL: an operation the file does not write). */
+#ifndef LENETC_RENDER_H
+#define LENETC_RENDER_H
+
+#include "lenetc.h"
+
+typedef void (*RenderFn)(Emitter *e, const Op *op);
+
+/* render_window.c: pooling */
+extern const RenderFn render_window_loops[N_OPS], render_window_unrolled[N_OPS],
+    render_window_kernels[N_OPS];
+
+#endif
