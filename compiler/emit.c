@@ -246,7 +246,7 @@ static void emit_model_backward(Emitter *E, const Model *m) {
 static void layer_pass(Emitter *e, const Layer *l, bool backward) {
     if (l->kind->lower) {
         Program p = {.n = 0};
-        l->kind->lower(l, e->opt.tile, backward, &p);
+        layer_lower(l, &e->opt, backward, &p);
         render_program(e, &p);
     } else {
         (backward ? layer_backward : layer_forward)(l, e->opt.style)(e, l);

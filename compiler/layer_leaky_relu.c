@@ -32,8 +32,8 @@ static void leaky_relu_describe(const Layer *l, StrBuf *sb) {
     sb_printf(sb, "leaky_relu alpha %g", alpha_of(l));
 }
 
-static void leaky_relu_lower(const Layer *l, int tile, bool backward, Program *p) {
-    lower_activation(p, backward, ACT_LEAKY_RELU, alpha_of(l), shape_size(l->in) * tile);
+static void leaky_relu_lower(const Layer *l, const Lowering *how, Program *p) {
+    lower_activation(p, how->backward, ACT_LEAKY_RELU, alpha_of(l), shape_size(l->in) * how->tile);
 }
 
 static void leaky_relu_torch(const Layer *l, json_t *modules) {

@@ -55,13 +55,13 @@ static void pool_describe(const Layer *l, StrBuf *sb) {
 }
 
 /* One window operation: the layer's geometry as the kernels' descriptor. */
-static void pool_lower(const Layer *l, int tile, bool backward, Program *p) {
+static void pool_lower(const Layer *l, const Lowering *how, Program *p) {
     const bool max = l->kind == &maxpool_kind;
-    const OpKind k = max ? (backward ? OP_MAXPOOL_GRAD : OP_MAXPOOL)
-                         : (backward ? OP_AVGPOOL_GRAD : OP_AVGPOOL);
+    const OpKind k = max ? (how->backward ? OP_MAXPOOL_GRAD : OP_MAXPOOL)
+                         : (how->backward ? OP_AVGPOOL_GRAD : OP_AVGPOOL);
     program_add(p, (Op){.kind = k,
                         .window = {l->in.c, l->in.h, l->in.w, l->out.h, l->out.w, POOL(l)->size,
-                                   POOL(l)->stride, tile}});
+                                   POOL(l)->stride, how->tile}});
 }
 
 static void pool_torch(const Layer *l, json_t *modules) {

@@ -17,8 +17,8 @@ static int relu_infer(Layer *l, Diag *d) {
 static void relu_describe(const Layer *l, StrBuf *sb) { sb_puts(sb, "relu"); }
 
 /* forward: out = max(in, 0); backward: din = dout where out > 0 */
-static void relu_lower(const Layer *l, int tile, bool backward, Program *p) {
-    lower_activation(p, backward, ACT_RELU, 0, shape_size(l->in) * tile);
+static void relu_lower(const Layer *l, const Lowering *how, Program *p) {
+    lower_activation(p, how->backward, ACT_RELU, 0, shape_size(l->in) * how->tile);
 }
 
 static void relu_torch(const Layer *l, json_t *modules) {

@@ -24,8 +24,8 @@ static int squash_infer(Layer *l, Diag *d) {
 
 static void squash_describe(const Layer *l, StrBuf *sb) { sb_puts(sb, l->kind->kind); }
 
-static void squash_lower(const Layer *l, int tile, bool backward, Program *p) {
-    lower_activation(p, backward, act_of(l), 0, shape_size(l->in) * tile);
+static void squash_lower(const Layer *l, const Lowering *how, Program *p) {
+    lower_activation(p, how->backward, act_of(l), 0, shape_size(l->in) * how->tile);
 }
 
 static void squash_torch(const Layer *l, json_t *modules) {

@@ -92,6 +92,12 @@ static inline long shape_size(Shape s) { return (long)s.c * s.h * s.w; }
 typedef struct Layer Layer;
 typedef struct Emitter Emitter;
 typedef struct Program Program;
+/* What a layer is lowered for (LayerKind.lower). */
+typedef struct {
+    int tile;               /* samples per call */
+    bool backward;          /* its backward pass, else its forward */
+    bool inference;         /* a forward pass that never trains (the export) */
+} Lowering;
 
 /* How generated code is written (emit.c):
  * KERNELS: each layer a few calls to the runtime's vector kernels
@@ -153,7 +159,7 @@ typedef struct {
      * buffers emit.c names (in, out, saved, dout, din, its tensors'), for
      * tiles of `tile` samples: the renderers write them in every style
      * (render.c). A kind that lowers has no code of its own. */
-    void (*lower)(const Layer *l, int tile, bool backward, Program *p);
+    void (*lower)(const Layer *l, const Lowering *how, Program *p);
     /* code per style, for a kind that does not lower yet: [STYLE_LOOPS] is
      * required; a style left NULL falls back to it */
     LayerEmitFn forward[N_STYLES], backward[N_STYLES];
@@ -350,6 +356,11 @@ typedef enum {
     OP_MAXPOOL_GRAD,        /* din = 0, then dout to each window's first max */
     OP_AVGPOOL,             /* out = the mean of each window of in */
     OP_AVGPOOL_GRAD,        /* din = 0, then dout / size^2 to each window */
+    OP_COPY,                /* out[i] = in[i] */
+    OP_MUL,                 /* out[i] = in[i] * by[i] */
+    OP_DROPOUT,             /* training: by = the scaled mask (a hash of the
+                             * pass's seed, sample and feature), out = in * by;
+                             * else out = in */
     N_OPS
 } OpKind;
 
@@ -360,7 +371,11 @@ typedef struct {
     float alpha;            /* leaky_relu's slope */
     const char *in, *out, *dout, *din; /* activations' buffers, as emit.c
                              * names them (pooling reads the layer's own) */
+    const char *by;         /* OP_MUL's factors; OP_DROPOUT's mask */
     lenet_window window;    /* pooling: the geometry, as the kernels take it */
+    long features;          /* OP_DROPOUT: per sample (n / tile) */
+    int tile;               /* OP_DROPOUT */
+    float rate;             /* OP_DROPOUT */
 } Op;
 
 #define MAX_OPS 16
@@ -388,6 +403,10 @@ typedef struct {
     const char *spec_file;  /* named in the header comment */
     bool forward_only;      /* no backward pass (the standalone export) */
 } EmitOptions;
+
+/* lower.c: a layer's lowered pass (LayerKind.lower) for these options:
+ * their tile, and inference when they are forward_only. */
+void layer_lower(const Layer *l, const EmitOptions *o, bool backward, Program *p);
 
 struct Emitter {
     StrBuf *out;

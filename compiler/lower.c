@@ -21,3 +21,8 @@ void lower_activation(Program *p, bool backward, Activation a, float alpha, long
         program_add(p, (Op){.kind = OP_ACTIVATION, .n = n, .act = a, .alpha = alpha, .in = "in",
                             .out = "out"});
 }
+
+void layer_lower(const Layer *l, const EmitOptions *o, bool backward, Program *p) {
+    const Lowering how = {.tile = o->tile, .backward = backward, .inference = o->forward_only};
+    l->kind->lower(l, &how, p);
+}

@@ -7,6 +7,8 @@
  * the operation; the unrolled style writes out what has taps to unroll
  * (pooling: render_window.c) and takes the loops for elementwise ones.
  */
+#include <stdio.h>
+
 #include "lenetc.h"
 #include "render.h"
 
@@ -20,9 +22,52 @@ static void activation_grad_loops(Emitter *e, const Op *op) {
     emit_activation_grad(e, op->act, op->alpha, op->n, op->out, op->dout, op->din);
 }
 
+static void copy_loops(Emitter *e, const Op *op) {
+    emit_line(e, "for (int i = 0; i < %ld; i++)", op->n);
+    emit_line(e, "    %s[i] = %s[i];", op->out, op->in);
+}
+
+static void mul_loops(Emitter *e, const Op *op) {
+    emit_line(e, "for (int i = 0; i < %ld; i++)", op->n);
+    emit_line(e, "    %s[i] = %s[i] * %s[i];", op->out, op->in, op->by);
+}
+
+/* The mask: a value is kept when its 24 random bits (splitmix64 of the
+ * pass's seed, the sample's place in the batch and the feature) are at
+ * least rate * 2^24, so the bits do not depend on the tile or thread count;
+ * kept values are scaled by 1 / (1 - rate). Outside training, a copy. */
+static void dropout_loops(Emitter *e, const Op *op) {
+    const int T = op->tile;
+    char keep[32], scale[32];
+    const unsigned long threshold = (unsigned long)((double)op->rate * 16777216.0 + 0.5);
+    emit_real(e, 1.0 / (1.0 - (double)op->rate), scale);
+    snprintf(keep, sizeof keep, "%lu", threshold);
+    emit_open(e, "if (!pass->training)");
+    copy_loops(e, op);
+    emit_line(e, "return;");
+    emit_close(e);
+    emit_open(e, "for (int f = 0; f < %ld; f++)", op->features);
+    emit_open(e, "for (int b = 0; b < %d; b++)", T);
+    emit_line(e, "/* splitmix64 of (seed, sample, feature) */");
+    emit_line(e, "unsigned long long z = pass->seed ^ (unsigned long long)(pass->sample + b) * "
+                 "0x9e3779b97f4a7c15ull");
+    emit_line(e, "    ^ (unsigned long long)f * 0xd1b54a32d192ed03ull;");
+    emit_line(e, "z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;");
+    emit_line(e, "z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;");
+    emit_line(e, "z ^= z >> 31;");
+    emit_line(e, "const long i = (long)f * %d + b;", T);
+    emit_line(e, "%s[i] = (z >> 40) >= %sull ? %s : 0;", op->by, keep, scale);
+    emit_line(e, "%s[i] = %s[i] * %s[i];", op->out, op->in, op->by);
+    emit_close(e);
+    emit_close(e);
+}
+
 static const RenderFn loops[N_OPS] = {
     [OP_ACTIVATION] = activation_loops,
     [OP_ACTIVATION_GRAD] = activation_grad_loops,
+    [OP_COPY] = copy_loops,
+    [OP_MUL] = mul_loops,
+    [OP_DROPOUT] = dropout_loops,
 };
 
 /* ---- the kernels style: the runtime's relu; the rest as loops --------- */
