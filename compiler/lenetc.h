@@ -1,10 +1,11 @@
 /* lenetc.h: the types shared by every pass of the compiler, a section per
  * pass, in the order main.c runs them:
  *
- *   spec.yaml --yaml.c--> YNode tree --spec.c--> Model (IR)
+ *   spec.yaml --files.c--> text --yaml.c--> YNode tree --spec.c--> Model (IR)
  *             --shape.c--> shapes, tensors' places, lenet_model descriptor
- *             --emit*.c + layer_*.c--> C source --jit.c--> running code
- *                                               \--files.c--> DIR/NAME.c, .h, Makefile
+ *             --lower.c + layer_*.c--> each layer's pass as operations
+ *             --render*.c, emit*.c--> C source --jit.c--> running code
+ *                                             \--files.c--> DIR/NAME.c, .h, Makefile
  *
  * Everything about one kind of layer is in layer_<kind>.c behind a LayerKind;
  * layers.c lists the kinds.

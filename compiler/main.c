@@ -10,7 +10,10 @@
  *   front_end       read_file (files.c) -> ytree_parse (yaml.c) -> spec_build
  *                   (spec.c: the IR) -> model_infer (shape.c: every shape)
  *   emit_check_size refuse code that would be too big, before writing any
- *   emit_*          the C: emit.c around each layer kind's code (layer_*.c)
+ *   emit_*          the C: emit.c around each layer's pass, lowered to
+ *                   operations (lower.c, the kind's lower) and rendered in
+ *                   the code style (render*.c), or, for a kind that does not
+ *                   lower yet, its own code (layer_*.c)
  *   then            jit_compile (jit.c, libtcc) and the runtime's trainer,
  *                   evaluator or predictor; or write_file_atomic (files.c)
  */
