@@ -312,63 +312,75 @@ static int save_weights(const lenet_model *m, const float *params, const lenet_d
     return lenet_save_safetensors_meta(m, params, &meta, path, err);
 }
 
-int lenet_train(const lenet_model *m, const lenet_train_options *o) {
-    lenet_error err = {{0}};
-    lenet_dataset train = {0}, val = {0}, test = {0};
-    lenet_trainer tr = {0};
-    lenet_meter meter = {0};
-    lenet_history hist = {0}; /* the epochs' scores, for --plot */
-    int rc = 1;
-    int *order = NULL;
-    if (lenet_check_target(m, &err)) {
-        fprintf(stderr, "error: %s\n", err.msg);
+/* Everything one training run owns, from run_open to run_free. */
+typedef struct {
+    const lenet_model *m;
+    const lenet_train_options *o;
+    lenet_error err;
+    lenet_dataset train, val, test;
+    lenet_trainer tr;
+    lenet_meter meter;
+    lenet_history hist;     /* the epochs' scores, for --plot */
+    int *order;             /* the training set's order, shuffled each epoch */
+    lenet_rng shuffle_rng;
+    lenet_progress at;      /* where the run is: epoch, sample, sums, best */
+    int N, B;               /* images per epoch (--limit), batch */
+    long steps_per_epoch;
+} lenet_run;
+
+/* Data, trainer (initialised, or from --init or a checkpoint), shuffle
+ * r->order and the meter, and the run's first line: 0, or 1 said. */
+static int run_open(lenet_run *r) {
+    const lenet_model *m = r->m;
+    const lenet_train_options *o = r->o;
+    if (lenet_check_target(m, &r->err)) {
+        fprintf(stderr, "error: %s\n", r->err.msg);
         return 1;
     }
-    if (load_data(m, o, &train, &val, &test))
-        goto out;
-    const int B = o->h.batch;
-    const int N = o->limit && o->limit < train.count ? (int)o->limit : train.count;
+    if (load_data(m, o, &r->train, &r->val, &r->test))
+        return 1;
+    const int B = r->B = o->h.batch;
+    const int N = r->N = o->limit && o->limit < r->train.count ? (int)o->limit : r->train.count;
     if (B < m->tile && B != m->defaults.batch) /* the spec's own: lenetc warned */
         fprintf(stderr, "warning: --batch %d is smaller than a tile of %d samples: %d lanes of "
                 "each tile compute nothing\n", B, m->tile, m->tile - B);
-    const long steps_per_epoch = (N + B - 1) / B;
-    order = malloc(sizeof *order * (size_t)train.count);
-    if (!order || lenet_trainer_init(&tr, m, &o->h, o->threads)) {
+    r->steps_per_epoch = (N + B - 1) / B;
+    r->order = malloc(sizeof *r->order * (size_t)r->train.count);
+    if (!r->order || lenet_trainer_init(&r->tr, m, &o->h, o->threads)) {
         fprintf(stderr, "error: out of memory\n");
-        goto out;
+        return 1;
     }
-    tr.data = &train;
-    if (train.n_classes > 0 && train.n_classes < m->n_classes)
-        tr.classes = train.n_classes; /* the answers are among the data's classes */
-    if (o->init_path && lenet_load_weights(m, tr.params, NULL, o->init_path, &err)) {
-        fprintf(stderr, "error: %s\n", err.msg);
-        goto out;
+    r->tr.data = &r->train;
+    if (r->train.n_classes > 0 && r->train.n_classes < m->n_classes)
+        r->tr.classes = r->train.n_classes; /* the answers are among the data's classes */
+    if (o->init_path && lenet_load_weights(m, r->tr.params, NULL, o->init_path, &r->err)) {
+        fprintf(stderr, "error: %s\n", r->err.msg);
+        return 1;
     }
-    for (int i = 0; i < train.count; i++)
-        order[i] = i;
-    lenet_rng shuffle_rng;
-    lenet_rng_seed(&shuffle_rng, o->h.seed ^ 0x53485546464c45ull); /* "SHUFFLE" */
-    lenet_progress at = {.epoch = 1};
+    for (int i = 0; i < r->train.count; i++)
+        r->order[i] = i;
+    lenet_rng_seed(&r->shuffle_rng, o->h.seed ^ 0x53485546464c45ull); /* "SHUFFLE" */
+    r->at = (lenet_progress){.epoch = 1};
     /* a plot that could not be written fails now, not after the run */
-    if (lenet_meter_open(&meter, o, &err) ||
-        (o->plot_path && lenet_plot_check(o->plot_path, &err))) {
-        fprintf(stderr, "error: %s\n", err.msg);
-        goto out;
+    if (lenet_meter_open(&r->meter, o, &r->err) ||
+        (o->plot_path && lenet_plot_check(o->plot_path, &r->err))) {
+        fprintf(stderr, "error: %s\n", r->err.msg);
+        return 1;
     }
     if (o->resume_path) {
-        if (lenet_load_checkpoint(&tr, o, &at, o->resume_path, &err)) {
-            fprintf(stderr, "error: %s\n", err.msg);
-            goto out;
+        if (lenet_load_checkpoint(&r->tr, o, &r->at, o->resume_path, &r->err)) {
+            fprintf(stderr, "error: %s\n", r->err.msg);
+            return 1;
         }
-        /* the order of an epoch comes from all the shuffles before it:
+        /* the r->order of an epoch comes from all the shuffles before it:
          * replay them, and check that they end where the file says */
-        for (int e = 1; e < at.epoch + (at.next > 0); e++)
+        for (int e = 1; e < r->at.epoch + (r->at.next > 0); e++)
             if (o->shuffle)
-                shuffle(order, N, &shuffle_rng);
-        if (memcmp(&shuffle_rng, &at.rng, sizeof at.rng) != 0 || at.next > N) {
+                shuffle(r->order, N, &r->shuffle_rng);
+        if (memcmp(&r->shuffle_rng, &r->at.rng, sizeof r->at.rng) != 0 || r->at.next > N) {
             fprintf(stderr, "error: %s: its position (epoch %d, sample %d) does not follow "
-                    "from its seed and options\n", o->resume_path, at.epoch, at.next);
-            goto out;
+                    "from its seed and options\n", o->resume_path, r->at.epoch, r->at.next);
+            return 1;
         }
     }
     if (!o->quiet) {
@@ -390,135 +402,165 @@ int lenet_train(const lenet_model *m, const lenet_train_options *o) {
                      ", augment shift %g rotate %g scale %g", (double)o->h.aug_shift,
                      (double)o->h.aug_rotate, (double)o->h.aug_scale);
         char tested[32] = "no test set";
-        if (test.count)
-            snprintf(tested, sizeof tested, "test on %d", test.count);
+        if (r->test.count)
+            snprintf(tested, sizeof tested, "test on %d", r->test.count);
         printf("%s: %zu params; %s code for %s; train on %d images, %s; batch %d, %s lr "
                "%g%s, seed %llu, %d thread%s\n",
                m->name, m->n_params, m->style ? m->style : "?", m->target ? m->target : "?", N,
                tested, B, lenet_optimizer_name(o->h.optimizer), (double)o->h.lr, extra,
-               (unsigned long long)o->h.seed, tr.threads, tr.threads == 1 ? "" : "s");
+               (unsigned long long)o->h.seed, r->tr.threads, r->tr.threads == 1 ? "" : "s");
         if (o->resume_path)
-            printf("resumed from %s: epoch %d, sample %d, step %ld\n", o->resume_path, at.epoch,
-                   at.next, tr.step);
+            printf("resumed from %s: epoch %d, sample %d, step %ld\n", o->resume_path, r->at.epoch,
+                   r->at.next, r->tr.step);
     }
     fflush(stdout);
+    return 0;
+}
 
-    for (int epoch = at.epoch; epoch <= o->h.epochs; epoch++) {
-        double t0 = lenet_seconds();
-        int first = 0;
-        at.epoch = epoch;
-        if (at.next > 0) { /* resuming inside this epoch: already shuffled */
-            first = at.next;
-        } else {
-            at.loss_sum = 0;
-            at.correct = 0;
-            if (o->shuffle)
-                shuffle(order, N, &shuffle_rng);
+/* One epoch: its steps (resuming inside it if the checkpoint was), the
+ * scores, the epoch line, --save-best and the checkpoint: 0, or 1 said. */
+static int run_epoch(lenet_run *r, int epoch) {
+    const lenet_model *m = r->m;
+    const lenet_train_options *o = r->o;
+    const int N = r->N, B = r->B;
+    double t0 = lenet_seconds();
+    int first = 0;
+    r->at.epoch = epoch;
+    if (r->at.next > 0) { /* resuming inside this epoch: already shuffled */
+        first = r->at.next;
+    } else {
+        r->at.loss_sum = 0;
+        r->at.correct = 0;
+        if (o->shuffle)
+            shuffle(r->order, N, &r->shuffle_rng);
+    }
+    for (int start = first; start < N; start += B) {
+        const int nb = N - start < B ? N - start : B;
+        const int correct_before = r->at.correct;
+        r->tr.h.lr = lenet_schedule_lr(&o->h, r->tr.step + 1, r->steps_per_epoch);
+        const double loss =
+            lenet_trainer_step(&r->tr, &r->train, r->order + start, nb, &r->at.correct);
+        r->at.loss_sum += loss;
+        if (!isfinite(r->at.loss_sum)) {
+            fprintf(stderr, "error: the loss is not finite at epoch %d step %ld: stopping "
+                    "with the weights of step %ld%s%s\n", epoch, r->tr.step + 1, r->tr.step,
+                    o->checkpoint_path ? "; the last checkpoint is " : "",
+                    o->checkpoint_path ? o->checkpoint_path : "");
+            return 1;
         }
-        for (int start = first; start < N; start += B) {
-            const int nb = N - start < B ? N - start : B;
-            const int correct_before = at.correct;
-            tr.h.lr = lenet_schedule_lr(&o->h, tr.step + 1, steps_per_epoch);
-            const double loss = lenet_trainer_step(&tr, &train, order + start, nb, &at.correct);
-            at.loss_sum += loss;
-            if (!isfinite(at.loss_sum)) {
-                fprintf(stderr, "error: the loss is not finite at epoch %d step %ld: stopping "
-                        "with the weights of step %ld%s%s\n", epoch, tr.step + 1, tr.step,
-                        o->checkpoint_path ? "; the last checkpoint is " : "",
-                        o->checkpoint_path ? o->checkpoint_path : "");
-                goto out;
-            }
-            at.next = start + nb;
-            at.rng = shuffle_rng;
-            lenet_meter_step(&meter, epoch, o->h.epochs, tr.step, at.next, N, loss, nb,
-                             at.correct - correct_before, at.loss_sum / at.next,
-                             lenet_seconds() - t0);
-            if (o->checkpoint_path && o->checkpoint_every > 0 &&
-                tr.step % o->checkpoint_every == 0 && at.next < N &&
-                lenet_save_checkpoint(&tr, o, &at, o->checkpoint_path, &err)) {
-                fprintf(stderr, "error: %s\n", err.msg);
-                goto out;
-            }
-        }
-        double t1 = lenet_seconds();
-        lenet_scores sc = {.loss = at.loss_sum / N, .train_acc = (double)at.correct / N,
-                           .val_loss = NAN, .val_acc = NAN, .test_loss = NAN, .test_acc = NAN};
-        if (val.count)
-            sc.val_acc = lenet_trainer_score(&tr, &val, &sc.val_loss);
-        if (test.count && (!val.count || o->test_every_epoch || epoch == o->h.epochs))
-            sc.test_acc = lenet_trainer_score(&tr, &test, &sc.test_loss);
-        double t2 = lenet_seconds();
-        lenet_meter_epoch(&meter, epoch, tr.step, N, &sc);
-        if (o->plot_path && lenet_history_add(&hist, epoch, &sc)) {
-            fprintf(stderr, "error: out of memory\n");
-            goto out;
-        }
-        if (!o->quiet || epoch == o->h.epochs) {
-            char scores[128] = "";
-            if (val.count)
-                snprintf(scores, sizeof scores, " val_loss=%.4f val_acc=%.4f", sc.val_loss,
-                         sc.val_acc);
-            if (sc.test_acc == sc.test_acc)
-                snprintf(scores + strlen(scores), sizeof scores - strlen(scores),
-                         " test_acc=%.4f", sc.test_acc);
-            printf("epoch %d/%d loss=%.4f train_acc=%.4f%s time=%.2fs eval=%.3fs lr=%.3g\n",
-                   epoch, o->h.epochs, sc.loss, sc.train_acc, scores, t1 - t0, t2 - t1,
-                   (double)tr.h.lr);
-        }
-        if (o->save_best_path && (!at.best_epoch || sc.val_acc > at.best_val_acc ||
-                                  (sc.val_acc == at.best_val_acc && sc.val_loss < at.best_val_loss))) {
-            if (save_weights(m, tr.params, &train, o->save_best_path, &err)) {
-                fprintf(stderr, "error: %s\n", err.msg);
-                goto out;
-            }
-            if (!o->quiet)
-                printf("best so far: epoch %d (val_acc=%.4f val_loss=%.4f), saved %s\n", epoch,
-                       sc.val_acc, sc.val_loss, o->save_best_path);
-            at.best_epoch = epoch;
-            at.best_val_acc = sc.val_acc;
-            at.best_val_loss = sc.val_loss;
-        }
-        fflush(stdout);
-        /* the next epoch, not yet shuffled */
-        lenet_progress end = {.epoch = epoch + 1, .rng = shuffle_rng, .best_epoch = at.best_epoch,
-                              .best_val_acc = at.best_val_acc,
-                              .best_val_loss = at.best_val_loss};
-        at.next = 0;
-        if (o->checkpoint_path && lenet_save_checkpoint(&tr, o, &end, o->checkpoint_path, &err)) {
-            fprintf(stderr, "error: %s\n", err.msg);
-            goto out;
+        r->at.next = start + nb;
+        r->at.rng = r->shuffle_rng;
+        lenet_meter_step(&r->meter, epoch, o->h.epochs, r->tr.step, r->at.next, N, loss, nb,
+                         r->at.correct - correct_before, r->at.loss_sum / r->at.next,
+                         lenet_seconds() - t0);
+        if (o->checkpoint_path && o->checkpoint_every > 0 &&
+            r->tr.step % o->checkpoint_every == 0 && r->at.next < N &&
+            lenet_save_checkpoint(&r->tr, o, &r->at, o->checkpoint_path, &r->err)) {
+            fprintf(stderr, "error: %s\n", r->err.msg);
+            return 1;
         }
     }
+    double t1 = lenet_seconds();
+    lenet_scores sc = {.loss = r->at.loss_sum / N, .train_acc = (double)r->at.correct / N,
+                       .val_loss = NAN, .val_acc = NAN, .test_loss = NAN, .test_acc = NAN};
+    if (r->val.count)
+        sc.val_acc = lenet_trainer_score(&r->tr, &r->val, &sc.val_loss);
+    if (r->test.count && (!r->val.count || o->test_every_epoch || epoch == o->h.epochs))
+        sc.test_acc = lenet_trainer_score(&r->tr, &r->test, &sc.test_loss);
+    double t2 = lenet_seconds();
+    lenet_meter_epoch(&r->meter, epoch, r->tr.step, N, &sc);
+    if (o->plot_path && lenet_history_add(&r->hist, epoch, &sc)) {
+        fprintf(stderr, "error: out of memory\n");
+        return 1;
+    }
+    if (!o->quiet || epoch == o->h.epochs) {
+        char scores[128] = "";
+        if (r->val.count)
+            snprintf(scores, sizeof scores, " val_loss=%.4f val_acc=%.4f", sc.val_loss,
+                     sc.val_acc);
+        if (sc.test_acc == sc.test_acc)
+            snprintf(scores + strlen(scores), sizeof scores - strlen(scores),
+                     " test_acc=%.4f", sc.test_acc);
+        printf("epoch %d/%d loss=%.4f train_acc=%.4f%s time=%.2fs eval=%.3fs lr=%.3g\n",
+               epoch, o->h.epochs, sc.loss, sc.train_acc, scores, t1 - t0, t2 - t1,
+               (double)r->tr.h.lr);
+    }
+    const int best = !r->at.best_epoch || sc.val_acc > r->at.best_val_acc ||
+                      (sc.val_acc == r->at.best_val_acc && sc.val_loss < r->at.best_val_loss);
+    if (o->save_best_path && best) {
+        if (save_weights(m, r->tr.params, &r->train, o->save_best_path, &r->err)) {
+            fprintf(stderr, "error: %s\n", r->err.msg);
+            return 1;
+        }
+        if (!o->quiet)
+            printf("best so far: epoch %d (val_acc=%.4f val_loss=%.4f), saved %s\n", epoch,
+                   sc.val_acc, sc.val_loss, o->save_best_path);
+        r->at.best_epoch = epoch;
+        r->at.best_val_acc = sc.val_acc;
+        r->at.best_val_loss = sc.val_loss;
+    }
+    fflush(stdout);
+    /* the next epoch, not yet shuffled */
+    lenet_progress end = {.epoch = epoch + 1, .rng = r->shuffle_rng,
+                          .best_epoch = r->at.best_epoch, .best_val_acc = r->at.best_val_acc,
+                          .best_val_loss = r->at.best_val_loss};
+    r->at.next = 0;
+    if (o->checkpoint_path &&
+        lenet_save_checkpoint(&r->tr, o, &end, o->checkpoint_path, &r->err)) {
+        fprintf(stderr, "error: %s\n", r->err.msg);
+        return 1;
+    }
+    return 0;
+}
+
+/* The weights (--save), the plot and the log: 0, or 1 said. */
+static int run_close(lenet_run *r) {
+    const lenet_model *m = r->m;
+    const lenet_train_options *o = r->o;
     if (o->save_path) {
-        if (save_weights(m, tr.params, &train, o->save_path, &err)) {
-            fprintf(stderr, "error: %s\n", err.msg);
-            goto out;
+        if (save_weights(m, r->tr.params, &r->train, o->save_path, &r->err)) {
+            fprintf(stderr, "error: %s\n", r->err.msg);
+            return 1;
         }
         if (!o->quiet)
             printf("saved %s\n", o->save_path);
     }
     if (o->plot_path) {
-        const int drawn = lenet_plot_training(o->plot_path, m, o, &hist, &err);
+        const int drawn = lenet_plot_training(o->plot_path, m, o, &r->hist, &r->err);
         if (drawn < 0) {
-            fprintf(stderr, "error: %s\n", err.msg);
-            goto out;
+            fprintf(stderr, "error: %s\n", r->err.msg);
+            return 1;
         }
         if (drawn > 0)
-            fprintf(stderr, "warning: %s\n", err.msg);
+            fprintf(stderr, "warning: %s\n", r->err.msg);
         else if (!o->quiet)
             printf("plotted %s\n", o->plot_path);
     }
-    rc = lenet_meter_close(&meter, &err, o->log_path) ? 1 : 0;
-    if (rc)
-        fprintf(stderr, "error: %s\n", err.msg);
-out:
-    lenet_meter_close(&meter, &err, o->log_path);
-    lenet_free_dataset(&train);
-    lenet_free_dataset(&val);
-    lenet_free_dataset(&test);
-    lenet_trainer_free(&tr);
-    lenet_history_free(&hist);
-    free(order);
+    if (lenet_meter_close(&r->meter, &r->err, o->log_path)) {
+        fprintf(stderr, "error: %s\n", r->err.msg);
+        return 1;
+    }
+    return 0;
+}
+static void run_free(lenet_run *r) {
+    lenet_meter_close(&r->meter, &r->err, r->o->log_path); /* if not closed */
+    lenet_free_dataset(&r->train);
+    lenet_free_dataset(&r->val);
+    lenet_free_dataset(&r->test);
+    lenet_trainer_free(&r->tr);
+    lenet_history_free(&r->hist);
+    free(r->order);
+}
+
+/* A training run in the shape of llm.c's: open, the epochs, close. */
+int lenet_train(const lenet_model *m, const lenet_train_options *o) {
+    lenet_run r = {.m = m, .o = o};
+    int rc = run_open(&r);
+    for (int epoch = r.at.epoch; !rc && epoch <= o->h.epochs; epoch++)
+        rc = run_epoch(&r, epoch);
+    if (!rc)
+        rc = run_close(&r);
+    run_free(&r);
     return rc;
 }
 
