@@ -370,6 +370,14 @@ static int cmd_emit(int argc, char **argv) {
  * remaining options to the runtime's trainer or evaluator. */
 enum { JIT_TRAIN, JIT_EVAL, JIT_PREDICT };
 
+/* What `lenetc train --help` adds to the trainer's own help: the options
+ * lenetc reads before the runtime's reader sees the rest. */
+static const char jit_train_help[] =
+    "\nlenetc train also takes:\n"
+    "  --target T              native (default), avx512, avx2 or sse2\n"
+    "  --style S               kernels (default), loops or unrolled\n"
+    "  --tile N                samples per generated call (default 16)\n";
+
 /* `lenetc train --help` with no spec: the runtime's own help, for a model
  * that has the defaults of a spec without a train: section. */
 static int help_without_spec(int what) {
@@ -391,11 +399,7 @@ static int help_without_spec(int what) {
                "`lenetc train SPEC.yaml --help` gives a spec's own.)\n\n");
         lenet_train_options to;
         lenet_parse_train_args(lm, 2, help, &to, help[0]);
-        fputs("\nlenetc train also takes:\n"
-              "  --target T              native (default), avx512, avx2 or sse2\n"
-              "  --style S               kernels (default), loops or unrolled\n"
-              "  --tile N                samples per generated call (default 16)\n",
-              stdout);
+        fputs(jit_train_help, stdout);
     } else if (what == JIT_EVAL) {
         lenet_eval_main(lm, 2, help, help[0]);
     } else {
@@ -464,11 +468,7 @@ static int cmd_jit(int argc, char **argv, int what) {
     int rc = eval ? 0 : lenet_parse_train_args(lm, n, rest, &to, "lenetc train SPEC.yaml");
     if (rc != 0) {
         if (rc > 0) /* --help: add what only the JIT path takes */
-            fputs("\nlenetc train also takes:\n"
-                  "  --target T              native (default), avx512, avx2 or sse2\n"
-                  "  --style S               kernels (default), loops or unrolled\n"
-                  "  --tile N                samples per generated call (default 16)\n",
-                  stdout);
+            fputs(jit_train_help, stdout);
         rc = rc > 0 ? 0 : 2;
         goto out;
     }
