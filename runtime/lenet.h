@@ -574,7 +574,9 @@ typedef struct {
     double start, last_draw;
 } lenet_meter;
 
-int lenet_meter_open(lenet_meter *mt, const lenet_train_options *o, lenet_error *err);
+/* A meter for a run: the live bar unless quiet (or stdout is no terminal),
+ * and the CSV at log_path (NULL: none). */
+int lenet_meter_open(lenet_meter *mt, int quiet, const char *log_path, lenet_error *err);
 /* After each step: done of total images of this epoch so far. */
 void lenet_meter_step(lenet_meter *mt, int epoch, int epochs, long step, int done, int total,
                       double batch_loss, int batch_n, int batch_correct, double epoch_loss,

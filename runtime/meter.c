@@ -15,14 +15,14 @@
 
 #define BAR 30
 
-int lenet_meter_open(lenet_meter *mt, const lenet_train_options *o, lenet_error *err) {
+int lenet_meter_open(lenet_meter *mt, int quiet, const char *log_path, lenet_error *err) {
     memset(mt, 0, sizeof *mt);
-    mt->tty = !o->quiet && isatty(fileno(stdout));
+    mt->tty = !quiet && isatty(fileno(stdout));
     mt->start = lenet_seconds();
-    if (o->log_path) {
-        mt->log = fopen(o->log_path, "w");
+    if (log_path) {
+        mt->log = fopen(log_path, "w");
         if (!mt->log) {
-            lenet_set_error(err, "%s: cannot write: %s", o->log_path, strerror(errno));
+            lenet_set_error(err, "%s: cannot write: %s", log_path, strerror(errno));
             return -1;
         }
         fputs("kind,epoch,step,images,loss,train_acc,val_loss,val_acc,test_loss,test_acc,"

@@ -355,7 +355,7 @@ static int run_open(lenet_run *r) {
     lenet_rng_seed(&r->shuffle_rng, o->h.seed ^ 0x53485546464c45ull); /* "SHUFFLE" */
     r->at = (lenet_progress){.epoch = 1};
     /* a plot that could not be written fails now, not after the run */
-    if (lenet_meter_open(&r->meter, o, &r->err) ||
+    if (lenet_meter_open(&r->meter, o->quiet, o->log_path, &r->err) ||
         (o->plot_path && lenet_plot_check(o->plot_path, &r->err))) {
         fprintf(stderr, "error: %s\n", r->err.msg);
         return 1;
