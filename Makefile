@@ -74,9 +74,15 @@ test: all tests/run_tests
 	LENETC_GEN_CFLAGS="$(GEN_CFLAGS)" LENETC_SANITIZE="$(SANITIZE)" tests/run_tests
 
 # The fast tier: every test but the test cases tagged slow (those that train
-# on MNIST: the trainers end to end, checkpoints); under 10 s on two cores.
+# on MNIST: the trainers end to end, checkpoints); under 10 s on two cores,
+# the gradient checks (most of it) on one and the rest on the other, each
+# with its own closing line (the gradient checks' second).
+CHECK_ENV = CK_EXCLUDE_TAGS=slow LENETC_GEN_CFLAGS="$(GEN_CFLAGS)" LENETC_SANITIZE="$(SANITIZE)"
 check: all tests/run_tests
-	CK_EXCLUDE_TAGS=slow LENETC_GEN_CFLAGS="$(GEN_CFLAGS)" LENETC_SANITIZE="$(SANITIZE)" tests/run_tests
+	@mkdir -p build
+	@$(CHECK_ENV) LENETC_SUITE=gradcheck tests/run_tests > build/check-gradcheck.log 2>&1 & g=$$!; \
+	  $(CHECK_ENV) LENETC_SUITE='!gradcheck' tests/run_tests; r=$$?; \
+	  wait $$g; rg=$$?; cat build/check-gradcheck.log; [ $$r -eq 0 ] && [ $$rg -eq 0 ]
 
 # The weights of the pinned standalone export: trained by tcc's scalar code
 # on one thread, the same bits on every machine.
