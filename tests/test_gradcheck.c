@@ -818,7 +818,7 @@ Suite *gradcheck_suite(void) {
     tcase_add_loop_test(tc, test_small_models_kernels, 0, TEST_TARGETS * 2 * n_small);
     tcase_add_loop_test(tc, test_lenets_kernels, 0, TEST_TARGETS * 2);
     suite_add_tcase(s, tc);
-    TCase *sh = tcase_create("code_shapes");
+    TCase *sh = tcase_create("code_styles");
     tcase_set_timeout(sh, 300);
     tcase_add_loop_test(sh, test_styles_agree_small, 0, n_small);
     tcase_add_test(sh, test_styles_agree_lenet5);
