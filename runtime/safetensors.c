@@ -184,6 +184,19 @@ int lenet_save_safetensors_meta(const lenet_model *m, const float *params,
 
 /* ---- load ------------------------------------------------------------ */
 
+/* What a file that is not safetensors seems to be, from its first 9 bytes. */
+static const char *file_kind(const unsigned char *b, int ninth) {
+    if (b[0] == 'P' && b[1] >= '1' && b[1] <= '6')
+        return "a PNM image";
+    if (b[0] == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G')
+        return "a PNG image";
+    if (b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff)
+        return "a JPEG image";
+    if (b[0] == 0x1f && b[1] == 0x8b)
+        return "gzip data";
+    return ninth == EOF ? "no header after its length" : "its header is no JSON object";
+}
+
 /* Reads the file after its 8-byte length prefix into a fresh buffer, with
  * every size check done before the allocation. */
 static unsigned char *read_file(const char *path, uint64_t *header_len,
@@ -230,6 +243,15 @@ static unsigned char *read_file(const char *path, uint64_t *header_len,
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--)
         n = n << 8 | len8[i];
+    /* a length the file cannot hold, before no JSON object: no safetensors
+     * file at all (an image given as --weights, say), not a header too long */
+    const int first = fgetc(f);
+    if ((n > MAX_HEADER_BYTES || n > size - 8) && first != '{') {
+        lenet_set_error(err, "%s: not a safetensors file (%s)", path, file_kind(len8, first));
+        goto out;
+    }
+    if (first != EOF)
+        ungetc(first, f);
     if (n > MAX_HEADER_BYTES) {
         lenet_set_error(err, "%s: header length %" PRIu64 " exceeds the "
                         "100 MB limit", path, n);

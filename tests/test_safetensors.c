@@ -404,6 +404,31 @@ START_TEST(test_error_header_beyond_file) {
 }
 END_TEST
 
+/* An image (or any file that is no safetensors) given as weights says so,
+ * not that its first 8 bytes are a header length past the limit. */
+START_TEST(test_error_not_safetensors) {
+    static const struct {
+        const char *bytes;
+        size_t n;
+        const char *says;
+    } files[] = {
+        {"P5\n28 28\n255\n\0\0\0", 17, "not a safetensors file (a PNM image)"},
+        {"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16, "not a safetensors file (a PNG image)"},
+        {"\xff\xd8\xff\xe0\0\x10JFIF\0", 11, "not a safetensors file (a JPEG image)"},
+        {"\x20\0\0\0\0\0\0\0[1, 2, 3]", 17, "not a safetensors file (its header is no JSON object)"},
+        {"\x02\0\0\0\0\0\0\0", 8, "not a safetensors file (no header after its length)"},
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        const char *path = tmp_path("st_not.safetensors");
+        FILE *f = fopen(path, "wb");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_uint_eq(fwrite(files[i].bytes, 1, files[i].n, f), files[i].n);
+        ck_assert_int_eq(fclose(f), 0);
+        expect_load_error(path, files[i].says);
+    }
+}
+END_TEST
+
 START_TEST(test_error_header_too_large) {
     const char *path = tmp_path("st_err_hbig.safetensors");
     write_st_len(path, "{}", 200000000ULL, 0);
@@ -606,6 +631,7 @@ Suite *safetensors_suite(void) {
     TCase *bad = tcase_create("errors");
     tcase_add_test(bad, test_error_header_beyond_file);
     tcase_add_test(bad, test_error_header_too_large);
+    tcase_add_test(bad, test_error_not_safetensors);
     tcase_add_test(bad, test_error_file_too_large);
     tcase_add_test(bad, test_error_truncated_data);
     tcase_add_test(bad, test_error_overlap);
