@@ -132,24 +132,18 @@ int activation_gemm_flags(const Emitter *e, const Layer *l) {
     return e->opt.style == STYLE_KERNELS && fused(l)->act == ACT_RELU ? LENET_RELU : 0;
 }
 
+/* conv's fused activation (it does not lower yet): the same operations
+ * dense's lowering gives, rendered in the style */
+static void render_fused(Emitter *e, const Layer *l, bool backward) {
+    Program p = {.n = 0};
+    const Lowering how = {.tile = e->opt.tile, .backward = backward};
+    lower_fused_activation(&p, l, &how);
+    render_program(e, &p);
+}
+
 void emit_fused_activation(Emitter *e, const Layer *l) {
     if (!activation_gemm_flags(e, l)) /* else the gemm's */
-        emit_activation(e, fused(l)->act, fused(l)->alpha, shape_size(l->out) * e->opt.tile, "out", "out");
+        render_fused(e, l, false);
 }
 
-#define RELU_GRADIENT_RULE "/* relu: no gradient where the output was clamped */"
-
-void emit_fused_activation_grad(Emitter *e, const Layer *l) {
-    const long n = shape_size(l->out) * e->opt.tile;
-    char fn[48];
-    if (fused(l)->act == ACT_NONE)
-        return;
-    if (fused(l)->act == ACT_RELU && e->opt.style == STYLE_KERNELS) {
-        emit_line(e, RELU_GRADIENT_RULE);
-        emit_line(e, "%s(%ld, out, dout, dout);", emit_kernel(e, "relu_backward", fn), n);
-        return;
-    }
-    emit_line(e, fused(l)->act == ACT_RELU ? RELU_GRADIENT_RULE
-                                    : "/* the activation's derivative, from the output */");
-    emit_activation_grad(e, fused(l)->act, fused(l)->alpha, n, "out", "dout", "dout");
-}
+void emit_fused_activation_grad(Emitter *e, const Layer *l) { render_fused(e, l, true); }

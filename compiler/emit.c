@@ -247,6 +247,7 @@ static void layer_pass(Emitter *e, const Layer *l, bool backward) {
     if (l->kind->lower) {
         Program p = {.n = 0};
         layer_lower(l, &e->opt, backward, &p);
+        program_fuse(&p, e->opt.style);
         render_program(e, &p);
     } else {
         (backward ? layer_backward : layer_forward)(l, e->opt.style)(e, l);

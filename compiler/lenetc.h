@@ -362,6 +362,8 @@ typedef enum {
     OP_DROPOUT,             /* training: by = the scaled mask (a hash of the
                              * pass's seed, sample and feature), out = in * by;
                              * else out = in */
+    OP_DENSE,               /* out = bias + w in (a dense layer's) */
+    OP_DENSE_GRAD,          /* gb, gw += its sums; din = w^T dout if need_dinput */
     N_OPS
 } OpKind;
 
@@ -375,8 +377,15 @@ typedef struct {
     const char *by;         /* OP_MUL's factors; OP_DROPOUT's mask */
     lenet_window window;    /* pooling: the geometry, as the kernels take it */
     long features;          /* OP_DROPOUT: per sample (n / tile) */
-    int tile;               /* OP_DROPOUT */
+    int tile;               /* OP_DROPOUT, OP_DENSE* */
     float rate;             /* OP_DROPOUT */
+    int units, inputs;      /* OP_DENSE*: out and in features */
+    bool need_dinput;       /* OP_DENSE_GRAD: din too */
+    long in_off;            /* OP_DENSE_GRAD: the input's place (din's space is
+                             * its scratch without din) */
+    bool relu;              /* OP_DENSE: relu fused into it (fuse.c) */
+    bool fused;             /* OP_ACTIVATION_GRAD: a layer's fused activation,
+                             * in place on dout (its comment says so) */
 } Op;
 
 #define MAX_OPS 16
@@ -390,6 +399,12 @@ void program_add(Program *p, Op op);
 /* The elementwise activation a over n values, in -> out (backward: its
  * gradient dout -> din from out). */
 void lower_activation(Program *p, bool backward, Activation a, float alpha, long n);
+/* The fused activation of a conv or dense layer l (its FusedAct), on out
+ * in place (backward: its derivative on dout in place); none if ACT_NONE. */
+void lower_fused_activation(Program *p, const Layer *l, const Lowering *how);
+/* fuse.c: the passes over a lowered program before it is rendered in a
+ * style: the kernels style's relu into the gemm before it. */
+void program_fuse(Program *p, CodeStyle style);
 /* Writes p in e's style. */
 void render_program(Emitter *e, const Program *p);
 

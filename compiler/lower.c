@@ -26,3 +26,17 @@ void layer_lower(const Layer *l, const EmitOptions *o, bool backward, Program *p
     const Lowering how = {.tile = o->tile, .backward = backward, .inference = o->forward_only};
     l->kind->lower(l, &how, p);
 }
+
+void lower_fused_activation(Program *p, const Layer *l, const Lowering *how) {
+    const Activation a = layer_activation(l);
+    const long n = shape_size(l->out) * how->tile;
+    if (a == ACT_NONE)
+        return;
+    const float alpha = LAYER_DATA(FusedAct, l)->alpha;
+    if (how->backward)
+        program_add(p, (Op){.kind = OP_ACTIVATION_GRAD, .n = n, .act = a, .alpha = alpha,
+                            .out = "out", .dout = "dout", .din = "dout", .fused = true});
+    else
+        program_add(p, (Op){.kind = OP_ACTIVATION, .n = n, .act = a, .alpha = alpha, .in = "out",
+                            .out = "out"});
+}

@@ -18,7 +18,17 @@ static void activation_loops(Emitter *e, const Op *op) {
     emit_activation(e, op->act, op->alpha, op->n, op->in, op->out);
 }
 
+#define RELU_GRADIENT_RULE "/* relu: no gradient where the output was clamped */"
+
+/* A layer's fused activation says what it does to dout in place. */
+static void fused_comment(Emitter *e, const Op *op) {
+    if (op->fused)
+        emit_line(e, op->act == ACT_RELU ? RELU_GRADIENT_RULE
+                                         : "/* the activation's derivative, from the output */");
+}
+
 static void activation_grad_loops(Emitter *e, const Op *op) {
+    fused_comment(e, op);
     emit_activation_grad(e, op->act, op->alpha, op->n, op->out, op->dout, op->din);
 }
 
@@ -83,11 +93,13 @@ static void activation_kernels(Emitter *e, const Op *op) {
 
 static void activation_grad_kernels(Emitter *e, const Op *op) {
     char fn[48];
-    if (op->act != ACT_RELU)
+    if (op->act != ACT_RELU) {
         activation_grad_loops(e, op);
-    else
-        emit_line(e, "%s(%ld, %s, %s, %s);", emit_kernel(e, "relu_backward", fn), op->n, op->out,
-                  op->dout, op->din);
+        return;
+    }
+    fused_comment(e, op);
+    emit_line(e, "%s(%ld, %s, %s, %s);", emit_kernel(e, "relu_backward", fn), op->n, op->out,
+              op->dout, op->din);
 }
 
 static const RenderFn kernels[N_OPS] = {
@@ -100,11 +112,11 @@ static const RenderFn kernels[N_OPS] = {
 /* Each style's tables, searched in order: the first that writes the
  * operation wins, and the loop style's are always last, so a style
  * overrides only what it writes its own way. */
-#define MAX_TABLES 4
+#define MAX_TABLES 5
 static const RenderFn *const styles[N_STYLES][MAX_TABLES] = {
-    [STYLE_LOOPS] = {loops, render_window_loops},
-    [STYLE_UNROLL] = {render_window_unrolled, loops, render_window_loops},
-    [STYLE_KERNELS] = {kernels, render_window_kernels, loops, render_window_loops},
+    [STYLE_LOOPS] = {loops, render_window_loops, render_dense_loops},
+    [STYLE_UNROLL] = {render_window_unrolled, render_dense_unrolled, loops},
+    [STYLE_KERNELS] = {kernels, render_window_kernels, render_dense_kernels, loops},
 };
 
 void render_program(Emitter *e, const Program *p) {

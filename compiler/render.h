@@ -1,4 +1,4 @@
-/* render.h: what the renderers share (render.c, render_window.c): an
+/* render.h: what the renderers share (render.c, render_window.c, render_dense.c): an
  * operation's code in one style, and each file's table of them by OpKind
  * (NULL: an operation the file does not write). */
 #ifndef LENETC_RENDER_H
@@ -8,6 +8,9 @@
 
 typedef void (*RenderFn)(Emitter *e, const Op *op);
 
+/* render_dense.c: dense layers */
+extern const RenderFn render_dense_loops[N_OPS], render_dense_unrolled[N_OPS],
+    render_dense_kernels[N_OPS];
 /* render_window.c: pooling */
 extern const RenderFn render_window_loops[N_OPS], render_window_unrolled[N_OPS],
     render_window_kernels[N_OPS];
