@@ -127,23 +127,3 @@ void activation_torch_module(const Layer *l, json_t *modules) {
     else if (fused(l)->act != ACT_NONE)
         layer_torch_module(modules, l, suffix, activation_torch(fused(l)->act), NULL, NULL);
 }
-
-int activation_gemm_flags(const Emitter *e, const Layer *l) {
-    return e->opt.style == STYLE_KERNELS && fused(l)->act == ACT_RELU ? LENET_RELU : 0;
-}
-
-/* conv's fused activation (it does not lower yet): the same operations
- * dense's lowering gives, rendered in the style */
-static void render_fused(Emitter *e, const Layer *l, bool backward) {
-    Program p = {.n = 0};
-    const Lowering how = {.tile = e->opt.tile, .backward = backward};
-    lower_fused_activation(&p, l, &how);
-    render_program(e, &p);
-}
-
-void emit_fused_activation(Emitter *e, const Layer *l) {
-    if (!activation_gemm_flags(e, l)) /* else the gemm's */
-        render_fused(e, l, false);
-}
-
-void emit_fused_activation_grad(Emitter *e, const Layer *l) { render_fused(e, l, true); }

@@ -6,9 +6,10 @@
 
 #include "lenetc.h"
 
-/* Whether op is a relu on out in place, right after a dense operation. */
+/* Whether op is a relu on out in place, right after a gemm (a dense
+ * layer's or a convolution's forward operation). */
 static bool relu_after_gemm(const Op *gemm, const Op *op) {
-    return gemm->kind == OP_DENSE && op->kind == OP_ACTIVATION && op->act == ACT_RELU &&
+    return (gemm->kind == OP_DENSE || gemm->kind == OP_CONV) && op->kind == OP_ACTIVATION && op->act == ACT_RELU &&
            !strcmp(op->in, "out") && !strcmp(op->out, "out");
 }
 

@@ -244,17 +244,12 @@ void emit_activation_grad(Emitter *e, Activation a, float alpha, long n, const c
 /* "softmax cross-entropy (the loss) already applies softmax...": what a
  * spec asking for softmax (a layer or an activation) is told */
 extern const char *const softmax_is_the_loss;
-/* The fused activation of a conv or dense layer l (its FusedAct):
- * reads `activation` and `alpha` from p; ", relu" for describe; its torch.nn
- * module after the layer's; the gemm flags that apply it (LENET_RELU in the
- * kernels style), else 0; out = f(out) in place, unless the gemm did; dout
- * *= f'(out) in place, first thing in the backward pass. */
+/* The fused activation of a conv or dense layer l (its FusedAct): reads
+ * `activation` and `alpha` from p; ", relu" for describe; its torch.nn
+ * module after the layer's. Its code is lowered (lower_fused_activation). */
 int activation_parse(Layer *l, const YNode *p, Diag *d);
 void activation_describe(const Layer *l, StrBuf *sb);
 void activation_torch_module(const Layer *l, json_t *modules);
-int activation_gemm_flags(const Emitter *e, const Layer *l);
-void emit_fused_activation(Emitter *e, const Layer *l);
-void emit_fused_activation_grad(Emitter *e, const Layer *l);
 
 /* Declares a tensor of l (its size is the product of dims); returns it. */
 LayerTensor *layer_tensor(Layer *l, const char *name, const char *var, const char *grad_var,
@@ -364,8 +359,18 @@ typedef enum {
                              * else out = in */
     OP_DENSE,               /* out = bias + w in (a dense layer's) */
     OP_DENSE_GRAD,          /* gb, gw += its sums; din = w^T dout if need_dinput */
+    OP_CONV,                /* out = bias + w * in (a convolution's) */
+    OP_CONV_GRAD,           /* gb, gw += its sums; din if need_dinput */
     N_OPS
 } OpKind;
+
+/* A convolution's geometry: input CI x H x W, output CO x OH x OW, a K x K
+ * kernel at stride S, PT rows and PL columns of padding before the input;
+ * padded: some tap can fall into the padding (the loops check). */
+typedef struct {
+    int CI, H, W, CO, OH, OW, K, S, PT, PL;
+    bool padded;
+} ConvGeometry;
 
 typedef struct {
     OpKind kind;
@@ -377,13 +382,14 @@ typedef struct {
     const char *by;         /* OP_MUL's factors; OP_DROPOUT's mask */
     lenet_window window;    /* pooling: the geometry, as the kernels take it */
     long features;          /* OP_DROPOUT: per sample (n / tile) */
-    int tile;               /* OP_DROPOUT, OP_DENSE* */
+    int tile;               /* OP_DROPOUT, OP_DENSE*, OP_CONV* */
     float rate;             /* OP_DROPOUT */
     int units, inputs;      /* OP_DENSE*: out and in features */
-    bool need_dinput;       /* OP_DENSE_GRAD: din too */
+    bool need_dinput;       /* OP_DENSE_GRAD, OP_CONV_GRAD: din too */
+    ConvGeometry conv;      /* OP_CONV* */
     long in_off;            /* OP_DENSE_GRAD: the input's place (din's space is
                              * its scratch without din) */
-    bool relu;              /* OP_DENSE: relu fused into it (fuse.c) */
+    bool relu;              /* OP_DENSE, OP_CONV: relu fused into it (fuse.c) */
     bool fused;             /* OP_ACTIVATION_GRAD: a layer's fused activation,
                              * in place on dout (its comment says so) */
 } Op;

@@ -112,11 +112,12 @@ static const RenderFn kernels[N_OPS] = {
 /* Each style's tables, searched in order: the first that writes the
  * operation wins, and the loop style's are always last, so a style
  * overrides only what it writes its own way. */
-#define MAX_TABLES 5
+#define MAX_TABLES 6
 static const RenderFn *const styles[N_STYLES][MAX_TABLES] = {
-    [STYLE_LOOPS] = {loops, render_window_loops, render_dense_loops},
-    [STYLE_UNROLL] = {render_window_unrolled, render_dense_unrolled, loops},
-    [STYLE_KERNELS] = {kernels, render_window_kernels, render_dense_kernels, loops},
+    [STYLE_LOOPS] = {loops, render_window_loops, render_dense_loops, render_conv_loops},
+    [STYLE_UNROLL] = {render_window_unrolled, render_dense_unrolled, render_conv_unrolled, loops},
+    [STYLE_KERNELS] = {kernels, render_window_kernels, render_dense_kernels, render_conv_kernels,
+                       loops},
 };
 
 void render_program(Emitter *e, const Program *p) {

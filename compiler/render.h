@@ -1,4 +1,5 @@
-/* render.h: what the renderers share (render.c, render_window.c, render_dense.c): an
+/* render.h: what the renderers share (render.c, render_window.c, render_dense.c,
+ * render_conv.c): an
  * operation's code in one style, and each file's table of them by OpKind
  * (NULL: an operation the file does not write). */
 #ifndef LENETC_RENDER_H
@@ -8,6 +9,9 @@
 
 typedef void (*RenderFn)(Emitter *e, const Op *op);
 
+/* render_conv.c: convolutions */
+extern const RenderFn render_conv_loops[N_OPS], render_conv_unrolled[N_OPS],
+    render_conv_kernels[N_OPS];
 /* render_dense.c: dense layers */
 extern const RenderFn render_dense_loops[N_OPS], render_dense_unrolled[N_OPS],
     render_dense_kernels[N_OPS];
