@@ -5,9 +5,11 @@
  * the styles that write an operation their own way override that entry
  * only: the kernels style calls the runtime's kernels where it has one for
  * the operation; the unrolled style writes out what has taps to unroll
- * (pooling: render_window.c) and takes the loops for elementwise ones.
+ * (pooling, dense, conv: render_window.c, render_dense.c, render_conv.c)
+ * and takes the loops for elementwise ones.
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "lenetc.h"
 #include "render.h"
@@ -110,7 +112,7 @@ static const RenderFn kernels[N_OPS] = {
 /* ---- every style -------------------------------------------------------- */
 
 /* Each style's tables, searched in order: the first that writes the
- * operation wins, and the loop style's are always last, so a style
+ * operation wins, and the elementwise loops come last, so a style
  * overrides only what it writes its own way. */
 #define MAX_TABLES 6
 static const RenderFn *const styles[N_STYLES][MAX_TABLES] = {
@@ -126,6 +128,11 @@ void render_program(Emitter *e, const Program *p) {
         RenderFn fn = NULL;
         for (int t = 0; !fn && t < MAX_TABLES && styles[e->opt.style][t]; t++)
             fn = styles[e->opt.style][t][k];
+        if (!fn) { /* an operation some style cannot write: a bug, not input */
+            fprintf(stderr, "lenetc: internal error: no %s code for operation %d\n",
+                    emit_style_name(e->opt.style), k);
+            abort();
+        }
         fn(e, &p->ops[i]);
     }
 }
