@@ -118,7 +118,8 @@ int lenet_eval_main(const lenet_model *m, int argc, char **argv, const char *pro
          .hi = LENET_MAX_THREADS},
         {.name = "--classes", .kind = LENET_OPT_CHOICE, .dest = &classes,
          .choices = lenet_class_sets},
-        {.name = "--plot", .kind = LENET_OPT_STRING, .dest = &plot, .needs = "a file (FILE.png)"},
+        {.name = "--plot", .kind = LENET_OPT_STRING, .dest = &plot,
+         .needs = "a file (FILE.png or FILE.svg)", .suffixes = lenet_plot_suffixes},
         {0}};
     const lenet_command cmd = {.prog = prog, .options = options};
     const int parsed = lenet_read_args(&cmd, argc, argv, 1);

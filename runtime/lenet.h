@@ -606,13 +606,17 @@ typedef struct {
 int lenet_history_add(lenet_history *h, int epoch, const lenet_scores *s);
 void lenet_history_free(lenet_history *h);
 
-/* Each draws a PNG at path through gnuplot's pngcairo terminal (gnuplot is
+/* What --plot takes: a file name ending in one of these (any case). */
+extern const char *const lenet_plot_suffixes[];
+
+/* Each draws a PNG at path through gnuplot's pngcairo terminal, or an SVG
+ * (its svg terminal) for a path ending in .svg (gnuplot is
  * $LENETC_GNUPLOT, else gnuplot on PATH; run without a shell, stdin
  * /dev/null, killed after $LENETC_PLOT_TIMEOUT seconds, default 60) and
  * replaces path with it atomically. Returns 0 when drawn; 1 when not
  * (gnuplot missing or failing): the gnuplot script and its data are then
- * written beside path (path less a .png suffix, plus .gp and .dat) and err
- * says so in one line; -1 if a file could not be written (err). */
+ * written beside path (path less a .png or .svg suffix, plus .gp and .dat)
+ * and err says so in one line; -1 if a file could not be written (err). */
 /* Loss (train, validation, test) above accuracy, per epoch of h: the sets
  * not scored in an epoch are left out (NAN in its scores). */
 int lenet_plot_history(const char *path, const char *title, const lenet_history *h,
@@ -623,7 +627,9 @@ int lenet_plot_training(const char *path, const lenet_model *m, const lenet_trai
 /* A k x k confusion matrix (conf[true * k + predicted]) as a heat map:
  * rows the true class, columns the predicted one, coloured by the fraction
  * of the true class, labelled with counts; the axes name the classes
- * (names[0..n_names); NULL, or past n_names: their numbers). */
+ * (names[0..n_names); NULL, or past n_names: their numbers). In a PNG, a
+ * name no installed font can draw (fc-list says) is its number, with a
+ * warning on stderr. */
 int lenet_plot_confusion(const char *path, const char *title, int k, const long *conf,
                          const char *const *names, int n_names, lenet_error *err);
 /* 0 if a plot can be written at path (its directory exists and is
@@ -725,6 +731,8 @@ typedef struct {
     const char *takes;            /* "--x takes TAKES, not 'v'"; NULL: said from the
                                    * bounds or the choices */
     const char *needs;            /* "--x needs NEEDS"; NULL: "a value" */
+    const char *const *suffixes;  /* STRING: it ends in one of these (any case;
+                                   * NULL-ended), or NULL: any word */
 } lenet_option;
 
 /* An argument that is not an option (or, with pass_unknown, an option not in

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lenet.h"
 
@@ -50,6 +51,14 @@ static int store(const lenet_option *o, const char *v) {
         return 0;
     }
     case LENET_OPT_STRING:
+        if (o->suffixes) { /* a name that ends in one of them, in any case */
+            const char *const *x = o->suffixes;
+            const size_t len = strlen(v);
+            while (*x && !(len > strlen(*x) && !strcasecmp(v + len - strlen(*x), *x)))
+                x++;
+            if (!*x)
+                return -1;
+        }
         *(const char **)o->dest = v;
         return 0;
     case LENET_OPT_CHOICE:
@@ -72,6 +81,12 @@ static const char *takes(const lenet_option *o, char *buf, size_t cap) {
     if (o->kind == LENET_OPT_REAL) {
         snprintf(buf, cap, o->lo_included ? "a number from %g to %g" : "a number over %g and at most %g",
                  o->lo, o->hi);
+    } else if (o->kind == LENET_OPT_STRING && o->suffixes) {
+        snprintf(buf, cap, "a file name ending in ");
+        for (const char *const *x = o->suffixes; *x; x++) {
+            size_t n = strlen(buf);
+            snprintf(buf + n, cap - n, "%s%s", x == o->suffixes ? "" : x[1] ? ", " : " or ", *x);
+        }
     } else if (o->kind == LENET_OPT_CHOICE) {
         buf[0] = '\0';
         for (const lenet_choice *c = o->choices; c->name; c++) {

@@ -1,14 +1,21 @@
-/* plot.c: pictures of a run, drawn by gnuplot's pngcairo terminal: the
- * loss and accuracy per epoch of a training run (--plot on `lenetc train`
- * and emitted trainers) and the confusion matrix of `lenetc eval --plot` as
- * a heat map.
+/* plot.c: pictures of a run, drawn by gnuplot's pngcairo terminal (or its
+ * svg terminal for a FILE.svg): the loss and accuracy per epoch of a
+ * training run (--plot on `lenetc train` and emitted trainers) and the
+ * confusion matrix of `lenetc eval --plot` as a heat map.
  *
  * The data and a gnuplot script go to a private temp directory, gnuplot runs
  * on them as a child (posix_spawn, no shell; stdin is /dev/null so it cannot
- * wait on it; killed after a timeout), and its PNG is copied over FILE
+ * wait on it; killed after a timeout), and its picture is copied over FILE
  * atomically. Without gnuplot, or when it fails, the script and data are
- * written beside FILE instead (FILE.gp, FILE.dat; a .png suffix dropped),
- * naming FILE and the data by absolute paths, for `gnuplot FILE.gp` later.
+ * written beside FILE instead (FILE.gp, FILE.dat; a .png or .svg suffix
+ * dropped), naming FILE and the data by absolute paths, for `gnuplot
+ * FILE.gp` later.
+ *
+ * A class name with characters outside ASCII is asked of fontconfig
+ * (fc-list, run as gnuplot is) before a PNG: cairo draws a character no
+ * installed font has as a box, so such a class is labelled by its number,
+ * with a warning saying what to install. An SVG's text is drawn by its
+ * viewer's fonts, not this machine's, so it is not asked.
  *
  * Every string a script holds (paths, titles, class names) is a
  * double-quoted gnuplot string with \ " ` @ $ and control bytes escaped:
@@ -34,6 +41,7 @@
 extern char **environ;
 
 #define PLOT_TIMEOUT 60 /* seconds gnuplot may take (LENETC_PLOT_TIMEOUT) */
+#define NAMED_TICS 40   /* a confusion matrix of more classes has gnuplot's tics */
 
 /* ---- history ---------------------------------------------------------- */
 
@@ -66,7 +74,8 @@ typedef struct {
     const long *conf;
     const char *const *names;   /* n_names class names (NULL: numbers) */
     int n_names;
-    const char *png, *data;     /* the paths the script names */
+    int svg;                    /* an SVG, not a PNG */
+    const char *out, *data;     /* the paths the script names */
 } plot;
 
 /* s as a gnuplot string literal. tic: a tic label, which gnuplot reads as
@@ -86,6 +95,13 @@ static void put_str(FILE *f, const char *s, int tic) {
             fputc(*p, f);
     }
     fputc('"', f);
+}
+
+/* The terminal, w x h, and the output: an SVG on white, as the PNG is. */
+static void terminal(FILE *f, const plot *p, int w, int h) {
+    fprintf(f, "set terminal %s noenhanced size %d,%d font \"sans,10\"%s\nset output ",
+            p->svg ? "svg" : "pngcairo", w, h, p->svg ? " background rgb \"white\"" : "");
+    put_str(f, p->out, 0);
 }
 
 static int finish(FILE *f) {
@@ -163,11 +179,8 @@ static int history_script(FILE *f, void *ctx) {
         scale *= i % 3 == 0 ? 10 : 1;
         step = (i % 3 == 0 ? 1 : i % 3 == 1 ? 2 : 5) * scale;
     }
-    fputs("# lenetc: loss and accuracy per epoch (gnuplot 5)\n"
-          "set terminal pngcairo noenhanced size 960,800 font \"sans,10\"\n"
-          "set output ",
-          f);
-    put_str(f, p->png, 0);
+    fputs("# lenetc: loss and accuracy per epoch (gnuplot 5)\n", f);
+    terminal(f, p, 960, 800);
     fputs("\nset multiplot layout 2,1 title ", f);
     put_str(f, p->title, 0);
     fprintf(f,
@@ -235,13 +248,44 @@ static int confusion_data(FILE *f, void *ctx) {
     return finish(f);
 }
 
-/* Class c's tic label: its name, or its number. */
+/* The code point at *s (UTF-8), *s moved past it; -1 for a byte that
+ * starts no UTF-8 character (*s moved past that byte). */
+static long utf8_next(const unsigned char **s) {
+    static const long least[] = {0, 0, 0x80, 0x800, 0x10000}; /* no overlong forms */
+    const unsigned char *p = *s;
+    int len = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3
+              : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+    long cp = p[0] & (0x7f >> len);
+    for (int i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80) { /* the NUL at the end too */
+            len = 0;
+            break;
+        }
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    if (!len || cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        *s = p + 1;
+        return -1;
+    }
+    *s = p + len;
+    return cp;
+}
+
+/* Characters in s, as a tic shows them (not bytes). */
+static int utf8_length(const char *s) {
+    int n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; n++)
+        utf8_next(&p);
+    return n;
+}
+
+/* Class c's tic label: its name, or its number (no name, or NULL). */
 static void tics(FILE *f, const plot *p, const char *axis) {
     fprintf(f, "set %s (", axis);
     for (int c = 0; c < p->k; c++) {
         char num[16];
         snprintf(num, sizeof num, "%d", c);
-        put_str(f, p->names && c < p->n_names ? p->names[c] : num, 1);
+        put_str(f, p->names && c < p->n_names && p->names[c] ? p->names[c] : num, 1);
         fprintf(f, " %d%s", c, c + 1 < p->k ? ", " : ")");
     }
 }
@@ -254,14 +298,11 @@ static int confusion_script(FILE *f, void *ctx) {
     const int K = p->k;
     int longest = 0;
     for (int c = 0; p->names && c < K && c < p->n_names; c++)
-        longest = (int)strlen(p->names[c]) > longest ? (int)strlen(p->names[c]) : longest;
-    const int side = K <= 10 ? 760 : K <= 40 ? 760 + 24 * (K - 10) : 1480;
-    fprintf(f,
-            "# lenetc: confusion matrix (gnuplot 5)\n"
-            "set terminal pngcairo noenhanced size %d,%d font \"sans,10\"\n"
-            "set output ",
-            side + 120, side);
-    put_str(f, p->png, 0);
+        if (p->names[c] && utf8_length(p->names[c]) > longest)
+            longest = utf8_length(p->names[c]);
+    const int side = K <= 10 ? 760 : K <= NAMED_TICS ? 760 + 24 * (K - 10) : 1480;
+    fputs("# lenetc: confusion matrix (gnuplot 5)\n", f);
+    terminal(f, p, side + 120, side);
     fputs("\nset title ", f);
     put_str(f, p->title, 0);
     fprintf(f,
@@ -273,7 +314,7 @@ static int confusion_script(FILE *f, void *ctx) {
             "set size ratio -1\n"
             "set tics scale 0\n",
             K - 0.5, K - 0.5);
-    if (K <= 40) { /* every class named; beyond that gnuplot's own tics */
+    if (K <= NAMED_TICS) { /* every class named; beyond that gnuplot's own tics */
         tics(f, p, "xtics");
         fputs(longest > 2 ? " rotate by 40 right\n" : "\n", f);
         tics(f, p, "ytics");
@@ -320,14 +361,18 @@ static void last_line(const char *log, char *buf, size_t n) {
     snprintf(buf, n, "%.*s", (int)n - 1, start ? start + 1 : text);
 }
 
-/* Runs gnuplot (LENETC_GNUPLOT, else gnuplot on PATH) on script, its stdin
- * /dev/null and its output in log. 0 when it exited 0; else -1 and why. */
-static int run_gnuplot(const char *script, const char *log, char *why, size_t n) {
-    const char *env = getenv("LENETC_GNUPLOT");
-    const char *bin = env && *env ? env : "gnuplot";
+/* Seconds a child may take. */
+static double plot_timeout(void) {
     const char *t = getenv("LENETC_PLOT_TIMEOUT");
-    const double timeout = t && atof(t) > 0 ? atof(t) : PLOT_TIMEOUT;
-    char *argv[] = {(char *)bin, (char *)script, NULL};
+    return t && atof(t) > 0 ? atof(t) : PLOT_TIMEOUT;
+}
+
+/* Runs argv (argv[0] on PATH), its stdin /dev/null and its output in log,
+ * killed after the timeout. 0 when it exited 0; else -1 and why, or, if it
+ * could not start, the errno value in *not_run and nothing in why. */
+static int run_child(char *const argv[], const char *log, int *not_run, char *why, size_t n) {
+    const char *bin = argv[0];
+    const double timeout = plot_timeout();
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     sigset_t none;
@@ -345,14 +390,9 @@ static int run_gnuplot(const char *script, const char *log, char *why, size_t n)
     int e = posix_spawnp(&pid, bin, &fa, &at, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
-    if (e) {
-        if (e == ENOENT)
-            snprintf(why, n, "%s%s not found (make deps installs gnuplot-nox)",
-                     env && *env ? "LENETC_GNUPLOT=" : "", bin);
-        else
-            snprintf(why, n, "cannot run %s: %s", bin, strerror(e));
+    *not_run = e;
+    if (e)
         return -1;
-    }
     int status = 0;
     const double start = lenet_seconds();
     for (long wait_ms = 1;; wait_ms = wait_ms < 8 ? wait_ms * 2 : 10) {
@@ -387,6 +427,23 @@ static int run_gnuplot(const char *script, const char *log, char *why, size_t n)
     return -1;
 }
 
+/* Runs gnuplot (LENETC_GNUPLOT, else gnuplot on PATH) on script, its output
+ * in log. 0 when it exited 0; else -1 and why. */
+static int run_gnuplot(const char *script, const char *log, char *why, size_t n) {
+    const char *env = getenv("LENETC_GNUPLOT");
+    const char *bin = env && *env ? env : "gnuplot";
+    char *argv[] = {(char *)bin, (char *)script, NULL};
+    int e;
+    if (run_child(argv, log, &e, why, n) == 0)
+        return 0;
+    if (e == ENOENT)
+        snprintf(why, n, "%s%s not found (make deps installs gnuplot-nox)",
+                 env && *env ? "LENETC_GNUPLOT=" : "", bin);
+    else if (e)
+        snprintf(why, n, "cannot run %s: %s", bin, strerror(e));
+    return -1;
+}
+
 static int copy_file(FILE *f, void *ctx) {
     FILE *in = ctx;
     char buf[65536];
@@ -401,17 +458,19 @@ static int copy_file(FILE *f, void *ctx) {
     return 0;
 }
 
-/* png copied over dest if it is a PNG: 0; 1 if not (why); -1 if dest
- * could not be written (err). */
-static int install_png(const char *png, const char *dest, char *why, size_t n,
-                       lenet_error *err) {
+/* out copied over dest if it is a PNG (an SVG): 0; 1 if not (why); -1 if
+ * dest could not be written (err). */
+static int install(const char *out, int svg, const char *dest, char *why, size_t n,
+                   lenet_error *err) {
     static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    unsigned char head[8];
-    FILE *in = fopen(png, "rb");
-    if (!in || fread(head, 1, 8, in) != 8 || memcmp(head, sig, 8) != 0) {
+    char head[8];
+    FILE *in = fopen(out, "rb");
+    const int got = in && fread(head, 1, 8, in) == 8;
+    if (!got || (svg ? memcmp(head, "<?xml", 5) && memcmp(head, "<svg", 4)
+                     : memcmp(head, sig, 8))) {
         if (in)
             fclose(in);
-        snprintf(why, n, "gnuplot wrote no PNG");
+        snprintf(why, n, "gnuplot wrote no %s", svg ? "SVG" : "PNG");
         return 1;
     }
     rewind(in);
@@ -420,11 +479,20 @@ static int install_png(const char *png, const char *dest, char *why, size_t n,
     return rc;
 }
 
-/* path with a .png suffix replaced by ext (or ext appended). */
+const char *const lenet_plot_suffixes[] = {".png", ".svg", NULL};
+
+/* Whether path ends in suffix, in any case. */
+static int ends_in(const char *path, const char *suffix) {
+    const size_t len = strlen(path), n = strlen(suffix);
+    return len > n && strcasecmp(path + len - n, suffix) == 0;
+}
+
+/* path with a .png or .svg suffix replaced by ext (or ext appended). */
 static char *beside(const char *path, const char *ext) {
     size_t len = strlen(path);
-    if (len > 4 && strcasecmp(path + len - 4, ".png") == 0)
-        len -= 4;
+    for (int i = 0; lenet_plot_suffixes[i]; i++)
+        if (ends_in(path, lenet_plot_suffixes[i]))
+            len -= strlen(lenet_plot_suffixes[i]);
     char *s = malloc(len + strlen(ext) + 1);
     if (s) {
         memcpy(s, path, len);
@@ -463,22 +531,22 @@ static int render(plot *p, const char *dest, fill_fn data, fill_fn script, char 
         snprintf(why, n, "%.200s: cannot make a temporary directory: %s", dir, strerror(errno));
         return 1;
     }
-    char gp[PATH_MAX + 16], dat[PATH_MAX + 16], png[PATH_MAX + 16], log[PATH_MAX + 16];
+    char gp[PATH_MAX + 16], dat[PATH_MAX + 16], out[PATH_MAX + 16], log[PATH_MAX + 16];
     snprintf(gp, sizeof gp, "%s/plot.gp", dir);
     snprintf(dat, sizeof dat, "%s/plot.dat", dir);
-    snprintf(png, sizeof png, "%s/plot.png", dir);
+    snprintf(out, sizeof out, "%s/plot.%s", dir, p->svg ? "svg" : "png");
     snprintf(log, sizeof log, "%s/gnuplot.log", dir);
-    p->png = png;
+    p->out = out;
     p->data = dat;
     lenet_error e2;
     int rc = 1;
     if (lenet_write_atomic(dat, data, p, &e2) || lenet_write_atomic(gp, script, p, &e2))
         snprintf(why, n, "%.*s", (int)n - 1, e2.msg);
     else if (run_gnuplot(gp, log, why, n) == 0)
-        rc = install_png(png, dest, why, n, err);
+        rc = install(out, p->svg, dest, why, n, err);
     unlink(gp);
     unlink(dat);
-    unlink(png);
+    unlink(out);
     unlink(log);
     rmdir(dir);
     return rc;
@@ -490,17 +558,18 @@ static int draw(plot *p, const char *dest, fill_fn data, fill_fn script, lenet_e
     char why[400] = "";
     if (lenet_plot_check(dest, err))
         return -1;
+    p->svg = ends_in(dest, ".svg");
     const int r = render(p, dest, data, script, why, sizeof why, err);
     if (r <= 0)
         return r;
     char *gp_path = beside(dest, ".gp"), *dat_path = beside(dest, ".dat");
-    char *abs_png = absolute(dest), *abs_dat = dat_path ? absolute(dat_path) : NULL;
+    char *abs_out = absolute(dest), *abs_dat = dat_path ? absolute(dat_path) : NULL;
     int rc = -1;
-    if (!gp_path || !dat_path || !abs_png || !abs_dat) {
+    if (!gp_path || !dat_path || !abs_out || !abs_dat) {
         lenet_set_error(err, "%s: out of memory", dest);
         goto out;
     }
-    p->png = abs_png;
+    p->out = abs_out;
     p->data = abs_dat;
     /* the data first: a script never names data that is not there */
     if (lenet_write_atomic(dat_path, data, p, err) || lenet_write_atomic(gp_path, script, p, err))
@@ -511,9 +580,117 @@ static int draw(plot *p, const char *dest, fill_fn data, fill_fn script, lenet_e
 out:
     free(gp_path);
     free(dat_path);
-    free(abs_png);
+    free(abs_out);
     free(abs_dat);
     return rc;
+}
+
+/* ---- fonts ------------------------------------------------------------ */
+
+/* Which of the n code points cp[] some installed font has (have[i] set),
+ * from the character sets fc-list prints ("20-7e a0-17f 192 ..." a font):
+ * 0, or -1 if fontconfig could not say. */
+static int fonts_have(const long *cp, int n, char *have) {
+    const char *tmp = getenv("TMPDIR");
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/lenetc-fonts.XXXXXX", tmp && tmp[0] == '/' ? tmp : "/tmp");
+    const int fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    char *argv[] = {"fc-list", "--format", "%{charset}\n", NULL};
+    char why[256];
+    int not_run;
+    FILE *f = run_child(argv, path, &not_run, why, sizeof why) == 0 ? fopen(path, "r") : NULL;
+    int rc = -1;
+    if (f) {
+        unsigned long lo, hi;
+        while (fscanf(f, "%lx", &lo) == 1) {
+            const int c = getc(f);
+            hi = lo;
+            if (c == '-' && fscanf(f, "%lx", &hi) != 1)
+                break;
+            for (int i = 0; i < n; i++)
+                have[i] |= cp[i] >= 0 && (unsigned long)cp[i] >= lo && (unsigned long)cp[i] <= hi;
+        }
+        rc = feof(f) && !ferror(f) ? 0 : -1;
+        fclose(f);
+    }
+    unlink(path);
+    return rc;
+}
+
+/* Chinese, Japanese or Korean: what fonts-wqy-microhei draws. */
+static int cjk(long cp) {
+    return (cp >= 0x1100 && cp <= 0x11ff) || (cp >= 0x2e80 && cp <= 0x9fff) ||
+           (cp >= 0xac00 && cp <= 0xd7af) || (cp >= 0xf900 && cp <= 0xfaff) ||
+           (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xffef);
+}
+
+/* names[0..n) as a PNG at path can show them: a name with a character no
+ * installed font has (cairo would draw a box), or not UTF-8, is NULL (its
+ * number shows instead) and said on stderr. NULL: names as they are (all
+ * ASCII, all drawn, or fontconfig cannot say); else free it. */
+static const char **drawable(const char *path, const char *const *names, int n) {
+    int m = 0; /* the characters outside ASCII, of all names */
+    for (int c = 0; c < n; c++)
+        for (const unsigned char *s = (const unsigned char *)names[c]; *s;) {
+            const long u = utf8_next(&s);
+            m += u >= 0x80 || u < 0;
+        }
+    if (!m)
+        return NULL; /* no fc-list run for the names of most data sets */
+    long *cp = malloc(sizeof *cp * (size_t)m);
+    char *have = calloc((size_t)m, 1);
+    const char **shown = malloc(sizeof *shown * (size_t)n);
+    int j = 0;
+    if (!cp || !have || !shown)
+        goto fail;
+    for (int c = 0; c < n; c++)
+        for (const unsigned char *s = (const unsigned char *)names[c]; *s;) {
+            const long u = utf8_next(&s);
+            if (u >= 0x80 || u < 0)
+                cp[j++] = u;
+        }
+    if (fonts_have(cp, m, have))
+        goto fail;
+    j = 0;
+    for (int c = 0; c < n; c++) {
+        char missing[64] = "";
+        int utf8 = 1, any_cjk = 0, said = 0;
+        shown[c] = names[c];
+        for (const unsigned char *s = (const unsigned char *)names[c]; *s;) {
+            const long u = utf8_next(&s);
+            if (u < 0x80 && u >= 0)
+                continue;
+            utf8 &= u >= 0;
+            if (!have[j++] && u >= 0 && said++ < 4) {
+                const size_t len = strlen(missing);
+                snprintf(missing + len, sizeof missing - len, "%sU+%04lX", len ? " " : "", u);
+                any_cjk |= cjk(u);
+            }
+        }
+        if (!utf8) {
+            fprintf(stderr, "warning: %s: class %d's name is not UTF-8: labelled %d instead\n",
+                    path, c, c);
+            shown[c] = NULL;
+        } else if (said) {
+            fprintf(stderr, "warning: %s: no installed font has the characters of class %d's "
+                    "name '%s' (%s%s): labelled %d instead; %s\n", path, c, names[c], missing,
+                    said > 4 ? " ..." : "", c,
+                    any_cjk ? "make deps installs a font that has them (fonts-wqy-microhei)"
+                            : "install a font that has them");
+            shown[c] = NULL;
+        }
+    }
+    free(cp);
+    free(have);
+    return shown;
+fail:
+    free(cp);
+    free(have);
+    free(shown);
+    return NULL;
 }
 
 /* ---- the entry points ------------------------------------------------- */
@@ -579,5 +756,15 @@ int lenet_plot_training(const char *path, const lenet_model *m, const lenet_trai
 int lenet_plot_confusion(const char *path, const char *title, int k, const long *conf,
                          const char *const *names, int n_names, lenet_error *err) {
     plot p = {.title = title, .k = k, .conf = conf, .names = names, .n_names = n_names};
-    return draw(&p, path, confusion_data, confusion_script, err);
+    /* the names the tics show, in a PNG (an SVG's viewer has its own fonts) */
+    const int named = names ? (n_names < k ? n_names : k) : 0;
+    const char **shown = named && k <= NAMED_TICS && !ends_in(path, ".svg") &&
+                                 !lenet_plot_check(path, err)
+                             ? drawable(path, names, named)
+                             : NULL;
+    if (shown)
+        p.names = shown;
+    const int rc = draw(&p, path, confusion_data, confusion_script, err);
+    free(shown);
+    return rc;
 }

@@ -125,7 +125,7 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
         {.name = "--test-every-epoch", .kind = LENET_OPT_FLAG, .dest = &o->test_every_epoch},
         {.name = "--save-best", .kind = LENET_OPT_STRING, .dest = &o->save_best_path},
         {.name = "--plot", .kind = LENET_OPT_STRING, .dest = &o->plot_path,
-         .needs = "a file (FILE.png)"},
+         .needs = "a file (FILE.png or FILE.svg)", .suffixes = lenet_plot_suffixes},
         {0}};
     const lenet_command cmd = {.prog = prog, .options = options};
     const int parsed = lenet_read_args(&cmd, argc, argv, 1);

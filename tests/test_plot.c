@@ -321,6 +321,75 @@ START_TEST(test_confusion_png) {
 }
 END_TEST
 
+/* stderr of plotting names into path's stderr file: the warnings. */
+static int confusion_warnings(const char *path, const char *const *names, int k, char *out,
+                              size_t n) {
+    char log[PATH_MAX + 8];
+    snprintf(log, sizeof log, "%s.err", path);
+    fflush(stderr);
+    const int saved = dup(2), fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ck_assert(saved >= 0 && fd >= 0 && dup2(fd, 2) == 2);
+    long conf[16] = {0};
+    for (int c = 0; c < k; c++)
+        conf[c * k + c] = 10;
+    lenet_error err;
+    const int rc = lenet_plot_confusion(path, "names", k, conf, names, k, &err);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    close(fd);
+    size_t len;
+    char *text = slurp(log, &len);
+    snprintf(out, n, "%s", text);
+    free(text);
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    return rc;
+}
+
+/* An SVG for FILE.svg (gnuplot's svg terminal), not a PNG under that name;
+ * a CJK class name is drawn (make deps installs a font that has it); a
+ * name no installed font has is labelled by its number, with a warning
+ * naming the class and its characters. */
+START_TEST(test_svg_and_fonts) {
+    if (!have_gnuplot())
+        return;
+    const char *dir = scratch("svg_fonts");
+    char path[PATH_MAX + 32], said[4096];
+    snprintf(path, sizeof path, "%s/conf.svg", dir);
+    static const char *const cjk[] = {"\xe4\xb8\xad\xe6\x96\x87", "b"}; /* 中文 */
+    confusion_warnings(path, cjk, 2, said, sizeof said);
+    size_t len;
+    char *svg = slurp(path, &len);
+    ck_assert_msg(strstr(svg, "<svg") && !memchr(svg, 0x89, 4), "%.64s", svg);
+    ck_assert_msg(strstr(svg, "\xe4\xb8\xad\xe6\x96\x87"), "the SVG names the class");
+    free(svg);
+    snprintf(path, sizeof path, "%s/conf.png", dir);
+    confusion_warnings(path, cjk, 2, said, sizeof said);
+    ck_assert_msg(!strstr(said, "no installed font"), "%s", said);
+    assert_png(path, 5000, 2000000);
+    /* U+10FFFD, private use: no font has it */
+    static const char *const none[] = {"a", "x\xf4\x8f\xbf\xbd"};
+    confusion_warnings(path, none, 2, said, sizeof said);
+    ck_assert_msg(strstr(said, "no installed font has the characters of class 1's name") &&
+                      strstr(said, "U+10FFFD") && strstr(said, "labelled 1 instead"),
+                  "%s", said);
+    assert_png(path, 5000, 2000000);
+}
+END_TEST
+
+/* --plot takes a .png or .svg name (any case); another is refused at once. */
+START_TEST(test_plot_suffix) {
+    static char out[4096];
+    ck_assert_int_eq(run("./lenetc train models/lenet5.yaml --plot c.pdf", out, sizeof out), 2);
+    ck_assert_str_eq(out, "lenetc train SPEC.yaml: --plot takes a file name ending in .png or "
+                          ".svg, not 'c.pdf'\ntry 'lenetc train --help'\n");
+    ck_assert_int_eq(run("./lenetc eval models/lenet5.yaml --weights w --plot c", out,
+                         sizeof out), 2);
+    ck_assert_msg(strstr(out, "--plot takes a file name ending in .png or .svg, not 'c'"), "%s",
+                  out);
+}
+END_TEST
+
 /* A directory name of everything a script could be broken by: quotes,
  * backquotes, $(...), @macros, % formats, a backslash, a newline. gnuplot
  * draws into it and runs nothing, directly and from the fallback script. */
@@ -603,6 +672,8 @@ Suite *plot_suite(void) {
     tcase_add_test(tc, test_hostile_paths);
     tcase_add_test(tc, test_gnuplot_fails_or_hangs);
     tcase_add_test(tc, test_plot_check);
+    tcase_add_test(tc, test_svg_and_fonts);
+    tcase_add_test(tc, test_plot_suffix);
     suite_add_tcase(s, tc);
 
     TCase *cli = tcase_create("plot_commands");
