@@ -237,7 +237,7 @@ CROSS_RT   = runtime/trainer.c runtime/target.c runtime/tile.c runtime/augment.c
 NEON_STEPS ?= 100
 check-neon: all
 	@command -v $(NEON_CC) >/dev/null && command -v $(NEON_QEMU) >/dev/null || \
-	  { echo "check-neon needs $(NEON_CC) and $(NEON_QEMU) (make deps installs them)"; exit 1; }
+	  { echo "check-neon needs $(NEON_CC) and $(NEON_QEMU) (make test-deps installs them)"; exit 1; }
 	python3 scripts/mini-mnist.py $(MNIST) build/neon/data $$(($(NEON_STEPS) * 64)) 16
 	gzip -dcf build/neon/data/train-images-idx3-ubyte.gz > build/neon/data/train-images
 	gzip -dcf build/neon/data/train-labels-idx1-ubyte.gz > build/neon/data/train-labels
@@ -263,9 +263,13 @@ BENCH_EPOCHS ?= 3
 bench: all
 	python3 bench/run.py --epochs $(BENCH_EPOCHS)
 
-.PHONY: all bench check check-neon clean color-mnist deps fuzz golden install test train uninstall valgrind
+.PHONY: all bench check check-neon clean color-mnist deps fuzz golden install test test-deps train uninstall valgrind
+# What building and training need (small); test-deps adds what only the
+# tests need (Check, valgrind, clang, the cross tools, PyTorch: hundreds of MB).
 deps:
 	bash scripts/install-deps.sh
+test-deps:
+	bash scripts/install-deps.sh --test
 
 clean:
 	rm -rf lenetc compiler/*.o runtime/*.o runtime/liblenet.a tests/*.o tests/run_tests \

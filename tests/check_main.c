@@ -42,9 +42,9 @@ int test_torch(const char *checks) {
     if (system("/usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1") == 0)
         return 1;
     ck_assert_msg(!env_is("LENETC_REQUIRE_TORCH", "1"),
-                  "%s: python3-torch or python3-numpy is not installed (make deps installs them)",
+                  "%s: python3-torch or python3-numpy is not installed (make test-deps installs them)",
                   checks);
-    fprintf(stderr, "%s: skipped: python3-torch or python3-numpy is not installed (make deps)\n",
+    fprintf(stderr, "%s: skipped: python3-torch or python3-numpy is not installed (make test-deps)\n",
             checks);
     return 0;
 }

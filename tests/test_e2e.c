@@ -1188,7 +1188,7 @@ END_TEST
  * eval names its classes. */
 START_TEST(test_fashion_mnist) {
     const char *dir = "/usr/share/datasets/fashion-mnist";
-    ck_assert_msg(access(dir, R_OK) == 0, "%s missing: make deps installs dataset-fashion-mnist",
+    ck_assert_msg(access(dir, R_OK) == 0, "%s missing: make test-deps installs dataset-fashion-mnist",
                   dir);
     char w[256], cmd[1024];
     static char out[8192];
