@@ -79,7 +79,7 @@ void emit_backward_begin(Emitter *e, const Layer *l) {
         snprintf(grads, sizeof grads, ", %s *restrict grads", R);
     emit_open(e, "static void %s_backward(%sconst %s *restrict acts, %s *restrict dacts%s%s)",
               l->name, params, R, R, grads,
-              l->kind->forward_sums ? ", const lenet_pass *pass" : "");
+              l->kind->batch_statistics ? ", const lenet_pass *pass" : "");
     tensor_pointers(e, l, true);
     char buf[64];
     emit_line(e, "const %s *restrict in = %s;", R, offset_expr(buf, "acts", l->in_off * T));
@@ -180,7 +180,7 @@ static void layer_call(Emitter *e, const Layer *l, bool backward) {
                   uses_pass(e, l) ? ", pass" : "");
     else
         emit_line(e, "%s_backward(%sacts, dacts%s%s);", l->name, params ? "params, " : "",
-                  layer_params(l, true) ? ", grads" : "", l->kind->forward_sums ? ", pass" : "");
+                  layer_params(l, true) ? ", grads" : "", l->kind->batch_statistics ? ", pass" : "");
 }
 
 /* A case label of the parts' switch, at the switch's own indentation. */
@@ -203,7 +203,7 @@ static void emit_model_forward(Emitter *E, const Model *m) {
     }
     for (int i = 0; i < m->n_layers; i++) {
         const Layer *l = &m->layers[i];
-        if (parts && l->kind->forward_sums) {
+        if (parts && l->kind->batch_statistics) {
             emit_open(E, "if (pass->training)");
             emit_line(E, "%s_forward_sums(acts, pass);", l->name);
             emit_line(E, "return;");
@@ -230,7 +230,7 @@ static void emit_model_backward(Emitter *E, const Model *m) {
         const Layer *l = &m->layers[i];
         if (!l->need_backward)
             continue;
-        if (parts && l->kind->forward_sums) {
+        if (parts && l->kind->batch_statistics) {
             emit_line(E, "%s_backward_sums(acts, dacts, pass);", l->name);
             emit_line(E, "return;");
             emit_case(E, l->part - 1);
@@ -241,17 +241,13 @@ static void emit_model_backward(Emitter *E, const Model *m) {
         emit_close(E);
 }
 
-/* A layer's forward or backward body: its lowered program rendered in the
- * style, or, for a kind that does not lower yet, its own code for it. */
-static void layer_pass(Emitter *e, const Layer *l, bool backward) {
-    if (l->kind->lower) {
-        Program p = {.n = 0};
-        layer_lower(l, &e->opt, backward, &p);
-        program_fuse(&p, e->opt.style);
-        render_program(e, &p);
-    } else {
-        (backward ? layer_backward : layer_forward)(l, e->opt.style)(e, l);
-    }
+/* A body of one of a layer's functions: its lowered stage, through the
+ * passes over the program, rendered in the style. */
+static void layer_body(Emitter *e, const Layer *l, LowerStage stage, bool backward) {
+    Program p = {.n = 0};
+    layer_lower(l, &e->opt, stage, backward, &p);
+    program_fuse(&p, e->opt.style);
+    render_program(e, &p);
 }
 
 void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out) {
@@ -263,11 +259,11 @@ void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out) {
         if (l->kind->view)
             continue;
         emit_forward_begin(E, l);
-        layer_pass(E, l, false);
+        layer_body(E, l, LOWER_PASS, false);
         emit_function_end(E);
-        if (l->kind->forward_sums && !o->forward_only) {
+        if (l->kind->batch_statistics && !o->forward_only) {
             emit_forward_sums_begin(E, l);
-            l->kind->forward_sums(E, l);
+            layer_body(E, l, LOWER_SUMS, false);
             emit_function_end(E);
         }
     }
@@ -275,21 +271,21 @@ void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out) {
         const Layer *l = &m->layers[i];
         if (l->kind->view || !l->need_backward)
             continue;
-        if (l->kind->backward_sums) {
+        if (l->kind->batch_statistics) {
             emit_backward_sums_begin(E, l);
-            l->kind->backward_sums(E, l);
+            layer_body(E, l, LOWER_SUMS, true);
             emit_function_end(E);
         }
         emit_backward_begin(E, l);
         if (l->need_dinput || layer_params(l, true))
-            layer_pass(E, l, true);
+            layer_body(E, l, LOWER_PASS, true);
         emit_function_end(E);
     }
     for (int i = 0; i < m->n_layers && !o->forward_only; i++) {
         const Layer *l = &m->layers[i];
-        if (l->kind->update_state) {
+        if (l->kind->batch_statistics) {
             emit_update_state_begin(E, l);
-            l->kind->update_state(E, l);
+            layer_body(E, l, LOWER_STATE, false);
             emit_function_end(E);
         }
     }
@@ -325,7 +321,7 @@ void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out) {
                    " * once a step, after its forward parts. */\n", m->name);
     emit_open(E, "void %s_update_state(%s *restrict params, const lenet_pass *pass)", m->name, R);
     for (int i = 0; i < m->n_layers; i++)
-        if (m->layers[i].kind->update_state)
+        if (m->layers[i].kind->batch_statistics)
             emit_line(E, "%s_update_state(params, pass);", m->layers[i].name);
     emit_close(E);
 }

@@ -92,13 +92,6 @@ long layer_params(const Layer *l, bool trainable_only) {
     return n;
 }
 
-LayerEmitFn layer_forward(const Layer *l, CodeStyle s) {
-    return l->kind->forward[s] ? l->kind->forward[s] : l->kind->forward[STYLE_LOOPS];
-}
-
-LayerEmitFn layer_backward(const Layer *l, CodeStyle s) {
-    return l->kind->backward[s] ? l->kind->backward[s] : l->kind->backward[STYLE_LOOPS];
-}
 
 void layer_torch_module(json_t *modules, const Layer *l, const char *suffix, const char *module,
                         json_t *args, json_t *kwargs) {

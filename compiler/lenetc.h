@@ -93,10 +93,17 @@ static inline long shape_size(Shape s) { return (long)s.c * s.h * s.w; }
 typedef struct Layer Layer;
 typedef struct Emitter Emitter;
 typedef struct Program Program;
+/* Which of a layer's functions is lowered: its pass (forward or
+ * backward), or, for a kind with batch statistics, the sums a tile adds to
+ * them at the end of the part before it (forward: of its input; backward:
+ * of its output's gradient) or its state's update from them, once a step. */
+typedef enum { LOWER_PASS, LOWER_SUMS, LOWER_STATE } LowerStage;
+
 /* What a layer is lowered for (LayerKind.lower). */
 typedef struct {
     int tile;               /* samples per call */
-    bool backward;          /* its backward pass, else its forward */
+    LowerStage stage;
+    bool backward;          /* its backward pass (sums), else its forward */
     bool inference;         /* a forward pass that never trains (the export) */
 } Lowering;
 
@@ -106,9 +113,6 @@ typedef struct {
  * LOOPS: constant-bound loops, plain C that does its own arithmetic.
  * UNROLL: every multiply-add written out with literal indices. */
 typedef enum { STYLE_LOOPS, STYLE_UNROLL, STYLE_KERNELS, N_STYLES } CodeStyle;
-
-/* Writes one layer's forward or backward function in one style. */
-typedef void (*LayerEmitFn)(Emitter *e, const Layer *l);
 
 /* One layer kind: everything about it lives in layer_<kind>.c, behind this
  * table entry, and layers.c lists the kinds. */
@@ -146,11 +150,11 @@ typedef struct {
     /* A kind that needs the whole batch's statistics (batchnorm) in
      * training: it keeps l->sums doubles of sums per tile (lenet_pass), its
      * forward and backward read the batch's (and take the pass), and the
-     * passes are split before it:
-     *   forward_sums   the forward part before it ends with its input's sums
-     *   backward_sums  the backward part after it ends with its gradient's
-     *   update_state   its state from the batch's sums, once a step */
-    LayerEmitFn forward_sums, backward_sums, update_state;
+     * passes are split before it; it lowers two stages more (LowerStage):
+     * a tile's sums (the forward part before it ends with its input's, the
+     * backward part after it with its gradient's) and its state's update
+     * from the batch's sums, once a step. */
+    bool batch_statistics;
     /* In inference, a per-channel affine map, out = in * scale + shift
      * (batchnorm): its scale and shift (l->in.c each) from the trained
      * tensors. The export folds it into the conv or dense before it, or
@@ -159,11 +163,8 @@ typedef struct {
     /* Its forward (backward: its backward) pass as operations over the
      * buffers emit.c names (in, out, saved, dout, din, its tensors'), for
      * tiles of `tile` samples: the renderers write them in every style
-     * (render.c). A kind that lowers has no code of its own. */
+     * (render.c). A kind has no code of its own. */
     void (*lower)(const Layer *l, const Lowering *how, Program *p);
-    /* code per style, for a kind that does not lower yet: [STYLE_LOOPS] is
-     * required; a style left NULL falls back to it */
-    LayerEmitFn forward[N_STYLES], backward[N_STYLES];
 } LayerKind;
 
 /* layers.c: every kind, NULL-terminated, in the order messages list them */
@@ -256,9 +257,6 @@ LayerTensor *layer_tensor(Layer *l, const char *name, const char *var, const cha
                           lenet_init init, int ndim, const int *dims);
 /* Parameters of l: all, or only the trainable ones. */
 long layer_params(const Layer *l, bool trainable_only);
-/* Its code in style s, or the loop code when the kind has none for s. */
-LayerEmitFn layer_forward(const Layer *l, CodeStyle s);
-LayerEmitFn layer_backward(const Layer *l, CodeStyle s);
 /* Appends {"name": NAME, "module": module, "args": args, "kwargs": kwargs}
  * to modules (takes the references of args and kwargs; either may be NULL).
  * suffix, if not NULL, is added to the layer's name: "conv1_pad". */
@@ -361,6 +359,19 @@ typedef enum {
     OP_DENSE_GRAD,          /* gb, gw += its sums; din = w^T dout if need_dinput */
     OP_CONV,                /* out = bias + w * in (a convolution's) */
     OP_CONV_GRAD,           /* gb, gw += its sums; din if need_dinput */
+    OP_SCALE,               /* out[i] = factor * in[i] */
+    /* batch normalisation (bn: C channels of P positions): */
+    OP_BN_BATCH,            /* training: saved = xhat by the batch's mean and
+                             * variance, out = gamma xhat + beta; returns */
+    OP_BN_RUNNING,          /* out = in * scale + shift, from the running
+                             * statistics */
+    OP_AFFINE,              /* out = in * weight + bias per channel (the
+                             * export's batchnorm, folded) */
+    OP_BN_SUMS,             /* sums[first + c] = sum of x, sums[first + C + c]
+                             * = sum of x * y (x: in, y: by) over c's values */
+    OP_BN_GRAD,             /* ggamma, gbeta += the batch's sums (once, with
+                             * sample 0's tile); din if need_dinput */
+    OP_BN_UPDATE,           /* running_mean, running_var from the batch's */
     N_OPS
 } OpKind;
 
@@ -392,6 +403,13 @@ typedef struct {
     bool relu;              /* OP_DENSE, OP_CONV: relu fused into it (fuse.c) */
     bool fused;             /* OP_ACTIVATION_GRAD: a layer's fused activation,
                              * in place on dout (its comment says so) */
+    float factor;           /* OP_SCALE */
+    struct {
+        int C, P;           /* channels, positions per channel */
+        int first;          /* OP_BN_SUMS: the first of its 2C sums */
+        long sums_off;      /* doubles into pass->batch_sums */
+        float eps, momentum; /* as the spec gives them */
+    } bn;                   /* OP_BN_*, OP_AFFINE */
 } Op;
 
 #define MAX_OPS 16
@@ -426,9 +444,10 @@ typedef struct {
     bool forward_only;      /* no backward pass (the standalone export) */
 } EmitOptions;
 
-/* lower.c: a layer's lowered pass (LayerKind.lower) for these options:
+/* lower.c: a layer's lowered stage (LayerKind.lower) for these options:
  * their tile, and inference when they are forward_only. */
-void layer_lower(const Layer *l, const EmitOptions *o, bool backward, Program *p);
+void layer_lower(const Layer *l, const EmitOptions *o, LowerStage stage, bool backward,
+                 Program *p);
 
 struct Emitter {
     StrBuf *out;
@@ -524,7 +543,7 @@ int axis_runs_by_tap(int out, int k, int stride, int pad, int size, AxisRun *run
 void emit_forward_begin(Emitter *e, const Layer *l);
 void emit_backward_begin(Emitter *e, const Layer *l);
 void emit_function_end(Emitter *e);
-/* The same for a batch statistic's functions (LayerKind.forward_sums...):
+/* The same for a batch statistic's functions (LayerKind.batch_statistics):
  *   forward_sums:  in, sums (its doubles in pass->sums), pass
  *   backward_sums: out, saved, dout, sums, pass
  *   update_state:  each state tensor's var (writable), pass */

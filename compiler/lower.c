@@ -22,8 +22,10 @@ void lower_activation(Program *p, bool backward, Activation a, float alpha, long
                             .out = "out"});
 }
 
-void layer_lower(const Layer *l, const EmitOptions *o, bool backward, Program *p) {
-    const Lowering how = {.tile = o->tile, .backward = backward, .inference = o->forward_only};
+void layer_lower(const Layer *l, const EmitOptions *o, LowerStage stage, bool backward,
+                 Program *p) {
+    const Lowering how = {.tile = o->tile, .stage = stage, .backward = backward,
+                          .inference = o->forward_only};
     l->kind->lower(l, &how, p);
 }
 

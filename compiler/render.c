@@ -6,7 +6,8 @@
  * only: the kernels style calls the runtime's kernels where it has one for
  * the operation; the unrolled style writes out what has taps to unroll
  * (pooling, dense, conv: render_window.c, render_dense.c, render_conv.c)
- * and takes the loops for elementwise ones.
+ * and takes the loops for elementwise ones and batchnorm's
+ * (render_batchnorm.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,12 @@ static void activation_grad_loops(Emitter *e, const Op *op) {
 static void copy_loops(Emitter *e, const Op *op) {
     emit_line(e, "for (int i = 0; i < %ld; i++)", op->n);
     emit_line(e, "    %s[i] = %s[i];", op->out, op->in);
+}
+
+static void scale_loops(Emitter *e, const Op *op) {
+    char k[32];
+    emit_line(e, "for (int i = 0; i < %ld; i++)", op->n);
+    emit_line(e, "    %s[i] = %s * %s[i];", op->out, emit_spec_real(e, op->factor, k), op->in);
 }
 
 static void mul_loops(Emitter *e, const Op *op) {
@@ -78,6 +85,7 @@ static const RenderFn loops[N_OPS] = {
     [OP_ACTIVATION] = activation_loops,
     [OP_ACTIVATION_GRAD] = activation_grad_loops,
     [OP_COPY] = copy_loops,
+    [OP_SCALE] = scale_loops,
     [OP_MUL] = mul_loops,
     [OP_DROPOUT] = dropout_loops,
 };
@@ -114,12 +122,14 @@ static const RenderFn kernels[N_OPS] = {
 /* Each style's tables, searched in order: the first that writes the
  * operation wins, and the elementwise loops come last, so a style
  * overrides only what it writes its own way. */
-#define MAX_TABLES 6
+#define MAX_TABLES 8
 static const RenderFn *const styles[N_STYLES][MAX_TABLES] = {
-    [STYLE_LOOPS] = {loops, render_window_loops, render_dense_loops, render_conv_loops},
-    [STYLE_UNROLL] = {render_window_unrolled, render_dense_unrolled, render_conv_unrolled, loops},
+    [STYLE_LOOPS] = {loops, render_window_loops, render_dense_loops, render_conv_loops,
+                     render_batchnorm_loops},
+    [STYLE_UNROLL] = {render_window_unrolled, render_dense_unrolled, render_conv_unrolled, loops,
+                      render_batchnorm_loops},
     [STYLE_KERNELS] = {kernels, render_window_kernels, render_dense_kernels, render_conv_kernels,
-                       loops},
+                       render_batchnorm_kernels, loops, render_batchnorm_loops},
 };
 
 void render_program(Emitter *e, const Program *p) {

@@ -87,7 +87,7 @@ int model_infer(Model *m, Diag *d) {
             return error_at(d, l->line, l->col,
                             "%s: activations exceed the limit of %ld values per sample",
                             l->name, MAX_PARAMS);
-        if (l->kind->forward_sums) { /* a batch statistic starts a part */
+        if (l->kind->batch_statistics) { /* a batch statistic starts a part */
             part++;
             l->sums_off = sums;
             sums += l->sums;

@@ -21,28 +21,24 @@
  * must build and be a working kind (template_is_a_kind). */
 #include "TEMPLATE"
 
+/* A layer with state: a gain per feature that nothing trains, beside the
+ * dense layers' weights. Its code is a copy (a scale by 1). */
 static int probe_infer(Layer *l, Diag *d) {
     l->out = l->in;
     const int n = (int)shape_size(l->in);
-    LayerTensor *g = layer_tensor(l, "gain", "gain", NULL, LENET_INIT_ONES, 1, (int[]){n});
-    g->in_backward = true;
-    l->saved = 1; /* one feature: the pass's training flag */
+    layer_tensor(l, "gain", "gain", NULL, LENET_INIT_ONES, 1, (int[]){n});
+    l->saved = 1; /* a saved buffer, placed beside the output */
     return 0;
 }
 
 static void probe_describe(const Layer *l, StrBuf *sb) { sb_puts(sb, "probe"); }
 
-static void probe_forward(Emitter *e, const Layer *l) {
-    const int T = e->opt.tile;
-    emit_line(e, "for (int b = 0; b < %d; b++)", T);
-    emit_line(e, "    saved[b] = pass->training;");
-    emit_line(e, "for (int i = 0; i < %ld; i++)", shape_size(l->in) * T);
-    emit_line(e, "    out[i] = in[i] * gain[i / %d];", T);
-}
-
-static void probe_backward(Emitter *e, const Layer *l) {
-    emit_line(e, "for (int i = 0; i < %ld; i++)", shape_size(l->in) * e->opt.tile);
-    emit_line(e, "    din[i] = dout[i] * gain[i / %d];", e->opt.tile);
+static void probe_lower(const Layer *l, const Lowering *how, Program *p) {
+    const long n = shape_size(l->in) * how->tile;
+    if (!how->backward)
+        program_add(p, (Op){.kind = OP_SCALE, .n = n, .factor = 1, .in = "in", .out = "out"});
+    else if (l->need_dinput)
+        program_add(p, (Op){.kind = OP_SCALE, .n = n, .factor = 1, .in = "dout", .out = "din"});
 }
 
 static const LayerKind probe_kind = {
@@ -51,9 +47,7 @@ static const LayerKind probe_kind = {
     .keras = "Probe",
     .infer = probe_infer,
     .describe = probe_describe,
-    .uses_pass = true,
-    .forward = {[STYLE_LOOPS] = probe_forward},
-    .backward = {[STYLE_LOOPS] = probe_backward},
+    .lower = probe_lower,
 };
 
 static const char spec[] = "name: api\n"
@@ -62,6 +56,7 @@ static const char spec[] = "name: api\n"
                            "  - flatten\n"
                            "  - dense: {units: 6}\n"
                            "  - relu\n"
+                           "  - dropout: 0.5\n"
                            "  - dense: {units: 3}\n";
 
 /* The spec with its relu (layer 2) made a probe. */
@@ -81,7 +76,7 @@ START_TEST(state_after_trainable) {
     const LayerTensor *g = &m.layers[2].tensors[0];
     ck_assert(!g->trainable);
     ck_assert_int_eq(g->off, 123);
-    ck_assert_int_eq(m.layers[3].tensors[0].off, 102); /* dense2.weight right after dense1 */
+    ck_assert_int_eq(m.layers[4].tensors[0].off, 102); /* dense2.weight right after dense1 */
     /* the saved buffer sits beside the probe's output */
     ck_assert_int_eq(m.layers[2].saved_off, m.layers[2].out_off + 6);
     StrBuf sb = {0};
@@ -101,8 +96,9 @@ START_TEST(state_after_trainable) {
 }
 END_TEST
 
-/* Training: the pass says training and the state stays as initialised (ones)
- * while the weights move; evaluation: the pass says so. Every style. */
+/* Training: the pass says training (dropout draws its mask) and the state
+ * stays as initialised (ones) while the weights move; evaluation: the pass
+ * says so (dropout copies, its mask untouched). Every style. */
 START_TEST(pass_and_state_in_training) {
     const CodeStyle style = (CodeStyle)_i;
     Model m;
@@ -133,15 +129,27 @@ START_TEST(pass_and_state_in_training) {
     lenet_dataset ds = {.count = 8, .rows = 4, .cols = 4, .images = images, .labels = labels};
     int idx[8] = {0, 1, 2, 3, 4, 5, 6, 7}, correct = 0;
     ck_assert(isfinite(lenet_trainer_step(&t, &ds, idx, 8, &correct)));
-    const float *saved = t.acts + m.layers[2].saved_off * o.tile;
-    for (int b = 0; b < o.tile; b++)
-        ck_assert_float_eq(saved[b], 1.0f); /* the last tile was a training pass */
+    /* the last tile was a training pass: a mask of 0 and 2 (rate 0.5) */
+    float *mask = t.acts + m.layers[3].saved_off * o.tile;
+    int dropped = 0, kept = 0;
+    for (int i = 0; i < 6 * o.tile; i++) {
+        ck_assert(mask[i] == 0.0f || mask[i] == 2.0f);
+        dropped += mask[i] == 0.0f;
+        kept += mask[i] == 2.0f;
+    }
+    ck_assert(dropped > 0 && kept > 0);
     for (int i = 123; i < 129; i++)
         ck_assert_float_eq(t.params[i], 1.0f);
     ck_assert(memcmp(before, t.params, sizeof before) != 0);
+    for (int i = 0; i < 6 * o.tile; i++)
+        mask[i] = 7.0f;
     lenet_trainer_evaluate(&t, &ds);
-    for (int b = 0; b < o.tile; b++)
-        ck_assert_float_eq(saved[b], 0.0f);
+    const float *in = t.acts + m.layers[3].in_off * o.tile;
+    const float *out = t.acts + m.layers[3].out_off * o.tile;
+    for (int i = 0; i < 6 * o.tile; i++) {
+        ck_assert_float_eq(mask[i], 7.0f);
+        ck_assert_float_eq(out[i], in[i]);
+    }
     lenet_trainer_free(&t);
     jit_free(j);
     descriptor_free(lm);
