@@ -176,6 +176,11 @@ void emit_header(const Model *m, const EmitOptions *o, StrBuf *out) {
     sb_printf(out, "extern const lenet_model %s_model;\n\n#endif\n", m->name);
 }
 
+/* a source tree's runtime: its headers are in these folders (Makefile's
+ * RUNTIME_DIRS), found by name */
+#define RUNTIME_INCLUDES                                                                       \
+    "-I$(LENETC_RUNTIME) -I$(LENETC_RUNTIME)/kernels -I$(LENETC_RUNTIME)/core \\\n"             \
+    "  -I$(LENETC_RUNTIME)/data -I$(LENETC_RUNTIME)/io -I$(LENETC_RUNTIME)/app"
 /* what the runtime links, besides itself */
 #define RUNTIME_DEPS "$(shell pkg-config --libs zlib jansson libpng libjpeg) -lm -lpthread"
 
@@ -203,7 +208,7 @@ void emit_makefile(const Model *m, const EmitOptions *o, const char *runtime_dir
                        "LDLIBS = $(shell pkg-config --libs --static lenet)\n",
                   runtime_dir);
     sb_puts(out, "else\n"
-                 "RUNTIME_CFLAGS = -I$(LENETC_RUNTIME)\n"
+                 "RUNTIME_CFLAGS = " RUNTIME_INCLUDES "\n"
                  "RUNTIME_LIB = $(LENETC_RUNTIME)/liblenet.a\n"
                  "LDLIBS = $(RUNTIME_LIB) " RUNTIME_DEPS "\n"
                  "endif\n");
