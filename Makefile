@@ -80,12 +80,21 @@ tests/run_tests: $(TEST_OBJ) tests/lenet5_gcc.o tests/lenet5_loops.o $(COMPILER_
 test: all tests/run_tests
 	LENETC_GEN_CFLAGS="$(GEN_CFLAGS)" LENETC_SANITIZE="$(SANITIZE)" tests/run_tests
 
+# Each installed header compiles on its own, included twice (what it needs
+# it includes; its guard holds): part of make check.
+HEADER_OK = $(PUBLIC_HDR:%.h=build/headers/%.ok)
+build/headers/%.ok: %.h $(RUNTIME_HDR)
+	@mkdir -p $(dir $@)
+	@printf '#include "%s"\n#include "%s"\n' $(notdir $<) $(notdir $<) | \
+	  $(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Werror $(RUNTIME_INC) -fsyntax-only -x c - && touch $@
+headers: $(HEADER_OK)
+
 # The fast tier: every test but the test cases tagged slow (those that train
 # on MNIST: the trainers end to end, checkpoints); under 10 s on two cores,
 # the gradient checks (most of it) on one and the rest on the other, each
 # with its own closing line (the gradient checks' second).
 CHECK_ENV = CK_EXCLUDE_TAGS=slow LENETC_GEN_CFLAGS="$(GEN_CFLAGS)" LENETC_SANITIZE="$(SANITIZE)"
-check: all tests/run_tests
+check: all headers tests/run_tests
 	@mkdir -p build
 	@$(CHECK_ENV) LENETC_SUITE=gradcheck tests/run_tests > build/check-gradcheck.log 2>&1 & g=$$!; \
 	  $(CHECK_ENV) LENETC_SUITE='!gradcheck' tests/run_tests; r=$$?; \
@@ -270,7 +279,7 @@ BENCH_EPOCHS ?= 3
 bench: all
 	python3 bench/run.py --epochs $(BENCH_EPOCHS)
 
-.PHONY: all bench check check-neon clean color-mnist deps fuzz golden install test test-deps train uninstall valgrind
+.PHONY: all bench check check-neon clean color-mnist deps fuzz golden headers install test test-deps train uninstall valgrind
 # What building and training need (small); test-deps adds what only the
 # tests need (Check, valgrind, clang, the cross tools, PyTorch: hundreds of MB).
 deps:

@@ -3,7 +3,7 @@
  * them depends on another for it). */
 #include <time.h>
 
-#include "lenet.h"
+#include "lenet_app.h"
 
 double lenet_seconds(void) {
     struct timespec ts;

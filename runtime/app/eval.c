@@ -5,7 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lenet.h"
+#include "lenet_app.h"
+#include "lenet_core.h"
+#include "lenet_data.h"
+#include "lenet_io.h"
+#include "lenet_model.h"
 
 static const char *const fashion[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};

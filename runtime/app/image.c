@@ -31,7 +31,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lenet.h"
+#include "lenet_app.h"
+#include "lenet_core.h"
+#include "lenet_data.h"
+#include "lenet_io.h"
+#include "lenet_model.h"
 
 #define MAX_IMAGE_SIDE 16384
 

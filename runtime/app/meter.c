@@ -11,7 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lenet.h"
+#include "lenet_app.h"
+#include "lenet_core.h"
 
 #define BAR 30
 

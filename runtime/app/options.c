@@ -17,7 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "lenet.h"
+#include "lenet_app.h"
 
 static const lenet_option *find(const lenet_option *o, const char *arg) {
     for (; o->name; o++)

@@ -36,7 +36,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lenet.h"
+#include "lenet_app.h"
+#include "lenet_core.h"
+#include "lenet_io.h"
+#include "lenet_model.h"
 
 extern char **environ;
 

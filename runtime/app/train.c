@@ -6,7 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lenet.h"
+#include "lenet_app.h"
+#include "lenet_core.h"
+#include "lenet_data.h"
+#include "lenet_io.h"
+#include "lenet_model.h"
+#include "lenet_target.h"
 
 /* ---- options ----------------------------------------------------------- */
 

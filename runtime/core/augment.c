@@ -10,7 +10,8 @@
 #include <math.h>
 #include <stdbool.h>
 
-#include "lenet.h"
+#include "lenet_core.h"
+#include "lenet_model.h"
 
 int lenet_augments(const lenet_hparams *h) {
     return h->aug_shift > 0 || h->aug_rotate > 0 || h->aug_scale > 0;

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "lenet.h"
+#include "lenet_core.h"
 
 void lenet_set_error(lenet_error *err, const char *fmt, ...) {
     if (!err)

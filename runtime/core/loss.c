@@ -2,7 +2,7 @@
  * loss = log(sum_k exp(z_k - max)) - (z_y - max), dL/dz_k = p_k - [k == y]. */
 #include <math.h>
 
-#include "lenet.h"
+#include "lenet_core.h"
 
 int lenet_argmax_lane(const float *logits, int k, int tile, int lane) {
     int best = 0;

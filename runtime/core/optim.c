@@ -3,7 +3,8 @@
  * rounded in vector registers too, so the bits do not depend on it. */
 #include <math.h>
 
-#include "lenet.h"
+#include "lenet_core.h"
+#include "lenet_model.h"
 
 void lenet_adam_step(float *restrict params, const float *restrict grads, float *restrict m,
                      float *restrict v, size_t n, const lenet_hparams *h, long step) {

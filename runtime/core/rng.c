@@ -4,7 +4,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "lenet.h"
+#include "lenet_core.h"
+#include "lenet_model.h"
 
 static uint64_t splitmix64(uint64_t *x) {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ull);

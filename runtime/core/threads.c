@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "lenet.h"
+#include "lenet_core.h"
 
 /* A step takes about a millisecond and its serial part tens of microseconds:
  * waking a sleeping thread costs as much, so waiters spin a while (about

@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lenet.h"
+#include "lenet_core.h"
+#include "lenet_model.h"
 
 /* The n images img[b] (data_h x data_w x data_c, uint8) into the tile. */
 static void load_images(const lenet_model *m, const uint8_t *const *img, int cols, int n,

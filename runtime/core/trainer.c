@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lenet.h"
+#include "lenet_core.h"
+#include "lenet_model.h"
 
 /* ---- evaluation -------------------------------------------------------- */
 

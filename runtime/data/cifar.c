@@ -14,7 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lenet.h"
+#include "lenet_core.h"
+#include "lenet_data.h"
+#include "lenet_io.h"
 
 #define SIDE 32
 #define PLANE (SIDE * SIDE)

@@ -19,7 +19,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "lenet.h"
+#include "lenet_core.h"
+#include "lenet_data.h"
+#include "lenet_io.h"
 
 #define IDX_IMAGES_MAGIC 0x00000803u /* ubyte, 3 dims: count, rows, cols */
 #define IDX_IMAGES4_MAGIC 0x00000804u /* ubyte, 4 dims: count, rows, cols, channels */

@@ -15,7 +15,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "lenet.h"
+#include "lenet_core.h"
+#include "lenet_data.h"
+#include "lenet_io.h"
+#include "lenet_model.h"
 
 lenet_data_request lenet_data_request_for(const lenet_model *m) {
     return (lenet_data_request){.h = m->data_h, .w = m->data_w, .c = m->data_c,

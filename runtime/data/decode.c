@@ -18,7 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lenet.h"
+#include "lenet_core.h"
+#include "lenet_data.h"
+#include "lenet_io.h"
 
 #define MAX_SIDE 16384
 

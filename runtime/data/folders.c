@@ -23,7 +23,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lenet.h"
+#include "lenet_core.h"
+#include "lenet_data.h"
+#include "lenet_io.h"
 
 #define MAX_IMAGES 10000000
 /* 2: transparency by pixels.c's rule (1 composited over black): a cache of

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lenet.h"
+#include "lenet_data.h"
 
 /* Taps of one output position along an axis: source pixels [first, first +
  * n) with weights w[0..n), summing to 1. */

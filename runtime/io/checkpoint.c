@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lenet.h"
+#include "lenet_app.h"
+#include "lenet_core.h"
+#include "lenet_io.h"
+#include "lenet_model.h"
 
 #define FORMAT "lenetc-checkpoint-1"
 

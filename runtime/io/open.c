@@ -10,7 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lenet.h"
+#include "lenet_core.h"
+#include "lenet_io.h"
 
 int lenet_open_regular(const char *path, lenet_error *err) {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);

@@ -15,7 +15,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "lenet.h"
+#include "lenet_core.h"
+#include "lenet_io.h"
+#include "lenet_model.h"
 
 static void input_of(const lenet_model *m, char *buf, size_t n) {
     snprintf(buf, n, "%dx%dx%d scale %g %g", m->data_h, m->data_w, m->data_c,

@@ -15,7 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lenet.h"
+#include "lenet_core.h"
+#include "lenet_io.h"
+#include "lenet_model.h"
 
 /* Tensor data goes to and from disk as the host's own floats. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,

@@ -13,7 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lenet.h"
+#include "lenet_core.h"
+#include "lenet_io.h"
 
 #define TEMP_SUFFIX ".tmp.XXXXXX"
 

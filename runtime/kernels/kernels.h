@@ -13,7 +13,8 @@
  * has FMA) pick the instructions. Every sum has a fixed order, so a target
  * gives the same bits run to run.
  */
-#include "lenet.h"
+#include "lenet_kernels.h"
+#include "lenet_target.h" /* lenet_symbol, for the JIT's table */
 
 #ifndef KERNELS_H_ONCE
 #define KERNELS_H_ONCE

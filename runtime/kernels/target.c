@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lenet.h"
+#include "lenet_core.h"
+#include "lenet_model.h"
+#include "lenet_target.h"
 
 #if defined(__x86_64__)
 extern const lenet_symbol lenet_sse2_symbols[], lenet_avx2_symbols[], lenet_avx512_symbols[];
