@@ -145,6 +145,7 @@ void emit_source(const Model *m, const EmitOptions *o, StrBuf *out) {
     sb_free(&parts);
     sb_printf(out,
               "\n#ifdef LENETC_TRAINER_MAIN\n"
+              "#include \"lenet.h\" /* lenet_train_main, the runtime's trainer */\n"
               "int main(int argc, char **argv) { return lenet_train_main(argc, argv, &%s_model); }\n"
               "#endif\n",
               m->name);
@@ -158,7 +159,8 @@ void emit_header(const Model *m, const EmitOptions *o, StrBuf *out) {
     const char *R = o->real;
     file_banner(m, o, file, out);
     sb_puts(out, " */\n");
-    sb_printf(out, "#ifndef %s_H\n#define %s_H\n\n#include \"lenet.h\"\n\n", up, up);
+    /* the model descriptor and the kernels: nothing of the rest of the runtime */
+    sb_printf(out, "#ifndef %s_H\n#define %s_H\n\n#include \"lenet_model.h\"\n\n", up, up);
     sb_printf(out, "#define %s_TILE %d       /* samples per forward/backward call */\n", up, o->tile);
     sb_printf(out, "#define %s_PARAMS %ld\n", up, m->n_params);
     sb_printf(out, "#define %s_ACT_FLOATS %ld /* acts and dacts, per tile */\n", up,
