@@ -133,7 +133,7 @@ int lenet_prepare_image(const uint8_t *pixels, int width, int height, int channe
 /* ---- training options (train.c) ------------------------------------- */
 
 /* What a training run is told (the trainer's command line). */
-typedef struct lenet_train_options {
+typedef struct {
     const char *data_dir;        /* --data */
     const char *train_images, *train_labels, *test_images, *test_labels; /* IDX files */
     const char *save_path;
@@ -211,9 +211,10 @@ extern const char *const lenet_plot_suffixes[];
  * not scored in an epoch are left out (NAN in its scores). */
 int lenet_plot_history(const char *path, const char *title, const lenet_history *h,
                        lenet_error *err);
-/* The same, titled with the model's name and the run's recipe. */
-int lenet_plot_training(const char *path, const lenet_model *m, const lenet_train_options *o,
-                        const lenet_history *h, lenet_error *err);
+/* The same, titled with the model's name and the run's recipe (h); a
+ * resumed run's title says which epochs it drew. */
+int lenet_plot_training(const char *path, const lenet_model *m, const lenet_hparams *h,
+                        int resumed, const lenet_history *hist, lenet_error *err);
 /* A k x k confusion matrix (conf[true * k + predicted]) as a heat map:
  * rows the true class, columns the predicted one, coloured by the fraction
  * of the true class, labelled with counts; the axes name the classes
@@ -233,6 +234,9 @@ int lenet_plot_check(const char *path, lenet_error *err);
 int lenet_parse_train_args(const lenet_model *m, int argc, char **argv,
                            lenet_train_options *o, const char *prog);
 void lenet_train_usage(const char *prog, const lenet_model *m, void *stream);
+
+/* What a checkpoint of a run with these options records and checks. */
+lenet_checkpoint_info lenet_train_checkpoint_info(const lenet_train_options *o);
 
 /* Trains and evaluates, printing one line per epoch. Returns an exit code. */
 int lenet_train(const lenet_model *m, const lenet_train_options *o);

@@ -736,17 +736,16 @@ int lenet_plot_history(const char *path, const char *title, const lenet_history 
     return draw(&p, path, history_data, history_script, err);
 }
 
-int lenet_plot_training(const char *path, const lenet_model *m, const lenet_train_options *o,
-                        const lenet_history *h, lenet_error *err) {
+int lenet_plot_training(const char *path, const lenet_model *m, const lenet_hparams *hp,
+                        int resumed, const lenet_history *h, lenet_error *err) {
     char title[512];
-    const lenet_hparams *hp = &o->h;
     int len = snprintf(title, sizeof title, "%s: loss and accuracy per epoch\n%s lr %g%s, batch %d, "
                        "seed %llu", m->name, lenet_optimizer_name(hp->optimizer), (double)hp->lr,
                        hp->schedule == LENET_CONSTANT ? ""
                        : hp->schedule == LENET_COSINE ? " cosine" : " step",
                        hp->batch, (unsigned long long)hp->seed);
     /* a resumed run knows only its own epochs, and says so */
-    if (o->resume_path && h->n && len > 0 && (size_t)len < sizeof title) {
+    if (resumed && h->n && len > 0 && (size_t)len < sizeof title) {
         const int first = h->e[0].epoch, last = h->e[h->n - 1].epoch;
         if (first == last)
             snprintf(title + len, sizeof title - len, "; resumed: epoch %d", first);

@@ -302,6 +302,11 @@ static int load_data(const lenet_model *m, const lenet_train_options *o, lenet_d
     return 0;
 }
 
+lenet_checkpoint_info lenet_train_checkpoint_info(const lenet_train_options *o) {
+    return (lenet_checkpoint_info){.h = o->h, .limit = o->limit, .val = o->val,
+                                   .shuffle = o->shuffle};
+}
+
 /* The weights, and what they were trained on in their metadata. */
 static int save_weights(const lenet_model *m, const float *params, const lenet_dataset *train,
                         const char *path, lenet_error *err) {
@@ -314,6 +319,7 @@ static int save_weights(const lenet_model *m, const float *params, const lenet_d
 typedef struct {
     const lenet_model *m;
     const lenet_train_options *o;
+    lenet_checkpoint_info ck; /* what its checkpoints record of o */
     lenet_error err;
     lenet_dataset train, val, test;
     lenet_trainer tr;
@@ -366,7 +372,7 @@ static int run_open(lenet_run *r) {
         return 1;
     }
     if (o->resume_path) {
-        if (lenet_load_checkpoint(&r->tr, o, &r->at, o->resume_path, &r->err)) {
+        if (lenet_load_checkpoint(&r->tr, &r->ck, &r->at, o->resume_path, &r->err)) {
             fprintf(stderr, "error: %s\n", r->err.msg);
             return 1;
         }
@@ -453,7 +459,7 @@ static int run_epoch(lenet_run *r, int epoch) {
                          lenet_seconds() - t0);
         if (o->checkpoint_path && o->checkpoint_every > 0 &&
             r->tr.step % o->checkpoint_every == 0 && r->at.next < N &&
-            lenet_save_checkpoint(&r->tr, o, &r->at, o->checkpoint_path, &r->err)) {
+            lenet_save_checkpoint(&r->tr, &r->ck, &r->at, o->checkpoint_path, &r->err)) {
             fprintf(stderr, "error: %s\n", r->err.msg);
             return 1;
         }
@@ -504,7 +510,7 @@ static int run_epoch(lenet_run *r, int epoch) {
                           .best_val_loss = r->at.best_val_loss};
     r->at.next = 0;
     if (o->checkpoint_path &&
-        lenet_save_checkpoint(&r->tr, o, &end, o->checkpoint_path, &r->err)) {
+        lenet_save_checkpoint(&r->tr, &r->ck, &end, o->checkpoint_path, &r->err)) {
         fprintf(stderr, "error: %s\n", r->err.msg);
         return 1;
     }
@@ -524,7 +530,8 @@ static int run_close(lenet_run *r) {
             printf("saved %s\n", o->save_path);
     }
     if (o->plot_path) {
-        const int drawn = lenet_plot_training(o->plot_path, m, o, &r->hist, &r->err);
+        const int drawn =
+            lenet_plot_training(o->plot_path, m, &o->h, o->resume_path != NULL, &r->hist, &r->err);
         if (drawn < 0) {
             fprintf(stderr, "error: %s\n", r->err.msg);
             return 1;
@@ -552,7 +559,7 @@ static void run_free(lenet_run *r) {
 
 /* A training run in the shape of llm.c's: open, the epochs, close. */
 int lenet_train(const lenet_model *m, const lenet_train_options *o) {
-    lenet_run r = {.m = m, .o = o};
+    lenet_run r = {.m = m, .o = o, .ck = lenet_train_checkpoint_info(o)};
     int rc = run_open(&r);
     for (int epoch = r.at.epoch; !rc && epoch <= o->h.epochs; epoch++)
         rc = run_epoch(&r, epoch);

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lenet_app.h"
 #include "lenet_core.h"
 #include "lenet_io.h"
 #include "lenet_model.h"
@@ -68,7 +67,7 @@ static void view_free(state_view *v) {
 }
 
 /* The options a resumed run must share with the one that wrote the file. */
-static void describe_options(const lenet_trainer *t, const lenet_train_options *o,
+static void describe_options(const lenet_trainer *t, const lenet_checkpoint_info *o,
                              lenet_meta *meta) {
     char buf[64];
     lenet_meta_set(meta, "lenetc", FORMAT);
@@ -105,7 +104,7 @@ static void describe_options(const lenet_trainer *t, const lenet_train_options *
     lenet_meta_set(meta, "shuffle", o->shuffle ? "yes" : "no");
 }
 
-int lenet_save_checkpoint(const lenet_trainer *t, const lenet_train_options *o,
+int lenet_save_checkpoint(const lenet_trainer *t, const lenet_checkpoint_info *o,
                           const lenet_progress *p, const char *path, lenet_error *err) {
     state_view v;
     if (view_init(&v, t)) {
@@ -238,7 +237,7 @@ static int field(const lenet_meta *meta, const char *key, int base, long long lo
     return 0;
 }
 
-int lenet_load_checkpoint(lenet_trainer *t, const lenet_train_options *o, lenet_progress *p,
+int lenet_load_checkpoint(lenet_trainer *t, const lenet_checkpoint_info *o, lenet_progress *p,
                           const char *path, lenet_error *err) {
     state_view v;
     if (view_init(&v, t)) {

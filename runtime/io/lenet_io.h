@@ -81,9 +81,15 @@ int lenet_write_atomic(const char *path, lenet_write_fn fill, void *ctx, lenet_e
 
 /* ---- checkpoints (checkpoint.c) --------------------------------------- */
 
-/* the training run's options (lenet_app.h), of which a checkpoint records
- * those that must not change on resume */
-struct lenet_train_options;
+/* What a checkpoint records of its run besides the trainer's state: the
+ * settings a resumed run must share with the run that wrote it. */
+typedef struct {
+    lenet_hparams h; /* seed, batch, optimiser and its settings, schedule,
+                      * augmentation (the epochs only for a cosine schedule) */
+    long limit;      /* training images used; 0 = all */
+    double val;      /* held out for validation; 0 = none */
+    int shuffle;
+} lenet_checkpoint_info;
 
 /* Where a run stands between two steps: enough, with the trainer's params,
  * Adam moments and step count, to continue as if it had never stopped. */
@@ -102,7 +108,7 @@ typedef struct {
  * as adam.m.NAME and adam.v.NAME, and in its metadata the step, progress,
  * RNG state and the options that must not change on resume. Written
  * atomically (temp file, fsync, rename). */
-int lenet_save_checkpoint(const lenet_trainer *t, const struct lenet_train_options *o,
+int lenet_save_checkpoint(const lenet_trainer *t, const lenet_checkpoint_info *info,
                           const lenet_progress *p, const char *path, lenet_error *err);
 /* Weights for eval, predict, --init and the export: a weights file, or a
  * checkpoint, whose weights it takes (its optimiser state left, as a note
@@ -110,9 +116,8 @@ int lenet_save_checkpoint(const lenet_trainer *t, const struct lenet_train_optio
 int lenet_load_weights(const lenet_model *m, float *params, lenet_meta *meta, const char *path,
                        lenet_error *err);
 /* Loads into an initialised trainer; refuses a checkpoint of another model
- * or one written with other seed, batch, threads, optimiser, lr, limit or
- * shuffling (naming the difference). */
-int lenet_load_checkpoint(lenet_trainer *t, const struct lenet_train_options *o,
+ * or one written with other settings than info's (naming the difference). */
+int lenet_load_checkpoint(lenet_trainer *t, const lenet_checkpoint_info *info,
                           lenet_progress *p, const char *path, lenet_error *err);
 
 #endif
