@@ -233,6 +233,12 @@ int lenet_plot_check(const char *path, lenet_error *err);
  * 1 if --help was printed, -1 on a usage error (message printed). */
 int lenet_parse_train_args(const lenet_model *m, int argc, char **argv,
                            lenet_train_options *o, const char *prog);
+/* The same in one pass over argv[first..argc) with a command's own options
+ * too (more, ending with {0}; NULL: none) and their help (more_help, after
+ * the trainer's; NULL: none): `lenetc train` adds its code options. */
+int lenet_read_train_args(const lenet_model *m, int argc, char **argv, int first,
+                          const lenet_option *more, const char *more_help,
+                          lenet_train_options *o, const char *prog);
 void lenet_train_usage(const char *prog, const lenet_model *m, void *stream);
 
 /* What a checkpoint of a run with these options records and checks. */

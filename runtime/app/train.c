@@ -78,8 +78,12 @@ void lenet_train_usage(const char *prog, const lenet_model *m, void *stream) {
             lenet_default_threads());
 }
 
-int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_train_options *o,
-                           const char *prog) {
+/* the trainer's options and a command's own, in one table */
+#define MAX_TRAIN_OPTIONS 64
+
+int lenet_read_train_args(const lenet_model *m, int argc, char **argv, int first,
+                          const lenet_option *more, const char *more_help,
+                          lenet_train_options *o, const char *prog) {
     memset(o, 0, sizeof *o);
     o->h = m->defaults;
     o->checkpoint_every = 100;
@@ -132,10 +136,27 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
         {.name = "--plot", .kind = LENET_OPT_STRING, .dest = &o->plot_path,
          .needs = "a file (FILE.png or FILE.svg)", .suffixes = lenet_plot_suffixes},
         {0}};
-    const lenet_command cmd = {.prog = prog, .options = options};
-    const int parsed = lenet_read_args(&cmd, argc, argv, 1);
-    if (parsed == LENET_ARGS_HELP)
+    /* the command's options after the trainer's: argv is read once */
+    lenet_option all[MAX_TRAIN_OPTIONS];
+    int n = 0;
+    for (const lenet_option *t = options; t->name; t++)
+        all[n++] = *t;
+    for (const lenet_option *t = more; t && t->name; t++) {
+        if (n == MAX_TRAIN_OPTIONS - 1) {
+            fprintf(stderr, "%s: internal error: more than %d options\n", prog,
+                    MAX_TRAIN_OPTIONS - 1);
+            return -1;
+        }
+        all[n++] = *t;
+    }
+    all[n] = (lenet_option){0};
+    const lenet_command cmd = {.prog = prog, .options = all};
+    const int parsed = lenet_read_args(&cmd, argc, argv, first);
+    if (parsed == LENET_ARGS_HELP) {
         lenet_train_usage(prog, m, stdout);
+        if (more_help)
+            fputs(more_help, stdout);
+    }
     if (parsed == LENET_ARGS_VERSION)
         printf("%s: lenetc %s runtime; %s, %s code for %s\n", prog, LENET_VERSION, m->name,
                m->style ? m->style : "?", m->target ? m->target : "?");
@@ -193,6 +214,11 @@ int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_tr
         return -1;
     }
     return 0;
+}
+
+int lenet_parse_train_args(const lenet_model *m, int argc, char **argv, lenet_train_options *o,
+                           const char *prog) {
+    return lenet_read_train_args(m, argc, argv, 1, NULL, NULL, o, prog);
 }
 
 /* Fisher-Yates over the first n entries. */
