@@ -16,36 +16,43 @@ endif
 BUILD_KIND := $(if $(SAN),asan,plain)
 $(shell [ "$$(cat .build-kind 2>/dev/null)" = "$(BUILD_KIND)" ] || echo $(BUILD_KIND) > .build-kind)
 
-RUNTIME_SRC  = $(sort $(wildcard runtime/*.c))
+# The runtime's folders, one concern each (README's Layout); the headers are
+# found by name (-I per folder), so installed they can lie in one directory.
+RUNTIME_DIRS = runtime runtime/kernels runtime/core runtime/data runtime/io runtime/app
+RUNTIME_INC  = $(addprefix -I,$(RUNTIME_DIRS))
+RUNTIME_SRC  = $(sort $(wildcard $(addsuffix /*.c,$(RUNTIME_DIRS))))
 RUNTIME_OBJ  = $(RUNTIME_SRC:.c=.o)
+RUNTIME_HDR  = $(sort $(wildcard $(addsuffix /*.h,$(RUNTIME_DIRS))))
+# what `make install` puts in PREFIX/include, flat: all but the kernels' bodies
+PUBLIC_HDR   = $(filter-out %/kernels.h %/kernels_target.h,$(RUNTIME_HDR))
 COMPILER_SRC = $(sort $(filter-out compiler/main.c,$(wildcard compiler/*.c)))
 COMPILER_OBJ = $(COMPILER_SRC:.c=.o)
 TEST_SRC     = $(sort $(wildcard tests/*.c))
 TEST_OBJ     = $(TEST_SRC:.c=.o)
-HEADERS      = $(wildcard runtime/*.h compiler/*.h tests/*.h) compiler/TEMPLATE
+HEADERS      = $(RUNTIME_HDR) $(wildcard compiler/*.h tests/*.h) compiler/TEMPLATE
 
 all: lenetc runtime/liblenet.a
 
 # the runtime's per-step loops (Adam, tile loading) are worth vectorising;
 # sqrtf of v >= 0 never sets errno, and -fno-math-errno lets it vectorise
-runtime/optim.o runtime/tile.o runtime/trainer.o runtime/augment.o: OPT = -O3 -fno-math-errno
+runtime/core/optim.o runtime/core/tile.o runtime/core/trainer.o runtime/core/augment.o: OPT = -O3 -fno-math-errno
 
 # Kernels: one object per target, each built for its instruction set, with
-# multiply-adds fused where it has FMA (target.c picks one at start-up).
+# multiply-adds fused where it has FMA (kernels/target.c picks one at start-up).
 KERNEL_OPT = -O3 -ffp-contract=fast -fno-math-errno
 ifeq ($(shell uname -m),x86_64)
-runtime/kernels_sse2.o: OPT = $(KERNEL_OPT) -march=x86-64
-runtime/kernels_avx2.o: OPT = $(KERNEL_OPT) -march=x86-64-v3
-runtime/kernels_avx512.o: OPT = $(KERNEL_OPT) -march=x86-64-v4 -mprefer-vector-width=512
+runtime/kernels/kernels_sse2.o: OPT = $(KERNEL_OPT) -march=x86-64
+runtime/kernels/kernels_avx2.o: OPT = $(KERNEL_OPT) -march=x86-64-v3
+runtime/kernels/kernels_avx512.o: OPT = $(KERNEL_OPT) -march=x86-64-v4 -mprefer-vector-width=512
 endif
-runtime/kernels_neon.o: OPT = $(KERNEL_OPT)
+runtime/kernels/kernels_neon.o: OPT = $(KERNEL_OPT)
 
 # The runtime sees only its own headers; the compiler and tests see all.
-runtime/%.o: runtime/%.c $(wildcard runtime/*.h) .build-kind
-	$(CC) $(ALL_CFLAGS) -Iruntime -c -o $@ $<
+runtime/%.o: runtime/%.c $(RUNTIME_HDR) .build-kind
+	$(CC) $(ALL_CFLAGS) $(RUNTIME_INC) -c -o $@ $<
 
 %.o: %.c $(HEADERS) .build-kind
-	$(CC) $(ALL_CFLAGS) -Iruntime -Icompiler -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(RUNTIME_INC) -Icompiler -c -o $@ $<
 
 runtime/liblenet.a: $(RUNTIME_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -59,11 +66,11 @@ lenetc: compiler/main.o $(COMPILER_OBJ) runtime/liblenet.a
 # FMA contraction off as tcc computes.
 GEN_CFLAGS = -O3 -march=native -ffp-contract=off $(SAN)
 tests/lenet5_gcc.o: generated/lenet5/lenet5.c generated/lenet5/lenet5.h $(HEADERS) .build-kind
-	$(CC) -O3 -march=x86-64-v3 $(SAN) -Iruntime -Igenerated/lenet5 -c -o $@ $<
+	$(CC) -O3 -march=x86-64-v3 $(SAN) $(RUNTIME_INC) -Igenerated/lenet5 -c -o $@ $<
 LOOPS_NAMES = -Dlenet5_forward=lenet5_loops_forward -Dlenet5_backward=lenet5_loops_backward \
               -Dlenet5_model=lenet5_loops_model
 tests/lenet5_loops.o: generated/loops/lenet5/lenet5.c generated/loops/lenet5/lenet5.h $(HEADERS) .build-kind
-	$(CC) $(GEN_CFLAGS) $(LOOPS_NAMES) -Iruntime -Igenerated/loops/lenet5 -c -o $@ $<
+	$(CC) $(GEN_CFLAGS) $(LOOPS_NAMES) $(RUNTIME_INC) -Igenerated/loops/lenet5 -c -o $@ $<
 
 tests/run_tests: $(TEST_OBJ) tests/lenet5_gcc.o tests/lenet5_loops.o $(COMPILER_OBJ) runtime/liblenet.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(shell pkg-config --libs check) $(LIBS)
@@ -73,12 +80,21 @@ tests/run_tests: $(TEST_OBJ) tests/lenet5_gcc.o tests/lenet5_loops.o $(COMPILER_
 test: all tests/run_tests
 	LENETC_GEN_CFLAGS="$(GEN_CFLAGS)" LENETC_SANITIZE="$(SANITIZE)" tests/run_tests
 
+# Each installed header compiles on its own, included twice (what it needs
+# it includes; its guard holds): part of make check.
+HEADER_OK = $(PUBLIC_HDR:%.h=build/headers/%.ok)
+build/headers/%.ok: %.h $(RUNTIME_HDR)
+	@mkdir -p $(dir $@)
+	@printf '#include "%s"\n#include "%s"\n' $(notdir $<) $(notdir $<) | \
+	  $(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Werror $(RUNTIME_INC) -fsyntax-only -x c - && touch $@
+headers: $(HEADER_OK)
+
 # The fast tier: every test but the test cases tagged slow (those that train
 # on MNIST: the trainers end to end, checkpoints); under 10 s on two cores,
 # the gradient checks (most of it) on one and the rest on the other, each
 # with its own closing line (the gradient checks' second).
 CHECK_ENV = CK_EXCLUDE_TAGS=slow LENETC_GEN_CFLAGS="$(GEN_CFLAGS)" LENETC_SANITIZE="$(SANITIZE)"
-check: all tests/run_tests
+check: all headers tests/run_tests
 	@mkdir -p build
 	@$(CHECK_ENV) LENETC_SUITE=gradcheck tests/run_tests > build/check-gradcheck.log 2>&1 & g=$$!; \
 	  $(CHECK_ENV) LENETC_SUITE='!gradcheck' tests/run_tests; r=$$?; \
@@ -121,7 +137,7 @@ golden: lenetc
 COLOR_OUT ?= build/color-mnist-data
 build/color-mnist: scripts/color-mnist.c runtime/liblenet.a
 	@mkdir -p build
-	$(CC) $(ALL_CFLAGS) -Iruntime -o $@ $< runtime/liblenet.a $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(RUNTIME_INC) -o $@ $< runtime/liblenet.a $(LIBS)
 color-mnist: build/color-mnist
 	build/color-mnist $(MNIST) $(COLOR_OUT)
 
@@ -145,13 +161,13 @@ INCDIR   = $(DESTDIR)$(PREFIX)/include
 DATADIR  = $(DESTDIR)$(PREFIX)/share/lenetc
 MANDIR   = $(DESTDIR)$(PREFIX)/share/man
 # one version, lenet.h's (what lenetc --version prints)
-VERSION  = $(shell sed -n 's/^\#define LENET_VERSION "\(.*\)"/\1/p' runtime/lenet.h)
+VERSION  = $(shell sed -n 's/^\#define LENET_VERSION "\(.*\)"/\1/p' $(RUNTIME_HDR))
 install: all
 	install -d $(BINDIR) $(LIBDIR)/pkgconfig $(INCDIR) $(DATADIR)/models $(MANDIR)/man1 $(MANDIR)/man5
 	install -m 755 lenetc $(BINDIR)/lenetc
 	install -m 755 tools/lenetc_torch.py $(BINDIR)/lenetc-torch
 	install -m 644 runtime/liblenet.a $(LIBDIR)/liblenet.a
-	install -m 644 runtime/lenet.h runtime/lenet_kernels.h $(INCDIR)/
+	install -m 644 $(PUBLIC_HDR) $(INCDIR)/
 	install -m 644 models/*.yaml $(DATADIR)/models/
 	install -m 755 scripts/fetch-mnist.sh $(DATADIR)/fetch-mnist.sh
 	install -m 644 doc/lenetc.1 $(MANDIR)/man1/lenetc.1
@@ -163,7 +179,7 @@ install: all
 	  > $(LIBDIR)/pkgconfig/lenet.pc
 
 uninstall:
-	rm -f $(BINDIR)/lenetc $(BINDIR)/lenetc-torch $(LIBDIR)/liblenet.a $(INCDIR)/lenet.h $(INCDIR)/lenet_kernels.h \
+	rm -f $(BINDIR)/lenetc $(BINDIR)/lenetc-torch $(LIBDIR)/liblenet.a $(addprefix $(INCDIR)/,$(notdir $(PUBLIC_HDR))) \
 	  $(LIBDIR)/pkgconfig/lenet.pc $(MANDIR)/man1/lenetc.1 $(MANDIR)/man5/lenetc-spec.5
 	rm -rf $(DATADIR)
 
@@ -178,17 +194,17 @@ uninstall:
 FUZZ_CC    ?= clang
 FUZZ_FLAGS  = -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -Wno-psabi
 FUZZ_TIME  ?= 60
-FUZZ_PLAIN  = runtime/kernels_avx2.c runtime/kernels_avx512.c
+FUZZ_PLAIN  = runtime/kernels/kernels_avx2.c runtime/kernels/kernels_avx512.c
 FUZZ_SRC    = $(filter-out $(FUZZ_PLAIN),$(COMPILER_SRC) $(RUNTIME_SRC))
 FUZZ_OBJ    = $(FUZZ_SRC:%.c=build/fuzz/obj/%.o) $(FUZZ_PLAIN:%.c=build/fuzz/obj/%.o)
-FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -Icompiler -Iruntime $(shell pkg-config --cflags $(PKGS))
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -Icompiler $(RUNTIME_INC) $(shell pkg-config --cflags $(PKGS))
 build/fuzz/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
-build/fuzz/obj/runtime/kernels_avx2.o: runtime/kernels_avx2.c $(HEADERS)
+build/fuzz/obj/runtime/kernels/kernels_avx2.o: runtime/kernels/kernels_avx2.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -O2 -Wno-psabi -ffp-contract=fast -march=x86-64-v3 -c -o $@ $<
-build/fuzz/obj/runtime/kernels_avx512.o: runtime/kernels_avx512.c $(HEADERS)
+build/fuzz/obj/runtime/kernels/kernels_avx512.o: runtime/kernels/kernels_avx512.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -O2 -Wno-psabi -ffp-contract=fast -march=x86-64-v4 -c -o $@ $<
 .SECONDARY: $(FUZZ_OBJ)
@@ -226,14 +242,14 @@ valgrind: all
 	@echo "valgrind: no errors, no leaks"
 
 # aarch64: lenet5 emitted --target neon, cross-compiled (gcc-aarch64-linux-gnu)
-# with the runtime's trainer and NEON kernels, run under qemu-user: 100 steps
+# with the runtime's core (runtime/core/: the trainer and its arithmetic),
+# the target choice and the NEON kernels, run under qemu-user: 100 steps
 # of 64 images on a cut of MNIST must follow this machine's own kernels
 # (native target) within 1e-4. The driver (tests/cross/steps.c) links no
 # zlib, JSON or PNG code, so the cross build needs only a C library.
 NEON_CC   ?= aarch64-linux-gnu-gcc
 NEON_QEMU ?= qemu-aarch64
-CROSS_RT   = runtime/trainer.c runtime/target.c runtime/tile.c runtime/augment.c runtime/loss.c runtime/optim.c \
-             runtime/rng.c runtime/threads.c runtime/error.c tests/cross/steps.c
+CROSS_RT   = $(wildcard runtime/core/*.c) runtime/kernels/target.c tests/cross/steps.c
 NEON_STEPS ?= 100
 check-neon: all
 	@command -v $(NEON_CC) >/dev/null && command -v $(NEON_QEMU) >/dev/null || \
@@ -243,11 +259,11 @@ check-neon: all
 	gzip -dcf build/neon/data/train-labels-idx1-ubyte.gz > build/neon/data/train-labels
 	./lenetc models/lenet5.yaml --target neon -o build/neon/arm
 	./lenetc models/lenet5.yaml -o build/neon/host
-	$(NEON_CC) -std=c11 -D_GNU_SOURCE $(KERNEL_OPT) -Iruntime -c -o build/neon/arm/kernels_neon.o \
-	  runtime/kernels_neon.c
-	$(NEON_CC) -std=c11 -D_GNU_SOURCE -O2 -static -Iruntime -Ibuild/neon/arm -o build/neon/arm/steps \
+	$(NEON_CC) -std=c11 -D_GNU_SOURCE $(KERNEL_OPT) $(RUNTIME_INC) -c -o build/neon/arm/kernels_neon.o \
+	  runtime/kernels/kernels_neon.c
+	$(NEON_CC) -std=c11 -D_GNU_SOURCE -O2 -static $(RUNTIME_INC) -Ibuild/neon/arm -o build/neon/arm/steps \
 	  build/neon/arm/lenet5.c $(CROSS_RT) build/neon/arm/kernels_neon.o -lm -lpthread
-	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Iruntime -Ibuild/neon/host -o build/neon/host/steps \
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 $(RUNTIME_INC) -Ibuild/neon/host -o build/neon/host/steps \
 	  build/neon/host/lenet5.c tests/cross/steps.c runtime/liblenet.a -lm -lpthread
 	build/neon/host/steps build/neon/data/train-images build/neon/data/train-labels \
 	  $(NEON_STEPS) > build/neon/host/losses
@@ -263,7 +279,7 @@ BENCH_EPOCHS ?= 3
 bench: all
 	python3 bench/run.py --epochs $(BENCH_EPOCHS)
 
-.PHONY: all bench check check-neon clean color-mnist deps fuzz golden install test test-deps train uninstall valgrind
+.PHONY: all bench check check-neon clean color-mnist deps fuzz golden headers install test test-deps train uninstall valgrind
 # What building and training need (small); test-deps adds what only the
 # tests need (Check, valgrind, clang, the cross tools, PyTorch: hundreds of MB).
 deps:
@@ -272,5 +288,5 @@ test-deps:
 	bash scripts/install-deps.sh --test
 
 clean:
-	rm -rf lenetc compiler/*.o runtime/*.o runtime/liblenet.a tests/*.o tests/run_tests \
+	rm -rf lenetc compiler/*.o $(RUNTIME_OBJ) runtime/liblenet.a tests/*.o tests/run_tests \
 	  tests/tmp build .build-kind

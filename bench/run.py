@@ -33,7 +33,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EPOCH = re.compile(r"^epoch (\d+)/\d+ .*test_acc=([\d.]+) time=([\d.]+)s eval=([\d.]+)s")
-# what each target is built with (runtime/target.c says the same)
+# what each target is built with (runtime/kernels/target.c says the same)
 MARCH = {"avx512": "-march=x86-64-v4 -mprefer-vector-width=512", "avx2": "-march=x86-64-v3",
          "sse2": "-march=x86-64", "neon": "-march=armv8-a"}
 

@@ -145,6 +145,7 @@ void emit_source(const Model *m, const EmitOptions *o, StrBuf *out) {
     sb_free(&parts);
     sb_printf(out,
               "\n#ifdef LENETC_TRAINER_MAIN\n"
+              "#include \"lenet.h\" /* lenet_train_main, the runtime's trainer */\n"
               "int main(int argc, char **argv) { return lenet_train_main(argc, argv, &%s_model); }\n"
               "#endif\n",
               m->name);
@@ -158,7 +159,8 @@ void emit_header(const Model *m, const EmitOptions *o, StrBuf *out) {
     const char *R = o->real;
     file_banner(m, o, file, out);
     sb_puts(out, " */\n");
-    sb_printf(out, "#ifndef %s_H\n#define %s_H\n\n#include \"lenet.h\"\n\n", up, up);
+    /* the model descriptor and the kernels: nothing of the rest of the runtime */
+    sb_printf(out, "#ifndef %s_H\n#define %s_H\n\n#include \"lenet_model.h\"\n\n", up, up);
     sb_printf(out, "#define %s_TILE %d       /* samples per forward/backward call */\n", up, o->tile);
     sb_printf(out, "#define %s_PARAMS %ld\n", up, m->n_params);
     sb_printf(out, "#define %s_ACT_FLOATS %ld /* acts and dacts, per tile */\n", up,
@@ -176,6 +178,11 @@ void emit_header(const Model *m, const EmitOptions *o, StrBuf *out) {
     sb_printf(out, "extern const lenet_model %s_model;\n\n#endif\n", m->name);
 }
 
+/* a source tree's runtime: its headers are in these folders (Makefile's
+ * RUNTIME_DIRS), found by name */
+#define RUNTIME_INCLUDES                                                                       \
+    "-I$(LENETC_RUNTIME) -I$(LENETC_RUNTIME)/kernels -I$(LENETC_RUNTIME)/core \\\n"             \
+    "  -I$(LENETC_RUNTIME)/data -I$(LENETC_RUNTIME)/io -I$(LENETC_RUNTIME)/app"
 /* what the runtime links, besides itself */
 #define RUNTIME_DEPS "$(shell pkg-config --libs zlib jansson libpng libjpeg) -lm -lpthread"
 
@@ -203,7 +210,7 @@ void emit_makefile(const Model *m, const EmitOptions *o, const char *runtime_dir
                        "LDLIBS = $(shell pkg-config --libs --static lenet)\n",
                   runtime_dir);
     sb_puts(out, "else\n"
-                 "RUNTIME_CFLAGS = -I$(LENETC_RUNTIME)\n"
+                 "RUNTIME_CFLAGS = " RUNTIME_INCLUDES "\n"
                  "RUNTIME_LIB = $(LENETC_RUNTIME)/liblenet.a\n"
                  "LDLIBS = $(RUNTIME_LIB) " RUNTIME_DEPS "\n"
                  "endif\n");

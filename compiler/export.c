@@ -11,7 +11,7 @@
  *                    uint8_t out[H * W * C]);
  *
  * NAME_prepare makes decoded pixels of any size into the input as `lenetc
- * predict` does (runtime/image.c, lenet_prepare_image), byte for byte.
+ * predict` does (runtime/app/image.c, lenet_prepare_image), byte for byte.
  *
  * It needs a C99 compiler and nothing else: no libc (exp and rounding are
  * computed here), no malloc, no static state. The sums are the loop style's,
@@ -118,7 +118,7 @@ fail:
     return -1;
 }
 
-/* ---- NAME_prepare: predict's preparation (runtime/image.c) ------------- */
+/* ---- NAME_prepare: predict's preparation (runtime/app/image.c) --------- */
 
 /* Helpers of both preparations: a pixel as decode.c and pixels.c make it,
  * alpha (channels 2 and 4) composited over pixels.c's background. */
@@ -246,7 +246,7 @@ static const char prep_mnist_body[] =
     "    return inverted;\n"
     "}\n";
 
-/* The as-loaded preparation's helpers: lenet_fit_pixels (runtime/pixels.c),
+/* The as-loaded preparation's helpers: lenet_fit_pixels (runtime/data/pixels.c),
  * which keeps a table of taps and a buffer of rows, here computed on demand. */
 static const char prep_loaded_src[] =
     "\n/* Channel k of pixel i in the input's C channels: gray (luma), or gray\n"
@@ -320,7 +320,7 @@ static const char prep_loaded_body[] =
     "    return 0;\n"
     "}\n";
 
-/* NAME_prepare: what lenet_prepare_image (runtime/image.c) computes for
+/* NAME_prepare: what lenet_prepare_image (runtime/app/image.c) computes for
  * this model's input, with out as its only memory. */
 static void emit_prepare(const Model *m, int prepare, const char *n, const char *up, StrBuf *c) {
     const bool mnist = prepare == LENET_PREPARE_MNIST;

@@ -8,7 +8,7 @@
  * run time. The kernels style calls
  * the runtime's vector kernels: the chosen target's are handed to tcc as
  * plain function pointers (tcc links neither ifunc nor target_clones), and
- * their declarations, runtime/lenet_kernels.h, are compiled in front of
+ * their declarations, runtime/kernels/lenet_kernels.h, are compiled in front of
  * the code: that text is built into lenetc (below), so nothing but lenetc
  * itself is needed at run time.
  */
@@ -25,13 +25,13 @@ struct Jit {
     TCCState *s;
 };
 
-/* runtime/lenet_kernels.h as a string (the assembler includes the file) */
+/* runtime/kernels/lenet_kernels.h as a string (the assembler includes the file) */
 extern const char lenetc_kernels_header[];
 __asm__(".section .rodata\n"
         ".globl lenetc_kernels_header\n"
         ".hidden lenetc_kernels_header\n"
         "lenetc_kernels_header:\n"
-        ".incbin \"runtime/lenet_kernels.h\"\n"
+        ".incbin \"runtime/kernels/lenet_kernels.h\"\n"
         ".byte 0\n"
         ".previous\n");
 

@@ -599,7 +599,7 @@ Jit *jit_compile(const Model *m, const EmitOptions *o, lenet_model *lm, Diag *d,
 /* Compiles arbitrary kernel text, binding symbols (NULL, or a list that
  * ends with {0, 0}), and returns symbols (for tests). */
 Jit *jit_compile_text(const char *src, const lenet_symbol *symbols, Diag *d);
-/* runtime/lenet_kernels.h, which the kernels style needs in front of it */
+/* runtime/kernels/lenet_kernels.h, which the kernels style needs in front of it */
 extern const char lenetc_kernels_header[];
 void *jit_symbol(Jit *j, const char *name);
 void jit_free(Jit *j);

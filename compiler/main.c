@@ -366,12 +366,12 @@ static int cmd_emit(int argc, char **argv) {
     return rc;
 }
 
-/* `lenetc train` and `lenetc eval`: JIT-compile the spec, then hand the
- * remaining options to the runtime's trainer or evaluator. */
+/* `lenetc train`, `lenetc eval` and `lenetc predict`: JIT-compile the spec
+ * and run the runtime's trainer, evaluator or predictor on it. */
 enum { JIT_TRAIN, JIT_EVAL, JIT_PREDICT };
 
-/* What `lenetc train --help` adds to the trainer's own help: the options
- * lenetc reads before the runtime's reader sees the rest. */
+/* What `lenetc train --help` adds to the trainer's own help: lenetc's code
+ * options, read in the same pass as the trainer's. */
 static const char jit_train_help[] =
     "\nlenetc train also takes:\n"
     "  --target T              native (default), avx512, avx2 or sse2\n"
@@ -397,9 +397,10 @@ static int help_without_spec(int what) {
     if (what == JIT_TRAIN) {
         printf("(The values in parentheses are those of a spec without a train: section;\n"
                "`lenetc train SPEC.yaml --help` gives a spec's own.)\n\n");
+        CodeOptions code = {.target = -1, .style = STYLE_KERNELS, .tile = 16};
+        const lenet_option ours[] = {CODE_OPTIONS(&code), {0}};
         lenet_train_options to;
-        lenet_parse_train_args(lm, 2, help, &to, help[0]);
-        fputs(jit_train_help, stdout);
+        lenet_read_train_args(lm, 2, help, 1, ours, jit_train_help, &to, help[0]);
     } else if (what == JIT_EVAL) {
         lenet_eval_main(lm, 2, help, help[0]);
     } else {
@@ -422,17 +423,75 @@ static int pass_on(void *ctx, char **argv, int i) {
     return 0;
 }
 
+/* The JIT's first line: the model, its code's size and style, the compile. */
+static void say_jit(const Model *m, const EmitOptions *o, size_t bytes, double secs) {
+    char desc[160];
+    if (o->style == STYLE_KERNELS)
+        snprintf(desc, sizeof desc, "kernels style, %s kernels: %s", o->target,
+                 lenet_target_find(o->target)->describe);
+    else
+        snprintf(desc, sizeof desc, "%s style: tcc's own scalar code", emit_style_name(o->style));
+    printf("jit: %s %zu KiB C (%s), compiled in %.3f s\n", m->name, (bytes + 1023) / 1024, desc,
+           secs);
+    fflush(stdout);
+}
+
+/* `lenetc train SPEC [options]`: the trainer's options (over the spec's
+ * defaults) and lenetc's code options in one table, argv read once. */
+static int cmd_train(int argc, char **argv, const char *spec) {
+    CodeOptions code = {.target = -1, .style = STYLE_KERNELS, .tile = 16};
+    const lenet_option ours[] = {CODE_OPTIONS(&code), {0}};
+    Model m;
+    if (front_end(spec, &m, 0))
+        return 1;
+    /* the spec's defaults and name, for the reader and the help; the tile
+     * is read with the rest */
+    lenet_model *lm = model_descriptor(&m, code.tile);
+    lenet_train_options to;
+    int rc = lenet_read_train_args(lm, argc, argv, 3, ours, jit_train_help, &to,
+                                   "lenetc train SPEC.yaml");
+    if (rc != 0) {
+        rc = rc > 0 ? 0 : 2;
+        goto out;
+    }
+    EmitOptions o = emit_options(&code);
+    o.spec_file = spec;
+    Diag d = {.file = spec};
+    model_warn_tile(&m, o.tile, &d); /* what front_end says of a tile */
+    fputs(d.warnings, stderr);
+    if (o.tile != lm->tile) {
+        descriptor_free(lm);
+        lm = model_descriptor(&m, o.tile);
+    }
+    double secs;
+    size_t bytes;
+    Jit *j = NULL;
+    if (step(emit_check_size(&m, &o, &d), &d) ||
+        step(!(j = jit_compile(&m, &o, lm, &d, &secs, &bytes)), &d)) {
+        rc = 1;
+        goto out;
+    }
+    say_jit(&m, &o, bytes, secs);
+    rc = lenet_train(lm, &to);
+    jit_free(j);
+out:
+    descriptor_free(lm);
+    model_free(&m);
+    return rc;
+}
+
 static int cmd_jit(int argc, char **argv, int what) {
     static const char *const names[] = {"train", "eval", "predict"};
     const char *cmd = names[what];
-    const bool eval = what != JIT_TRAIN;
+    /* the spec comes first, so option values are never mistaken for it */
+    const char *spec = argc > 2 && argv[2][0] != '-' ? argv[2] : NULL;
+    if (what == JIT_TRAIN && spec)
+        return cmd_train(argc, argv, spec);
     CodeOptions code = {.target = -1, .style = STYLE_KERNELS, .tile = 16};
     const lenet_option options[] = {CODE_OPTIONS(&code), {0}};
     /* argv for the runtime's option reader: everything but ours */
     Rest passed = {calloc((size_t)argc + 1, sizeof *passed.argv), 0};
     char **rest = passed.argv;
-    /* the spec comes first, so option values are never mistaken for it */
-    const char *spec = argc > 2 && argv[2][0] != '-' ? argv[2] : NULL;
     char self[32];
     snprintf(self, sizeof self, "lenetc %s", cmd);
     rest[passed.n++] = self;
@@ -459,19 +518,12 @@ static int cmd_jit(int argc, char **argv, int what) {
     }
     o.spec_file = spec;
     Model m;
-    if (front_end(spec, &m, what == JIT_TRAIN ? o.tile : 0)) {
+    if (front_end(spec, &m, 0)) {
         free(rest);
         return 1;
     }
     lenet_model *lm = model_descriptor(&m, o.tile);
-    lenet_train_options to;
-    int rc = eval ? 0 : lenet_parse_train_args(lm, n, rest, &to, "lenetc train SPEC.yaml");
-    if (rc != 0) {
-        if (rc > 0) /* --help: add what only the JIT path takes */
-            fputs(jit_train_help, stdout);
-        rc = rc > 0 ? 0 : 2;
-        goto out;
-    }
+    int rc;
     Diag d = {.file = spec};
     double secs;
     size_t bytes;
@@ -481,23 +533,10 @@ static int cmd_jit(int argc, char **argv, int what) {
         rc = 1;
         goto out;
     }
-    if (what == JIT_EVAL) {
+    if (what == JIT_EVAL)
         rc = lenet_eval_main(lm, n, rest, "lenetc eval SPEC.yaml");
-    } else if (what == JIT_PREDICT) {
+    else
         rc = lenet_predict_main(lm, n, rest, "lenetc predict SPEC.yaml");
-    } else {
-        char desc[160];
-        if (o.style == STYLE_KERNELS)
-            snprintf(desc, sizeof desc, "kernels style, %s kernels: %s", o.target,
-                     lenet_target_find(o.target)->describe);
-        else
-            snprintf(desc, sizeof desc, "%s style: tcc's own scalar code",
-                     emit_style_name(o.style));
-        printf("jit: %s %zu KiB C (%s), compiled in %.3f s\n", m.name, (bytes + 1023) / 1024, desc,
-               secs);
-        fflush(stdout);
-        rc = lenet_train(lm, &to);
-    }
     jit_free(j);
 out:
     descriptor_free(lm);

@@ -152,11 +152,12 @@ START_TEST(test_non_finite_loss_stops_and_keeps_checkpoint) {
     lenet_train_options o;
     ck_assert_int_eq(lenet_parse_train_args(&lenet5_model, 13, argv, &o, "trainer"), 0);
     o.threads = 0;
+    const lenet_checkpoint_info info = lenet_train_checkpoint_info(&o);
     lenet_trainer t;
     ck_assert_int_eq(lenet_trainer_init(&t, &lenet5_model, &o.h, 0), 0);
     lenet_progress p;
     lenet_error err;
-    ck_assert_msg(lenet_load_checkpoint(&t, &o, &p, ck, &err) == 0, "%s", err.msg);
+    ck_assert_msg(lenet_load_checkpoint(&t, &info, &p, ck, &err) == 0, "%s", err.msg);
     ck_assert_int_ge(t.step, 1);
     for (size_t i = 0; i < lenet5_model.n_params; i++)
         ck_assert_msg(isfinite(t.params[i]) && isfinite(t.adam_m[i]), "param %zu", i);
@@ -171,19 +172,20 @@ START_TEST(test_resume_refuses_other_options) {
     char *argv[] = {"trainer", "--threads", "2", NULL};
     lenet_train_options o;
     ck_assert_int_eq(lenet_parse_train_args(&lenet5_model, 3, argv, &o, "trainer"), 0);
+    const lenet_checkpoint_info info = lenet_train_checkpoint_info(&o);
     lenet_trainer t;
     ck_assert_int_eq(lenet_trainer_init(&t, &lenet5_model, &o.h, 2), 0);
     t.step = 7;
     lenet_progress p = {.epoch = 2, .next = 256, .loss_sum = 12.5, .correct = 200};
     lenet_rng_seed(&p.rng, 5);
     lenet_error err;
-    ck_assert_msg(lenet_save_checkpoint(&t, &o, &p, ck, &err) == 0, "%s", err.msg);
+    ck_assert_msg(lenet_save_checkpoint(&t, &info, &p, ck, &err) == 0, "%s", err.msg);
 
     /* the same options load it back exactly */
     lenet_trainer u;
     ck_assert_int_eq(lenet_trainer_init(&u, &lenet5_model, &o.h, 2), 0);
     lenet_progress q;
-    ck_assert_msg(lenet_load_checkpoint(&u, &o, &q, ck, &err) == 0, "%s", err.msg);
+    ck_assert_msg(lenet_load_checkpoint(&u, &info, &q, ck, &err) == 0, "%s", err.msg);
     ck_assert_int_eq(u.step, 7);
     ck_assert_int_eq(q.epoch, 2);
     ck_assert_int_eq(q.next, 256);
@@ -193,7 +195,7 @@ START_TEST(test_resume_refuses_other_options) {
     ck_assert(memcmp(u.params, t.params, lenet5_model.n_params * sizeof(float)) == 0);
 
     /* other options are refused, naming the difference */
-    lenet_train_options other = o;
+    lenet_checkpoint_info other = info;
     other.h.batch = 64;
     float before = u.params[0];
     u.params[0] = 42;
@@ -219,7 +221,8 @@ START_TEST(test_resume_refuses_other_options) {
             av[ac++] = (char *)others[i].args[k];
         lenet_train_options changed;
         ck_assert_int_eq(lenet_parse_train_args(&lenet5_model, ac, av, &changed, "trainer"), 0);
-        ck_assert_int_eq(lenet_load_checkpoint(&u, &changed, &q, ck, &err), -1);
+        const lenet_checkpoint_info changed_info = lenet_train_checkpoint_info(&changed);
+        ck_assert_int_eq(lenet_load_checkpoint(&u, &changed_info, &q, ck, &err), -1);
         ck_assert_msg(strstr(err.msg, others[i].says), "%s", err.msg);
     }
 
@@ -227,14 +230,14 @@ START_TEST(test_resume_refuses_other_options) {
     /* the thread count is not part of a run: another one loads it */
     lenet_trainer v;
     ck_assert_int_eq(lenet_trainer_init(&v, &lenet5_model, &o.h, 1), 0);
-    ck_assert_msg(lenet_load_checkpoint(&v, &o, &q, ck, &err) == 0, "%s", err.msg);
+    ck_assert_msg(lenet_load_checkpoint(&v, &info, &q, ck, &err) == 0, "%s", err.msg);
     ck_assert(memcmp(v.params, t.params, lenet5_model.n_params * sizeof(float)) == 0);
 
     /* plain weights are not a checkpoint */
     char w[512];
     path_in_tmp(w, sizeof w, "ck_plain.safetensors");
     ck_assert_int_eq(lenet_save_safetensors(&lenet5_model, t.params, w, &err), 0);
-    ck_assert_int_eq(lenet_load_checkpoint(&u, &o, &q, w, &err), -1);
+    ck_assert_int_eq(lenet_load_checkpoint(&u, &info, &q, w, &err), -1);
     ck_assert_msg(strstr(err.msg, "unexpected tensors") || strstr(err.msg, "missing tensors"),
                   "%s", err.msg);
 
@@ -243,7 +246,7 @@ START_TEST(test_resume_refuses_other_options) {
     char *bytes = slurp(ck, &len);
     Diag d = {.file = ck};
     ck_assert_int_eq(write_file_atomic(ck, bytes, len / 2, &d), 0);
-    ck_assert_int_eq(lenet_load_checkpoint(&u, &o, &q, ck, &err), -1);
+    ck_assert_int_eq(lenet_load_checkpoint(&u, &info, &q, ck, &err), -1);
     ck_assert_msg(strstr(err.msg, "past end of data") || strstr(err.msg, "exceeds"), "%s",
                   err.msg);
     free(bytes);

@@ -824,6 +824,7 @@ START_TEST(test_install_and_build_outside_the_tree) {
              gen, prefix, san ? san : "");
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
     static const char *const files[] = {"bin/lenetc", "lib/liblenet.a", "include/lenet.h",
+                                        "include/lenet_model.h", "include/lenet_kernels.h",
                                         "lib/pkgconfig/lenet.pc", "share/man/man1/lenetc.1",
                                         "share/man/man5/lenetc-spec.5",
                                         "share/lenetc/models/lenet5.yaml"};

@@ -1,4 +1,4 @@
-/* test_plot.c: --plot (runtime/plot.c): the gnuplot script and data written
+/* test_plot.c: --plot (runtime/app/plot.c): the gnuplot script and data written
  * for a given history or confusion matrix, byte for byte; the PNG gnuplot
  * draws from them (when gnuplot is installed); what happens without
  * gnuplot, with one that fails or hangs; paths no script can be broken by;

@@ -3,7 +3,7 @@
 #ifndef LENET5_CLASSIC_H
 #define LENET5_CLASSIC_H
 
-#include "lenet.h"
+#include "lenet_model.h"
 
 #define LENET5_CLASSIC_TILE 16       /* samples per forward/backward call */
 #define LENET5_CLASSIC_PARAMS 61706

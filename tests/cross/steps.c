@@ -8,14 +8,15 @@
  *
  *   steps IMAGES LABELS STEPS [REFERENCE]
  *
- * It links only the runtime's trainer, kernels and arithmetic (no zlib, no
+ * It links only the runtime's core (runtime/core/) and kernels (no zlib, no
  * JSON, no PNG), so it cross-compiles with nothing but a C library. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "lenet.h"
+#include "lenet_core.h"   /* what it links: the core ... */
+#include "lenet_target.h" /* ... and the target choice */
 
 extern const lenet_model lenet5_model;
 

@@ -661,5 +661,6 @@ const lenet_model color_mnist_model = {
 };
 
 #ifdef LENETC_TRAINER_MAIN
+#include "lenet.h" /* lenet_train_main, the runtime's trainer */
 int main(int argc, char **argv) { return lenet_train_main(argc, argv, &color_mnist_model); }
 #endif

@@ -3,7 +3,7 @@
 #ifndef COLOR_MNIST_H
 #define COLOR_MNIST_H
 
-#include "lenet.h"
+#include "lenet_model.h"
 
 #define COLOR_MNIST_TILE 16       /* samples per forward/backward call */
 #define COLOR_MNIST_PARAMS 117866

@@ -3,7 +3,7 @@
 #ifndef FASHION_PLUS_H
 #define FASHION_PLUS_H
 
-#include "lenet.h"
+#include "lenet_model.h"
 
 #define FASHION_PLUS_TILE 16       /* samples per forward/backward call */
 #define FASHION_PLUS_PARAMS 93418

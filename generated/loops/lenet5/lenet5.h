@@ -3,7 +3,7 @@
 #ifndef LENET5_H
 #define LENET5_H
 
-#include "lenet.h"
+#include "lenet_model.h"
 
 #define LENET5_TILE 16       /* samples per forward/backward call */
 #define LENET5_PARAMS 56930

@@ -736,5 +736,6 @@ const lenet_model lenet5_classic_model = {
 };
 
 #ifdef LENETC_TRAINER_MAIN
+#include "lenet.h" /* lenet_train_main, the runtime's trainer */
 int main(int argc, char **argv) { return lenet_train_main(argc, argv, &lenet5_classic_model); }
 #endif

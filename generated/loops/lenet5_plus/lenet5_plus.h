@@ -3,7 +3,7 @@
 #ifndef LENET5_PLUS_H
 #define LENET5_PLUS_H
 
-#include "lenet.h"
+#include "lenet_model.h"
 
 #define LENET5_PLUS_TILE 16       /* samples per forward/backward call */
 #define LENET5_PLUS_PARAMS 80202

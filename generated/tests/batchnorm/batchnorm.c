@@ -1129,5 +1129,6 @@ const lenet_model batchnorm_model = {
 };
 
 #ifdef LENETC_TRAINER_MAIN
+#include "lenet.h" /* lenet_train_main, the runtime's trainer */
 int main(int argc, char **argv) { return lenet_train_main(argc, argv, &batchnorm_model); }
 #endif

@@ -3,7 +3,7 @@
 #ifndef BATCHNORM_H
 #define BATCHNORM_H
 
-#include "lenet.h"
+#include "lenet_model.h"
 
 #define BATCHNORM_TILE 16       /* samples per forward/backward call */
 #define BATCHNORM_PARAMS 327

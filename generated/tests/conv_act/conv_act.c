@@ -652,5 +652,6 @@ const lenet_model conv_act_model = {
 };
 
 #ifdef LENETC_TRAINER_MAIN
+#include "lenet.h" /* lenet_train_main, the runtime's trainer */
 int main(int argc, char **argv) { return lenet_train_main(argc, argv, &conv_act_model); }
 #endif

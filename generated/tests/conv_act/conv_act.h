@@ -3,7 +3,7 @@
 #ifndef CONV_ACT_H
 #define CONV_ACT_H
 
-#include "lenet.h"
+#include "lenet_model.h"
 
 #define CONV_ACT_TILE 16       /* samples per forward/backward call */
 #define CONV_ACT_PARAMS 89

@@ -3,7 +3,7 @@
 #ifndef CONV_CHAIN_H
 #define CONV_CHAIN_H
 
-#include "lenet.h"
+#include "lenet_model.h"
 
 #define CONV_CHAIN_TILE 16       /* samples per forward/backward call */
 #define CONV_CHAIN_PARAMS 194

@@ -1063,5 +1063,6 @@ const lenet_model conv_pad_model = {
 };
 
 #ifdef LENETC_TRAINER_MAIN
+#include "lenet.h" /* lenet_train_main, the runtime's trainer */
 int main(int argc, char **argv) { return lenet_train_main(argc, argv, &conv_pad_model); }
 #endif

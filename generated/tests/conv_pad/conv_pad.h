@@ -3,7 +3,7 @@
 #ifndef CONV_PAD_H
 #define CONV_PAD_H
 
-#include "lenet.h"
+#include "lenet_model.h"
 
 #define CONV_PAD_TILE 16       /* samples per forward/backward call */
 #define CONV_PAD_PARAMS 202

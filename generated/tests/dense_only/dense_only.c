@@ -329,5 +329,6 @@ const lenet_model dense_only_model = {
 };
 
 #ifdef LENETC_TRAINER_MAIN
+#include "lenet.h" /* lenet_train_main, the runtime's trainer */
 int main(int argc, char **argv) { return lenet_train_main(argc, argv, &dense_only_model); }
 #endif

@@ -3,7 +3,7 @@
 #ifndef DENSE_ONLY_H
 #define DENSE_ONLY_H
 
-#include "lenet.h"
+#include "lenet_model.h"
 
 #define DENSE_ONLY_TILE 16       /* samples per forward/backward call */
 #define DENSE_ONLY_PARAMS 128

@@ -622,5 +622,6 @@ const lenet_model dropout_model = {
 };
 
 #ifdef LENETC_TRAINER_MAIN
+#include "lenet.h" /* lenet_train_main, the runtime's trainer */
 int main(int argc, char **argv) { return lenet_train_main(argc, argv, &dropout_model); }
 #endif

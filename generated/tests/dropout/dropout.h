@@ -3,7 +3,7 @@
 #ifndef DROPOUT_H
 #define DROPOUT_H
 
-#include "lenet.h"
+#include "lenet_model.h"
 
 #define DROPOUT_TILE 16       /* samples per forward/backward call */
 #define DROPOUT_PARAMS 203

@@ -10587,5 +10587,6 @@ const lenet_model every_kind_model = {
 };
 
 #ifdef LENETC_TRAINER_MAIN
+#include "lenet.h" /* lenet_train_main, the runtime's trainer */
 int main(int argc, char **argv) { return lenet_train_main(argc, argv, &every_kind_model); }
 #endif

@@ -3,7 +3,7 @@
 #ifndef EVERY_KIND_H
 #define EVERY_KIND_H
 
-#include "lenet.h"
+#include "lenet_model.h"
 
 #define EVERY_KIND_TILE 16       /* samples per forward/backward call */
 #define EVERY_KIND_PARAMS 2840

@@ -3,7 +3,7 @@
 #ifndef LEAKY_H
 #define LEAKY_H
 
-#include "lenet.h"
+#include "lenet_model.h"
 
 #define LEAKY_TILE 16       /* samples per forward/backward call */
 #define LEAKY_PARAMS 203

@@ -435,5 +435,6 @@ const lenet_model mnist_tiny_model = {
 };
 
 #ifdef LENETC_TRAINER_MAIN
+#include "lenet.h" /* lenet_train_main, the runtime's trainer */
 int main(int argc, char **argv) { return lenet_train_main(argc, argv, &mnist_tiny_model); }
 #endif

@@ -3,7 +3,7 @@
 #ifndef MNIST_TINY_H
 #define MNIST_TINY_H
 
-#include "lenet.h"
+#include "lenet_model.h"
 
 #define MNIST_TINY_TILE 16       /* samples per forward/backward call */
 #define MNIST_TINY_PARAMS 170

@@ -3,7 +3,7 @@
 #ifndef POOLS_H
 #define POOLS_H
 
-#include "lenet.h"
+#include "lenet_model.h"
 
 #define POOLS_TILE 16       /* samples per forward/backward call */
 #define POOLS_PARAMS 246

@@ -3,7 +3,7 @@
 #ifndef SQUASH_H
 #define SQUASH_H
 
-#include "lenet.h"
+#include "lenet_model.h"
 
 #define SQUASH_TILE 16       /* samples per forward/backward call */
 #define SQUASH_PARAMS 244
