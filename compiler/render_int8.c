@@ -1,0 +1,454 @@
+/* render_int8.c: a quantized program (int8.h) as C99: NAME.c and NAME.h.
+ *
+ * The code holds no state: constants are `static const` (flash on a
+ * microcontroller), and every activation lives in one arena at the place
+ * the plan gave it, which the caller passes (NAME_scores_in) or which
+ * NAME_scores keeps on its stack. Integer arithmetic only in NAME_scores;
+ * NAME_predict adds the softmax (float) and NAME_prepare is the float
+ * export's.
+ *
+ * The kernels are written once, as text, in portable C99; the gemms'
+ * inner loops have a second form for Armv7E-M (Cortex-M4, M7), chosen by
+ * __ARM_FEATURE_DSP: the dual 16-bit multiply-accumulate SMLAD (ACLE's
+ * __smlad) on weights widened by SXTB16 (__sxtb16), two multiply-adds an
+ * instruction. Both compute the same integer sums, so the same bits.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "int8.h"
+
+static const char kernels_src[] =
+    "\n/* ---- the kernels ------------------------------------------------------\n"
+    " * Portable C99, integer only. On Armv7E-M (Cortex-M4, M7) the gemms' inner\n"
+    " * loops use its dual 16-bit multiply-accumulate (SMLAD: ACLE's __smlad),\n"
+    " * two multiply-adds an instruction; the sums are the same integers, so\n"
+    " * the bits are too. Define LENETC_PORTABLE to use the portable loops. */\n"
+    "#if defined(__ARM_FEATURE_DSP) && !defined(LENETC_PORTABLE)\n"
+    "#include <arm_acle.h>\n"
+    "#include <string.h>\n"
+    "#define LENETC_DSP 1\n"
+    "/* bytes 1 and 3 of a word where SXTB16 takes 0 and 2 (gcc makes it the\n"
+    " * instruction's own rotation) */\n"
+    "static uint32_t ror8(uint32_t x) { return x >> 8 | x << 24; }\n"
+    "#else\n"
+    "#define LENETC_DSP 0\n"
+    "#endif\n"
+    "\n"
+    "/* The one rounding rule: zero + round(acc * mult / 2^shift), halves up\n"
+    " * (toward +infinity), the product exact in 64 bits; clamped to [lo, 127]. */\n"
+    "static int8_t requantize(int32_t acc, int32_t mult, int shift, int zero, int lo) {\n"
+    "#if LENETC_DSP\n"
+    "    /* Arm's compilers shift a negative number arithmetically */\n"
+    "    const int64_t r = ((int64_t)acc * mult + ((int64_t)1 << (shift - 1))) >> shift;\n"
+    "#else\n"
+    "    /* the floor of a shift without shifting a negative number (which C\n"
+    "     * leaves to the compiler): the product offset by 2^63, unsigned */\n"
+    "    const uint64_t biased = (uint64_t)((int64_t)acc * mult) + ((uint64_t)1 << 63) +\n"
+    "                            ((uint64_t)1 << (shift - 1));\n"
+    "    const int64_t r = (int64_t)(biased >> shift) - (int64_t)((uint64_t)1 << (63 - shift));\n"
+    "#endif\n"
+    "    const int64_t q = zero + r;\n"
+    "    return (int8_t)(q < lo ? lo : q > 127 ? 127 : q);\n"
+    "}\n"
+    "\n"
+    "/* Where tap k of a column is kept: on a DSP each 4 taps as 0 2 1 3, the\n"
+    " * pairs SXTB16 makes of 4 weights (bytes 0 and 2, then 1 and 3); the last\n"
+    " * taps % 4 in order. */\n"
+    "#if LENETC_DSP\n"
+    "#define COLUMN_AT(k, taps4) ((k) < (taps4) ? (k) ^ ((((k) ^ ((k) >> 1)) & 1) * 3) : (k))\n"
+    "#else\n"
+    "#define COLUMN_AT(k, taps4) ((void)(taps4), (k))\n"
+    "#endif\n"
+    "\n"
+    "/* The column of output position (iy0, ix0) + taps: the input (CI x H x W)\n"
+    " * less its zero, widened to 16 bits, 0 where a tap falls into the padding\n"
+    " * (there the real input is 0.0, whose code is the zero); k = (ci, ky, kx). */\n"
+    "static void column(const int8_t *x, int16_t *col, int CI, int H, int W, int K, int iy0,\n"
+    "                   int ix0, int zx) {\n"
+    "    const int taps4 = (CI * K * K) & ~3;\n"
+    "    int k = 0;\n"
+    "    for (int ci = 0; ci < CI; ci++)\n"
+    "        for (int ky = 0; ky < K; ky++) {\n"
+    "            const int iy = iy0 + ky;\n"
+    "            for (int kx = 0; kx < K; kx++, k++) {\n"
+    "                const int ix = ix0 + kx;\n"
+    "                const int inside = iy >= 0 && iy < H && ix >= 0 && ix < W;\n"
+    "                col[COLUMN_AT(k, taps4)] = (int16_t)(inside ? x[(ci * H + iy) * W + ix] - zx : 0);\n"
+    "            }\n"
+    "        }\n"
+    "}\n"
+    "\n"
+    "/* out[r * stride], r < rows: bias[r] + row r of w (taps weights) . col,\n"
+    " * requantized by row r's multiplier to the output's zero, clamped at lo. */\n"
+    "static void gemm(const int16_t *col, const int8_t *w, const int32_t *bias,\n"
+    "                 const int32_t *mult, const int8_t *shift, int taps, int rows, int zero,\n"
+    "                 int lo, int8_t *out, long stride) {\n"
+    "    const int taps4 = taps & ~3;\n"
+    "    int r = 0;\n"
+    "#if LENETC_DSP\n"
+    "    /* two rows at a time: each pair of column words serves both */\n"
+    "    for (; r + 1 < rows; r += 2) {\n"
+    "        const int8_t *w0 = w + (long)r * taps, *w1 = w0 + taps;\n"
+    "        int32_t a0 = bias[r], a1 = bias[r + 1];\n"
+    "        int k = 0;\n"
+    "        for (; k < taps4; k += 4) {\n"
+    "            int32_t p0, p1, c02, c13;\n"
+    "            memcpy(&p0, w0 + k, 4);\n"
+    "            memcpy(&p1, w1 + k, 4);\n"
+    "            memcpy(&c02, col + k, 4);\n"
+    "            memcpy(&c13, col + k + 2, 4);\n"
+    "            a0 = __smlad(__sxtb16(p0), c02, a0);\n"
+    "            a0 = __smlad(__sxtb16(ror8((uint32_t)p0)), c13, a0);\n"
+    "            a1 = __smlad(__sxtb16(p1), c02, a1);\n"
+    "            a1 = __smlad(__sxtb16(ror8((uint32_t)p1)), c13, a1);\n"
+    "        }\n"
+    "        for (; k < taps; k++) {\n"
+    "            a0 += w0[k] * col[k];\n"
+    "            a1 += w1[k] * col[k];\n"
+    "        }\n"
+    "        out[r * stride] = requantize(a0, mult[r], shift[r], zero, lo);\n"
+    "        out[(r + 1) * stride] = requantize(a1, mult[r + 1], shift[r + 1], zero, lo);\n"
+    "    }\n"
+    "#endif\n"
+    "    for (; r < rows; r++) {\n"
+    "        const int8_t *wr = w + (long)r * taps;\n"
+    "        int32_t a = bias[r];\n"
+    "        for (int k = 0; k < taps; k++)\n"
+    "            a += wr[k] * col[COLUMN_AT(k, taps4)];\n"
+    "        out[r * stride] = requantize(a, mult[r], shift[r], zero, lo);\n"
+    "    }\n"
+    "}\n"
+    "\n"
+    "/* A convolution, CI x H x W -> CO x OH x OW, K x K at stride S, PT rows and\n"
+    " * PL columns of padding before: a column per output position, then a\n"
+    " * gemm over the CO rows of weights. */\n"
+    "static void conv(const int8_t *x, int8_t *y, int16_t *col, const int8_t *w,\n"
+    "                 const int32_t *bias, const int32_t *mult, const int8_t *shift, int CI,\n"
+    "                 int H, int W, int CO, int OH, int OW, int K, int S, int PT, int PL,\n"
+    "                 int zx, int zy, int lo) {\n"
+    "    for (int oy = 0; oy < OH; oy++)\n"
+    "        for (int ox = 0; ox < OW; ox++) {\n"
+    "            column(x, col, CI, H, W, K, oy * S - PT, ox * S - PL, zx);\n"
+    "            gemm(col, w, bias, mult, shift, CI * K * K, CO, zy, lo, y + oy * OW + ox,\n"
+    "                 (long)OH * OW);\n"
+    "        }\n"
+    "}\n";
+
+static const char maxpool_src[] =
+    "\n/* Max pooling, C x H x W -> C x OH x OW (the input's params kept). */\n"
+    "static void maxpool(const int8_t *x, int8_t *y, int C, int H, int W, int OH, int OW,\n"
+    "                    int size, int stride) {\n"
+    "    for (int c = 0; c < C; c++)\n"
+    "        for (int oy = 0; oy < OH; oy++)\n"
+    "            for (int ox = 0; ox < OW; ox++) {\n"
+    "                int m = -128;\n"
+    "                for (int ky = 0; ky < size; ky++)\n"
+    "                    for (int kx = 0; kx < size; kx++) {\n"
+    "                        const int v = x[(c * H + oy * stride + ky) * W + ox * stride + kx];\n"
+    "                        m = v > m ? v : m;\n"
+    "                    }\n"
+    "                y[(c * OH + oy) * OW + ox] = (int8_t)m;\n"
+    "            }\n"
+    "}\n";
+
+static const char avgpool_src[] =
+    "\n/* Average pooling (the input's params kept): the window's sum of x - zero,\n"
+    " * requantized by 1 / size^2. */\n"
+    "static void avgpool(const int8_t *x, int8_t *y, int C, int H, int W, int OH, int OW,\n"
+    "                    int size, int stride, int zero, int32_t mult, int shift) {\n"
+    "    for (int c = 0; c < C; c++)\n"
+    "        for (int oy = 0; oy < OH; oy++)\n"
+    "            for (int ox = 0; ox < OW; ox++) {\n"
+    "                int32_t sum = 0;\n"
+    "                for (int ky = 0; ky < size; ky++)\n"
+    "                    for (int kx = 0; kx < size; kx++)\n"
+    "                        sum += x[(c * H + oy * stride + ky) * W + ox * stride + kx] - zero;\n"
+    "                y[(c * OH + oy) * OW + ox] = requantize(sum, mult, shift, zero, -128);\n"
+    "            }\n"
+    "}\n";
+
+static const char table_src[] =
+    "\n/* An elementwise activation by its 256 values: y = table[x + 128]. */\n"
+    "static void lookup(const int8_t *x, int8_t *y, long n, const int8_t *table) {\n"
+    "    for (long i = 0; i < n; i++)\n"
+    "        y[i] = table[x[i] + 128];\n"
+    "}\n";
+
+static const char *base_name(const char *path) {
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static void upper(const char *n, char up[MAX_NAME]) {
+    size_t i = 0;
+    for (; n[i] && i + 1 < MAX_NAME; i++)
+        up[i] = (char)(n[i] >= 'a' && n[i] <= 'z' ? n[i] - 32 : n[i]);
+    up[i] = '\0';
+}
+
+/* A constant array of n values, 16 (int8) or 6 (int32) a line. */
+static void int8_array(StrBuf *c, const char *type, const char *name, const int8_t *v, long n) {
+    sb_printf(c, "static const %s %s[%ld] = {\n", type, name, n);
+    for (long k = 0; k < n; k++)
+        sb_printf(c, "%s%d,%s", k % 16 ? "" : "    ", v[k], k % 16 == 15 || k == n - 1 ? "\n" : " ");
+    sb_puts(c, "};\n");
+}
+
+static void int32_array(StrBuf *c, const char *name, const int32_t *v, long n) {
+    sb_printf(c, "static const int32_t %s[%ld] = {\n", name, n);
+    for (long k = 0; k < n; k++)
+        sb_printf(c, "%s%ld,%s", k % 6 ? "" : "    ", (long)v[k], k % 6 == 5 || k == n - 1 ? "\n" : " ");
+    sb_puts(c, "};\n");
+}
+
+static const char *const qop_names[N_QOPS] = {
+    [Q_CONV] = "conv", [Q_DENSE] = "dense", [Q_MAXPOOL] = "maxpool", [Q_AVGPOOL] = "avgpool",
+    [Q_TABLE] = "table"};
+
+/* The shape of a tensor as comments show it: "6x26x26" or "120". */
+static const char *shape_text(Shape s, char buf[48]) {
+    if (s.flat)
+        snprintf(buf, 48, "%d", s.c);
+    else
+        snprintf(buf, 48, "%dx%dx%d", s.c, s.h, s.w);
+    return buf;
+}
+
+static void tensor_comment(StrBuf *c, const QTensor *t) {
+    char sh[48];
+    sb_printf(c, " *   %-22s %-9s scale %.9g zero %4d  (range %.6g .. %.6g)\n", t->name,
+              shape_text(t->shape, sh), t->q.scale, t->q.zero, t->q.lo, t->q.hi);
+}
+
+/* Each operation's constants: weights, biases, multipliers, shifts, tables. */
+static void constants(const QProgram *qp, const char *n, StrBuf *c) {
+    char name[MAX_NAME * 2 + 16];
+    for (int i = 0; i < qp->n_ops; i++) {
+        const QOp *op = &qp->ops[i];
+        const char *l = op->layer->name;
+        if (op->kind == Q_CONV || op->kind == Q_DENSE) {
+            const long taps = (long)op->g.CI * op->g.K * op->g.K;
+            sb_printf(c, "\n/* %s: %d rows of %ld int8 weights (PyTorch's order), per row an int32 bias\n"
+                         " * and the multiplier and shift of its requantization */\n", l, op->g.CO, taps);
+            snprintf(name, sizeof name, "%s_%s_w", n, l);
+            int8_array(c, "int8_t", name, op->w, op->g.CO * taps);
+            snprintf(name, sizeof name, "%s_%s_bias", n, l);
+            int32_array(c, name, op->bias, op->g.CO);
+            snprintf(name, sizeof name, "%s_%s_mult", n, l);
+            int32_array(c, name, op->mult, op->g.CO);
+            snprintf(name, sizeof name, "%s_%s_shift", n, l);
+            int8_array(c, "int8_t", name, op->shift, op->g.CO);
+        } else if (op->kind == Q_TABLE) {
+            sb_printf(c, "\n/* %s: its value for each input code, -128 first */\n", l);
+            snprintf(name, sizeof name, "%s_%s_table", n, l);
+            int8_array(c, "int8_t", name, op->table, 256);
+        }
+    }
+}
+
+/* The input copy: image[y][x][ch] (0..255) -> in[ch][y + pad][x + pad] as
+ * p - 128, the border pixel 0. */
+static void input_copy(const QProgram *qp, StrBuf *c) {
+    const Model *m = &qp->folded;
+    const QTensor *t = &qp->tensors[qp->input];
+    const int H = m->input.h, W = m->input.w, C = m->input.c, P = m->pad;
+    sb_printf(c, "    /* the input: pixel p as p - 128 (scale %.9g, zero %d)%s */\n", t->q.scale,
+              t->q.zero, P ? ", in a border of pixel 0" : "");
+    sb_printf(c, "    int8_t *in = a + %ld;\n", t->off);
+    sb_printf(c, "    for (int ch = 0; ch < %d; ch++)\n", C);
+    sb_printf(c, "        for (int y = 0; y < %d; y++)\n", H);
+    sb_printf(c, "            for (int x = 0; x < %d; x++) {\n", W);
+    if (P) {
+        sb_printf(c, "                const int sy = y - %d, sx = x - %d;\n", P, P);
+        sb_printf(c, "                const int p = sy >= 0 && sy < %d && sx >= 0 && sx < %d\n"
+                     "                    ? image[(sy * %d + sx) * %d + ch] : 0;\n",
+                  m->in_h, m->in_w, m->in_w, m->in_c);
+    } else {
+        sb_printf(c, "                const int p = image[(y * %d + x) * %d + ch];\n", W, C);
+    }
+    sb_printf(c, "                in[(ch * %d + y) * %d + x] = (int8_t)(p - 128);\n", H, W);
+    sb_puts(c, "            }\n");
+}
+
+/* The call of one operation. */
+static void op_call(const QProgram *qp, const QOp *op, const char *n, StrBuf *c) {
+    const QTensor *ti = &qp->tensors[op->in], *to = &qp->tensors[op->out];
+    const char *l = op->layer->name;
+    char si[48], so[48];
+    sb_printf(c, "    /* %s: %s %s -> %s */\n", op->what, qop_names[op->kind],
+              shape_text(ti->shape, si), shape_text(to->shape, so));
+    const ConvGeometry *g = &op->g;
+    const lenet_window *w = &op->window;
+    switch (op->kind) {
+    case Q_CONV:
+    case Q_DENSE:
+        sb_printf(c, "    conv(a + %ld, a + %ld, h + %ld, %s_%s_w, %s_%s_bias, %s_%s_mult, %s_%s_shift,\n"
+                     "         %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d);\n",
+                  ti->off, to->off, qp->tensors[op->scratch].off / 2, n, l, n, l, n, l, n, l, g->CI,
+                  g->H, g->W, g->CO, g->OH, g->OW, g->K, g->S, g->PT, g->PL, ti->q.zero, to->q.zero,
+                  op->lo);
+        break;
+    case Q_MAXPOOL:
+        sb_printf(c, "    maxpool(a + %ld, a + %ld, %d, %d, %d, %d, %d, %d, %d);\n", ti->off, to->off,
+                  w->c, w->h, w->w, w->oh, w->ow, w->size, w->stride);
+        break;
+    case Q_AVGPOOL:
+        sb_printf(c, "    avgpool(a + %ld, a + %ld, %d, %d, %d, %d, %d, %d, %d, %d, %ld, %d);\n",
+                  ti->off, to->off, w->c, w->h, w->w, w->oh, w->ow, w->size, w->stride, ti->q.zero,
+                  (long)op->mult[0], op->shift[0]);
+        break;
+    case Q_TABLE:
+        sb_printf(c, "    lookup(a + %ld, a + %ld, %ld, %s_%s_table);\n", ti->off, to->off,
+                  shape_size(to->shape), n, l);
+        break;
+    default:
+        break;
+    }
+}
+
+static bool uses(const QProgram *qp, QOpKind k) {
+    for (int i = 0; i < qp->n_ops; i++)
+        if (qp->ops[i].kind == k)
+            return true;
+    return false;
+}
+
+static void render_header(const QProgram *qp, const char *spec_file, const char *weights_file,
+                          int prepare, const char *why, const char *summary, StrBuf *h) {
+    const Model *m = &qp->folded;
+    const char *n = m->name;
+    char up[MAX_NAME];
+    upper(n, up);
+    const QTensor *z = &qp->tensors[qp->logits];
+    const long pixels = (long)m->in_h * m->in_w * m->in_c;
+    sb_printf(h, "/* %s.h: generated by lenetc from %s and %s (int8); do not edit.\n", n,
+              base_name(spec_file), base_name(weights_file));
+    sb_printf(h,
+              " *\n"
+              " * %s, trained, quantized to int8 (TensorFlow Lite's scheme: weights per\n"
+              " * output channel, activations per tensor), as standalone C99: integer\n"
+              " * arithmetic only in %s_scores, no malloc, no static mutable state (safe\n"
+              " * from any number of threads), constants in flash.\n"
+              " * %s\n"
+              " *\n"
+              " * RAM: the arena, %s_ARENA_BYTES (%ld), where every activation lives at a\n"
+              " * planned place, plus the stack of %s_scores_in's own few locals (make\n"
+              " * check-mcu measures it); %s_scores puts the arena on its stack.\n"
+              " *\n"
+              " *   int %s_scores(const uint8_t image[%s_PIXELS], int8_t scores[%s_CLASSES]);\n"
+              " *   int %s_scores_in(%s_arena *arena, const uint8_t image[%s_PIXELS],\n"
+              " *           int8_t scores[%s_CLASSES]);\n"
+              " *\n"
+              " * image: %d rows of %d pixels%s, row-major, 0 (background) to 255, as in\n"
+              " * MNIST. Returns the predicted class (the first highest score) and writes\n"
+              " * the int8 scores: logit k is %s_SCORES_SCALE * (scores[k] - %s_SCORES_ZERO).\n"
+              " *\n"
+              " *   int %s_predict(const uint8_t image[%s_PIXELS], float probs[%s_CLASSES]);\n"
+              " *\n"
+              " * The same class, and the softmax of the scores' logits in probs (if not\n"
+              " * NULL), as the float export's %s_predict.\n",
+              n, n, summary, up, qp->arena, n, n, n, up, up, n, n, up, up, m->in_h, m->in_w,
+              m->in_c > 1 ? " (channels interleaved)" : "", up, up, n, up, up, n);
+    const bool has_prepare = m->in_c == 1 || m->in_c == 3;
+    if (has_prepare)
+        sb_printf(h,
+                  " *\n"
+                  " *   int %s_prepare(const uint8_t *pixels, int width, int height, int channels,\n"
+                  " *           uint8_t out[%s_PIXELS]);\n"
+                  " *\n"
+                  " * Makes an image into the input as `lenetc predict --prepare %s` does,\n"
+                  " * byte for byte (%s), exactly as the float export's %s_prepare.\n",
+                  n, up, lenet_prepare_choices[prepare].name, why, n);
+    sb_puts(h, " */\n");
+    sb_printf(h, "#ifndef %s_INT8_H\n#define %s_INT8_H\n\n#include <stdint.h>\n\n", up, up);
+    sb_printf(h, "#define %s_HEIGHT %d\n#define %s_WIDTH %d\n#define %s_CHANNELS %d\n", up,
+              m->in_h, up, m->in_w, up, m->in_c);
+    sb_printf(h, "#define %s_PIXELS %ld\n#define %s_CLASSES %d\n", up, pixels, up, m->n_classes);
+    sb_printf(h, "#define %s_ARENA_BYTES %ld\n", up, qp->arena);
+    sb_printf(h, "#define %s_SCORES_SCALE %.9gf\n#define %s_SCORES_ZERO %d\n\n", up, z->q.scale,
+              up, z->q.zero);
+    sb_printf(h, "/* the arena: any %s_ARENA_BYTES bytes, 4-byte aligned, of this type */\n", up);
+    sb_printf(h, "typedef union {\n    int16_t h[%ld];\n    int32_t align;\n} %s_arena;\n\n",
+              qp->arena / 2, n);
+    sb_printf(h, "int %s_scores(const uint8_t image[%s_PIXELS], int8_t scores[%s_CLASSES]);\n", n,
+              up, up);
+    sb_printf(h, "int %s_scores_in(%s_arena *arena, const uint8_t image[%s_PIXELS],\n"
+                 "        int8_t scores[%s_CLASSES]);\n", n, n, up, up);
+    sb_printf(h, "int %s_predict(const uint8_t image[%s_PIXELS], float probs[%s_CLASSES]);\n", n,
+              up, up);
+    if (has_prepare)
+        sb_printf(h,
+                  "int %s_prepare(const uint8_t *pixels, int width, int height, int channels,\n"
+                  "        uint8_t out[%s_PIXELS]);\n",
+                  n, up);
+    sb_puts(h, "\n#endif\n");
+}
+
+void int8_render(const QProgram *qp, const char *spec_file, const char *weights_file, int prepare,
+                 const char *why, const char *summary, StrBuf *c, StrBuf *h) {
+    const Model *m = &qp->folded;
+    const char *n = m->name;
+    char up[MAX_NAME];
+    upper(n, up);
+    render_header(qp, spec_file, weights_file, prepare, why, summary, h);
+
+    sb_printf(c, "/* %s.c: generated by lenetc from %s and %s (int8); do not edit.\n", n,
+              base_name(spec_file), base_name(weights_file));
+    sb_printf(c, " * Standalone int8 inference for %s: see %s.h.\n *\n", n, n);
+    sb_printf(c, " * Calibrated on %d training images (each tensor's min and max, widened to\n"
+                 " * take 0.0). A tensor's real value is scale * (q - zero):\n", qp->calibrated);
+    for (int i = 0; i < qp->n_tensors; i++)
+        if (!qp->tensors[i].scratch)
+            tensor_comment(c, &qp->tensors[i]);
+    sb_printf(c, " * Weights: int8 per output channel, max |w| -> 127; biases int32 at input\n"
+                 " * scale x weight scale; both rounded to nearest, halves away from zero.\n"
+                 " * Every sum is made int8 by requantize (one rule: halves up).\n"
+                 " *\n"
+                 " * The arena (%ld bytes): each tensor's place, reused once it is dead\n"
+                 " * (operations numbered from 0; the input is written before 0):\n",
+              qp->arena);
+    sb_puts(c, qp->plan);
+    sb_puts(c, " */\n");
+    sb_printf(c, "#include \"%s.h\"\n", n);
+    sb_puts(c, kernels_src);
+    if (uses(qp, Q_MAXPOOL))
+        sb_puts(c, maxpool_src);
+    if (uses(qp, Q_AVGPOOL))
+        sb_puts(c, avgpool_src);
+    if (uses(qp, Q_TABLE))
+        sb_puts(c, table_src);
+    constants(qp, n, c);
+
+    sb_printf(c, "\nint %s_scores_in(%s_arena *arena, const uint8_t image[%s_PIXELS],\n"
+                 "        int8_t scores[%s_CLASSES]) {\n", n, n, up, up);
+    sb_puts(c, "    int8_t *a = (int8_t *)arena->h; /* the activations, by byte */\n");
+    if (uses(qp, Q_CONV) || uses(qp, Q_DENSE))
+        sb_puts(c, "    int16_t *h = arena->h;          /* the columns, by halfword */\n");
+    input_copy(qp, c);
+    for (int i = 0; i < qp->n_ops; i++)
+        op_call(qp, &qp->ops[i], n, c);
+    const QTensor *z = &qp->tensors[qp->logits];
+    sb_printf(c, "    const int8_t *z = a + %ld;\n", z->off);
+    sb_puts(c, "    int best = 0;\n");
+    sb_printf(c, "    for (int k = 0; k < %d; k++) {\n", m->n_classes);
+    sb_puts(c, "        scores[k] = z[k];\n        if (z[k] > z[best])\n            best = k;\n    }\n");
+    sb_puts(c, "    return best;\n}\n");
+
+    sb_printf(c, "\nint %s_scores(const uint8_t image[%s_PIXELS], int8_t scores[%s_CLASSES]) {\n"
+                 "    %s_arena arena;\n"
+                 "    return %s_scores_in(&arena, image, scores);\n}\n", n, up, up, n, n);
+
+    emit_exp_neg(c);
+    sb_printf(c, "\nint %s_predict(const uint8_t image[%s_PIXELS], float probs[%s_CLASSES]) {\n", n,
+              up, up);
+    sb_printf(c, "    int8_t s[%s_CLASSES];\n", up);
+    sb_printf(c, "    const int best = %s_scores(image, s);\n", n);
+    sb_puts(c, "    if (probs) {\n        float sum = 0;\n");
+    sb_printf(c, "        for (int k = 0; k < %s_CLASSES; k++)\n", up);
+    sb_printf(c, "            sum += probs[k] = exp_neg(%s_SCORES_SCALE * (float)(s[k] - s[best]));\n", up);
+    sb_printf(c, "        for (int k = 0; k < %s_CLASSES; k++)\n", up);
+    sb_puts(c, "            probs[k] /= sum;\n    }\n    return best;\n}\n");
+    if (m->in_c == 1 || m->in_c == 3)
+        emit_prepare(m, prepare, n, up, c);
+}
