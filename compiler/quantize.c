@@ -245,12 +245,12 @@ int int8_quantize(const Model *m, const float *trained, double (*range)[2], int 
                                       .OH = 1, .OW = 1, .K = 1, .S = 1};
             }
             const long taps = (long)q->g.CI * q->g.K * q->g.K;
-            /* its int16 column: one output position's taps (conv), the
-             * input (dense) */
+            /* its int16 columns: two output positions' taps, to a
+             * multiple of 4 (conv); the input (dense) */
             char sname[MAX_NAME + 16];
             snprintf(sname, sizeof sname, "%s columns", l->name);
             q->scratch = add_tensor(qp, sname, (Shape){1, 1, 1, true},
-                                    taps * 2, (QParams){0});
+                                    (conv ? 2 : 1) * ((taps + 3) & ~3L) * 2, (QParams){0});
             qp->tensors[q->scratch].scratch = true;
             q->lo = a == ACT_RELU ? qo.zero : -128;
             if (quantize_gemm(q, l, qp->params, q->g.CO, taps, qi, qo, d))
