@@ -101,6 +101,7 @@ int export_int8(const Model *m, const float *params, const Int8Request *rq, StrB
         fprintf(stderr, "%s\n", d.msg);
         goto done;
     }
+    int8_fuse(qp);
     int8_plan(qp);
     char summary[512];
     snprintf(summary, sizeof summary, "Calibrated on %d images of %s.", n, train.path);

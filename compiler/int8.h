@@ -45,7 +45,9 @@ typedef struct {
     int scratch;            /* Q_CONV, Q_DENSE: a tensor for the int16
                              * columns, -1 if none */
     ConvGeometry g;         /* Q_CONV (Q_DENSE: 1x1 with CI inputs, CO units) */
-    lenet_window window;    /* pooling */
+    lenet_window window;    /* pooling; Q_CONV with pooled: the maxpool
+                             * fused into it (int8_fuse) */
+    bool pooled;
     int8_t *w;              /* [CO][taps], PyTorch's order */
     int32_t *bias;          /* [CO], at in scale x weight scale */
     int32_t *mult;          /* [CO], the Q31 multipliers */
@@ -98,6 +100,12 @@ int int8_quantize(const Model *m, const float *params, double (*range)[2], int c
 void int8_free(QProgram *qp);
 /* One requantization (the rule above), as the exported code computes it. */
 int32_t int8_requantize(int32_t acc, int32_t mult, int shift);
+
+/* quantize.c: the passes over the program before its plan: a conv and
+ * the 2x2 maxpool after it become one operation (the pool of the sums,
+ * requantized once: the same bits, as requantization keeps their order),
+ * whose output before pooling is never stored (its tensor: 0 bytes). */
+void int8_fuse(QProgram *qp);
 
 /* plan.c: each tensor's place in one arena (buffers reused once dead) */
 void int8_plan(QProgram *qp);

@@ -47,6 +47,8 @@ void int8_plan(QProgram *qp) {
     for (int i = 0; i < n; i++) {
         QTensor *a = &t[order[i]];
         long off = 0;
+        if (!a->bytes) /* fused away: never stored */
+            continue;
         for (bool moved = true; moved;) {
             moved = false;
             for (int j = 0; j < n_placed; j++) {
@@ -66,7 +68,8 @@ void int8_plan(QProgram *qp) {
     /* the plan as the export's comment shows it */
     int len = 0;
     for (int i = 0; i < n && len < (int)sizeof qp->plan - 100; i++)
-        len += snprintf(qp->plan + len, sizeof qp->plan - (size_t)len,
+        if (t[i].bytes)
+            len += snprintf(qp->plan + len, sizeof qp->plan - (size_t)len,
                         " *   %-22s %6ld bytes at %6ld, live in operations %d..%d\n",
                         t[i].name, t[i].bytes, t[i].off, t[i].first, t[i].last);
 }

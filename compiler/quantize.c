@@ -313,6 +313,32 @@ int int8_quantize(const Model *m, const float *trained, double (*range)[2], int 
     return 0;
 }
 
+void int8_fuse(QProgram *qp) {
+    int n = 0;
+    for (int i = 0; i < qp->n_ops; i++) {
+        QOp *op = &qp->ops[i];
+        const QOp *next = i + 1 < qp->n_ops ? &qp->ops[i + 1] : NULL;
+        if (op->kind == Q_CONV && next && next->kind == Q_MAXPOOL && next->in == op->out &&
+            next->window.size == 2 && next->window.stride == 2) {
+            QTensor *gone = &qp->tensors[op->out];
+            gone->bytes = 0;
+            op->pooled = true;
+            op->window = next->window;
+            op->out = next->out;
+            /* the columns of a window's 4 positions */
+            const long taps4 = ((long)op->g.CI * op->g.K * op->g.K + 3) & ~3L;
+            qp->tensors[op->scratch].bytes = 4 * taps4 * 2;
+            snprintf(op->what + strlen(op->what), sizeof op->what - strlen(op->what),
+                     ", %s fused in", next->layer->name);
+            qp->ops[n++] = *op;
+            i++; /* the maxpool is done */
+            continue;
+        }
+        qp->ops[n++] = *op;
+    }
+    qp->n_ops = n;
+}
+
 void int8_free(QProgram *qp) {
     for (int i = 0; i < qp->n_ops; i++) {
         free(qp->ops[i].w);

@@ -25,6 +25,16 @@ static const char kernels_src[] =
     " * loops use its dual 16-bit multiply-accumulate (SMLAD: ACLE's __smlad),\n"
     " * two multiply-adds an instruction; the sums are the same integers, so\n"
     " * the bits are too. Define LENETC_PORTABLE to use the portable loops. */\n"
+    "/* Each layer's function calls the kernels with its sizes as literals, and\n"
+    " * the kernels are inlined into it: loops of known trip counts, no\n"
+    " * arguments to keep in registers. The layers' functions stay apart. */\n"
+    "#ifdef __GNUC__\n"
+    "#define LENETC_INLINE static inline __attribute__((always_inline))\n"
+    "#define LENETC_LAYER static __attribute__((noinline))\n"
+    "#else\n"
+    "#define LENETC_INLINE static inline\n"
+    "#define LENETC_LAYER static\n"
+    "#endif\n"
     "#if defined(__ARM_FEATURE_DSP) && !defined(LENETC_PORTABLE)\n"
     "#include <arm_acle.h>\n"
     "#include <string.h>\n"
@@ -38,15 +48,17 @@ static const char kernels_src[] =
     " * (toward +infinity), the product exact in 64 bits; clamped to [lo, 127].\n"
     " * C leaves the shift of a negative number to the compiler: the product\n"
     " * is offset by 2^63 and shifted unsigned. */\n"
-    "static int8_t clamp8(int64_t q, int lo) { return (int8_t)(q < lo ? lo : q > 127 ? 127 : q); }\n"
+    "LENETC_INLINE int8_t clamp8(int64_t q, int lo) { return (int8_t)(q < lo ? lo : q > 127 ? 127 : q); }\n"
     "static int8_t requantize_any(int32_t acc, int32_t mult, int shift, int zero, int lo) {\n"
     "    const uint64_t biased = (uint64_t)((int64_t)acc * mult) + ((uint64_t)1 << 63) +\n"
     "                            ((uint64_t)1 << (shift - 1));\n"
     "    return clamp8(zero + (int64_t)(biased >> shift) - (int64_t)((uint64_t)1 << (63 - shift)), lo);\n"
     "}\n"
-    "/* most multipliers have shift 32: the high word of the rounded product */\n"
-    "static int8_t requantize(int32_t acc, int32_t mult, int shift, int zero, int lo) {\n"
-    "    if (shift != 32)\n"
+    "/* Most multipliers have shift 32: the high word of the rounded product;\n"
+    " * any: whether some of the layer's do not. */\n"
+    "LENETC_INLINE int8_t requantize(int32_t acc, int32_t mult, int shift, int zero, int lo,\n"
+    "                                int any) {\n"
+    "    if (any && shift != 32)\n"
     "        return requantize_any(acc, mult, shift, zero, lo);\n"
     "    const uint64_t biased = (uint64_t)((int64_t)acc * mult) + 0x8000000080000000u;\n"
     "    return clamp8(zero + (int64_t)(uint32_t)(biased >> 32) - 0x80000000, lo);\n"
@@ -56,7 +68,7 @@ static const char kernels_src[] =
     " * input (CI x H x W) less its zero, widened to 16 bits, 0 where a tap\n"
     " * falls into the padding (where the real input is 0.0, whose code is the\n"
     " * zero); k = (ci, ky, kx). padded: whether any tap can fall outside. */\n"
-    "static void column(const int8_t *x, int16_t *col, int CI, int H, int W, int K, int iy0,\n"
+    "LENETC_INLINE void column(const int8_t *x, int16_t *col, int CI, int H, int W, int K, int iy0,\n"
     "                   int ix0, int zx, int padded) {\n"
     "    for (int ci = 0; ci < CI; ci++)\n"
     "        for (int ky = 0; ky < K; ky++) {\n"
@@ -83,17 +95,17 @@ static const char kernels_src[] =
     "#if LENETC_DSP\n"
     "#define PAIR_EVEN(wd) __sxtb16(wd)\n"
     "#ifdef __GNUC__\n"
-    "static int32_t pair_odd(int32_t wd) { /* bytes 1 and 3 */\n"
+    "LENETC_INLINE int32_t pair_odd(int32_t wd) { /* bytes 1 and 3 */\n"
     "    int32_t r;\n"
     "    __asm__(\"sxtb16 %0, %1, ror #8\" : \"=r\"(r) : \"r\"(wd));\n"
     "    return r;\n"
     "}\n"
     "#else\n"
-    "static int32_t pair_odd(int32_t wd) {\n"
+    "LENETC_INLINE int32_t pair_odd(int32_t wd) {\n"
     "    return __sxtb16((int32_t)((uint32_t)wd >> 8 | (uint32_t)wd << 24));\n"
     "}\n"
     "#endif\n"
-    "static int32_t word(const void *p) {\n"
+    "LENETC_INLINE int32_t word(const void *p) {\n"
     "    int32_t v;\n"
     "    memcpy(&v, p, 4);\n"
     "    return v;\n"
@@ -103,9 +115,9 @@ static const char kernels_src[] =
     "/* out[r * stride], r < rows: bias[r] + row r of w . col, requantized by\n"
     " * row r's multiplier to the output's zero, clamped at lo. Two rows at a\n"
     " * time: each load of the column serves both. */\n"
-    "static void gemm(const int16_t *col, const int8_t *w, const int32_t *bias,\n"
+    "LENETC_INLINE void gemm(const int16_t *col, const int8_t *w, const int32_t *bias,\n"
     "                 const int32_t *mult, const int8_t *shift, int taps4, int rows, int zero,\n"
-    "                 int lo, int8_t *out, long stride) {\n"
+    "                 int lo, int any, int8_t *out, long stride) {\n"
     "    int r = 0;\n"
     "    for (; r + 1 < rows; r += 2) {\n"
     "        const int8_t *w0 = w + (long)r * taps4, *w1 = w0 + taps4;\n"
@@ -123,24 +135,24 @@ static const char kernels_src[] =
     "            a1 += DOT4(w1 + k, col + k);\n"
     "#endif\n"
     "        }\n"
-    "        out[r * stride] = requantize(a0, mult[r], shift[r], zero, lo);\n"
-    "        out[(r + 1) * stride] = requantize(a1, mult[r + 1], shift[r + 1], zero, lo);\n"
+    "        out[r * stride] = requantize(a0, mult[r], shift[r], zero, lo, any);\n"
+    "        out[(r + 1) * stride] = requantize(a1, mult[r + 1], shift[r + 1], zero, lo, any);\n"
     "    }\n"
     "    if (r < rows) { /* the last of an odd count */\n"
     "        const int8_t *wr = w + (long)r * taps4;\n"
     "        int32_t a = bias[r];\n"
     "        for (int k = 0; k < taps4; k += 4)\n"
     "            a += DOT4(wr + k, col + k);\n"
-    "        out[r * stride] = requantize(a, mult[r], shift[r], zero, lo);\n"
+    "        out[r * stride] = requantize(a, mult[r], shift[r], zero, lo, any);\n"
     "    }\n"
     "}\n"
     "\n"
     "/* The same for two columns (col, then col + taps4: adjacent output\n"
     " * positions) into out[r * stride] and out[r * stride + 1]: each weight\n"
     " * loaded serves both, each column word both rows. */\n"
-    "static void gemm2(const int16_t *col, const int8_t *w, const int32_t *bias,\n"
+    "LENETC_INLINE void gemm2(const int16_t *col, const int8_t *w, const int32_t *bias,\n"
     "                  const int32_t *mult, const int8_t *shift, int taps4, int rows, int zero,\n"
-    "                  int lo, int8_t *out, long stride) {\n"
+    "                  int lo, int any, int8_t *out, long stride) {\n"
     "    const int16_t *cb = col + taps4;\n"
     "    int r = 0;\n"
     "    for (; r + 1 < rows; r += 2) {\n"
@@ -164,17 +176,69 @@ static const char kernels_src[] =
     "            a11 += DOT4(w1 + k, cb + k);\n"
     "#endif\n"
     "        }\n"
-    "        out[r * stride] = requantize(a00, mult[r], shift[r], zero, lo);\n"
-    "        out[r * stride + 1] = requantize(a01, mult[r], shift[r], zero, lo);\n"
-    "        out[(r + 1) * stride] = requantize(a10, mult[r + 1], shift[r + 1], zero, lo);\n"
-    "        out[(r + 1) * stride + 1] = requantize(a11, mult[r + 1], shift[r + 1], zero, lo);\n"
+    "        out[r * stride] = requantize(a00, mult[r], shift[r], zero, lo, any);\n"
+    "        out[r * stride + 1] = requantize(a01, mult[r], shift[r], zero, lo, any);\n"
+    "        out[(r + 1) * stride] = requantize(a10, mult[r + 1], shift[r + 1], zero, lo, any);\n"
+    "        out[(r + 1) * stride + 1] = requantize(a11, mult[r + 1], shift[r + 1], zero, lo, any);\n"
     "    }\n"
     "    if (r < rows) {\n"
     "        gemm(col, w + (long)r * taps4, bias + r, mult + r, shift + r, taps4, 1, zero, lo,\n"
-    "             out + r * stride, stride);\n"
+    "             any, out + r * stride, stride);\n"
     "        gemm(cb, w + (long)r * taps4, bias + r, mult + r, shift + r, taps4, 1, zero, lo,\n"
-    "             out + r * stride + 1, stride);\n"
+    "             any, out + r * stride + 1, stride);\n"
     "    }\n"
+    "}\n"
+    "\n"
+    "/* The largest of four columns' sums (the positions of a 2 x 2 window:\n"
+    " * col + j * taps4) for each row r < rows, requantized into out[r *\n"
+    " * stride]. One load of 4 weights serves the 4 columns. */\n"
+    "LENETC_INLINE void gemm_max4(const int16_t *col, const int8_t *w, const int32_t *bias,\n"
+    "                             const int32_t *mult, const int8_t *shift, int taps4, int rows,\n"
+    "                             int zero, int lo, int any, int8_t *out, long stride) {\n"
+    "    const int16_t *c0 = col, *c1 = col + taps4, *c2 = c1 + taps4, *c3 = c2 + taps4;\n"
+    "    for (int r = 0; r < rows; r++) {\n"
+    "        const int8_t *wr = w + (long)r * taps4;\n"
+    "        int32_t a0 = bias[r], a1 = bias[r], a2 = bias[r], a3 = bias[r];\n"
+    "        for (int k = 0; k < taps4; k += 4) {\n"
+    "#if LENETC_DSP\n"
+    "            const int32_t p = word(wr + k), e = PAIR_EVEN(p), o = pair_odd(p);\n"
+    "            a0 = __smlad(o, word(c0 + k + 2), __smlad(e, word(c0 + k), a0));\n"
+    "            a1 = __smlad(o, word(c1 + k + 2), __smlad(e, word(c1 + k), a1));\n"
+    "            a2 = __smlad(o, word(c2 + k + 2), __smlad(e, word(c2 + k), a2));\n"
+    "            a3 = __smlad(o, word(c3 + k + 2), __smlad(e, word(c3 + k), a3));\n"
+    "#else\n"
+    "            a0 += DOT4(wr + k, c0 + k);\n"
+    "            a1 += DOT4(wr + k, c1 + k);\n"
+    "            a2 += DOT4(wr + k, c2 + k);\n"
+    "            a3 += DOT4(wr + k, c3 + k);\n"
+    "#endif\n"
+    "        }\n"
+    "        const int32_t m01 = a0 > a1 ? a0 : a1, m23 = a2 > a3 ? a2 : a3;\n"
+    "        out[r * stride] = requantize(m01 > m23 ? m01 : m23, mult[r], shift[r], zero, lo, any);\n"
+    "    }\n"
+    "}\n"
+    "\n"
+    "/* A convolution and the 2 x 2 max pooling (stride 2) after it in one: the\n"
+    " * four columns of each window's positions, the largest sum of each row,\n"
+    " * requantized once. Requantization keeps the order of the sums, so this\n"
+    " * is the max of the requantized outputs, and the convolution's output\n"
+    " * is never stored. POH x POW: the pooled output. */\n"
+    "LENETC_INLINE void conv_pool(const int8_t *x, int8_t *y, int16_t *col, const int8_t *w,\n"
+    "                             const int32_t *bias, const int32_t *mult, const int8_t *shift,\n"
+    "                             int CI, int H, int W, int CO, int POH, int POW, int K, int S,\n"
+    "                             int PT, int PL, int padded, int zx, int zy, int lo, int any) {\n"
+    "    const int taps = CI * K * K, taps4 = (taps + 3) & ~3;\n"
+    "    for (int j = 0; j < 4; j++) /* the taps past the last: 0, as the weights */\n"
+    "        for (int k = taps; k < taps4; k++)\n"
+    "            col[j * taps4 + k] = 0;\n"
+    "    for (int py = 0; py < POH; py++)\n"
+    "        for (int px = 0; px < POW; px++) {\n"
+    "            for (int j = 0; j < 4; j++)\n"
+    "                column(x, col + j * taps4, CI, H, W, K, (2 * py + j / 2) * S - PT,\n"
+    "                       (2 * px + j % 2) * S - PL, zx, padded);\n"
+    "            gemm_max4(col, w, bias, mult, shift, taps4, CO, zy, lo, any,\n"
+    "                      y + py * POW + px, (long)POH * POW);\n"
+    "        }\n"
     "}\n"
     "\n"
     "/* A convolution, CI x H x W -> CO x OH x OW, K x K at stride S, PT rows and\n"
@@ -182,10 +246,10 @@ static const char kernels_src[] =
     " * columns of two output positions at a time (2 x taps4 halfwords in col),\n"
     " * then a gemm over the CO rows of weights. A dense layer is one position\n"
     " * of 1 x 1 taps. */\n"
-    "static void conv(const int8_t *x, int8_t *y, int16_t *col, const int8_t *w,\n"
+    "LENETC_INLINE void conv(const int8_t *x, int8_t *y, int16_t *col, const int8_t *w,\n"
     "                 const int32_t *bias, const int32_t *mult, const int8_t *shift, int CI,\n"
     "                 int H, int W, int CO, int OH, int OW, int K, int S, int PT, int PL,\n"
-    "                 int padded, int zx, int zy, int lo) {\n"
+    "                 int padded, int zx, int zy, int lo, int any) {\n"
     "    const int taps = CI * K * K, taps4 = (taps + 3) & ~3;\n"
     "    const long P = (long)OH * OW;\n"
     "    /* the taps past the last, to a multiple of 4: 0 (the weights are too) */\n"
@@ -200,11 +264,11 @@ static const char kernels_src[] =
     "        column(x, col + taps4, CI, H, W, K, oy * S - PT, ox * S - PL, zx, padded);\n"
     "        if (++ox == OW)\n"
     "            ox = 0, oy++;\n"
-    "        gemm2(col, w, bias, mult, shift, taps4, CO, zy, lo, y + p, P);\n"
+    "        gemm2(col, w, bias, mult, shift, taps4, CO, zy, lo, any, y + p, P);\n"
     "    }\n"
     "    if (p < P) {\n"
     "        column(x, col, CI, H, W, K, oy * S - PT, ox * S - PL, zx, padded);\n"
-    "        gemm(col, w, bias, mult, shift, taps4, CO, zy, lo, y + p, P);\n"
+    "        gemm(col, w, bias, mult, shift, taps4, CO, zy, lo, any, y + p, P);\n"
     "    }\n"
     "}\n";
 
@@ -237,7 +301,7 @@ static const char avgpool_src[] =
     "                for (int ky = 0; ky < size; ky++)\n"
     "                    for (int kx = 0; kx < size; kx++)\n"
     "                        sum += x[(c * H + oy * stride + ky) * W + ox * stride + kx] - zero;\n"
-    "                y[(c * OH + oy) * OW + ox] = requantize(sum, mult, shift, zero, -128);\n"
+    "                y[(c * OH + oy) * OW + ox] = requantize(sum, mult, shift, zero, -128, 1);\n"
     "            }\n"
     "}\n";
 
@@ -331,6 +395,29 @@ static void constants(const QProgram *qp, const char *n, StrBuf *c) {
     }
 }
 
+/* Each gemm's function: the kernel with the layer's sizes as literals. */
+static void layer_functions(const QProgram *qp, const char *n, StrBuf *c) {
+    for (int i = 0; i < qp->n_ops; i++) {
+        const QOp *op = &qp->ops[i];
+        if (op->kind != Q_CONV && op->kind != Q_DENSE)
+            continue;
+        const QTensor *ti = &qp->tensors[op->in], *to = &qp->tensors[op->out];
+        const ConvGeometry *g = &op->g;
+        const char *l = op->layer->name;
+        bool any = false; /* a multiplier whose shift is not 32 */
+        for (int r = 0; r < g->CO; r++)
+            any |= op->shift[r] != 32;
+        sb_printf(c, "\n/* %s */\n", op->what);
+        sb_printf(c, "LENETC_LAYER void %s_%s(const int8_t *x, int8_t *y, int16_t *col) {\n", n, l);
+        sb_printf(c, "    %s(x, y, col, %s_%s_w, %s_%s_bias, %s_%s_mult, %s_%s_shift,\n",
+                  op->pooled ? "conv_pool" : "conv", n, l, n, l, n, l, n, l);
+        sb_printf(c, "         %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d);\n}\n",
+                  g->CI, g->H, g->W, g->CO, op->pooled ? op->window.oh : g->OH,
+                  op->pooled ? op->window.ow : g->OW, g->K, g->S, g->PT, g->PL,
+                  g->padded ? 1 : 0, ti->q.zero, to->q.zero, op->lo, any ? 1 : 0);
+    }
+}
+
 /* The input copy: image[y][x][ch] (0..255) -> in[ch][y + pad][x + pad] as
  * p - 128, the border pixel 0. */
 static void input_copy(const QProgram *qp, StrBuf *c) {
@@ -362,16 +449,12 @@ static void op_call(const QProgram *qp, const QOp *op, const char *n, StrBuf *c)
     char si[48], so[48];
     sb_printf(c, "    /* %s: %s %s -> %s */\n", op->what, qop_names[op->kind],
               shape_text(ti->shape, si), shape_text(to->shape, so));
-    const ConvGeometry *g = &op->g;
     const lenet_window *w = &op->window;
     switch (op->kind) {
     case Q_CONV:
     case Q_DENSE:
-        sb_printf(c, "    conv(a + %ld, a + %ld, h + %ld, %s_%s_w, %s_%s_bias, %s_%s_mult, %s_%s_shift,\n"
-                     "         %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d);\n",
-                  ti->off, to->off, qp->tensors[op->scratch].off / 2, n, l, n, l, n, l, n, l, g->CI,
-                  g->H, g->W, g->CO, g->OH, g->OW, g->K, g->S, g->PT, g->PL, g->padded ? 1 : 0,
-                  ti->q.zero, to->q.zero, op->lo);
+        sb_printf(c, "    %s_%s(a + %ld, a + %ld, h + %ld);\n", n, l, ti->off, to->off,
+                  qp->tensors[op->scratch].off / 2);
         break;
     case Q_MAXPOOL:
         sb_printf(c, "    maxpool(a + %ld, a + %ld, %d, %d, %d, %d, %d, %d, %d);\n", ti->off, to->off,
@@ -503,6 +586,7 @@ void int8_render(const QProgram *qp, const char *spec_file, const char *weights_
     if (uses(qp, Q_TABLE))
         sb_puts(c, table_src);
     constants(qp, n, c);
+    layer_functions(qp, n, c);
 
     sb_printf(c, "\nint %s_scores_in(%s_arena *arena, const uint8_t image[%s_PIXELS],\n"
                  "        int8_t scores[%s_CLASSES]) {\n", n, n, up, up);
