@@ -31,9 +31,11 @@ static const char kernels_src[] =
     "#ifdef __GNUC__\n"
     "#define LENETC_INLINE static inline __attribute__((always_inline))\n"
     "#define LENETC_LAYER static __attribute__((noinline))\n"
+    "#define LENETC_UNROLL _Pragma(\"GCC unroll 8\")\n"
     "#else\n"
     "#define LENETC_INLINE static inline\n"
     "#define LENETC_LAYER static\n"
+    "#define LENETC_UNROLL\n"
     "#endif\n"
     "#if defined(__ARM_FEATURE_DSP) && !defined(LENETC_PORTABLE)\n"
     "#include <arm_acle.h>\n"
@@ -61,13 +63,16 @@ static const char kernels_src[] =
     "    if (any && shift != 32)\n"
     "        return requantize_any(acc, mult, shift, zero, lo);\n"
     "    const uint64_t biased = (uint64_t)((int64_t)acc * mult) + 0x8000000080000000u;\n"
-    "    return clamp8(zero + (int64_t)(uint32_t)(biased >> 32) - 0x80000000, lo);\n"
+    "    /* |acc * mult / 2^32| < 2^30: the sum fits 32 bits */\n"
+    "    const int32_t q = zero + (int32_t)((int64_t)(uint32_t)(biased >> 32) - 0x80000000);\n"
+    "    return (int8_t)(q < lo ? lo : q > 127 ? 127 : q);\n"
     "}\n"
     "\n"
     "/* The column of an output position whose taps start at (iy0, ix0): the\n"
     " * input (CI x H x W) less its zero, widened to 16 bits, 0 where a tap\n"
     " * falls into the padding (where the real input is 0.0, whose code is the\n"
-    " * zero); k = (ci, ky, kx). padded: whether any tap can fall outside. */\n"
+    " * zero); k = (ci, ky, kx). padded: whether any tap can fall outside;\n"
+    " * where none can, the zero is in the bias instead (zx is 0). */\n"
     "LENETC_INLINE void column(const int8_t *x, int16_t *col, int CI, int H, int W, int K, int iy0,\n"
     "                   int ix0, int zx, int padded) {\n"
     "    for (int ci = 0; ci < CI; ci++)\n"
@@ -75,6 +80,7 @@ static const char kernels_src[] =
     "            const int iy = iy0 + ky;\n"
     "            const int8_t *row = x + ((long)ci * H + iy) * W + ix0;\n"
     "            if (!padded) {\n"
+    "                LENETC_UNROLL\n"
     "                for (int kx = 0; kx < K; kx++)\n"
     "                    *col++ = (int16_t)(row[kx] - zx);\n"
     "                continue;\n"
@@ -113,12 +119,33 @@ static const char kernels_src[] =
     "#endif\n"
     "\n"
     "/* out[r * stride], r < rows: bias[r] + row r of w . col, requantized by\n"
-    " * row r's multiplier to the output's zero, clamped at lo. Two rows at a\n"
-    " * time: each load of the column serves both. */\n"
+    " * row r's multiplier to the output's zero, clamped at lo. Rows two at a\n"
+    " * time (on a DSP four), then one: each load of the column serves them. */\n"
     "LENETC_INLINE void gemm(const int16_t *col, const int8_t *w, const int32_t *bias,\n"
     "                 const int32_t *mult, const int8_t *shift, int taps4, int rows, int zero,\n"
     "                 int lo, int any, int8_t *out, long stride) {\n"
     "    int r = 0;\n"
+    "#if LENETC_DSP /* four rows: each column word serves 4 (a Cortex-M0 has too few\n"
+    "                * registers for it) */\n"
+    "    for (; r + 3 < rows; r += 4) {\n"
+    "        const int8_t *w0 = w + (long)r * taps4, *w1 = w0 + taps4, *w2 = w1 + taps4,\n"
+    "                     *w3 = w2 + taps4;\n"
+    "        int32_t a0 = bias[r], a1 = bias[r + 1], a2 = bias[r + 2], a3 = bias[r + 3];\n"
+    "        for (int k = 0; k < taps4; k += 4) {\n"
+    "            const int32_t c01 = word(col + k), c23 = word(col + k + 2);\n"
+    "            const int32_t p0 = word(w0 + k), p1 = word(w1 + k);\n"
+    "            const int32_t p2 = word(w2 + k), p3 = word(w3 + k);\n"
+    "            a0 = __smlad(pair_odd(p0), c23, __smlad(PAIR_EVEN(p0), c01, a0));\n"
+    "            a1 = __smlad(pair_odd(p1), c23, __smlad(PAIR_EVEN(p1), c01, a1));\n"
+    "            a2 = __smlad(pair_odd(p2), c23, __smlad(PAIR_EVEN(p2), c01, a2));\n"
+    "            a3 = __smlad(pair_odd(p3), c23, __smlad(PAIR_EVEN(p3), c01, a3));\n"
+    "        }\n"
+    "        out[r * stride] = requantize(a0, mult[r], shift[r], zero, lo, any);\n"
+    "        out[(r + 1) * stride] = requantize(a1, mult[r + 1], shift[r + 1], zero, lo, any);\n"
+    "        out[(r + 2) * stride] = requantize(a2, mult[r + 2], shift[r + 2], zero, lo, any);\n"
+    "        out[(r + 3) * stride] = requantize(a3, mult[r + 3], shift[r + 3], zero, lo, any);\n"
+    "    }\n"
+    "#endif\n"
     "    for (; r + 1 < rows; r += 2) {\n"
     "        const int8_t *w0 = w + (long)r * taps4, *w1 = w0 + taps4;\n"
     "        int32_t a0 = bias[r], a1 = bias[r + 1];\n"
@@ -193,13 +220,15 @@ static const char kernels_src[] =
     " * col + j * taps4) for each row r < rows, requantized into out[r *\n"
     " * stride]. One load of 4 weights serves the 4 columns. */\n"
     "LENETC_INLINE void gemm_max4(const int16_t *col, const int8_t *w, const int32_t *bias,\n"
-    "                             const int32_t *mult, const int8_t *shift, int taps4, int rows,\n"
+    "                             const int32_t *mult, const int8_t *shift, int taps, int rows,\n"
     "                             int zero, int lo, int any, int8_t *out, long stride) {\n"
+    "    const int taps4 = (taps + 3) & ~3, full = taps & ~3;\n"
     "    const int16_t *c0 = col, *c1 = col + taps4, *c2 = c1 + taps4, *c3 = c2 + taps4;\n"
     "    for (int r = 0; r < rows; r++) {\n"
     "        const int8_t *wr = w + (long)r * taps4;\n"
     "        int32_t a0 = bias[r], a1 = bias[r], a2 = bias[r], a3 = bias[r];\n"
-    "        for (int k = 0; k < taps4; k += 4) {\n"
+    "        int k = 0;\n"
+    "        for (; k < full; k += 4) {\n"
     "#if LENETC_DSP\n"
     "            const int32_t p = word(wr + k), e = PAIR_EVEN(p), o = pair_odd(p);\n"
     "            a0 = __smlad(o, word(c0 + k + 2), __smlad(e, word(c0 + k), a0));\n"
@@ -212,6 +241,13 @@ static const char kernels_src[] =
     "            a2 += DOT4(wr + k, c2 + k);\n"
     "            a3 += DOT4(wr + k, c3 + k);\n"
     "#endif\n"
+    "        }\n"
+    "        for (int t = 0; k + t < taps; t++) { /* the last taps % 4, one by one */\n"
+    "            const int32_t wt = wr[k + \"\\0\\2\\1\\3\"[t]];\n"
+    "            a0 += wt * c0[k + t];\n"
+    "            a1 += wt * c1[k + t];\n"
+    "            a2 += wt * c2[k + t];\n"
+    "            a3 += wt * c3[k + t];\n"
     "        }\n"
     "        const int32_t m01 = a0 > a1 ? a0 : a1, m23 = a2 > a3 ? a2 : a3;\n"
     "        out[r * stride] = requantize(m01 > m23 ? m01 : m23, mult[r], shift[r], zero, lo, any);\n"
@@ -236,7 +272,7 @@ static const char kernels_src[] =
     "            for (int j = 0; j < 4; j++)\n"
     "                column(x, col + j * taps4, CI, H, W, K, (2 * py + j / 2) * S - PT,\n"
     "                       (2 * px + j % 2) * S - PL, zx, padded);\n"
-    "            gemm_max4(col, w, bias, mult, shift, taps4, CO, zy, lo, any,\n"
+    "            gemm_max4(col, w, bias, mult, shift, taps, CO, zy, lo, any,\n"
     "                      y + py * POW + px, (long)POH * POW);\n"
     "        }\n"
     "}\n"
@@ -367,8 +403,10 @@ static void constants(const QProgram *qp, const char *n, StrBuf *c) {
         if (op->kind == Q_CONV || op->kind == Q_DENSE) {
             const long taps = (long)op->g.CI * op->g.K * op->g.K;
             sb_printf(c, "\n/* %s: %d rows of %ld int8 weights (PyTorch's order, 0s to a multiple of 4,\n"
-                         " * each 4 as 0 2 1 3: gemm), per row an int32 bias\n"
-                         " * and the multiplier and shift of its requantization */\n", l, op->g.CO, taps);
+                         " * each 4 as 0 2 1 3: gemm), per row an int32 bias (less the input's zero\n"
+                         " * times the row's sum, where no tap falls into padding: the columns\n"
+                         " * are then the input as it is) and the multiplier and shift of its\n"
+                         " * requantization */\n", l, op->g.CO, taps);
             snprintf(name, sizeof name, "%s_%s_w", n, l);
             const long taps4 = (taps + 3) & ~3L;
             int8_t *kept = calloc((size_t)(op->g.CO * taps4), 1);
@@ -381,8 +419,23 @@ static void constants(const QProgram *qp, const char *n, StrBuf *c) {
                     kept[r * taps4 + (k & ~3L) + "\0\2\1\3"[k & 3]] = op->w[r * taps + k];
             int8_array(c, "int8_t", name, kept, op->g.CO * taps4);
             free(kept);
+            /* where no tap falls into padding, sum w (x - zx) = sum w x - zx sum w:
+             * the column is x, the bias takes the rest */
+            const int zx = qp->tensors[op->in].q.zero;
+            int32_t *bias = malloc(sizeof *bias * (size_t)op->g.CO);
+            if (!bias) {
+                fprintf(stderr, "lenetc: out of memory\n");
+                exit(1);
+            }
+            for (long r = 0; r < op->g.CO; r++) {
+                long sum = 0;
+                for (long k = 0; k < taps && !op->g.padded; k++)
+                    sum += op->w[r * taps + k];
+                bias[r] = (int32_t)(op->bias[r] - (long)zx * sum);
+            }
             snprintf(name, sizeof name, "%s_%s_bias", n, l);
-            int32_array(c, name, op->bias, op->g.CO);
+            int32_array(c, name, bias, op->g.CO);
+            free(bias);
             snprintf(name, sizeof name, "%s_%s_mult", n, l);
             int32_array(c, name, op->mult, op->g.CO);
             snprintf(name, sizeof name, "%s_%s_shift", n, l);
@@ -414,7 +467,7 @@ static void layer_functions(const QProgram *qp, const char *n, StrBuf *c) {
         sb_printf(c, "         %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d);\n}\n",
                   g->CI, g->H, g->W, g->CO, op->pooled ? op->window.oh : g->OH,
                   op->pooled ? op->window.ow : g->OW, g->K, g->S, g->PT, g->PL,
-                  g->padded ? 1 : 0, ti->q.zero, to->q.zero, op->lo, any ? 1 : 0);
+                  g->padded ? 1 : 0, g->padded ? ti->q.zero : 0, to->q.zero, op->lo, any ? 1 : 0);
     }
 }
 
