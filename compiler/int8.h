@@ -98,8 +98,6 @@ int int8_calibrate(const Model *m, const float *params, const lenet_dataset *ds,
 int int8_quantize(const Model *m, const float *params, double (*range)[2], int calibrated,
                   QProgram *qp, Diag *d);
 void int8_free(QProgram *qp);
-/* One requantization (the rule above), as the exported code computes it. */
-int32_t int8_requantize(int32_t acc, int32_t mult, int shift);
 
 /* quantize.c: the passes over the program before its plan: a conv and
  * the 2x2 maxpool after it become one operation (the pool of the sums,

@@ -11,7 +11,7 @@
  * calibrated range of the float layer whose output it is.
  *
  * Rounding: weights and biases to nearest, halves away from zero (C's
- * round, on the host); every int32 sum to int8 by int8_requantize.
+ * round, on the host); every int32 sum to int8 by the rule int8.h states.
  */
 #include <math.h>
 #include <stdio.h>
@@ -19,14 +19,6 @@
 #include <string.h>
 
 #include "int8.h"
-
-int32_t int8_requantize(int32_t acc, int32_t mult, int shift) {
-    /* floor((acc * mult + 2^(shift-1)) / 2^shift), shifting only a
-     * non-negative number: the product offset by 2^63 as unsigned */
-    const uint64_t biased =
-        (uint64_t)((int64_t)acc * mult) + (1ull << 63) + (1ull << (shift - 1));
-    return (int32_t)((int64_t)(biased >> shift) - (int64_t)(1ull << (63 - shift)));
-}
 
 /* Params covering [lo, hi] (widened to take 0.0 exactly). */
 static QParams act_params(double lo, double hi) {
@@ -154,8 +146,10 @@ static int quantize_gemm(QOp *op, const Layer *l, const float *params, int CO, l
             op->w[c * taps + k] = (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
         }
         const double bq = round(b[c] / (qi.scale * sw));
-        /* the sum's bound: the bias and every tap at its largest */
-        if (fabs(bq) + (double)taps * 127 * 255 > 2147483647.0)
+        /* the sum's bound: the bias and every tap at its largest (the
+         * kernels also fold the input's zero into the bias: 127 * 128
+         * a tap each side) */
+        if (fabs(bq) + (double)taps * 127 * 256 > 2147483647.0)
             return error_at(d, l->line, l->col,
                             "%s: its sums could pass 32 bits in int8 (%ld taps, a bias of %.0f)",
                             l->name, taps, bq);
