@@ -31,6 +31,22 @@ static char *jit_text(const StrBuf *c, const StrBuf *h, const char *name) {
 
 typedef int (*scores_fn)(const uint8_t *image, int8_t *scores);
 
+/* The test set split among threads (NAME_scores keeps no state). */
+typedef struct {
+    scores_fn scores;
+    const lenet_dataset *test;
+    int right[LENET_MAX_THREADS];
+} Scoring;
+
+static void score_part(void *ctx, int worker, int workers) {
+    Scoring *s = ctx;
+    const lenet_dataset *t = s->test;
+    const long pixels = (long)t->rows * t->cols * t->channels;
+    int8_t out[LENET_MAX_CLASSES];
+    for (int i = worker; i < t->count; i += workers)
+        s->right[worker] += s->scores(t->images + i * pixels, out) == t->labels[i];
+}
+
 /* The int8 code's accuracy on test: -1 if tcc cannot compile it (a bug). */
 static double int8_accuracy(const StrBuf *c, const StrBuf *h, const char *name,
                             const lenet_dataset *test) {
@@ -46,11 +62,18 @@ static double int8_accuracy(const StrBuf *c, const StrBuf *h, const char *name,
         jit_free(j);
         return -1;
     }
-    const long pixels = (long)test->rows * test->cols * test->channels;
-    int8_t s[LENET_MAX_CLASSES];
+    Scoring s = {.scores = scores, .test = test};
+    lenet_threads *set = lenet_threads_create(lenet_default_threads());
     int right = 0;
-    for (int i = 0; i < test->count; i++)
-        right += scores(test->images + i * pixels, s) == test->labels[i];
+    if (set) {
+        lenet_threads_run(set, score_part, &s);
+        for (int w = 0; w < lenet_threads_size(set); w++)
+            right += s.right[w];
+        lenet_threads_free(set);
+    } else {
+        score_part(&s, 0, 1);
+        right = s.right[0];
+    }
     jit_free(j);
     return test->count ? (double)right / test->count : 0;
 }
@@ -60,8 +83,9 @@ static long constant_bytes(const QProgram *qp) {
     long n = 0;
     for (int i = 0; i < qp->n_ops; i++) {
         const QOp *op = &qp->ops[i];
-        if (op->kind == Q_CONV || op->kind == Q_DENSE)
-            n += (long)op->g.CO * op->g.CI * op->g.K * op->g.K + op->g.CO * 9L;
+        if (op->kind == Q_CONV || op->kind == Q_DENSE) /* rows to a multiple of 4 */
+            n += (long)op->g.CO * (((long)op->g.CI * op->g.K * op->g.K + 3) & ~3L) +
+                 op->g.CO * 9L;
         else if (op->kind == Q_TABLE)
             n += 256;
     }
@@ -82,6 +106,16 @@ int export_int8(const Model *m, const float *params, const Int8Request *rq, StrB
         fprintf(stderr, "lenetc: out of memory\n");
         goto done;
     }
+    /* what int8 cannot compute is said before the data is read: the
+     * program with placeholder ranges */
+    Diag d = {.file = rq->spec_file};
+    for (int i = 0; i < m->n_layers; i++)
+        range[i][0] = -1, range[i][1] = 1;
+    if (int8_quantize(m, params, range, 0, qp, &d)) {
+        fprintf(stderr, "%s\n", d.msg);
+        goto done;
+    }
+    int8_free(qp);
     if (lenet_load_data(&dr, &train, &test, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         goto done;
@@ -96,7 +130,6 @@ int export_int8(const Model *m, const float *params, const Int8Request *rq, StrB
     double float_acc = 0;
     if (int8_calibrate(m, params, &train, n, range, &test, &float_acc))
         goto done;
-    Diag d = {.file = rq->spec_file};
     if (int8_quantize(m, params, range, n, qp, &d)) {
         fprintf(stderr, "%s\n", d.msg);
         goto done;

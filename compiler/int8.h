@@ -10,7 +10,7 @@
  * weight scale. An operation's int32 sum becomes its int8 output by one
  * rule everywhere (requantize): q = zero + round(acc * mult / 2^shift),
  * the product exact in 64 bits, rounded half up (toward +infinity), then
- * clamped to [lo, hi] (relu: lo is the output's zero).
+ * clamped to [lo, 127] (relu: lo is the output's zero).
  */
 #ifndef LENETC_INT8_H
 #define LENETC_INT8_H
@@ -52,7 +52,7 @@ typedef struct {
     int32_t *bias;          /* [CO], at in scale x weight scale */
     int32_t *mult;          /* [CO], the Q31 multipliers */
     int8_t *shift;          /* [CO], 1..62 */
-    int lo, hi;             /* the output's clamp */
+    int lo, hi;             /* the output's clamp (hi: always 127) */
     int8_t table[256];      /* Q_TABLE */
     char what[128];         /* for comments: "conv1, relu folded in" */
 } QOp;
@@ -108,6 +108,10 @@ void int8_fuse(QProgram *qp);
 /* plan.c: each tensor's place in one arena (buffers reused once dead) */
 void int8_plan(QProgram *qp);
 
+/* render_int8.c: the kernels' text every export starts with (for tests:
+ * requantize(acc, mult, shift, zero, lo, any) among them), after
+ * <stdint.h>. */
+const char *int8_kernels_text(void);
 /* render_int8.c: NAME.c and NAME.h. prepare, why: as emit_export's. */
 void int8_render(const QProgram *qp, const char *spec_file, const char *weights_file,
                  int prepare, const char *why, const char *summary, StrBuf *c, StrBuf *h);

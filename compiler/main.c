@@ -322,12 +322,17 @@ static int write_export(const Model *m, const char *spec, const char *weights, i
             rc = export_int8(m, params, &rq, &c, &h);
         } else {
             emit_export(m, params, spec, weights, prepare, why, &c, &h);
+            rc = 0;
         }
         char cname[MAX_NAME + 4], hname[MAX_NAME + 4];
         snprintf(cname, sizeof cname, "%s.c", m->name);
         snprintf(hname, sizeof hname, "%s.h", m->name);
-        if (!rc)
-            rc = write_one(dir, cname, &c) || write_one(dir, hname, &h) ? 1 : 0;
+        Diag files = {.file = "lenetc"};
+        if (!rc) /* the directory only once there is something to put in it */
+            rc = step(make_dirs(dir, &files), &files) || write_one(dir, cname, &c) ||
+                         write_one(dir, hname, &h)
+                     ? 1
+                     : 0;
         sb_free(&c);
         sb_free(&h);
     }
@@ -395,7 +400,7 @@ static int cmd_emit(int argc, char **argv) {
     int rc = 1;
     if (front_end(spec, &m, inference ? 0 : o.tile))
         return 1;
-    if (!step(emit_check_size(&m, &o, &d), &d) && !step(make_dirs(dir, &files), &files))
+    if (!step(emit_check_size(&m, &o, &d), &d) && (inference || !step(make_dirs(dir, &files), &files)))
         rc = inference ? write_export(&m, spec, weights, prepare, int8 ? &int8_rq : NULL, dir)
                        : write_build(&m, &o, dir, runtime);
     model_free(&m);

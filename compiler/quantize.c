@@ -249,6 +249,19 @@ int int8_quantize(const Model *m, const float *trained, double (*range)[2], int 
             q->lo = a == ACT_RELU ? qo.zero : -128;
             if (quantize_gemm(q, l, qp->params, q->g.CO, taps, qi, qo, d))
                 return -1;
+            if (cur == qp->input && !q->g.padded) { /* the input's half step */
+                /* the code takes x - zero with the rounded zero; the real
+                 * input is x - z_true: the difference, times each row's
+                 * sum, is a constant of the row, where no tap can fall
+                 * into padding */
+                const double z_true = -128.0 - lo / qin.scale;
+                for (int c = 0; c < q->g.CO; c++) {
+                    long sum = 0;
+                    for (long k = 0; k < taps; k++)
+                        sum += q->w[c * taps + k];
+                    q->bias[c] += (int32_t)llround((qin.zero - z_true) * (double)sum);
+                }
+            }
             snprintf(q->what, sizeof q->what, "%s%s", l->name,
                      relu < 0 ? (a == ACT_RELU ? ", relu" : "")
                               : pool < 0 ? ", relu folded in"

@@ -308,6 +308,8 @@ static const char kernels_src[] =
     "    }\n"
     "}\n";
 
+const char *int8_kernels_text(void) { return kernels_src; }
+
 static const char maxpool_src[] =
     "\n/* Max pooling, C x H x W -> C x OH x OW (the input's params kept). */\n"
     "static void maxpool(const int8_t *x, int8_t *y, int C, int H, int W, int OH, int OW,\n"
