@@ -273,6 +273,10 @@ check-neon: all
 	  "$$(sed -n 's/^#define LENET_TARGET //p' build/neon/host/lenet5.c) kernels within 1e-4;" \
 	  "last loss $$(tail -1 build/neon/arm/losses | cut -d' ' -f2)"
 
+# The int8 export on a Cortex-M4 and a Cortex-M0 under qemu-system-arm:
+# tests/mcu/mcu.mk.
+include tests/mcu/mcu.mk
+
 # Every path side by side on full MNIST, with PyTorch if python3-torch is
 # installed: a report, not a test (no thresholds). See bench/run.py.
 BENCH_EPOCHS ?= 3

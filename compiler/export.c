@@ -52,7 +52,7 @@ static bool folds_into(const Layer *p, int C) {
  * dense layer before it where it can be (w *= scale, bias = bias * scale
  * + shift per output channel), else kept with weight = scale, bias =
  * shift. Tensors keep their names; their places are the new model's. */
-static int inference_model(const Model *m, const float *params, Model *em, float **out) {
+int export_fold(const Model *m, const float *params, Model *em, float **out) {
     float *p = malloc(sizeof *p * (size_t)m->n_params);
     float *scale = malloc(sizeof *scale * MAX_DIM), *shift = malloc(sizeof *shift * MAX_DIM);
     *em = *m;
@@ -322,7 +322,7 @@ static const char prep_loaded_body[] =
 
 /* NAME_prepare: what lenet_prepare_image (runtime/app/image.c) computes for
  * this model's input, with out as its only memory. */
-static void emit_prepare(const Model *m, int prepare, const char *n, const char *up, StrBuf *c) {
+void emit_prepare(const Model *m, int prepare, const char *n, const char *up, StrBuf *c) {
     const bool mnist = prepare == LENET_PREPARE_MNIST;
     sb_puts(c, prep_common_src);
     sb_puts(c, mnist ? prep_mnist_src : prep_loaded_src);
@@ -340,12 +340,29 @@ static void emit_prepare(const Model *m, int prepare, const char *n, const char 
     sb_puts(c, mnist ? prep_mnist_body : prep_loaded_body);
 }
 
+/* exp_neg(x): e^x for x <= 0 (softmax's), without libm */
+void emit_exp_neg(StrBuf *c) {
+    sb_puts(c, "\n/* e^x for x <= 0, to float precision: 2^(x log2 e) split into a power of\n"
+               " * two (built in the exponent bits) and a polynomial on [-0.5, 0.5]. */\n");
+    sb_puts(c, "static float exp_neg(float x) {\n"
+               "    if (x < -87.0f)\n"
+               "        return 0.0f;\n"
+               "    const float t = x * 1.44269504f;\n"
+               "    const int k = (int)(t < 0 ? t - 0.5f : t + 0.5f);\n"
+               "    const float f = (t - (float)k) * 0.693147181f;\n"
+               "    float p = 1.0f + f * (1.0f + f * (0.5f + f * (0.166666667f + f * (0.0416666667f\n"
+               "                + f * (0.00833333333f + f * 0.00138888889f)))));\n"
+               "    union { float f; uint32_t u; } two = {.u = (uint32_t)(k + 127) << 23};\n"
+               "    return p * two.f;\n"
+               "}\n");
+}
+
 void emit_export(const Model *model, const float *trained, const char *spec_file,
                  const char *weights_file, int prepare, const char *why, StrBuf *c,
                  StrBuf *h) {
     Model folded;
     float *params;
-    if (inference_model(model, trained, &folded, &params)) {
+    if (export_fold(model, trained, &folded, &params)) {
         fprintf(stderr, "lenetc: out of memory\n");
         exit(1);
     }
@@ -458,19 +475,7 @@ void emit_export(const Model *model, const float *trained, const char *spec_file
     d.opt.real = "double";
     emit_real(&d, (double)m->scale_lo, lo);
     emit_real(&d, (double)m->scale_hi - (double)m->scale_lo, span);
-    sb_puts(c, "\n/* e^x for x <= 0, to float precision: 2^(x log2 e) split into a power of\n"
-               " * two (built in the exponent bits) and a polynomial on [-0.5, 0.5]. */\n");
-    sb_puts(c, "static float exp_neg(float x) {\n"
-               "    if (x < -87.0f)\n"
-               "        return 0.0f;\n"
-               "    const float t = x * 1.44269504f;\n"
-               "    const int k = (int)(t < 0 ? t - 0.5f : t + 0.5f);\n"
-               "    const float f = (t - (float)k) * 0.693147181f;\n"
-               "    float p = 1.0f + f * (1.0f + f * (0.5f + f * (0.166666667f + f * (0.0416666667f\n"
-               "                + f * (0.00833333333f + f * 0.00138888889f)))));\n"
-               "    union { float f; uint32_t u; } two = {.u = (uint32_t)(k + 127) << 23};\n"
-               "    return p * two.f;\n"
-               "}\n");
+    emit_exp_neg(c);
     sb_printf(c, "\nint %s_predict(const uint8_t image[%s_PIXELS], float probs[%s_CLASSES]) {\n",
               n, up, up);
     sb_printf(c, "    float acts[%ld]; /* every activation of one sample */\n", m->act_floats);

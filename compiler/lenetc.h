@@ -579,6 +579,30 @@ void emit_makefile(const Model *m, const EmitOptions *o, const char *runtime_dir
 void emit_export(const Model *m, const float *params, const char *spec_file,
                  const char *weights_file, int prepare, const char *why, StrBuf *c,
                  StrBuf *h);
+/* The model the export computes, and its weights (*out, malloc'd; free it
+ * and em->layers): each batchnorm folded into the conv or dense before it
+ * where it can be, else kept with weight = scale, bias = shift. -1 if out
+ * of memory. */
+int export_fold(const Model *m, const float *params, Model *em, float **out);
+/* NAME_prepare (prepare: LENET_PREPARE_*) and its helpers, into c; up is
+ * NAME in capitals. */
+void emit_prepare(const Model *m, int prepare, const char *n, const char *up, StrBuf *c);
+/* export_int8.c: the int8 export (--inference --int8; int8.h its passes)
+ * of m with trained params into c (NAME.c) and h (NAME.h), calibrated on
+ * the data's training images and measured on its test images, of which it
+ * prints one line. 1 after a message. */
+typedef struct {
+    const char *spec_file, *weights_file; /* named in the banners */
+    const char *data;       /* --data, or NULL: MNIST's search list */
+    int calibrate;          /* training images to calibrate on */
+    int prepare;            /* NAME_prepare's (LENET_PREPARE_*), and why */
+    const char *why;
+} Int8Request;
+#define INT8_CALIBRATE_DEFAULT 1000
+int export_int8(const Model *m, const float *params, const Int8Request *rq, StrBuf *c,
+                StrBuf *h);
+/* static float exp_neg(float x), e^x for x <= 0 without libm, into c */
+void emit_exp_neg(StrBuf *c);
 
 /* ---- files (files.c) --------------------------------------------------- */
 /* Reads a whole regular file of at most max bytes; NUL-terminated. */

@@ -31,6 +31,8 @@ static const char *usage_text =
     "usage: lenetc summary SPEC.yaml [--json]\n"
     "       lenetc SPEC.yaml -o DIR [--target T] [--style kernels|loops|unrolled] [--tile N]\n"
     "       lenetc SPEC.yaml --weights W.safetensors --inference [--prepare P] -o DIR\n"
+    "       lenetc SPEC.yaml --weights W.safetensors --inference --int8 [--calibrate N]\n"
+    "              [--data DIR] [--prepare P] -o DIR\n"
     "       lenetc train SPEC.yaml [--target T] [--style S] [--tile N] [trainer options]\n"
     "       lenetc eval SPEC.yaml --weights W.safetensors [--target T] [--data DIR] [--threads N]\n"
     "       lenetc predict SPEC.yaml --weights W.safetensors [--target T] [--prepare P] [--json] IMAGE...\n"
@@ -52,6 +54,13 @@ static const char *usage_text =
     "                NAME_prepare, which makes an image the input as predict does;\n"
     "                --prepare mnist|as-loaded (default: as the weights' data was\n"
     "                loaded)\n"
+    "  --int8        with --inference: the model quantized to int8 (TensorFlow\n"
+    "                Lite's scheme), integer-only C99 for microcontrollers: int\n"
+    "                NAME_scores(const uint8_t image[], int8_t scores[]) with its\n"
+    "                activations in one planned arena (NAME_ARENA_BYTES), and\n"
+    "                NAME_predict, NAME_prepare as above; calibrated on --calibrate\n"
+    "                N training images (default 1000) of --data DIR (default:\n"
+    "                MNIST), measured on its test images\n"
     "  train         compile the code in memory with libtcc and train at once\n"
     "  eval          the same, then test weights on t10k: accuracy per class and\n"
     "                the confusion matrix\n"
@@ -275,7 +284,7 @@ static int write_build(const Model *m, const EmitOptions *o, const char *dir,
 
 /* --inference: the trained model as one standalone C file and header. */
 static int write_export(const Model *m, const char *spec, const char *weights, int prepare,
-                        const char *dir) {
+                        const Int8Request *int8, const char *dir) {
     lenet_model *lm = model_descriptor(m, 1);
     float *params = calloc((size_t)m->n_params, sizeof *params);
     static lenet_meta meta; /* 40 KiB: not on the stack */
@@ -304,11 +313,26 @@ static int write_export(const Model *m, const char *spec, const char *weights, i
         if (prepare < 0)
             prepare = lenet_prepare_for(&meta, m->in_c);
         StrBuf c = {0}, h = {0};
-        emit_export(m, params, spec, weights, prepare, why, &c, &h);
+        if (int8) {
+            Int8Request rq = *int8;
+            rq.spec_file = spec;
+            rq.weights_file = weights;
+            rq.prepare = prepare;
+            rq.why = why;
+            rc = export_int8(m, params, &rq, &c, &h);
+        } else {
+            emit_export(m, params, spec, weights, prepare, why, &c, &h);
+            rc = 0;
+        }
         char cname[MAX_NAME + 4], hname[MAX_NAME + 4];
         snprintf(cname, sizeof cname, "%s.c", m->name);
         snprintf(hname, sizeof hname, "%s.h", m->name);
-        rc = write_one(dir, cname, &c) || write_one(dir, hname, &h) ? 1 : 0;
+        Diag files = {.file = "lenetc"};
+        if (!rc) /* the directory only once there is something to put in it */
+            rc = step(make_dirs(dir, &files), &files) || write_one(dir, cname, &c) ||
+                         write_one(dir, hname, &h)
+                     ? 1
+                     : 0;
         sb_free(&c);
         sb_free(&h);
     }
@@ -320,7 +344,8 @@ static int write_export(const Model *m, const char *spec, const char *weights, i
 static int cmd_emit(int argc, char **argv) {
     CodeOptions code = {.target = -1, .style = STYLE_KERNELS, .tile = 16};
     const char *spec = NULL, *dir = NULL, *weights = NULL, *runtime = NULL;
-    int inference = 0, prepare = -1;
+    int inference = 0, prepare = -1, int8 = 0, calibrate = -1;
+    const char *data = NULL;
     const lenet_option options[] = {
         CODE_OPTIONS(&code),
         {.name = "-o", .kind = LENET_OPT_STRING, .dest = &dir, .needs = "a directory"},
@@ -329,6 +354,10 @@ static int cmd_emit(int argc, char **argv) {
         {.name = "--inference", .kind = LENET_OPT_FLAG, .dest = &inference},
         {.name = "--prepare", .kind = LENET_OPT_CHOICE, .dest = &prepare,
          .choices = lenet_prepare_choices},
+        {.name = "--int8", .kind = LENET_OPT_FLAG, .dest = &int8},
+        {.name = "--calibrate", .kind = LENET_OPT_INT, .dest = &calibrate, .lo = 1,
+         .hi = 1000000},
+        {.name = "--data", .kind = LENET_OPT_STRING, .dest = &data, .needs = "a directory"},
         {.name = "--help", .kind = LENET_OPT_HELP},
         {0}};
     const lenet_command cmd = {
@@ -354,14 +383,26 @@ static int cmd_emit(int argc, char **argv) {
         usage_error("%s", "--prepare goes with --inference (it shapes NAME_prepare)");
         return 2;
     }
+    if (int8 && !inference) {
+        usage_error("%s", "--int8 goes with --inference (it quantizes the trained model)");
+        return 2;
+    }
+    if ((calibrate >= 0 || data) && !int8) {
+        usage_error("%s", calibrate >= 0 ? "--calibrate goes with --int8"
+                                         : "--data goes with --int8 (its images calibrate)");
+        return 2;
+    }
+    const Int8Request int8_rq = {.data = data,
+                                 .calibrate = calibrate >= 0 ? calibrate : INT8_CALIBRATE_DEFAULT};
     o.spec_file = spec;
     Model m;
     Diag d = {.file = spec}, files = {.file = "lenetc"};
     int rc = 1;
     if (front_end(spec, &m, inference ? 0 : o.tile))
         return 1;
-    if (!step(emit_check_size(&m, &o, &d), &d) && !step(make_dirs(dir, &files), &files))
-        rc = inference ? write_export(&m, spec, weights, prepare, dir) : write_build(&m, &o, dir, runtime);
+    if (!step(emit_check_size(&m, &o, &d), &d) && (inference || !step(make_dirs(dir, &files), &files)))
+        rc = inference ? write_export(&m, spec, weights, prepare, int8 ? &int8_rq : NULL, dir)
+                       : write_build(&m, &o, dir, runtime);
     model_free(&m);
     return rc;
 }

@@ -12,10 +12,13 @@ pkgs=(build-essential pkg-config libyaml-dev libtcc-dev tcc zlib1g-dev libjansso
 # and its libFuzzer runtime for `make fuzz`; Fashion-MNIST for a test; the
 # aarch64 cross compiler and qemu-user for `make check-neon`; PyTorch and
 # numpy for the oracle and interop tests (tests/torch/check.py,
-# lenetc-torch), which make test otherwise skips (CI: fails).
+# lenetc-torch), which make test otherwise skips (CI: fails); the bare-metal
+# Arm compiler, newlib (memcpy/memset only) and qemu-system-arm for
+# `make check-mcu` (the int8 export on a Cortex-M4 and a Cortex-M0).
 if [ "${1:-}" = "--test" ]; then
   pkgs+=(check valgrind clang libclang-rt-14-dev dataset-fashion-mnist gcc-aarch64-linux-gnu
-         libc6-dev-arm64-cross qemu-user python3-torch python3-numpy)
+         libc6-dev-arm64-cross qemu-user python3-torch python3-numpy
+         gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

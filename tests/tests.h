@@ -19,6 +19,7 @@ Suite *checkpoint_suite(void);  /* test_checkpoint.c: kill, resume, NaN */
 Suite *predict_suite(void);     /* test_predict.c: predict, NAME_prepare, deployment */
 Suite *plot_suite(void);        /* test_plot.c: --plot, gnuplot's scripts and PNGs */
 Suite *own_images_suite(void);  /* test_own_images.c: a user's image folders, end to end */
+Suite *int8_suite(void);        /* test_int8.c: the int8 export against a reference */
 
 /* Fails unless the file at path holds exactly got[0..len), naming what is
  * checked, the first line that differs and `make golden`. */
