@@ -127,6 +127,8 @@ golden: lenetc
 	@mkdir -p build && $(EXPORT_WEIGHTS) build/export-w.safetensors > /dev/null
 	@./lenetc tests/models/mnist_tiny.yaml --weights build/export-w.safetensors --inference \
 	  -o generated/export/mnist_tiny
+	@./lenetc tests/models/mnist_tiny.yaml --weights build/export-w.safetensors --inference \
+	  --int8 -o generated/export-int8/mnist_tiny > /dev/null
 	@mkdir -p generated/summary
 	@for f in models/*.yaml tests/models/*.yaml; do \
 	  ./lenetc summary --json $$f > generated/summary/$$(basename $$f .yaml).json || exit 1; done

@@ -1,7 +1,9 @@
 /* calibrate.c: the ranges of a float model's activations, for int8.
  *
- * The model runs as `lenetc eval` runs it (the JIT's kernels, evaluation
- * mode: batchnorm by its running statistics, dropout a copy) over images
+ * The model runs in evaluation mode (batchnorm by its running statistics,
+ * dropout a copy) through the JIT in the loop style, tcc's own scalar
+ * code, whose bits do not depend on the CPU's instruction sets, so that
+ * the export is the same on every machine; over images
  * spread evenly through the data, and every layer's output is watched:
  * its minimum and maximum over all of them (TensorFlow Lite's default
  * calibration). The same run gives the float model's test accuracy, which
@@ -25,8 +27,8 @@ typedef struct {
 
 static int open_float(FloatModel *f, const Model *m, const float *params) {
     Diag d = {.file = m->name};
-    EmitOptions o = {.style = STYLE_KERNELS, .target = lenet_target_native()->name,
-                     .tile = TILE, .real = "float", .spec_file = m->name};
+    EmitOptions o = {.style = STYLE_LOOPS, .tile = TILE, .real = "float",
+                     .spec_file = m->name};
     f->m = m;
     f->params = params;
     f->lm = model_descriptor(m, TILE);

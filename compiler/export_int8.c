@@ -137,7 +137,8 @@ int export_int8(const Model *m, const float *params, const Int8Request *rq, StrB
     int8_fuse(qp);
     int8_plan(qp);
     char summary[512];
-    snprintf(summary, sizeof summary, "Calibrated on %d images of %s.", n, train.path);
+    snprintf(summary, sizeof summary, "Calibrated on %d of the %d training images (%s).", n,
+             train.count, train.format ? train.format : "");
     int8_render(qp, rq->spec_file, rq->weights_file, rq->prepare, rq->why, summary, c, h);
     const double int8_acc = int8_accuracy(c, h, qp->folded.name, &test);
     if (int8_acc < 0)
@@ -146,9 +147,9 @@ int export_int8(const Model *m, const float *params, const Int8Request *rq, StrB
     sb_free(c);
     sb_free(h);
     snprintf(summary, sizeof summary,
-             "Calibrated on %d images of %s; on its %d test images\n"
-             " * the float model scores %.4f, this code %.4f.",
-             n, train.path, test.count, float_acc, int8_acc);
+             "Calibrated on %d of the %d training images (%s); on the %d test\n"
+             " * images the float model scores %.4f, this code %.4f.",
+             n, train.count, train.format ? train.format : "", test.count, float_acc, int8_acc);
     int8_render(qp, rq->spec_file, rq->weights_file, rq->prepare, rq->why, summary, c, h);
     printf("%s int8: %ld bytes of constants (flash, besides the code), arena %ld bytes; "
            "accuracy on %d test images: float %.4f, int8 %.4f (calibrated on %d)\n",

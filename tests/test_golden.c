@@ -7,6 +7,7 @@
  *   generated/export/mnist_tiny/     the standalone export (--inference) of
  *                              tests/models/mnist_tiny.yaml, weights trained
  *                              as the Makefile's EXPORT_WEIGHTS says
+ *   generated/export-int8/mnist_tiny/  its int8 export (--inference --int8)
  *   generated/summary/NAME.json      (test_spec_files.c)
  *
  * All are emitted --target avx2 (the target only shows in the kernels
@@ -131,27 +132,32 @@ START_TEST(test_deterministic) {
 }
 END_TEST
 
-/* The export, through the command line as `make golden` writes it: its
- * weights come from a short run on MNIST in tcc's code on one thread. */
+/* The exports, float and int8, through the command line as `make golden`
+ * writes them: the weights come from a short run on MNIST in tcc's code on
+ * one thread, the int8 calibration from the loop style: the same bits on
+ * any machine. */
 START_TEST(test_export) {
-    char cmd[1024], out[4096], path[512];
+    char cmd[2048], out[4096], path[512];
     snprintf(cmd, sizeof cmd,
              "./lenetc train tests/models/mnist_tiny.yaml --style loops --threads 1 --limit 2048 "
              "--epochs 1 --quiet --save %s/export-w.safetensors >/dev/null && "
              "./lenetc tests/models/mnist_tiny.yaml --weights %s/export-w.safetensors "
-             "--inference -o %s/export 2>&1",
-             test_tmpdir(), test_tmpdir(), test_tmpdir());
+             "--inference -o %s/export 2>&1 && "
+             "./lenetc tests/models/mnist_tiny.yaml --weights %s/export-w.safetensors "
+             "--inference --int8 -o %s/export-int8 >/dev/null 2>&1",
+             test_tmpdir(), test_tmpdir(), test_tmpdir(), test_tmpdir(), test_tmpdir());
     FILE *p = popen(cmd, "r");
     ck_assert(p != NULL);
     size_t n = fread(out, 1, sizeof out - 1, p);
     out[n] = '\0';
     ck_assert_msg(pclose(p) == 0, "%s", out);
     static const char *const files[] = {"mnist_tiny.c", "mnist_tiny.h"};
-    for (int i = 0; i < 2; i++) {
+    static const char *const dirs[] = {"export", "export-int8"};
+    for (int i = 0; i < 4; i++) {
         size_t len;
-        snprintf(path, sizeof path, "%s/export/%s", test_tmpdir(), files[i]);
+        snprintf(path, sizeof path, "%s/%s/%s", test_tmpdir(), dirs[i / 2], files[i % 2]);
         char *got = slurp(path, &len), golden[512];
-        snprintf(golden, sizeof golden, "generated/export/mnist_tiny/%s", files[i]);
+        snprintf(golden, sizeof golden, "generated/%s/mnist_tiny/%s", dirs[i / 2], files[i % 2]);
         assert_file_is(path, golden, got, len);
         free(got);
     }
