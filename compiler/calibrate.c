@@ -1,9 +1,10 @@
 /* calibrate.c: the ranges of a float model's activations, for int8.
  *
  * The model runs in evaluation mode (batchnorm by its running statistics,
- * dropout a copy) through the JIT in the loop style, tcc's own scalar
- * code, whose bits do not depend on the CPU's instruction sets, so that
- * the export is the same on every machine; over images
+ * dropout a copy) through the JIT with the sse2 kernels, whose bits are the
+ * same on every x86-64 CPU (no FMA, whatever the machine has), so that the
+ * export is too; where there are none (aarch64), the loop style, tcc's
+ * own scalar code; over images
  * spread evenly through the data, and every layer's output is watched:
  * its minimum and maximum over all of them (TensorFlow Lite's default
  * calibration). The same run gives the float model's test accuracy, which
@@ -27,7 +28,10 @@ typedef struct {
 
 static int open_float(FloatModel *f, const Model *m, const float *params) {
     Diag d = {.file = m->name};
-    EmitOptions o = {.style = STYLE_LOOPS, .tile = TILE, .real = "float",
+    const lenet_target *sse2 = lenet_target_find("sse2");
+    const bool portable = sse2 && lenet_target_runs(sse2);
+    EmitOptions o = {.style = portable ? STYLE_KERNELS : STYLE_LOOPS,
+                     .target = portable ? "sse2" : NULL, .tile = TILE, .real = "float",
                      .spec_file = m->name};
     f->m = m;
     f->params = params;

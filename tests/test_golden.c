@@ -134,8 +134,8 @@ END_TEST
 
 /* The exports, float and int8, through the command line as `make golden`
  * writes them: the weights come from a short run on MNIST in tcc's code on
- * one thread, the int8 calibration from the loop style: the same bits on
- * any machine. */
+ * one thread, the int8 calibration from the sse2 kernels: the same bits on
+ * any x86-64 machine. */
 START_TEST(test_export) {
     char cmd[2048], out[4096], path[512];
     snprintf(cmd, sizeof cmd,
