@@ -210,8 +210,11 @@ build/fuzz/obj/runtime/kernels/kernels_avx512.o: runtime/kernels/kernels_avx512.
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -O2 -Wno-psabi -ffp-contract=fast -march=x86-64-v4 -c -o $@ $<
 .SECONDARY: $(FUZZ_OBJ)
+# a fuzz target's own mistakes in types are errors: it calls the API the
+# way the code under test is called
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_FLAGS) -Wall -Werror -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) \
+	  $(LIBS)
 
 fuzz: build/fuzz/fuzz_spec build/fuzz/fuzz_data build/fuzz/fuzz_image
 	@for t in spec data image; do \

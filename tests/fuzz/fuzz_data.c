@@ -40,8 +40,9 @@ static const lenet_tensor tensors[] = {
     {"dense1.bias", 1, {3, 0, 0, 0}, 32, 3, 0, 0, LENET_INIT_ZEROS, 1},
 };
 static void nothing(const float *p, float *a, const lenet_pass *pass) { (void)p, (void)a, (void)pass; }
-static void nothing_back(const float *p, const float *a, float *d, float *g) {
-    (void)p, (void)a, (void)d, (void)g;
+static void nothing_back(const float *p, const float *a, float *d, float *g,
+                         const lenet_pass *pass) {
+    (void)p, (void)a, (void)d, (void)g, (void)pass;
 }
 static const lenet_model model = {
     .name = "fuzz", .data_h = 4, .data_w = 4, .data_c = 1, .n_classes = 3, .tile = 1,
@@ -83,14 +84,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         expect_message(lenet_load_safetensors_meta(&model, params, &meta, path, &err), &err,
                        path);
     } else { /* a checkpoint, into a trainer of the small model */
-        lenet_train_options o;
-        memset(&o, 0, sizeof o);
-        o.h = model.defaults;
-        o.shuffle = 1;
+        const lenet_checkpoint_info info = {.h = model.defaults, .shuffle = 1};
         lenet_trainer t;
-        if (lenet_trainer_init(&t, &model, &o.h, 1) == 0) {
+        if (lenet_trainer_init(&t, &model, &info.h, 1) == 0) {
             lenet_progress p;
-            expect_message(lenet_load_checkpoint(&t, &o, &p, path, &err), &err, path);
+            expect_message(lenet_load_checkpoint(&t, &info, &p, path, &err), &err, path);
             lenet_trainer_free(&t);
         }
     }
