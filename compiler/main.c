@@ -477,6 +477,16 @@ static void say_jit(const Model *m, const EmitOptions *o, size_t bytes, double s
     fflush(stdout);
 }
 
+/* The JIT's code for m (its size checked first, as -o checks it), or NULL
+ * after the message. */
+static Jit *jit_for(const Model *m, const EmitOptions *o, lenet_model *lm, Diag *d,
+                    double *secs, size_t *bytes) {
+    Jit *j = NULL;
+    if (step(emit_check_size(m, o, d), d) || step(!(j = jit_compile(m, o, lm, d, secs, bytes)), d))
+        return NULL;
+    return j;
+}
+
 /* `lenetc train SPEC [options]`: the trainer's options (over the spec's
  * defaults) and lenetc's code options in one table, argv read once. */
 static int cmd_train(int argc, char **argv, const char *spec) {
@@ -506,9 +516,8 @@ static int cmd_train(int argc, char **argv, const char *spec) {
     }
     double secs;
     size_t bytes;
-    Jit *j = NULL;
-    if (step(emit_check_size(&m, &o, &d), &d) ||
-        step(!(j = jit_compile(&m, &o, lm, &d, &secs, &bytes)), &d)) {
+    Jit *j = jit_for(&m, &o, lm, &d, &secs, &bytes);
+    if (!j) {
         rc = 1;
         goto out;
     }
@@ -568,9 +577,8 @@ static int cmd_jit(int argc, char **argv, int what) {
     Diag d = {.file = spec};
     double secs;
     size_t bytes;
-    Jit *j = NULL;
-    if (step(emit_check_size(&m, &o, &d), &d) ||
-        step(!(j = jit_compile(&m, &o, lm, &d, &secs, &bytes)), &d)) {
+    Jit *j = jit_for(&m, &o, lm, &d, &secs, &bytes);
+    if (!j) {
         rc = 1;
         goto out;
     }

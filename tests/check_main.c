@@ -34,6 +34,20 @@ static int env_is(const char *name, const char *value) {
     return v && !strcmp(v, value);
 }
 
+void test_init_weights(const char *spec, const char *path) {
+    Model m;
+    Diag d = {.file = spec};
+    ck_assert_msg(test_load_spec(spec, &m, &d) == 0, "%s", d.msg);
+    lenet_model *lm = model_descriptor(&m, 1);
+    float *params = calloc((size_t)lm->n_params, sizeof *params);
+    lenet_init_params(lm, params, 7);
+    lenet_error err;
+    ck_assert_msg(lenet_save_safetensors(lm, params, path, &err) == 0, "%s", err.msg);
+    free(params);
+    descriptor_free(lm);
+    model_free(&m);
+}
+
 int test_torch(const char *checks) {
     if (env_is("LENETC_SANITIZE", "1")) {
         fprintf(stderr, "%s: skipped under SANITIZE=1 (make test runs them)\n", checks);

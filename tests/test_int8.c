@@ -695,21 +695,6 @@ START_TEST(test_plan) {
 }
 END_TEST
 
-/* A spec for weights the tests need without training: its initial values. */
-static void init_weights(const char *spec, const char *path) {
-    Model m;
-    Diag d = {.file = spec};
-    ck_assert_msg(test_load_spec(spec, &m, &d) == 0, "%s", d.msg);
-    lenet_model *lm = model_descriptor(&m, 1);
-    float *params = calloc((size_t)lm->n_params, sizeof *params);
-    lenet_init_params(lm, params, 7);
-    lenet_error err;
-    ck_assert_msg(lenet_save_safetensors(lm, params, path, &err) == 0, "%s", err.msg);
-    free(params);
-    descriptor_free(lm);
-    model_free(&m);
-}
-
 /* Only files lenetc was not to write: none in dir (which may not exist). */
 static void assert_no_files(const char *dir) {
     char cmd[700];
@@ -724,7 +709,7 @@ START_TEST(test_refusals) {
     static char out[16384];
     snprintf(w, sizeof w, "%s/int8-fused-w.safetensors", test_tmpdir());
     snprintf(dir, sizeof dir, "%s/int8-refused", test_tmpdir());
-    init_weights("tests/int8/fused_tanh.yaml", w);
+    test_init_weights("tests/int8/fused_tanh.yaml", w);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     ck_assert_int_eq(system(cmd), 0);
 

@@ -55,21 +55,6 @@ static void write_text(const char *path, const char *text) {
     ck_assert_int_eq(fclose(f), 0);
 }
 
-/* Weights for a spec with no training: its initial values, seeded. */
-static void init_weights(const char *spec, const char *path) {
-    Model m;
-    Diag d = {.file = spec};
-    ck_assert_msg(test_load_spec(spec, &m, &d) == 0, "%s", d.msg);
-    lenet_model *lm = model_descriptor(&m, 1);
-    float *params = calloc((size_t)lm->n_params, sizeof *params);
-    lenet_init_params(lm, params, 7);
-    lenet_error err;
-    ck_assert_msg(lenet_save_safetensors(lm, params, path, &err) == 0, "%s", err.msg);
-    free(params);
-    descriptor_free(lm);
-    model_free(&m);
-}
-
 /* ---- reading --------------------------------------------------------------- */
 
 /* A 28x28 stroke: a ring, 255 on 0. */
@@ -430,7 +415,7 @@ START_TEST(test_prepare_matches_export) {
                            "layers:\n  - flatten\n  - dense: {units: 4}\n"
                          : "name: wide\ninput: {shape: [24, 36, 1], pad: 2}\n"
                            "layers:\n  - flatten\n  - dense: {units: 3}\n");
-    init_weights(spec, w);
+    test_init_weights(spec, w);
     snprintf(cmd, sizeof cmd, "rm -rf %s && ./lenetc %s --weights %s --inference%s -o %s", dir,
              spec, w, loaded ? " --prepare as-loaded" : "", dir);
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
@@ -481,7 +466,7 @@ START_TEST(test_predict_batch) {
     char spec[512], w[512], cmd[4096];
     static char out[65536], js[65536];
     snprintf(spec, sizeof spec, "tests/models/mnist_tiny.yaml");
-    init_weights(spec, tmp(w, "pred_tiny.safetensors"));
+    test_init_weights(spec, tmp(w, "pred_tiny.safetensors"));
     uint8_t ink[784], rgba[784 * 4], blank[50 * 40];
     ring(ink);
     for (int i = 0; i < 784; i++)
@@ -609,7 +594,7 @@ START_TEST(test_predict_usage) {
     snprintf(spec, sizeof spec, "%s/two.yaml", test_tmpdir());
     write_text(spec, "name: two\ninput: {shape: [8, 8, 2]}\nlayers:\n  - flatten\n"
                      "  - dense: {units: 3}\n");
-    init_weights(spec, tmp(w, "two.safetensors"));
+    test_init_weights(spec, tmp(w, "two.safetensors"));
     snprintf(cmd, sizeof cmd, "./lenetc predict %s --weights %s x.png", spec, w);
     ck_assert_int_eq(run(cmd, out, sizeof out), 1);
     ck_assert_str_eq(out, "lenetc predict SPEC.yaml: two takes 2-channel images; predict reads "
@@ -625,7 +610,7 @@ START_TEST(test_predict_rgb_model) {
     snprintf(spec, sizeof spec, "%s/rgb_model.yaml", test_tmpdir());
     write_text(spec, "name: rgbm\ninput: {shape: [8, 8, 3]}\nlayers:\n  - flatten\n"
                      "  - dense: {units: 5}\n");
-    init_weights(spec, tmp(w, "rgbm.safetensors"));
+    test_init_weights(spec, tmp(w, "rgbm.safetensors"));
     uint8_t big[24 * 16 * 4], small[8 * 8 * 3];
     uint32_t s = 99;
     for (size_t i = 0; i < sizeof big; i++)
@@ -817,8 +802,8 @@ START_TEST(test_torch_tool_errors) {
     char bad[512], tiny[512], classic[512], pt[512], text[512], cmd[4096], err[512];
     write_text(tmp(bad, "torch_bad.yaml"),
                "name: bad\ninput: {shape: [28, 28, 1]}\nlayers:\n  - conv: {filters: 6, kernal: 5}\n");
-    init_weights("tests/models/mnist_tiny.yaml", tmp(tiny, "torch_tiny.safetensors"));
-    init_weights("models/lenet5-classic.yaml", tmp(classic, "torch_classic.safetensors"));
+    test_init_weights("tests/models/mnist_tiny.yaml", tmp(tiny, "torch_tiny.safetensors"));
+    test_init_weights("models/lenet5-classic.yaml", tmp(classic, "torch_classic.safetensors"));
     write_text(tmp(text, "torch_text.pt"), "not a pickle\n");
     tmp(pt, "torch_out.pt");
     const char *tool = "/usr/bin/python3 tools/lenetc_torch.py";

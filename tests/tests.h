@@ -33,6 +33,9 @@ const char *test_tmpdir(void);
  * read, its YAML, the IR, every shape (the message in d->msg); the same
  * from text. */
 int test_load_spec(const char *path, Model *m, Diag *d);
+/* Weights for a spec with no training: its initial values (seed 7), saved
+ * as safetensors at path. */
+void test_init_weights(const char *spec, const char *path);
 int test_parse_spec(const char *text, size_t len, const char *default_name, Model *m, Diag *d);
 #endif
 
