@@ -143,14 +143,13 @@ int export_int8(const Model *m, const float *params, const Int8Request *rq, StrB
     const double int8_acc = int8_accuracy(c, h, qp->folded.name, &test);
     if (int8_acc < 0)
         goto done;
-    /* again, saying what was measured */
-    sb_free(c);
+    /* the header again, saying what was measured */
     sb_free(h);
     snprintf(summary, sizeof summary,
              "Calibrated on %d of the %d training images (%s); on the %d test\n"
              " * images the float model scores %.4f, this code %.4f.",
              n, train.count, train.format ? train.format : "", test.count, float_acc, int8_acc);
-    int8_render(qp, rq->spec_file, rq->weights_file, rq->prepare, rq->why, summary, c, h);
+    int8_render_header(qp, rq->spec_file, rq->weights_file, rq->prepare, rq->why, summary, h);
     printf("%s int8: %ld bytes of constants (flash, besides the code), arena %ld bytes; "
            "accuracy on %d test images: float %.4f, int8 %.4f (calibrated on %d)\n",
            qp->folded.name, constant_bytes(qp), qp->arena, test.count, float_acc, int8_acc, n);

@@ -52,7 +52,7 @@ typedef struct {
     int32_t *bias;          /* [CO], at in scale x weight scale */
     int32_t *mult;          /* [CO], the Q31 multipliers */
     int8_t *shift;          /* [CO], 1..62 */
-    int lo, hi;             /* the output's clamp (hi: always 127) */
+    int lo;                 /* the output's clamp: [lo, 127] */
     int8_t table[256];      /* Q_TABLE */
     char what[128];         /* for comments: "conv1, relu folded in" */
 } QOp;
@@ -115,5 +115,8 @@ const char *int8_kernels_text(void);
 /* render_int8.c: NAME.c and NAME.h. prepare, why: as emit_export's. */
 void int8_render(const QProgram *qp, const char *spec_file, const char *weights_file,
                  int prepare, const char *why, const char *summary, StrBuf *c, StrBuf *h);
+/* NAME.h alone (summary: a sentence for its banner). */
+void int8_render_header(const QProgram *qp, const char *spec_file, const char *weights_file,
+                        int prepare, const char *why, const char *summary, StrBuf *h);
 
 #endif

@@ -601,6 +601,13 @@ typedef struct {
 #define INT8_CALIBRATE_DEFAULT 1000
 int export_int8(const Model *m, const float *params, const Int8Request *rq, StrBuf *c,
                 StrBuf *h);
+/* What both exports' files share: a path's last part (for banners), NAME
+ * in capitals (macros), the header's NAME_HEIGHT, _WIDTH, _CHANNELS,
+ * _PIXELS and _CLASSES, and NAME_prepare's declaration. */
+const char *export_base_name(const char *path);
+void export_upper_name(const char *n, char up[MAX_NAME]);
+void export_header_sizes(const Model *m, const char *up, StrBuf *h);
+void export_prepare_decl(const char *n, const char *up, StrBuf *h);
 /* static float exp_neg(float x), e^x for x <= 0 without libm, into c */
 void emit_exp_neg(StrBuf *c);
 

@@ -80,7 +80,6 @@ static QOp *add_op(QProgram *qp, QOpKind k, const Layer *l, int in) {
     op->in = in;
     op->scratch = -1;
     op->lo = -128;
-    op->hi = 127;
     return op;
 }
 

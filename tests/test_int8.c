@@ -116,7 +116,7 @@ static void ref_conv(const Ref *r, const QOp *op) {
                 REQUIRE(acc >= INT32_MIN && acc <= INT32_MAX, "%s: a sum of %lld", op->what,
                         (long long)acc);
                 y[((long)co * g.OH + oy) * g.OW + ox] =
-                    ref_requantize(acc, op->mult[co], op->shift[co], zy, op->lo, op->hi);
+                    ref_requantize(acc, op->mult[co], op->shift[co], zy, op->lo, 127);
             }
 }
 
