@@ -339,33 +339,6 @@ static void check_plan(const QProgram *qp) {
 
 /* ---- files and commands -------------------------------------------------------- */
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "%s missing", path);
-    fseek(f, 0, SEEK_END);
-    const long n = ftell(f);
-    rewind(f);
-    char *s = malloc((size_t)n + 1);
-    ck_assert_uint_eq(fread(s, 1, (size_t)n, f), (size_t)n);
-    s[n] = '\0';
-    fclose(f);
-    return s;
-}
-
-static void write_file(const char *path, const void *data, size_t n) {
-    FILE *f = fopen(path, "wb");
-    ck_assert_msg(f != NULL, "cannot write %s", path);
-    ck_assert_uint_eq(fwrite(data, 1, n, f), n);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
-static void upper(const char *s, char *up) {
-    size_t i = 0;
-    for (; s[i]; i++)
-        up[i] = (char)(s[i] >= 'a' && s[i] <= 'z' ? s[i] - 32 : s[i]);
-    up[i] = '\0';
-}
-
 /* The value of `#define NAME value` in header text, as text. */
 static const char *define_of(const char *h, const char *name, char *val) {
     char key[128];
@@ -383,7 +356,7 @@ static const char *define_of(const char *h, const char *name, char *val) {
  * guard that it is the program lenetc exported. */
 static void check_header(const char *h, const QProgram *qp) {
     char up[MAX_NAME], key[MAX_NAME + 32], val[128];
-    upper(qp->folded.name, up);
+    export_upper_name(qp->folded.name, up);
     const QParams z = qp->tensors[qp->logits].q;
     snprintf(key, sizeof key, "%s_ARENA_BYTES", up);
     ck_assert_int_eq(atol(define_of(h, key, val)), qp->arena);
@@ -427,7 +400,7 @@ static double seconds(void) {
 static void build_program(const char *dir, const char *name, int portable, char *prog) {
     char up[MAX_NAME], src[600], text[4096], cmd[4096];
     static char out[16384];
-    upper(name, up);
+    export_upper_name(name, up);
     snprintf(src, sizeof src, "%s/%s-main.c", dir, name);
     snprintf(text, sizeof text,
              "#include <stdio.h>\n#include <string.h>\n#include \"%s.h\"\n\n"
@@ -452,7 +425,7 @@ static void build_program(const char *dir, const char *name, int portable, char 
              "    return fclose(out) ? 4 : 0;\n"
              "}\n",
              name, up, up, up, name, name, name);
-    write_file(src, text, strlen(text));
+    test_write_file(src, text, strlen(text));
     const char *san = getenv("LENETC_SANITIZE");
     snprintf(prog, 600, "%s/%s-run%s", dir, name, portable ? "-portable" : "");
     snprintf(cmd, sizeof cmd,
@@ -491,7 +464,7 @@ static double compare_program(const char *prog, const Quant *q, const uint8_t *w
     static char out[4096];
     snprintf(images, sizeof images, "%s/images.raw", dir);
     snprintf(scores, sizeof scores, "%s/scores.raw", dir);
-    write_file(images, test->images, (size_t)(pixels * n));
+    test_write_file(images, test->images, (size_t)(pixels * n));
     snprintf(cmd, sizeof cmd, "%s %s %s", prog, images, scores);
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s: %s", cmd, out);
     FILE *f = fopen(scores, "rb");
@@ -549,7 +522,7 @@ static void check_model(const char *spec, const char *train_args, const char *da
     ck_assert_msg(fabs(p.float_acc - q.float_acc) <= 0.00005, "lenetc says float %.4f, here %.6f",
                   p.float_acc, q.float_acc);
     snprintf(path, sizeof path, "%s/%s.h", dir, name);
-    char *h = slurp(path);
+    char *h = test_slurp(path);
     check_header(h, q.fused);
     free(h);
     check_plan(q.qp);

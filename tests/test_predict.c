@@ -633,19 +633,6 @@ END_TEST
 
 /* ---- deployment (slow: trains on MNIST) ---------------------------------- */
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "%s missing", path);
-    fseek(f, 0, SEEK_END);
-    const long n = ftell(f);
-    rewind(f);
-    char *s = malloc((size_t)n + 1);
-    ck_assert_uint_eq(fread(s, 1, (size_t)n, f), (size_t)n);
-    s[n] = '\0';
-    fclose(f);
-    return s;
-}
-
 /* README's deployment program is examples/classify.c, verbatim; built with
  * the export of a briefly trained LeNet-5 it classifies PGM files of t10k
  * digits (as they are, inverted, enlarged on a larger page, moved) as
@@ -653,7 +640,7 @@ static char *slurp(const char *path) {
  * with the int8 export, the same program finds no ink exactly there and
  * answers as predict on all but at most 2 of the 48 pages. */
 START_TEST(test_readme_deployment_program) {
-    char *readme = slurp("README.md"), *prog = slurp("examples/classify.c");
+    char *readme = test_slurp("README.md"), *prog = test_slurp("examples/classify.c");
     ck_assert_msg(strstr(readme, prog) != NULL,
                   "README.md does not hold examples/classify.c verbatim: copy it into the "
                   "Deployment section");

@@ -66,13 +66,6 @@ static unsigned char *read_all(const char *path, size_t *len) {
     return buf;
 }
 
-static void write_bytes(const char *path, const void *data, size_t len) {
-    FILE *f = fopen(path, "wb");
-    ck_assert_msg(f != NULL, "cannot create %s", path);
-    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
 /* Writes a safetensors file: a length prefix claiming header_len bytes,
  * the header text, then data_len bytes of data (floats 0, 1, 2, ...). */
 static void write_st_len(const char *path, const char *header,
@@ -88,7 +81,7 @@ static void write_st_len(const char *path, const char *header,
         float v = (float)(i / 4);
         memcpy(buf + 8 + h + i, &v, 4);
     }
-    write_bytes(path, buf, len);
+    test_write_file(path, buf, len);
     free(buf);
 }
 
@@ -240,7 +233,7 @@ END_TEST
 
 START_TEST(test_overwrite_and_mode) {
     const char *path = tmp_path("st_overwrite.safetensors");
-    write_bytes(path, "old contents", 12);
+    test_write_file(path, "old contents", 12);
     float params[N_PARAMS], back[N_PARAMS];
     for (int i = 0; i < N_PARAMS; i++)
         params[i] = (float)i * 0.5f - 3.0f;
@@ -312,7 +305,7 @@ static int write_then_fail(FILE *f, void *ctx) {
 
 START_TEST(test_write_atomic_failing_writer) {
     const char *path = tmp_path("wa_keep.txt");
-    write_bytes(path, "old", 3);
+    test_write_file(path, "old", 3);
     lenet_error err = {{0}};
     errno = 0;
     ck_assert_int_eq(lenet_write_atomic(path, write_then_fail, NULL, &err), -1);
@@ -368,7 +361,7 @@ START_TEST(test_load_pytorch_style) {
     memcpy(buf + 8, padded, n);
     memcpy(buf + 8 + n, data, sizeof data);
     const char *path = tmp_path("st_pytorch.safetensors");
-    write_bytes(path, buf, 8 + n + sizeof data);
+    test_write_file(path, buf, 8 + n + sizeof data);
 
     float params[N_PARAMS];
     fill_sentinel(params);
@@ -598,11 +591,11 @@ END_TEST
 
 START_TEST(test_error_short_files) {
     const char *path = tmp_path("st_err_empty.safetensors");
-    write_bytes(path, "", 0);
+    test_write_file(path, "", 0);
     expect_load_error(path, "empty file");
 
     path = tmp_path("st_err_short.safetensors");
-    write_bytes(path, "\x02\0\0\0\0", 5);
+    test_write_file(path, "\x02\0\0\0\0", 5);
     expect_load_error(path, "file too short (5 bytes)");
 
     expect_load_error(tmp_path("st_err_does_not_exist.safetensors"),

@@ -28,15 +28,21 @@ void assert_file_is(const char *what, const char *path, const char *got, size_t 
 /* Scratch directory for files a test writes (created on demand). */
 const char *test_tmpdir(void);
 
+/* A whole file as a NUL-terminated string (malloc'd); fails the test if
+ * it cannot be read. */
+char *test_slurp(const char *path);
+/* Writes n bytes to path; fails the test if it cannot. */
+void test_write_file(const char *path, const void *data, size_t n);
+
 #ifdef LENETC_H
 /* The compiler's front end as main.c runs it, pass by pass: a spec file
  * read, its YAML, the IR, every shape (the message in d->msg); the same
  * from text. */
 int test_load_spec(const char *path, Model *m, Diag *d);
+int test_parse_spec(const char *text, size_t len, const char *default_name, Model *m, Diag *d);
 /* Weights for a spec with no training: its initial values (seed 7), saved
  * as safetensors at path. */
 void test_init_weights(const char *spec, const char *path);
-int test_parse_spec(const char *text, size_t len, const char *default_name, Model *m, Diag *d);
 #endif
 
 /* Runs a shell command; its stdout and stderr (or its stdout alone, with
