@@ -384,6 +384,11 @@ static void tensor_comment(StrBuf *c, const QTensor *t) {
               shape_text(t->shape, sh), t->q.scale, t->q.zero, t->q.lo, t->q.hi);
 }
 
+/* Whether a gemm's input zero point is in its bias (sum w (x - zx) = sum w
+ * x - zx sum w, so the columns are the input as it is): where no tap can
+ * fall into padding, whose taps must read 0 after the subtraction. */
+static bool zero_in_bias(const QOp *op) { return !op->g.padded; }
+
 /* Each operation's constants: weights, biases, multipliers, shifts, tables. */
 static void constants(const QProgram *qp, const char *n, StrBuf *c) {
     char name[MAX_NAME * 2 + 16];
@@ -409,9 +414,7 @@ static void constants(const QProgram *qp, const char *n, StrBuf *c) {
                     kept[r * taps4 + (k & ~3L) + "\0\2\1\3"[k & 3]] = op->w[r * taps + k];
             int8_array(c, "int8_t", name, kept, op->g.CO * taps4);
             free(kept);
-            /* where no tap falls into padding, sum w (x - zx) = sum w x - zx sum w:
-             * the column is x, the bias takes the rest */
-            const int zx = qp->tensors[op->in].q.zero;
+            const int zx = zero_in_bias(op) ? qp->tensors[op->in].q.zero : 0;
             int32_t *bias = malloc(sizeof *bias * (size_t)op->g.CO);
             if (!bias) {
                 fprintf(stderr, "lenetc: out of memory\n");
@@ -419,7 +422,7 @@ static void constants(const QProgram *qp, const char *n, StrBuf *c) {
             }
             for (long r = 0; r < op->g.CO; r++) {
                 long sum = 0;
-                for (long k = 0; k < taps && !op->g.padded; k++)
+                for (long k = 0; k < taps; k++)
                     sum += op->w[r * taps + k];
                 bias[r] = (int32_t)(op->bias[r] - (long)zx * sum);
             }
@@ -457,7 +460,8 @@ static void layer_functions(const QProgram *qp, const char *n, StrBuf *c) {
         sb_printf(c, "         %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d);\n}\n",
                   g->CI, g->H, g->W, g->CO, op->pooled ? op->window.oh : g->OH,
                   op->pooled ? op->window.ow : g->OW, g->K, g->S, g->PT, g->PL,
-                  g->padded ? 1 : 0, g->padded ? ti->q.zero : 0, to->q.zero, op->lo, any ? 1 : 0);
+                  g->padded ? 1 : 0, zero_in_bias(op) ? 0 : ti->q.zero, to->q.zero, op->lo,
+                  any ? 1 : 0);
     }
 }
 
