@@ -50,6 +50,23 @@ static void tensor_pointers(Emitter *e, const Layer *l, bool backward) {
     }
 }
 
+const char *input_var(const char *base, int j) {
+    static const char *const names[2][MAX_INPUTS] = {
+        {"in", "in1", "in2", "in3", "in4", "in5", "in6", "in7"},
+        {"din", "din1", "din2", "din3", "din4", "din5", "din6", "din7"}};
+    return names[base[0] == 'd'][j];
+}
+
+/* in (din) = acts (dacts) + the first input's place; a merge's others
+ * are in1, in2... (din1, din2...). */
+static void input_pointers(Emitter *e, const Layer *l, const char *base, const char *buf_name,
+                           const long *offs, bool read_only) {
+    char buf[64];
+    for (int j = 0; j < (l->n_inputs ? l->n_inputs : 1); j++)
+        emit_line(e, "%s%s *restrict %s = %s;", read_only ? "const " : "", e->opt.real,
+                  input_var(base, j), offset_expr(buf, buf_name, offs[j] * e->opt.tile));
+}
+
 void emit_forward_begin(Emitter *e, const Layer *l) {
     const char *R = e->opt.real;
     int T = e->opt.tile;
@@ -60,8 +77,7 @@ void emit_forward_begin(Emitter *e, const Layer *l) {
     emit_open(e, "static void %s_forward(%s%s *restrict acts%s)", l->name, params, R,
               uses_pass(e, l) ? ", const lenet_pass *pass" : "");
     tensor_pointers(e, l, false);
-    char buf[64];
-    emit_line(e, "const %s *restrict in = %s;", R, offset_expr(buf, "acts", l->in_off * T));
+    input_pointers(e, l, "in", "acts", l->in_offs, true);
     emit_line(e, "%s *restrict out = acts + %ld;", R, l->out_off * T);
     if (l->saved && !e->opt.forward_only) /* kept for a backward pass */
         emit_line(e, "%s *restrict saved = acts + %ld;", R, l->saved_off * T);
@@ -82,13 +98,13 @@ void emit_backward_begin(Emitter *e, const Layer *l) {
               l->kind->batch_statistics ? ", const lenet_pass *pass" : "");
     tensor_pointers(e, l, true);
     char buf[64];
-    emit_line(e, "const %s *restrict in = %s;", R, offset_expr(buf, "acts", l->in_off * T));
+    input_pointers(e, l, "in", "acts", l->in_offs, true);
     emit_line(e, "const %s *restrict out = acts + %ld;", R, l->out_off * T);
     if (l->saved)
         emit_line(e, "const %s *restrict saved = acts + %ld;", R, l->saved_off * T);
     emit_line(e, "%s *restrict dout = dacts + %ld;", R, l->out_off * T);
     if (l->need_dinput)
-        emit_line(e, "%s *restrict din = %s;", R, offset_expr(buf, "dacts", l->in_off * T));
+        input_pointers(e, l, "din", "dacts", l->din_offs, false);
     for (int i = 0; i < l->n_tensors; i++) {
         const LayerTensor *t = &l->tensors[i];
         if (t->trainable)
@@ -137,6 +153,27 @@ void emit_update_state_begin(Emitter *e, const Layer *l) {
         if (!t->trainable)
             emit_line(e, "%s *restrict %s = %s;", R, t->var, offset_expr(buf, "params", t->off));
     }
+}
+
+/* The gradient of an output several layers read: the sum of theirs, into
+ * the place the first wrote (the others wrote places of their own). */
+static void emit_gradient_sum(Emitter *e, const Layer *l) {
+    const char *R = e->opt.real;
+    const int T = e->opt.tile;
+    sb_printf(e->out, "\n/* %s gradient: %d layers read its output; its gradient is the sum of "
+                      "theirs */\n", l->name, l->n_grad_sums + 1);
+    emit_open(e, "static void %s_gradient(%s *restrict dacts)", l->name, R);
+    emit_line(e, "%s *restrict dout = dacts + %ld;", R, l->out_off * T);
+    Program p = {.n = 0};
+    static const char *const names[] = {"g1", "g2", "g3", "g4", "g5", "g6", "g7", "g8",
+                                        "g9", "g10", "g11", "g12", "g13", "g14", "g15"};
+    for (int k = 0; k < l->n_grad_sums; k++) {
+        emit_line(e, "const %s *restrict %s = dacts + %ld;", R, names[k], l->grad_sums[k] * T);
+        program_add(&p, (Op){.kind = OP_ADD, .n = shape_size(l->out) * T, .in = "dout",
+                             .by = names[k], .out = "dout"});
+    }
+    render_program(e, &p);
+    emit_close(e);
 }
 
 /* ---- the kernels ------------------------------------------------------- */
@@ -230,6 +267,8 @@ static void emit_model_backward(Emitter *E, const Model *m) {
         const Layer *l = &m->layers[i];
         if (!l->need_backward)
             continue;
+        if (l->n_grad_sums)
+            emit_line(E, "%s_gradient(dacts);", l->name);
         if (parts && l->kind->batch_statistics) {
             emit_line(E, "%s_backward_sums(acts, dacts, pass);", l->name);
             emit_line(E, "return;");
@@ -269,6 +308,8 @@ void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out) {
     }
     for (int i = m->n_layers - 1; i >= 0 && !o->forward_only; i--) {
         const Layer *l = &m->layers[i];
+        if (l->n_grad_sums && l->need_backward)
+            emit_gradient_sum(E, l);
         if (l->kind->view || !l->need_backward)
             continue;
         if (l->kind->batch_statistics) {

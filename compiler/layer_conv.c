@@ -1,11 +1,18 @@
-/* layer_conv.c: 2-D convolution (cross-correlation, as in Keras and PyTorch).
+/* layer_conv.c: 2-D convolution (cross-correlation, as in Keras and PyTorch),
+ * and its depthwise form.
  *
  *   - conv: {filters: 6, kernel: 3, stride: 1, padding: valid}
  *   - conv: {filters: 6, kernel: 3, activation: relu}
+ *   - conv: {filters: 16, kernel: 3, padding: same, use_bias: false}
  *   - Conv2D: {filters: 6, kernel_size: [3, 3], strides: 1}    the same, Keras' way
+ *   - depthwise_conv: {kernel: 3, stride: 1, padding: same, multiplier: 1}
  *
  * out[co][oy][ox] = bias[co] + sum over ci, ky, kx of
  *                   w[co][ci][ky][kx] * in[ci][oy*S + ky - pt][ox*S + kx - pl]
+ * A depthwise convolution (Keras' DepthwiseConv2D; PyTorch's Conv2d with
+ * groups = C) convolves each input channel c on its own into `multiplier`
+ * outputs c*M .. c*M + M-1: weight [C*M][1][k][k]; it lowers to the same
+ * operation with C groups of one channel.
  * Each pass lowers to the convolution's operation (render_conv.c writes
  * it in every style) and, with an activation, the activation's on out and
  * dout in place, as dense's: the same code as the activation's layer after
@@ -23,22 +30,39 @@ typedef struct {
     int pad_mode;           /* PAD_VALID, PAD_SAME or PAD_EXPLICIT */
     int pad;                /* PAD_EXPLICIT's pixels */
     int pad_top, pad_left;  /* resolved by infer: rows above, columns left */
+    int multiplier;         /* depthwise_conv: outputs per input channel */
+    bool no_bias;           /* use_bias: false */
 } Conv;
 LAYER_DATA_FITS(Conv);
 #define CONV(l) LAYER_DATA(Conv, l)
 
+extern const LayerKind depthwise_conv_kind;
+static bool depthwise(const Layer *l) { return l->kind == &depthwise_conv_kind; }
+
 static int conv_parse(Layer *l, const YNode *p, Diag *d) {
-    static const char *const keys[] = {"name",   "filters",    "kernel", "stride",
-                                       "padding", "activation", "alpha",  NULL};
-    if (spec_check_keys(p, "conv layer", keys, d))
+    static const char *const keys[] = {"name",       "filters", "kernel",   "stride", "padding",
+                                       "activation", "alpha",   "use_bias", NULL};
+    static const char *const dw_keys[] = {"name",       "kernel", "stride",   "padding",
+                                          "multiplier", "activation", "alpha", "use_bias",
+                                          NULL};
+    if (spec_check_keys(p, depthwise(l) ? "depthwise_conv layer" : "conv layer",
+                        depthwise(l) ? dw_keys : keys, d))
         return -1;
     if (!p)
-        return error_at(d, l->line, l->col, "conv needs filters and kernel");
+        return error_at(d, l->line, l->col, depthwise(l) ? "depthwise_conv needs a kernel"
+                                                         : "conv needs filters and kernel");
     CONV(l)->stride = 1;
-    if (spec_int(p, "filters", 1, MAX_DIM, true, &CONV(l)->filters, d) ||
+    CONV(l)->multiplier = 1;
+    if ((!depthwise(l) && spec_int(p, "filters", 1, MAX_DIM, true, &CONV(l)->filters, d)) ||
+        (depthwise(l) && spec_int(p, "multiplier", 1, 64, false, &CONV(l)->multiplier, d)) ||
         spec_square(p, "kernel", 1, 64, true, &CONV(l)->kernel, d) ||
         spec_square(p, "stride", 1, 64, false, &CONV(l)->stride, d))
         return -1;
+    static const char *const bools[] = {"false", "true", NULL};
+    int use_bias = 1;
+    if (spec_choice(p, "use_bias", bools, &use_bias, d))
+        return -1;
+    CONV(l)->no_bias = !use_bias;
     CONV(l)->pad_mode = PAD_VALID;
     const YNode *pad = spec_get(p, "padding");
     if (pad && pad->kind == Y_SCALAR && !strcmp(pad->text, "same")) {
@@ -81,15 +105,24 @@ static int conv_infer(Layer *l, Diag *d) {
                         "%s: kernel %dx%d is larger than its %dx%d input (padding %d)", l->name,
                         CONV(l)->kernel, CONV(l)->kernel, l->in.h, l->in.w,
                         CONV(l)->pad_mode == PAD_EXPLICIT ? CONV(l)->pad : 0);
+    if (depthwise(l)) {
+        if ((long)l->in.c * CONV(l)->multiplier > MAX_DIM)
+            return error_at(d, l->line, l->col, "%s: %d channels x multiplier %d exceed %d",
+                            l->name, l->in.c, CONV(l)->multiplier, MAX_DIM);
+        CONV(l)->filters = l->in.c * CONV(l)->multiplier;
+    }
     l->out = (Shape){CONV(l)->filters, oh, ow, false};
-    /* PyTorch's Conv2d: weight [out][in][kh][kw] */
+    /* PyTorch's Conv2d: weight [out][in / groups][kh][kw] */
     const int rf = CONV(l)->kernel * CONV(l)->kernel;
+    const int per_group = depthwise(l) ? 1 : l->in.c;
     LayerTensor *w = layer_tensor(l, "weight", "w", "gw", LENET_INIT_GLOROT_UNIFORM, 4,
-                                  (int[]){CONV(l)->filters, l->in.c, CONV(l)->kernel, CONV(l)->kernel});
-    w->fan_in = l->in.c * rf;
-    w->fan_out = CONV(l)->filters * rf;
+                                  (int[]){CONV(l)->filters, per_group, CONV(l)->kernel, CONV(l)->kernel});
+    /* Keras' fans of a depthwise kernel [k, k, C, M]: k*k*M in, k*k*C out */
+    w->fan_in = depthwise(l) ? rf * CONV(l)->multiplier : l->in.c * rf;
+    w->fan_out = depthwise(l) ? rf * l->in.c : CONV(l)->filters * rf;
     w->in_backward = true;
-    layer_tensor(l, "bias", "bias", "gb", LENET_INIT_ZEROS, 1, (int[]){CONV(l)->filters});
+    if (!CONV(l)->no_bias)
+        layer_tensor(l, "bias", "bias", "gb", LENET_INIT_ZEROS, 1, (int[]){CONV(l)->filters});
     return 0;
 }
 
@@ -104,9 +137,20 @@ static long valid_taps(int out, int k, int s, int pad, int in) {
 
 /* Taps that fall into padding are not computed, so not counted. */
 static long conv_macs(const Layer *l) {
-    return (long)l->out.c * l->in.c *
+    return (long)l->out.c * (depthwise(l) ? 1 : l->in.c) *
            valid_taps(l->out.h, CONV(l)->kernel, CONV(l)->stride, CONV(l)->pad_top, l->in.h) *
            valid_taps(l->out.w, CONV(l)->kernel, CONV(l)->stride, CONV(l)->pad_left, l->in.w);
+}
+
+/* Conv2d's keywords: padding, and groups and bias where they are not
+ * PyTorch's defaults */
+static json_t *conv_kwargs(const Layer *l, int pad) {
+    json_t *kw = json_pack("{s:i}", "padding", pad);
+    if (depthwise(l))
+        json_object_set_new(kw, "groups", json_integer(l->in.c));
+    if (CONV(l)->no_bias)
+        json_object_set_new(kw, "bias", json_false());
+    return kw;
 }
 
 /* PyTorch pads both sides alike; "same" with an even kernel pads one more
@@ -124,19 +168,25 @@ static void conv_torch(const Layer *l, json_t *modules) {
                            json_pack("[[i, i, i, i]]", CONV(l)->pad_left, pr, CONV(l)->pad_top, pb), NULL);
     layer_torch_module(modules, l, NULL, "Conv2d",
                        json_pack("[i, i, i, i]", l->in.c, CONV(l)->filters, CONV(l)->kernel, CONV(l)->stride),
-                       json_pack("{s:i}", "padding", pad));
+                       conv_kwargs(l, pad));
     activation_torch_module(l, modules);
 }
 
 static void conv_describe(const Layer *l, StrBuf *sb) {
-    sb_printf(sb, "conv %d@%dx%d stride %d, padding ", CONV(l)->filters, CONV(l)->kernel, CONV(l)->kernel,
-              CONV(l)->stride);
+    if (depthwise(l))
+        sb_printf(sb, "depthwise conv x%d %dx%d stride %d, padding ", CONV(l)->multiplier,
+                  CONV(l)->kernel, CONV(l)->kernel, CONV(l)->stride);
+    else
+        sb_printf(sb, "conv %d@%dx%d stride %d, padding ", CONV(l)->filters, CONV(l)->kernel,
+                  CONV(l)->kernel, CONV(l)->stride);
     if (CONV(l)->pad_mode == PAD_VALID)
         sb_puts(sb, "valid");
     else if (CONV(l)->pad_mode == PAD_SAME)
         sb_printf(sb, "same (%d before)", CONV(l)->pad_top);
     else
         sb_printf(sb, "%d", CONV(l)->pad);
+    if (CONV(l)->no_bias)
+        sb_puts(sb, ", no bias");
     activation_describe(l, sb);
 }
 
@@ -147,10 +197,11 @@ static void conv_lower(const Layer *l, const Lowering *how, Program *p) {
     /* "same" can pad only after the input, so it always needs the checks */
     const bool padded = CONV(l)->pad_mode == PAD_SAME ||
                         (CONV(l)->pad_mode == PAD_EXPLICIT && CONV(l)->pad > 0);
+    const int groups = depthwise(l) ? l->in.c : 1;
     const Op conv = {.kind = how->backward ? OP_CONV_GRAD : OP_CONV,
-                     .conv = {l->in.c, l->in.h, l->in.w, l->out.c, l->out.h, l->out.w,
-                              CONV(l)->kernel, CONV(l)->stride, CONV(l)->pad_top,
-                              CONV(l)->pad_left, padded},
+                     .conv = {l->in.c / groups, l->in.h, l->in.w, l->out.c / groups, l->out.h,
+                              l->out.w, CONV(l)->kernel, CONV(l)->stride, CONV(l)->pad_top,
+                              CONV(l)->pad_left, padded, groups, CONV(l)->no_bias},
                      .tile = how->tile, .need_dinput = l->need_dinput};
     if (how->backward) {
         lower_fused_activation(p, l, how);
@@ -165,6 +216,19 @@ const LayerKind conv_kind = {
     .kind = "conv",
     .prefix = "conv",
     .keras = "Conv2D",
+    .parse = conv_parse,
+    .infer = conv_infer,
+    .describe = conv_describe,
+    .macs = conv_macs,
+    .torch = conv_torch,
+    .fuses_activation = true,
+    .lower = conv_lower,
+};
+
+const LayerKind depthwise_conv_kind = {
+    .kind = "depthwise_conv",
+    .prefix = "dwconv",
+    .keras = "DepthwiseConv2D",
     .parse = conv_parse,
     .infer = conv_infer,
     .describe = conv_describe,

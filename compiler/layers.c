@@ -15,8 +15,10 @@
 /* Every kind, in the order messages list them. */
 #define LAYER_KINDS(X)                                                                       \
     X(conv)                                                                                  \
+    X(depthwise_conv)                                                                        \
     X(maxpool)                                                                               \
     X(avgpool)                                                                               \
+    X(global_avgpool)                                                                        \
     X(relu)                                                                                  \
     X(leaky_relu)                                                                            \
     X(tanh)                                                                                  \
@@ -24,7 +26,9 @@
     X(dropout)                                                                               \
     X(batchnorm)                                                                             \
     X(flatten)                                                                               \
-    X(dense)
+    X(dense)                                                                                 \
+    X(add)                                                                                   \
+    X(concat)
 
 #define DECLARE(k) extern const LayerKind k##_kind;
 LAYER_KINDS(DECLARE)

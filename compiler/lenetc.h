@@ -144,6 +144,9 @@ typedef struct {
     bool activation;
     /* forward reads the pass (lenet_pass: training flag, step seed) */
     bool uses_pass;
+    /* takes several inputs, named by its `inputs:` list (add, concat:
+     * their parse reads it with spec_inputs), not `input:` */
+    bool merges;
     /* its attributes (LAYER_DATA) start with a FusedAct: an activation
      * applied to its output (conv, dense; activation.c) */
     bool fuses_activation;
@@ -193,14 +196,31 @@ typedef struct {
 } LayerTensor;
 
 #define MAX_LAYER_TENSORS 6
+#define MAX_INPUTS 8
+#define MAX_USERS 16     /* layers that read one output */
+
+/* The model's input, as an input of a layer (Layer.inputs) */
+#define INPUT_IMAGE (-1)
 
 struct Layer {
     const LayerKind *kind;
     char name[MAX_NAME];
     int line, col;          /* where the layer was written */
+    /* what it reads, as the spec names it (`input: NAME`, a merge's
+     * `inputs: [...]`; "input" is the model's input), each with where it
+     * was written; none named: the layer above (or the model's input) */
+    int n_inputs;
+    char input_names[MAX_INPUTS][MAX_NAME];
+    int input_line[MAX_INPUTS], input_col[MAX_INPUTS];
     /* the kind's attributes: layer_<kind>.c keeps its struct here
      * (LAYER_DATA), so a kind needs no field in this header */
     _Alignas(double) unsigned char data[64];
+    /* resolved by model_infer before infer: the layers read (their index
+     * in the model, INPUT_IMAGE for its input), their shapes and places;
+     * in and in_off are the first's */
+    int inputs[MAX_INPUTS];
+    Shape ins[MAX_INPUTS];
+    long in_offs[MAX_INPUTS];
     /* set by infer */
     Shape in, out;
     LayerTensor tensors[MAX_LAYER_TENSORS];
@@ -210,6 +230,18 @@ struct Layer {
     long sums;              /* batch statistics: doubles of sums per tile */
     /* computed by shape.c */
     long in_off, out_off, saved_off; /* features into a sample's activations */
+    /* where its backward writes each input's gradient (features into a
+     * sample's dacts): the input's own place, or, for all but one of the
+     * layers that read an output, a place of its own, added to the
+     * output's gradient before that is used (the gradient of an output
+     * read by several layers is the sum of theirs) */
+    long din_offs[MAX_INPUTS];
+    int users;              /* layers (inputs of layers) that read its output */
+    bool reaches_loss;      /* the logits depend on its output */
+    /* the gradients of its other readers (dacts offsets) that its
+     * output's gradient sums before its backward */
+    int n_grad_sums;
+    long grad_sums[MAX_USERS];
     long sums_off;          /* doubles into a tile's sums */
     int part;               /* the forward part it runs in (the batch
                              * statistics before it, counted) */
@@ -312,6 +344,8 @@ int spec_choice(const YNode *params, const char *key, const char *const *choices
 const char *spec_or_list(const char *const *words, char *buf, size_t n);
 /* Reads params[key] as a number in [lo, hi]; keeps *out if key is absent. */
 int spec_real(const YNode *params, const char *key, double lo, double hi, float *out, Diag *d);
+/* Reads a merge's `inputs: [A, B, ...]` (at least two names) into l. */
+int spec_inputs(Layer *l, const YNode *params, Diag *d);
 
 /* spec.c: builds the Model (the IR, shapes not yet known: model_infer)
  * from a spec's YAML tree; default_name is used when the spec has no name:
@@ -350,7 +384,10 @@ typedef enum {
     OP_MAXPOOL_GRAD,        /* din = 0, then dout to each window's first max */
     OP_AVGPOOL,             /* out = the mean of each window of in */
     OP_AVGPOOL_GRAD,        /* din = 0, then dout / size^2 to each window */
-    OP_COPY,                /* out[i] = in[i] */
+    OP_COPY,                /* out[out_at + i] = in[in_at + i] */
+    OP_ADD,                 /* out[i] = in[i] + by[i] (out may be in) */
+    OP_GLOBAL_AVGPOOL,      /* out[c] = the mean of in's channel c (P positions) */
+    OP_GLOBAL_AVGPOOL_GRAD, /* din[c][p] = dout[c] / P */
     OP_MUL,                 /* out[i] = in[i] * by[i] */
     OP_DROPOUT,             /* training: by = the scaled mask (a hash of the
                              * pass's seed, sample and feature), out = in * by;
@@ -381,6 +418,12 @@ typedef enum {
 typedef struct {
     int CI, H, W, CO, OH, OW, K, S, PT, PL;
     bool padded;
+    /* groups > 1: that many convolutions side by side, each of CI of the
+     * input's channels to CO of the output's (a depthwise convolution:
+     * CI = 1, CO its multiplier), each group's weights and biases after the
+     * last's; 0 or 1: one */
+    int groups;
+    bool no_bias;           /* use_bias: false */
 } ConvGeometry;
 
 typedef struct {
@@ -404,6 +447,8 @@ typedef struct {
     bool fused;             /* OP_ACTIVATION_GRAD: a layer's fused activation,
                              * in place on dout (its comment says so) */
     float factor;           /* OP_SCALE */
+    long in_at, out_at;     /* OP_COPY: offsets into in and out */
+    int channels, positions; /* OP_GLOBAL_AVGPOOL* */
     struct {
         int C, P;           /* channels, positions per channel */
         int first;          /* OP_BN_SUMS: the first of its 2C sums */
@@ -418,6 +463,9 @@ struct Program {
     int n;
 };
 
+/* The name of a layer's input j in its functions: "in", "in1", ... (base
+ * "in") or "din", "din1", ... (base "din"); emit.c declares them. */
+const char *input_var(const char *base, int j);
 /* Appends op (a kind lowers to a few; more than MAX_OPS is a bug). */
 void program_add(Program *p, Op op);
 /* The elementwise activation a over n values, in -> out (backward: its

@@ -35,9 +35,53 @@ static void activation_grad_loops(Emitter *e, const Op *op) {
     emit_activation_grad(e, op->act, op->alpha, op->n, op->out, op->dout, op->din);
 }
 
+/* "i" or "80 + i" */
+static const char *at_i(char buf[32], long at) {
+    if (at)
+        snprintf(buf, 32, "%ld + i", at);
+    else
+        snprintf(buf, 32, "i");
+    return buf;
+}
+
 static void copy_loops(Emitter *e, const Op *op) {
+    char o[32], i[32];
     emit_line(e, "for (int i = 0; i < %ld; i++)", op->n);
-    emit_line(e, "    %s[i] = %s[i];", op->out, op->in);
+    emit_line(e, "    %s[%s] = %s[%s];", op->out, at_i(o, op->out_at), op->in, at_i(i, op->in_at));
+}
+
+static void add_loops(Emitter *e, const Op *op) {
+    emit_line(e, "for (int i = 0; i < %ld; i++)", op->n);
+    emit_line(e, "    %s[i] = %s[i] + %s[i];", op->out, op->in, op->by);
+}
+
+/* The mean over positions: each lane's sum in position order, times 1 / P */
+static void global_avgpool_loops(Emitter *e, const Op *op) {
+    const int T = op->tile;
+    char k[32];
+    emit_real(e, 1.0 / op->positions, k);
+    emit_open(e, "for (int c = 0; c < %d; c++)", op->channels);
+    emit_line(e, "%s *o = out + c * %d;", e->opt.real, T);
+    emit_lanes(e, "o[$] = 0;");
+    emit_open(e, "for (int p = 0; p < %d; p++)", op->positions);
+    emit_line(e, "const %s *x = in + ((long)c * %d + p) * %d;", e->opt.real, op->positions, T);
+    emit_lanes(e, "o[$] += x[$];");
+    emit_close(e);
+    emit_lanes(e, "o[$] *= %s;", k);
+    emit_close(e);
+}
+
+static void global_avgpool_grad_loops(Emitter *e, const Op *op) {
+    const int T = op->tile;
+    char k[32];
+    emit_real(e, 1.0 / op->positions, k);
+    emit_open(e, "for (int c = 0; c < %d; c++)", op->channels);
+    emit_line(e, "const %s *d = dout + c * %d;", e->opt.real, T);
+    emit_open(e, "for (int p = 0; p < %d; p++)", op->positions);
+    emit_line(e, "%s *x = din + ((long)c * %d + p) * %d;", e->opt.real, op->positions, T);
+    emit_lanes(e, "x[$] = d[$] * %s;", k);
+    emit_close(e);
+    emit_close(e);
 }
 
 static void scale_loops(Emitter *e, const Op *op) {
@@ -85,6 +129,9 @@ static const RenderFn loops[N_OPS] = {
     [OP_ACTIVATION] = activation_loops,
     [OP_ACTIVATION_GRAD] = activation_grad_loops,
     [OP_COPY] = copy_loops,
+    [OP_ADD] = add_loops,
+    [OP_GLOBAL_AVGPOOL] = global_avgpool_loops,
+    [OP_GLOBAL_AVGPOOL_GRAD] = global_avgpool_grad_loops,
     [OP_SCALE] = scale_loops,
     [OP_MUL] = mul_loops,
     [OP_DROPOUT] = dropout_loops,

@@ -137,9 +137,9 @@ static void conv_forward_classes(Emitter *e, const Geo *g, int flags) {
                        rx);
             emit_gemm_desc(e, "fwd", &d);
             /* a class with no taps (all padding) has no input position */
-            emit_line(e, "%s(&fwd, %s, %s, %s, bias);", fn, offset_expr(a, "w", aoff),
+            emit_line(e, "%s(&fwd, %s, %s, %s, %s);", fn, offset_expr(a, "w", aoff),
                       d.k[1] && d.k[2] ? offset_expr(b, "in", boff) : "in",
-                      offset_expr(c, "out", coff));
+                      offset_expr(c, "out", coff), g->no_bias ? "0" : "bias");
             close_class(e, nr * nc > 1);
         }
 }
@@ -167,7 +167,10 @@ static void conv_forward_loops(Emitter *e, const Op *op) {
     open += emit_loop(e, "oy", g.OH);
     open += emit_loop(e, "ox", g.OW);
     emit_line(e, "%s *o = %s;", R, lanes_at(p, "out", out_index(&g, i1), T));
-    emit_lanes(e, "o[$] = bias[%s];", g.CO == 1 ? "0" : "co");
+    if (g.no_bias)
+        emit_lanes(e, "o[$] = 0;");
+    else
+        emit_lanes(e, "o[$] = bias[%s];", g.CO == 1 ? "0" : "co");
     const int ci_loop = emit_loop(e, "ci", g.CI);
     open_tap_loops(e, &g, "ky", "kx", g.K, g.K);
     emit_line(e, "const %s wk = w[%s];", R, weight_index(&g, i2));
@@ -183,8 +186,12 @@ static void conv_forward_unrolled(Emitter *e, const Op *op) {
     for (int co = 0; co < g.CO; co++)
         for (int oy = 0; oy < g.OH; oy++)
             for (int ox = 0; ox < g.OW; ox++) {
-                sum_begin(e, "out[%s] = bias[%d]", lane(e, ((long)co * g.OH + oy) * g.OW + ox, a),
-                          co);
+                char b0[32];
+                if (g.no_bias)
+                    emit_real(e, 0.0, b0);
+                else
+                    snprintf(b0, sizeof b0, "bias[%d]", co);
+                sum_begin(e, "out[%s] = %s", lane(e, ((long)co * g.OH + oy) * g.OW + ox, a), b0);
                 for (int ci = 0; ci < g.CI; ci++)
                     for (int ky = 0; ky < g.K; ky++) {
                         int iy = in_pos(oy, ky, g.S, g.PT, g.H);
@@ -207,8 +214,11 @@ static void conv_backward_loops(Emitter *e, const Op *op) {
     const char *R = e->opt.real;
     const int T = e->opt.tile;
     char i1[96], p[128];
+    int open;
+    if (g->no_bias)
+        goto weights;
     emit_line(e, "/* bias: per-lane sums over positions, then over lanes */");
-    int open = emit_loop(e, "co", g->CO);
+    open = emit_loop(e, "co", g->CO);
     emit_line(e, "%s acc[%d];", R, T);
     emit_lanes(e, "acc[$] = 0;");
     emit_open(e, "for (int p = 0; p < %d; p++)", g->OH * g->OW);
@@ -220,7 +230,7 @@ static void conv_backward_loops(Emitter *e, const Op *op) {
     emit_close(e);
     emit_lane_sum(e, g->CO == 1 ? "gb[0]" : "gb[co]", "acc[$]");
     emit_close_loops(e, open);
-
+weights:
     emit_line(e, "/* weights: the same, of dout * in */");
     open = emit_loop(e, "co", g->CO);
     open += emit_loop(e, "ci", g->CI);
@@ -261,8 +271,9 @@ static void conv_backward_unrolled(Emitter *e, const Op *op) {
     char a[32], c[32], zero[32];
     emit_real(e, 0.0, zero);
     emit_lane_loop(e);
-    emit_line(e, "/* bias: per-lane sums over positions, then over lanes */");
-    for (int co = 0; co < g->CO; co++) {
+    if (!g->no_bias)
+        emit_line(e, "/* bias: per-lane sums over positions, then over lanes */");
+    for (int co = 0; co < g->CO && !g->no_bias; co++) {
         sum_begin(e, "gb[%d] += %s", co, zero);
         for (long p = 0; p < (long)g->OH * g->OW; p++)
             sum_term(e, " + dout[%s]", lane(e, co * (long)g->OH * g->OW + p, a));
@@ -429,10 +440,12 @@ static void conv_backward_kernels(Emitter *e, const Op *op) {
     const int T = e->opt.tile;
     const long P = (long)g->OH * g->OW * T; /* one channel of dout */
     char fn[48], a[64], b[64], c[64];
-    emit_line(e, "/* bias: dout summed over positions and lanes */");
-    lenet_gemm_dot bs = {.m = g->CO, .groups = {1, 1}, .width = (int)P, .a_row = P};
-    emit_dot_desc(e, "bias_sum", &bs);
-    emit_line(e, "%s(&bias_sum, dout, gb);", emit_kernel(e, "sum_rows", fn));
+    if (!g->no_bias) {
+        emit_line(e, "/* bias: dout summed over positions and lanes */");
+        lenet_gemm_dot bs = {.m = g->CO, .groups = {1, 1}, .width = (int)P, .a_row = P};
+        emit_dot_desc(e, "bias_sum", &bs);
+        emit_line(e, "%s(&bias_sum, dout, gb);", emit_kernel(e, "sum_rows", fn));
+    }
 
     AxisRun ys[MAX_RUNS], xs[MAX_RUNS];
     int ny = axis_runs_by_tap(g->OH, g->K, g->S, g->PT, g->H, ys);
@@ -470,17 +483,76 @@ static void conv_backward_kernels(Emitter *e, const Op *op) {
         conv_input_scatter(e, g, ys, ny, xs, nx);
 }
 
+/* A grouped convolution (a depthwise one) is its groups' convolutions,
+ * one after another: a loop over the groups whose body is one group's code
+ * in the style, the layer's pointers (w, in, out, ...) moved to the
+ * group's part under the same names. */
+static void grouped(Emitter *e, const Op *op, RenderFn one) {
+    const Geo *g = &op->conv;
+    if (g->groups <= 1) {
+        one(e, op);
+        return;
+    }
+    const char *R = e->opt.real;
+    const int T = e->opt.tile;
+    const bool bwd = op->kind == OP_CONV_GRAD;
+    const long wg = (long)g->CO * g->CI * g->K * g->K, ig = (long)g->CI * g->H * g->W * T,
+               og = (long)g->CO * g->OH * g->OW * T;
+    struct { const char *name; bool writes, used; long step; } ptrs[] = {
+        {"w", false, true, wg},
+        {"bias", false, !bwd && !g->no_bias, g->CO},
+        {"in", false, true, ig},
+        {"out", !bwd, !bwd, og},
+        {"dout", false, bwd, og},
+        {"din", true, bwd && op->need_dinput, ig},
+        {"gw", true, bwd, wg},
+        {"gb", true, bwd && !g->no_bias, g->CO},
+    };
+    emit_line(e, "{ /* %d groups of %d input channel%s to %d output%s, one after another */",
+              g->groups, g->CI, g->CI == 1 ? "" : "s", g->CO, g->CO == 1 ? "" : "s");
+    e->indent++;
+    for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
+        if (ptrs[i].used)
+            emit_line(e, "%s%s *const %s_all = %s;", ptrs[i].writes ? "" : "const ", R,
+                      ptrs[i].name, ptrs[i].name);
+    emit_open(e, "for (int g = 0; g < %d; g++)", g->groups);
+    for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
+        if (ptrs[i].used)
+            emit_line(e, "%s%s *restrict %s = %s_all + g * %ld;", ptrs[i].writes ? "" : "const ",
+                      R, ptrs[i].name, ptrs[i].name, ptrs[i].step);
+    Op one_group = *op;
+    one_group.conv.groups = 1;
+    one(e, &one_group);
+    emit_close(e);
+    emit_close(e);
+}
+
+static void conv_forward_loops_g(Emitter *e, const Op *op) { grouped(e, op, conv_forward_loops); }
+static void conv_backward_loops_g(Emitter *e, const Op *op) { grouped(e, op, conv_backward_loops); }
+static void conv_forward_unrolled_g(Emitter *e, const Op *op) {
+    grouped(e, op, conv_forward_unrolled);
+}
+static void conv_backward_unrolled_g(Emitter *e, const Op *op) {
+    grouped(e, op, conv_backward_unrolled);
+}
+static void conv_forward_kernels_g(Emitter *e, const Op *op) {
+    grouped(e, op, conv_forward_kernels);
+}
+static void conv_backward_kernels_g(Emitter *e, const Op *op) {
+    grouped(e, op, conv_backward_kernels);
+}
+
 const RenderFn render_conv_loops[N_OPS] = {
-    [OP_CONV] = conv_forward_loops,
-    [OP_CONV_GRAD] = conv_backward_loops,
+    [OP_CONV] = conv_forward_loops_g,
+    [OP_CONV_GRAD] = conv_backward_loops_g,
 };
 
 const RenderFn render_conv_unrolled[N_OPS] = {
-    [OP_CONV] = conv_forward_unrolled,
-    [OP_CONV_GRAD] = conv_backward_unrolled,
+    [OP_CONV] = conv_forward_unrolled_g,
+    [OP_CONV_GRAD] = conv_backward_unrolled_g,
 };
 
 const RenderFn render_conv_kernels[N_OPS] = {
-    [OP_CONV] = conv_forward_kernels,
-    [OP_CONV_GRAD] = conv_backward_kernels,
+    [OP_CONV] = conv_forward_kernels_g,
+    [OP_CONV_GRAD] = conv_backward_kernels_g,
 };

@@ -42,6 +42,123 @@ void model_warn_tile(const Model *m, int tile, Diag *d) {
                 m->train.batch, tile, tile - m->train.batch, m->train.batch);
 }
 
+/* The layers each layer reads (inputs[], ins[], in_offs[], in, in_off),
+ * by the names the spec gives: one defined above it, or "input"; none
+ * named: the layer above. */
+static int resolve_inputs(Model *m, int i, Diag *d) {
+    Layer *l = &m->layers[i];
+    if (l->n_inputs == 0) {
+        l->inputs[0] = i - 1; /* INPUT_IMAGE for the first */
+    }
+    for (int j = 0; j < l->n_inputs; j++) {
+        const char *want = l->input_names[j];
+        int k = strcmp(want, "input") == 0 ? INPUT_IMAGE : -2;
+        for (int q = 0; q < m->n_layers && k == -2; q++)
+            if (strcmp(m->layers[q].name, want) == 0)
+                k = q;
+        if (k == -2)
+            return error_at(d, l->input_line[j], l->input_col[j],
+                            "%s: no layer is named '%s'",
+                            l->name, want);
+        if (k >= i)
+            return error_at(d, l->input_line[j], l->input_col[j],
+                            "%s: '%s' is %s (line %d): a layer takes the output of one above it",
+                            l->name, want, k == i ? "this layer" : "defined below",
+                            m->layers[k].line);
+        l->inputs[j] = k;
+    }
+    const int n = l->n_inputs ? l->n_inputs : 1;
+    for (int j = 0; j < n; j++) {
+        const int k = l->inputs[j];
+        l->ins[j] = k == INPUT_IMAGE ? m->input : m->layers[k].out;
+        l->in_offs[j] = k == INPUT_IMAGE ? 0 : m->layers[k].out_off;
+    }
+    l->in = l->ins[0];
+    l->in_off = l->in_offs[0];
+    return 0;
+}
+
+/* Layer l's inputs, however many (a layer that names none has one). */
+static int inputs_of(const Layer *l) { return l->n_inputs ? l->n_inputs : 1; }
+
+/* Who reads what, and so what backward computes: which outputs reach the
+ * logits, which layers have something trained at or before them
+ * (need_backward) and need their inputs' gradients (need_dinput); an
+ * output nobody reads is likely a mistake. */
+static int trace_users(Model *m, Diag *d) {
+    for (int i = 0; i < m->n_layers; i++)
+        m->layers[i].users = 0;
+    for (int i = 0; i < m->n_layers; i++)
+        for (int j = 0; j < inputs_of(&m->layers[i]); j++)
+            if (m->layers[i].inputs[j] != INPUT_IMAGE)
+                m->layers[m->layers[i].inputs[j]].users++;
+    for (int i = m->n_layers - 1; i >= 0; i--) {
+        Layer *l = &m->layers[i];
+        l->reaches_loss = i == m->n_layers - 1;
+        for (int k = i + 1; k < m->n_layers && !l->reaches_loss; k++)
+            for (int j = 0; j < inputs_of(&m->layers[k]); j++)
+                l->reaches_loss |= m->layers[k].inputs[j] == i && m->layers[k].reaches_loss;
+        if (l->users > MAX_USERS)
+            return error_at(d, l->line, l->col, "%s: its output is read by %d layers (at most %d)",
+                            l->name, l->users, MAX_USERS);
+        if (!l->users && i < m->n_layers - 1)
+            warn_at(d, l->line, l->col,
+                    "%s: no layer reads its output (the logits are the last layer's)", l->name);
+    }
+    /* trained at or before: its own trainable tensors, or an input's */
+    for (int i = 0; i < m->n_layers; i++) {
+        Layer *l = &m->layers[i];
+        bool before = false;
+        for (int j = 0; j < inputs_of(l); j++)
+            before |= l->inputs[j] != INPUT_IMAGE && m->layers[l->inputs[j]].need_backward;
+        l->need_dinput = before;
+        l->need_backward = (before || layer_params(l, true) > 0) && l->reaches_loss;
+    }
+    return 0;
+}
+
+/* Where each backward writes its inputs' gradients (din_offs): for each
+ * output, one reader writes into its place (a view must: its output is
+ * that place), the others into places of their own after the activations
+ * (act: their end, grown), summed into it before its backward. */
+static int place_gradients(Model *m, long *act, Diag *d) {
+    for (int i = 0; i < m->n_layers; i++)
+        m->layers[i].n_grad_sums = 0;
+    for (int p = INPUT_IMAGE; p < m->n_layers; p++) {
+        Layer *pl = p == INPUT_IMAGE ? NULL : &m->layers[p];
+        const long place = pl ? pl->out_off : 0;
+        const long size = shape_size(pl ? pl->out : m->input);
+        /* the readers whose backward writes a gradient of p's output */
+        bool placed = false;
+        for (int pass = 0; pass < 2; pass++) /* views first: they must have the place */
+            for (int i = p + 1; i < m->n_layers; i++) {
+                Layer *l = &m->layers[i];
+                if (l->kind->view != (pass == 0))
+                    continue;
+                for (int j = 0; j < inputs_of(l); j++) {
+                    if (l->inputs[j] != p)
+                        continue;
+                    const bool writes = l->need_backward && l->need_dinput;
+                    if (!writes || !pl || !pl->need_backward || !placed) {
+                        /* nobody needs p's gradient, or the first writer */
+                        l->din_offs[j] = place;
+                        placed |= writes && pl && pl->need_backward;
+                        continue;
+                    }
+                    if (l->kind->view)
+                        return error_at(d, l->line, l->col,
+                                        "%s: %s's output is already seen another way by "
+                                        "another layer: read that one instead",
+                                        l->name, pl->name);
+                    l->din_offs[j] = *act;
+                    pl->grad_sums[pl->n_grad_sums++] = *act;
+                    *act += size;
+                }
+            }
+    }
+    return 0;
+}
+
 int model_infer(Model *m, Diag *d) {
     Shape s = {m->in_c, m->in_h + 2 * m->pad, m->in_w + 2 * m->pad, false};
     m->input = s;
@@ -49,13 +166,12 @@ int model_infer(Model *m, Diag *d) {
         return error_at(d, 0, 0, "input of %ld values exceeds the limit of %ld", shape_size(s),
                         MAX_TENSOR);
     long act = shape_size(s), params = 0;
-    long in_off = 0, sums = 0;
+    long sums = 0;
     int part = 0;
-    bool seen_trainable = false;
     for (int i = 0; i < m->n_layers; i++) {
         Layer *l = &m->layers[i];
-        l->in = s;
-        l->in_off = in_off;
+        if (resolve_inputs(m, i, d))
+            return -1;
         l->n_tensors = 0;
         if (l->kind->infer(l, d))
             return -1;
@@ -72,9 +188,6 @@ int model_infer(Model *m, Diag *d) {
             return error_at(d, l->line, l->col,
                             "%s: the model exceeds the limit of %ld parameters", l->name,
                             MAX_PARAMS);
-        l->need_dinput = seen_trainable;
-        seen_trainable |= layer_params(l, true) > 0;
-        l->need_backward = seen_trainable;
         if (l->kind->view) {
             l->out_off = l->in_off; /* same memory, seen another way */
         } else {
@@ -93,9 +206,16 @@ int model_infer(Model *m, Diag *d) {
             sums += l->sums;
         }
         l->part = part;
-        in_off = l->out_off;
         s = l->out;
     }
+    if (trace_users(m, d) || place_gradients(m, &act, d))
+        return -1;
+    if (act > MAX_PARAMS)
+        return error_at(d, 0, 0, "activations exceed the limit of %ld values per sample",
+                        MAX_PARAMS);
+    bool seen_trainable = false;
+    for (int i = 0; i < m->n_layers; i++)
+        seen_trainable |= layer_params(&m->layers[i], true) > 0 && m->layers[i].reaches_loss;
     const Layer *last = &m->layers[m->n_layers - 1];
     if (!s.flat)
         return error_at(d, last->line, last->col,
@@ -217,13 +337,36 @@ long layer_macs(const Layer *l, bool backward) {
     return (layer_params(l, true) ? fwd : 0) + (l->need_dinput ? fwd : 0);
 }
 
+/* Whether some layer reads another than the one above it (the summary
+ * then says what each reads, as Keras' does of a functional model). */
+static bool is_graph(const Model *m) {
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i].n_inputs)
+            return true;
+    return false;
+}
+
+/* "stem, a2" (the names of l's inputs), into sb */
+static void inputs_str(const Model *m, const Layer *l, StrBuf *sb) {
+    for (int j = 0; j < inputs_of(l); j++)
+        sb_printf(sb, "%s%s", j ? ", " : "",
+                  l->inputs[j] == INPUT_IMAGE ? "input" : m->layers[l->inputs[j]].name);
+}
+
 void model_summary(const Model *m, StrBuf *out) {
-    static const char *rule =
-        "_________________________________________________________________\n";
-    static const char *thick =
-        "=================================================================\n";
+    const bool graph = is_graph(m);
+    const char *rule = graph ? "__________________________________________________________________"
+                               "______________________________\n"
+                             : "_________________________________________________________________\n";
+    const char *thick = graph ? "================================================================="
+                                "===============================\n"
+                              : "=================================================================\n";
     sb_printf(out, "Model: \"%s\"\n%s", m->name, rule);
-    sb_printf(out, " %-28s%-26s%s\n%s", "Layer (type)", "Output Shape", "Param #", thick);
+    if (graph)
+        sb_printf(out, " %-28s%-26s%-12s%s\n%s", "Layer (type)", "Output Shape", "Param #",
+                  "Connected to", thick);
+    else
+        sb_printf(out, " %-28s%-26s%s\n%s", "Layer (type)", "Output Shape", "Param #", thick);
     char shape[64], label[96], count[32];
     snprintf(shape, sizeof shape, "(None, %d, %d, %d)", m->input.h, m->input.w, m->input.c);
     snprintf(label, sizeof label, "input (InputLayer)");
@@ -236,7 +379,14 @@ void model_summary(const Model *m, StrBuf *out) {
             snprintf(shape, sizeof shape, "(None, %d, %d, %d)", l->out.h, l->out.w, l->out.c);
         snprintf(label, sizeof label, "%s (%s)", l->name, l->kind->keras);
         group_digits(layer_params(l, false), count, sizeof count);
-        sb_printf(out, " %-27s %-25s %s\n", label, shape, count);
+        if (graph) {
+            StrBuf from = {0};
+            inputs_str(m, l, &from);
+            sb_printf(out, " %-27s %-25s %-11s %s\n", label, shape, count, from.data);
+            sb_free(&from);
+        } else {
+            sb_printf(out, " %-27s %-25s %s\n", label, shape, count);
+        }
         if (i + 1 < m->n_layers)
             sb_puts(out, "\n");
     }
@@ -275,14 +425,18 @@ char *model_summary_json(const Model *m) {
         const Layer *l = &m->layers[i];
         StrBuf desc = {0};
         l->kind->describe(l, &desc);
-        json_t *modules = json_array();
+        json_t *modules = json_array(), *inputs = json_array();
         if (l->kind->torch)
             l->kind->torch(l, modules);
+        for (int j = 0; j < inputs_of(l); j++)
+            json_array_append_new(inputs, json_string(l->inputs[j] == INPUT_IMAGE
+                                                          ? "input"
+                                                          : m->layers[l->inputs[j]].name));
         json_array_append_new(
-            layers, json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:o}", "name", l->name, "kind",
-                              l->kind->kind, "keras", l->kind->keras, "describe", desc.data,
-                              "output", shape_json(l->out), "params",
-                              (json_int_t)layer_params(l, false), "torch", modules));
+            layers, json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:o}", "name", l->name,
+                              "kind", l->kind->kind, "keras", l->kind->keras, "describe",
+                              desc.data, "inputs", inputs, "output", shape_json(l->out),
+                              "params", (json_int_t)layer_params(l, false), "torch", modules));
         sb_free(&desc);
         for (int k = 0; k < l->n_tensors; k++) {
             const LayerTensor *t = &l->tensors[k];

@@ -293,6 +293,39 @@ static int read_name(const YNode *v, char out[MAX_NAME], Diag *d) {
     return 0;
 }
 
+/* A layer's input as the spec names it: checked as a name here, found
+ * (above the layer) by model_infer. */
+static int read_input_name(const YNode *v, Layer *l, Diag *d) {
+    char buf[48];
+    if (l->n_inputs == MAX_INPUTS)
+        return error_at(d, v->line, v->col, "more than %d inputs", MAX_INPUTS);
+    if (v->kind != Y_SCALAR)
+        return error_at(d, v->line, v->col, "an input must be a layer's name, got %s",
+                        kind_name(v));
+    const char *why = identifier_problem(v->text);
+    if (why)
+        return error_at(d, v->line, v->col, "input '%s' %s", printable(v->text, buf), why);
+    snprintf(l->input_names[l->n_inputs], MAX_NAME, "%s", v->text);
+    l->input_line[l->n_inputs] = v->line;
+    l->input_col[l->n_inputs] = v->col;
+    l->n_inputs++;
+    return 0;
+}
+
+int spec_inputs(Layer *l, const YNode *params, Diag *d) {
+    const YNode *v = spec_get(params, "inputs");
+    if (!v)
+        return error_at(d, l->line, l->col, "%s needs inputs: [A, B, ...], the layers it takes",
+                        l->kind->kind);
+    if (v->kind != Y_SEQ || v->n < 2)
+        return error_at(d, v->line, v->col,
+                        "inputs must be a list of at least two layers' names, [A, B, ...]");
+    for (int i = 0; i < v->n; i++)
+        if (read_input_name(v->items[i], l, d))
+            return -1;
+    return 0;
+}
+
 /* ---- sections ---------------------------------------------------------- */
 
 static int parse_pair(const YNode *v, const char *key, float lo_hi[2], Diag *d) {
@@ -518,7 +551,27 @@ static int parse_layer(const YNode *item, Layer *l, Diag *d) {
     const YNode *name = spec_get(params, "name");
     if (name && read_name(name, l->name, d))
         return -1;
-    return l->kind->parse(l, params, d);
+    /* `input: NAME` is every kind's but a merge's: read here, and the
+     * kind's parser sees the other keys */
+    const int in = key_index(params, "input");
+    if (in < 0)
+        return l->kind->parse(l, params, d);
+    const YNode *k = params->items[in], *v = params->items[in + 1];
+    if (l->kind->merges)
+        return error_at(d, k->line, k->col, "%s takes inputs: [A, B, ...], not input",
+                        l->kind->kind);
+    if (read_input_name(v, l, d))
+        return -1;
+    YNode rest = *params;
+    YNode *items[params->n];
+    rest.items = items;
+    rest.n = 0;
+    for (int i = 0; i < params->n; i += 2)
+        if (i != in) {
+            items[rest.n++] = params->items[i];
+            items[rest.n++] = params->items[i + 1];
+        }
+    return l->kind->parse(l, &rest, d);
 }
 
 static int parse_layers(const YNode *list, Model *m, Diag *d) {
@@ -557,6 +610,9 @@ static int parse_layers(const YNode *list, Model *m, Diag *d) {
         const char *what = name ? "layer name" : "this layer's default name";
         if (strcmp(l->name, m->name) == 0)
             return error_at(d, line, col, "%s '%s' is the model's name", what, l->name);
+        if (strcmp(l->name, "input") == 0)
+            return error_at(d, line, col, "%s 'input' names the model's input (input: input)",
+                            what);
         for (int j = 0; j < i; j++)
             if (strcmp(m->layers[j].name, l->name) == 0)
                 return error_at(d, line, col, "%s '%s' is already used by the layer at line %d",

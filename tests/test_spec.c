@@ -686,7 +686,7 @@ START_TEST(load_file_errors) {
     d = (Diag){.file = "bad.yaml"};
     ck_assert_int_eq(test_load_spec(path, &m, &d), -1);
     ck_assert_str_eq(d.msg, "bad.yaml:3:12: error: unknown key 'filtres' in conv layer "
-                            "(expected name, filters, kernel, stride, padding, activation, alpha)\n"
+                            "(expected name, filters, kernel, stride, padding, activation, alpha, use_bias)\n"
                             "      - conv: {filtres: 6, kernel: 3}\n"
                             "               ^");
     ck_assert_ptr_null(d.src);
