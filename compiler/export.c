@@ -68,6 +68,27 @@ static bool folds_into(const Layer *p, int C) {
            w->size % C == 0;
 }
 
+/* Whether the new model em keeps a layer of this name. */
+static bool kept(const Model *em, const char *name) {
+    for (int k = 0; k < em->n_layers; k++)
+        if (!strcmp(em->layers[k].name, name))
+            return true;
+    return false;
+}
+
+/* Whether l is the only reader of its input (and reads a layer's): then
+ * it can be folded into it. A batchnorm after a layer in front of it
+ * folds into it along the chain (m's layers, each of one reader). */
+static bool only_reader(const Model *m, const Layer *l) {
+    int k = l->inputs[0];
+    while (k != INPUT_IMAGE && m->layers[k].users == 1) {
+        if (!m->layers[k].kind->inference_affine)
+            return true;
+        k = m->layers[k].inputs[0];
+    }
+    return false;
+}
+
 /* The model the export computes, and its weights (*out, malloc'd): each
  * layer with an inference_affine map (batchnorm) folded into the conv or
  * dense layer before it where it can be (w *= scale, bias = bias * scale
@@ -84,16 +105,30 @@ int export_fold(const Model *m, const float *params, Model *em, float **out) {
     memcpy(p, params, sizeof *p * (size_t)m->n_params);
     for (int i = 0; i < m->n_layers; i++) {
         const Layer *l = &m->layers[i];
+        /* the new model names every input: a folded layer's readers read
+         * what it was folded into */
+        Layer el = *l;
+        el.n_inputs = l->n_inputs ? l->n_inputs : 1;
+        for (int j = 0; j < el.n_inputs; j++) {
+            const int k = l->inputs[j];
+            const Layer *from = k == INPUT_IMAGE ? NULL : &m->layers[k];
+            while (from && from->kind->inference_affine && !kept(em, from->name))
+                from = from->inputs[0] == INPUT_IMAGE ? NULL : &m->layers[from->inputs[0]];
+            snprintf(el.input_names[j], MAX_NAME, "%s", from ? from->name : "input");
+        }
         if (!l->kind->inference_affine) {
-            em->layers[em->n_layers++] = *l;
+            em->layers[em->n_layers++] = el;
             continue;
         }
         const int C = l->in.c;
         l->kind->inference_affine(l, p, scale, shift);
-        /* what computes its input: the last layer kept (those left out
-         * between are affine maps folded into it) */
-        const Layer *prev = em->n_layers ? &em->layers[em->n_layers - 1] : NULL;
-        const bool fold = prev && folds_into(prev, C);
+        /* what computes its input, if it reads nothing else: a layer kept
+         * (affine maps between are folded into it) */
+        const Layer *prev = NULL;
+        for (int k = 0; k < em->n_layers; k++)
+            if (!strcmp(em->layers[k].name, el.input_names[0]))
+                prev = &em->layers[k];
+        const bool fold = prev && folds_into(prev, C) && only_reader(m, l);
         const LayerTensor *w = tensor_named(fold ? prev : l, "weight");
         const LayerTensor *b = tensor_named(fold ? prev : l, "bias");
         const long row = w->size / C;
@@ -108,7 +143,7 @@ int export_fold(const Model *m, const float *params, Model *em, float **out) {
             }
         }
         if (!fold)
-            em->layers[em->n_layers++] = *l;
+            em->layers[em->n_layers++] = el;
     }
     Diag d = {0};
     if (model_infer(em, &d))

@@ -391,13 +391,17 @@ END_TEST
 /* The standalone export (--inference): one C99 file with the weights
  * compiled in, built with nothing but `cc -std=c99` (and libm for tanh and
  * sigmoid), classifies every t10k image as the JIT (what `lenetc eval`
- * runs) does: the seed's LeNet, and every_kind, whose batchnorms are folded
- * into the conv before one and kept as a scale and shift after a sigmoid. */
+ * runs) does: the seed's LeNet, every_kind, whose batchnorms are folded
+ * into the conv before one and kept as a scale and shift after a sigmoid,
+ * and a graph (tests/graph/mnist_residual.yaml). */
 static const struct {
     const char *spec, *name, *upper, *libs, *limit;
 } exported[] = {
     {"models/lenet5.yaml", "lenet5", "LENET5", "", "2000"},
     {"tests/models/every_kind.yaml", "every_kind", "EVERY_KIND", " -lm", "6400"},
+    /* a graph: a residual add, a batchnorm folded, one kept after an add,
+     * a depthwise conv, a concat of two branches, global pooling */
+    {"tests/graph/mnist_residual.yaml", "mnist_residual", "MNIST_RESIDUAL", "", "30000"},
 };
 
 START_TEST(test_inference_export_matches_eval) {
@@ -1339,7 +1343,7 @@ Suite *e2e_suite(void) {
     tcase_add_test(tc, test_parallel_evaluate);
     tcase_add_loop_test(tc, test_unrolled_matches_loops, 0, 2);
     tcase_add_test(tc, test_same_seed_same_weights);
-    tcase_add_loop_test(tc, test_inference_export_matches_eval, 0, 2);
+    tcase_add_loop_test(tc, test_inference_export_matches_eval, 0, 3);
     tcase_add_test(tc, test_validation_split);
     tcase_add_test(tc, test_checkpoint_as_weights);
     tcase_add_test(tc, test_progress_bar_and_log);
