@@ -293,10 +293,11 @@ START_TEST(test_folders) {
     ck_assert_str_eq(train.class_names[0], "a");
     ck_assert_str_eq(train.class_names[2], "c");
     ck_assert_str_eq(train.format, "image folders");
-    const uint8_t labels[6] = {0, 0, 1, 1, 2, 2}, test_labels[3] = {0, 1, 2};
+    /* the classes in turn: a/img0, b/img0, c/img0, a/img1, b/img1, c/img1 */
+    const uint8_t labels[6] = {0, 1, 2, 0, 1, 2}, test_labels[3] = {0, 1, 2};
     ck_assert_mem_eq(train.labels, labels, 6);
     ck_assert_mem_eq(test.labels, test_labels, 3);
-    /* image 0 (a/img0.png, 6x5 RGB) shrunk to 4x4; image 3 (b/img1.png,
+    /* image 0 (a/img0.png, 6x5 RGB) shrunk to 4x4; image 4 (b/img1.png,
      * 3x3 gray) grown and made RGB: as lenet_fit_pixels makes them */
     uint8_t src[6 * 5 * 3], want[4 * 4 * 3];
     pattern(src, 6, 5, 3, 0, 0);
@@ -304,7 +305,7 @@ START_TEST(test_folders) {
     ck_assert_mem_eq(train.images, want, 48);
     pattern(src, 3, 3, 1, 1, 1);
     lenet_fit_pixels(src, 3, 3, 1, want, 4, 4, 3);
-    ck_assert_mem_eq(train.images + 3 * 48, want, 48);
+    ck_assert_mem_eq(train.images + 4 * 48, want, 48);
     ck_assert(want[0] == want[1] && want[1] == want[2]);
     ck_assert_msg(strstr(train.note, "cache written to") && strstr(train.note, ".lenetc-cache"),
                   "%s", train.note);

@@ -2,7 +2,9 @@
  * ImageFolder): PART/<class>/<image>.png|.jpg|.jpeg.
  *
  * Classes are the folder names in strcmp order, images in strcmp order in
- * each. Names starting with '.' are hidden and left out (say .DS_Store);
+ * each; the set takes the classes in turn (each one's first image, then
+ * each one's second...), so that its first N images (--limit N) hold every
+ * class in about its share, as a shuffled set's do. Names starting with '.' are hidden and left out (say .DS_Store);
  * anything else that is not a class folder, or not a .png, .jpg or .jpeg
  * file in one, is an error, as is a class folder without images: nothing
  * is skipped without a word.
@@ -300,6 +302,34 @@ static int is_utf8(const char *s) {
 }
 
 /* Class folders of dir and their images. */
+/* e's n entries, in runs of one class each (0, 1, ... k - 1), reordered
+ * to take the classes in turn, each in its own order. */
+static int interleave(entry *e, int n, int k) {
+    if (n < 1 || k < 1)
+        return 0;
+    entry *by = malloc(sizeof *by * (size_t)n);
+    int *first = calloc((size_t)k + 1, sizeof *first), *taken = calloc((size_t)k, sizeof *taken);
+    if (!by || !first || !taken) {
+        free(by);
+        free(first);
+        free(taken);
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        first[e[i].label + 1]++;
+    for (int c = 0; c < k; c++)
+        first[c + 1] += first[c];
+    for (int m = 0; m < n;)
+        for (int c = 0; c < k; c++)
+            if (first[c] + taken[c] < first[c + 1])
+                by[m++] = e[first[c] + taken[c]++];
+    memcpy(e, by, sizeof *e * (size_t)n);
+    free(by);
+    free(first);
+    free(taken);
+    return 0;
+}
+
 static int scan(const char *dir, int classes, names *cls, entry **out, int *count,
                 lenet_error *err) {
     if (list_dir(dir, cls, err))
@@ -385,6 +415,13 @@ static int scan(const char *dir, int classes, names *cls, entry **out, int *coun
     fail_class:
         free_names(&files);
         free(cdir);
+        for (int i = 0; i < n; i++)
+            free(e[i].path);
+        free(e);
+        return -1;
+    }
+    if (interleave(e, n, cls->n)) {
+        lenet_set_error(err, "%s: out of memory", dir);
         for (int i = 0; i < n; i++)
             free(e[i].path);
         free(e);
