@@ -56,10 +56,16 @@ static int resolve_inputs(Model *m, int i, Diag *d) {
         for (int q = 0; q < m->n_layers && k == -2; q++)
             if (strcmp(m->layers[q].name, want) == 0)
                 k = q;
-        if (k == -2)
+        if (k == -2) {
+            /* what it can read: the model's input and the layers above */
+            char names[256] = "input";
+            for (int q = 0; q < i && strlen(names) + MAX_NAME + 8 < sizeof names; q++)
+                snprintf(names + strlen(names), sizeof names - strlen(names), ", %s",
+                         m->layers[q].name);
             return error_at(d, l->input_line[j], l->input_col[j],
-                            "%s: no layer is named '%s'",
-                            l->name, want);
+                            "%s: no layer is named '%s' (it can read %s)", l->name, want,
+                            names);
+        }
         if (k >= i)
             return error_at(d, l->input_line[j], l->input_col[j],
                             "%s: '%s' is %s (line %d): a layer takes the output of one above it",
@@ -130,6 +136,7 @@ static int place_gradients(Model *m, long *act, Diag *d) {
         const long size = shape_size(pl ? pl->out : m->input);
         /* the readers whose backward writes a gradient of p's output */
         bool placed = false;
+        const Layer *view = NULL; /* the view that has the place */
         for (int pass = 0; pass < 2; pass++) /* views first: they must have the place */
             for (int i = p + 1; i < m->n_layers; i++) {
                 Layer *l = &m->layers[i];
@@ -143,13 +150,14 @@ static int place_gradients(Model *m, long *act, Diag *d) {
                         /* nobody needs p's gradient, or the first writer */
                         l->din_offs[j] = place;
                         placed |= writes && pl && pl->need_backward;
+                        view = l->kind->view && !view ? l : view;
                         continue;
                     }
                     if (l->kind->view)
                         return error_at(d, l->line, l->col,
-                                        "%s: %s's output is already seen another way by "
-                                        "another layer: read that one instead",
-                                        l->name, pl->name);
+                                        "%s: %s's output is already seen this way by %s: "
+                                        "read %s instead",
+                                        l->name, pl->name, view->name, view->name);
                     l->din_offs[j] = *act;
                     pl->grad_sums[pl->n_grad_sums++] = *act;
                     *act += size;

@@ -797,10 +797,26 @@ START_TEST(warnings) {
     model_warn_tile(&m, 8, &d);
     ck_assert_str_eq(d.warnings, "");
     model_free(&m);
+    /* a graph's output that no layer reads (its backward is left out: the
+     * conv's weights get no gradient, and the model trains without it) */
+    static const char branch[] = INPUT "layers:\n"
+                                 "  - conv: {name: a, filters: 2, kernel: 3}\n"
+                                 "  - conv: {name: unused, filters: 2, kernel: 3}\n"
+                                 "  - flatten: {input: a}\n"
+                                 "  - dense: 2\n";
+    ck_assert_int_eq(parse(branch, "net", &m, &d), 0);
+    ck_assert_int_eq(d.n_warnings, 1);
+    ck_assert_str_eq(d.warnings, "t.yaml:4:5: warning: unused: no layer reads its output (the "
+                                 "logits are the last layer's)\n"
+                                 "      - conv: {name: unused, filters: 2, kernel: 3}\n"
+                                 "        ^\n");
+    ck_assert(!m.layers[1].need_backward && m.layers[0].need_backward && m.layers[0].users == 2);
+    model_free(&m);
     /* the shipped models have none */
     static const char *const shipped[] = {"models/lenet5.yaml", "models/lenet5-classic.yaml",
                                           "models/lenet5-plus.yaml", "models/fashion-plus.yaml",
-                                          "models/color-mnist.yaml"};
+                                          "models/color-mnist.yaml", "models/resnet8.yaml",
+                                          "models/ds-cnn.yaml"};
     for (size_t i = 0; i < sizeof shipped / sizeof shipped[0]; i++) {
         Diag f = {.file = shipped[i]};
         ck_assert_msg(test_load_spec(shipped[i], &m, &f) == 0, "%s", f.msg);
