@@ -290,6 +290,87 @@ START_TEST(test_every_kind_both_paths) {
 }
 END_TEST
 
+/* The bytes of a file, which must exist. */
+static char *file_bytes(const char *path, size_t *len) {
+    Diag d = {.file = path};
+    char *s = read_file(path, 1u << 28, len, &d);
+    ck_assert_msg(s != NULL, "%s", d.msg);
+    return s;
+}
+
+static bool same_file(const char *a, const char *b) {
+    size_t na, nb;
+    char *x = file_bytes(a, &na), *y = file_bytes(b, &nb);
+    const bool same = na == nb && memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+/* A graph (tests/graph/mnist_residual.yaml: shortcuts, an output read by
+ * two layers, batchnorms, a depthwise conv, a concat) trains to the same
+ * weights on 1, 2 and 3 threads, bit for bit, and when checkpointed on 3
+ * threads after an epoch and resumed on 1; the emitted trainer (gcc) to
+ * within 1e-5 of the JIT's; --val validates it. */
+START_TEST(test_graph_paths_threads_resume) {
+    static char out[1 << 16];
+    const char *spec = "tests/graph/mnist_residual.yaml", *T = test_tmpdir();
+    const char *steps = "--limit 3200 --epochs 2 --quiet";
+    char cmd[2048], dir[256], w[4][256], ck[256];
+    for (int t = 1; t <= 3; t++) {
+        snprintf(w[t], sizeof w[t], "%s/graph_t%d.safetensors", T, t);
+        snprintf(cmd, sizeof cmd, "./lenetc train %s %s --threads %d --save %s", spec, steps, t,
+                 w[t]);
+        ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    }
+    ck_assert_msg(same_file(w[1], w[2]) && same_file(w[2], w[3]),
+                  "1, 2 and 3 threads train the graph to other weights");
+    snprintf(ck, sizeof ck, "%s/graph_ck.safetensors", T);
+    snprintf(w[0], sizeof w[0], "%s/graph_resumed.safetensors", T);
+    unlink(ck);
+    snprintf(cmd, sizeof cmd,
+             "./lenetc train %s --limit 3200 --epochs 1 --quiet --threads 3 --checkpoint %s && "
+             "./lenetc train %s %s --threads 1 --checkpoint %s --resume %s --save %s",
+             spec, ck, spec, steps, ck, ck, w[0]);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(same_file(w[0], w[2]), "resumed on 1 thread: other weights than 2 threads");
+
+    snprintf(dir, sizeof dir, "%s/graph_emitted", T);
+    const char *cflags = getenv("LENETC_GEN_CFLAGS");
+    snprintf(cmd, sizeof cmd,
+             "./lenetc %s -o %s && make -s -C %s%s%s%s && "
+             "%s/mnist_residual-train %s --threads 2 --save %s/emitted.safetensors",
+             spec, dir, dir, cflags ? " CFLAGS='" : "", cflags ? cflags : "", cflags ? "'" : "",
+             dir, steps, dir);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    JitModel j;
+    jit_model(&j, spec, STYLE_KERNELS);
+    const size_t n = j.lm->n_params;
+    float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    lenet_error err;
+    char we[300];
+    snprintf(we, sizeof we, "%s/emitted.safetensors", dir);
+    ck_assert_msg(lenet_load_safetensors(j.lm, a, w[2], &err) == 0, "%s", err.msg);
+    ck_assert_msg(lenet_load_safetensors(j.lm, b, we, &err) == 0, "%s", err.msg);
+    double worst = 0;
+    for (size_t i = 0; i < n; i++)
+        worst = fmax(worst, fabs((double)a[i] - b[i]));
+    ck_assert_msg(worst <= 1e-5, "JIT and emitted trainer differ by %g", worst);
+    free(a);
+    free(b);
+    jit_model_free(&j);
+
+    snprintf(cmd, sizeof cmd, "./lenetc train %s --limit 3200 --epochs 1 --val 640", spec);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    double val_acc = 0, test_acc = 0;
+    const char *line = strstr(out, "epoch 1/1 ");
+    ck_assert_msg(line && strstr(line, "val_acc=") && strstr(line, "test_acc="), "%s", out);
+    sscanf(strstr(line, "val_acc="), "val_acc=%lf", &val_acc);
+    sscanf(strstr(line, "test_acc="), "test_acc=%lf", &test_acc);
+    ck_assert_msg(val_acc > 0.15 && test_acc > 0.15, "%s", out); /* chance: 0.1 */
+}
+END_TEST
+
 /* The JIT path trains the seed network to the seed's recipe: >= 97.0% on
  * t10k after 2 epochs (tcc code is slower: this takes minutes). */
 START_TEST(test_jit_two_epochs) {
@@ -1344,6 +1425,7 @@ Suite *e2e_suite(void) {
     tcase_add_loop_test(tc, test_unrolled_matches_loops, 0, 2);
     tcase_add_test(tc, test_same_seed_same_weights);
     tcase_add_loop_test(tc, test_inference_export_matches_eval, 0, 3);
+    tcase_add_test(tc, test_graph_paths_threads_resume);
     tcase_add_test(tc, test_validation_split);
     tcase_add_test(tc, test_checkpoint_as_weights);
     tcase_add_test(tc, test_progress_bar_and_log);
