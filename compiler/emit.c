@@ -20,6 +20,12 @@ static void layer_comment(Emitter *e, const Layer *l, const char *pass) {
     shape_str(l->out, out, sizeof out);
     sb_printf(e->out, "\n/* %s %s: %s\n *   in %s -> out %s (C x H x W, %d samples innermost)", l->name,
               pass, desc.data, in, out, e->opt.tile);
+    /* a layer that names what it reads: which is which */
+    for (int j = 0; j < l->n_inputs; j++) {
+        shape_str(l->ins[j], in, sizeof in);
+        sb_printf(e->out, "%s%s: %s %s", j ? ", " : "\n *   ", input_var("in", j),
+                  l->input_names[j], in);
+    }
     for (int i = 0; i < l->n_tensors; i++) {
         const LayerTensor *t = &l->tensors[i];
         sb_printf(e->out, "%s%s params[%ld..%ld)", i ? ", " : "\n *   ", t->name, t->off,

@@ -116,6 +116,10 @@ int export_fold(const Model *m, const float *params, Model *em, float **out) {
                 from = from->inputs[0] == INPUT_IMAGE ? NULL : &m->layers[from->inputs[0]];
             snprintf(el.input_names[j], MAX_NAME, "%s", from ? from->name : "input");
         }
+        /* reading the layer above needs no name (a stack stays one) */
+        const char *above = em->n_layers ? em->layers[em->n_layers - 1].name : "input";
+        if (!l->n_inputs && !strcmp(el.input_names[0], above))
+            el.n_inputs = 0;
         if (!l->kind->inference_affine) {
             em->layers[em->n_layers++] = el;
             continue;

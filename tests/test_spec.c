@@ -816,7 +816,7 @@ START_TEST(warnings) {
     static const char *const shipped[] = {"models/lenet5.yaml", "models/lenet5-classic.yaml",
                                           "models/lenet5-plus.yaml", "models/fashion-plus.yaml",
                                           "models/color-mnist.yaml", "models/resnet8.yaml",
-                                          "models/ds-cnn.yaml"};
+                                          "models/ds-cnn.yaml", "models/resnet8-fashion.yaml"};
     for (size_t i = 0; i < sizeof shipped / sizeof shipped[0]; i++) {
         Diag f = {.file = shipped[i]};
         ck_assert_msg(test_load_spec(shipped[i], &m, &f) == 0, "%s", f.msg);

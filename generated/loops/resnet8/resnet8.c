@@ -401,7 +401,8 @@ static void s1b_bn_forward_sums(const float *restrict acts, const lenet_pass *pa
 }
 
 /* s1 forward: add of stem_relu, s1b_bn
- *   in 16x32x32 -> out 16x32x32 (C x H x W, 16 samples innermost) */
+ *   in 16x32x32 -> out 16x32x32 (C x H x W, 16 samples innermost)
+ *   in: stem_relu 16x32x32, in1: s1b_bn 16x32x32 */
 static void s1_forward(float *restrict acts) {
     const float *restrict in = acts + 835584;
     const float *restrict in1 = acts + 2408448;
@@ -660,6 +661,7 @@ static void s2b_bn_forward_sums(const float *restrict acts, const lenet_pass *pa
 
 /* s2p forward: conv 32@1x1 stride 2, padding valid
  *   in 16x32x32 -> out 32x16x16 (C x H x W, 16 samples innermost)
+ *   in: s1_relu 16x32x32
  *   weight params[19200..19712), bias params[19712..19744) */
 static void s2p_forward(const float *restrict params, float *restrict acts) {
     const float *restrict w = params + 19200;
@@ -694,7 +696,8 @@ static void s2p_forward(const float *restrict params, float *restrict acts) {
 }
 
 /* s2 forward: add of s2p, s2b_bn
- *   in 32x16x16 -> out 32x16x16 (C x H x W, 16 samples innermost) */
+ *   in 32x16x16 -> out 32x16x16 (C x H x W, 16 samples innermost)
+ *   in: s2p 32x16x16, in1: s2b_bn 32x16x16 */
 static void s2_forward(float *restrict acts) {
     const float *restrict in = acts + 4374528;
     const float *restrict in1 = acts + 4112384;
@@ -953,6 +956,7 @@ static void s3b_bn_forward_sums(const float *restrict acts, const lenet_pass *pa
 
 /* s3p forward: conv 64@1x1 stride 2, padding valid
  *   in 32x16x16 -> out 64x8x8 (C x H x W, 16 samples innermost)
+ *   in: s2_relu 32x16x16
  *   weight params[75424..77472), bias params[77472..77536) */
 static void s3p_forward(const float *restrict params, float *restrict acts) {
     const float *restrict w = params + 75424;
@@ -987,7 +991,8 @@ static void s3p_forward(const float *restrict params, float *restrict acts) {
 }
 
 /* s3 forward: add of s3p, s3b_bn
- *   in 64x8x8 -> out 64x8x8 (C x H x W, 16 samples innermost) */
+ *   in 64x8x8 -> out 64x8x8 (C x H x W, 16 samples innermost)
+ *   in: s3p 64x8x8, in1: s3b_bn 64x8x8 */
 static void s3_forward(float *restrict acts) {
     const float *restrict in = acts + 5226496;
     const float *restrict in1 = acts + 5095424;
@@ -1128,7 +1133,8 @@ static void s3_relu_backward(const float *restrict acts, float *restrict dacts) 
 }
 
 /* s3 backward: add of s3p, s3b_bn
- *   in 64x8x8 -> out 64x8x8 (C x H x W, 16 samples innermost) */
+ *   in 64x8x8 -> out 64x8x8 (C x H x W, 16 samples innermost)
+ *   in: s3p 64x8x8, in1: s3b_bn 64x8x8 */
 static void s3_backward(const float *restrict acts, float *restrict dacts) {
     const float *restrict in = acts + 5226496;
     const float *restrict in1 = acts + 5095424;
@@ -1144,6 +1150,7 @@ static void s3_backward(const float *restrict acts, float *restrict dacts) {
 
 /* s3p backward: conv 64@1x1 stride 2, padding valid
  *   in 32x16x16 -> out 64x8x8 (C x H x W, 16 samples innermost)
+ *   in: s2_relu 32x16x16
  *   weight params[75424..77472), bias params[77472..77536) */
 static void s3p_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads) {
     const float *restrict w = params + 75424;
@@ -1575,7 +1582,8 @@ static void s2_relu_backward(const float *restrict acts, float *restrict dacts) 
 }
 
 /* s2 backward: add of s2p, s2b_bn
- *   in 32x16x16 -> out 32x16x16 (C x H x W, 16 samples innermost) */
+ *   in 32x16x16 -> out 32x16x16 (C x H x W, 16 samples innermost)
+ *   in: s2p 32x16x16, in1: s2b_bn 32x16x16 */
 static void s2_backward(const float *restrict acts, float *restrict dacts) {
     const float *restrict in = acts + 4374528;
     const float *restrict in1 = acts + 4112384;
@@ -1591,6 +1599,7 @@ static void s2_backward(const float *restrict acts, float *restrict dacts) {
 
 /* s2p backward: conv 32@1x1 stride 2, padding valid
  *   in 16x32x32 -> out 32x16x16 (C x H x W, 16 samples innermost)
+ *   in: s1_relu 16x32x32
  *   weight params[19200..19712), bias params[19712..19744) */
 static void s2p_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads) {
     const float *restrict w = params + 19200;
@@ -2022,7 +2031,8 @@ static void s1_relu_backward(const float *restrict acts, float *restrict dacts) 
 }
 
 /* s1 backward: add of stem_relu, s1b_bn
- *   in 16x32x32 -> out 16x32x32 (C x H x W, 16 samples innermost) */
+ *   in 16x32x32 -> out 16x32x32 (C x H x W, 16 samples innermost)
+ *   in: stem_relu 16x32x32, in1: s1b_bn 16x32x32 */
 static void s1_backward(const float *restrict acts, float *restrict dacts) {
     const float *restrict in = acts + 835584;
     const float *restrict in1 = acts + 2408448;

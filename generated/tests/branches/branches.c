@@ -142,6 +142,7 @@ static void h1_forward(const float *restrict params, float *restrict acts) {
 
 /* h2 forward: dense 32 -> 5
  *   in 32 -> out 5 (C x H x W, 16 samples innermost)
+ *   in: flat 32
  *   weight params[185..345), bias params[345..350) */
 static void h2_forward(const float *restrict params, float *restrict acts) {
     const float *restrict w = params + 185;
@@ -183,7 +184,8 @@ static void h2_forward(const float *restrict params, float *restrict acts) {
 }
 
 /* g forward: global average pooling of 4x4
- *   in 2x4x4 -> out 2 (C x H x W, 16 samples innermost) */
+ *   in 2x4x4 -> out 2 (C x H x W, 16 samples innermost)
+ *   in: c 2x4x4 */
 static void g_forward(float *restrict acts) {
     const float *restrict in = acts + 576;
     float *restrict out = acts + 1248;
@@ -202,7 +204,8 @@ static void g_forward(float *restrict acts) {
 }
 
 /* p forward: maxpool 2x2 stride 2
- *   in 1x6x6 -> out 1x3x3 (C x H x W, 16 samples innermost) */
+ *   in 1x6x6 -> out 1x3x3 (C x H x W, 16 samples innermost)
+ *   in: input 1x6x6 */
 static void p_forward(float *restrict acts) {
     const float *restrict in = acts;
     float *restrict out = acts + 1280;
@@ -247,7 +250,8 @@ static void p_forward(float *restrict acts) {
 }
 
 /* concat1 forward: concat of h1, h2, g, flat, pf
- *   in 5 -> out 53 (C x H x W, 16 samples innermost) */
+ *   in 5 -> out 53 (C x H x W, 16 samples innermost)
+ *   in: h1 5, in1: h2 5, in2: g 2, in3: flat 32, in4: pf 9 */
 static void concat1_forward(float *restrict acts) {
     const float *restrict in = acts + 1088;
     const float *restrict in1 = acts + 1168;
@@ -539,7 +543,8 @@ static void dense3_backward(const float *restrict params, const float *restrict 
 }
 
 /* concat1 backward: concat of h1, h2, g, flat, pf
- *   in 5 -> out 53 (C x H x W, 16 samples innermost) */
+ *   in 5 -> out 53 (C x H x W, 16 samples innermost)
+ *   in: h1 5, in1: h2 5, in2: g 2, in3: flat 32, in4: pf 9 */
 static void concat1_backward(const float *restrict acts, float *restrict dacts) {
     const float *restrict in = acts + 1088;
     const float *restrict in1 = acts + 1168;
@@ -566,7 +571,8 @@ static void concat1_backward(const float *restrict acts, float *restrict dacts) 
 }
 
 /* g backward: global average pooling of 4x4
- *   in 2x4x4 -> out 2 (C x H x W, 16 samples innermost) */
+ *   in 2x4x4 -> out 2 (C x H x W, 16 samples innermost)
+ *   in: c 2x4x4 */
 static void g_backward(const float *restrict acts, float *restrict dacts) {
     const float *restrict in = acts + 576;
     const float *restrict out = acts + 1248;
@@ -584,6 +590,7 @@ static void g_backward(const float *restrict acts, float *restrict dacts) {
 
 /* h2 backward: dense 32 -> 5
  *   in 32 -> out 5 (C x H x W, 16 samples innermost)
+ *   in: flat 32
  *   weight params[185..345), bias params[345..350) */
 static void h2_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads) {
     const float *restrict w = params + 185;

@@ -4115,7 +4115,8 @@ static void a2_forward(const float *restrict params, float *restrict acts) {
 }
 
 /* sum1 forward: add of a2, stem
- *   in 4x8x8 -> out 4x8x8 (C x H x W, 16 samples innermost) */
+ *   in 4x8x8 -> out 4x8x8 (C x H x W, 16 samples innermost)
+ *   in: a2 4x8x8, in1: stem 4x8x8 */
 static void sum1_forward(float *restrict acts) {
     const float *restrict in = acts + 22528;
     const float *restrict in1 = acts + 2048;
@@ -4723,6 +4724,7 @@ static void down_forward(const float *restrict params, float *restrict acts) {
 
 /* proj forward: conv 6@1x1 stride 2, padding valid
  *   in 4x8x8 -> out 6x4x4 (C x H x W, 16 samples innermost)
+ *   in: r2 4x8x8
  *   weight params[598..622), bias params[622..628) */
 static void proj_forward(const float *restrict params, float *restrict acts) {
     const float *restrict w = params + 598;
@@ -4830,7 +4832,8 @@ static void proj_forward(const float *restrict params, float *restrict acts) {
 }
 
 /* add2 forward: add of down, proj, proj
- *   in 6x4x4 -> out 6x4x4 (C x H x W, 16 samples innermost) */
+ *   in 6x4x4 -> out 6x4x4 (C x H x W, 16 samples innermost)
+ *   in: down 6x4x4, in1: proj 6x4x4, in2: proj 6x4x4 */
 static void add2_forward(float *restrict acts) {
     const float *restrict in = acts + 34816;
     const float *restrict in1 = acts + 36352;
@@ -4843,7 +4846,8 @@ static void add2_forward(float *restrict acts) {
 }
 
 /* concat1 forward: concat of add2, proj
- *   in 6x4x4 -> out 12x4x4 (C x H x W, 16 samples innermost) */
+ *   in 6x4x4 -> out 12x4x4 (C x H x W, 16 samples innermost)
+ *   in: add2 6x4x4, in1: proj 6x4x4 */
 static void concat1_forward(float *restrict acts) {
     const float *restrict in = acts + 37888;
     const float *restrict in1 = acts + 36352;
@@ -4980,7 +4984,8 @@ static void gap1_backward(const float *restrict acts, float *restrict dacts) {
 }
 
 /* concat1 backward: concat of add2, proj
- *   in 6x4x4 -> out 12x4x4 (C x H x W, 16 samples innermost) */
+ *   in 6x4x4 -> out 12x4x4 (C x H x W, 16 samples innermost)
+ *   in: add2 6x4x4, in1: proj 6x4x4 */
 static void concat1_backward(const float *restrict acts, float *restrict dacts) {
     const float *restrict in = acts + 37888;
     const float *restrict in1 = acts + 36352;
@@ -4995,7 +5000,8 @@ static void concat1_backward(const float *restrict acts, float *restrict dacts) 
 }
 
 /* add2 backward: add of down, proj, proj
- *   in 6x4x4 -> out 6x4x4 (C x H x W, 16 samples innermost) */
+ *   in 6x4x4 -> out 6x4x4 (C x H x W, 16 samples innermost)
+ *   in: down 6x4x4, in1: proj 6x4x4, in2: proj 6x4x4 */
 static void add2_backward(const float *restrict acts, float *restrict dacts) {
     const float *restrict in = acts + 34816;
     const float *restrict in1 = acts + 36352;
@@ -5026,6 +5032,7 @@ static void proj_gradient(float *restrict dacts) {
 
 /* proj backward: conv 6@1x1 stride 2, padding valid
  *   in 4x8x8 -> out 6x4x4 (C x H x W, 16 samples innermost)
+ *   in: r2 4x8x8
  *   weight params[598..622), bias params[622..628) */
 static void proj_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads) {
     const float *restrict w = params + 598;
@@ -6872,7 +6879,8 @@ static void r2_backward(const float *restrict acts, float *restrict dacts) {
 }
 
 /* sum1 backward: add of a2, stem
- *   in 4x8x8 -> out 4x8x8 (C x H x W, 16 samples innermost) */
+ *   in 4x8x8 -> out 4x8x8 (C x H x W, 16 samples innermost)
+ *   in: a2 4x8x8, in1: stem 4x8x8 */
 static void sum1_backward(const float *restrict acts, float *restrict dacts) {
     const float *restrict in = acts + 22528;
     const float *restrict in1 = acts + 2048;
