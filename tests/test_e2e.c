@@ -243,6 +243,28 @@ START_TEST(test_emitted_trainer_one_epoch) {
 }
 END_TEST
 
+/* The largest difference between two weight files of spec's model, both
+ * trained: neither is the initial weights. */
+static double weights_differ(const char *spec, const char *wa, const char *wb) {
+    JitModel j;
+    jit_model(&j, spec, STYLE_KERNELS);
+    const size_t n = j.lm->n_params;
+    float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b), *init = calloc(n, sizeof *init);
+    lenet_error err;
+    ck_assert_msg(lenet_load_safetensors(j.lm, a, wa, &err) == 0, "%s", err.msg);
+    ck_assert_msg(lenet_load_safetensors(j.lm, b, wb, &err) == 0, "%s", err.msg);
+    lenet_init_params(j.lm, init, 1);
+    ck_assert(memcmp(init, a, n * sizeof *a) != 0 && memcmp(init, b, n * sizeof *b) != 0);
+    double worst = 0;
+    for (size_t i = 0; i < n; i++)
+        worst = fmax(worst, fabs((double)a[i] - b[i]));
+    free(init);
+    free(a);
+    free(b);
+    jit_model_free(&j);
+    return worst;
+}
+
 /* A spec with every layer kind, optimiser setting, schedule and augmentation
  * trains through the JIT and through the emitted trainer (gcc, which may
  * fuse multiply-adds in the activations' loops where tcc does not) to the
@@ -268,25 +290,8 @@ START_TEST(test_every_kind_both_paths) {
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
     snprintf(cmd, sizeof cmd, "./lenetc train %s %s --save %s", spec, steps, wj);
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
-    JitModel j;
-    jit_model(&j, spec, STYLE_KERNELS);
-    const size_t n = j.lm->n_params;
-    float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
-    lenet_error err;
-    ck_assert_msg(lenet_load_safetensors(j.lm, a, wj, &err) == 0, "%s", err.msg);
-    ck_assert_msg(lenet_load_safetensors(j.lm, b, we, &err) == 0, "%s", err.msg);
-    double worst = 0;
-    for (size_t i = 0; i < n; i++)
-        worst = fmax(worst, fabs((double)a[i] - b[i]));
+    const double worst = weights_differ(spec, wj, we);
     ck_assert_msg(worst <= 1e-5, "JIT and emitted trainer differ by %g after 100 steps", worst);
-    /* and they did train: not the initial weights */
-    float *init = calloc(n, sizeof *init);
-    lenet_init_params(j.lm, init, 1);
-    ck_assert(memcmp(init, a, n * sizeof *a) != 0);
-    free(init);
-    free(a);
-    free(b);
-    jit_model_free(&j);
 }
 END_TEST
 
@@ -343,22 +348,10 @@ START_TEST(test_graph_paths_threads_resume) {
              spec, dir, dir, cflags ? " CFLAGS='" : "", cflags ? cflags : "", cflags ? "'" : "",
              dir, steps, dir);
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
-    JitModel j;
-    jit_model(&j, spec, STYLE_KERNELS);
-    const size_t n = j.lm->n_params;
-    float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
-    lenet_error err;
     char we[300];
     snprintf(we, sizeof we, "%s/emitted.safetensors", dir);
-    ck_assert_msg(lenet_load_safetensors(j.lm, a, w[2], &err) == 0, "%s", err.msg);
-    ck_assert_msg(lenet_load_safetensors(j.lm, b, we, &err) == 0, "%s", err.msg);
-    double worst = 0;
-    for (size_t i = 0; i < n; i++)
-        worst = fmax(worst, fabs((double)a[i] - b[i]));
+    const double worst = weights_differ(spec, w[2], we);
     ck_assert_msg(worst <= 1e-5, "JIT and emitted trainer differ by %g", worst);
-    free(a);
-    free(b);
-    jit_model_free(&j);
 
     snprintf(cmd, sizeof cmd, "./lenetc train %s --limit 3200 --epochs 1 --val 640", spec);
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
