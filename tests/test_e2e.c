@@ -1185,6 +1185,31 @@ START_TEST(test_target_option) {
 }
 END_TEST
 
+/* lenetc-torch to-torch, then from-torch, of the weights at w (params, as
+ * lm lays them out): torch.save(state_dict) -> safetensors lenetc reads,
+ * the same floats bit for bit. The files are named after stem. */
+static void torch_round_trip(const char *spec, const lenet_model *lm, const float *params,
+                             const char *w, const char *stem) {
+    static char out[1 << 14];
+    const char *py = "/usr/bin/python3";
+    char pt[256], back[256], cmd[2048];
+    snprintf(pt, sizeof pt, "%s/torch_%s.pt", test_tmpdir(), stem);
+    snprintf(back, sizeof back, "%s/torch_back_%s.safetensors", test_tmpdir(), stem);
+    snprintf(cmd, sizeof cmd,
+             "%s tools/lenetc_torch.py to-torch %s %s %s && "
+             "%s tools/lenetc_torch.py from-torch %s %s %s",
+             py, spec, w, pt, py, spec, pt, back);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    lenet_error err;
+    float *p2 = calloc(lm->n_params, sizeof *p2);
+    ck_assert_msg(lenet_load_safetensors(lm, p2, back, &err) == 0, "%s", err.msg);
+    for (size_t i = 0; i < lm->n_params; i++)
+        ck_assert_msg(memcmp(&p2[i], &params[i], sizeof *p2) == 0,
+                      "%s: float %zu came back from torch as %.9g, not %.9g", spec, i, p2[i],
+                      params[i]);
+    free(p2);
+}
+
 /* PyTorch interop through tools/lenetc_torch.py (when python3-torch and
  * numpy are installed; the tool builds the torch.nn model from `lenetc
  * summary --json`): lenetc's weights load into the equivalent
@@ -1209,10 +1234,9 @@ START_TEST(test_torch_interop) {
     }
     ck_assert_msg(data != NULL, "MNIST not found");
     const char *spec = torch_shipped[_i];
-    char w[256], pt[256], back[256];
+    char w[256], stem[16];
     snprintf(w, sizeof w, "%s/torch_w%d.safetensors", test_tmpdir(), _i);
-    snprintf(pt, sizeof pt, "%s/torch_w%d.pt", test_tmpdir(), _i);
-    snprintf(back, sizeof back, "%s/torch_back%d.safetensors", test_tmpdir(), _i);
+    snprintf(stem, sizeof stem, "w%d", _i);
     snprintf(cmd, sizeof cmd, "./lenetc train %s --limit 3000 --epochs 1 --quiet --save %s", spec,
              w);
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
@@ -1247,19 +1271,49 @@ START_TEST(test_torch_interop) {
     ck_assert_double_eq_tol(torch_acc, acc, 0.0004);
 
     /* and back: torch.save(state_dict) -> safetensors -> the same floats */
-    snprintf(cmd, sizeof cmd,
-             "%s tools/lenetc_torch.py to-torch %s %s %s && "
-             "%s tools/lenetc_torch.py from-torch %s %s %s",
-             py, spec, w, pt, py, spec, pt, back);
-    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
-    float *p2 = calloc(j.lm->n_params, sizeof *p2);
-    ck_assert_msg(lenet_load_safetensors(j.lm, p2, back, &err) == 0, "%s", err.msg);
-    ck_assert(memcmp(p2, t.params, j.lm->n_params * sizeof *p2) == 0);
-    free(p2);
+    torch_round_trip(spec, j.lm, t.params, w, stem);
     free(pred);
     lenet_free_dataset(&test);
     lenet_trainer_free(&t);
     jit_model_free(&j);
+}
+END_TEST
+
+/* The same round trip for a graph (tests/models/residual.yaml: a shortcut,
+ * an output read by three layers, a concat, a conv without bias and a
+ * batchnorm): lenetc_torch.py's Graph takes lenetc's tensors by their names
+ * and gives back the same floats. Every float random, the running
+ * statistics too (a variance positive, the batch count an integer: torch
+ * keeps it as one), so a tensor put in another's place shows. */
+START_TEST(test_torch_round_trip_graph) {
+    if (!test_torch("e2e: test_torch_round_trip_graph"))
+        return;
+    const char *spec = "tests/models/residual.yaml";
+    Model m;
+    Diag d = {.file = spec};
+    ck_assert_msg(test_load_spec(spec, &m, &d) == 0, "%s", d.msg);
+    lenet_model *lm = model_descriptor(&m, 1);
+    float *params = malloc(lm->n_params * sizeof *params);
+    lenet_rng rng;
+    lenet_rng_seed(&rng, 11);
+    for (size_t i = 0; i < lm->n_params; i++)
+        params[i] = lenet_rng_uniform(&rng) - 0.5f;
+    int counts = 0;
+    for (const lenet_tensor *t = lm->tensors; t < lm->tensors + lm->n_tensors; t++) {
+        const char *dot = strrchr(t->name, '.');
+        for (size_t i = t->offset; !t->trainable && i < t->offset + t->size; i++)
+            params[i] = dot && strcmp(dot, ".num_batches_tracked") == 0 ? (float)(37 + counts++)
+                                                                        : fabsf(params[i]) + 0.5f;
+    }
+    ck_assert_int_eq(counts, 1); /* it has a batchnorm */
+    char w[256];
+    lenet_error err;
+    snprintf(w, sizeof w, "%s/torch_graph.safetensors", test_tmpdir());
+    ck_assert_msg(lenet_save_safetensors(lm, params, w, &err) == 0, "%s", err.msg);
+    torch_round_trip(spec, lm, params, w, "graph");
+    free(params);
+    descriptor_free(lm);
+    model_free(&m);
 }
 END_TEST
 
@@ -1426,6 +1480,7 @@ Suite *e2e_suite(void) {
     tcase_add_test(tc, test_install_and_build_outside_the_tree);
     tcase_add_test(tc, test_target_option);
     tcase_add_loop_test(tc, test_torch_interop, 0, 3);
+    tcase_add_test(tc, test_torch_round_trip_graph);
     tcase_add_test(tc, test_fashion_mnist);
     tcase_add_test(tc, test_jit_train_save);
     tcase_add_test(tc, test_emitted_trainer_one_epoch);

@@ -556,11 +556,14 @@ static void run_check_py(const char *args) {
 }
 
 /* The models with the new activations (tanh, sigmoid, leaky_relu as layers
- * and fused into dense) and batchnorm: logits and parameter gradients of
- * the loop style, in double, against torch's in float64 from the same
- * weights and inputs, a batch of 5 in tiles of 3 (torch's batch is one). */
-static const char *const torch_models[] = {"tests/models/squash.yaml", "tests/models/leaky.yaml",
-                                           "tests/models/batchnorm.yaml"};
+ * and fused into dense), batchnorm and the graphs (a residual network with
+ * batchnorm, branches over vectors, depthwise-separable convolutions):
+ * logits and parameter gradients of the loop style, in double, against
+ * torch's in float64 from the same weights and inputs, a batch of 5 in
+ * tiles of 3 (torch's batch is one). */
+static const char *const torch_models[] = {
+    "tests/models/squash.yaml",   "tests/models/leaky.yaml",    "tests/models/batchnorm.yaml",
+    "tests/models/residual.yaml", "tests/models/branches.yaml", "tests/models/depthwise.yaml"};
 enum { TORCH_N = 5, TORCH_TILE = 3 };
 
 /* Random inputs for a batch: x (torch's order, sample-major) and the same
@@ -831,8 +834,9 @@ Suite *gradcheck_suite(void) {
     TCase *torch = tcase_create("torch");
     tcase_set_tags(torch, "slow"); /* PyTorch takes seconds to start: left to make test */
     tcase_set_timeout(torch, 120);
-    tcase_add_loop_test(torch, test_grads_match_torch, 0, 3);
-    tcase_add_loop_test(torch, test_trains_as_torch, 0, 3);
+    const int n_torch = (int)(sizeof torch_models / sizeof torch_models[0]);
+    tcase_add_loop_test(torch, test_grads_match_torch, 0, n_torch);
+    tcase_add_loop_test(torch, test_trains_as_torch, 0, n_torch);
     tcase_add_test(torch, test_optimizers_match_torch);
     suite_add_tcase(s, torch);
     return s;

@@ -824,7 +824,8 @@ START_TEST(test_torch_tool_errors) {
     char args[7][1024], want[7][1024];
     snprintf(args[0], 1024, cases[0].args, bad);
     snprintf(want[0], 1024, "lenetc_torch.py: %s:4:24: error: unknown key 'kernal' in conv layer "
-             "(expected name, filters, kernel, stride, padding, activation, alpha)\n", bad);
+             "(expected name, filters, kernel, stride, padding, activation, alpha, use_bias)\n",
+             bad);
     snprintf(args[1], 1024, cases[1].args, test_tmpdir());
     snprintf(want[1], 1024, "lenetc_torch.py: %s/nothing.safetensors: cannot open: No such file "
              "or directory\n", test_tmpdir());

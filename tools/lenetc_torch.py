@@ -22,7 +22,11 @@ layer, so it gives lenetc's answers for the same pixels.
 
 From Python: build(SPEC) is (model, input section); build(SPEC,
 raw_input=False) leaves out the input stage (the model then takes inputs
-already scaled and padded, as lenetc's layers see them).
+already scaled and padded, as lenetc's layers see them). The model is a
+Graph: each layer's modules run on the output of the layers it names (its
+`inputs`: the previous layer's in a stack, any layer above it or the
+model's input in a graph); an add sums its inputs in their order, a concat
+joins them along dim 1 (channels, or a vector's features).
 
 Needs python3-torch and python3-numpy (Debian packages) and lenetc ($LENETC,
 the one beside this program, the one built in this source tree, or the one
@@ -51,8 +55,9 @@ class Error(Exception):
 
 # ---- the spec -> torch.nn ---------------------------------------------------
 #
-# lenetc itself says which torch.nn modules compute each layer
-# (`lenetc summary --json`): this file keeps no table of layer kinds.
+# lenetc itself says which torch.nn modules compute each layer and which
+# layers' outputs it reads (`lenetc summary --json`): this file keeps no
+# table of layer kinds, only the two merges torch.nn lacks (Add, Concat).
 
 
 def lenetc_binary():
@@ -103,26 +108,81 @@ class ScaleInput(nn.Module):
         return f"lo={self.lo}, hi={self.lo + self.span}"
 
 
+class Add(nn.Module):
+    """The sum of its inputs, left to right: ((a + b) + c), as lenetc adds."""
+
+    def forward(self, *xs):
+        out = xs[0]
+        for x in xs[1:]:
+            out = out + x
+        return out
+
+
+class Concat(nn.Module):
+    """Its inputs one after another along dim 1 (channels; a vector's
+    features)."""
+
+    def forward(self, *xs):
+        return torch.cat(xs, dim=1)
+
+
+MERGES = {"Add": Add, "Concat": Concat}
+
+
+class Graph(nn.Module):
+    """The modules of every layer as children under their own names (so the
+    state_dict has exactly lenetc's tensor names) and the order to run them
+    in: the input stage, then each layer's modules one after another on the
+    output of its inputs (a merge takes them all). Returns the last layer's
+    output. Its own attributes start with lenet_, a prefix lenetc keeps out
+    of layer names."""
+
+    def __init__(self, stage, layers):
+        super().__init__()
+        self.lenet_stage = list(stage)
+        self.lenet_plan = []  # (layer, its modules' names, its inputs' names)
+        for name, module in stage.items():
+            self.add_module(name, module)
+        for layer, mods, inputs in layers:
+            for name, module in mods.items():
+                self.add_module(name, module)
+            self.lenet_plan.append((layer, list(mods), list(inputs)))
+
+    def forward(self, x):
+        for name in self.lenet_stage:
+            x = self._modules[name](x)
+        outputs = {"input": x}
+        for layer, mods, inputs in self.lenet_plan:
+            xs = [outputs[i] for i in inputs]
+            for name in mods:
+                xs = [self._modules[name](*xs)]
+            outputs[layer] = x = xs[0]
+        return x
+
+
 def build(spec_path, raw_input=True):
-    """The torch.nn model of a spec, and the spec's input section. With
-    raw_input it takes uint8 images as lenetc reads them: padded with pixel
-    0 (nn.ZeroPad2d) and scaled (ScaleInput) before the first layer;
+    """The torch.nn model of a spec (a Graph), and the spec's input section.
+    With raw_input it takes uint8 images as lenetc reads them: padded with
+    pixel 0 (nn.ZeroPad2d) and scaled (ScaleInput) before the first layer;
     without, inputs already scaled and padded."""
     info = describe(spec_path)
     inp = info["input"]
-    mods = OrderedDict()
+    stage, layers = OrderedDict(), []
     if raw_input:
         if inp.get("pad", 0):
-            mods["input_pad"] = nn.ZeroPad2d(inp["pad"])
+            stage["input_pad"] = nn.ZeroPad2d(inp["pad"])
         lo, hi = inp.get("scale", [-1, 1])
-        mods["input_scale"] = ScaleInput(lo, hi)
+        stage["input_scale"] = ScaleInput(lo, hi)
     for layer in info["layers"]:
+        mods = OrderedDict()
         for m in layer["torch"]:
-            if m["name"] in mods:
+            if m["name"] in stage:
                 raise Error(f"{spec_path}: a layer named {m['name']} clashes with the input "
                             "stage's module: rename it")
-            mods[m["name"]] = getattr(nn, m["module"])(*m["args"], **m["kwargs"])
-    return nn.Sequential(mods), inp
+            make = MERGES.get(m["module"]) or getattr(nn, m["module"])
+            mods[m["name"]] = make(*m["args"], **m["kwargs"])
+        layers.append((layer["name"], mods, layer["inputs"]))
+    return Graph(stage, layers), inp
 
 
 def check_state(model, state, source):
