@@ -68,7 +68,7 @@ const char *input_var(const char *base, int j) {
 static void input_pointers(Emitter *e, const Layer *l, const char *base, const char *buf_name,
                            const long *offs, bool read_only) {
     char buf[64];
-    for (int j = 0; j < (l->n_inputs ? l->n_inputs : 1); j++)
+    for (int j = 0; j < layer_inputs(l); j++)
         emit_line(e, "%s%s *restrict %s = %s;", read_only ? "const " : "", e->opt.real,
                   input_var(base, j), offset_expr(buf, buf_name, offs[j] * e->opt.tile));
 }

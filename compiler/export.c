@@ -68,12 +68,12 @@ static bool folds_into(const Layer *p, int C) {
            w->size % C == 0;
 }
 
-/* Whether the new model em keeps a layer of this name. */
-static bool kept(const Model *em, const char *name) {
+/* The new model em's layer of this name; NULL if it keeps none. */
+static Layer *kept(const Model *em, const char *name) {
     for (int k = 0; k < em->n_layers; k++)
         if (!strcmp(em->layers[k].name, name))
-            return true;
-    return false;
+            return &em->layers[k];
+    return NULL;
 }
 
 /* Whether l is the only reader of its input (and reads a layer's): then
@@ -108,7 +108,7 @@ int export_fold(const Model *m, const float *params, Model *em, float **out) {
         /* the new model names every input: a folded layer's readers read
          * what it was folded into */
         Layer el = *l;
-        el.n_inputs = l->n_inputs ? l->n_inputs : 1;
+        el.n_inputs = layer_inputs(l);
         for (int j = 0; j < el.n_inputs; j++) {
             const int k = l->inputs[j];
             const Layer *from = k == INPUT_IMAGE ? NULL : &m->layers[k];
@@ -128,10 +128,7 @@ int export_fold(const Model *m, const float *params, Model *em, float **out) {
         l->kind->inference_affine(l, p, scale, shift);
         /* what computes its input, if it reads nothing else: a layer kept
          * (affine maps between are folded into it) */
-        const Layer *prev = NULL;
-        for (int k = 0; k < em->n_layers; k++)
-            if (!strcmp(em->layers[k].name, el.input_names[0]))
-                prev = &em->layers[k];
+        const Layer *prev = kept(em, el.input_names[0]);
         const bool fold = prev && folds_into(prev, C) && only_reader(m, l);
         const LayerTensor *w = tensor_named(fold ? prev : l, "weight");
         const LayerTensor *b = tensor_named(fold ? prev : l, "bias");

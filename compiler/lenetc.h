@@ -249,6 +249,9 @@ struct Layer {
     bool need_backward;     /* some layer at or before this one is trained */
 };
 
+/* The inputs l reads: its named ones, or the one above it. */
+static inline int layer_inputs(const Layer *l) { return l->n_inputs ? l->n_inputs : 1; }
+
 /* A kind's attribute struct T in l->data; the kind's file checks that it
  * fits with LAYER_DATA_FITS(T). */
 #define LAYER_DATA(T, l) ((T *)(l)->data)

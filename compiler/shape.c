@@ -73,8 +73,7 @@ static int resolve_inputs(Model *m, int i, Diag *d) {
                             m->layers[k].line);
         l->inputs[j] = k;
     }
-    const int n = l->n_inputs ? l->n_inputs : 1;
-    for (int j = 0; j < n; j++) {
+    for (int j = 0; j < layer_inputs(l); j++) {
         const int k = l->inputs[j];
         l->ins[j] = k == INPUT_IMAGE ? m->input : m->layers[k].out;
         l->in_offs[j] = k == INPUT_IMAGE ? 0 : m->layers[k].out_off;
@@ -84,9 +83,6 @@ static int resolve_inputs(Model *m, int i, Diag *d) {
     return 0;
 }
 
-/* Layer l's inputs, however many (a layer that names none has one). */
-static int inputs_of(const Layer *l) { return l->n_inputs ? l->n_inputs : 1; }
-
 /* Who reads what, and so what backward computes: which outputs reach the
  * logits, which layers have something trained at or before them
  * (need_backward) and need their inputs' gradients (need_dinput); an
@@ -95,14 +91,14 @@ static int trace_users(Model *m, Diag *d) {
     for (int i = 0; i < m->n_layers; i++)
         m->layers[i].users = 0;
     for (int i = 0; i < m->n_layers; i++)
-        for (int j = 0; j < inputs_of(&m->layers[i]); j++)
+        for (int j = 0; j < layer_inputs(&m->layers[i]); j++)
             if (m->layers[i].inputs[j] != INPUT_IMAGE)
                 m->layers[m->layers[i].inputs[j]].users++;
     for (int i = m->n_layers - 1; i >= 0; i--) {
         Layer *l = &m->layers[i];
         l->reaches_loss = i == m->n_layers - 1;
         for (int k = i + 1; k < m->n_layers && !l->reaches_loss; k++)
-            for (int j = 0; j < inputs_of(&m->layers[k]); j++)
+            for (int j = 0; j < layer_inputs(&m->layers[k]); j++)
                 l->reaches_loss |= m->layers[k].inputs[j] == i && m->layers[k].reaches_loss;
         if (l->users > MAX_USERS)
             return error_at(d, l->line, l->col, "%s: its output is read by %d layers (at most %d)",
@@ -115,7 +111,7 @@ static int trace_users(Model *m, Diag *d) {
     for (int i = 0; i < m->n_layers; i++) {
         Layer *l = &m->layers[i];
         bool before = false;
-        for (int j = 0; j < inputs_of(l); j++)
+        for (int j = 0; j < layer_inputs(l); j++)
             before |= l->inputs[j] != INPUT_IMAGE && m->layers[l->inputs[j]].need_backward;
         l->need_dinput = before;
         l->need_backward = (before || layer_params(l, true) > 0) && l->reaches_loss;
@@ -142,7 +138,7 @@ static int place_gradients(Model *m, long *act, Diag *d) {
                 Layer *l = &m->layers[i];
                 if (l->kind->view != (pass == 0))
                     continue;
-                for (int j = 0; j < inputs_of(l); j++) {
+                for (int j = 0; j < layer_inputs(l); j++) {
                     if (l->inputs[j] != p)
                         continue;
                     const bool writes = l->need_backward && l->need_dinput;
@@ -356,7 +352,7 @@ static bool is_graph(const Model *m) {
 
 /* "stem, a2" (the names of l's inputs), into sb */
 static void inputs_str(const Model *m, const Layer *l, StrBuf *sb) {
-    for (int j = 0; j < inputs_of(l); j++)
+    for (int j = 0; j < layer_inputs(l); j++)
         sb_printf(sb, "%s%s", j ? ", " : "",
                   l->inputs[j] == INPUT_IMAGE ? "input" : m->layers[l->inputs[j]].name);
 }
@@ -436,7 +432,7 @@ char *model_summary_json(const Model *m) {
         json_t *modules = json_array(), *inputs = json_array();
         if (l->kind->torch)
             l->kind->torch(l, modules);
-        for (int j = 0; j < inputs_of(l); j++)
+        for (int j = 0; j < layer_inputs(l); j++)
             json_array_append_new(inputs, json_string(l->inputs[j] == INPUT_IMAGE
                                                           ? "input"
                                                           : m->layers[l->inputs[j]].name));
