@@ -18,7 +18,13 @@
  *   images), a padded model with average pooling and a tanh table (all
  *   10,000), lenet5-plus and fashion-plus on Fashion-MNIST (1,000 each);
  *   the int8 accuracy within 0.5 points of float, as lenetc prints it and
- *   as the built program scores.
+ *   as the built program scores;
+ * - graphs: the reference's add (TFLite's ADD), concat, global average
+ *   pooling and depthwise conv; tests/graph/mnist_residual.yaml trained
+ *   for a moment, its rendered code by tcc against the reference on 300
+ *   images, and (slow) trained for 2 epochs, built, on all 10,000;
+ *   ResNet-8's plan with placeholder ranges (no data needed): its adds
+ *   fused into the convs before them, written in place, the arena.
  */
 #include <math.h>
 #include <stdio.h>
