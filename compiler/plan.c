@@ -80,7 +80,8 @@ void int8_plan(QProgram *qp) {
             moved = false;
             for (int j = 0; j < n_placed; j++) {
                 const QTensor *b = &t[placed[j]];
-                if (lives_meet(first, last, order[i], placed[j]) && off < b->off + b->bytes && b->off < off + a->bytes) {
+                if (lives_meet(first, last, order[i], placed[j]) && off < b->off + b->bytes &&
+                    b->off < off + a->bytes) {
                     off = align4(b->off + b->bytes);
                     moved = true;
                 }

@@ -396,7 +396,8 @@ static const char depthwise_src[] =
     "                        a += DOT4(wr + k, col + k);\n"
     "#endif\n"
     "                    }\n"
-    "                    y[r * P + (long)oy * OW + ox] = requantize(a, mult[r], shift[r], zy, lo, any);\n"
+    "                    y[r * P + (long)oy * OW + ox] =\n"
+    "                        requantize(a, mult[r], shift[r], zy, lo, any);\n"
     "                }\n"
     "            }\n"
     "}\n";

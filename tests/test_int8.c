@@ -151,8 +151,8 @@ static void ref_merge(const Ref *r, const QOp *op) {
             int64_t acc = 0;
             for (int j = 0; j < op->n_in; j++) {
                 const QTensor *tj = &r->qp->tensors[op->ins[j]];
-                acc += ref_round((int64_t)(r->t[op->ins[j]][k] - tj->q.zero) << INT8_ADD_SHIFT,
-                                 op->in_mult[j], op->in_shift[j]);
+                const int64_t x = r->t[op->ins[j]][k] - tj->q.zero;
+                acc += ref_round(x * (1 << INT8_ADD_SHIFT), op->in_mult[j], op->in_shift[j]);
             }
             REQUIRE(acc >= INT32_MIN && acc <= INT32_MAX, "%s: a sum of %lld", op->what,
                     (long long)acc);
