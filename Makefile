@@ -135,13 +135,15 @@ golden: lenetc
 	@git status --short generated/ tests/specs/
 
 # A colour image-folder data set from MNIST (scripts/color-mnist.c):
-# 32x32 RGB PNGs in COLOR_OUT/train/<class>/ and COLOR_OUT/test/<class>/.
+# 32x32 RGB PNGs in COLOR_OUT/train/<class>/ and COLOR_OUT/test/<class>/
+# (COLOR_ARGS: its options, e.g. --train 3000 --test 500 for a cut).
 COLOR_OUT ?= build/color-mnist-data
+COLOR_ARGS ?=
 build/color-mnist: scripts/color-mnist.c runtime/liblenet.a
 	@mkdir -p build
 	$(CC) $(ALL_CFLAGS) $(RUNTIME_INC) -o $@ $< runtime/liblenet.a $(LIBS)
 color-mnist: build/color-mnist
-	build/color-mnist $(MNIST) $(COLOR_OUT)
+	build/color-mnist $(MNIST) $(COLOR_OUT) $(COLOR_ARGS)
 
 # The main job: LeNet-5 as the seed trains it, through the emitted trainer.
 EPOCHS ?= 2

@@ -83,9 +83,9 @@ static long constant_bytes(const QProgram *qp) {
     long n = 0;
     for (int i = 0; i < qp->n_ops; i++) {
         const QOp *op = &qp->ops[i];
+        const long rows = (long)op->g.CO * (op->g.groups > 1 ? op->g.groups : 1);
         if (op->kind == Q_CONV || op->kind == Q_DENSE) /* rows to a multiple of 4 */
-            n += (long)op->g.CO * (((long)op->g.CI * op->g.K * op->g.K + 3) & ~3L) +
-                 op->g.CO * 9L;
+            n += rows * (((long)op->g.CI * op->g.K * op->g.K + 3) & ~3L) + rows * 9L;
         else if (op->kind == Q_TABLE)
             n += 256;
     }

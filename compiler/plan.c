@@ -9,14 +9,27 @@
  * the lowest offset (a multiple of 4: the DSP kernels load words) clear
  * of every placed tensor it meets, as TensorFlow Lite Micro's greedy
  * planner does. The arena is the highest end.
+ *
+ * In a graph a tensor lives to its last reader, however far (a residual
+ * block's shortcut across the block). A tensor written in place of
+ * another (in_place_of: an add fused into the conv before it writes over
+ * its other input, which dies there) is not placed: it takes the other's
+ * bytes, whose life is then both lives.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "int8.h"
 
-static bool lives_meet(const QTensor *a, const QTensor *b) {
-    return a->first <= b->last && b->first <= a->last;
+/* The tensor whose bytes t has (itself, or what it is in place of). */
+static int root(const QTensor *t, int i) {
+    while (t[i].in_place_of >= 0)
+        i = t[i].in_place_of;
+    return i;
+}
+
+static bool lives_meet(const int *first, const int *last, int a, int b) {
+    return first[a] <= last[b] && first[b] <= last[a];
 }
 
 static long align4(long n) { return (n + 3) & ~3L; }
@@ -27,13 +40,27 @@ void int8_plan(QProgram *qp) {
     t[qp->input].first = 0;
     for (int i = 0; i < qp->n_ops; i++) {
         const QOp *op = &qp->ops[i];
-        t[op->in].last = i;
+        for (int j = 0; j < op->n_in; j++)
+            t[op->ins[j]].last = i;
         t[op->out].first = i;
         t[op->out].last = i;
         if (op->scratch >= 0)
             t[op->scratch].first = t[op->scratch].last = i;
+        if (op->added) {
+            t[op->mid].first = t[op->mid].last = i;
+            t[op->other].last = i;
+        }
     }
     t[qp->logits].last = qp->n_ops; /* read by the argmax */
+    /* each placed tensor's life, with those of the tensors in its place */
+    int first[MAX_QTENSORS], last[MAX_QTENSORS];
+    for (int i = 0; i < n; i++)
+        first[i] = t[i].first, last[i] = t[i].last;
+    for (int i = 0; i < n; i++) {
+        const int r = root(t, i);
+        first[r] = first[r] < t[i].first ? first[r] : t[i].first;
+        last[r] = last[r] > t[i].last ? last[r] : t[i].last;
+    }
     int order[MAX_QTENSORS], placed[MAX_QTENSORS], n_placed = 0;
     for (int i = 0; i < n; i++)
         order[i] = i;
@@ -47,13 +74,14 @@ void int8_plan(QProgram *qp) {
     for (int i = 0; i < n; i++) {
         QTensor *a = &t[order[i]];
         long off = 0;
-        if (!a->bytes) /* fused away: never stored */
+        if (!a->bytes || a->in_place_of >= 0) /* fused away: never stored; in place */
             continue;
         for (bool moved = true; moved;) {
             moved = false;
             for (int j = 0; j < n_placed; j++) {
                 const QTensor *b = &t[placed[j]];
-                if (lives_meet(a, b) && off < b->off + b->bytes && b->off < off + a->bytes) {
+                if (lives_meet(first, last, order[i], placed[j]) && off < b->off + b->bytes &&
+                    b->off < off + a->bytes) {
                     off = align4(b->off + b->bytes);
                     moved = true;
                 }
@@ -64,6 +92,8 @@ void int8_plan(QProgram *qp) {
         if (off + a->bytes > qp->arena)
             qp->arena = off + a->bytes;
     }
+    for (int i = 0; i < n; i++)
+        t[i].off = t[root(t, i)].off;
     qp->arena = align4(qp->arena);
     /* the plan as the export's comment shows it */
     int len = 0;

@@ -350,6 +350,128 @@ static const char table_src[] =
     "        y[i] = table[x[i] + 128];\n"
     "}\n";
 
+static const char rescale_src[] =
+    "\n/* The rule without the zero and the clamp: round(v * mult / 2^shift),\n"
+    " * halves up, as an int32 (a term of an add). */\n"
+    "LENETC_INLINE int32_t rescale(int32_t v, int32_t mult, int shift) {\n"
+    "    const uint64_t biased = (uint64_t)((int64_t)v * mult) + ((uint64_t)1 << 63) +\n"
+    "                            ((uint64_t)1 << (shift - 1));\n"
+    "    return (int32_t)((int64_t)(biased >> shift) - (int64_t)((uint64_t)1 << (63 - shift)));\n"
+    "}\n"
+    "/* An add's input x (zero point zero) as a term of its sum, TensorFlow\n"
+    " * Lite's ADD: x - zero, times 2^20, rescaled to the sum's scale. */\n"
+    "LENETC_INLINE int32_t add_term(int x, int zero, int32_t mult, int shift) {\n"
+    "    return rescale((x - zero) * (1 << 20), mult, shift);\n"
+    "}\n";
+_Static_assert(INT8_ADD_SHIFT == 20, "rescale_src's add_term shifts by INT8_ADD_SHIFT");
+
+static const char depthwise_src[] =
+    "\n/* A depthwise convolution: each of C channels convolved on its own into M\n"
+    " * outputs (rows c M to c M + M - 1): each position's column of K x K taps\n"
+    " * (to a multiple of 4), then its M rows of weights; on a DSP by SMLAD, two\n"
+    " * taps an instruction. (A batchnorm the export keeps is one of 1 x 1.) */\n"
+    "LENETC_INLINE void depthwise(const int8_t *x, int8_t *y, int16_t *col, const int8_t *w,\n"
+    "                             const int32_t *bias, const int32_t *mult, const int8_t *shift,\n"
+    "                             int C, int H, int W, int M, int OH, int OW, int K, int S,\n"
+    "                             int PT, int PL, int padded, int zx, int zy, int lo, int any) {\n"
+    "    const int taps = K * K, taps4 = (taps + 3) & ~3;\n"
+    "    const long P = (long)OH * OW;\n"
+    "    for (int k = taps; k < taps4; k++)\n"
+    "        col[k] = 0;\n"
+    "    for (int c = 0; c < C; c++)\n"
+    "        for (int oy = 0; oy < OH; oy++)\n"
+    "            for (int ox = 0; ox < OW; ox++) {\n"
+    "                column(x + (long)c * H * W, col, 1, H, W, K, oy * S - PT, ox * S - PL, zx,\n"
+    "                       padded);\n"
+    "                for (int m = 0; m < M; m++) {\n"
+    "                    const int r = c * M + m;\n"
+    "                    const int8_t *wr = w + (long)r * taps4;\n"
+    "                    int32_t a = bias[r];\n"
+    "                    for (int k = 0; k < taps4; k += 4) {\n"
+    "#if LENETC_DSP\n"
+    "                        const int32_t p = word(wr + k);\n"
+    "                        a = __smlad(pair_odd(p), word(col + k + 2),\n"
+    "                                    __smlad(PAIR_EVEN(p), word(col + k), a));\n"
+    "#else\n"
+    "                        a += DOT4(wr + k, col + k);\n"
+    "#endif\n"
+    "                    }\n"
+    "                    y[r * P + (long)oy * OW + ox] =\n"
+    "                        requantize(a, mult[r], shift[r], zy, lo, any);\n"
+    "                }\n"
+    "            }\n"
+    "}\n";
+
+static const char conv_add_src[] =
+    "\n/* The add after a convolution, for rows of one position: t[2 r] (the\n"
+    " * conv's output, zero zc) plus y[r * stride] (the other input, zero zo),\n"
+    " * each rescaled to the sum (add_term), the sum requantized over y. */\n"
+    "LENETC_INLINE void add_into(const int8_t *t, int8_t *y, int rows, long stride, int zc,\n"
+    "                            int32_t mc, int sc, int zo, int32_t mo, int so, int zy,\n"
+    "                            int32_t my, int sy, int lo) {\n"
+    "    for (int r = 0; r < rows; r++) {\n"
+    "        int8_t *o = y + r * stride;\n"
+    "        *o = requantize(add_term(t[2 * r], zc, mc, sc) + add_term(*o, zo, mo, so), my, sy, zy,\n"
+    "                        lo, 1);\n"
+    "    }\n"
+    "}\n"
+    "\n"
+    "/* A convolution (as conv) and the add of its output to another tensor\n"
+    " * of its shape, y, in one: each two positions' CO outputs requantized into\n"
+    " * t (2 CO bytes: the conv's output is never stored whole), then added to\n"
+    " * y's values there, the sums written over them. */\n"
+    "LENETC_INLINE void conv_add(const int8_t *x, int8_t *y, int16_t *col, int8_t *t,\n"
+    "                            const int8_t *w, const int32_t *bias, const int32_t *mult,\n"
+    "                            const int8_t *shift, int CI, int H, int W, int CO, int OH, int OW,\n"
+    "                            int K, int S, int PT, int PL, int padded, int zx, int zc, int lo,\n"
+    "                            int any, int32_t mc, int sc, int zo, int32_t mo, int so, int zy,\n"
+    "                            int32_t my, int sy, int alo) {\n"
+    "    const int taps = CI * K * K, taps4 = (taps + 3) & ~3;\n"
+    "    const long P = (long)OH * OW;\n"
+    "    for (int k = taps; k < taps4; k++)\n"
+    "        col[k] = col[taps4 + k] = 0;\n"
+    "    int oy = 0, ox = 0; /* position p */\n"
+    "    long p = 0;\n"
+    "    for (; p + 1 < P; p += 2) {\n"
+    "        column(x, col, CI, H, W, K, oy * S - PT, ox * S - PL, zx, padded);\n"
+    "        if (++ox == OW)\n"
+    "            ox = 0, oy++;\n"
+    "        column(x, col + taps4, CI, H, W, K, oy * S - PT, ox * S - PL, zx, padded);\n"
+    "        if (++ox == OW)\n"
+    "            ox = 0, oy++;\n"
+    "        gemm2(col, w, bias, mult, shift, taps4, CO, zc, lo, any, t, 2);\n"
+    "        add_into(t, y + p, CO, P, zc, mc, sc, zo, mo, so, zy, my, sy, alo);\n"
+    "        add_into(t + 1, y + p + 1, CO, P, zc, mc, sc, zo, mo, so, zy, my, sy, alo);\n"
+    "    }\n"
+    "    if (p < P) {\n"
+    "        column(x, col, CI, H, W, K, oy * S - PT, ox * S - PL, zx, padded);\n"
+    "        gemm(col, w, bias, mult, shift, taps4, CO, zc, lo, any, t, 2);\n"
+    "        add_into(t, y + p, CO, P, zc, mc, sc, zo, mo, so, zy, my, sy, alo);\n"
+    "    }\n"
+    "}\n";
+
+static const char concat_src[] =
+    "\n/* A concat's input: n values of x (zero point zx) requantized to the\n"
+    " * output's params (by mult, shift; zero zy). */\n"
+    "static void requantize_copy(const int8_t *x, int8_t *y, long n, int zx, int32_t mult,\n"
+    "                            int shift, int zy) {\n"
+    "    for (long i = 0; i < n; i++)\n"
+    "        y[i] = requantize(x[i] - zx, mult, shift, zy, -128, 1);\n"
+    "}\n";
+
+static const char global_avgpool_src[] =
+    "\n/* Global average pooling, C x P -> C (TensorFlow Lite's MEAN): each\n"
+    " * channel's sum of x - zx in int32, requantized by s_in / (s_out P). */\n"
+    "static void global_avgpool(const int8_t *x, int8_t *y, int C, int P, int zx, int32_t mult,\n"
+    "                           int shift, int zy) {\n"
+    "    for (int c = 0; c < C; c++) {\n"
+    "        int32_t sum = 0;\n"
+    "        for (int p = 0; p < P; p++)\n"
+    "            sum += x[(long)c * P + p] - zx;\n"
+    "        y[c] = requantize(sum, mult, shift, zy, -128, 1);\n"
+    "    }\n"
+    "}\n";
+
 /* A constant array of n values, 16 (int8) or 6 (int32) a line. */
 static void int8_array(StrBuf *c, const char *type, const char *name, const int8_t *v, long n) {
     sb_printf(c, "static const %s %s[%ld] = {\n", type, name, n);
@@ -367,7 +489,8 @@ static void int32_array(StrBuf *c, const char *name, const int32_t *v, long n) {
 
 static const char *const qop_names[N_QOPS] = {
     [Q_CONV] = "conv", [Q_DENSE] = "dense", [Q_MAXPOOL] = "maxpool", [Q_AVGPOOL] = "avgpool",
-    [Q_TABLE] = "table"};
+    [Q_TABLE] = "table", [Q_ADD] = "add", [Q_CONCAT] = "concat",
+    [Q_GLOBAL_AVGPOOL] = "global_avgpool"};
 
 /* The shape of a tensor as comments show it: "6x26x26" or "120". */
 static const char *shape_text(Shape s, char buf[48]) {
@@ -389,6 +512,10 @@ static void tensor_comment(StrBuf *c, const QTensor *t) {
  * fall into padding, whose taps must read 0 after the subtraction. */
 static bool zero_in_bias(const QOp *op) { return !op->g.padded; }
 
+/* A gemm's rows of weights: its output channels (a depthwise conv's:
+ * each group's). */
+static int qop_rows(const QOp *op) { return op->g.CO * (op->g.groups > 1 ? op->g.groups : 1); }
+
 /* Each operation's constants: weights, biases, multipliers, shifts, tables. */
 static void constants(const QProgram *qp, const char *n, StrBuf *c) {
     char name[MAX_NAME * 2 + 16];
@@ -397,42 +524,43 @@ static void constants(const QProgram *qp, const char *n, StrBuf *c) {
         const char *l = op->layer->name;
         if (op->kind == Q_CONV || op->kind == Q_DENSE) {
             const long taps = (long)op->g.CI * op->g.K * op->g.K;
+            const int rows = qop_rows(op);
             sb_printf(c, "\n/* %s: %d rows of %ld int8 weights (PyTorch's order, 0s to a multiple of 4,\n"
                          " * each 4 as 0 2 1 3: gemm), per row an int32 bias (less the input's zero\n"
                          " * times the row's sum, where no tap falls into padding: the columns\n"
                          " * are then the input as it is) and the multiplier and shift of its\n"
-                         " * requantization */\n", l, op->g.CO, taps);
+                         " * requantization */\n", l, rows, taps);
             snprintf(name, sizeof name, "%s_%s_w", n, l);
             const long taps4 = (taps + 3) & ~3L;
-            int8_t *kept = calloc((size_t)(op->g.CO * taps4), 1);
+            int8_t *kept = calloc((size_t)(rows * taps4), 1);
             if (!kept) {
                 fprintf(stderr, "lenetc: out of memory\n");
                 exit(1);
             }
-            for (long r = 0; r < op->g.CO; r++) /* each 4 taps as 0 2 1 3 (gemm) */
+            for (long r = 0; r < rows; r++) /* each 4 taps as 0 2 1 3 (gemm) */
                 for (long k = 0; k < taps; k++)
                     kept[r * taps4 + (k & ~3L) + "\0\2\1\3"[k & 3]] = op->w[r * taps + k];
-            int8_array(c, "int8_t", name, kept, op->g.CO * taps4);
+            int8_array(c, "int8_t", name, kept, rows * taps4);
             free(kept);
             const int zx = zero_in_bias(op) ? qp->tensors[op->in].q.zero : 0;
-            int32_t *bias = malloc(sizeof *bias * (size_t)op->g.CO);
+            int32_t *bias = malloc(sizeof *bias * (size_t)rows);
             if (!bias) {
                 fprintf(stderr, "lenetc: out of memory\n");
                 exit(1);
             }
-            for (long r = 0; r < op->g.CO; r++) {
+            for (long r = 0; r < rows; r++) {
                 long sum = 0;
                 for (long k = 0; k < taps; k++)
                     sum += op->w[r * taps + k];
                 bias[r] = (int32_t)(op->bias[r] - (long)zx * sum);
             }
             snprintf(name, sizeof name, "%s_%s_bias", n, l);
-            int32_array(c, name, bias, op->g.CO);
+            int32_array(c, name, bias, rows);
             free(bias);
             snprintf(name, sizeof name, "%s_%s_mult", n, l);
-            int32_array(c, name, op->mult, op->g.CO);
+            int32_array(c, name, op->mult, rows);
             snprintf(name, sizeof name, "%s_%s_shift", n, l);
-            int8_array(c, "int8_t", name, op->shift, op->g.CO);
+            int8_array(c, "int8_t", name, op->shift, rows);
         } else if (op->kind == Q_TABLE) {
             sb_printf(c, "\n/* %s: its value for each input code, -128 first */\n", l);
             snprintf(name, sizeof name, "%s_%s_table", n, l);
@@ -441,27 +569,55 @@ static void constants(const QProgram *qp, const char *n, StrBuf *c) {
     }
 }
 
+/* An add's function: TensorFlow Lite's ADD with its inputs' params and
+ * multipliers as literals. */
+static void add_function(const QProgram *qp, const QOp *op, const char *n, StrBuf *c) {
+    const QTensor *to = &qp->tensors[op->out];
+    sb_printf(c, "\n/* %s */\nLENETC_LAYER void %s_%s(", op->what, n, op->layer->name);
+    for (int j = 0; j < op->n_in; j++)
+        sb_printf(c, "const int8_t *x%d, ", j);
+    sb_printf(c, "int8_t *y) {\n    for (long i = 0; i < %ld; i++)\n        y[i] = requantize(",
+              to->bytes);
+    for (int j = 0; j < op->n_in; j++)
+        sb_printf(c, "%sadd_term(x%d[i], %d, %ld, %d)", j ? " +\n                          " : "",
+                  j, qp->tensors[op->ins[j]].q.zero, (long)op->in_mult[j], op->in_shift[j]);
+    sb_printf(c, ",\n                          %ld, %d, %d, %d, 1);\n}\n",
+              (long)op->in_mult[op->n_in], op->in_shift[op->n_in], to->q.zero, op->lo);
+}
+
 /* Each gemm's function: the kernel with the layer's sizes as literals. */
 static void layer_functions(const QProgram *qp, const char *n, StrBuf *c) {
     for (int i = 0; i < qp->n_ops; i++) {
         const QOp *op = &qp->ops[i];
+        if (op->kind == Q_ADD)
+            add_function(qp, op, n, c);
         if (op->kind != Q_CONV && op->kind != Q_DENSE)
             continue;
         const QTensor *ti = &qp->tensors[op->in], *to = &qp->tensors[op->out];
         const ConvGeometry *g = &op->g;
         const char *l = op->layer->name;
         bool any = false; /* a multiplier whose shift is not 32 */
-        for (int r = 0; r < g->CO; r++)
+        for (int r = 0; r < qop_rows(op); r++)
             any |= op->shift[r] != 32;
+        const int zy = op->added ? qp->tensors[op->mid].q.zero : to->q.zero;
         sb_printf(c, "\n/* %s */\n", op->what);
-        sb_printf(c, "LENETC_LAYER void %s_%s(const int8_t *x, int8_t *y, int16_t *col) {\n", n, l);
-        sb_printf(c, "    %s(x, y, col, %s_%s_w, %s_%s_bias, %s_%s_mult, %s_%s_shift,\n",
-                  op->pooled ? "conv_pool" : "conv", n, l, n, l, n, l, n, l);
-        sb_printf(c, "         %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d);\n}\n",
-                  g->CI, g->H, g->W, g->CO, op->pooled ? op->window.oh : g->OH,
-                  op->pooled ? op->window.ow : g->OW, g->K, g->S, g->PT, g->PL,
-                  g->padded ? 1 : 0, zero_in_bias(op) ? 0 : ti->q.zero, to->q.zero, op->lo,
-                  any ? 1 : 0);
+        sb_printf(c, "LENETC_LAYER void %s_%s(const int8_t *x, int8_t *y, int16_t *col%s) {\n", n,
+                  l, op->added ? ", int8_t *t" : "");
+        sb_printf(c, "    %s(x, y, col, %s%s_%s_w, %s_%s_bias, %s_%s_mult, %s_%s_shift,\n",
+                  op->pooled ? "conv_pool" : op->added ? "conv_add" : g->groups > 1 ? "depthwise"
+                                                                                     : "conv",
+                  op->added ? "t, " : "", n, l, n, l, n, l, n, l);
+        sb_printf(c, "         %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d",
+                  g->groups > 1 ? g->groups : g->CI, g->H, g->W, g->CO,
+                  op->pooled ? op->window.oh : g->OH, op->pooled ? op->window.ow : g->OW, g->K,
+                  g->S, g->PT, g->PL, g->padded ? 1 : 0, zero_in_bias(op) ? 0 : ti->q.zero, zy,
+                  op->lo, any ? 1 : 0);
+        if (op->added)
+            sb_printf(c, ",\n         %ld, %d, %d, %ld, %d, %d, %ld, %d, %d",
+                      (long)op->in_mult[0], op->in_shift[0], qp->tensors[op->other].q.zero,
+                      (long)op->in_mult[1], op->in_shift[1], to->q.zero, (long)op->in_mult[2],
+                      op->in_shift[2], op->add_lo);
+        sb_puts(c, ");\n}\n");
     }
 }
 
@@ -494,14 +650,43 @@ static void op_call(const QProgram *qp, const QOp *op, const char *n, StrBuf *c)
     const QTensor *ti = &qp->tensors[op->in], *to = &qp->tensors[op->out];
     const char *l = op->layer->name;
     char si[48], so[48];
-    sb_printf(c, "    /* %s: %s %s -> %s */\n", op->what, qop_names[op->kind],
-              shape_text(ti->shape, si), shape_text(to->shape, so));
+    sb_printf(c, "    /* %s: %s %s", op->what, qop_names[op->kind], shape_text(ti->shape, si));
+    for (int j = 1; j < op->n_in; j++)
+        sb_printf(c, ", %s", shape_text(qp->tensors[op->ins[j]].shape, si));
+    if (op->added)
+        sb_printf(c, " + %s", qp->tensors[op->other].name);
+    sb_printf(c, " -> %s */\n", shape_text(to->shape, so));
     const lenet_window *w = &op->window;
     switch (op->kind) {
     case Q_CONV:
     case Q_DENSE:
-        sb_printf(c, "    %s_%s(a + %ld, a + %ld, h + %ld);\n", n, l, ti->off, to->off,
+        sb_printf(c, "    %s_%s(a + %ld, a + %ld, h + %ld", n, l, ti->off, to->off,
                   qp->tensors[op->scratch].off / 2);
+        if (op->added)
+            sb_printf(c, ", a + %ld", qp->tensors[op->mid].off);
+        sb_puts(c, ");\n");
+        break;
+    case Q_ADD:
+        sb_printf(c, "    %s_%s(", n, l);
+        for (int j = 0; j < op->n_in; j++)
+            sb_printf(c, "a + %ld, ", qp->tensors[op->ins[j]].off);
+        sb_printf(c, "a + %ld);\n", to->off);
+        break;
+    case Q_CONCAT: {
+        long at = 0;
+        for (int j = 0; j < op->n_in; j++) {
+            const QTensor *tj = &qp->tensors[op->ins[j]];
+            sb_printf(c, "    requantize_copy(a + %ld, a + %ld, %ld, %d, %ld, %d, %d);\n", tj->off,
+                      to->off + at, tj->bytes, tj->q.zero, (long)op->in_mult[j], op->in_shift[j],
+                      to->q.zero);
+            at += tj->bytes;
+        }
+        break;
+    }
+    case Q_GLOBAL_AVGPOOL:
+        sb_printf(c, "    global_avgpool(a + %ld, a + %ld, %d, %d, %d, %ld, %d, %d);\n", ti->off,
+                  to->off, ti->shape.c, ti->shape.h * ti->shape.w, ti->q.zero, (long)op->mult[0],
+                  op->shift[0], to->q.zero);
         break;
     case Q_MAXPOOL:
         sb_printf(c, "    maxpool(a + %ld, a + %ld, %d, %d, %d, %d, %d, %d, %d);\n", ti->off, to->off,
@@ -524,6 +709,14 @@ static void op_call(const QProgram *qp, const QOp *op, const char *n, StrBuf *c)
 static bool uses(const QProgram *qp, QOpKind k) {
     for (int i = 0; i < qp->n_ops; i++)
         if (qp->ops[i].kind == k)
+            return true;
+    return false;
+}
+
+/* Whether some conv is depthwise (groups), or has an add fused in. */
+static bool uses_conv(const QProgram *qp, bool added) {
+    for (int i = 0; i < qp->n_ops; i++)
+        if (qp->ops[i].kind == Q_CONV && (added ? qp->ops[i].added : qp->ops[i].g.groups > 1))
             return true;
     return false;
 }
@@ -626,6 +819,16 @@ void int8_render(const QProgram *qp, const char *spec_file, const char *weights_
         sb_puts(c, avgpool_src);
     if (uses(qp, Q_TABLE))
         sb_puts(c, table_src);
+    if (uses(qp, Q_ADD) || uses_conv(qp, true))
+        sb_puts(c, rescale_src);
+    if (uses_conv(qp, false))
+        sb_puts(c, depthwise_src);
+    if (uses_conv(qp, true))
+        sb_puts(c, conv_add_src);
+    if (uses(qp, Q_CONCAT))
+        sb_puts(c, concat_src);
+    if (uses(qp, Q_GLOBAL_AVGPOOL))
+        sb_puts(c, global_avgpool_src);
     constants(qp, n, c);
     layer_functions(qp, n, c);
 

@@ -18,7 +18,13 @@
  *   images), a padded model with average pooling and a tanh table (all
  *   10,000), lenet5-plus and fashion-plus on Fashion-MNIST (1,000 each);
  *   the int8 accuracy within 0.5 points of float, as lenetc prints it and
- *   as the built program scores.
+ *   as the built program scores;
+ * - graphs: the reference's add (TFLite's ADD), concat, global average
+ *   pooling and depthwise conv; tests/graph/mnist_residual.yaml trained
+ *   for a moment, its rendered code by tcc against the reference on 300
+ *   images, and (slow) trained for 2 epochs, built, on all 10,000;
+ *   ResNet-8's plan with placeholder ranges (no data needed): its adds
+ *   fused into the convs before them, written in place, the arena.
  */
 #include <math.h>
 #include <stdio.h>
@@ -87,17 +93,20 @@ static void ref_close(Ref *r) {
         free(r->t[i]);
 }
 
-/* A conv (a dense: 1x1 over CI inputs, no padding): every output of every
- * channel by its own loop over its taps, those outside the input left out. */
+/* A conv (a dense: 1x1 over CI inputs, no padding; a depthwise conv:
+ * groups of CI = 1 input channel to CO outputs each): every output of
+ * every channel by its own loop over its taps, those outside the input
+ * left out. */
 static void ref_conv(const Ref *r, const QOp *op) {
     const ConvGeometry g = op->g;
+    const int groups = g.groups > 1 ? g.groups : 1, rows = groups * g.CO;
     const QTensor *ti = &r->qp->tensors[op->in], *to = &r->qp->tensors[op->out];
-    REQUIRE(ti->bytes == (long)g.CI * g.H * g.W && to->bytes == (long)g.CO * g.OH * g.OW,
+    REQUIRE(ti->bytes == (long)groups * g.CI * g.H * g.W && to->bytes == (long)rows * g.OH * g.OW,
             "%s: %ld -> %ld bytes for its geometry", op->what, ti->bytes, to->bytes);
     const int8_t *x = r->t[op->in];
     int8_t *y = r->t[op->out];
     const int zx = ti->q.zero, zy = to->q.zero;
-    for (int co = 0; co < g.CO; co++)
+    for (int co = 0; co < rows; co++)
         for (int oy = 0; oy < g.OH; oy++)
             for (int ox = 0; ox < g.OW; ox++) {
                 /* the taps inside the input: those in the padding (real
@@ -105,12 +114,13 @@ static void ref_conv(const Ref *r, const QOp *op) {
                 const int y0 = oy * g.S - g.PT, x0 = ox * g.S - g.PL;
                 const int ky0 = y0 < 0 ? -y0 : 0, ky1 = g.H - y0 < g.K ? g.H - y0 : g.K;
                 const int kx0 = x0 < 0 ? -x0 : 0, kx1 = g.W - x0 < g.K ? g.W - x0 : g.K;
+                const int c0 = co / g.CO * g.CI; /* its group's first input channel */
                 int64_t acc = op->bias[co];
                 for (int ci = 0; ci < g.CI; ci++)
                     for (int ky = ky0; ky < ky1; ky++)
                         for (int kx = kx0; kx < kx1; kx++) {
                             const int w = op->w[(((long)co * g.CI + ci) * g.K + ky) * g.K + kx];
-                            acc += w * (x[((long)ci * g.H + y0 + ky) * g.W + x0 + kx] - zx);
+                            acc += w * (x[((long)(c0 + ci) * g.H + y0 + ky) * g.W + x0 + kx] - zx);
                         }
                 /* the export sums in int32: it must not pass it */
                 REQUIRE(acc >= INT32_MIN && acc <= INT32_MAX, "%s: a sum of %lld", op->what,
@@ -118,6 +128,61 @@ static void ref_conv(const Ref *r, const QOp *op) {
                 y[((long)co * g.OH + oy) * g.OW + ox] =
                     ref_requantize(acc, op->mult[co], op->shift[co], zy, op->lo, 127);
             }
+}
+
+/* An add (TensorFlow Lite's ADD, int8.h): each input less its zero, times
+ * 2^INT8_ADD_SHIFT, rounded to the sum's scale by its multiplier; the sum
+ * requantized. A concat: each input requantized to the output's params,
+ * its channels after those of the inputs before it. */
+static void ref_merge(const Ref *r, const QOp *op) {
+    const QTensor *to = &r->qp->tensors[op->out];
+    int8_t *y = r->t[op->out];
+    long at = 0;
+    for (int j = 0; j < op->n_in; j++) {
+        const QTensor *tj = &r->qp->tensors[op->ins[j]];
+        REQUIRE(op->kind == Q_CONCAT || tj->bytes == to->bytes, "%s: input %d has %ld bytes",
+                op->what, j, tj->bytes);
+        at += tj->bytes;
+    }
+    REQUIRE(op->kind == Q_ADD || at == to->bytes, "%s: inputs of %ld bytes into %ld", op->what,
+            at, to->bytes);
+    if (op->kind == Q_ADD) {
+        for (long k = 0; k < to->bytes; k++) {
+            int64_t acc = 0;
+            for (int j = 0; j < op->n_in; j++) {
+                const QTensor *tj = &r->qp->tensors[op->ins[j]];
+                const int64_t x = r->t[op->ins[j]][k] - tj->q.zero;
+                acc += ref_round(x * (1 << INT8_ADD_SHIFT), op->in_mult[j], op->in_shift[j]);
+            }
+            REQUIRE(acc >= INT32_MIN && acc <= INT32_MAX, "%s: a sum of %lld", op->what,
+                    (long long)acc);
+            y[k] = ref_requantize(acc, op->in_mult[op->n_in], op->in_shift[op->n_in], to->q.zero,
+                                  op->lo, 127);
+        }
+        return;
+    }
+    at = 0;
+    for (int j = 0; j < op->n_in; j++) {
+        const QTensor *tj = &r->qp->tensors[op->ins[j]];
+        for (long k = 0; k < tj->bytes; k++)
+            y[at + k] = ref_requantize(r->t[op->ins[j]][k] - tj->q.zero, op->in_mult[j],
+                                       op->in_shift[j], to->q.zero, -128, 127);
+        at += tj->bytes;
+    }
+}
+
+/* Global average pooling: each channel's sum of x - zero, requantized. */
+static void ref_global_avgpool(const Ref *r, const QOp *op) {
+    const QTensor *ti = &r->qp->tensors[op->in], *to = &r->qp->tensors[op->out];
+    const long P = (long)ti->shape.h * ti->shape.w;
+    REQUIRE(to->bytes == ti->shape.c && ti->bytes == ti->shape.c * P, "%s: %ld -> %ld bytes",
+            op->what, ti->bytes, to->bytes);
+    for (int c = 0; c < ti->shape.c; c++) {
+        int64_t sum = 0;
+        for (long p = 0; p < P; p++)
+            sum += r->t[op->in][c * P + p] - ti->q.zero;
+        r->t[op->out][c] = ref_requantize(sum, op->mult[0], op->shift[0], to->q.zero, -128, 127);
+    }
 }
 
 static void ref_pool(const Ref *r, const QOp *op) {
@@ -180,6 +245,13 @@ static int ref_scores(const Ref *r, const uint8_t *image, int8_t *scores) {
         case Q_MAXPOOL:
         case Q_AVGPOOL:
             ref_pool(r, op);
+            break;
+        case Q_ADD:
+        case Q_CONCAT:
+            ref_merge(r, op);
+            break;
+        case Q_GLOBAL_AVGPOOL:
+            ref_global_avgpool(r, op);
             break;
         case Q_TABLE: {
             const long n = qp->tensors[op->out].bytes;
@@ -272,6 +344,16 @@ static void quant_close(Quant *q) {
     model_free(&q->m);
 }
 
+/* quant_open's without data (shapes_open) */
+static void quant_close_shapes(Quant *q) {
+    free(q->fused);
+    int8_free(q->qp);
+    free(q->qp);
+    free(q->params);
+    descriptor_free(q->lm);
+    model_free(&q->m);
+}
+
 /* ---- the plan ------------------------------------------------------------------ */
 
 /* Each tensor's life from the program itself (not the plan's first and
@@ -290,20 +372,32 @@ static void check_plan(const QProgram *qp) {
         const QOp *op = &qp->ops[i];
         ck_assert_msg(first[op->out] == -1, "%s is written twice", qp->tensors[op->out].name);
         first[op->out] = last[op->out] = i;
-        ck_assert_msg(first[op->in] >= 0 && first[op->in] <= i, "%s is read before written",
-                      qp->tensors[op->in].name);
-        last[op->in] = i;
+        ck_assert_int_eq(op->ins[0], op->in);
+        ck_assert(op->n_in >= 1 && op->n_in <= MAX_INPUTS);
+        for (int j = 0; j < op->n_in + op->added; j++) { /* a fused add reads other too */
+            const int t = j < op->n_in ? op->ins[j] : op->other;
+            ck_assert_msg(first[t] >= 0 && first[t] < i + (t == qp->input),
+                          "%s is read before written", qp->tensors[t].name);
+            last[t] = i;
+        }
         if (op->scratch >= 0) {
             ck_assert(qp->tensors[op->scratch].scratch);
             first[op->scratch] = last[op->scratch] = i;
+        }
+        if (op->added) { /* its own output, two positions at a time */
+            ck_assert_int_eq(qp->tensors[op->mid].bytes, 2L * op->g.CO);
+            first[op->mid] = last[op->mid] = i;
         }
     }
     last[qp->logits] = qp->n_ops;
     long live_max = 0;
     for (int i = 0; i <= qp->n_ops; i++) {
         long live = 0;
-        for (int t = 0; t < n; t++)
-            live += first[t] <= i && i <= last[t] ? qp->tensors[t].bytes : 0;
+        for (int t = 0; t < n; t++) /* one in place of another: once where both live */
+            live += first[t] <= i && i <= last[t] &&
+                            !(qp->tensors[t].in_place_of >= 0 && i == first[t])
+                        ? qp->tensors[t].bytes
+                        : 0;
         live_max = live > live_max ? live : live_max;
     }
     for (int a = 0; a < n; a++) {
@@ -325,6 +419,23 @@ static void check_plan(const QProgram *qp) {
                 continue;
             const bool meet = first[a] <= last[b] && first[b] <= last[a];
             const bool share = ta->off < tb->off + tb->bytes && tb->off < ta->off + ta->bytes;
+            /* written in place: b over a (or a over b), an add fused into the
+             * conv that writes it, whose other input dies there */
+            const int w = tb->in_place_of == a ? b : ta->in_place_of == b ? a : -1;
+            if (w >= 0) {
+                const int gone = w == b ? a : b;
+                ck_assert_msg(first[w] == last[gone] && ta->off == tb->off &&
+                                  ta->bytes == tb->bytes,
+                              "%s in place of %s: lives %d..%d and %d..%d, %ld bytes at %ld and "
+                              "%ld at %ld", qp->tensors[w].name, qp->tensors[gone].name, first[w],
+                              last[w], first[gone], last[gone], qp->tensors[w].bytes,
+                              qp->tensors[w].off, qp->tensors[gone].bytes, qp->tensors[gone].off);
+                const QOp *op = &qp->ops[first[w]];
+                ck_assert_msg(op->added && op->out == w && op->other == gone,
+                              "%s is in place of %s, but operation %d is not their add",
+                              qp->tensors[w].name, qp->tensors[gone].name, first[w]);
+                continue;
+            }
             ck_assert_msg(!(meet && share),
                           "%s (%ld bytes at %ld, ops %d..%d) and %s (%ld at %ld, ops %d..%d) "
                           "are alive together in the same bytes",
@@ -668,6 +779,163 @@ START_TEST(test_plan) {
 }
 END_TEST
 
+/* A program with placeholder ranges, [-1, 1] everywhere (what export_int8
+ * quantizes before the data is read): the plan depends on shapes only, so
+ * a model whose data the tests do not have (ResNet-8's) is planned. */
+static void shapes_open(Quant *q, const char *spec) {
+    memset(q, 0, sizeof *q);
+    Diag d = {.file = spec};
+    ck_assert_msg(test_load_spec(spec, &q->m, &d) == 0, "%s", d.msg);
+    q->lm = model_descriptor(&q->m, 1);
+    q->params = calloc((size_t)q->m.n_params, sizeof *q->params);
+    ck_assert_ptr_nonnull(q->params);
+    lenet_init_params(q->lm, q->params, 7);
+    double (*range)[2] = calloc((size_t)q->m.n_layers, sizeof *range);
+    q->qp = calloc(1, sizeof *q->qp);
+    ck_assert(range && q->qp);
+    for (int i = 0; i < q->m.n_layers; i++)
+        range[i][0] = -1, range[i][1] = 1;
+    ck_assert_msg(int8_quantize(&q->m, q->params, range, 1, q->qp, &d) == 0, "%s", d.msg);
+    int8_plan(q->qp);
+    q->fused = malloc(sizeof *q->fused);
+    ck_assert_ptr_nonnull(q->fused);
+    *q->fused = *q->qp;
+    int8_fuse(q->fused);
+    int8_plan(q->fused);
+    free(range);
+}
+
+static int count_ops(const QProgram *qp, QOpKind k, bool added) {
+    int n = 0;
+    for (int i = 0; i < qp->n_ops; i++)
+        n += qp->ops[i].kind == k && (!added || qp->ops[i].added);
+    return n;
+}
+
+/* The tensor of a layer's output (by the tensor's name), -1 if none. */
+static int tensor_named(const QProgram *qp, const char *name) {
+    for (int t = 0; t < qp->n_tensors; t++)
+        if (!strcmp(qp->tensors[t].name, name))
+            return t;
+    return -1;
+}
+
+/* ResNet-8's program: three adds, each fused into the conv before it
+ * and written in place, the shortcut alive until its add; the arena holds
+ * two of stack 1's 16x32x32 maps at a time, not three. */
+START_TEST(test_plan_resnet8) {
+    Quant q;
+    shapes_open(&q, "models/resnet8.yaml");
+    check_plan(q.qp);
+    check_plan(q.fused);
+    ck_assert_int_eq(count_ops(q.qp, Q_ADD, false), 3);
+    ck_assert_int_eq(count_ops(q.qp, Q_GLOBAL_AVGPOOL, false), 1);
+    ck_assert_int_eq(count_ops(q.fused, Q_ADD, false), 0);
+    ck_assert_int_eq(count_ops(q.fused, Q_CONV, true), 3);
+    /* stem_relu (the stem's output: the relu folded in) lives from the stem
+     * to s1's add, across s1a and s1b */
+    const int stem = tensor_named(q.qp, "stem");
+    ck_assert_int_ge(stem, 0);
+    const QTensor *st = &q.qp->tensors[stem];
+    ck_assert_msg(q.qp->ops[st->last].kind == Q_ADD && st->last - st->first == 3,
+                  "stem lives %d..%d", st->first, st->last);
+    const long map = 16 * 32 * 32;
+    ck_assert_msg(q.qp->arena >= 3 * map, "unfused %ld", q.qp->arena);
+    ck_assert_msg(q.fused->arena < 2 * map + 2048, "ResNet-8's fused arena is %ld bytes",
+                  q.fused->arena);
+    quant_close_shapes(&q);
+}
+END_TEST
+
+typedef int (*scores_fn)(const uint8_t *image, int8_t *scores);
+
+/* The rendered text as one program tcc compiles (the header in place of
+ * its #include), as export_int8.c scores it. */
+static scores_fn jit_scores(const StrBuf *c, const StrBuf *h, const char *name, Jit **j) {
+    char inc[MAX_NAME + 16], fn[MAX_NAME + 16];
+    snprintf(inc, sizeof inc, "#include \"%s.h\"\n", name);
+    const char *at = strstr(c->data, inc);
+    ck_assert_ptr_nonnull(at);
+    StrBuf t = {0};
+    sb_printf(&t, "%.*s", (int)(at - c->data), c->data);
+    sb_puts(&t, h->data);
+    sb_puts(&t, at + strlen(inc));
+    Diag d = {.file = name};
+    *j = jit_compile_text(t.data, NULL, &d);
+    sb_free(&t);
+    ck_assert_msg(*j != NULL, "%s", d.msg);
+    snprintf(fn, sizeof fn, "%s_scores", name);
+    const scores_fn f = (scores_fn)jit_symbol(*j, fn);
+    ck_assert_ptr_nonnull(f);
+    return f;
+}
+
+/* The graph test model (a residual add, a batchnorm kept after it, a
+ * depthwise conv, a concat, global average pooling), trained for a moment
+ * (initial weights give every image one class): its program's operations
+ * and plan, and its rendered code (by tcc, in this process) against the
+ * reference on 300 test images, every score. */
+START_TEST(test_graph) {
+    char w[512], cmd[1024];
+    static char out[8192];
+    snprintf(w, sizeof w, "%s/int8-graph-w.safetensors", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "./lenetc train tests/graph/mnist_residual.yaml --limit 2000 "
+                              "--epochs 1 --threads 1 --quiet --save %s", w);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s:\n%s", cmd, out);
+    Quant q;
+    quant_open(&q, "tests/graph/mnist_residual.yaml", w, NULL, 200);
+    check_plan(q.qp);
+    check_plan(q.fused);
+    const QProgram *qp = q.qp;
+    ck_assert_int_eq(count_ops(qp, Q_ADD, false), 1);
+    ck_assert_int_eq(count_ops(qp, Q_CONCAT, false), 1);
+    ck_assert_int_eq(count_ops(qp, Q_GLOBAL_AVGPOOL, false), 1);
+    int depthwise = 0, affine = 0;
+    for (int i = 0; i < qp->n_ops; i++) {
+        const QOp *op = &qp->ops[i];
+        depthwise += op->kind == Q_CONV && op->g.groups == 8 && op->g.K == 3;
+        affine += op->kind == Q_CONV && op->g.groups == 8 && op->g.K == 1;
+        if (op->kind == Q_ADD) /* r1's relu is not the add's: the kept batchnorm is between */
+            ck_assert_int_eq(op->lo, -128);
+    }
+    ck_assert_int_eq(depthwise, 1);
+    ck_assert_int_eq(affine, 1);
+    /* the add fused into b2, over stem (stem dies there) */
+    ck_assert_int_eq(count_ops(q.fused, Q_CONV, true), 1);
+    const int stem = tensor_named(q.fused, "stem"), sum = tensor_named(q.fused, "sum1");
+    ck_assert_int_eq(q.fused->tensors[sum].in_place_of, stem);
+    ck_assert_int_eq(q.fused->tensors[sum].off, q.fused->tensors[stem].off);
+
+    StrBuf c = {0}, h = {0};
+    int8_render(q.fused, "mnist_residual.yaml", "w.safetensors", LENET_PREPARE_MNIST, "test",
+                "A test.", &c, &h);
+    check_header(h.data, q.fused);
+    Jit *j;
+    const scores_fn scores = jit_scores(&c, &h, q.m.name, &j);
+    Ref r;
+    ref_open(&r, qp);
+    const long pixels = (long)q.test.rows * q.test.cols * q.test.channels;
+    int8_t got[LENET_MAX_CLASSES], want[LENET_MAX_CLASSES];
+    int classes[LENET_MAX_CLASSES] = {0};
+    for (int i = 0; i < 300; i++) {
+        const uint8_t *image = q.test.images + pixels * i;
+        const int k = scores(image, got), kr = ref_scores(&r, image, want);
+        REQUIRE(k == kr && !memcmp(got, want, (size_t)q.m.n_classes),
+                "image %d: class %d, the reference's %d (or a score differs)", i, k, kr);
+        classes[k]++;
+    }
+    int seen = 0; /* not every image the same answer (the test would see little) */
+    for (int k = 0; k < q.m.n_classes; k++)
+        seen += classes[k] > 0;
+    ck_assert_int_ge(seen, 2);
+    jit_free(j);
+    ref_close(&r);
+    sb_free(&c);
+    sb_free(&h);
+    quant_close(&q);
+}
+END_TEST
+
 /* Only files lenetc was not to write: none in dir (which may not exist). */
 static void assert_no_files(const char *dir) {
     char cmd[700];
@@ -746,6 +1014,14 @@ START_TEST(test_padded) {
 }
 END_TEST
 
+/* the graph test model: a residual add (fused, in place), a batchnorm
+ * kept as a 1x1 depthwise conv, a depthwise conv, a concat, global
+ * average pooling: 10,000 images, both builds */
+START_TEST(test_residual) {
+    check_model("tests/graph/mnist_residual.yaml", "--limit 20000 --epochs 2", NULL, 1 << 30, 1);
+}
+END_TEST
+
 /* lenet5-plus, 2 of its recipe's 20 epochs; fashion-plus on
  * Fashion-MNIST, 1 of 18: 1,000 images each compared */
 /* The larger models' accuracy: their arithmetic is the plain run's under
@@ -784,6 +1060,8 @@ Suite *int8_suite(void) {
     tcase_add_test(tc, test_requantize_rule);
     tcase_add_loop_test(tc, test_plan, 0, 3);
     tcase_add_test(tc, test_refusals);
+    tcase_add_test(tc, test_plan_resnet8);
+    tcase_add_test(tc, test_graph);
     suite_add_tcase(s, tc);
     /* trained on MNIST and Fashion-MNIST: make test */
     TCase *slow = tcase_create("int8_trained");
@@ -791,6 +1069,7 @@ Suite *int8_suite(void) {
     tcase_set_timeout(slow, 600);
     tcase_add_test(slow, test_lenet5);
     tcase_add_test(slow, test_padded);
+    tcase_add_test(slow, test_residual);
     tcase_add_test(slow, test_lenet5_plus);
     tcase_add_test(slow, test_fashion_plus);
     suite_add_tcase(s, slow);

@@ -6,7 +6,10 @@
 # or a floating-point routine in ELF; else prints the board's figures: flash
 # (text + data), the model's share of it (its objects' text + data), RAM (the
 # model's .data + .bss, its arena if its header names one, the stack's
-# high-water), instructions per inference.
+# high-water), instructions per inference. MCU_FLASH_MAX, MCU_RAM_MAX (bytes):
+# fail above them (flash without the test images, RAM as printed);
+# MCU_ANCHORS=mlperf-resnet8 prints the figures beside MLPerf Tiny's
+# published ResNet-8 results.
 set -u
 board=$1 elf=$2 host=$3
 shift 3
@@ -67,3 +70,22 @@ echo "check-mcu: $board: $(wc -l < "$host") images, scores bit-identical to the 
 sed -n 's/^mcu: calibration: /  calibration: /p; s/^mcu: instructions per /  instructions per /p' "$log"
 echo "  flash: $flash bytes in all ($((flash - imgs)) without the test images), the model's objects $((mtext + mdata))"
 echo "  RAM: the model's .data + .bss $((mdata + mbss)) bytes + stack $stack bytes below its caller's sp = $((mdata + mbss + stack)) bytes${MCU_ARENA:+ (its arena, $MCU_ARENA bytes, is on that stack)}; the harness's stack $harness_stack bytes"
+
+ram=$((mdata + mbss + stack))
+flash_model=$((flash - imgs))
+ins=$(sed -n 's/^mcu: instructions per inference: mean \([0-9]*\).*/\1/p' "$log")
+if [ "${MCU_ANCHORS:-}" = mlperf-resnet8 ]; then
+    # MLPerf Tiny v0.5 image classification (ResNet-8, CIFAR-10) on a
+    # Cortex-M4 at 120 MHz: TFLite Micro's reference kernels 704 ms,
+    # STM32Cube.AI 222 ms (133.4 KiB flash, 69.7 KiB RAM)
+    awk -v i="$ins" -v f="$flash_model" -v r="$ram" 'BEGIN {
+        printf "  anchors, MLPerf Tiny ResNet-8 on a Cortex-M4 at 120 MHz (published, cycles on silicon): TFLite Micro reference 704 ms = %.1f M cycles; STM32Cube.AI 222 ms = %.1f M cycles, flash 133.4 KiB, RAM 69.7 KiB\n", 704e-3 * 120, 222e-3 * 120
+        printf "  here: %.2f M instructions per inference (QEMU counts instructions; a Cortex-M4 takes at least a cycle each): %.1fx fewer than TFLM reference cycles, %.2fx Cube.AI cycles; flash %.1f KiB (without the test images), RAM %.1f KiB\n", i / 1e6, 704e-3 * 120e6 / i, i / (222e-3 * 120e6), f / 1024, r / 1024
+    }'
+fi
+if [ -n "${MCU_FLASH_MAX:-}" ] && [ "$flash_model" -gt "$MCU_FLASH_MAX" ]; then
+    fail "flash $flash_model bytes (without the test images) is above $MCU_FLASH_MAX"
+fi
+if [ -n "${MCU_RAM_MAX:-}" ] && [ "$ram" -gt "$MCU_RAM_MAX" ]; then
+    fail "RAM $ram bytes is above $MCU_RAM_MAX"
+fi
