@@ -103,6 +103,20 @@ void emit_source(const Model *m, const EmitOptions *o, StrBuf *out) {
                   h->step_every);
     if (h->schedule == LENET_STEP)
         sb_printf(&sgd, ", .step_factor = %s", emit_real(&e, h->step_factor, k));
+    if (h->schedule == LENET_ONECYCLE) {
+        char k2[32], k3[32];
+        sb_printf(&sgd, ",\n                 .schedule = LENET_ONECYCLE, .pct_start = %s, "
+                  ".div_factor = %s, .final_div_factor = %s", emit_real(&e, h->pct_start, k),
+                  emit_real(&e, h->div_factor, k2), emit_real(&e, h->final_div_factor, k3));
+        if (h->onecycle_linear)
+            sb_puts(&sgd, ", .onecycle_linear = 1");
+        if (h->cycle_momentum)
+            sb_printf(&sgd, ",\n                 .cycle_momentum = 1, .base_momentum = %s, "
+                      ".max_momentum = %s", emit_real(&e, h->base_momentum, k),
+                      emit_real(&e, h->max_momentum, k2));
+    }
+    if (h->label_smoothing > 0)
+        sb_printf(&sgd, ",\n                 .label_smoothing = %s", emit_real(&e, h->label_smoothing, k));
     if (h->aug_shift > 0 || h->aug_rotate > 0 || h->aug_scale > 0) {
         char k2[32], k3[32];
         sb_printf(&sgd, ",\n                 .aug_shift = %s, .aug_rotate = %s, .aug_scale = %s",

@@ -436,25 +436,45 @@ static int parse_optimizer(const YNode *v, lenet_hparams *h, Diag *d) {
     return 0;
 }
 
-/* schedule: constant | {name: cosine, warmup_epochs: 1} | {name: step, every: 5, factor: 0.5} */
+/* schedule: constant | {name: cosine, warmup_epochs: 1} | {name: step, every: 5, factor: 0.5}
+ * | {name: onecycle, pct_start: 0.3, div_factor: 25, final_div_factor: 1e4, anneal: cos,
+ *    cycle_momentum: true, base_momentum: 0.85, max_momentum: 0.95} (PyTorch's OneCycleLR) */
 static int parse_schedule(const YNode *v, lenet_hparams *h, Diag *d) {
-    static const char *const names[] = {"constant", "cosine", "step", NULL};
-    static const char *const keys[][4] = {
-        {"name", NULL}, {"name", "warmup_epochs", NULL}, {"name", "every", "factor", NULL}};
-    static const char *const what[] = {"constant schedule", "cosine schedule", "step schedule"};
+    static const char *const names[] = {"constant", "cosine", "step", "onecycle", NULL};
+    static const char *const keys[][9] = {
+        {"name", NULL},
+        {"name", "warmup_epochs", NULL},
+        {"name", "every", "factor", NULL},
+        {"name", "pct_start", "div_factor", "final_div_factor", "anneal", "cycle_momentum",
+         "base_momentum", "max_momentum", NULL}};
+    static const char *const what[] = {"constant schedule", "cosine schedule", "step schedule",
+                                       "onecycle schedule"};
+    static const char *const anneals[] = {"cos", "linear", NULL};
+    static const char *const yes_no[] = {"false", "true", NULL};
     int which;
     if (named_choice(v, "schedule", names, &which, d))
         return -1;
-    h->schedule = (lenet_schedule_kind)which;
-    h->warmup_epochs = 0;
-    h->step_every = 5;
-    h->step_factor = 0.5f;
+    lenet_schedule_defaults(h, (lenet_schedule_kind)which);
     if (v->kind != Y_MAP)
         return 0;
-    return spec_check_keys(v, what[which], keys[which], d) ||
-           spec_real(v, "warmup_epochs", 0.0, 1000.0, &h->warmup_epochs, d) ||
-           spec_int(v, "every", 1, 100000, false, &h->step_every, d) ||
-           spec_real(v, "factor", 1e-6, 1.0, &h->step_factor, d);
+    if (spec_check_keys(v, what[which], keys[which], d) ||
+        spec_real(v, "warmup_epochs", 0.0, 1000.0, &h->warmup_epochs, d) ||
+        spec_int(v, "every", 1, 100000, false, &h->step_every, d) ||
+        spec_real(v, "factor", 1e-6, 1.0, &h->step_factor, d) ||
+        spec_real(v, "pct_start", 0.0, 1.0, &h->pct_start, d) ||
+        spec_real(v, "div_factor", 1.0, 1e9, &h->div_factor, d) ||
+        spec_real(v, "final_div_factor", 1.0, 1e12, &h->final_div_factor, d) ||
+        spec_choice(v, "anneal", anneals, &h->onecycle_linear, d) ||
+        spec_choice(v, "cycle_momentum", yes_no, &h->cycle_momentum, d) ||
+        spec_real(v, "base_momentum", 0.0, 0.999999, &h->base_momentum, d) ||
+        spec_real(v, "max_momentum", 0.0, 0.999999, &h->max_momentum, d))
+        return -1;
+    const YNode *pct = spec_get(v, "pct_start");
+    if (pct && (h->pct_start <= 0 || h->pct_start >= 1))
+        return error_at(d, pct->line, pct->col,
+                        "pct_start is the part of the steps the rate rises in: above 0 and "
+                        "below 1 (PyTorch's default 0.3)");
+    return 0;
 }
 
 /* augment: {shift: 2, rotate: 10, scale: 0.1}: pixels, degrees, a fraction */
@@ -480,7 +500,14 @@ static int parse_train(const YNode *t, lenet_hparams *h, Diag *d) {
                         "%s is the optimizer's: optimizer: {name: adam, %s: ...}", k->text,
                         k->text);
     }
-    if (spec_check_keys(t, "train", keys, d) || spec_choice(t, "loss", losses, &unused, d) ||
+    /* loss: softmax_cross_entropy | {name: softmax_cross_entropy, label_smoothing: 0.1} */
+    const YNode *loss = spec_get(t, "loss");
+    static const char *const loss_keys[] = {"name", "label_smoothing", NULL};
+    if (spec_check_keys(t, "train", keys, d) ||
+        (loss && named_choice(loss, "loss", losses, &unused, d)) ||
+        (loss && loss->kind == Y_MAP &&
+         (spec_check_keys(loss, "softmax_cross_entropy loss", loss_keys, d) ||
+          spec_real(loss, "label_smoothing", 0.0, 0.999999, &h->label_smoothing, d))) ||
         spec_choice(t, "init", inits, &unused, d))
         return -1;
     const YNode *opt = spec_get(t, "optimizer"), *schedule = spec_get(t, "schedule");
@@ -488,6 +515,15 @@ static int parse_train(const YNode *t, lenet_hparams *h, Diag *d) {
     if ((opt && parse_optimizer(opt, h, d)) || (schedule && parse_schedule(schedule, h, d)) ||
         (augment && parse_augment(augment, h, d)))
         return -1;
+    /* a onecycle schedule that cycles the momentum sets it at every step */
+    const char *cycled = h->optimizer == LENET_SGD ? "momentum" : "beta1";
+    const YNode *given = opt && opt->kind == Y_MAP ? spec_get(opt, cycled) : NULL;
+    if (given && h->schedule == LENET_ONECYCLE && h->cycle_momentum)
+        return error_at(d, given->line, given->col,
+                        "%s: the onecycle schedule sets it at every step (from max_momentum "
+                        "%g to base_momentum %g and back, as PyTorch's OneCycleLR); to keep "
+                        "%s, give the schedule cycle_momentum: false",
+                        cycled, (double)h->max_momentum, (double)h->base_momentum, cycled);
     int seed = (int)h->seed;
     if (spec_int(t, "batch", 1, 65536, false, &h->batch, d) ||
         spec_int(t, "epochs", 1, 100000, false, &h->epochs, d) ||

@@ -42,7 +42,12 @@ typedef struct {
 } lenet_tensor;
 
 typedef enum { LENET_ADAM = 0, LENET_SGD = 1, LENET_ADAMW = 2 } lenet_optimizer_kind;
-typedef enum { LENET_CONSTANT = 0, LENET_COSINE = 1, LENET_STEP = 2 } lenet_schedule_kind;
+typedef enum {
+    LENET_CONSTANT = 0,
+    LENET_COSINE = 1,
+    LENET_STEP = 2,
+    LENET_ONECYCLE = 3
+} lenet_schedule_kind;
 
 typedef struct {
     lenet_optimizer_kind optimizer;
@@ -58,9 +63,21 @@ typedef struct {
     float warmup_epochs;          /* cosine: linear from 0 over these epochs */
     int step_every;               /* step: epochs between ... */
     float step_factor;            /* ... multiplications of the rate by this */
+    /* onecycle (PyTorch's OneCycleLR, lr its max_lr): from lr / div_factor
+     * up to lr over the first pct_start of the run's steps, then down to
+     * lr / div_factor / final_div_factor, by half cosines (onecycle_linear:
+     * straight lines); with cycle_momentum, beta1 (sgd: momentum) the other
+     * way, from max_momentum down to base_momentum and back */
+    float pct_start, div_factor, final_div_factor;
+    int onecycle_linear;
+    int cycle_momentum;
+    float base_momentum, max_momentum;
     /* training images moved at random (augment.c): up to aug_shift pixels
      * each way, aug_rotate degrees, a scale within 1 +- aug_scale */
     float aug_shift, aug_rotate, aug_scale;
+    /* the training loss's targets: 1 - e + e / K for the label, e / K for
+     * the other classes (0: one-hot); scores (eval, val_loss) stay one-hot */
+    float label_smoothing;
 } lenet_hparams;
 
 /* forward: reads the input tile at acts[0], writes every activation; pass

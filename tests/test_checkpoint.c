@@ -73,11 +73,12 @@ static struct timespec mtime_of(const char *path) {
 
 /* Three epochs of 2,560 images, batch 128, two threads; checkpoints every
  * 3 steps; with the spec's Adam (_i = 0), then SGD with momentum and weight
- * decay (its momentum buffer must be restored as Adam's moments are). */
+ * decay (its momentum buffer must be restored as Adam's moments are), then
+ * Adam under a onecycle schedule (rate and beta1 set by the step). */
 #define RUN_ARGS                                                                               \
     "trainer", "--limit", "2560", "--epochs", "3", "--threads", "2", "--quiet", "--optimizer",   \
-        _i ? "sgd" : "adam", "--momentum", _i ? "0.9" : "0", "--weight-decay",                   \
-        _i ? "0.001" : "0"
+        _i == 1 ? "sgd" : "adam", "--momentum", _i == 1 ? "0.9" : "0", "--weight-decay",         \
+        _i == 1 ? "0.001" : "0", "--schedule", _i == 2 ? "onecycle" : "constant"
 
 START_TEST(test_kill_and_resume_bit_identical) {
     char ref[512], out[512], ck[512], log[512];
@@ -289,7 +290,7 @@ Suite *checkpoint_suite(void) {
     TCase *tc = tcase_create("checkpoint");
     tcase_set_tags(tc, "slow"); /* trains on MNIST: left to make test */
     tcase_set_timeout(tc, 600);
-    tcase_add_loop_test(tc, test_kill_and_resume_bit_identical, 0, 2);
+    tcase_add_loop_test(tc, test_kill_and_resume_bit_identical, 0, 3);
     tcase_add_test(tc, test_resume_other_threads_more_epochs);
     tcase_add_test(tc, test_non_finite_loss_stops_and_keeps_checkpoint);
     tcase_add_test(tc, test_resume_refuses_other_options);

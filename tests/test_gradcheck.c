@@ -803,6 +803,107 @@ START_TEST(test_optimizers_match_torch) {
 }
 END_TEST
 
+/* The onecycle schedule against torch's OneCycleLR, step by step: the
+ * rate and (cycle_momentum) Adam's beta1, PyTorch's defaults on 37 steps
+ * of a run of 1 epoch (phase 1 ends at 37 * 0.3 - 1 = 10.1, between steps),
+ * then straight lines, another split and no momentum on 3 epochs of 20. */
+START_TEST(test_onecycle_matches_torch) {
+    if (!test_torch("gradcheck: the PyTorch checks"))
+        return;
+    static const struct {
+        int epochs, steps_per_epoch;
+        float lr, pct, div, final;
+        int linear, cycle;
+        float base, top;
+    } runs[] = {{1, 37, 0.01f, 0.3f, 25, 1e4f, 0, 1, 0.85f, 0.95f},
+                {3, 20, 0.5f, 0.25f, 10, 100, 1, 0, 0.8f, 0.9f},
+                {2, 7, 0.002f, 0.5f, 4, 1e3f, 0, 1, 0.7f, 0.9f}};
+    char op[256], args[1200];
+    snprintf(op, sizeof op, "%s/onecycle.f64", test_tmpdir());
+    for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+        const lenet_hparams h = {.lr = runs[r].lr, .beta1 = 0.9f, .epochs = runs[r].epochs,
+                                 .schedule = LENET_ONECYCLE, .pct_start = runs[r].pct,
+                                 .div_factor = runs[r].div, .final_div_factor = runs[r].final,
+                                 .onecycle_linear = runs[r].linear,
+                                 .cycle_momentum = runs[r].cycle, .base_momentum = runs[r].base,
+                                 .max_momentum = runs[r].top};
+        const int T = runs[r].epochs * runs[r].steps_per_epoch;
+        /* the settings as floats, printed to read back as the same floats */
+        snprintf(args, sizeof args, "onecycle %d %.9g %.9g %.9g %.9g %s %d %.9g %.9g %s", T,
+                 (double)h.lr, (double)h.pct_start, (double)h.div_factor,
+                 (double)h.final_div_factor, h.onecycle_linear ? "linear" : "cos",
+                 h.cycle_momentum, (double)h.base_momentum, (double)h.max_momentum, op);
+        run_check_py(args);
+        double *want = read_doubles(op, (size_t)T * 2);
+        for (int t = 1; t <= T; t++) {
+            const double lr = lenet_schedule_lr(&h, t, runs[r].steps_per_epoch);
+            const double m = lenet_schedule_momentum(&h, t, runs[r].steps_per_epoch);
+            const double want_lr = want[2 * (t - 1)], want_m = want[2 * (t - 1) + 1];
+            /* the same double computation, rounded once to float */
+            ck_assert_msg(fabs(lr - want_lr) <= 1e-7 * want_lr + 1e-12,
+                          "run %zu step %d: lr %.9g, torch %.9g", r, t, lr, want_lr);
+            if (h.cycle_momentum)
+                ck_assert_msg(fabs(m - want_m) <= 1e-7,
+                              "run %zu step %d: beta1 %.9g, torch %.9g", r, t, m, want_m);
+            else
+                ck_assert_msg(m == -1 && want_m == 0.9, "run %zu: no cycled momentum", r);
+        }
+        free(want);
+    }
+}
+END_TEST
+
+/* The loss with label smoothing 0.1 (and 0, and 0.5) against torch's
+ * CrossEntropyLoss(label_smoothing=) in float64, from the same float
+ * logits: the summed loss and its gradient, 7 samples of 10 classes in a
+ * tile of 8 (the last lane unused). */
+START_TEST(test_label_smoothing_matches_torch) {
+    if (!test_torch("gradcheck: the PyTorch checks"))
+        return;
+    enum { N = 7, K = 10, T = 8 };
+    lenet_rng rng;
+    lenet_rng_seed(&rng, 11);
+    float logits[K * T], d[K * T];
+    double z[N * K], y[N];
+    uint8_t labels[N];
+    for (int b = 0; b < T; b++)
+        for (int c = 0; c < K; c++)
+            logits[c * T + b] = (float)uniform(&rng, -4, 4);
+    for (int b = 0; b < N; b++) {
+        labels[b] = (uint8_t)(b * 3 % K);
+        y[b] = labels[b];
+        for (int c = 0; c < K; c++)
+            z[b * K + c] = logits[c * T + b];
+    }
+    char zp[256], yp[256], op[256], args[1200];
+    snprintf(zp, sizeof zp, "%s/xent_z.f64", test_tmpdir());
+    snprintf(yp, sizeof yp, "%s/xent_y.f64", test_tmpdir());
+    snprintf(op, sizeof op, "%s/xent_out.f64", test_tmpdir());
+    write_doubles(zp, z, N * K);
+    write_doubles(yp, y, N);
+    static const float smoothings[] = {0.1f, 0, 0.5f};
+    for (int s = 0; s < 3; s++) {
+        snprintf(args, sizeof args, "xent %d %d %.17g %s %s %s", N, K, (double)smoothings[s], zp,
+                 yp, op);
+        run_check_py(args);
+        double *want = read_doubles(op, 1 + N * K);
+        int correct = 0;
+        const double loss =
+            lenet_softmax_xent_smoothed(logits, K, T, N, labels, smoothings[s], 1.0f, d, &correct);
+        ck_assert_msg(fabs(loss - want[0]) <= 1e-12 * want[0], "smoothing %g: loss %.15g, torch %.15g",
+                      (double)smoothings[s], loss, want[0]);
+        for (int b = 0; b < N; b++)
+            for (int c = 0; c < K; c++)
+                ck_assert_msg(fabs(d[c * T + b] - want[1 + b * K + c]) <= 1e-7,
+                              "smoothing %g: dz[%d][%d] %.9g, torch %.9g", (double)smoothings[s],
+                              b, c, (double)d[c * T + b], want[1 + b * K + c]);
+        for (int c = 0; c < K; c++)
+            ck_assert(d[c * T + N] == 0.0f);
+        free(want);
+    }
+}
+END_TEST
+
 Suite *gradcheck_suite(void) {
     static bool listed;
     if (!listed) {
@@ -838,6 +939,8 @@ Suite *gradcheck_suite(void) {
     tcase_add_loop_test(torch, test_grads_match_torch, 0, n_torch);
     tcase_add_loop_test(torch, test_trains_as_torch, 0, n_torch);
     tcase_add_test(torch, test_optimizers_match_torch);
+    tcase_add_test(torch, test_onecycle_matches_torch);
+    tcase_add_test(torch, test_label_smoothing_matches_torch);
     suite_add_tcase(s, torch);
     return s;
 }

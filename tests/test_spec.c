@@ -488,6 +488,36 @@ START_TEST(optimizers) {
     ck_assert_int_eq(m.train.step_every, 3);
     ck_assert_float_eq(m.train.step_factor, 0.1f);
     model_free(&m);
+    /* the loss by name, or with label smoothing */
+    parse_ok(INPUT "layers:\n" TAIL "train: {loss: softmax_cross_entropy}\n", "net", &m);
+    ck_assert_float_eq(m.train.label_smoothing, 0.0f);
+    model_free(&m);
+    parse_ok(INPUT "layers:\n" TAIL
+             "train: {loss: {name: softmax_cross_entropy, label_smoothing: 0.1}}\n", "net", &m);
+    ck_assert_float_eq(m.train.label_smoothing, 0.1f);
+    model_free(&m);
+    /* onecycle: PyTorch's OneCycleLR defaults, or the spec's */
+    parse_ok(INPUT "layers:\n" TAIL "train: {schedule: onecycle}\n", "net", &m);
+    ck_assert_int_eq(m.train.schedule, LENET_ONECYCLE);
+    ck_assert_float_eq(m.train.pct_start, 0.3f);
+    ck_assert_float_eq(m.train.div_factor, 25.0f);
+    ck_assert_float_eq(m.train.final_div_factor, 1e4f);
+    ck_assert_int_eq(m.train.onecycle_linear, 0);
+    ck_assert_int_eq(m.train.cycle_momentum, 1);
+    ck_assert_float_eq(m.train.base_momentum, 0.85f);
+    ck_assert_float_eq(m.train.max_momentum, 0.95f);
+    model_free(&m);
+    parse_ok(INPUT "layers:\n" TAIL
+             "train: {optimizer: {name: adam, beta1: 0.7}, schedule: {name: onecycle, pct_start: "
+             "0.2, div_factor: 10, final_div_factor: 100, anneal: linear, cycle_momentum: false}}\n",
+             "net", &m);
+    ck_assert_float_eq(m.train.beta1, 0.7f);
+    ck_assert_float_eq(m.train.pct_start, 0.2f);
+    ck_assert_float_eq(m.train.div_factor, 10.0f);
+    ck_assert_float_eq(m.train.final_div_factor, 100.0f);
+    ck_assert_int_eq(m.train.onecycle_linear, 1);
+    ck_assert_int_eq(m.train.cycle_momentum, 0);
+    model_free(&m);
     parse_ok(INPUT "layers:\n" TAIL "train: {schedule: constant}\n", "net", &m);
     ck_assert_int_eq(m.train.schedule, LENET_CONSTANT);
     model_free(&m);

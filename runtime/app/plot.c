@@ -739,10 +739,10 @@ int lenet_plot_history(const char *path, const char *title, const lenet_history 
 int lenet_plot_training(const char *path, const lenet_model *m, const lenet_hparams *hp,
                         int resumed, const lenet_history *h, lenet_error *err) {
     char title[512];
-    int len = snprintf(title, sizeof title, "%s: loss and accuracy per epoch\n%s lr %g%s, batch %d, "
+    int len = snprintf(title, sizeof title, "%s: loss and accuracy per epoch\n%s lr %g%s%s, batch %d, "
                        "seed %llu", m->name, lenet_optimizer_name(hp->optimizer), (double)hp->lr,
-                       hp->schedule == LENET_CONSTANT ? ""
-                       : hp->schedule == LENET_COSINE ? " cosine" : " step",
+                       hp->schedule == LENET_CONSTANT ? "" : " ",
+                       hp->schedule == LENET_CONSTANT ? "" : lenet_schedule_name(hp->schedule),
                        hp->batch, (unsigned long long)hp->seed);
     /* a resumed run knows only its own epochs, and says so */
     if (resumed && h->n && len > 0 && (size_t)len < sizeof title) {

@@ -34,11 +34,14 @@ void lenet_train_usage(const char *prog, const lenet_model *m, void *stream) {
             "  --momentum M     sgd's momentum, PyTorch's (spec: %g)\n"
             "  --weight-decay W sgd: added to the gradient as W w (PyTorch); adamw:\n"
             "                   w -= lr W w before each step (Keras) (spec: %g)\n"
+            "  --label-smoothing E  train towards 1 - E + E/K for the label and E/K for\n"
+            "                   the other classes (spec: %g; scores stay one-hot)\n"
             "  --augment none   train on the images as they are (default: spec, which\n"
             "                   %s)\n"
-            "  --schedule S     the rate over the run: constant, cosine or step (spec:\n"
-            "                   %s; the spec's settings for it, else cosine without\n"
-            "                   warmup, step halving every 5 epochs)\n"
+            "  --schedule S     the rate over the run: constant, cosine, step or onecycle\n"
+            "                   (spec: %s; the spec's settings for it, else cosine\n"
+            "                   without warmup, step halving every 5 epochs, onecycle\n"
+            "                   as PyTorch's OneCycleLR with lr its max_lr)\n"
             "  --seed S         seed for initialisation and shuffling (spec: %llu)\n"
             "  --limit N        train on the first N training images only\n"
             "  --val N          hold out N training images (or a fraction: --val 0.1),\n"
@@ -73,6 +76,7 @@ void lenet_train_usage(const char *prog, const lenet_model *m, void *stream) {
             "only the last epoch's line has\n",
             prog, m->name, h->epochs, h->batch, (double)h->lr,
             lenet_optimizer_name(h->optimizer), (double)h->momentum, (double)h->weight_decay,
+            (double)h->label_smoothing,
             lenet_augments(h) ? "moves the training images at random" : "has none",
             lenet_schedule_name(h->schedule), (unsigned long long)h->seed,
             lenet_default_threads());
@@ -92,11 +96,12 @@ int lenet_read_train_args(const lenet_model *m, int argc, char **argv, int first
     double lr = 0; /* 0: not given */
     static const lenet_choice optimizers[] = {
         {"adam", LENET_ADAM}, {"sgd", LENET_SGD}, {"adamw", LENET_ADAMW}, {NULL, 0}};
-    double momentum = -1, weight_decay = -1; /* -1: not given */
+    double momentum = -1, weight_decay = -1, smoothing = -1; /* -1: not given */
     int schedule = o->h.schedule, augment = 1;
     static const lenet_choice augments[] = {{"none", 0}, {"spec", 1}, {NULL, 0}};
     static const lenet_choice schedules[] = {
-        {"constant", LENET_CONSTANT}, {"cosine", LENET_COSINE}, {"step", LENET_STEP}, {NULL, 0}};
+        {"constant", LENET_CONSTANT}, {"cosine", LENET_COSINE}, {"step", LENET_STEP},
+        {"onecycle", LENET_ONECYCLE}, {NULL, 0}};
     const lenet_option options[] = {
         {.name = "--help", .kind = LENET_OPT_HELP},
         {.name = "--version", .kind = LENET_OPT_VERSION},
@@ -123,6 +128,8 @@ int lenet_read_train_args(const lenet_model *m, int argc, char **argv, int first
         {.name = "--schedule", .kind = LENET_OPT_CHOICE, .dest = &schedule,
          .choices = schedules},
         {.name = "--augment", .kind = LENET_OPT_CHOICE, .dest = &augment, .choices = augments},
+        {.name = "--label-smoothing", .kind = LENET_OPT_REAL, .dest = &smoothing, .lo = 0,
+         .lo_included = 1, .hi = 0.999999},
         {.name = "--threads", .kind = LENET_OPT_INT, .dest = &o->threads, .lo = 1,
          .hi = LENET_MAX_THREADS},
         {.name = "--checkpoint", .kind = LENET_OPT_STRING, .dest = &o->checkpoint_path},
@@ -178,21 +185,26 @@ int lenet_read_train_args(const lenet_model *m, int argc, char **argv, int first
         o->h.weight_decay = o->h.optimizer == LENET_ADAMW ? 0.004f : 0;
     }
     /* another schedule than the spec's: its defaults */
-    if (schedule != (int)o->h.schedule) {
-        o->h.schedule = (lenet_schedule_kind)schedule;
-        o->h.warmup_epochs = 0;
-        o->h.step_every = 5;
-        o->h.step_factor = 0.5f;
-    }
+    if (schedule != (int)o->h.schedule)
+        lenet_schedule_defaults(&o->h, (lenet_schedule_kind)schedule);
     if (!augment)
         o->h.aug_shift = o->h.aug_rotate = o->h.aug_scale = 0;
     if (momentum >= 0)
         o->h.momentum = (float)momentum;
     if (weight_decay >= 0)
         o->h.weight_decay = (float)weight_decay;
+    if (smoothing >= 0)
+        o->h.label_smoothing = (float)smoothing;
     if (o->h.momentum > 0 && o->h.optimizer != LENET_SGD) {
         fprintf(stderr, "%s: --momentum is sgd's; this run's optimizer is %s\n", prog,
                 lenet_optimizer_name(o->h.optimizer));
+        lenet_try_help(prog);
+        return -1;
+    }
+    if (momentum > 0 && o->h.schedule == LENET_ONECYCLE && o->h.cycle_momentum) {
+        fprintf(stderr, "%s: --momentum: this run's onecycle schedule sets the momentum at "
+                "every step (from %g to %g and back)\n", prog, (double)o->h.max_momentum,
+                (double)o->h.base_momentum);
         lenet_try_help(prog);
         return -1;
     }
@@ -414,19 +426,21 @@ static int run_open(lenet_run *r) {
         }
     }
     if (!o->quiet) {
-        char extra[256] = "";
+        char extra[512] = "";
         if (o->h.momentum > 0)
             snprintf(extra, sizeof extra, " momentum %g%s", (double)o->h.momentum,
                      o->h.nesterov ? " nesterov" : "");
         if (o->h.weight_decay > 0)
             snprintf(extra + strlen(extra), sizeof extra - strlen(extra), " weight_decay %g",
                      (double)o->h.weight_decay);
-        if (o->h.schedule == LENET_COSINE)
+        if (o->h.schedule != LENET_CONSTANT) {
+            char sched[160];
+            lenet_schedule_describe(&o->h, sched, sizeof sched);
+            snprintf(extra + strlen(extra), sizeof extra - strlen(extra), " %s", sched);
+        }
+        if (o->h.label_smoothing > 0)
             snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
-                     " cosine (warmup %g epochs)", (double)o->h.warmup_epochs);
-        if (o->h.schedule == LENET_STEP)
-            snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
-                     " step (x%g every %d epochs)", (double)o->h.step_factor, o->h.step_every);
+                     ", label_smoothing %g", (double)o->h.label_smoothing);
         if (lenet_augments(&o->h))
             snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
                      ", augment shift %g rotate %g scale %g", (double)o->h.aug_shift,
@@ -468,6 +482,11 @@ static int run_epoch(lenet_run *r, int epoch) {
         const int nb = N - start < B ? N - start : B;
         const int correct_before = r->at.correct;
         r->tr.h.lr = lenet_schedule_lr(&o->h, r->tr.step + 1, r->steps_per_epoch);
+        const float momentum = lenet_schedule_momentum(&o->h, r->tr.step + 1, r->steps_per_epoch);
+        if (momentum >= 0 && o->h.optimizer == LENET_SGD)
+            r->tr.h.momentum = momentum;
+        else if (momentum >= 0)
+            r->tr.h.beta1 = momentum;
         const double loss =
             lenet_trainer_step(&r->tr, &r->train, r->order + start, nb, &r->at.correct);
         r->at.loss_sum += loss;

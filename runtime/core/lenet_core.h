@@ -96,6 +96,14 @@ double lenet_softmax_xent(const float *logits, int k, int tile, int n,
                           const uint8_t *labels, float grad_scale,
                           float *dlogits, int *correct);
 
+/* The same against labels smoothed by `smoothing` (PyTorch's
+ * CrossEntropyLoss(label_smoothing=), Keras' label_smoothing): the target
+ * of class c is (1 - smoothing) [c == y] + smoothing / k. smoothing 0 is
+ * lenet_softmax_xent, bit for bit. */
+double lenet_softmax_xent_smoothed(const float *logits, int k, int tile, int n,
+                                   const uint8_t *labels, float smoothing, float grad_scale,
+                                   float *dlogits, int *correct);
+
 /* argmax per lane of a logits tile, first maximum wins. */
 int lenet_argmax_lane(const float *logits, int k, int tile, int lane);
 
@@ -113,7 +121,7 @@ void lenet_sgd_step(float *restrict params, const float *restrict grads, float *
 /* AdamW's decoupled decay, before the Adam step: w -= lr wd w. */
 void lenet_weight_decay(float *restrict params, size_t n, float lr, float wd);
 
-/* "adam", "sgd", "adamw"; "constant", "cosine", "step" */
+/* "adam", "sgd", "adamw"; "constant", "cosine", "step", "onecycle" */
 const char *lenet_optimizer_name(lenet_optimizer_kind k);
 const char *lenet_schedule_name(lenet_schedule_kind k);
 /* The rate of step t (1, 2, ...) of a run of `epochs` epochs of
@@ -121,8 +129,20 @@ const char *lenet_schedule_name(lenet_schedule_kind k);
  *   constant  lr
  *   step      lr * factor^floor(epoch index / every), the epoch index from 0
  *   cosine    warmup: lr * t / W (W = warmup_epochs * steps_per_epoch), then
- *             lr * (1 + cos(pi * (t - W) / (T - W))) / 2 with T all steps */
+ *             lr * (1 + cos(pi * (t - W) / (T - W))) / 2 with T all steps
+ *   onecycle  PyTorch's OneCycleLR at its step t - 1: with E = pct_start * T
+ *             - 1, from lr / div_factor to lr over steps [0, E], then to
+ *             lr / div_factor / final_div_factor at step T - 1 */
 float lenet_schedule_lr(const lenet_hparams *h, long t, long steps_per_epoch);
+/* Sets schedule k with its settings' defaults (cosine: no warmup; step:
+ * halving every 5 epochs; onecycle: PyTorch's, 0.3, 25, 1e4, cos, momentum
+ * from 0.95 to 0.85). */
+void lenet_schedule_defaults(lenet_hparams *h, lenet_schedule_kind k);
+/* "cosine (warmup 1 epochs)", "onecycle (...)", "constant": for messages */
+void lenet_schedule_describe(const lenet_hparams *h, char *buf, size_t n);
+/* The momentum of step t that a onecycle schedule with cycle_momentum
+ * gives (Adam's beta1, SGD's momentum), as OneCycleLR's; -1 if none. */
+float lenet_schedule_momentum(const lenet_hparams *h, long t, long steps_per_epoch);
 
 /* ---- threads ---------------------------------------------------------- */
 

@@ -1,5 +1,6 @@
 /* loss.c: softmax cross-entropy on logits, computed stably:
- * loss = log(sum_k exp(z_k - max)) - (z_y - max), dL/dz_k = p_k - [k == y]. */
+ * loss = log(sum_k exp(z_k - max)) - (z_y - max), dL/dz_k = p_k - [k == y];
+ * with label smoothing e the target [k == y] becomes (1 - e) [k == y] + e / K. */
 #include <math.h>
 
 #include "lenet_core.h"
@@ -14,7 +15,17 @@ int lenet_argmax_lane(const float *logits, int k, int tile, int lane) {
 
 double lenet_softmax_xent(const float *logits, int k, int tile, int n, const uint8_t *labels,
                           float grad_scale, float *dlogits, int *correct) {
+    return lenet_softmax_xent_smoothed(logits, k, tile, n, labels, 0, grad_scale, dlogits,
+                                       correct);
+}
+
+double lenet_softmax_xent_smoothed(const float *logits, int k, int tile, int n,
+                                   const uint8_t *labels, float smoothing, float grad_scale,
+                                   float *dlogits, int *correct) {
     double total = 0;
+    /* the target: 1 - smoothing + smoothing / k for the label, smoothing / k
+     * for the rest (PyTorch's and Keras' label smoothing) */
+    const double rest = (double)smoothing / k, top = 1.0 - smoothing + rest;
     for (int b = 0; b < tile; b++) {
         if (b >= n) {
             for (int c = 0; c < k; c++)
@@ -27,10 +38,18 @@ double lenet_softmax_xent(const float *logits, int k, int tile, int n, const uin
         double sum = 0;
         for (int c = 0; c < k; c++)
             sum += exp(logits[c * tile + b] - max);
-        total += log(sum) - (logits[y * tile + b] - max);
+        if (smoothing == 0) {
+            total += log(sum) - (logits[y * tile + b] - max);
+        } else { /* -sum of target_c log p_c */
+            double dot = 0;
+            for (int c = 0; c < k; c++)
+                dot += (c == y ? top : rest) * (logits[c * tile + b] - max);
+            total += log(sum) - dot;
+        }
         for (int c = 0; c < k; c++) {
             double p = exp(logits[c * tile + b] - max) / sum;
-            dlogits[c * tile + b] = (float)((p - (c == y)) * grad_scale);
+            const double target = smoothing == 0 ? (c == y) : c == y ? top : rest;
+            dlogits[c * tile + b] = (float)((p - target) * grad_scale);
         }
         *correct += best == y;
     }

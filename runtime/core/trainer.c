@@ -210,9 +210,9 @@ static void tile_loss(const job *j, int i, int s, int n, const float *acts, floa
     for (int b = 0; b < n; b++)
         labels[b] = j->ds->labels[j->idx[s + b]];
     t->tile_correct[i] = 0;
-    t->tile_loss[i] = lenet_softmax_xent(acts + m->logits_offset, m->n_classes, m->tile, n, labels,
-                                         1.0f / j->n, dacts + m->logits_offset,
-                                         &t->tile_correct[i]);
+    t->tile_loss[i] = lenet_softmax_xent_smoothed(acts + m->logits_offset, m->n_classes, m->tile,
+                                                  n, labels, t->h.label_smoothing, 1.0f / j->n,
+                                                  dacts + m->logits_offset, &t->tile_correct[i]);
 }
 
 /* Slot s's tiles: [*lo, *hi). */

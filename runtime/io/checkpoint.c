@@ -69,7 +69,7 @@ static void view_free(state_view *v) {
 /* The options a resumed run must share with the one that wrote the file. */
 static void describe_options(const lenet_trainer *t, const lenet_checkpoint_info *o,
                              lenet_meta *meta) {
-    char buf[64];
+    char buf[224];
     lenet_meta_set(meta, "lenetc", FORMAT);
     lenet_meta_set(meta, "model", t->m->name);
     snprintf(buf, sizeof buf, "%" PRIu64, o->h.seed);
@@ -81,6 +81,7 @@ static void describe_options(const lenet_trainer *t, const lenet_checkpoint_info
     lenet_meta_set(meta, "momentum", lenet_shortest(o->h.momentum, 1, buf));
     lenet_meta_set(meta, "nesterov", o->h.nesterov ? "yes" : "no");
     lenet_meta_set(meta, "weight_decay", lenet_shortest(o->h.weight_decay, 1, buf));
+    lenet_meta_set(meta, "label_smoothing", lenet_shortest(o->h.label_smoothing, 1, buf));
     /* the schedule by what sets its rates; a cosine's depend on the epochs */
     char num[32];
     if (o->h.schedule == LENET_COSINE)
@@ -89,6 +90,11 @@ static void describe_options(const lenet_trainer *t, const lenet_checkpoint_info
     else if (o->h.schedule == LENET_STEP)
         snprintf(buf, sizeof buf, "step every %d by %s", o->h.step_every,
                  lenet_shortest(o->h.step_factor, 1, num));
+    else if (o->h.schedule == LENET_ONECYCLE) {
+        char sched[160];
+        lenet_schedule_describe(&o->h, sched, sizeof sched);
+        snprintf(buf, sizeof buf, "%s over %d epochs", sched, o->h.epochs);
+    }
     else
         snprintf(buf, sizeof buf, "constant");
     lenet_meta_set(meta, "schedule", buf);
@@ -185,6 +191,7 @@ static const struct {
     {"optimizer", "--optimizer", 0}, {"lr", "--lr", 1},
     {"momentum", "--momentum", 1},  {"nesterov", "nesterov", 0},
     {"weight_decay", "--weight-decay", 1}, {"schedule", "--schedule", 0},
+    {"label_smoothing", "--label-smoothing", 1},
     {"augment", "--augment", 0},    {"limit", "--limit", 0},
     {"shuffle", "shuffle", 0},      {"val", "--val", 1},
     {"model", "the model", 0},
@@ -206,20 +213,20 @@ static int same_setting(const char *key, const char *a, const char *b) {
 
 /* "--lr 0.001", "no --limit", "the model lenet5": a setting as the user
  * wrote it, into buf */
-static const char *as_written(const char *key, const char *value, char buf[96]) {
+static const char *as_written(const char *key, const char *value, char buf[256]) {
     const int i = setting(key);
     const char *name = i >= 0 ? settings[i].option : key;
     char num[32];
     if (!value) { /* a file without the key */
-        snprintf(buf, 96, "no %s", name);
+        snprintf(buf, 256, "no %s", name);
         return buf;
     }
     if (i >= 0 && settings[i].real)
         value = lenet_shortest(strtod(value, NULL), 1, num);
     if ((!strcmp(key, "limit") || !strcmp(key, "val")) && !strcmp(value, "0"))
-        snprintf(buf, 96, "no %s", name);
+        snprintf(buf, 256, "no %s", name);
     else
-        snprintf(buf, 96, "%s %s", name, value);
+        snprintf(buf, 256, "%s %s", name, value);
     return buf;
 }
 
@@ -268,6 +275,7 @@ int lenet_load_checkpoint(lenet_trainer *t, const lenet_checkpoint_info *o, lene
     /* keys newer than a file stand for what runs without them did */
     static const char *const newer[][2] = {
         {"momentum", "0"}, {"nesterov", "no"}, {"weight_decay", "0"}, {"schedule", "constant"},
+        {"label_smoothing", "0"},
         {"augment", "none"}, {"val", "0"}};
     for (int i = 0; i < want.n; i++) {
         const char *got = lenet_meta_get(&meta, want.key[i]);
@@ -275,7 +283,7 @@ int lenet_load_checkpoint(lenet_trainer *t, const lenet_checkpoint_info *o, lene
             if (!strcmp(want.key[i], newer[k][0]))
                 got = newer[k][1];
         if (!got || !same_setting(want.key[i], got, want.value[i])) {
-            char a[96], b[96];
+            char a[256], b[256];
             lenet_set_error(err, "%s: written with %s, but this run has %s: resume with the same "
                             "options", path, as_written(want.key[i], got, a),
                             as_written(want.key[i], want.value[i], b));

@@ -18,6 +18,15 @@
       weight decay 0.01; adamw: lr 0.01, betas (0.9, 0.999), eps 1e-7, weight
       decay 0.05) on N float64 parameters with the gradients GRADS (STEPS x N):
       writes the parameters after each step (STEPS x N)
+  check.py onecycle STEPS LR PCT DIV FINAL ANNEAL CYCLE BASE MAX OUT
+      torch.optim.lr_scheduler.OneCycleLR(max_lr=LR, total_steps=STEPS,
+      pct_start=PCT, div_factor=DIV, final_div_factor=FINAL, anneal_strategy=
+      ANNEAL, cycle_momentum=CYCLE (0 or 1), base_momentum=BASE, max_momentum=
+      MAX) over Adam: writes each step's lr and beta1 (STEPS x 2, float64)
+  check.py xent N K SMOOTHING LOGITS LABELS OUT
+      torch.nn.CrossEntropyLoss(reduction="sum", label_smoothing=SMOOTHING) on
+      the N x K float64 LOGITS and N float64 LABELS: writes the loss, then
+      its gradient with respect to the logits (N x K)
 """
 import os
 import sys
@@ -100,6 +109,31 @@ def optim(name, steps, n, params_path, grads_path, out_path):
     np.array(rows).astype("<f8").tofile(out_path)
 
 
+def onecycle(steps, lr, pct, div, final, anneal, cycle, base, top, out_path):
+    p = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    opt = torch.optim.Adam([p], lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=lr, total_steps=steps, pct_start=pct, div_factor=div,
+        final_div_factor=final, anneal_strategy=anneal, cycle_momentum=bool(cycle),
+        base_momentum=base, max_momentum=top)
+    rows = []
+    for _ in range(steps):
+        group = opt.param_groups[0]
+        rows.append([group["lr"], group["betas"][0]])
+        p.grad = torch.ones(1, dtype=torch.float64)
+        opt.step()
+        sched.step()
+    np.array(rows).astype("<f8").tofile(out_path)
+
+
+def xent(n, k, smoothing, logits_path, labels_path, out_path):
+    z = torch.from_numpy(np.fromfile(logits_path, "<f8").reshape(n, k).copy()).requires_grad_()
+    y = torch.from_numpy(np.fromfile(labels_path, "<f8").astype(np.int64))
+    loss = torch.nn.CrossEntropyLoss(reduction="sum", label_smoothing=smoothing)(z, y)
+    loss.backward()
+    np.concatenate([[loss.item()], z.grad.numpy().ravel()]).astype("<f8").tofile(out_path)
+
+
 if __name__ == "__main__":
     a = sys.argv[1:]
     if len(a) == 7 and a[0] == "grads":
@@ -108,5 +142,10 @@ if __name__ == "__main__":
         train(a[1], int(a[2]), int(a[3]), float(a[4]), a[5], a[6], a[7], a[8])
     elif len(a) == 7 and a[0] == "optim":
         optim(a[1], int(a[2]), int(a[3]), a[4], a[5], a[6])
+    elif len(a) == 11 and a[0] == "onecycle":
+        onecycle(int(a[1]), *map(float, a[2:6]), a[6], int(a[7]), float(a[8]), float(a[9]),
+                 a[10])
+    elif len(a) == 7 and a[0] == "xent":
+        xent(int(a[1]), int(a[2]), float(a[3]), a[4], a[5], a[6])
     else:
         raise SystemExit(__doc__)
