@@ -173,9 +173,9 @@ typedef struct {
 } lenet_worker;
 
 /* A step's gradient is summed in a fixed order, whatever the thread count:
- * the batch's tiles in contiguous runs of two ("slots"; at most this
- * many), each run's tiles added in order into the slot's own buffer, then
- * the slots added in order. A worker takes whole slots. */
+ * each tile into a "slot" of its own (past this many, contiguous runs of
+ * tiles share one, added in order), then the slots added in order. A
+ * worker takes whole slots. */
 #define LENET_MAX_SLOTS 16
 
 /* Everything one training run owns. params, grads, the Adam moments and the
