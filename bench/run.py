@@ -21,6 +21,10 @@ Markdown table:
   start-up   process start to the line printed just before the first step
   RSS        peak resident memory of the process
 
+Then the speedrun (models/speedrun.yaml: one epoch to 99 %), seeds 1-5 for
+the native target and avx2, beside the speed record's recipe in PyTorch
+(bench/speedrun_torch.py) on the same cores.
+
 The benchmark asserts nothing: timings belong in notes, not in tests.
 """
 import argparse
@@ -94,6 +98,10 @@ def main():
     ap.add_argument("--targets", help="comma-separated (default: every target this CPU runs)")
     ap.add_argument("--no-loops", action="store_true", help="skip the JIT's loop style")
     ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--speedrun-seeds", type=int, default=5,
+                    help="seeds of models/speedrun.yaml per target (0: no speedrun rows)")
+    ap.add_argument("--torch-seeds", type=int, default=3,
+                    help="seeds of the record's recipe in PyTorch (bench/speedrun_torch.py)")
     args = ap.parse_args()
     data = find_data(args.data)
     model, mhz, cores = cpu()
@@ -103,7 +111,7 @@ def main():
     for t in targets:
         subprocess.run(f"mkdir -p build && cc -O3 {MARCH[t]} -pthread -o build/peak-{t} "
                        f"bench/peak.c", shell=True, cwd=ROOT, check=True)
-        peak[t] = float(sh(f"build/peak-{t}"))  # all cores
+        peak[t] = float(sh(f"build/peak-{t}"))  # all cores; again after the runs
     macs = int(re.search(r"per training sample: ([\d,]+)",
                          sh("./lenetc summary models/lenet5.yaml"))[1].replace(",", ""))
     flops = 2 * macs
@@ -142,6 +150,9 @@ def main():
             r.update(path=label, target=t, threads=n)
             results.append(r)
 
+    # a probe disturbed by another process reads low: the better of two
+    for t in targets:
+        peak[t] = max(peak[t], float(sh(f"build/peak-{t}")))
     torch_r = next((r for r in results if r["path"].startswith("PyTorch")), None)
     print(f"\nLeNet-5 (models/lenet5.yaml), full MNIST, batch 128, Adam; {args.epochs} epochs "
           f"per path (the loop style: 1), medians.")
@@ -155,12 +166,16 @@ def main():
     for r in results:
         ips = 60000 / r["epoch"]
         gf = ips * flops / 1e9
-        pct = f"{100 * gf / (peak[r['target']] * r['threads'] / cores):.0f}%" \
-            if r["target"] else "-"
+        share = gf / (peak[r['target']] * r['threads'] / cores) if r["target"] else None
+        # above 100 % the probe, not the kernel, is wrong: say so, never print it
+        pct = "-" if share is None else f"{100 * share:.0f}%" if share <= 1 else \
+            "probe low (peak.c read under load?)"
         ratio = f"{torch_r['epoch'] / r['epoch']:.1f}x" if torch_r else "-"
         print(f"| {r['path']} | {r['target'] or '-'} | {r['threads']} | {r['epoch']:.2f} "
               f"| {ips:,.0f} | {gf:.1f} | {pct} | {r['eval']:.3f} s | {r['startup']:.2f} s "
               f"| {r['rss']:.0f} MB | {r['acc']:.4f} | {ratio} |")
+    if args.speedrun_seeds > 0:
+        speedrun(args, data, targets, cores, torch_python)
     jit_vs = [(r["target"], r["threads"], r["epoch"] / e_r["epoch"]) for r in results
               if r["path"] == "JIT, tcc" for e_r in results
               if e_r["path"] == "emitted, gcc" and e_r["target"] == r["target"]
@@ -168,6 +183,41 @@ def main():
     if jit_vs:
         print("\nJIT s/epoch / emitted s/epoch, same target and threads: " +
               ", ".join(f"{t} x{n}: {q:.2f}" for t, n, q in jit_vs) + ".")
+
+
+def speedrun(args, data, targets, cores, torch_python):
+    """models/speedrun.yaml's emitted trainer on all cores, seeds 1..N, for the
+    native target and avx2 (when it is not the native one), beside the
+    record's recipe in PyTorch (bench/speedrun_torch.py) on the same cores:
+    the median training time of one run (time=: the steps only, as the
+    record counts it) and the test accuracy over the seeds."""
+    rows = []
+    for t in dict.fromkeys([targets[0]] + (["avx2"] if "avx2" in targets else [])):
+        subprocess.run(f"./lenetc models/speedrun.yaml --target {t} -o build/bench/speedrun-{t} && "
+                       f"make -s -C build/bench/speedrun-{t}", shell=True, cwd=ROOT, check=True)
+        cmd = [f"build/bench/speedrun-{t}/speedrun-train", "--data", data]
+        runs = [run(f"speedrun, {t}, seed {s}", cmd + ["--seed", str(s)], 1)
+                for s in range(1, args.speedrun_seeds + 1)]
+        rows.append((f"lenetc models/speedrun.yaml, emitted, {t}", runs))
+    if torch_python and not args.no_torch and args.torch_seeds > 0:
+        cmd = [torch_python, "bench/speedrun_torch.py", "--data", data, "--threads", str(cores)]
+        runs = [run(f"record recipe, PyTorch, seed {s}", cmd + ["--seed", str(s)], 1)
+                for s in range(1, args.torch_seeds + 1)]
+        rows.append(("the record's recipe (tuomaso/train_mnist_fast) in PyTorch", runs))
+    print(f"\nSpeedrun: one epoch of MNIST to 99 % test accuracy, {cores} cores; training time "
+          f"(time=, the steps) median over the seeds; the record: 99.04 % mean in 0.762 s on a "
+          f"GTX 1660 Ti.\n")
+    print("| run | seeds | training s (median) | slowest | test_acc mean | lowest | mean >= 99 % |")
+    print("|---|---|---|---|---|---|---|")
+    for label, runs in rows:
+        ok = [r for r in runs if r]
+        if len(ok) != len(runs):
+            print(f"| {label} | {len(runs)} | failed | | | | |")
+            continue
+        times, accs = [r["epoch"] for r in ok], [r["acc"] for r in ok]
+        mean = statistics.mean(accs)
+        print(f"| {label} | {len(ok)} | {statistics.median(times):.2f} | {max(times):.2f} "
+              f"| {100 * mean:.2f} % | {100 * min(accs):.2f} % | {'yes' if mean >= 0.99 else 'no'} |")
 
 
 if __name__ == "__main__":
