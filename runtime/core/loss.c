@@ -48,8 +48,8 @@ double lenet_softmax_xent_smoothed(const float *logits, int k, int tile, int n,
         }
         for (int c = 0; c < k; c++) {
             double p = exp(logits[c * tile + b] - max) / sum;
-            const double target = smoothing == 0 ? (c == y) : c == y ? top : rest;
-            dlogits[c * tile + b] = (float)((p - target) * grad_scale);
+            /* smoothing 0: top is 1 and rest 0 exactly, the one-hot target */
+            dlogits[c * tile + b] = (float)((p - (c == y ? top : rest)) * grad_scale);
         }
         *correct += best == y;
     }

@@ -71,7 +71,7 @@ void lenet_schedule_defaults(lenet_hparams *h, lenet_schedule_kind k) {
 }
 
 void lenet_schedule_describe(const lenet_hparams *h, char *buf, size_t n) {
-    char a[32], b[32], c[32];
+    char a[32], b[32];
     switch (h->schedule) {
     case LENET_COSINE:
         snprintf(buf, n, "cosine (warmup %s epochs)", lenet_shortest(h->warmup_epochs, 1, a));
@@ -86,7 +86,7 @@ void lenet_schedule_describe(const lenet_hparams *h, char *buf, size_t n) {
          * momentum 0.95 to 0.85)" */
         snprintf(buf, n, "onecycle (%s of the steps up from lr/%s, %s, down to lr/%s/%s%s%s%s%s)",
                  lenet_shortest(h->pct_start, 1, pct), lenet_shortest(h->div_factor, 1, b),
-                 h->onecycle_linear ? "linear" : "cos", lenet_shortest(h->div_factor, 1, c),
+                 h->onecycle_linear ? "linear" : "cos", b,
                  lenet_shortest(h->final_div_factor, 1, a),
                  h->cycle_momentum ? "; momentum " : "",
                  h->cycle_momentum ? lenet_shortest(h->max_momentum, 1, hi) : "",
