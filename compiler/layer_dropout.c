@@ -1,6 +1,7 @@
 /* layer_dropout.c: in training, each value is kept with probability 1 - rate
  * and scaled by 1 / (1 - rate) ("inverted" dropout, as Keras and PyTorch);
- * in evaluation, prediction and the standalone export, out = in.
+ * in evaluation, prediction and the standalone export, out = in; an ONNX
+ * file leaves it out (no onnx callback: onnx_export.c passes its input on).
  *
  *   - dropout: {rate: 0.25}
  *   - dropout: 0.25
