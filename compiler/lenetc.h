@@ -139,8 +139,9 @@ typedef struct {
      * NULL: none (tools/lenetc_torch.py then cannot build the model) */
     void (*torch)(const Layer *l, json_t *modules);
     /* appends the ONNX nodes that compute the same to g (onnx.h's
-     * onnx_node and the rest, by onnx.h's conventions); NULL: none (the
-     * layer passes its input on, as dropout does in inference) */
+     * onnx_node and the rest, by onnx.h's conventions); one that adds none
+     * passes its input on (dropout); NULL: the kind has no ONNX form, and
+     * `lenetc onnx` says so */
     void (*onnx)(const Layer *l, OnnxGraph *g);
     /* the output is the input seen another way (flatten): no code, no memory */
     bool view;

@@ -635,15 +635,15 @@ static int cmd_onnx(int argc, char **argv) {
     uint8_t *bytes = NULL;
     size_t len = 0;
     int rc = 1;
-    Diag d = {.file = "lenetc"};
+    Diag d = {.file = spec}, files = {.file = "lenetc"};
     if (!lm || !params)
         fprintf(stderr, "lenetc: out of memory\n");
     else if (lenet_load_weights(lm, params, &meta, weights, &err))
         fprintf(stderr, "%s\n", err.msg);
-    else if (onnx_export(&m, params, &meta, spec, weights, &bytes, &len))
-        fprintf(stderr, "lenetc: out of memory\n");
+    else if (onnx_export(&m, params, &meta, spec, weights, &bytes, &len, &d))
+        fprintf(stderr, "%s\n", d.failed ? d.msg : "lenetc: out of memory");
     else
-        rc = step(write_file_atomic(path, (const char *)bytes, len, &d), &d) ? 1 : 0;
+        rc = step(write_file_atomic(path, (const char *)bytes, len, &files), &files) ? 1 : 0;
     free(bytes);
     free(params);
     descriptor_free(lm);

@@ -58,9 +58,10 @@
 /* The trained model m (params: its n_params floats, as loaded with their
  * metadata meta; may be NULL) as an ONNX file's bytes (*out, malloc'd).
  * spec_file and weights_file are named in the metadata (their last part).
- * -1 if out of memory. */
+ * -1 after error_at (a kind with no ONNX form) or if out of memory. */
 int onnx_export(const Model *m, const float *params, const lenet_meta *meta,
-                const char *spec_file, const char *weights_file, uint8_t **out, size_t *len);
+                const char *spec_file, const char *weights_file, uint8_t **out, size_t *len,
+                Diag *d);
 
 /* What a kind's LayerKind.onnx writes its layer with: the graph being
  * built, the layer whose nodes it is adding. */
@@ -82,6 +83,10 @@ void onnx_attr_int(OnnxGraph *g, Onnx__NodeProto *node, const char *name, int64_
 void onnx_attr_ints(OnnxGraph *g, Onnx__NodeProto *node, const char *name, int n,
                     const int64_t *v);
 void onnx_attr_float(OnnxGraph *g, Onnx__NodeProto *node, const char *name, float v);
+/* A float32 scalar initializer "LAYER.what" of value v (a constant of the
+ * kind's, not a tensor of the weights: what must name none of them); its
+ * value. */
+const char *onnx_constant(OnnxGraph *g, const char *what, float v);
 /* An elementwise activation on the layer's last value (Relu, LeakyRelu
  * with alpha, Tanh, Sigmoid), named as onnx_node names it; none for
  * ACT_NONE. */

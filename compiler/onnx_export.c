@@ -16,7 +16,6 @@
  * safetensors file they were read from) are here */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "raw_data is little-endian");
 
-#define MAX_NODE_INPUTS (MAX_INPUTS + 4)
 #define MAX_NODE_ATTRS 8
 
 struct OnnxGraph {
@@ -92,8 +91,14 @@ static Onnx__TensorProto *add_floats(OnnxGraph *g, const char *name, int ndim, c
     memcpy(t->dims, dims, sizeof *t->dims * (size_t)ndim);
     t->has_raw_data = true;
     t->raw_data = (ProtobufCBinaryData){(size_t)count * sizeof *data, (uint8_t *)data};
-    if (g->graph->n_initializer == g->init_cap) /* sized for every tensor: a bug */
-        abort();
+    if (g->graph->n_initializer == g->init_cap) {
+        g->init_cap *= 2;
+        Onnx__TensorProto **grown =
+            realloc(g->graph->initializer, sizeof *grown * g->init_cap);
+        if (!grown)
+            out_of_memory();
+        g->graph->initializer = grown;
+    }
     g->graph->initializer[g->graph->n_initializer++] = t;
     return t;
 }
@@ -129,14 +134,19 @@ static Onnx__NodeProto *add_node(OnnxGraph *g, const char *op_type, const char *
     onnx__node_proto__init(node);
     node->name = g_printf(g, "%s", name);
     node->op_type = g_printf(g, "%s", op_type);
-    node->input = g_alloc(g, sizeof *node->input * MAX_NODE_INPUTS);
-    for (int i = 0; i < n && i < MAX_NODE_INPUTS; i++)
+    node->input = g_alloc(g, sizeof *node->input * (size_t)n);
+    for (int i = 0; i < n; i++)
         node->input[node->n_input++] = g_printf(g, "%s", in[i]);
     node->output = g_alloc(g, sizeof *node->output);
     node->output[node->n_output++] = node->name;
     node->attribute = g_alloc(g, sizeof *node->attribute * MAX_NODE_ATTRS);
-    if (g->graph->n_node == g->node_cap) /* sized for every kind's nodes: a bug */
-        abort();
+    if (g->graph->n_node == g->node_cap) {
+        g->node_cap *= 2;
+        Onnx__NodeProto **grown = realloc(g->graph->node, sizeof *grown * g->node_cap);
+        if (!grown)
+            out_of_memory();
+        g->graph->node = grown;
+    }
     g->graph->node[g->graph->n_node++] = node;
     return node;
 }
@@ -181,6 +191,18 @@ void onnx_attr_float(OnnxGraph *g, Onnx__NodeProto *node, const char *name, floa
     Onnx__AttributeProto *a = add_attr(g, node, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
     a->has_f = true;
     a->f = v;
+}
+
+const char *onnx_constant(OnnxGraph *g, const char *what, float v) {
+    const Layer *l = layer_at(g);
+    for (int k = 0; k < l->n_tensors; k++)
+        if (!strcmp(l->tensors[k].name, what)) /* a kind's mistake */
+            abort();
+    float *at = g_alloc(g, sizeof *at);
+    *at = v;
+    const char *name = g_printf(g, "%s.%s", l->name, what);
+    add_floats(g, name, 0, NULL, at, 1);
+    return name;
 }
 
 void onnx_activation(OnnxGraph *g, Activation a, float alpha, const char *what) {
@@ -256,10 +278,9 @@ static void layers(OnnxGraph *g) {
     for (g->at = 0; g->at < m->n_layers; g->at++) {
         const Layer *l = layer_at(g);
         g->first_node = g->graph->n_node;
-        if (l->kind->onnx)
-            l->kind->onnx(l, g);
+        l->kind->onnx(l, g);
         const bool logits = g->at == m->n_layers - 1;
-        if (g->graph->n_node == g->first_node) {
+        if (g->graph->n_node == g->first_node) { /* dropout */
             const char *in = onnx_input(g, 0);
             if (logits)
                 onnx_node(g, "Identity", NULL, 1, &in);
@@ -298,19 +319,26 @@ static char *classes_json(const lenet_meta *meta) {
 }
 
 int onnx_export(const Model *m, const float *params, const lenet_meta *meta,
-                const char *spec_file, const char *weights_file, uint8_t **out, size_t *len) {
+                const char *spec_file, const char *weights_file, uint8_t **out, size_t *len,
+                Diag *d) {
+    *out = NULL;
+    for (const Layer *l = m->layers; l < m->layers + m->n_layers; l++)
+        if (!l->kind->onnx)
+            return error_at(d, l->line, l->col, "%s: a %s layer has no ONNX form in lenetc",
+                            l->name, l->kind->kind);
     OnnxGraph g = {.m = m, .params = params};
     long tensors = 0;
     for (int i = 0; i < m->n_layers; i++)
         tensors += m->layers[i].n_tensors;
     Onnx__GraphProto graph = ONNX__GRAPH_PROTO__INIT;
     g.graph = &graph;
-    /* at most three nodes a layer (conv, its activation; a trailing
-     * Identity), and the input stage's three */
-    g.node_cap = 3 * (size_t)m->n_layers + 3;
+    /* both grow: a layer's few nodes, every tensor and the constants */
+    g.node_cap = 2 * (size_t)m->n_layers + 3;
     g.init_cap = (size_t)tensors + 3;
-    graph.node = g_alloc(&g, sizeof *graph.node * g.node_cap);
-    graph.initializer = g_alloc(&g, sizeof *graph.initializer * g.init_cap);
+    graph.node = malloc(sizeof *graph.node * g.node_cap);
+    graph.initializer = malloc(sizeof *graph.initializer * g.init_cap);
+    if (!graph.node || !graph.initializer)
+        out_of_memory();
     g.value = g_alloc(&g, sizeof *g.value * (size_t)m->n_layers);
     g.in_graph = g_alloc(&g, sizeof *g.in_graph * (size_t)m->n_layers * MAX_LAYER_TENSORS);
     graph.name = g_printf(&g, "%s", m->name);
@@ -358,5 +386,7 @@ int onnx_export(const Model *m, const float *params, const lenet_meta *meta,
     for (size_t i = 0; i < g.n_owned; i++)
         free(g.owned[i]);
     free(g.owned);
+    free(graph.node);
+    free(graph.initializer);
     return *out ? 0 : -1;
 }
