@@ -23,11 +23,13 @@
  *     layer's further nodes "LAYER/what" (a fused activation: "conv1/relu";
  *     global_avgpool's Flatten: "gap/flatten"; a conv's padding is its
  *     Conv's pads, not a node). Each node's output value is named as the
- *     node, but the last's, "logits". Initializers carry lenetc's tensor
- *     names (conv1.weight, bn1.running_var), which are PyTorch's layouts
- *     already, as float32 raw_data, the weights file's bytes: every tensor
- *     of the weights, batchnorm's num_batches_tracked (a scalar no node
- *     reads) too.
+ *     node, but the last's, "logits" (so a layer named "image", or
+ *     "logits" but not the last, is refused). Initializers carry lenetc's
+ *     tensor names (conv1.weight, bn1.running_var), which are PyTorch's
+ *     layouts already, as float32 raw_data, the weights file's bytes:
+ *     every tensor of the weights, batchnorm's num_batches_tracked (a
+ *     scalar no node reads) too; a kind's own constants are "LAYER.what"
+ *     (onnx_constant).
  *   - per kind: conv and depthwise_conv Conv (kernel_shape, strides, pads
  *     [top, left, bottom, right] when it pads: an explicit padding p on
  *     every side, "same" as computed; depthwise: group C; no B without a

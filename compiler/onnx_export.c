@@ -322,10 +322,18 @@ int onnx_export(const Model *m, const float *params, const lenet_meta *meta,
                 const char *spec_file, const char *weights_file, uint8_t **out, size_t *len,
                 Diag *d) {
     *out = NULL;
-    for (const Layer *l = m->layers; l < m->layers + m->n_layers; l++)
+    for (const Layer *l = m->layers; l < m->layers + m->n_layers; l++) {
         if (!l->kind->onnx)
             return error_at(d, l->line, l->col, "%s: a %s layer has no ONNX form in lenetc",
                             l->name, l->kind->kind);
+        /* values are named as their nodes: these two are the graph's own
+         * (the logits' layer writes "logits" anyway) */
+        if (!strcmp(l->name, "image") ||
+            (!strcmp(l->name, "logits") && l != m->layers + m->n_layers - 1))
+            return error_at(d, l->line, l->col,
+                            "layer name '%s' is the ONNX graph's %s: rename the layer", l->name,
+                            l->name[0] == 'i' ? "input" : "output");
+    }
     OnnxGraph g = {.m = m, .params = params};
     long tensors = 0;
     for (int i = 0; i < m->n_layers; i++)

@@ -565,6 +565,33 @@ START_TEST(test_errors) {
     snprintf(cmd, sizeof cmd, "./lenetc onnx --weights %s -o %s", w, path);
     ck_assert_int_eq(run(cmd, out, sizeof out), 2);
     ck_assert_int_ne(access(path, F_OK), 0);
+    /* a layer named as the graph's input, or its output but not last */
+    static const char *const clashes[] = {"image", "logits"};
+    for (int i = 0; i < 2; i++) {
+        char spec[512], sw[512], text[512], want[128];
+        snprintf(text, sizeof text,
+                 "name: clash\ninput: {shape: [4, 4, 1]}\nlayers:\n  - flatten: {name: %s}\n"
+                 "  - dense: 3\n",
+                 clashes[i]);
+        small_spec(i ? "clash_logits" : "clash_image", text, spec, sw);
+        snprintf(cmd, sizeof cmd, "./lenetc onnx %s --weights %s -o %s", spec, sw, path);
+        ck_assert_int_eq(run(cmd, out, sizeof out), 1);
+        snprintf(want, sizeof want, "layer name '%s' is the ONNX graph's %s: rename the layer",
+                 clashes[i], i ? "output" : "input");
+        ck_assert_msg(strstr(out, want) && strstr(out, ":4:"), "%s", out);
+        ck_assert_int_ne(access(path, F_OK), 0);
+    }
+    /* the last layer may be named logits */
+    char spec[512], sw[512];
+    small_spec("named_logits",
+               "name: named\ninput: {shape: [4, 4, 1]}\nlayers:\n  - flatten\n"
+               "  - dense: {name: logits, units: 3}\n",
+               spec, sw);
+    Onnx__ModelProto *m = export_and_read(spec, sw, path);
+    ck_assert_str_eq(m->graph->node[m->graph->n_node - 1]->name, "logits");
+    ck_assert_str_eq(m->graph->node[m->graph->n_node - 1]->output[0], "logits");
+    model_free_onnx(m);
+    unlink(path);
     /* a directory that is not there */
     snprintf(cmd, sizeof cmd, "./lenetc onnx models/lenet5.yaml --weights %s -o %s/no/such.onnx",
              w, test_tmpdir());
