@@ -11,9 +11,13 @@ classes) and its classes (the first maximum) equal. test_onnx.c writes both
 files and runs this; it prints what it measured."""
 import sys
 
-import cv2
-import numpy as np
-import onnx
+try:
+    import cv2
+    import numpy as np
+    import onnx
+except ImportError as e:  # test_onnx.c checks first; this is for a run by hand
+    sys.exit(f"check_export: {e.name} is missing: python3-onnx, python3-opencv and "
+             "python3-numpy (make test-deps)")
 
 TOLERANCE = 1e-4
 
