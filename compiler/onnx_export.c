@@ -88,7 +88,8 @@ static Onnx__TensorProto *add_floats(OnnxGraph *g, const char *name, int ndim, c
     t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
     t->n_dims = (size_t)ndim;
     t->dims = g_alloc(g, sizeof *t->dims * (size_t)(ndim ? ndim : 1));
-    memcpy(t->dims, dims, sizeof *t->dims * (size_t)ndim);
+    for (int i = 0; i < ndim; i++) /* a scalar's dims are none (NULL) */
+        t->dims[i] = dims[i];
     t->has_raw_data = true;
     t->raw_data = (ProtobufCBinaryData){(size_t)count * sizeof *data, (uint8_t *)data};
     if (g->graph->n_initializer == g->init_cap) {
