@@ -109,6 +109,21 @@ check: all headers tests/run_tests
 	  $(CHECK_ENV) LENETC_SUITE='!gradcheck' tests/run_tests; r=$$?; \
 	  wait $$g; rg=$$?; cat build/check-gradcheck.log; [ $$r -eq 0 ] && [ $$rg -eq 0 ]
 
+# ONNX's own node tests (Debian's libonnx-testdata) of the ops lenetc
+# imports: each imported, compiled and run by tests/onnx/onnx_run.c on the
+# test's input, its output compared with the test's (1e-5); PASS, FAIL or
+# SKIP(why) per test. A FAIL fails the target.
+ONNX_TESTDATA ?= /usr/share/libonnx-testdata/data/node
+ONNX_TESTS = conv_* maxpool_* averagepool_* globalaveragepool* gemm_* relu batchnorm_* add* \
+             concat_* leakyrelu* tanh* sigmoid* flatten_* dropout_* identity matmul_* \
+             reshape_* constant constant_pad
+build/onnx/onnx_run: tests/onnx/onnx_run.c $(COMPILER_OBJ) runtime/liblenet.a $(HEADERS) .build-kind
+	$(CC) $(ALL_CFLAGS) $(RUNTIME_INC) -Icompiler -I$(dir $(ONNX_PB)) -o $@ $< $(COMPILER_OBJ) \
+	  runtime/liblenet.a $(LIBS)
+check-onnx: all build/onnx/onnx_run
+	@test -d $(ONNX_TESTDATA) || { echo "check-onnx needs $(ONNX_TESTDATA) (libonnx-testdata)"; exit 1; }
+	@build/onnx/onnx_run conform $(sort $(wildcard $(addprefix $(ONNX_TESTDATA)/test_,$(ONNX_TESTS))))
+
 # The weights of the pinned standalone export: trained by tcc's scalar code
 # on one thread, the same bits on every machine.
 EXPORT_WEIGHTS = ./lenetc train tests/models/mnist_tiny.yaml --style loops --threads 1 \
@@ -299,7 +314,7 @@ BENCH_EPOCHS ?= 3
 bench: all
 	python3 bench/run.py --epochs $(BENCH_EPOCHS)
 
-.PHONY: all bench check check-neon clean color-mnist deps fuzz golden headers install test test-deps train uninstall valgrind
+.PHONY: all bench check check-neon check-onnx clean color-mnist deps fuzz golden headers install test test-deps train uninstall valgrind
 # What building and training need (small); test-deps adds what only the
 # tests need (Check, valgrind, clang, the cross tools, PyTorch: hundreds of MB).
 deps:

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "lenetc.h"
+#include "onnx_import.h"
 
 static const char *usage_text =
     "usage: lenetc summary SPEC.yaml [--json]\n"
@@ -36,6 +37,7 @@ static const char *usage_text =
     "       lenetc train SPEC.yaml [--target T] [--style S] [--tile N] [trainer options]\n"
     "       lenetc eval SPEC.yaml --weights W.safetensors [--target T] [--data DIR] [--threads N]\n"
     "       lenetc predict SPEC.yaml --weights W.safetensors [--target T] [--prepare P] [--json] IMAGE...\n"
+    "       lenetc import FILE.onnx [--scale LO HI] -o DIR\n"
     "       lenetc targets\n"
     "       lenetc --version\n"
     "\n"
@@ -66,6 +68,8 @@ static const char *usage_text =
     "                the confusion matrix\n"
     "  predict       the same, then classify PNG, JPEG or PGM images (any size; see\n"
     "                lenetc predict SPEC --help)\n"
+    "  import        an ONNX graph (torch.onnx.export's) as DIR/NAME.yaml and\n"
+    "                DIR/NAME.safetensors (see lenetc import --help)\n"
     "  targets       list the targets, and which this machine runs\n"
     "  --target T    the instruction set: native (the default: the widest this\n"
     "                CPU runs), avx512 (x86-64-v4), avx2 (x86-64-v3), sse2\n"
@@ -633,6 +637,8 @@ int main(int argc, char **argv) {
         return cmd_summary(argc, argv);
     if (!strcmp(cmd, "targets"))
         return cmd_targets(argc, argv);
+    if (!strcmp(cmd, "import"))
+        return onnx_import_main(argc, argv);
     if (!strcmp(cmd, "train"))
         return cmd_jit(argc, argv, JIT_TRAIN);
     if (!strcmp(cmd, "eval"))
