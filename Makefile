@@ -86,7 +86,7 @@ tests/run_tests: $(TEST_OBJ) tests/lenet5_gcc.o tests/lenet5_loops.o $(COMPILER_
 
 # Every test: spec, golden files, gradients, numerics, data, weights, and the
 # trainers end to end on MNIST. LENETC_SUITE=name runs one suite.
-test: all tests/run_tests
+test: all tests/run_tests build/onnx/onnx_run
 	LENETC_GEN_CFLAGS="$(GEN_CFLAGS)" LENETC_SANITIZE="$(SANITIZE)" tests/run_tests
 
 # Each installed header compiles on its own, included twice (what it needs
@@ -212,8 +212,8 @@ uninstall:
 	rm -rf $(DATADIR)
 
 # libFuzzer targets (clang): the spec front end and emitter, the data and
-# weights loaders, and the image readers (PNG, JPEG, PGM) with predict's
-# preparations. `make fuzz` runs each for FUZZ_TIME seconds from the
+# weights loaders, the image readers (PNG, JPEG, PGM) with predict's
+# preparations, and the ONNX import. `make fuzz` runs each for FUZZ_TIME seconds from the
 # seed corpora in tests/fuzz/corpus/ (new inputs go to build/fuzz/, crashes
 # to build/fuzz/crash-*); CI runs it. FUZZ_TIME=0 runs until stopped.
 # Objects are shared by both targets. fuzz_spec runs the sse2 kernels (every
@@ -242,8 +242,8 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_FLAGS) -Wall -Werror -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) \
 	  $(LIBS)
 
-fuzz: build/fuzz/fuzz_spec build/fuzz/fuzz_data build/fuzz/fuzz_image
-	@for t in spec data image; do \
+fuzz: build/fuzz/fuzz_spec build/fuzz/fuzz_data build/fuzz/fuzz_image build/fuzz/fuzz_onnx
+	@for t in spec data image onnx; do \
 	  mkdir -p build/fuzz/corpus-$$t; \
 	  echo "fuzz: $$t for $(FUZZ_TIME) s"; \
 	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) -max_len=8192 -timeout=20 \

@@ -1382,9 +1382,10 @@ static int read_lenetc_input(Ctx *c, const Onnx__ModelProto *mp) {
 static void render(Ctx *c, const Onnx__ModelProto *mp, const char *path) {
     StrBuf *sb = &c->im->spec;
     char b1[48], b2[48], b3[48], lo[32], hi[32];
-    sb_printf(sb, "# Imported by lenetc import from %s (producer: %s %s, opset %d).\n",
+    const char *version = mp->producer_version ? mp->producer_version : "";
+    sb_printf(sb, "# Imported by lenetc import from %s (producer: %s%s%s, opset %d).\n",
               onnx_printable(path, b1), onnx_printable(mp->producer_name, b2),
-              onnx_printable(mp->producer_version, b3), c->opset);
+              version[0] ? " " : "", onnx_printable(version, b3), c->opset);
     sb_puts(sb, "# Each layer's comment names the ONNX nodes it comes from.\n");
     sb_printf(sb, "name: %s\ninput:\n", c->im->name);
     const Value *in = NULL;
