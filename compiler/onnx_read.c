@@ -136,7 +136,7 @@ int onnx_tensor(const Onnx__TensorProto *t, const char *what, OnnxTensor *out, D
     if (!buf)
         return error_at(d, 0, 0, "%s: out of memory", what);
     /* raw_data is little-endian, as this machine's floats are */
-    if (t->has_raw_data)
+    if (t->has_raw_data && n)
         memcpy(buf, t->raw_data.data, (size_t)n * width);
     else if (n)
         memcpy(buf, is_float ? (void *)t->float_data : (void *)t->int64_data, (size_t)n * width);
@@ -227,7 +227,8 @@ int onnx_attr_string(const Onnx__NodeProto *n, int opset, const char *name, char
         typed(n, opset, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING, "a string", &bad, d);
     if (a) {
         const size_t len = a->s.len < size - 1 ? a->s.len : size - 1;
-        memcpy(out, a->s.data, len);
+        if (len) /* an empty string may have no data at all */
+            memcpy(out, a->s.data, len);
         out[len] = '\0';
         if (memchr(out, '\0', len)) /* a NUL inside: no word lenetc knows */
             out[0] = '?';
@@ -247,7 +248,8 @@ int onnx_attr_ints(const Onnx__NodeProto *n, int opset, const char *name, int64_
         return error_at(d, 0, 0, "%s: attribute '%s' has %zu values; at most %d",
                         onnx_node_str(n, opset, nb), name, a->n_ints, max);
     }
-    memcpy(out, a->ints, a->n_ints * sizeof *out);
+    if (a->n_ints)
+        memcpy(out, a->ints, a->n_ints * sizeof *out);
     *count = (int)a->n_ints;
     return 0;
 }
