@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "lenetc.h"
+#include "onnx.h"
 
 const char *const activation_names[] = {
     [ACT_NONE] = "none", [ACT_RELU] = "relu", [ACT_LEAKY_RELU] = "leaky_relu",
@@ -126,4 +127,8 @@ void activation_torch_module(const Layer *l, json_t *modules) {
                            json_pack("[o]", layer_json_real(fused(l)->alpha)), NULL);
     else if (fused(l)->act != ACT_NONE)
         layer_torch_module(modules, l, suffix, activation_torch(fused(l)->act), NULL, NULL);
+}
+
+void activation_onnx(const Layer *l, OnnxGraph *g) {
+    onnx_activation(g, (Activation)fused(l)->act, fused(l)->alpha, activation_names[fused(l)->act]);
 }

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "lenetc.h"
+#include "onnx.h"
 
 typedef struct {
     float momentum, eps;
@@ -138,6 +139,17 @@ static void batchnorm_torch(const Layer *l, json_t *modules) {
                        json_pack("[i]", channels(l)), kwargs);
 }
 
+/* BatchNormalization's inference form: the running statistics; ONNX's
+ * momentum is Keras' (running = m running + (1 - m) batch). Its
+ * num_batches_tracked is an initializer no node reads. */
+static void batchnorm_onnx(const Layer *l, OnnxGraph *g) {
+    const char *in[5] = {onnx_input(g, 0), onnx_tensor(g, "weight"), onnx_tensor(g, "bias"),
+                         onnx_tensor(g, "running_mean"), onnx_tensor(g, "running_var")};
+    Onnx__NodeProto *n = onnx_node(g, "BatchNormalization", NULL, 5, in);
+    onnx_attr_float(g, n, "epsilon", bn_of(l)->eps);
+    onnx_attr_float(g, n, "momentum", bn_of(l)->momentum);
+}
+
 const LayerKind batchnorm_kind = {
     .kind = "batchnorm",
     .prefix = "batchnorm",
@@ -147,6 +159,7 @@ const LayerKind batchnorm_kind = {
     .describe = batchnorm_describe,
     .macs = batchnorm_macs,
     .torch = batchnorm_torch,
+    .onnx = batchnorm_onnx,
     .uses_pass = true,
     .batch_statistics = true,
     .lower = batchnorm_lower,

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "lenetc.h"
+#include "onnx.h"
 
 /* conv's attributes: the fused activation first (activation.c reads it) */
 typedef struct {
@@ -172,6 +173,31 @@ static void conv_torch(const Layer *l, json_t *modules) {
     activation_torch_module(l, modules);
 }
 
+/* ONNX's Conv: pads [top, left, bottom, right] when it pads (explicit: the
+ * spec's on every side; "same": as infer resolved it, the rest after),
+ * group C for a depthwise one; then the fused activation. */
+static void conv_onnx(const Layer *l, OnnxGraph *g) {
+    const Conv *c = CONV(l);
+    const char *in[3] = {onnx_input(g, 0), onnx_tensor(g, "weight"),
+                         c->no_bias ? NULL : onnx_tensor(g, "bias")};
+    Onnx__NodeProto *n = onnx_node(g, "Conv", NULL, c->no_bias ? 2 : 3, in);
+    const int64_t k = c->kernel, s = c->stride;
+    onnx_attr_ints(g, n, "kernel_shape", 2, (const int64_t[]){k, k});
+    onnx_attr_ints(g, n, "strides", 2, (const int64_t[]){s, s});
+    int64_t pads[4] = {c->pad_top, c->pad_left, c->pad, c->pad};
+    if (c->pad_mode == PAD_SAME) {
+        const int64_t pb = (int64_t)(l->out.h - 1) * s + k - l->in.h - c->pad_top;
+        const int64_t pr = (int64_t)(l->out.w - 1) * s + k - l->in.w - c->pad_left;
+        pads[2] = pb > 0 ? pb : 0;
+        pads[3] = pr > 0 ? pr : 0;
+    }
+    if (c->pad_mode != PAD_VALID && (pads[0] || pads[1] || pads[2] || pads[3]))
+        onnx_attr_ints(g, n, "pads", 4, pads);
+    if (depthwise(l))
+        onnx_attr_int(g, n, "group", l->in.c);
+    activation_onnx(l, g);
+}
+
 static void conv_describe(const Layer *l, StrBuf *sb) {
     if (depthwise(l))
         sb_printf(sb, "depthwise conv x%d %dx%d stride %d, padding ", CONV(l)->multiplier,
@@ -221,6 +247,7 @@ const LayerKind conv_kind = {
     .describe = conv_describe,
     .macs = conv_macs,
     .torch = conv_torch,
+    .onnx = conv_onnx,
     .fuses_activation = true,
     .lower = conv_lower,
 };
@@ -234,6 +261,7 @@ const LayerKind depthwise_conv_kind = {
     .describe = conv_describe,
     .macs = conv_macs,
     .torch = conv_torch,
+    .onnx = conv_onnx,
     .fuses_activation = true,
     .lower = conv_lower,
 };

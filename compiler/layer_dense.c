@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "lenetc.h"
+#include "onnx.h"
 
 /* dense's attributes: the fused activation first (activation.c reads it) */
 typedef struct {
@@ -55,6 +56,13 @@ static void dense_torch(const Layer *l, json_t *modules) {
     activation_torch_module(l, modules);
 }
 
+/* Gemm with the weight [units][inputs] transposed, then the activation */
+static void dense_onnx(const Layer *l, OnnxGraph *g) {
+    const char *in[3] = {onnx_input(g, 0), onnx_tensor(g, "weight"), onnx_tensor(g, "bias")};
+    onnx_attr_int(g, onnx_node(g, "Gemm", NULL, 3, in), "transB", 1);
+    activation_onnx(l, g);
+}
+
 static void dense_describe(const Layer *l, StrBuf *sb) {
     sb_printf(sb, "dense %d -> %d", l->in.c, DENSE(l)->units);
     activation_describe(l, sb);
@@ -86,6 +94,7 @@ const LayerKind dense_kind = {
     .describe = dense_describe,
     .macs = dense_macs,
     .torch = dense_torch,
+    .onnx = dense_onnx,
     .fuses_activation = true,
     .lower = dense_lower,
 };

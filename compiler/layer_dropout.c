@@ -1,6 +1,7 @@
 /* layer_dropout.c: in training, each value is kept with probability 1 - rate
  * and scaled by 1 / (1 - rate) ("inverted" dropout, as Keras and PyTorch);
- * in evaluation, prediction and the standalone export, out = in.
+ * in evaluation, prediction and the standalone export, out = in; an ONNX
+ * file leaves it out (its onnx adds no node: its readers read its input).
  *
  *   - dropout: {rate: 0.25}
  *   - dropout: 0.25
@@ -57,6 +58,10 @@ static void dropout_torch(const Layer *l, json_t *modules) {
     layer_torch_module(modules, l, NULL, "Dropout", json_pack("[o]", layer_json_real(rate_of(l))), NULL);
 }
 
+/* inference's copy is no node at all (onnx_export.c makes a dropout that
+ * gives the logits an Identity) */
+static void dropout_onnx(const Layer *l, OnnxGraph *g) {}
+
 const LayerKind dropout_kind = {
     .kind = "dropout",
     .prefix = "dropout",
@@ -66,6 +71,7 @@ const LayerKind dropout_kind = {
     .infer = dropout_infer,
     .describe = dropout_describe,
     .torch = dropout_torch,
+    .onnx = dropout_onnx,
     .uses_pass = true,
     .lower = dropout_lower,
 };

@@ -8,6 +8,7 @@
  * backward, each position gets dout[c] / (H*W).
  */
 #include "lenetc.h"
+#include "onnx.h"
 
 static int global_pool_parse(Layer *l, const YNode *p, Diag *d) {
     static const char *const keys[] = {"name", NULL};
@@ -39,6 +40,14 @@ static void global_pool_torch(const Layer *l, json_t *modules) {
     layer_torch_module(modules, l, "_flatten", "Flatten", NULL, NULL);
 }
 
+/* GlobalAveragePool gives N x C x 1 x 1; lenetc's output is a vector */
+static void global_pool_onnx(const Layer *l, OnnxGraph *g) {
+    const char *in = onnx_input(g, 0);
+    onnx_node(g, "GlobalAveragePool", NULL, 1, &in);
+    in = onnx_last(g);
+    onnx_attr_int(g, onnx_node(g, "Flatten", "flatten", 1, &in), "axis", 1);
+}
+
 const LayerKind global_avgpool_kind = {
     .kind = "global_avgpool",
     .prefix = "gap",
@@ -47,5 +56,6 @@ const LayerKind global_avgpool_kind = {
     .infer = global_pool_infer,
     .describe = global_pool_describe,
     .torch = global_pool_torch,
+    .onnx = global_pool_onnx,
     .lower = global_pool_lower,
 };

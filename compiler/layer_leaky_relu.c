@@ -7,6 +7,7 @@
  * gcc vectorises it in an emitted build).
  */
 #include "lenetc.h"
+#include "onnx.h"
 
 typedef struct {
     float alpha; /* the slope below zero */
@@ -41,6 +42,10 @@ static void leaky_relu_torch(const Layer *l, json_t *modules) {
                        NULL);
 }
 
+static void leaky_relu_onnx(const Layer *l, OnnxGraph *g) {
+    onnx_activation(g, ACT_LEAKY_RELU, alpha_of(l), NULL);
+}
+
 const LayerKind leaky_relu_kind = {
     .kind = "leaky_relu",
     .activation = true,
@@ -50,5 +55,6 @@ const LayerKind leaky_relu_kind = {
     .infer = leaky_relu_infer,
     .describe = leaky_relu_describe,
     .torch = leaky_relu_torch,
+    .onnx = leaky_relu_onnx,
     .lower = leaky_relu_lower,
 };

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "lenetc.h"
+#include "onnx.h"
 
 extern const LayerKind add_kind;
 
@@ -98,7 +99,17 @@ static void merge_torch(const Layer *l, json_t *modules) {
     layer_torch_module(modules, l, NULL, l->kind == &add_kind ? "Add" : "Concat", NULL, NULL);
 }
 
-
+/* Add (Sum of more than two, ONNX's Add taking two), or Concat along the
+ * channels (axis 1 of NCHW, and of N x features) */
+static void merge_onnx(const Layer *l, OnnxGraph *g) {
+    const char *in[MAX_INPUTS];
+    for (int j = 0; j < l->n_inputs; j++)
+        in[j] = onnx_input(g, j);
+    if (l->kind == &add_kind)
+        onnx_node(g, l->n_inputs == 2 ? "Add" : "Sum", NULL, l->n_inputs, in);
+    else
+        onnx_attr_int(g, onnx_node(g, "Concat", NULL, l->n_inputs, in), "axis", 1);
+}
 
 const LayerKind add_kind = {
     .kind = "add",
@@ -108,6 +119,7 @@ const LayerKind add_kind = {
     .infer = add_infer,
     .describe = merge_describe,
     .torch = merge_torch,
+    .onnx = merge_onnx,
     .merges = true,
     .lower = add_lower,
 };
@@ -120,6 +132,7 @@ const LayerKind concat_kind = {
     .infer = concat_infer,
     .describe = merge_describe,
     .torch = merge_torch,
+    .onnx = merge_onnx,
     .merges = true,
     .lower = concat_lower,
 };

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "lenetc.h"
+#include "onnx.h"
 
 /* pool's attributes */
 typedef struct {
@@ -69,6 +70,16 @@ static void pool_torch(const Layer *l, json_t *modules) {
                        json_pack("[i, i]", POOL(l)->size, POOL(l)->stride), NULL);
 }
 
+/* MaxPool or AveragePool, without pads: lenetc's windows stay inside */
+static void pool_onnx(const Layer *l, OnnxGraph *g) {
+    const char *in = onnx_input(g, 0);
+    Onnx__NodeProto *n =
+        onnx_node(g, l->kind == &maxpool_kind ? "MaxPool" : "AveragePool", NULL, 1, &in);
+    const int64_t k = POOL(l)->size, s = POOL(l)->stride;
+    onnx_attr_ints(g, n, "kernel_shape", 2, (const int64_t[]){k, k});
+    onnx_attr_ints(g, n, "strides", 2, (const int64_t[]){s, s});
+}
+
 const LayerKind maxpool_kind = {
     .kind = "maxpool",
     .prefix = "pool",
@@ -78,6 +89,7 @@ const LayerKind maxpool_kind = {
     .infer = pool_infer,
     .describe = pool_describe,
     .torch = pool_torch,
+    .onnx = pool_onnx,
     .lower = pool_lower,
 };
 
@@ -90,5 +102,6 @@ const LayerKind avgpool_kind = {
     .infer = pool_infer,
     .describe = pool_describe,
     .torch = pool_torch,
+    .onnx = pool_onnx,
     .lower = pool_lower,
 };

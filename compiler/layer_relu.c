@@ -3,6 +3,7 @@
  * kernels style renders as the runtime's relu and the others as a loop
  * (render.c). */
 #include "lenetc.h"
+#include "onnx.h"
 
 static int relu_parse(Layer *l, const YNode *p, Diag *d) {
     static const char *const keys[] = {"name", NULL};
@@ -25,6 +26,8 @@ static void relu_torch(const Layer *l, json_t *modules) {
     layer_torch_module(modules, l, NULL, "ReLU", NULL, NULL);
 }
 
+static void relu_onnx(const Layer *l, OnnxGraph *g) { onnx_activation(g, ACT_RELU, 0, NULL); }
+
 const LayerKind relu_kind = {
     .kind = "relu",
     .activation = true,
@@ -34,5 +37,6 @@ const LayerKind relu_kind = {
     .infer = relu_infer,
     .describe = relu_describe,
     .torch = relu_torch,
+    .onnx = relu_onnx,
     .lower = relu_lower,
 };

@@ -7,6 +7,7 @@
  * style (render.c); their gradients come from the output.
  */
 #include "lenetc.h"
+#include "onnx.h"
 
 extern const LayerKind tanh_kind;
 
@@ -32,6 +33,8 @@ static void squash_torch(const Layer *l, json_t *modules) {
     layer_torch_module(modules, l, NULL, activation_torch(act_of(l)), NULL, NULL);
 }
 
+static void squash_onnx(const Layer *l, OnnxGraph *g) { onnx_activation(g, act_of(l), 0, NULL); }
+
 const LayerKind tanh_kind = {
     .kind = "tanh",
     .activation = true,
@@ -41,6 +44,7 @@ const LayerKind tanh_kind = {
     .infer = squash_infer,
     .describe = squash_describe,
     .torch = squash_torch,
+    .onnx = squash_onnx,
     .lower = squash_lower,
 };
 
@@ -53,5 +57,6 @@ const LayerKind sigmoid_kind = {
     .infer = squash_infer,
     .describe = squash_describe,
     .torch = squash_torch,
+    .onnx = squash_onnx,
     .lower = squash_lower,
 };

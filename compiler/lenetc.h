@@ -93,6 +93,7 @@ static inline long shape_size(Shape s) { return (long)s.c * s.h * s.w; }
 typedef struct Layer Layer;
 typedef struct Emitter Emitter;
 typedef struct Program Program;
+typedef struct OnnxGraph OnnxGraph; /* onnx_export.c's graph being built (onnx.h) */
 /* Which of a layer's functions is lowered: its pass (forward or
  * backward), or, for a kind with batch statistics, the sums a tile adds to
  * them at the end of the part before it (forward: of its input; backward:
@@ -137,6 +138,11 @@ typedef struct {
      * JSON array of {"name", "module", "args", "kwargs"}), for summary --json;
      * NULL: none (tools/lenetc_torch.py then cannot build the model) */
     void (*torch)(const Layer *l, json_t *modules);
+    /* appends the ONNX nodes that compute the same to g (onnx.h's
+     * onnx_node and the rest, by onnx.h's conventions); one that adds none
+     * passes its input on (dropout); NULL: the kind has no ONNX form, and
+     * `lenetc onnx` says so */
+    void (*onnx)(const Layer *l, OnnxGraph *g);
     /* the output is the input seen another way (flatten): no code, no memory */
     bool view;
     /* an elementwise activation (relu, tanh...): one after the logits is
@@ -286,6 +292,8 @@ extern const char *const softmax_is_the_loss;
 int activation_parse(Layer *l, const YNode *p, Diag *d);
 void activation_describe(const Layer *l, StrBuf *sb);
 void activation_torch_module(const Layer *l, json_t *modules);
+/* ... and its ONNX node after the layer's, "LAYER/relu" (onnx.h) */
+void activation_onnx(const Layer *l, OnnxGraph *g);
 
 /* Declares a tensor of l (its size is the product of dims); returns it. */
 LayerTensor *layer_tensor(Layer *l, const char *name, const char *var, const char *grad_var,

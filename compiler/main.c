@@ -4,6 +4,7 @@
  *   lenetc SPEC.yaml -o DIR [--style S]    write DIR/NAME.c, NAME.h, Makefile
  *   lenetc train SPEC.yaml [options]       JIT-compile with libtcc and train
  *   lenetc eval SPEC.yaml --weights W      JIT-compile, test the weights
+ *   lenetc onnx SPEC.yaml --weights W -o F  the trained model as ONNX (onnx_export.c)
  *
  * Every command runs the same pipeline, one call per pass:
  *
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "lenetc.h"
+#include "onnx.h"
 #include "onnx_import.h"
 
 static const char *usage_text =
@@ -37,6 +39,7 @@ static const char *usage_text =
     "       lenetc train SPEC.yaml [--target T] [--style S] [--tile N] [trainer options]\n"
     "       lenetc eval SPEC.yaml --weights W.safetensors [--target T] [--data DIR] [--threads N]\n"
     "       lenetc predict SPEC.yaml --weights W.safetensors [--target T] [--prepare P] [--json] IMAGE...\n"
+    "       lenetc onnx SPEC.yaml --weights W.safetensors -o FILE.onnx\n"
     "       lenetc import FILE.onnx [--scale LO HI] -o DIR\n"
     "       lenetc targets\n"
     "       lenetc --version\n"
@@ -68,6 +71,10 @@ static const char *usage_text =
     "                the confusion matrix\n"
     "  predict       the same, then classify PNG, JPEG or PGM images (any size; see\n"
     "                lenetc predict SPEC --help)\n"
+    "  onnx          the trained model as an ONNX file (opset 13) for other\n"
+    "                runtimes: input float32 [N, C, H, W] of raw pixels 0..255\n"
+    "                (the spec's padding and scaling are its first nodes),\n"
+    "                output the logits [N, classes]\n"
     "  import        an ONNX graph (torch.onnx.export's) as DIR/NAME.yaml and\n"
     "                DIR/NAME.safetensors (see lenetc import --help)\n"
     "  targets       list the targets, and which this machine runs\n"
@@ -598,6 +605,56 @@ out:
     return rc;
 }
 
+/* `lenetc onnx SPEC --weights W -o FILE.onnx`: the trained model as an
+ * ONNX file (onnx_export.c), written atomically. */
+static int cmd_onnx(int argc, char **argv) {
+    const char *spec = NULL, *weights = NULL, *path = NULL;
+    const lenet_option options[] = {
+        {.name = "--weights", .kind = LENET_OPT_STRING, .dest = &weights, .needs = "a file"},
+        {.name = "-o", .kind = LENET_OPT_STRING, .dest = &path, .needs = "a file (FILE.onnx)"},
+        {.name = "--help", .kind = LENET_OPT_HELP},
+        {0}};
+    const lenet_command cmd = {
+        .prog = "lenetc onnx", .options = options, .operand = take_spec, .ctx = &spec};
+    const int r = lenet_read_args(&cmd, argc, argv, 2);
+    if (r == LENET_ARGS_HELP) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (r)
+        return 2;
+    if (!spec || !weights || !path) {
+        usage_error("%s", !spec      ? "onnx needs a spec file: lenetc onnx SPEC.yaml --weights W -o FILE.onnx"
+                          : !weights ? "onnx needs --weights W.safetensors (the trained model)"
+                                     : "onnx needs -o FILE.onnx");
+        return 2;
+    }
+    Model m;
+    if (front_end(spec, &m, 0))
+        return 1;
+    lenet_model *lm = model_descriptor(&m, 1);
+    float *params = calloc((size_t)m.n_params, sizeof *params);
+    static lenet_meta meta; /* 40 KiB: not on the stack */
+    lenet_error err;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    int rc = 1;
+    Diag d = {.file = spec}, files = {.file = "lenetc"};
+    if (!lm || !params)
+        fprintf(stderr, "lenetc: out of memory\n");
+    else if (lenet_load_weights(lm, params, &meta, weights, &err))
+        fprintf(stderr, "%s\n", err.msg);
+    else if (onnx_export(&m, params, &meta, spec, weights, &bytes, &len, &d))
+        fprintf(stderr, "%s\n", d.failed ? d.msg : "lenetc: out of memory");
+    else
+        rc = step(write_file_atomic(path, (const char *)bytes, len, &files), &files) ? 1 : 0;
+    free(bytes);
+    free(params);
+    descriptor_free(lm);
+    model_free(&m);
+    return rc;
+}
+
 /* `lenetc targets`: what --target takes, and what runs here. */
 static int cmd_targets(int argc, char **argv) {
     if (argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
@@ -637,6 +694,8 @@ int main(int argc, char **argv) {
         return cmd_summary(argc, argv);
     if (!strcmp(cmd, "targets"))
         return cmd_targets(argc, argv);
+    if (!strcmp(cmd, "onnx"))
+        return cmd_onnx(argc, argv);
     if (!strcmp(cmd, "import"))
         return onnx_import_main(argc, argv);
     if (!strcmp(cmd, "train"))

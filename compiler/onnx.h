@@ -7,21 +7,40 @@
  * (build/onnx/onnx.pb-c.h: Onnx__ModelProto, ...); nothing here writes or
  * reads protobuf's wire format by hand.
  *
- * How lenetc writes a network (opset 13), which its import reads back to the
- * same spec and the same bits:
+ * How lenetc writes a network (ir_version 7, opset 13), which its import
+ * reads back to the same spec and the same bits:
  *   - graph input "image": float32 [N, C, H, W] ("N" symbolic) of raw pixel
- *     values 0..255; graph output "logits": float32 [N, classes].
+ *     values 0..255; graph output "logits": float32 [N, classes]. The
+ *     graph is named as the model.
  *   - the spec's input stage first: Pad by the spec's border with 0 (raw
  *     pixel 0, as lenetc pads before scaling), "input/pad", when it pads;
  *     then Mul by (hi - lo) / 255, "input/scale", and Add lo, "input/shift".
+ *     Their constants are initializers "input.pads" (int64 [8]),
+ *     "input.scale" and "input.shift" (float32 scalars).
  *     metadata_props "lenetc.input" = "lo hi pad" in shortest decimals gives
  *     the import the spec's own numbers.
  *   - one node per layer, named as the layer (conv1, pool1, ...), and a
  *     layer's further nodes "LAYER/what" (a fused activation: "conv1/relu";
- *     a conv's padding is its Conv's pads, not a node). Initializers carry
- *     lenetc's tensor names (conv1.weight, bn1.running_var), which are
- *     PyTorch's layouts already.
- *   - metadata_props: "lenetc.spec" (the spec's name), "classes" (a JSON
+ *     global_avgpool's Flatten: "gap/flatten"; a conv's padding is its
+ *     Conv's pads, not a node). Each node's output value is named as the
+ *     node, but the last's, "logits". Initializers carry lenetc's tensor
+ *     names (conv1.weight, bn1.running_var), which are PyTorch's layouts
+ *     already, as float32 raw_data, the weights file's bytes: every tensor
+ *     of the weights, batchnorm's num_batches_tracked (a scalar no node
+ *     reads) too.
+ *   - per kind: conv and depthwise_conv Conv (kernel_shape, strides, pads
+ *     [top, left, bottom, right] when it pads: an explicit padding p on
+ *     every side, "same" as computed; depthwise: group C; no B without a
+ *     bias); maxpool MaxPool, avgpool AveragePool (kernel_shape, strides;
+ *     lenetc's windows never pad); global_avgpool GlobalAveragePool then
+ *     Flatten; relu Relu, leaky_relu LeakyRelu (alpha), tanh Tanh, sigmoid
+ *     Sigmoid; flatten Flatten (axis 1: C, H, W order, lenetc's); dense Gemm
+ *     (transB 1); batchnorm BatchNormalization in its inference form
+ *     (epsilon: the spec's eps; momentum: the spec's, Keras' and ONNX's
+ *     sense alike); add Add (Sum of three or more); concat Concat (axis 1).
+ *     dropout is left out: no node, its readers read its input; a dropout
+ *     that gives the logits is an Identity.
+ *   - metadata_props: "lenetc.spec" (the spec's file name), "classes" (a JSON
  *     array of the class names the weights record, when they do),
  *     "lenetc.weights" (the weights file's name), producer "lenetc" and its
  *     version.
@@ -33,5 +52,44 @@
 #include "onnx.pb-c.h"
 
 #define ONNX_OPSET 13
+#define ONNX_IR_VERSION 7
+
+/* ---- onnx_export.c ------------------------------------------------------ */
+/* The trained model m (params: its n_params floats, as loaded with their
+ * metadata meta; may be NULL) as an ONNX file's bytes (*out, malloc'd).
+ * spec_file and weights_file are named in the metadata (their last part).
+ * -1 after error_at (a kind with no ONNX form) or if out of memory. */
+int onnx_export(const Model *m, const float *params, const lenet_meta *meta,
+                const char *spec_file, const char *weights_file, uint8_t **out, size_t *len,
+                Diag *d);
+
+/* What a kind's LayerKind.onnx writes its layer with: the graph being
+ * built, the layer whose nodes it is adding. */
+/* The value the layer's input j is (its layer's output, or the input
+ * stage's). */
+const char *onnx_input(const OnnxGraph *g, int j);
+/* The value of the layer's last node so far: what a fused activation reads. */
+const char *onnx_last(const OnnxGraph *g);
+/* The initializer of the layer's tensor named name ("weight"): its value,
+ * "conv1.weight". */
+const char *onnx_tensor(OnnxGraph *g, const char *name);
+/* Appends a node of op_type named as the layer (what NULL) or "LAYER/what",
+ * reading the n values in; its output is the layer's output (until the
+ * next). Its attributes follow with onnx_attr_*. A layer that adds no node
+ * passes its input on. */
+Onnx__NodeProto *onnx_node(OnnxGraph *g, const char *op_type, const char *what, int n,
+                           const char *const *in);
+void onnx_attr_int(OnnxGraph *g, Onnx__NodeProto *node, const char *name, int64_t v);
+void onnx_attr_ints(OnnxGraph *g, Onnx__NodeProto *node, const char *name, int n,
+                    const int64_t *v);
+void onnx_attr_float(OnnxGraph *g, Onnx__NodeProto *node, const char *name, float v);
+/* A float32 scalar initializer "LAYER.what" of value v (a constant of the
+ * kind's, not a tensor of the weights: what must name none of them); its
+ * value. */
+const char *onnx_constant(OnnxGraph *g, const char *what, float v);
+/* An elementwise activation on the layer's last value (Relu, LeakyRelu
+ * with alpha, Tanh, Sigmoid), named as onnx_node names it; none for
+ * ACT_NONE. */
+void onnx_activation(OnnxGraph *g, Activation a, float alpha, const char *what);
 
 #endif

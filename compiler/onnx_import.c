@@ -342,9 +342,9 @@ static int window(Ctx *c, int64_t kdefault, int *k, int *s) {
     int64_t ks[ONNX_MAX_RANK] = {kdefault, kdefault}, st[ONNX_MAX_RANK] = {1, 1},
             dil[ONNX_MAX_RANK] = {1, 1};
     int nk = kdefault ? 2 : 0, ns = 2, nd = 2;
-    if (onnx_attr_ints(c->node, c->opset, "kernel_shape", ks, ONNX_MAX_RANK, &nk, c->d) ||
-        onnx_attr_ints(c->node, c->opset, "strides", st, ONNX_MAX_RANK, &ns, c->d) ||
-        onnx_attr_ints(c->node, c->opset, "dilations", dil, ONNX_MAX_RANK, &nd, c->d))
+    if (onnx_get_ints(c->node, c->opset, "kernel_shape", ks, ONNX_MAX_RANK, &nk, c->d) ||
+        onnx_get_ints(c->node, c->opset, "strides", st, ONNX_MAX_RANK, &ns, c->d) ||
+        onnx_get_ints(c->node, c->opset, "dilations", dil, ONNX_MAX_RANK, &nd, c->d))
         return -1;
     if (nk != 2 || ns != 2 || nd != 2)
         return fail(c, "lenetc maps only 2-D windows (kernel_shape, strides and dilations of 2 "
@@ -370,8 +370,8 @@ static int padding(Ctx *c, const Value *x, int k, int s, int pad[4]) {
     int64_t p[ONNX_MAX_RANK] = {0};
     int np = 4;
     char mode[32] = "NOTSET";
-    if (onnx_attr_ints(c->node, c->opset, "pads", p, ONNX_MAX_RANK, &np, c->d) ||
-        onnx_attr_string(c->node, c->opset, "auto_pad", mode, sizeof mode, c->d))
+    if (onnx_get_ints(c->node, c->opset, "pads", p, ONNX_MAX_RANK, &np, c->d) ||
+        onnx_get_string(c->node, c->opset, "auto_pad", mode, sizeof mode, c->d))
         return -1;
     if (np != 4)
         return fail(c, "pads has %d values; a 2-D window takes 4", np);
@@ -405,8 +405,9 @@ static int padding(Ctx *c, const Value *x, int k, int s, int pad[4]) {
     return 0;
 }
 
-/* The spec's padding for pad: "3" (every side), "same" (as lenetc's same
- * pads at this stride), or an error: lenetc cannot pad otherwise. */
+/* The spec's padding for pad: "3" (every side alike, as the file says),
+ * "same" where it is what lenetc's same pads at this stride, or an error:
+ * lenetc cannot pad otherwise. */
 static int padding_key(Ctx *c, const Shape in, int k, int s, const int pad[4], char key[16]) {
     if (pad[0] == pad[1] && pad[1] == pad[2] && pad[2] == pad[3]) {
         snprintf(key, 16, "%d", pad[0]);
@@ -460,7 +461,7 @@ static int op_conv(Ctx *c) {
         return fail(c, "kernel_shape %d does not match the weight's %lld", k,
                     (long long)w->dims[2]);
     int64_t group = 1;
-    if (onnx_attr_int(c->node, c->opset, "group", &group, c->d))
+    if (onnx_get_int(c->node, c->opset, "group", &group, c->d))
         return -1;
     const int C = x->s.c;
     const bool depthwise = group > 1 && group == C;
@@ -529,9 +530,9 @@ static int op_pool(Ctx *c, bool max) {
     int64_t ceil_mode = 0, include = 0, order = 0;
     if (!x || need_map(c, x, max ? "MaxPool" : "AveragePool") || window(c, 0, &k, &s) ||
         padding(c, x, k, s, pad) ||
-        onnx_attr_int(c->node, c->opset, "ceil_mode", &ceil_mode, c->d) ||
-        onnx_attr_int(c->node, c->opset, "count_include_pad", &include, c->d) ||
-        onnx_attr_int(c->node, c->opset, "storage_order", &order, c->d))
+        onnx_get_int(c->node, c->opset, "ceil_mode", &ceil_mode, c->d) ||
+        onnx_get_int(c->node, c->opset, "count_include_pad", &include, c->d) ||
+        onnx_get_int(c->node, c->opset, "storage_order", &order, c->d))
         return -1;
     const bool padded = pad[0] || pad[1] || pad[2] || pad[3];
     const int H = x->s.h, W = x->s.w;
@@ -605,7 +606,7 @@ static int op_activation(Ctx *c, const char *kind) {
     const bool leaky = !strcmp(kind, "leaky_relu");
     float alpha = 0.01f;
     if (onnx_check_attrs(c->node, c->opset, leaky ? leaky_attrs : attrs, c->d) ||
-        check_outputs(c, 1) || onnx_attr_float(c->node, c->opset, "alpha", &alpha, c->d))
+        check_outputs(c, 1) || onnx_get_float(c->node, c->opset, "alpha", &alpha, c->d))
         return -1;
     if (!(alpha >= 0.0f && alpha <= 1.0f))
         return fail(c, "alpha %g: lenetc's leaky_relu takes 0 to 1", alpha);
@@ -643,10 +644,10 @@ static int op_batchnorm(Ctx *c) {
     float eps = 1e-5f, momentum = 0.9f;
     int64_t training = 0, spatial = 1;
     if (onnx_check_attrs(c->node, c->opset, attrs, c->d) || check_outputs(c, 1) ||
-        onnx_attr_float(c->node, c->opset, "epsilon", &eps, c->d) ||
-        onnx_attr_float(c->node, c->opset, "momentum", &momentum, c->d) ||
-        onnx_attr_int(c->node, c->opset, "training_mode", &training, c->d) ||
-        onnx_attr_int(c->node, c->opset, "spatial", &spatial, c->d))
+        onnx_get_float(c->node, c->opset, "epsilon", &eps, c->d) ||
+        onnx_get_float(c->node, c->opset, "momentum", &momentum, c->d) ||
+        onnx_get_int(c->node, c->opset, "training_mode", &training, c->d) ||
+        onnx_get_int(c->node, c->opset, "spatial", &spatial, c->d))
         return -1;
     if (training)
         return fail(c, "training_mode 1: lenetc imports the inference form");
@@ -678,6 +679,20 @@ static int op_batchnorm(Ctx *c) {
             return -1;
         memcpy(c->im->tensors[ti].data, t[k]->f, (size_t)t[k]->n * sizeof(float));
     }
+    /* the steps counted, an initializer no node reads (lenetc's export,
+     * as a float; torch's state_dict, an int64) beside the module's weight */
+    char module[MAX_NAME], steps[2 * MAX_NAME];
+    const Value *v = NULL;
+    if (module_of(c->node->input[1], module)) {
+        snprintf(steps, sizeof steps, "%s.num_batches_tracked", module);
+        v = find(c, steps);
+    }
+    if (v && v->kind == V_CONST && v->t.n == 1) {
+        const int ti = add_tensor(c, li, "num_batches_tracked", 1);
+        if (ti < 0)
+            return -1;
+        c->im->tensors[ti].data[0] = v->t.f ? v->t.f[0] : (float)v->t.i[0];
+    }
     return give(c, 0, li, x->s, x->rank);
 }
 
@@ -685,7 +700,7 @@ static int op_dropout(Ctx *c) {
     static const char *const attrs[] = {"ratio", "seed", "is_test", NULL};
     float ratio = 0.5f;
     if (onnx_check_attrs(c->node, c->opset, attrs, c->d) || check_outputs(c, 1) ||
-        onnx_attr_float(c->node, c->opset, "ratio", &ratio, c->d))
+        onnx_get_float(c->node, c->opset, "ratio", &ratio, c->d))
         return -1;
     if (has_input(c, 1)) {
         const OnnxTensor *r = const_input(c, 1, -1, true);
@@ -726,7 +741,7 @@ static int op_flatten(Ctx *c) {
     static const char *const attrs[] = {"axis", NULL};
     int64_t axis = 1;
     if (onnx_check_attrs(c->node, c->opset, attrs, c->d) || check_outputs(c, 1) ||
-        onnx_attr_int(c->node, c->opset, "axis", &axis, c->d))
+        onnx_get_int(c->node, c->opset, "axis", &axis, c->d))
         return -1;
     const Value *x = data_input(c, 0, false);
     if (!x)
@@ -797,10 +812,10 @@ static int op_gemm(Ctx *c) {
     float alpha = 1.0f, beta = 1.0f;
     int64_t ta = 0, tb = 0;
     if (onnx_check_attrs(c->node, c->opset, attrs, c->d) || check_outputs(c, 1) ||
-        onnx_attr_float(c->node, c->opset, "alpha", &alpha, c->d) ||
-        onnx_attr_float(c->node, c->opset, "beta", &beta, c->d) ||
-        onnx_attr_int(c->node, c->opset, "transA", &ta, c->d) ||
-        onnx_attr_int(c->node, c->opset, "transB", &tb, c->d))
+        onnx_get_float(c->node, c->opset, "alpha", &alpha, c->d) ||
+        onnx_get_float(c->node, c->opset, "beta", &beta, c->d) ||
+        onnx_get_int(c->node, c->opset, "transA", &ta, c->d) ||
+        onnx_get_int(c->node, c->opset, "transB", &tb, c->d))
         return -1;
     if (ta)
         return fail(c, "transA 1: lenetc's dense reads each sample as a row");
@@ -908,11 +923,38 @@ static int op_add(Ctx *c) {
     return give(c, 0, li, a->s, a->rank);
 }
 
+/* Sum of layers' outputs (lenetc's export writes an add of three so) */
+static int op_sum(Ctx *c) {
+    static const char *const attrs[] = {NULL};
+    if (onnx_check_attrs(c->node, c->opset, attrs, c->d) || check_outputs(c, 1))
+        return -1;
+    const size_t n = c->node->n_input;
+    if (n < 2 || n > MAX_INPUTS)
+        return fail(c, "%zu inputs: lenetc's add takes 2 to %d", n, MAX_INPUTS);
+    const Value *first = data_input(c, 0, false);
+    if (!first)
+        return -1;
+    const int li = new_layer(c, "add", NULL, "add");
+    if (li < 0)
+        return -1;
+    c->layers[li].merge = true;
+    for (size_t k = 0; k < n; k++) {
+        const Value *x = data_input(c, (int)k, false);
+        if (!x)
+            return -1;
+        if (x->s.c != first->s.c || x->s.h != first->s.h || x->s.w != first->s.w ||
+            x->s.flat != first->s.flat)
+            return fail(c, "its inputs differ in shape: lenetc's add does not broadcast");
+        reads(c, li, x);
+    }
+    return give(c, 0, li, first->s, first->rank);
+}
+
 static int op_concat(Ctx *c) {
     static const char *const attrs[] = {"axis", NULL};
     int64_t axis = 1;
     if (onnx_check_attrs(c->node, c->opset, attrs, c->d) || check_outputs(c, 1) ||
-        onnx_attr_int(c->node, c->opset, "axis", &axis, c->d))
+        onnx_get_int(c->node, c->opset, "axis", &axis, c->d))
         return -1;
     const size_t n = c->node->n_input;
     if (n < 2 || n > MAX_INPUTS)
@@ -951,9 +993,9 @@ static int op_pad(Ctx *c) {
     int64_t p[2 * ONNX_MAX_RANK] = {0};
     int np = -1;
     if (onnx_check_attrs(c->node, c->opset, attrs, c->d) || check_outputs(c, 1) ||
-        onnx_attr_string(c->node, c->opset, "mode", mode, sizeof mode, c->d) ||
-        onnx_attr_float(c->node, c->opset, "value", &value, c->d) ||
-        onnx_attr_ints(c->node, c->opset, "pads", p, 2 * ONNX_MAX_RANK, &np, c->d))
+        onnx_get_string(c->node, c->opset, "mode", mode, sizeof mode, c->d) ||
+        onnx_get_float(c->node, c->opset, "value", &value, c->d) ||
+        onnx_get_ints(c->node, c->opset, "pads", p, 2 * ONNX_MAX_RANK, &np, c->d))
         return -1;
     Value *x = data_input(c, 0, true);
     if (!x)
@@ -1015,7 +1057,7 @@ static int op_constant(Ctx *c) {
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR:
         if (!a->t)
             return fail(c, "its value holds no tensor");
-        if (onnx_tensor(a->t, what, &t, c->d))
+        if (onnx_decode(a->t, what, &t, c->d))
             return -1;
         break;
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT:
@@ -1056,7 +1098,7 @@ static int op_constant(Ctx *c) {
                     a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
     Value *v = ok ? add_value(c, c->node->output[0]) : NULL;
     if (!v) {
-        onnx_tensor_free(&t);
+        onnx_decode_free(&t);
         return ok ? -1 : fail(c, "attribute '%s' has the wrong type", a->name);
     }
     v->kind = V_CONST;
@@ -1166,6 +1208,8 @@ static int map_node(Ctx *c) {
         return op_matmul(c);
     if (!strcmp(op, "Add"))
         return op_add(c);
+    if (!strcmp(op, "Sum"))
+        return op_sum(c);
     if (!strcmp(op, "Concat"))
         return op_concat(c);
     if (!strcmp(op, "Pad"))
@@ -1178,7 +1222,7 @@ static int map_node(Ctx *c) {
         return op_softmax(c);
     return fail(c, "lenetc cannot import this op (it imports Conv, MaxPool, AveragePool, "
                    "GlobalAveragePool, Relu, LeakyRelu, Tanh, Sigmoid, BatchNormalization, "
-                   "Dropout, Flatten, Reshape, Gemm, MatMul, Add, Concat, Pad, Constant, "
+                   "Dropout, Flatten, Reshape, Gemm, MatMul, Add, Sum, Concat, Pad, Constant, "
                    "Identity and a final Softmax)");
 }
 
@@ -1203,7 +1247,7 @@ static int constants(Ctx *c) {
         if (!t->name || !t->name[0])
             return fail(c, "an initializer has no name");
         Value *v = add_value(c, t->name);
-        if (!v || onnx_tensor(t, what, &v->t, c->d))
+        if (!v || onnx_decode(t, what, &v->t, c->d))
             return -1;
         v->kind = V_CONST;
         v->owns = true;
@@ -1211,7 +1255,7 @@ static int constants(Ctx *c) {
     for (int i = 0; i < c->o->n_extra; i++) {
         snprintf(what, sizeof what, "input '%s'", onnx_printable(c->o->extra[i].name, b));
         Value *v = add_value(c, c->o->extra[i].name);
-        if (!v || onnx_tensor(c->o->extra[i].t, what, &v->t, c->d))
+        if (!v || onnx_decode(c->o->extra[i].t, what, &v->t, c->d))
             return -1;
         v->kind = V_CONST;
         v->owns = true;
@@ -1423,13 +1467,14 @@ int onnx_import_model(const Onnx__ModelProto *mp, int opset, const char *path,
         c.lo = o->lo;
         c.hi = o->hi;
     }
-    /* the spec's name: lenetc.spec's, else the file's */
+    /* the spec's name: the graph's where lenetc wrote it (lenetc.spec
+     * present), else the file's */
     char name[256];
     spec_default_name(path, name);
     for (size_t i = 0; i < mp->n_metadata_props; i++)
         if (mp->metadata_props[i]->key && !strcmp(mp->metadata_props[i]->key, "lenetc.spec") &&
-            mp->metadata_props[i]->value && !spec_name_problem(mp->metadata_props[i]->value))
-            snprintf(name, sizeof name, "%s", mp->metadata_props[i]->value);
+            mp->graph->name && !spec_name_problem(mp->graph->name))
+            snprintf(name, sizeof name, "%s", mp->graph->name);
     if (spec_name_problem(name))
         snprintf(name, sizeof name, "imported");
     snprintf(im->name, sizeof im->name, "%.63s", name);
@@ -1439,7 +1484,7 @@ int onnx_import_model(const Onnx__ModelProto *mp, int opset, const char *path,
         render(&c, mp, path);
     for (int i = 0; i < c.n_values; i++)
         if (c.values[i].owns)
-            onnx_tensor_free(&c.values[i].t);
+            onnx_decode_free(&c.values[i].t);
     for (int i = 0; i < c.n_layers; i++) {
         sb_free(&c.layers[i].keys);
         sb_free(&c.layers[i].from);

@@ -40,20 +40,20 @@ const char *onnx_node_str(const Onnx__NodeProto *n, int opset, char buf[160]);
  * characters ("..." after) */
 const char *onnx_printable(const char *s, char buf[48]);
 /* Decodes t (FLOAT or INT64); what names it in messages. */
-int onnx_tensor(const Onnx__TensorProto *t, const char *what, OnnxTensor *out, Diag *d);
-void onnx_tensor_free(OnnxTensor *t);
+int onnx_decode(const Onnx__TensorProto *t, const char *what, OnnxTensor *out, Diag *d);
+void onnx_decode_free(OnnxTensor *t);
 /* Every attribute of n has a known type and a name in allowed (NULL-ended). */
 int onnx_check_attrs(const Onnx__NodeProto *n, int opset, const char *const *allowed, Diag *d);
 /* n's attribute name, or NULL */
-const Onnx__AttributeProto *onnx_attr(const Onnx__NodeProto *n, const char *name);
+const Onnx__AttributeProto *onnx_get_attr(const Onnx__NodeProto *n, const char *name);
 /* Attribute readers: keep *out if absent; an attribute of another type is
  * an error naming the node. */
-int onnx_attr_int(const Onnx__NodeProto *n, int opset, const char *name, int64_t *out, Diag *d);
-int onnx_attr_float(const Onnx__NodeProto *n, int opset, const char *name, float *out, Diag *d);
-int onnx_attr_string(const Onnx__NodeProto *n, int opset, const char *name, char *out,
+int onnx_get_int(const Onnx__NodeProto *n, int opset, const char *name, int64_t *out, Diag *d);
+int onnx_get_float(const Onnx__NodeProto *n, int opset, const char *name, float *out, Diag *d);
+int onnx_get_string(const Onnx__NodeProto *n, int opset, const char *name, char *out,
                      size_t size, Diag *d);
 /* INTS: up to max of them into out, their count into *count (kept if absent) */
-int onnx_attr_ints(const Onnx__NodeProto *n, int opset, const char *name, int64_t *out, int max,
+int onnx_get_ints(const Onnx__NodeProto *n, int opset, const char *name, int64_t *out, int max,
                    int *count, Diag *d);
 
 /* ---- onnx_import.c ------------------------------------------------------- */

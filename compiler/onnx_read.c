@@ -89,14 +89,14 @@ Onnx__ModelProto *onnx_read(const char *path, int *opset, Diag *d) {
     return mp;
 }
 
-void onnx_tensor_free(OnnxTensor *t) {
+void onnx_decode_free(OnnxTensor *t) {
     free(t->f);
     free(t->i);
     t->f = NULL;
     t->i = NULL;
 }
 
-int onnx_tensor(const Onnx__TensorProto *t, const char *what, OnnxTensor *out, Diag *d) {
+int onnx_decode(const Onnx__TensorProto *t, const char *what, OnnxTensor *out, Diag *d) {
     memset(out, 0, sizeof *out);
     if ((t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) ||
         t->n_external_data)
@@ -179,7 +179,7 @@ int onnx_check_attrs(const Onnx__NodeProto *n, int opset, const char *const *all
     return 0;
 }
 
-const Onnx__AttributeProto *onnx_attr(const Onnx__NodeProto *n, const char *name) {
+const Onnx__AttributeProto *onnx_get_attr(const Onnx__NodeProto *n, const char *name) {
     for (size_t i = 0; i < n->n_attribute; i++)
         if (n->attribute[i]->name && !strcmp(n->attribute[i]->name, name))
             return n->attribute[i];
@@ -190,7 +190,7 @@ const Onnx__AttributeProto *onnx_attr(const Onnx__NodeProto *n, const char *name
  * set after a message if of another type. */
 static const Onnx__AttributeProto *typed(const Onnx__NodeProto *n, int opset, const char *name,
                                          int type, const char *type_name, bool *bad, Diag *d) {
-    const Onnx__AttributeProto *a = onnx_attr(n, name);
+    const Onnx__AttributeProto *a = onnx_get_attr(n, name);
     *bad = false;
     if (a && a->type != (Onnx__AttributeProto__AttributeType)type) {
         char nb[160];
@@ -202,7 +202,7 @@ static const Onnx__AttributeProto *typed(const Onnx__NodeProto *n, int opset, co
     return a;
 }
 
-int onnx_attr_int(const Onnx__NodeProto *n, int opset, const char *name, int64_t *out, Diag *d) {
+int onnx_get_int(const Onnx__NodeProto *n, int opset, const char *name, int64_t *out, Diag *d) {
     bool bad;
     const Onnx__AttributeProto *a =
         typed(n, opset, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT, "an int", &bad, d);
@@ -211,7 +211,7 @@ int onnx_attr_int(const Onnx__NodeProto *n, int opset, const char *name, int64_t
     return bad ? -1 : 0;
 }
 
-int onnx_attr_float(const Onnx__NodeProto *n, int opset, const char *name, float *out, Diag *d) {
+int onnx_get_float(const Onnx__NodeProto *n, int opset, const char *name, float *out, Diag *d) {
     bool bad;
     const Onnx__AttributeProto *a =
         typed(n, opset, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT, "a float", &bad, d);
@@ -220,7 +220,7 @@ int onnx_attr_float(const Onnx__NodeProto *n, int opset, const char *name, float
     return bad ? -1 : 0;
 }
 
-int onnx_attr_string(const Onnx__NodeProto *n, int opset, const char *name, char *out,
+int onnx_get_string(const Onnx__NodeProto *n, int opset, const char *name, char *out,
                      size_t size, Diag *d) {
     bool bad;
     const Onnx__AttributeProto *a =
@@ -236,7 +236,7 @@ int onnx_attr_string(const Onnx__NodeProto *n, int opset, const char *name, char
     return bad ? -1 : 0;
 }
 
-int onnx_attr_ints(const Onnx__NodeProto *n, int opset, const char *name, int64_t *out, int max,
+int onnx_get_ints(const Onnx__NodeProto *n, int opset, const char *name, int64_t *out, int max,
                    int *count, Diag *d) {
     bool bad;
     const Onnx__AttributeProto *a =

@@ -220,7 +220,8 @@ int main(void) {
         {"e2e", e2e_suite},         {"checkpoint", checkpoint_suite},
         {"predict", predict_suite},
         {"plot", plot_suite},       {"own_images", own_images_suite},
-        {"int8", int8_suite},       {"onnx_import", onnx_import_suite},
+        {"int8", int8_suite},       {"onnx", onnx_suite},
+        {"onnx_import", onnx_import_suite},
     };
     say_targets();
     const char *left_out = getenv("CK_EXCLUDE_TAGS");

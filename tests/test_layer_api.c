@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "lenetc.h"
+#include "onnx.h"
 #include "tests.h"
 
 /* compiler/TEMPLATE, the starting file of a new kind, as it stands: it
@@ -294,6 +295,62 @@ START_TEST(template_is_a_kind) {
 }
 END_TEST
 
+/* The template's ONNX form: a Mul of its input by its factor, a constant
+ * initializer of its own; and a kind without one is refused by name. */
+START_TEST(template_in_onnx) {
+    Model m;
+    Diag d = {.file = "api.yaml"};
+    ck_assert_msg(spec_parse(spec, strlen(spec), "api", &m, &d) == 0, "%s", d.msg);
+    Layer *l = &m.layers[2];
+    l->kind = &TEMPLATE_kind;
+    memset(l->data, 0, sizeof l->data);
+    ck_assert_msg(l->kind->parse(l, NULL, &d) == 0, "%s", d.msg);
+    ck_assert_msg(model_infer(&m, &d) == 0, "%s", d.msg);
+    float *params = calloc((size_t)m.n_params, sizeof *params);
+    uint8_t *bytes;
+    size_t len;
+    ck_assert_msg(onnx_export(&m, params, NULL, "api.yaml", "w.safetensors", &bytes, &len, &d) == 0,
+                  "%s", d.msg);
+    Onnx__ModelProto *o = onnx__model_proto__unpack(NULL, len, bytes);
+    ck_assert_ptr_nonnull(o);
+    const Onnx__NodeProto *mul = NULL;
+    for (size_t i = 0; i < o->graph->n_node; i++)
+        if (!strcmp(o->graph->node[i]->name, l->name))
+            mul = o->graph->node[i];
+    ck_assert_msg(mul != NULL, "no node %s", l->name);
+    ck_assert_str_eq(mul->op_type, "Mul");
+    ck_assert_uint_eq(mul->n_input, 2);
+    ck_assert_str_eq(mul->input[0], "dense1");
+    char factor[2 * MAX_NAME];
+    snprintf(factor, sizeof factor, "%s.factor", l->name);
+    ck_assert_str_eq(mul->input[1], factor);
+    bool found = false;
+    for (size_t i = 0; i < o->graph->n_initializer; i++) {
+        const Onnx__TensorProto *t = o->graph->initializer[i];
+        if (strcmp(t->name, factor))
+            continue;
+        float v;
+        ck_assert_uint_eq(t->raw_data.len, sizeof v);
+        memcpy(&v, t->raw_data.data, sizeof v);
+        ck_assert(v == 2.0f);
+        found = true;
+    }
+    ck_assert_msg(found, "no initializer %s", factor);
+    onnx__model_proto__free_unpacked(o, NULL);
+    free(bytes);
+    /* the same kind without its onnx */
+    LayerKind bare = TEMPLATE_kind;
+    bare.onnx = NULL;
+    l->kind = &bare;
+    Diag e = {.file = "api.yaml"};
+    ck_assert_int_eq(onnx_export(&m, params, NULL, "api.yaml", "w", &bytes, &len, &e), -1);
+    ck_assert_msg(strstr(e.msg, "a TEMPLATE layer has no ONNX form") != NULL, "%s", e.msg);
+    ck_assert_ptr_null(bytes);
+    free(params);
+    model_free(&m);
+}
+END_TEST
+
 Suite *layer_api_suite(void) {
     Suite *s = suite_create("layer_api");
     TCase *t = tcase_create("core");
@@ -303,6 +360,7 @@ Suite *layer_api_suite(void) {
     tcase_add_test(t, step_seeds);
     tcase_add_test(t, dropout_mask);
     tcase_add_loop_test(t, template_is_a_kind, 0, N_STYLES);
+    tcase_add_test(t, template_in_onnx);
     suite_add_tcase(s, t);
     return s;
 }

@@ -330,6 +330,89 @@ START_TEST(test_import_names) {
 }
 END_TEST
 
+/* lenetc onnx, then lenetc import: the same network (every layer's kind,
+ * name, inputs, attributes as described, activation, shape and tensors, the
+ * input stage) and bit-identical weights. Specs with dropout are left out:
+ * the export leaves dropout out. */
+static const char *const round_trips[] = {
+    "models/lenet5.yaml",           "models/resnet8.yaml",          "tests/models/batchnorm.yaml",
+    "tests/models/branches.yaml",   "tests/models/conv_act.yaml",   "tests/models/conv_chain.yaml",
+    "tests/models/conv_pad.yaml",   "tests/models/dense_only.yaml", "tests/models/depthwise.yaml",
+    "tests/models/leaky.yaml",      "tests/models/mnist_tiny.yaml", "tests/models/pools.yaml",
+    "tests/models/residual.yaml",   "tests/models/squash.yaml"};
+
+/* A layer's description without its padding's words: `padding: same`
+ * comes back as the number of pixels it pads where that is the same on
+ * every side (the file says only the pads), the same network. */
+static void describe_unpadded(const Layer *l, StrBuf *sb) {
+    l->kind->describe(l, sb);
+    char *p = strstr(sb->data, ", padding ");
+    if (p) {
+        char *end = strpbrk(p + 2, ",");
+        memmove(p, end ? end : p + strlen(p), strlen(end ? end : p + strlen(p)) + 1);
+    }
+}
+
+START_TEST(test_import_round_trip) {
+    const char *spec = round_trips[_i];
+    char stem[128], w[512], onnx[512], dir[512], cmd[2600], out[8192], yaml[700], back[700];
+    snprintf(stem, sizeof stem, "%s", strrchr(spec, '/') + 1);
+    *strrchr(stem, '.') = '\0';
+    snprintf(w, sizeof w, "%s/rt_%s.safetensors", test_tmpdir(), stem);
+    snprintf(onnx, sizeof onnx, "%s/rt_%s.onnx", test_tmpdir(), stem);
+    snprintf(dir, sizeof dir, "%s/rt_%s", test_tmpdir(), stem);
+    test_init_weights(spec, w);
+    snprintf(cmd, sizeof cmd, "./lenetc onnx %s --weights %s -o %s && ./lenetc import %s -o %s",
+             spec, w, onnx, onnx, dir);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s: %s", spec, out);
+    Model a, b;
+    Diag d = {.file = spec};
+    ck_assert_msg(test_load_spec(spec, &a, &d) == 0, "%s", d.msg);
+    snprintf(yaml, sizeof yaml, "%s/%s.yaml", dir, a.name);
+    snprintf(back, sizeof back, "%s/%s.safetensors", dir, a.name);
+    Diag e = {.file = yaml};
+    ck_assert_msg(test_load_spec(yaml, &b, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(b.n_layers, a.n_layers);
+    ck_assert(a.in_h == b.in_h && a.in_w == b.in_w && a.in_c == b.in_c && a.pad == b.pad);
+    ck_assert(a.scale_lo == b.scale_lo && a.scale_hi == b.scale_hi);
+    for (int i = 0; i < a.n_layers; i++) {
+        const Layer *la = &a.layers[i], *lb = &b.layers[i];
+        StrBuf da = {0}, db = {0};
+        describe_unpadded(la, &da);
+        describe_unpadded(lb, &db);
+        ck_assert_msg(la->kind == lb->kind && !strcmp(la->name, lb->name) &&
+                          !strcmp(da.data, db.data) &&
+                          layer_activation(la) == layer_activation(lb) &&
+                          la->out.c == lb->out.c && la->out.h == lb->out.h &&
+                          la->out.w == lb->out.w && layer_inputs(la) == layer_inputs(lb) &&
+                          la->in_off == lb->in_off && la->out_off == lb->out_off &&
+                          la->n_tensors == lb->n_tensors,
+                      "%s: layer %d is %s '%s' (%s), imported %s '%s' (%s)", spec, i,
+                      la->kind->kind, la->name, da.data, lb->kind->kind, lb->name, db.data);
+        for (int j = 0; j < layer_inputs(la); j++)
+            ck_assert_int_eq(la->inputs[j], lb->inputs[j]);
+        for (int k = 0; k < la->n_tensors; k++)
+            ck_assert(!strcmp(la->tensors[k].name, lb->tensors[k].name) &&
+                      la->tensors[k].off == lb->tensors[k].off &&
+                      la->tensors[k].size == lb->tensors[k].size);
+        sb_free(&da);
+        sb_free(&db);
+    }
+    lenet_model *lm = model_descriptor(&a, 1), *lm2 = model_descriptor(&b, 1);
+    float *pa = calloc(lm->n_params, sizeof *pa), *pb = calloc(lm->n_params, sizeof *pb);
+    lenet_error err;
+    ck_assert_msg(lenet_load_safetensors(lm, pa, w, &err) == 0, "%s", err.msg);
+    ck_assert_msg(lenet_load_safetensors(lm2, pb, back, &err) == 0, "%s", err.msg);
+    ck_assert_msg(!memcmp(pa, pb, lm->n_params * sizeof *pa), "%s: weights differ", spec);
+    free(pa);
+    free(pb);
+    descriptor_free(lm);
+    descriptor_free(lm2);
+    model_free(&a);
+    model_free(&b);
+}
+END_TEST
+
 /* PyTorch end to end: tests/onnx/torch_import.py */
 START_TEST(test_import_torch) {
     if (!test_torch("onnx: test_import_torch"))
@@ -358,6 +441,8 @@ Suite *onnx_import_suite(void) {
     tcase_add_test(tc, test_import_bad_attribute);
     tcase_add_test(tc, test_import_refusals);
     tcase_add_test(tc, test_import_names);
+    tcase_add_loop_test(tc, test_import_round_trip, 0,
+                        (int)(sizeof round_trips / sizeof round_trips[0]));
     suite_add_tcase(s, tc);
     TCase *torch = tcase_create("torch");
     tcase_set_tags(torch, "slow");

@@ -115,7 +115,7 @@ static int conform(const char *dir, char *why, size_t n) {
     params = calloc(cm.m.n_params + 1, sizeof *params);
     acts = calloc(cm.m.act_floats + 1, sizeof *acts);
     if (onnx_import_params(&im, &cm.m, params, true, &cd) ||
-        onnx_tensor(ts[0], "input_0", &x, &cd) || onnx_tensor(expect, "output_0", &y, &cd) ||
+        onnx_decode(ts[0], "input_0", &x, &cd) || onnx_decode(expect, "output_0", &y, &cd) ||
         !x.f || !y.f || x.ndim < 1) {
         snprintf(why, n, "%s", cd.msg[0] ? cd.msg : "not float tensors");
         goto free_xy;
@@ -155,8 +155,8 @@ static int conform(const char *dir, char *why, size_t n) {
                  acts[out_off + at % (fout ? fout : 1)], y.f[at], worst);
     }
 free_xy:
-    onnx_tensor_free(&x);
-    onnx_tensor_free(&y);
+    onnx_decode_free(&x);
+    onnx_decode_free(&y);
 out:
     if (rc == SKIP && !why[0])
         snprintf(why, n, "%s", d.msg);
