@@ -34,7 +34,12 @@ typedef struct {
     OnnxTensor t;           /* V_CONST */
     bool owns;              /* t is this value's to free (not an Identity's copy) */
     int pad[4];             /* V_PADDED: top, left, bottom, right */
+    int stage;              /* the input: 0 as the graph takes it, 1 padded, 2
+                             * scaled, 3 shifted (lenetc's export's input
+                             * stage); layers read it at INPUT_READY */
 } Value;
+
+#define INPUT_READY 3
 
 typedef struct {
     const char *kind;       /* the spec's */
@@ -284,6 +289,11 @@ static Value *data_input(Ctx *c, int k, bool pad_ok) {
     if (v->kind == V_CONST) {
         fail(c, "input '%s' is a constant; lenetc computes only from the graph's input",
              onnx_printable(v->name, b));
+        return NULL;
+    }
+    if (v->layer == -1 && v->kind != V_CONST && v->stage != INPUT_READY) {
+        fail(c, "it reads the input before lenetc's input stage (input/pad, input/scale, "
+                "input/shift) that lenetc.input says the graph has");
         return NULL;
     }
     if (v->kind == V_PADDED && !pad_ok) {
@@ -1149,11 +1159,15 @@ static int op_input_stage(Ctx *c, const char *stage) {
     const char *want = !strcmp(stage, "pad") ? "Pad" : !strcmp(stage, "scale") ? "Mul" : "Add";
     if (strcmp(c->node->op_type, want))
         return fail(c, "lenetc's input stage 'input/%s' must be a %s", stage, want);
-    const Value *x = data_input(c, 0, false);
+    const int step = !strcmp(stage, "pad") ? 1 : !strcmp(stage, "scale") ? 2 : 3;
+    const Value *x = input(c, 0);
     if (!x)
         return -1;
-    if (x->layer != -1)
-        return fail(c, "lenetc's input stage must read the graph's input");
+    /* pad (when lenetc.input pads), then scale, then shift */
+    if (x->kind != V_LAYER || x->layer != -1 || (c->pad && x->stage != step - 1) ||
+        (!c->pad && x->stage != (step == 2 ? 0 : step - 1)))
+        return fail(c, "lenetc's input stage must read the graph's input: input/pad (when it "
+                       "pads), input/scale, input/shift in that order");
     if (strcmp(stage, "pad")) {
         const OnnxTensor *k = const_input(c, 1, -1, true);
         if (!k)
@@ -1164,8 +1178,21 @@ static int op_input_stage(Ctx *c, const char *stage) {
                         c->pad);
     } else if (c->pad == 0) {
         return fail(c, "lenetc.input pads by 0, but the graph has input/pad");
+    } else {
+        const OnnxTensor *p = const_input(c, 1, 1, false);
+        if (!p)
+            return -1;
+        static const int at[8] = {0, 0, 1, 1, 0, 0, 1, 1};
+        bool ok = p->n == 8;
+        for (int i = 0; ok && i < 8; i++)
+            ok = p->i[i] == at[i] * c->pad;
+        if (!ok)
+            return fail(c, "it does not pad by lenetc.input's %d", c->pad);
     }
-    return alias(c);
+    if (alias(c))
+        return -1;
+    c->values[c->n_values - 1].stage = step;
+    return 0;
 }
 
 static int map_node(Ctx *c) {
@@ -1310,6 +1337,7 @@ static int graph_input(Ctx *c) {
     v->rank = (int)rank;
     /* [N, F]: F x 1 x 1; [N, C, L]: C x L x 1 */
     v->s = (Shape){dims[1], dims[2] + 2 * c->pad, dims[3] + 2 * c->pad, false};
+    v->stage = c->lenetc_input ? 0 : INPUT_READY;
     c->im->output[0] = '\0';
     return 0;
 }

@@ -301,9 +301,44 @@ START_TEST(test_import_refusals) {
     b.nodes[0].attribute = conv_attrs;
     refused(&b, "asymmetric", 0, "lenetc cannot map this layout");
     build(&b);
+    /* lenetc.input says lenetc's export made it, but the stage is missing */
+    Onnx__StringStringEntryProto meta = ONNX__STRING_STRING_ENTRY_PROTO__INIT, *metas[1] = {&meta};
+    meta.key = "lenetc.input";
+    meta.value = "0 1 0";
+    b.model.n_metadata_props = 1;
+    b.model.metadata_props = metas;
+    refused(&b, "no_stage", 0, "node '/c/Conv' (Conv, opset 13): it reads the input before "
+                               "lenetc's input stage");
+    meta.value = "0 1 x";
+    refused(&b, "bad_stage", 0, "metadata lenetc.input must be \"lo hi pad\"");
+    build(&b);
+    /* a Softmax inside the graph */
+    node(&b, 3, "Softmax", "sm", 1, "h", NULL, NULL, "hs");
+    b.ins[1][0] = "hs";
+    b.node_ptrs[3] = &b.nodes[3];
+    b.graph.n_node = 4;
+    refused(&b, "inner_softmax", 0, "a Softmax that is not the graph's output");
+    build(&b);
     b.tdims[2][1] = 7; /* Gemm's B for 7 features, not 8 */
     b.inits[2].n_float_data = 21;
     refused(&b, "gemm_shape", 0, "B is [3, 7] (transB 1) for 8 input features");
+}
+END_TEST
+
+/* A final Softmax is dropped, with a note on stderr: lenetc's logits are
+ * its input. */
+START_TEST(test_import_softmax) {
+    Builder b;
+    build(&b);
+    b.outs[2][0] = "scores";
+    node(&b, 3, "Softmax", "probs", 1, "scores", NULL, NULL, "logits");
+    b.graph.n_node = 4;
+    const char *path = pack(&b, "softmax", 0);
+    char cmd[1200], out[4096];
+    snprintf(cmd, sizeof cmd, "./lenetc import %s -o %s/softmax-out", path, test_tmpdir());
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "dropped the final node 'probs' (Softmax, opset 13): lenetc's "
+                              "logits are its input\n"), "%s", out);
 }
 END_TEST
 
@@ -441,6 +476,7 @@ Suite *onnx_import_suite(void) {
     tcase_add_test(tc, test_import_bad_attribute);
     tcase_add_test(tc, test_import_refusals);
     tcase_add_test(tc, test_import_names);
+    tcase_add_test(tc, test_import_softmax);
     tcase_add_loop_test(tc, test_import_round_trip, 0,
                         (int)(sizeof round_trips / sizeof round_trips[0]));
     suite_add_tcase(s, tc);
