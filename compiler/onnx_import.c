@@ -34,6 +34,9 @@ typedef struct {
     OnnxTensor t;           /* V_CONST */
     bool owns;              /* t is this value's to free (not an Identity's copy) */
     int pad[4];             /* V_PADDED: top, left, bottom, right */
+    int sym;                /* V_CONST of a Shape: 1 + the index of its value
+                             * that stands for the batch (its number 0 there
+                             * is no number); 0: none */
     int stage;              /* the input: 0 as the graph takes it, 1 padded, 2
                              * scaled, 3 shifted (lenetc's export's input
                              * stage); layers read it at INPUT_READY */
@@ -63,6 +66,9 @@ typedef struct {
     Diag *d;
     Value *values;
     int n_values, cap_values;
+    int *slots;             /* values by name: an open-addressed hash of their
+                             * indices (-1 empty), 2x the values or more */
+    int n_slots;
     ImpLayer *layers;
     int n_layers, cap_layers;
     int pad;                /* lenetc.input's */
@@ -83,11 +89,26 @@ __attribute__((format(printf, 2, 3))) static int fail(Ctx *c, const char *fmt, .
     return error_at(c->d, 0, 0, "%s", why);
 }
 
+static unsigned hash(const char *s) {
+    unsigned h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* The slot name has or would have */
+static int slot_of(const Ctx *c, const char *name) {
+    unsigned i = hash(name) & (unsigned)(c->n_slots - 1);
+    while (c->slots[i] >= 0 && strcmp(c->values[c->slots[i]].name, name))
+        i = (i + 1) & (unsigned)(c->n_slots - 1);
+    return (int)i;
+}
+
 static Value *find(Ctx *c, const char *name) {
-    for (int i = c->n_values - 1; i >= 0; i--)
-        if (!strcmp(c->values[i].name, name))
-            return &c->values[i];
-    return NULL;
+    if (!c->n_slots)
+        return NULL;
+    const int k = c->slots[slot_of(c, name)];
+    return k >= 0 ? &c->values[k] : NULL;
 }
 
 static Value *add_value(Ctx *c, const char *name) {
@@ -99,16 +120,28 @@ static Value *add_value(Ctx *c, const char *name) {
     if (c->n_values == c->cap_values) {
         int cap = c->cap_values ? 2 * c->cap_values : 64;
         Value *v = realloc(c->values, (size_t)cap * sizeof *v);
-        if (!v) {
+        int *slots = malloc((size_t)cap * 2 * sizeof *slots);
+        if (!v || !slots) {
+            free(slots);
+            if (v)
+                c->values = v;
             fail(c, "out of memory");
             return NULL;
         }
         c->values = v;
         c->cap_values = cap;
+        free(c->slots);
+        c->slots = slots;
+        c->n_slots = cap * 2;
+        for (int i = 0; i < c->n_slots; i++)
+            slots[i] = -1;
+        for (int i = 0; i < c->n_values; i++)
+            slots[slot_of(c, c->values[i].name)] = i;
     }
-    Value *v = &c->values[c->n_values++];
+    Value *v = &c->values[c->n_values];
     memset(v, 0, sizeof *v);
     v->name = name;
+    c->slots[slot_of(c, name)] = c->n_values++;
     return v;
 }
 
@@ -310,6 +343,11 @@ static const OnnxTensor *const_input(Ctx *c, int k, int ndim, bool is_float) {
     if (!v)
         return NULL;
     char b[48];
+    if (v->kind == V_CONST && v->sym) {
+        fail(c, "input %d ('%s') is computed from the batch size, which only a Reshape to "
+                "[N, features] may read", k, onnx_printable(v->name, b));
+        return NULL;
+    }
     if (v->kind != V_CONST) {
         fail(c, "input %d ('%s') must be a constant (an initializer)", k,
              onnx_printable(v->name, b));
@@ -489,7 +527,8 @@ static int op_conv(Ctx *c) {
     const Shape unpadded = {C, x->s.h, x->s.w, false};
     if (padding_key(c, unpadded, k, s, pad, key))
         return -1;
-    const int oh = out_size(x->s.h, k, s, pad[0], pad[2]), ow = out_size(x->s.w, k, s, pad[1], pad[3]);
+    const int oh = out_size(x->s.h, k, s, pad[0], pad[2]);
+    const int ow = out_size(x->s.w, k, s, pad[1], pad[3]);
     if (oh < 1 || ow < 1)
         return fail(c, "kernel %d is larger than its %dx%d input", k, x->s.h, x->s.w);
     char hint[MAX_NAME];
@@ -766,20 +805,169 @@ static int op_flatten(Ctx *c) {
 /* Reshape to [N, features]: torch's x.view(x.size(0), -1) */
 static int op_reshape(Ctx *c) {
     static const char *const attrs[] = {"allowzero", NULL};
+    int64_t allowzero = 0;
+    if (onnx_check_attrs(c->node, c->opset, attrs, c->d) || check_outputs(c, 1) ||
+        onnx_get_int(c->node, c->opset, "allowzero", &allowzero, c->d))
+        return -1;
+    const Value *x = data_input(c, 0, false);
+    const Value *sv = x ? input(c, 1) : NULL;
+    if (!sv)
+        return -1;
+    if (sv->kind != V_CONST || !sv->t.i || sv->t.ndim != 1 || (sv->sym && sv->sym != 1))
+        return fail(c, "its shape must be int64 [2] and constant, or [N, ...] of the batch");
+    const long f = shape_size(x->s);
+    const int64_t *v = sv->t.n == 2 ? sv->t.i : NULL;
+    /* the batch: the input's (0 copied, or torch's x.size(0)), -1 (inferred)
+     * or a number with the features given; the features: f or -1 */
+    const bool batch = v && (sv->sym == 1 || (v[0] == 0 && !allowzero));
+    if (!v || !(v[1] == f || (v[1] == -1 && (batch || v[0] == 1))) || (!batch && v[0] < -1) ||
+        (!batch && v[0] == 0))
+        return fail(c, "a reshape to [%s]: lenetc maps only a reshape of each sample to a "
+                       "vector ([N, %ld])",
+                    sv->t.n == 2 ? "two values that are no [N, features]" : "not 2 values", f);
+    return flatten(c, x);
+}
+
+/* torch's x.view(x.size(0), -1) with a dynamic batch: Shape, Gather,
+ * Unsqueeze and Concat of int64 constants, computed here, the batch kept
+ * as a mark (sym) for the Reshape they feed. */
+static Value *int_result(Ctx *c, long n, int ndim) {
+    Value *v = add_value(c, c->node->output[0]);
+    if (!v)
+        return NULL;
+    v->kind = V_CONST;
+    v->owns = true;
+    v->t.ndim = ndim;
+    v->t.dims[0] = n;
+    v->t.n = n;
+    if (!(v->t.i = calloc((size_t)(n ? n : 1), sizeof *v->t.i))) {
+        fail(c, "out of memory");
+        return NULL;
+    }
+    return v;
+}
+
+/* Input k as an int64 constant (of a Shape, too) of at most max values */
+static Value *int_input(Ctx *c, int k, long max) {
+    Value *v = input(c, k);
+    if (!v)
+        return NULL;
+    if (v->kind != V_CONST || !v->t.i || v->t.ndim > 1 || v->t.n > max) {
+        char b[48];
+        fail(c, "input %d ('%s') must be an int64 constant of at most %ld values", k,
+             onnx_printable(v->name, b), max);
+        return NULL;
+    }
+    return v;
+}
+
+static int op_shape(Ctx *c) {
+    static const char *const attrs[] = {NULL};
     if (onnx_check_attrs(c->node, c->opset, attrs, c->d) || check_outputs(c, 1))
         return -1;
     const Value *x = data_input(c, 0, false);
-    const OnnxTensor *shape = x ? const_input(c, 1, 1, false) : NULL;
-    if (!shape)
+    if (!x)
         return -1;
-    const long f = shape_size(x->s);
-    const int64_t *v = shape->n == 2 ? shape->i : NULL;
-    /* the batch: 0 (copied), -1 (inferred) or a number; the features: f or -1 */
-    if (!v || !(v[1] == f || (v[1] == -1 && v[0] != -1)) || v[0] < -1)
-        return fail(c, "a reshape to [%s]: lenetc maps only a reshape of each sample to a "
-                       "vector ([N, %ld])",
-                    shape->n == 2 ? "two values that are no [N, features]" : "not 2 values", f);
-    return flatten(c, x);
+    const int rank = x->rank;
+    const long dims[4] = {0, x->s.c, x->s.h, x->s.w};
+    const Shape s = x->s;
+    Value *v = int_result(c, rank, 1);
+    if (!v)
+        return -1;
+    for (int i = 1; i < rank; i++)
+        v->t.i[i] = dims[i];
+    if (rank == 2)
+        v->t.i[1] = shape_size(s);
+    v->sym = 1; /* [0] is the batch */
+    return 0;
+}
+
+static int op_gather(Ctx *c) {
+    static const char *const attrs[] = {"axis", NULL};
+    int64_t axis = 0;
+    if (onnx_check_attrs(c->node, c->opset, attrs, c->d) || check_outputs(c, 1) ||
+        onnx_get_int(c->node, c->opset, "axis", &axis, c->d))
+        return -1;
+    const Value *data = int_input(c, 0, ONNX_MAX_RANK), *idx = data ? int_input(c, 1, 1) : NULL;
+    if (!idx)
+        return -1;
+    if (axis != 0 || idx->t.n != 1)
+        return fail(c, "lenetc computes a Gather of one value of a shape only");
+    const long n = data->t.n;
+    int64_t k = idx->t.i[0];
+    if (k < 0)
+        k += n;
+    if (k < 0 || k >= n)
+        return fail(c, "index %lld of %ld values", (long long)idx->t.i[0], n);
+    const int sym = data->sym && data->sym - 1 == k;
+    const int64_t value = data->t.i[k];
+    const int ndim = idx->t.ndim;
+    Value *v = int_result(c, 1, ndim);
+    if (!v)
+        return -1;
+    v->t.i[0] = value;
+    v->sym = sym;
+    return 0;
+}
+
+static int op_unsqueeze(Ctx *c) {
+    static const char *const attrs[] = {"axes", NULL};
+    int64_t axes[ONNX_MAX_RANK] = {0};
+    int na = 0;
+    if (onnx_check_attrs(c->node, c->opset, attrs, c->d) || check_outputs(c, 1) ||
+        onnx_get_ints(c->node, c->opset, "axes", axes, ONNX_MAX_RANK, &na, c->d))
+        return -1;
+    const Value *x = int_input(c, 0, 1);
+    if (!x)
+        return -1;
+    if (c->opset >= 13) {
+        const Value *a = int_input(c, 1, ONNX_MAX_RANK);
+        if (!a)
+            return -1;
+        na = (int)a->t.n;
+        memcpy(axes, a->t.i, (size_t)na * sizeof *axes);
+    }
+    if (x->t.ndim != 0 || na != 1 || (axes[0] != 0 && axes[0] != -1))
+        return fail(c, "lenetc computes an Unsqueeze of a scalar to [1] only");
+    const int64_t value = x->t.i[0];
+    const int sym = x->sym;
+    Value *v = int_result(c, 1, 1);
+    if (!v)
+        return -1;
+    v->t.i[0] = value;
+    v->sym = sym;
+    return 0;
+}
+
+/* Concat of int64 constants (a shape being built) */
+static int concat_ints(Ctx *c) {
+    long n = 0;
+    for (size_t k = 0; k < c->node->n_input; k++) {
+        const Value *x = int_input(c, (int)k, ONNX_MAX_RANK);
+        if (!x)
+            return -1;
+        if (x->t.ndim != 1)
+            return fail(c, "lenetc concatenates int64 vectors only");
+        n += x->t.n;
+    }
+    if (n > ONNX_MAX_RANK)
+        return fail(c, "a shape of %ld values", n);
+    int64_t all[ONNX_MAX_RANK];
+    int sym = 0;
+    long at = 0;
+    for (size_t k = 0; k < c->node->n_input; k++) {
+        const Value *x = find(c, c->node->input[k]);
+        if (x->sym && !sym)
+            sym = (int)at + x->sym;
+        for (long i = 0; i < x->t.n; i++)
+            all[at++] = x->t.i[i];
+    }
+    Value *v = int_result(c, n, 1);
+    if (!v)
+        return -1;
+    memcpy(v->t.i, all, (size_t)n * sizeof *all);
+    v->sym = sym;
+    return 0;
 }
 
 /* A dense layer of units outputs from x (flattened first where ONNX sees
@@ -969,6 +1157,12 @@ static int op_concat(Ctx *c) {
     const size_t n = c->node->n_input;
     if (n < 2 || n > MAX_INPUTS)
         return fail(c, "%zu inputs: lenetc's concat takes 2 to %d", n, MAX_INPUTS);
+    const Value *v0 = input(c, 0);
+    if (v0 && v0->kind == V_CONST && v0->t.i) {
+        if (axis != 0 && axis != -1)
+            return fail(c, "axis %lld of int64 vectors", (long long)axis);
+        return concat_ints(c);
+    }
     const Value *first = data_input(c, 0, false);
     if (!first)
         return -1;
@@ -1073,9 +1267,11 @@ static int op_constant(Ctx *c) {
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT:
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT:
         t.n = 1;
-        if (a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT && (t.f = malloc(sizeof *t.f)))
+        if (a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT &&
+            (t.f = malloc(sizeof *t.f)))
             t.f[0] = a->f;
-        else if (a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT && (t.i = malloc(sizeof *t.i)))
+        else if (a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT &&
+                 (t.i = malloc(sizeof *t.i)))
             t.i[0] = a->i;
         else
             return fail(c, "out of memory");
@@ -1229,6 +1425,12 @@ static int map_node(Ctx *c) {
         return op_flatten(c);
     if (!strcmp(op, "Reshape"))
         return op_reshape(c);
+    if (!strcmp(op, "Shape"))
+        return op_shape(c);
+    if (!strcmp(op, "Gather"))
+        return op_gather(c);
+    if (!strcmp(op, "Unsqueeze"))
+        return op_unsqueeze(c);
     if (!strcmp(op, "Gemm"))
         return op_gemm(c);
     if (!strcmp(op, "MatMul"))
@@ -1249,8 +1451,9 @@ static int map_node(Ctx *c) {
         return op_softmax(c);
     return fail(c, "lenetc cannot import this op (it imports Conv, MaxPool, AveragePool, "
                    "GlobalAveragePool, Relu, LeakyRelu, Tanh, Sigmoid, BatchNormalization, "
-                   "Dropout, Flatten, Reshape, Gemm, MatMul, Add, Sum, Concat, Pad, Constant, "
-                   "Identity and a final Softmax)");
+                   "Dropout, Flatten, Reshape (and the Shape, Gather, Unsqueeze and Concat "
+                   "torch computes its shape with), Gemm, MatMul, Add, Sum, Concat, Pad, "
+                   "Constant, Identity and a final Softmax)");
 }
 
 /* ---- the graph --------------------------------------------------------- */
@@ -1518,6 +1721,7 @@ int onnx_import_model(const Onnx__ModelProto *mp, int opset, const char *path,
         sb_free(&c.layers[i].from);
     }
     free(c.values);
+    free(c.slots);
     free(c.layers);
     if (rc)
         onnx_import_free(im);

@@ -240,7 +240,8 @@ int onnx_get_ints(const Onnx__NodeProto *n, int opset, const char *name, int64_t
                    int *count, Diag *d) {
     bool bad;
     const Onnx__AttributeProto *a =
-        typed(n, opset, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS, "a list of ints", &bad, d);
+        typed(n, opset, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS, "a list of ints", &bad,
+              d);
     if (!a)
         return bad ? -1 : 0;
     if (a->n_ints > (size_t)max) {

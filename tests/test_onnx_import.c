@@ -215,7 +215,8 @@ START_TEST(test_import_lying_tensor) {
     Builder b;
     build(&b);
     b.inits[0].n_float_data = 9; /* dims [2, 1, 3, 3] claim 18 */
-    refused(&b, "short_floats", 0, "initializer 'c.weight': its dims claim 18 values but it holds 9");
+    refused(&b, "short_floats", 0,
+            "initializer 'c.weight': its dims claim 18 values but it holds 9");
     build(&b);
     uint8_t raw[72] = {0};
     b.inits[0].n_float_data = 0;
@@ -260,7 +261,8 @@ START_TEST(test_import_unknown_op) {
     Builder b;
     build(&b);
     b.nodes[1].op_type = "Frobnicate";
-    refused(&b, "unknown_op", 0, "node 'flat' (Frobnicate, opset 13): lenetc cannot import this op");
+    refused(&b, "unknown_op", 0,
+            "node 'flat' (Frobnicate, opset 13): lenetc cannot import this op");
     build(&b);
     b.opset.version = 99;
     refused(&b, "unknown_opset", 0, "opset 99: lenetc reads opsets 1 to 21");
@@ -339,6 +341,86 @@ START_TEST(test_import_softmax) {
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
     ck_assert_msg(strstr(out, "dropped the final node 'probs' (Softmax, opset 13): lenetc's "
                               "logits are its input\n"), "%s", out);
+}
+END_TEST
+
+/* torch's x.view(x.size(0), -1) with a dynamic batch: Shape, Gather,
+ * Unsqueeze, Concat, then Reshape, as a flatten; a shape that keeps no
+ * batch is refused. */
+START_TEST(test_import_dynamic_reshape) {
+    for (int bad = 0; bad < 2; bad++) {
+        Builder b;
+        build(&b);
+        static Onnx__NodeProto more[5];
+        static Onnx__NodeProto *all[8];
+        static char *ins[5][2], *outs[5][1];
+        static const char *const ops[5] = {"Shape", "Gather", "Unsqueeze", "Concat", "Reshape"};
+        static const char *const in0[5] = {"h", "sh", "n", "n1", "h"};
+        static const char *const in1[5] = {NULL, "zero", "axes", "minus1", "target"};
+        static const char *const out[5] = {"sh", "n", "n1", "target", "f"};
+        for (int k = 0; k < 5; k++) {
+            onnx__node_proto__init(&more[k]);
+            more[k].op_type = (char *)ops[k];
+            more[k].name = (char *)out[k];
+            ins[k][0] = (char *)in0[k];
+            ins[k][1] = (char *)in1[k];
+            outs[k][0] = (char *)out[k];
+            more[k].n_input = in1[k] ? 2 : 1;
+            more[k].input = ins[k];
+            more[k].n_output = 1;
+            more[k].output = outs[k];
+        }
+        static Onnx__AttributeProto axis0, *concat_attrs[1] = {&axis0};
+        onnx__attribute_proto__init(&axis0);
+        axis0.name = "axis";
+        axis0.has_type = 1;
+        axis0.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+        axis0.has_i = 1;
+        axis0.i = 0;
+        more[3].n_attribute = 1;
+        more[3].attribute = concat_attrs;
+        /* Gather index 1 (the channels) in the bad one: no batch */
+        static int64_t zero[2], one = 1, axes = 0, minus1 = -1;
+        static Onnx__TensorProto ints[3], *inits[7];
+        static int64_t dim1 = 1;
+        static const char *const names[3] = {"zero", "axes", "minus1"};
+        int64_t *vals[3] = {bad ? &one : &zero[0], &axes, &minus1};
+        for (int k = 0; k < 3; k++) {
+            onnx__tensor_proto__init(&ints[k]);
+            ints[k].name = (char *)names[k];
+            ints[k].has_data_type = 1;
+            ints[k].data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+            ints[k].n_dims = k ? 1 : 0; /* Gather's index a scalar */
+            ints[k].dims = &dim1;
+            ints[k].n_int64_data = 1;
+            ints[k].int64_data = vals[k];
+        }
+        for (int k = 0; k < 4; k++)
+            inits[k] = b.init_ptrs[k];
+        for (int k = 0; k < 3; k++)
+            inits[4 + k] = &ints[k];
+        b.graph.n_initializer = 7;
+        b.graph.initializer = inits;
+        all[0] = &b.nodes[0];
+        for (int k = 0; k < 5; k++)
+            all[1 + k] = &more[k];
+        all[6] = &b.nodes[2];
+        b.graph.node = all;
+        b.graph.n_node = 7;
+        if (bad) {
+            refused(&b, "dynamic_reshape_bad", 0, "node 'f' (Reshape, opset 13): a reshape to "
+                                                  "[two values that are no [N, features]]");
+            continue;
+        }
+        const char *path = pack(&b, "dynamic_reshape", 0);
+        char cmd[1200], text[4096], yaml[700];
+        snprintf(cmd, sizeof cmd, "./lenetc import %s -o %s/dyn-out", path, test_tmpdir());
+        ck_assert_msg(run(cmd, text, sizeof text) == 0, "%s", text);
+        snprintf(yaml, sizeof yaml, "%s/dyn-out/dynamic_reshape.yaml", test_tmpdir());
+        char *spec = test_slurp(yaml);
+        ck_assert_msg(strstr(spec, "  # Reshape 'f'\n  - flatten: {name: f}\n"), "%s", spec);
+        free(spec);
+    }
 }
 END_TEST
 
@@ -477,6 +559,7 @@ Suite *onnx_import_suite(void) {
     tcase_add_test(tc, test_import_refusals);
     tcase_add_test(tc, test_import_names);
     tcase_add_test(tc, test_import_softmax);
+    tcase_add_test(tc, test_import_dynamic_reshape);
     tcase_add_loop_test(tc, test_import_round_trip, 0,
                         (int)(sizeof round_trips / sizeof round_trips[0]));
     suite_add_tcase(s, tc);

@@ -226,7 +226,8 @@ static int cmd_logits(int argc, char **argv) {
         cm.lm->forward(params, acts, &(lenet_pass){.training = 0});
         for (int b = 0; b < n; b++)
             for (int k = 0; k < K; k++)
-                logits[(size_t)(first + b) * K + k] = acts[cm.lm->logits_offset + (size_t)k * T + b];
+                logits[(size_t)(first + b) * K + k] =
+                    acts[cm.lm->logits_offset + (size_t)k * T + b];
     }
     FILE *f = fopen(argv[5], "wb");
     const int bad = !f || fwrite(logits, sizeof *logits, (size_t)ds.count * K, f) !=

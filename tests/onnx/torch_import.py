@@ -5,7 +5,8 @@ imported by lenetc, classifies MNIST's t10k images as PyTorch does.
   torch_import.py LENETC ONNX_RUN MNIST_DIR WORK_DIR
 
 Trains a small model briefly (a padded conv, relu, maxpool, batchnorm, a
-padded conv, tanh, a padded average pool, dropout, two dense layers) on
+padded conv, tanh, a padded average pool, x.view(x.size(0), -1) with a
+dynamic batch, dropout, two dense layers) on
 12,000 training images, exports it with torch.onnx.export (opset 13),
 imports it with `lenetc import --scale 0 1` (ToTensor's range), then
 compares lenetc's logits on all 10,000 t10k images (tests/onnx/onnx_run.c:
@@ -53,7 +54,7 @@ class Net(nn.Module):
     def forward(self, x):
         x = self.bn1(self.pool1(torch.relu(self.conv1(x))))
         x = self.pool2(torch.tanh(self.conv2(x)))
-        x = self.drop(torch.flatten(x, 1))
+        x = self.drop(x.view(x.size(0), -1))  # Shape, Gather, ..., Reshape
         return self.fc2(torch.relu(self.fc1(x)))
 
 
