@@ -1352,9 +1352,12 @@ static int op_softmax(Ctx *c) {
 /* lenetc's own export: input/pad, input/scale and input/shift are the
  * spec's input stage (lenetc.input gives its numbers), folded back into it */
 static int op_input_stage(Ctx *c, const char *stage) {
+    if (strcmp(stage, "pad") && strcmp(stage, "scale") && strcmp(stage, "shift"))
+        return fail(c, "lenetc's input stage has input/pad, input/scale and input/shift only");
     const char *want = !strcmp(stage, "pad") ? "Pad" : !strcmp(stage, "scale") ? "Mul" : "Add";
-    if (strcmp(c->node->op_type, want))
-        return fail(c, "lenetc's input stage 'input/%s' must be a %s", stage, want);
+    if (!c->node->op_type || strcmp(c->node->op_type, want))
+        return fail(c, "lenetc's input stage 'input/%s' must be %s %s", stage,
+                    want[0] == 'A' ? "an" : "a", want);
     const int step = !strcmp(stage, "pad") ? 1 : !strcmp(stage, "scale") ? 2 : 3;
     const Value *x = input(c, 0);
     if (!x)

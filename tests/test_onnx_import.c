@@ -327,6 +327,22 @@ START_TEST(test_import_refusals) {
 }
 END_TEST
 
+/* What fuzz_onnx found (tests/onnx/bad/): refused with one line, no crash */
+START_TEST(test_import_fuzz_findings) {
+    static const char *const files[][2] = {
+        {"tests/onnx/bad/fuzz-empty-string.onnx", "node '/Pad' (Pad, opset 13): input 0 is missing"},
+        {"tests/onnx/bad/fuzz-no-op-type.onnx",
+         "node 'input/shift' (, opset 13): lenetc's input stage 'input/shift' must be an Add"}};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char cmd[600], out[4096], want[400];
+        snprintf(cmd, sizeof cmd, "./lenetc import %s -o %s/fuzz-out", files[i][0], test_tmpdir());
+        ck_assert_int_eq(run(cmd, out, sizeof out), 1);
+        snprintf(want, sizeof want, "%s: error: %s\n", files[i][0], files[i][1]);
+        ck_assert_str_eq(out, want);
+    }
+}
+END_TEST
+
 /* A final Softmax is dropped, with a note on stderr: lenetc's logits are
  * its input. */
 START_TEST(test_import_softmax) {
@@ -559,6 +575,7 @@ Suite *onnx_import_suite(void) {
     tcase_add_test(tc, test_import_refusals);
     tcase_add_test(tc, test_import_names);
     tcase_add_test(tc, test_import_softmax);
+    tcase_add_test(tc, test_import_fuzz_findings);
     tcase_add_test(tc, test_import_dynamic_reshape);
     tcase_add_loop_test(tc, test_import_round_trip, 0,
                         (int)(sizeof round_trips / sizeof round_trips[0]));
