@@ -86,7 +86,7 @@ tests/run_tests: $(TEST_OBJ) tests/lenet5_gcc.o tests/lenet5_loops.o $(COMPILER_
 
 # Every test: spec, golden files, gradients, numerics, data, weights, and the
 # trainers end to end on MNIST. LENETC_SUITE=name runs one suite.
-test: all tests/run_tests
+test: all tests/run_tests build/onnx/onnx_run
 	LENETC_GEN_CFLAGS="$(GEN_CFLAGS)" LENETC_SANITIZE="$(SANITIZE)" tests/run_tests
 
 # Each installed header compiles on its own, included twice (what it needs
@@ -108,6 +108,21 @@ check: all headers tests/run_tests
 	@$(CHECK_ENV) LENETC_SUITE=gradcheck tests/run_tests > build/check-gradcheck.log 2>&1 & g=$$!; \
 	  $(CHECK_ENV) LENETC_SUITE='!gradcheck' tests/run_tests; r=$$?; \
 	  wait $$g; rg=$$?; cat build/check-gradcheck.log; [ $$r -eq 0 ] && [ $$rg -eq 0 ]
+
+# ONNX's own node tests (Debian's libonnx-testdata) of the ops lenetc
+# imports: each imported, compiled and run by tests/onnx/onnx_run.c on the
+# test's input, its output compared with the test's (1e-5); PASS, FAIL or
+# SKIP(why) per test. A FAIL fails the target.
+ONNX_TESTDATA ?= /usr/share/libonnx-testdata/data/node
+ONNX_TESTS = conv_* maxpool_* averagepool_* globalaveragepool* gemm_* relu batchnorm_* add* \
+             concat_* leakyrelu* tanh* sigmoid* flatten_* dropout_* identity matmul_* \
+             reshape_* constant constant_pad
+build/onnx/onnx_run: tests/onnx/onnx_run.c $(COMPILER_OBJ) runtime/liblenet.a $(HEADERS) .build-kind
+	$(CC) $(ALL_CFLAGS) $(RUNTIME_INC) -Icompiler -I$(dir $(ONNX_PB)) -o $@ $< $(COMPILER_OBJ) \
+	  runtime/liblenet.a $(LIBS)
+check-onnx: all build/onnx/onnx_run
+	@test -d $(ONNX_TESTDATA) || { echo "check-onnx needs $(ONNX_TESTDATA) (libonnx-testdata)"; exit 1; }
+	@build/onnx/onnx_run conform $(sort $(wildcard $(addprefix $(ONNX_TESTDATA)/test_,$(ONNX_TESTS))))
 
 # The weights of the pinned standalone export: trained by tcc's scalar code
 # on one thread, the same bits on every machine.
@@ -197,8 +212,8 @@ uninstall:
 	rm -rf $(DATADIR)
 
 # libFuzzer targets (clang): the spec front end and emitter, the data and
-# weights loaders, and the image readers (PNG, JPEG, PGM) with predict's
-# preparations. `make fuzz` runs each for FUZZ_TIME seconds from the
+# weights loaders, the image readers (PNG, JPEG, PGM) with predict's
+# preparations, and the ONNX import. `make fuzz` runs each for FUZZ_TIME seconds from the
 # seed corpora in tests/fuzz/corpus/ (new inputs go to build/fuzz/, crashes
 # to build/fuzz/crash-*); CI runs it. FUZZ_TIME=0 runs until stopped.
 # Objects are shared by both targets. fuzz_spec runs the sse2 kernels (every
@@ -227,8 +242,8 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_FLAGS) -Wall -Werror -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) \
 	  $(LIBS)
 
-fuzz: build/fuzz/fuzz_spec build/fuzz/fuzz_data build/fuzz/fuzz_image
-	@for t in spec data image; do \
+fuzz: build/fuzz/fuzz_spec build/fuzz/fuzz_data build/fuzz/fuzz_image build/fuzz/fuzz_onnx
+	@for t in spec data image onnx; do \
 	  mkdir -p build/fuzz/corpus-$$t; \
 	  echo "fuzz: $$t for $(FUZZ_TIME) s"; \
 	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) -max_len=8192 -timeout=20 \
@@ -299,7 +314,7 @@ BENCH_EPOCHS ?= 3
 bench: all
 	python3 bench/run.py --epochs $(BENCH_EPOCHS)
 
-.PHONY: all bench check check-neon clean color-mnist deps fuzz golden headers install test test-deps train uninstall valgrind
+.PHONY: all bench check check-neon check-onnx clean color-mnist deps fuzz golden headers install test test-deps train uninstall valgrind
 # What building and training need (small); test-deps adds what only the
 # tests need (Check, valgrind, clang, the cross tools, PyTorch: hundreds of MB).
 deps:

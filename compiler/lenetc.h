@@ -365,6 +365,9 @@ int spec_inputs(Layer *l, const YNode *params, Diag *d);
  * text. */
 int spec_build(const YNode *root, const char *default_name, Model *m, Diag *d);
 const char *spec_default_name(const char *path, char buf[256]);
+/* Why s cannot name a layer or a spec (C identifiers only, no keyword, no
+ * lenet_ prefix); NULL if it can. */
+const char *spec_name_problem(const char *s);
 int spec_parse(const char *text, size_t len, const char *default_name, Model *m, Diag *d);
 void model_free(Model *m);
 

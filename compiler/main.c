@@ -28,6 +28,7 @@
 
 #include "lenetc.h"
 #include "onnx.h"
+#include "onnx_import.h"
 
 static const char *usage_text =
     "usage: lenetc summary SPEC.yaml [--json]\n"
@@ -39,6 +40,7 @@ static const char *usage_text =
     "       lenetc eval SPEC.yaml --weights W.safetensors [--target T] [--data DIR] [--threads N]\n"
     "       lenetc predict SPEC.yaml --weights W.safetensors [--target T] [--prepare P] [--json] IMAGE...\n"
     "       lenetc onnx SPEC.yaml --weights W.safetensors -o FILE.onnx\n"
+    "       lenetc import FILE.onnx [--scale LO HI] -o DIR\n"
     "       lenetc targets\n"
     "       lenetc --version\n"
     "\n"
@@ -73,6 +75,8 @@ static const char *usage_text =
     "                runtimes: input float32 [N, C, H, W] of raw pixels 0..255\n"
     "                (the spec's padding and scaling are its first nodes),\n"
     "                output the logits [N, classes]\n"
+    "  import        an ONNX graph (torch.onnx.export's) as DIR/NAME.yaml and\n"
+    "                DIR/NAME.safetensors (see lenetc import --help)\n"
     "  targets       list the targets, and which this machine runs\n"
     "  --target T    the instruction set: native (the default: the widest this\n"
     "                CPU runs), avx512 (x86-64-v4), avx2 (x86-64-v3), sse2\n"
@@ -692,6 +696,8 @@ int main(int argc, char **argv) {
         return cmd_targets(argc, argv);
     if (!strcmp(cmd, "onnx"))
         return cmd_onnx(argc, argv);
+    if (!strcmp(cmd, "import"))
+        return onnx_import_main(argc, argv);
     if (!strcmp(cmd, "train"))
         return cmd_jit(argc, argv, JIT_TRAIN);
     if (!strcmp(cmd, "eval"))

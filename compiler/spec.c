@@ -282,6 +282,8 @@ static const char *identifier_problem(const char *s) {
     return NULL;
 }
 
+const char *spec_name_problem(const char *s) { return identifier_problem(s); }
+
 static int read_name(const YNode *v, char out[MAX_NAME], Diag *d) {
     char buf[48];
     if (v->kind != Y_SCALAR)

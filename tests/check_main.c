@@ -221,6 +221,7 @@ int main(void) {
         {"predict", predict_suite},
         {"plot", plot_suite},       {"own_images", own_images_suite},
         {"int8", int8_suite},       {"onnx", onnx_suite},
+        {"onnx_import", onnx_import_suite},
     };
     say_targets();
     const char *left_out = getenv("CK_EXCLUDE_TAGS");

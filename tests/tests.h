@@ -21,6 +21,7 @@ Suite *plot_suite(void);        /* test_plot.c: --plot, gnuplot's scripts and PN
 Suite *own_images_suite(void);  /* test_own_images.c: a user's image folders, end to end */
 Suite *int8_suite(void);        /* test_int8.c: the int8 export against a reference */
 Suite *onnx_suite(void);        /* test_onnx.c: the ONNX export, read back and run by OpenCV */
+Suite *onnx_import_suite(void); /* test_onnx_import.c: lenetc import, malformed ONNX files */
 
 /* Fails unless the file at path holds exactly got[0..len), naming what is
  * checked, the first line that differs and `make golden`. */
