@@ -446,7 +446,8 @@ typedef struct {
     ConvGeometry conv;      /* OP_CONV* */
     long in_off;            /* OP_DENSE_GRAD: the input's place (din's space is
                              * its scratch without din) */
-    bool relu;              /* OP_DENSE, OP_CONV: relu fused into it (fuse.c) */
+    bool relu;              /* OP_DENSE, OP_CONV, OP_MAXPOOL(_GRAD): relu
+                             * fused into it (fuse.c) */
     bool fused;             /* OP_ACTIVATION_GRAD: a layer's fused activation,
                              * in place on dout (its comment says so) */
     float factor;           /* OP_SCALE */
@@ -480,6 +481,10 @@ void lower_fused_activation(Program *p, const Layer *l, const Lowering *how);
 /* fuse.c: the passes over a lowered program before it is rendered in a
  * style: the kernels style's relu into the gemm before it. */
 void program_fuse(Program *p, CodeStyle style);
+/* Across layers: p, a layer's pass (forward, or backward), takes in next,
+ * the same pass of the layer after it, where it can (a relu after a
+ * maxpool); whether it did. */
+bool program_fuse_next(Program *p, const Program *next, bool backward);
 /* Writes p in e's style. */
 void render_program(Emitter *e, const Program *p);
 
@@ -493,7 +498,16 @@ typedef struct {
     const char *real;       /* "float"; "double" for gradient checks */
     const char *spec_file;  /* named in the header comment */
     bool forward_only;      /* no backward pass (the standalone export) */
+    bool every_output;      /* each layer writes its own output (calibrate.c
+                             * reads them all): no fusion across layers */
 } EmitOptions;
+
+/* fuse.c: whether layer i's passes take in layer i + 1's in o's code
+ * (program_fuse_next, both passes): i + 1 reads only i's output, which
+ * nothing else reads. Its functions are then gone, and i's write its
+ * output (and read its gradient) in i + 1's place: i's own output is
+ * never written. */
+bool model_fuses_next(const Model *m, int i, const EmitOptions *o);
 
 /* lower.c: a layer's lowered stage (LayerKind.lower) for these options:
  * their tile, and inference when they are forward_only. */
