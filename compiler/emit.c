@@ -12,8 +12,23 @@
 
 #include "lenetc.h"
 
-/* fused: the layer after l whose pass l's takes in (fuse.c), or NULL */
-static void layer_comment(Emitter *e, const Layer *l, const Layer *fused, const char *pass) {
+/* What the passes across layers (fuse.c) did to a layer's functions:
+ * the layer after it whose pass it takes in (its output and gradient are
+ * then that layer's), the layer whose relu it took, the one it gave its
+ * relu; NULL: none. */
+typedef struct {
+    const Layer *fused, *relu_from, *relu_to;
+} Fusion;
+
+static Fusion layer_fusion(const Emitter *e, const Model *m, int i) {
+    return (Fusion){
+        .fused = model_fuses_next(m, i, &e->opt) ? &m->layers[i + 1] : NULL,
+        .relu_from = i > 0 && model_relu_moves_next(m, i - 1, &e->opt) ? &m->layers[i - 1] : NULL,
+        .relu_to = model_relu_moves_next(m, i, &e->opt) ? &m->layers[i + 1] : NULL};
+}
+
+static void layer_comment(Emitter *e, const Layer *l, const Fusion *f, const char *pass) {
+    const Layer *fused = f ? f->fused : NULL;
     StrBuf desc = {0};
     l->kind->describe(l, &desc);
     if (fused) {
@@ -41,6 +56,10 @@ static void layer_comment(Emitter *e, const Layer *l, const Layer *fused, const 
     if (fused)
         sb_printf(e->out, "\n *   fused: out is %s's output%s", fused->name,
                   strcmp(pass, "forward") ? ", dout its gradient" : "");
+    if (f && f->relu_from)
+        sb_printf(e->out, "\n *   then %s's relu, moved here (fused)", f->relu_from->name);
+    if (f && f->relu_to)
+        sb_printf(e->out, "\n *   its relu is done in %s (fused)", f->relu_to->name);
     sb_puts(e->out, " */\n");
     sb_free(&desc);
 }
@@ -82,11 +101,11 @@ static void input_pointers(Emitter *e, const Layer *l, const char *base, const c
 }
 
 /* out (and dout) are fused's when l's pass takes in fused's (fuse.c) */
-static void forward_begin(Emitter *e, const Layer *l, const Layer *fused) {
+static void forward_begin(Emitter *e, const Layer *l, const Fusion *f) {
     const char *R = e->opt.real;
     int T = e->opt.tile;
-    const long out_off = fused ? fused->out_off : l->out_off;
-    layer_comment(e, l, fused, "forward");
+    const long out_off = f && f->fused ? f->fused->out_off : l->out_off;
+    layer_comment(e, l, f, "forward");
     char params[64] = "";
     if (l->n_tensors)
         snprintf(params, sizeof params, "const %s *restrict params, ", R);
@@ -101,12 +120,12 @@ static void forward_begin(Emitter *e, const Layer *l, const Layer *fused) {
 
 void emit_forward_begin(Emitter *e, const Layer *l) { forward_begin(e, l, NULL); }
 
-static void backward_begin(Emitter *e, const Layer *l, const Layer *fused) {
+static void backward_begin(Emitter *e, const Layer *l, const Fusion *f) {
     const char *R = e->opt.real;
     int T = e->opt.tile;
     const bool trained = layer_params(l, true) > 0;
-    const long out_off = fused ? fused->out_off : l->out_off;
-    layer_comment(e, l, fused, "backward");
+    const long out_off = f && f->fused ? f->fused->out_off : l->out_off;
+    layer_comment(e, l, f, "backward");
     char params[64] = "", grads[64] = "";
     if (l->n_tensors)
         snprintf(params, sizeof params, "const %s *restrict params, ", R);
@@ -310,23 +329,15 @@ static void emit_model_backward(Emitter *E, const Model *m) {
         emit_close(E);
 }
 
-/* A body of one of a layer's functions: its lowered stage, through the
- * passes over the program, taking in fused's pass (the layer after it;
- * NULL: none), rendered in the style. */
-static void layer_body(Emitter *e, const Layer *l, const Layer *fused, LowerStage stage,
-                       bool backward) {
+/* A body of one of layer i's functions: its lowered stage, through the
+ * passes over the program (its pass: those across layers too), rendered
+ * in the style. */
+static void layer_body(Emitter *e, const Model *m, int i, LowerStage stage, bool backward) {
     Program p = {.n = 0};
-    layer_lower(l, &e->opt, stage, backward, &p);
+    layer_lower(&m->layers[i], &e->opt, stage, backward, &p);
     program_fuse(&p, e->opt.style);
-    if (fused) {
-        Program next = {.n = 0};
-        layer_lower(fused, &e->opt, stage, backward, &next);
-        if (!program_fuse_next(&p, &next, backward)) { /* model_fuses_next said it would */
-            fprintf(stderr, "lenetc: internal error: %s does not fuse into %s\n", fused->name,
-                    l->name);
-            abort();
-        }
-    }
+    if (stage == LOWER_PASS)
+        model_fuse(m, i, &e->opt, backward, &p);
     render_program(e, &p);
 }
 
@@ -336,40 +347,40 @@ void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out) {
     const char *R = o->real;
     for (int i = 0; i < m->n_layers; i++) {
         const Layer *l = &m->layers[i];
-        const Layer *fused = model_fuses_next(m, i, o) ? &m->layers[i + 1] : NULL;
+        const Fusion f = layer_fusion(E, m, i);
         if (l->kind->view || fused_into_previous(E, m, i))
             continue;
-        forward_begin(E, l, fused);
-        layer_body(E, l, fused, LOWER_PASS, false);
+        forward_begin(E, l, &f);
+        layer_body(E, m, i, LOWER_PASS, false);
         emit_function_end(E);
         if (l->kind->batch_statistics && !o->forward_only) {
             emit_forward_sums_begin(E, l);
-            layer_body(E, l, NULL, LOWER_SUMS, false);
+            layer_body(E, m, i, LOWER_SUMS, false);
             emit_function_end(E);
         }
     }
     for (int i = m->n_layers - 1; i >= 0 && !o->forward_only; i--) {
         const Layer *l = &m->layers[i];
-        const Layer *fused = model_fuses_next(m, i, o) ? &m->layers[i + 1] : NULL;
+        const Fusion f = layer_fusion(E, m, i);
         if (l->n_grad_sums && l->need_backward)
             emit_gradient_sum(E, l);
         if (l->kind->view || !l->need_backward || fused_into_previous(E, m, i))
             continue;
         if (l->kind->batch_statistics) {
             emit_backward_sums_begin(E, l);
-            layer_body(E, l, NULL, LOWER_SUMS, true);
+            layer_body(E, m, i, LOWER_SUMS, true);
             emit_function_end(E);
         }
-        backward_begin(E, l, fused);
+        backward_begin(E, l, &f);
         if (l->need_dinput || layer_params(l, true))
-            layer_body(E, l, fused, LOWER_PASS, true);
+            layer_body(E, m, i, LOWER_PASS, true);
         emit_function_end(E);
     }
     for (int i = 0; i < m->n_layers && !o->forward_only; i++) {
         const Layer *l = &m->layers[i];
         if (l->kind->batch_statistics) {
             emit_update_state_begin(E, l);
-            layer_body(E, l, NULL, LOWER_STATE, false);
+            layer_body(E, m, i, LOWER_STATE, false);
             emit_function_end(E);
         }
     }

@@ -481,10 +481,6 @@ void lower_fused_activation(Program *p, const Layer *l, const Lowering *how);
 /* fuse.c: the passes over a lowered program before it is rendered in a
  * style: the kernels style's relu into the gemm before it. */
 void program_fuse(Program *p, CodeStyle style);
-/* Across layers: p, a layer's pass (forward, or backward), takes in next,
- * the same pass of the layer after it, where it can (a relu after a
- * maxpool); whether it did. */
-bool program_fuse_next(Program *p, const Program *next, bool backward);
 /* Writes p in e's style. */
 void render_program(Emitter *e, const Program *p);
 
@@ -508,6 +504,15 @@ typedef struct {
  * output (and read its gradient) in i + 1's place: i's own output is
  * never written. */
 bool model_fuses_next(const Model *m, int i, const EmitOptions *o);
+/* fuse.c: whether layer i's own relu (a conv's activation) moves into the
+ * maxpool after it (i + 1 reads only i's output, which nothing else
+ * reads): i's code no longer clamps, and i + 1's does. */
+bool model_relu_moves_next(const Model *m, int i, const EmitOptions *o);
+/* The passes across layers over p, layer i's pass (forward or backward)
+ * after program_fuse, for o's code (the kernels style): a maxpool takes in
+ * the relu layer after it (model_fuses_next), and a conv's relu moves into
+ * the maxpool after it, which only the conv feeds. */
+void model_fuse(const Model *m, int i, const EmitOptions *o, bool backward, Program *p);
 
 /* lower.c: a layer's lowered stage (LayerKind.lower) for these options:
  * their tile, and inference when they are forward_only. */

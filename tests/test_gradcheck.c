@@ -324,15 +324,25 @@ START_TEST(test_lenets_kernels) {
 }
 END_TEST
 
-/* A layer that takes in the next one's passes (fuse.c: a relu into the
- * maxpool before it) writes that layer's output and reads its gradient,
- * never its own: in b's tiles (x, n_acts each) its places must still hold
- * 0, as they were allocated, and are compared as 0 in a's (y). */
-static void fused_places(const Net *b, const float *x, float *y, int tiles, const char *what) {
+/* Where b's code fuses across layers (fuse.c), its activations (x: tiles
+ * of n_acts; acts says which) are made comparable with a's (y), where
+ * each layer writes its own: a layer that takes in the next one's passes
+ * (a relu into the maxpool before it) writes that layer's output and reads
+ * its gradient, never its own, whose places must still hold 0, as they
+ * were allocated, and are compared as 0 in a's; a conv whose relu moved
+ * into the maxpool after it stores its output unclamped, which is compared
+ * clamped (its gradient, as a's). */
+static void fused_places(const Net *b, float *x, float *y, int tiles, bool acts,
+                         const char *what) {
     for (int i = 0; i < b->m.n_layers; i++) {
+        const Layer *l = &b->m.layers[i];
+        if (acts && model_relu_moves_next(&b->m, i, &b->o))
+            for (int t = 0; t < tiles; t++)
+                for (long f = l->out_off * b->tile;
+                     f < (l->out_off + shape_size(l->out)) * b->tile; f++)
+                    x[t * b->n_acts + f] = x[t * b->n_acts + f] > 0 ? x[t * b->n_acts + f] : 0;
         if (!model_fuses_next(&b->m, i, &b->o))
             continue;
-        const Layer *l = &b->m.layers[i];
         long written = 0;
         for (int t = 0; t < tiles; t++)
             for (long f = l->out_off * b->tile; f < (l->out_off + shape_size(l->out)) * b->tile;
@@ -388,8 +398,8 @@ static void nets_agree(Net *a, Net *b, const char *what, double tol) {
                 dacta[t * a->n_acts + f] = dactb[t * a->n_acts + f] = 0;
         break;
     }
-    fused_places(b, actb, acta, ba.tiles, what);
-    fused_places(b, dactb, dacta, ba.tiles, what);
+    fused_places(b, actb, acta, ba.tiles, true, what);
+    fused_places(b, dactb, dacta, ba.tiles, false, what);
     const float *x[3] = {acta, dacta, ga}, *y[3] = {actb, dactb, gb};
     const size_t sizes[3] = {na, na, np};
     const char *name[3] = {"activations", "activation gradients", "gradients"};
@@ -464,28 +474,36 @@ START_TEST(test_kernels_agree_lenets) {
 }
 END_TEST
 
-/* A relu layer after a maxpool is done in the pool's kernel (fuse.c):
- * lenet5's two, and with the same parameters and inputs the activations
- * (but the pools' own outputs, never written), their gradients and the
- * parameters' gradients are bit for bit those of the layers run one by one
- * (relu and max commute exactly), on every target. */
+/* A relu next to a maxpool is done in the pool's kernel (fuse.c): lenet5's
+ * two relu layers after its pools, the speedrun's two convs' relus before
+ * them; with the same parameters and inputs the activations (but the
+ * pools' own outputs, never written, and the convs', unclamped), their
+ * gradients and the parameters' gradients are bit for bit those of the
+ * layers run one by one, on every target. */
 START_TEST(test_relu_fused_into_maxpool) {
-    const lenet_target *t = test_target(_i);
+    const lenet_target *t = test_target(_i / 2);
     if (!t)
         return;
-    static const char spec[] = "models/lenet5.yaml";
+    const char *spec = _i % 2 ? "models/speedrun.yaml" : "models/lenet5.yaml";
     Net a, b;
     net_compile_with(&a, spec, t,
                      (EmitOptions){.style = STYLE_KERNELS, .tile = 16, .real = "float",
                                    .spec_file = spec, .every_output = true});
     net_compile(&b, spec, STYLE_KERNELS, t, "float", 16);
-    int fused = 0;
+    int fused = 0, moved = 0;
     for (int i = 0; i < b.m.n_layers; i++) {
         fused += model_fuses_next(&b.m, i, &b.o);
-        ck_assert(!model_fuses_next(&a.m, i, &a.o));
+        moved += model_relu_moves_next(&b.m, i, &b.o);
+        ck_assert(!model_fuses_next(&a.m, i, &a.o) && !model_relu_moves_next(&a.m, i, &a.o));
     }
-    ck_assert_int_eq(fused, 2);
-    ck_assert(model_fuses_next(&b.m, 1, &b.o) && model_fuses_next(&b.m, 4, &b.o));
+    /* lenet5: pool1 and pool2 take in relu1 and relu2; the speedrun: conv1
+     * and conv2 give theirs to pool1 and pool2 */
+    ck_assert_int_eq(fused, _i % 2 ? 0 : 2);
+    ck_assert_int_eq(moved, _i % 2 ? 2 : 0);
+    if (_i % 2)
+        ck_assert(model_relu_moves_next(&b.m, 0, &b.o) && model_relu_moves_next(&b.m, 2, &b.o));
+    else
+        ck_assert(model_fuses_next(&b.m, 1, &b.o) && model_fuses_next(&b.m, 4, &b.o));
     char what[128];
     snprintf(what, sizeof what, "%s, relu fused into maxpool, %s", spec, t->name);
     nets_agree(&a, &b, what, 0);
@@ -627,7 +645,7 @@ START_TEST(test_sse2_forward_exact) {
         acta[i] = actb[i] = (float)uniform(&rng, -1, 1);
     ((lenet_forward_fn)a.forward)(p, acta, &training);
     ((lenet_forward_fn)b.forward)(p, actb, &training);
-    fused_places(&b, actb, acta, 1, "sse2 kernels");
+    fused_places(&b, actb, acta, 1, true, "sse2 kernels");
     ck_assert_msg(memcmp(acta, actb, sizeof *acta * (size_t)a.n_acts) == 0,
                   "sse2 kernels: the forward pass differs from the loop style's");
     free(p);
@@ -1035,7 +1053,7 @@ Suite *gradcheck_suite(void) {
     tcase_add_loop_test(sh, test_kernels_agree_lenets, 0, TEST_TARGETS * 2);
     tcase_add_test(sh, test_sse2_forward_exact);
     tcase_add_loop_test(sh, test_fused_is_two_layers, 0, 2 + TEST_TARGETS);
-    tcase_add_loop_test(sh, test_relu_fused_into_maxpool, 0, TEST_TARGETS);
+    tcase_add_loop_test(sh, test_relu_fused_into_maxpool, 0, 2 * TEST_TARGETS);
     tcase_add_test(sh, test_relu_not_fused_into_read_pool);
     suite_add_tcase(s, sh);
     TCase *torch = tcase_create("torch");
