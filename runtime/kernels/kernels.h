@@ -344,8 +344,9 @@ INLINE V LOCAL(select_)(LOCAL(mask_) m, V a, V b) {
     return (V)((m & (LOCAL(mask_))a) | (~m & (LOCAL(mask_))b));
 }
 
-/* The pooling kernels' bodies take the window's size as an argument, so
- * that the usual 2 x 2 gets its own constant-size copy. */
+/* The pooling kernels' bodies take the window's size (and the max whether
+ * a relu is fused) as arguments, so that the usual 2 x 2 gets its own
+ * constant-size copies, without a test in the loops. */
 INLINE void LOCAL(maxpool_forward_)(const lenet_window *w, const REAL *in, REAL *out,
                                     const int size, const int relu) {
     const int T = w->tile, TV = T / VL * VL;
@@ -377,8 +378,10 @@ INLINE void LOCAL(maxpool_forward_)(const lenet_window *w, const REAL *in, REAL 
 
 void KFN(maxpool_forward)(const lenet_window *w, const REAL *in, REAL *out) {
     const int relu = (w->flags & LENET_RELU) != 0;
-    if (w->size == 2)
-        LOCAL(maxpool_forward_)(w, in, out, 2, relu);
+    if (w->size == 2 && relu)
+        LOCAL(maxpool_forward_)(w, in, out, 2, 1);
+    else if (w->size == 2)
+        LOCAL(maxpool_forward_)(w, in, out, 2, 0);
     else
         LOCAL(maxpool_forward_)(w, in, out, w->size, relu);
 }
@@ -451,8 +454,10 @@ INLINE void LOCAL(maxpool_backward_)(const lenet_window *w, const REAL *in, cons
 void KFN(maxpool_backward)(const lenet_window *w, const REAL *in, const REAL *out,
                            const REAL *dout, REAL *din) {
     const int relu = (w->flags & LENET_RELU) != 0;
-    if (w->size == 2)
-        LOCAL(maxpool_backward_)(w, in, out, dout, din, 2, relu);
+    if (w->size == 2 && relu)
+        LOCAL(maxpool_backward_)(w, in, out, dout, din, 2, 1);
+    else if (w->size == 2)
+        LOCAL(maxpool_backward_)(w, in, out, dout, din, 2, 0);
     else
         LOCAL(maxpool_backward_)(w, in, out, dout, din, w->size, relu);
 }
