@@ -32,7 +32,7 @@ static int open_float(FloatModel *f, const Model *m, const float *params) {
     const bool portable = sse2 && lenet_target_runs(sse2);
     EmitOptions o = {.style = portable ? STYLE_KERNELS : STYLE_LOOPS,
                      .target = portable ? "sse2" : NULL, .tile = TILE, .real = "float",
-                     .spec_file = m->name};
+                     .spec_file = m->name, .every_output = true};
     f->m = m;
     f->params = params;
     f->lm = model_descriptor(m, TILE);

@@ -12,9 +12,29 @@
 
 #include "lenetc.h"
 
-static void layer_comment(Emitter *e, const Layer *l, const char *pass) {
+/* What the passes across layers (fuse.c) did to a layer's functions:
+ * the layer after it whose pass it takes in (its output and gradient are
+ * then that layer's), the layer whose relu it took, the one it gave its
+ * relu; NULL: none. */
+typedef struct {
+    const Layer *fused, *relu_from, *relu_to;
+} Fusion;
+
+static Fusion layer_fusion(const Emitter *e, const Model *m, int i) {
+    return (Fusion){
+        .fused = model_fuses_next(m, i, &e->opt) ? &m->layers[i + 1] : NULL,
+        .relu_from = i > 0 && model_relu_moves_next(m, i - 1, &e->opt) ? &m->layers[i - 1] : NULL,
+        .relu_to = model_relu_moves_next(m, i, &e->opt) ? &m->layers[i + 1] : NULL};
+}
+
+static void layer_comment(Emitter *e, const Layer *l, const Fusion *f, const char *pass) {
+    const Layer *fused = f ? f->fused : NULL;
     StrBuf desc = {0};
     l->kind->describe(l, &desc);
+    if (fused) {
+        sb_printf(&desc, ", then %s: ", fused->name);
+        fused->kind->describe(fused, &desc);
+    }
     char in[64], out[64];
     shape_str(l->in, in, sizeof in);
     shape_str(l->out, out, sizeof out);
@@ -33,6 +53,13 @@ static void layer_comment(Emitter *e, const Layer *l, const char *pass) {
     }
     if (l->saved)
         sb_printf(e->out, "\n *   saved for backward: %ld features", l->saved);
+    if (fused)
+        sb_printf(e->out, "\n *   fused: out is %s's output%s", fused->name,
+                  strcmp(pass, "forward") ? ", dout its gradient" : "");
+    if (f && f->relu_from)
+        sb_printf(e->out, "\n *   then %s's relu, moved here (fused)", f->relu_from->name);
+    if (f && f->relu_to)
+        sb_printf(e->out, "\n *   its relu is done in %s (fused)", f->relu_to->name);
     sb_puts(e->out, " */\n");
     sb_free(&desc);
 }
@@ -73,10 +100,12 @@ static void input_pointers(Emitter *e, const Layer *l, const char *base, const c
                   input_var(base, j), offset_expr(buf, buf_name, offs[j] * e->opt.tile));
 }
 
-void emit_forward_begin(Emitter *e, const Layer *l) {
+/* out (and dout) are fused's when l's pass takes in fused's (fuse.c) */
+static void forward_begin(Emitter *e, const Layer *l, const Fusion *f) {
     const char *R = e->opt.real;
     int T = e->opt.tile;
-    layer_comment(e, l, "forward");
+    const long out_off = f && f->fused ? f->fused->out_off : l->out_off;
+    layer_comment(e, l, f, "forward");
     char params[64] = "";
     if (l->n_tensors)
         snprintf(params, sizeof params, "const %s *restrict params, ", R);
@@ -84,16 +113,19 @@ void emit_forward_begin(Emitter *e, const Layer *l) {
               uses_pass(e, l) ? ", const lenet_pass *pass" : "");
     tensor_pointers(e, l, false);
     input_pointers(e, l, "in", "acts", l->in_offs, true);
-    emit_line(e, "%s *restrict out = acts + %ld;", R, l->out_off * T);
+    emit_line(e, "%s *restrict out = acts + %ld;", R, out_off * T);
     if (l->saved && !e->opt.forward_only) /* kept for a backward pass */
         emit_line(e, "%s *restrict saved = acts + %ld;", R, l->saved_off * T);
 }
 
-void emit_backward_begin(Emitter *e, const Layer *l) {
+void emit_forward_begin(Emitter *e, const Layer *l) { forward_begin(e, l, NULL); }
+
+static void backward_begin(Emitter *e, const Layer *l, const Fusion *f) {
     const char *R = e->opt.real;
     int T = e->opt.tile;
     const bool trained = layer_params(l, true) > 0;
-    layer_comment(e, l, "backward");
+    const long out_off = f && f->fused ? f->fused->out_off : l->out_off;
+    layer_comment(e, l, f, "backward");
     char params[64] = "", grads[64] = "";
     if (l->n_tensors)
         snprintf(params, sizeof params, "const %s *restrict params, ", R);
@@ -105,10 +137,10 @@ void emit_backward_begin(Emitter *e, const Layer *l) {
     tensor_pointers(e, l, true);
     char buf[64];
     input_pointers(e, l, "in", "acts", l->in_offs, true);
-    emit_line(e, "const %s *restrict out = acts + %ld;", R, l->out_off * T);
+    emit_line(e, "const %s *restrict out = acts + %ld;", R, out_off * T);
     if (l->saved)
         emit_line(e, "const %s *restrict saved = acts + %ld;", R, l->saved_off * T);
-    emit_line(e, "%s *restrict dout = dacts + %ld;", R, l->out_off * T);
+    emit_line(e, "%s *restrict dout = dacts + %ld;", R, out_off * T);
     if (l->need_dinput)
         input_pointers(e, l, "din", "dacts", l->din_offs, false);
     for (int i = 0; i < l->n_tensors; i++) {
@@ -117,6 +149,8 @@ void emit_backward_begin(Emitter *e, const Layer *l) {
             emit_line(e, "%s *restrict %s = %s;", R, t->grad_var, offset_expr(buf, "grads", t->off));
     }
 }
+
+void emit_backward_begin(Emitter *e, const Layer *l) { backward_begin(e, l, NULL); }
 
 void emit_function_end(Emitter *e) { emit_close(e); }
 
@@ -210,11 +244,20 @@ int emit_check_size(const Model *m, const EmitOptions *o, Diag *d) {
                     bytes >> 20, macs, MAX_UNROLLED_BYTES >> 20);
 }
 
-/* The call of a layer's function from the model's: its arguments are those
+/* Whether layer i's passes are done in layer i - 1's (fuse.c). */
+static bool fused_into_previous(const Emitter *e, const Model *m, int i) {
+    return i > 0 && model_fuses_next(m, i - 1, &e->opt);
+}
+
+/* The call of layer i's function from the model's: its arguments are those
  * emit_forward_begin and emit_backward_begin declare. */
-static void layer_call(Emitter *e, const Layer *l, bool backward) {
+static void layer_call(Emitter *e, const Model *m, int i, bool backward) {
+    const Layer *l = &m->layers[i];
     const bool params = l->n_tensors > 0;
-    if (l->kind->view)
+    if (fused_into_previous(e, m, i))
+        emit_line(e, "/* %s: done in %s's %s (fused) */", l->name, m->layers[i - 1].name,
+                  backward ? "gradient" : "store");
+    else if (l->kind->view)
         emit_line(e, backward ? "/* %s: nothing to do */"
                               : "/* %s: its output is its input, seen another way */",
                   l->name);
@@ -254,7 +297,7 @@ static void emit_model_forward(Emitter *E, const Model *m) {
             emit_line(E, "/* fall through */");
             emit_case(E, l->part);
         }
-        layer_call(E, l, false);
+        layer_call(E, m, i, false);
     }
     if (parts)
         emit_close(E);
@@ -280,18 +323,21 @@ static void emit_model_backward(Emitter *E, const Model *m) {
             emit_line(E, "return;");
             emit_case(E, l->part - 1);
         }
-        layer_call(E, l, true);
+        layer_call(E, m, i, true);
     }
     if (parts)
         emit_close(E);
 }
 
-/* A body of one of a layer's functions: its lowered stage, through the
- * passes over the program, rendered in the style. */
-static void layer_body(Emitter *e, const Layer *l, LowerStage stage, bool backward) {
+/* A body of one of layer i's functions: its lowered stage, through the
+ * passes over the program (its pass: those across layers too), rendered
+ * in the style. */
+static void layer_body(Emitter *e, const Model *m, int i, LowerStage stage, bool backward) {
     Program p = {.n = 0};
-    layer_lower(l, &e->opt, stage, backward, &p);
+    layer_lower(&m->layers[i], &e->opt, stage, backward, &p);
     program_fuse(&p, e->opt.style);
+    if (stage == LOWER_PASS)
+        model_fuse(m, i, &e->opt, backward, &p);
     render_program(e, &p);
 }
 
@@ -301,38 +347,40 @@ void emit_kernels(const Model *m, const EmitOptions *o, StrBuf *out) {
     const char *R = o->real;
     for (int i = 0; i < m->n_layers; i++) {
         const Layer *l = &m->layers[i];
-        if (l->kind->view)
+        const Fusion f = layer_fusion(E, m, i);
+        if (l->kind->view || fused_into_previous(E, m, i))
             continue;
-        emit_forward_begin(E, l);
-        layer_body(E, l, LOWER_PASS, false);
+        forward_begin(E, l, &f);
+        layer_body(E, m, i, LOWER_PASS, false);
         emit_function_end(E);
         if (l->kind->batch_statistics && !o->forward_only) {
             emit_forward_sums_begin(E, l);
-            layer_body(E, l, LOWER_SUMS, false);
+            layer_body(E, m, i, LOWER_SUMS, false);
             emit_function_end(E);
         }
     }
     for (int i = m->n_layers - 1; i >= 0 && !o->forward_only; i--) {
         const Layer *l = &m->layers[i];
+        const Fusion f = layer_fusion(E, m, i);
         if (l->n_grad_sums && l->need_backward)
             emit_gradient_sum(E, l);
-        if (l->kind->view || !l->need_backward)
+        if (l->kind->view || !l->need_backward || fused_into_previous(E, m, i))
             continue;
         if (l->kind->batch_statistics) {
             emit_backward_sums_begin(E, l);
-            layer_body(E, l, LOWER_SUMS, true);
+            layer_body(E, m, i, LOWER_SUMS, true);
             emit_function_end(E);
         }
-        emit_backward_begin(E, l);
+        backward_begin(E, l, &f);
         if (l->need_dinput || layer_params(l, true))
-            layer_body(E, l, LOWER_PASS, true);
+            layer_body(E, m, i, LOWER_PASS, true);
         emit_function_end(E);
     }
     for (int i = 0; i < m->n_layers && !o->forward_only; i++) {
         const Layer *l = &m->layers[i];
         if (l->kind->batch_statistics) {
             emit_update_state_begin(E, l);
-            layer_body(E, l, LOWER_STATE, false);
+            layer_body(E, m, i, LOWER_STATE, false);
             emit_function_end(E);
         }
     }

@@ -110,6 +110,8 @@ void emit_window_desc(Emitter *e, const char *name, const lenet_window *w) {
     sb_printf(&f, ", .c = %d, .h = %d, .w = %d, .oh = %d, .ow = %d, .size = %d, .stride = %d, "
                   ".tile = %d",
               w->c, w->h, w->w, w->oh, w->ow, w->size, w->stride, w->tile);
+    if (w->flags & LENET_RELU)
+        sb_puts(&f, ", .flags = LENET_RELU");
     emit_desc(e, "lenet_window", name, &f);
     sb_free(&f);
 }

@@ -457,7 +457,8 @@ typedef struct {
     ConvGeometry conv;      /* OP_CONV* */
     long in_off;            /* OP_DENSE_GRAD: the input's place (din's space is
                              * its scratch without din) */
-    bool relu;              /* OP_DENSE, OP_CONV: relu fused into it (fuse.c) */
+    bool relu;              /* OP_DENSE, OP_CONV, OP_MAXPOOL(_GRAD): relu
+                             * fused into it (fuse.c) */
     bool fused;             /* OP_ACTIVATION_GRAD: a layer's fused activation,
                              * in place on dout (its comment says so) */
     float factor;           /* OP_SCALE */
@@ -504,7 +505,25 @@ typedef struct {
     const char *real;       /* "float"; "double" for gradient checks */
     const char *spec_file;  /* named in the header comment */
     bool forward_only;      /* no backward pass (the standalone export) */
+    bool every_output;      /* each layer writes its own output (calibrate.c
+                             * reads them all): no fusion across layers */
 } EmitOptions;
+
+/* fuse.c: whether layer i's passes take in layer i + 1's in o's code
+ * (program_fuse_next, both passes): i + 1 reads only i's output, which
+ * nothing else reads. Its functions are then gone, and i's write its
+ * output (and read its gradient) in i + 1's place: i's own output is
+ * never written. */
+bool model_fuses_next(const Model *m, int i, const EmitOptions *o);
+/* fuse.c: whether layer i's own relu (a conv's activation) moves into the
+ * maxpool after it (i + 1 reads only i's output, which nothing else
+ * reads): i's code no longer clamps, and i + 1's does. */
+bool model_relu_moves_next(const Model *m, int i, const EmitOptions *o);
+/* The passes across layers over p, layer i's pass (forward or backward)
+ * after program_fuse, for o's code (the kernels style): a maxpool takes in
+ * the relu layer after it (model_fuses_next), and a conv's relu moves into
+ * the maxpool after it, which only the conv feeds. */
+void model_fuse(const Model *m, int i, const EmitOptions *o, bool backward, Program *p);
 
 /* lower.c: a layer's lowered stage (LayerKind.lower) for these options:
  * their tile, and inference when they are forward_only. */

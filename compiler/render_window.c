@@ -74,11 +74,14 @@ static int open_taps(Emitter *e, const Op *op) {
     return open;
 }
 
-/* Kernels style: the layer's windows as one descriptor, and one call. */
+/* Kernels style: the layer's windows as one descriptor, and one call; a
+ * relu fused into a maxpool (fuse.c) is its flag. */
 static void window_call(Emitter *e, const Op *op, const char *kernel, const char *args) {
-    const lenet_window *W = &op->window;
+    lenet_window W = op->window;
     char fn[48];
-    emit_window_desc(e, "win", W);
+    if (op->relu)
+        W.flags |= LENET_RELU;
+    emit_window_desc(e, "win", &W);
     emit_line(e, "%s(&win, %s);", emit_kernel(e, kernel, fn), args);
 }
 
@@ -123,6 +126,8 @@ static void maxpool_forward_unrolled(Emitter *e, const Op *op) {
 
 static void maxpool_backward_kernels(Emitter *e, const Op *op) {
     emit_line(e, MAX_GRADIENT_RULE);
+    if (op->relu)
+        emit_line(e, "/* relu: only from windows whose output is positive */");
     window_call(e, op, "maxpool_backward", "in, out, dout, din");
 }
 

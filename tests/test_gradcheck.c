@@ -26,20 +26,23 @@ typedef void (*update_any)(void *, const lenet_pass *);
 
 typedef struct {
     Model m;
+    EmitOptions o;
     Jit *jit;
     void *forward, *backward, *update_state;
     int tile;
     long n_params, n_acts, n_in, n_logits;
 } Net;
 
-/* Compiles spec in the given style (for the kernels style: calling target's
+/* Compiles spec with options o (for the kernels style: calling target's
  * kernels) with libtcc. */
-static void net_compile(Net *net, const char *spec, CodeStyle style, const lenet_target *target,
-                        const char *real, int tile) {
+static void net_compile_with(Net *net, const char *spec, const lenet_target *target,
+                             EmitOptions o) {
+    const CodeStyle style = o.style;
+    const int tile = o.tile;
     memset(net, 0, sizeof *net);
     Diag d = {.file = spec};
     ck_assert_msg(test_load_spec(spec, &net->m, &d) == 0, "%s", d.msg);
-    EmitOptions o = {.style = style, .tile = tile, .real = real, .spec_file = spec};
+    net->o = o;
     StrBuf src = {0};
     sb_puts(&src, lenetc_kernels_header);
     emit_kernels(&net->m, &o, &src);
@@ -60,6 +63,13 @@ static void net_compile(Net *net, const char *spec, CodeStyle style, const lenet
     net->n_acts = net->m.act_floats * tile;
     net->n_in = shape_size(net->m.input) * tile;
     net->n_logits = (long)net->m.n_classes * tile;
+}
+
+/* The same in style, of real numbers real, for tiles of tile samples. */
+static void net_compile(Net *net, const char *spec, CodeStyle style, const lenet_target *target,
+                        const char *real, int tile) {
+    net_compile_with(net, spec, target,
+                     (EmitOptions){.style = style, .tile = tile, .real = real, .spec_file = spec});
 }
 
 static void net_free(Net *net) {
@@ -314,6 +324,37 @@ START_TEST(test_lenets_kernels) {
 }
 END_TEST
 
+/* Where b's code fuses across layers (fuse.c), its activations (x: tiles
+ * of n_acts; acts says which) are made comparable with a's (y), where
+ * each layer writes its own: a layer that takes in the next one's passes
+ * (a relu into the maxpool before it) writes that layer's output and reads
+ * its gradient, never its own, whose places must still hold 0, as they
+ * were allocated, and are compared as 0 in a's; a conv whose relu moved
+ * into the maxpool after it stores its output unclamped, which is compared
+ * clamped (its gradient, as a's). */
+static void fused_places(const Net *b, float *x, float *y, int tiles, bool acts,
+                         const char *what) {
+    for (int i = 0; i < b->m.n_layers; i++) {
+        const Layer *l = &b->m.layers[i];
+        if (acts && model_relu_moves_next(&b->m, i, &b->o))
+            for (int t = 0; t < tiles; t++)
+                for (long f = l->out_off * b->tile;
+                     f < (l->out_off + shape_size(l->out)) * b->tile; f++)
+                    x[t * b->n_acts + f] = x[t * b->n_acts + f] > 0 ? x[t * b->n_acts + f] : 0;
+        if (!model_fuses_next(&b->m, i, &b->o))
+            continue;
+        long written = 0;
+        for (int t = 0; t < tiles; t++)
+            for (long f = l->out_off * b->tile; f < (l->out_off + shape_size(l->out)) * b->tile;
+                 f++) {
+                written += x[t * b->n_acts + f] != 0;
+                y[t * b->n_acts + f] = 0;
+            }
+        ck_assert_msg(!written, "%s: %s, fused into the next layer, wrote %ld values of its own",
+                      what, l->name, written);
+    }
+}
+
 /* Runs a and b's forward and backward on the same random batch (a tile;
  * a tile and a half with batch statistics); the loop and unrolled styles
  * add the same terms in the same order, so in fp32 they agree bit for bit
@@ -357,6 +398,8 @@ static void nets_agree(Net *a, Net *b, const char *what, double tol) {
                 dacta[t * a->n_acts + f] = dactb[t * a->n_acts + f] = 0;
         break;
     }
+    fused_places(b, actb, acta, ba.tiles, true, what);
+    fused_places(b, dactb, dacta, ba.tiles, false, what);
     const float *x[3] = {acta, dacta, ga}, *y[3] = {actb, dactb, gb};
     const size_t sizes[3] = {na, na, np};
     const char *name[3] = {"activations", "activation gradients", "gradients"};
@@ -428,6 +471,84 @@ START_TEST(test_kernels_agree_lenets) {
     if (t)
         styles_agree(_i % 2 ? "models/lenet5-classic.yaml" : "models/lenet5.yaml", 16,
                      STYLE_KERNELS, t);
+}
+END_TEST
+
+/* A relu next to a maxpool is done in the pool's kernel (fuse.c): lenet5's
+ * two relu layers after its pools, the speedrun's two convs' relus before
+ * them; with the same parameters and inputs the activations (but the
+ * pools' own outputs, never written, and the convs', unclamped), their
+ * gradients and the parameters' gradients are bit for bit those of the
+ * layers run one by one, on every target. */
+START_TEST(test_relu_fused_into_maxpool) {
+    const lenet_target *t = test_target(_i / 2);
+    if (!t)
+        return;
+    const char *spec = _i % 2 ? "models/speedrun.yaml" : "models/lenet5.yaml";
+    Net a, b;
+    net_compile_with(&a, spec, t,
+                     (EmitOptions){.style = STYLE_KERNELS, .tile = 16, .real = "float",
+                                   .spec_file = spec, .every_output = true});
+    net_compile(&b, spec, STYLE_KERNELS, t, "float", 16);
+    int fused = 0, moved = 0;
+    for (int i = 0; i < b.m.n_layers; i++) {
+        fused += model_fuses_next(&b.m, i, &b.o);
+        moved += model_relu_moves_next(&b.m, i, &b.o);
+        ck_assert(!model_fuses_next(&a.m, i, &a.o) && !model_relu_moves_next(&a.m, i, &a.o));
+    }
+    /* lenet5: pool1 and pool2 take in relu1 and relu2; the speedrun: conv1
+     * and conv2 give theirs to pool1 and pool2 */
+    ck_assert_int_eq(fused, _i % 2 ? 0 : 2);
+    ck_assert_int_eq(moved, _i % 2 ? 2 : 0);
+    if (_i % 2)
+        ck_assert(model_relu_moves_next(&b.m, 0, &b.o) && model_relu_moves_next(&b.m, 2, &b.o));
+    else
+        ck_assert(model_fuses_next(&b.m, 1, &b.o) && model_fuses_next(&b.m, 4, &b.o));
+    char what[128];
+    snprintf(what, sizeof what, "%s, relu fused into maxpool, %s", spec, t->name);
+    nets_agree(&a, &b, what, 0);
+    net_free(&a);
+    net_free(&b);
+}
+END_TEST
+
+/* A pool whose output another layer reads too keeps its relu layer; one
+ * read only by its relu fuses it. */
+START_TEST(test_relu_not_fused_into_read_pool) {
+    static const char layers[] =
+        "input: {shape: [6, 6, 1]}\n"
+        "layers:\n"
+        "  - conv: {filters: 2, kernel: 3}\n"
+        "  - maxpool: {name: p, size: 2}\n"
+        "  - relu\n"
+        "  - flatten\n"
+        "  - dense: {name: d1, units: 3}\n"
+        "  - flatten: {name: pf, input: p}\n"
+        "  - concat: {inputs: [d1, pf]}\n"
+        "  - dense: 3\n";
+    char path[512];
+    snprintf(path, sizeof path, "%s/pool_read_twice.yaml", test_tmpdir());
+    FILE *f = fopen(path, "w");
+    ck_assert(f && fputs(layers, f) >= 0 && fclose(f) == 0);
+    Model m;
+    Diag d = {.file = path};
+    ck_assert_msg(test_load_spec(path, &m, &d) == 0, "%s", d.msg);
+    const EmitOptions o = {.style = STYLE_KERNELS, .tile = 4, .real = "float"};
+    ck_assert_int_eq(m.layers[1].users, 2);
+    for (int i = 0; i < m.n_layers; i++)
+        ck_assert_msg(!model_fuses_next(&m, i, &o), "%s fused", m.layers[i].name);
+    model_free(&m);
+    /* the same with the second reader reading the conv instead */
+    char *at = strstr(layers, "input: p");
+    ck_assert(at);
+    char twin[sizeof layers + 16];
+    snprintf(twin, sizeof twin, "%.*sinput: conv1%s", (int)(at - layers), layers, at + 8);
+    f = fopen(path, "w");
+    ck_assert(f && fputs(twin, f) >= 0 && fclose(f) == 0);
+    ck_assert_msg(test_load_spec(path, &m, &d) == 0, "%s", d.msg);
+    ck_assert(model_fuses_next(&m, 1, &o));
+    ck_assert(!model_fuses_next(&m, 1, &(EmitOptions){.style = STYLE_LOOPS, .tile = 4}));
+    model_free(&m);
 }
 END_TEST
 
@@ -524,6 +645,7 @@ START_TEST(test_sse2_forward_exact) {
         acta[i] = actb[i] = (float)uniform(&rng, -1, 1);
     ((lenet_forward_fn)a.forward)(p, acta, &training);
     ((lenet_forward_fn)b.forward)(p, actb, &training);
+    fused_places(&b, actb, acta, 1, true, "sse2 kernels");
     ck_assert_msg(memcmp(acta, actb, sizeof *acta * (size_t)a.n_acts) == 0,
                   "sse2 kernels: the forward pass differs from the loop style's");
     free(p);
@@ -931,6 +1053,8 @@ Suite *gradcheck_suite(void) {
     tcase_add_loop_test(sh, test_kernels_agree_lenets, 0, TEST_TARGETS * 2);
     tcase_add_test(sh, test_sse2_forward_exact);
     tcase_add_loop_test(sh, test_fused_is_two_layers, 0, 2 + TEST_TARGETS);
+    tcase_add_loop_test(sh, test_relu_fused_into_maxpool, 0, 2 * TEST_TARGETS);
+    tcase_add_test(sh, test_relu_not_fused_into_read_pool);
     suite_add_tcase(s, sh);
     TCase *torch = tcase_create("torch");
     tcase_set_tags(torch, "slow"); /* PyTorch takes seconds to start: left to make test */

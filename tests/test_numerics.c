@@ -643,6 +643,44 @@ START_TEST(test_load_tile) {
 }
 END_TEST
 
+/* Three channels, a width of 7 (the loader converts four pixels at a
+ * time: a tail of 3) and a border of 2, in a tile of 8 lanes of which 5
+ * hold images: every value is its pixel's table entry, computed here as
+ * the loader's table defines it, the border pixel 0's and the empty lanes
+ * +0. */
+START_TEST(test_load_tile_channels) {
+    enum { R = 3, CO = 7, CH = 3, PAD = 2, T = 8, N = 5, H = R + 2 * PAD, W = CO + 2 * PAD };
+    lenet_model m = {.data_h = R, .data_w = CO, .data_c = CH, .pad = PAD, .scale_lo = -0.5f,
+                     .scale_hi = 2, .tile = T};
+    uint8_t images[6][R * CO * CH];
+    for (int i = 0; i < 6; i++)
+        for (int k = 0; k < R * CO * CH; k++)
+            images[i][k] = (uint8_t)((i * 97 + k * 31 + 7) % 256);
+    uint8_t labels[6] = {0};
+    lenet_dataset ds = {.count = 6, .rows = R, .cols = CO, .images = &images[0][0],
+                        .labels = labels};
+    const int idx[N] = {4, 1, 5, 0, 2};
+    static float acts[CH * H * W * T];
+    for (size_t i = 0; i < NELEMS(acts); i++)
+        acts[i] = 123.0f;
+    lenet_load_tile(&m, &ds, idx, N, acts);
+    long wrong = 0;
+    for (int c = 0; c < CH; c++)
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+                for (int b = 0; b < T; b++) {
+                    const int sy = y - PAD, sx = x - PAD;
+                    const int in = sy >= 0 && sy < R && sx >= 0 && sx < CO;
+                    const int p = in ? images[idx[b < N ? b : 0]][(sy * CO + sx) * CH + c] : 0;
+                    const float want =
+                        b < N ? (float)(-0.5 + (2 - (double)-0.5f) * p / 255.0) : 0.0f;
+                    const float got = acts[(((size_t)c * H + y) * W + x) * T + b];
+                    wrong += memcmp(&got, &want, sizeof got) != 0;
+                }
+    ck_assert_int_eq(wrong, 0);
+}
+END_TEST
+
 /* ---- a tiny model: one dense layer, 2x2 pixels -> 3 classes ------------- */
 
 enum { DT = 4, DIN = 4, DK = 3, DPARAMS = DK * DIN + DK };
@@ -899,6 +937,7 @@ Suite *numerics_suite(void) {
 
     tc = tcase_create("train");
     tcase_add_test(tc, test_load_tile);
+    tcase_add_test(tc, test_load_tile_channels);
     tcase_add_test(tc, test_trainer_step_adam);
     tcase_add_test(tc, test_trainer_step_sgd);
     tcase_add_test(tc, test_trainer_step_batching);

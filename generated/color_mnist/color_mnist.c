@@ -36,22 +36,15 @@ static void conv1_forward(const float *restrict params, float *restrict acts) {
     lenet_sgemm(&fwd, w, in, out, bias);
 }
 
-/* pool1 forward: maxpool 2x2 stride 2
- *   in 16x28x28 -> out 16x14x14 (C x H x W, 16 samples innermost) */
+/* pool1 forward: maxpool 2x2 stride 2, then relu1: relu
+ *   in 16x28x28 -> out 16x14x14 (C x H x W, 16 samples innermost)
+ *   fused: out is relu1's output */
 static void pool1_forward(float *restrict acts) {
     const float *restrict in = acts + 49152;
-    float *restrict out = acts + 249856;
-    static const lenet_window win = {.c = 16, .h = 28, .w = 28, .oh = 14, .ow = 14, .size = 2,
-        .stride = 2, .tile = 16};
-    lenet_smaxpool_forward(&win, in, out);
-}
-
-/* relu1 forward: relu
- *   in 16x14x14 -> out 16x14x14 (C x H x W, 16 samples innermost) */
-static void relu1_forward(float *restrict acts) {
-    const float *restrict in = acts + 249856;
     float *restrict out = acts + 300032;
-    lenet_srelu_forward(50176, in, out);
+    static const lenet_window win = {.c = 16, .h = 28, .w = 28, .oh = 14, .ow = 14, .size = 2,
+        .stride = 2, .tile = 16, .flags = LENET_RELU};
+    lenet_smaxpool_forward(&win, in, out);
 }
 
 /* conv2 forward: conv 32@5x5 stride 1, padding valid
@@ -69,22 +62,15 @@ static void conv2_forward(const float *restrict params, float *restrict acts) {
     lenet_sgemm(&fwd, w, in, out, bias);
 }
 
-/* pool2 forward: maxpool 2x2 stride 2
- *   in 32x10x10 -> out 32x5x5 (C x H x W, 16 samples innermost) */
+/* pool2 forward: maxpool 2x2 stride 2, then relu2: relu
+ *   in 32x10x10 -> out 32x5x5 (C x H x W, 16 samples innermost)
+ *   fused: out is relu2's output */
 static void pool2_forward(float *restrict acts) {
     const float *restrict in = acts + 350208;
-    float *restrict out = acts + 401408;
-    static const lenet_window win = {.c = 32, .h = 10, .w = 10, .oh = 5, .ow = 5, .size = 2,
-        .stride = 2, .tile = 16};
-    lenet_smaxpool_forward(&win, in, out);
-}
-
-/* relu2 forward: relu
- *   in 32x5x5 -> out 32x5x5 (C x H x W, 16 samples innermost) */
-static void relu2_forward(float *restrict acts) {
-    const float *restrict in = acts + 401408;
     float *restrict out = acts + 414208;
-    lenet_srelu_forward(12800, in, out);
+    static const lenet_window win = {.c = 32, .h = 10, .w = 10, .oh = 5, .ow = 5, .size = 2,
+        .stride = 2, .tile = 16, .flags = LENET_RELU};
+    lenet_smaxpool_forward(&win, in, out);
 }
 
 /* dense1 forward: dense 800 -> 128, relu
@@ -167,26 +153,18 @@ static void dense1_backward(const float *restrict params, const float *restrict 
     lenet_sgemm(&dgrad, w, dout, din, 0);
 }
 
-/* relu2 backward: relu
- *   in 32x5x5 -> out 32x5x5 (C x H x W, 16 samples innermost) */
-static void relu2_backward(const float *restrict acts, float *restrict dacts) {
-    const float *restrict in = acts + 401408;
-    const float *restrict out = acts + 414208;
-    float *restrict dout = dacts + 414208;
-    float *restrict din = dacts + 401408;
-    lenet_srelu_backward(12800, out, dout, din);
-}
-
-/* pool2 backward: maxpool 2x2 stride 2
- *   in 32x10x10 -> out 32x5x5 (C x H x W, 16 samples innermost) */
+/* pool2 backward: maxpool 2x2 stride 2, then relu2: relu
+ *   in 32x10x10 -> out 32x5x5 (C x H x W, 16 samples innermost)
+ *   fused: out is relu2's output, dout its gradient */
 static void pool2_backward(const float *restrict acts, float *restrict dacts) {
     const float *restrict in = acts + 350208;
-    const float *restrict out = acts + 401408;
-    float *restrict dout = dacts + 401408;
+    const float *restrict out = acts + 414208;
+    float *restrict dout = dacts + 414208;
     float *restrict din = dacts + 350208;
     /* dout goes to the first input equal to the window's max */
+    /* relu: only from windows whose output is positive */
     static const lenet_window win = {.c = 32, .h = 10, .w = 10, .oh = 5, .ow = 5, .size = 2,
-        .stride = 2, .tile = 16};
+        .stride = 2, .tile = 16, .flags = LENET_RELU};
     lenet_smaxpool_backward(&win, in, out, dout, din);
 }
 
@@ -699,26 +677,18 @@ static void conv2_backward(const float *restrict params, const float *restrict a
     }
 }
 
-/* relu1 backward: relu
- *   in 16x14x14 -> out 16x14x14 (C x H x W, 16 samples innermost) */
-static void relu1_backward(const float *restrict acts, float *restrict dacts) {
-    const float *restrict in = acts + 249856;
-    const float *restrict out = acts + 300032;
-    float *restrict dout = dacts + 300032;
-    float *restrict din = dacts + 249856;
-    lenet_srelu_backward(50176, out, dout, din);
-}
-
-/* pool1 backward: maxpool 2x2 stride 2
- *   in 16x28x28 -> out 16x14x14 (C x H x W, 16 samples innermost) */
+/* pool1 backward: maxpool 2x2 stride 2, then relu1: relu
+ *   in 16x28x28 -> out 16x14x14 (C x H x W, 16 samples innermost)
+ *   fused: out is relu1's output, dout its gradient */
 static void pool1_backward(const float *restrict acts, float *restrict dacts) {
     const float *restrict in = acts + 49152;
-    const float *restrict out = acts + 249856;
-    float *restrict dout = dacts + 249856;
+    const float *restrict out = acts + 300032;
+    float *restrict dout = dacts + 300032;
     float *restrict din = dacts + 49152;
     /* dout goes to the first input equal to the window's max */
+    /* relu: only from windows whose output is positive */
     static const lenet_window win = {.c = 16, .h = 28, .w = 28, .oh = 14, .ow = 14, .size = 2,
-        .stride = 2, .tile = 16};
+        .stride = 2, .tile = 16, .flags = LENET_RELU};
     lenet_smaxpool_backward(&win, in, out, dout, din);
 }
 
@@ -747,10 +717,10 @@ static void conv1_backward(const float *restrict params, const float *restrict a
 void color_mnist_forward(const float *restrict params, float *restrict acts, const lenet_pass *pass) {
     conv1_forward(params, acts);
     pool1_forward(acts);
-    relu1_forward(acts);
+    /* relu1: done in pool1's store (fused) */
     conv2_forward(params, acts);
     pool2_forward(acts);
-    relu2_forward(acts);
+    /* relu2: done in pool2's store (fused) */
     /* flatten1: its output is its input, seen another way */
     dense1_forward(params, acts);
     dense2_forward(params, acts);
@@ -762,10 +732,10 @@ void color_mnist_backward(const float *restrict params, const float *restrict ac
     dense2_backward(params, acts, dacts, grads);
     dense1_backward(params, acts, dacts, grads);
     /* flatten1: nothing to do */
-    relu2_backward(acts, dacts);
+    /* relu2: done in pool2's gradient (fused) */
     pool2_backward(acts, dacts);
     conv2_backward(params, acts, dacts, grads);
-    relu1_backward(acts, dacts);
+    /* relu1: done in pool1's gradient (fused) */
     pool1_backward(acts, dacts);
     conv1_backward(params, acts, dacts, grads);
 }

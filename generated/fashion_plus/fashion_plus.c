@@ -37,22 +37,15 @@ static void conv1_forward(const float *restrict params, float *restrict acts) {
     lenet_sgemm(&fwd, w, in, out, bias);
 }
 
-/* pool1 forward: maxpool 2x2 stride 2
- *   in 32x24x24 -> out 32x12x12 (C x H x W, 16 samples innermost) */
+/* pool1 forward: maxpool 2x2 stride 2, then relu1: relu
+ *   in 32x24x24 -> out 32x12x12 (C x H x W, 16 samples innermost)
+ *   fused: out is relu1's output */
 static void pool1_forward(float *restrict acts) {
     const float *restrict in = acts + 12544;
-    float *restrict out = acts + 307456;
-    static const lenet_window win = {.c = 32, .h = 24, .w = 24, .oh = 12, .ow = 12, .size = 2,
-        .stride = 2, .tile = 16};
-    lenet_smaxpool_forward(&win, in, out);
-}
-
-/* relu1 forward: relu
- *   in 32x12x12 -> out 32x12x12 (C x H x W, 16 samples innermost) */
-static void relu1_forward(float *restrict acts) {
-    const float *restrict in = acts + 307456;
     float *restrict out = acts + 381184;
-    lenet_srelu_forward(73728, in, out);
+    static const lenet_window win = {.c = 32, .h = 24, .w = 24, .oh = 12, .ow = 12, .size = 2,
+        .stride = 2, .tile = 16, .flags = LENET_RELU};
+    lenet_smaxpool_forward(&win, in, out);
 }
 
 /* conv2 forward: conv 32@5x5 stride 1, padding valid
@@ -70,22 +63,15 @@ static void conv2_forward(const float *restrict params, float *restrict acts) {
     lenet_sgemm(&fwd, w, in, out, bias);
 }
 
-/* pool2 forward: maxpool 2x2 stride 2
- *   in 32x8x8 -> out 32x4x4 (C x H x W, 16 samples innermost) */
+/* pool2 forward: maxpool 2x2 stride 2, then relu2: relu
+ *   in 32x8x8 -> out 32x4x4 (C x H x W, 16 samples innermost)
+ *   fused: out is relu2's output */
 static void pool2_forward(float *restrict acts) {
     const float *restrict in = acts + 454912;
-    float *restrict out = acts + 487680;
-    static const lenet_window win = {.c = 32, .h = 8, .w = 8, .oh = 4, .ow = 4, .size = 2,
-        .stride = 2, .tile = 16};
-    lenet_smaxpool_forward(&win, in, out);
-}
-
-/* relu2 forward: relu
- *   in 32x4x4 -> out 32x4x4 (C x H x W, 16 samples innermost) */
-static void relu2_forward(float *restrict acts) {
-    const float *restrict in = acts + 487680;
     float *restrict out = acts + 495872;
-    lenet_srelu_forward(8192, in, out);
+    static const lenet_window win = {.c = 32, .h = 8, .w = 8, .oh = 4, .ow = 4, .size = 2,
+        .stride = 2, .tile = 16, .flags = LENET_RELU};
+    lenet_smaxpool_forward(&win, in, out);
 }
 
 /* dense1 forward: dense 512 -> 128, relu
@@ -208,26 +194,18 @@ static void dense1_backward(const float *restrict params, const float *restrict 
     lenet_sgemm(&dgrad, w, dout, din, 0);
 }
 
-/* relu2 backward: relu
- *   in 32x4x4 -> out 32x4x4 (C x H x W, 16 samples innermost) */
-static void relu2_backward(const float *restrict acts, float *restrict dacts) {
-    const float *restrict in = acts + 487680;
-    const float *restrict out = acts + 495872;
-    float *restrict dout = dacts + 495872;
-    float *restrict din = dacts + 487680;
-    lenet_srelu_backward(8192, out, dout, din);
-}
-
-/* pool2 backward: maxpool 2x2 stride 2
- *   in 32x8x8 -> out 32x4x4 (C x H x W, 16 samples innermost) */
+/* pool2 backward: maxpool 2x2 stride 2, then relu2: relu
+ *   in 32x8x8 -> out 32x4x4 (C x H x W, 16 samples innermost)
+ *   fused: out is relu2's output, dout its gradient */
 static void pool2_backward(const float *restrict acts, float *restrict dacts) {
     const float *restrict in = acts + 454912;
-    const float *restrict out = acts + 487680;
-    float *restrict dout = dacts + 487680;
+    const float *restrict out = acts + 495872;
+    float *restrict dout = dacts + 495872;
     float *restrict din = dacts + 454912;
     /* dout goes to the first input equal to the window's max */
+    /* relu: only from windows whose output is positive */
     static const lenet_window win = {.c = 32, .h = 8, .w = 8, .oh = 4, .ow = 4, .size = 2,
-        .stride = 2, .tile = 16};
+        .stride = 2, .tile = 16, .flags = LENET_RELU};
     lenet_smaxpool_backward(&win, in, out, dout, din);
 }
 
@@ -740,26 +718,18 @@ static void conv2_backward(const float *restrict params, const float *restrict a
     }
 }
 
-/* relu1 backward: relu
- *   in 32x12x12 -> out 32x12x12 (C x H x W, 16 samples innermost) */
-static void relu1_backward(const float *restrict acts, float *restrict dacts) {
-    const float *restrict in = acts + 307456;
-    const float *restrict out = acts + 381184;
-    float *restrict dout = dacts + 381184;
-    float *restrict din = dacts + 307456;
-    lenet_srelu_backward(73728, out, dout, din);
-}
-
-/* pool1 backward: maxpool 2x2 stride 2
- *   in 32x24x24 -> out 32x12x12 (C x H x W, 16 samples innermost) */
+/* pool1 backward: maxpool 2x2 stride 2, then relu1: relu
+ *   in 32x24x24 -> out 32x12x12 (C x H x W, 16 samples innermost)
+ *   fused: out is relu1's output, dout its gradient */
 static void pool1_backward(const float *restrict acts, float *restrict dacts) {
     const float *restrict in = acts + 12544;
-    const float *restrict out = acts + 307456;
-    float *restrict dout = dacts + 307456;
+    const float *restrict out = acts + 381184;
+    float *restrict dout = dacts + 381184;
     float *restrict din = dacts + 12544;
     /* dout goes to the first input equal to the window's max */
+    /* relu: only from windows whose output is positive */
     static const lenet_window win = {.c = 32, .h = 24, .w = 24, .oh = 12, .ow = 12, .size = 2,
-        .stride = 2, .tile = 16};
+        .stride = 2, .tile = 16, .flags = LENET_RELU};
     lenet_smaxpool_backward(&win, in, out, dout, din);
 }
 
@@ -788,10 +758,10 @@ static void conv1_backward(const float *restrict params, const float *restrict a
 void fashion_plus_forward(const float *restrict params, float *restrict acts, const lenet_pass *pass) {
     conv1_forward(params, acts);
     pool1_forward(acts);
-    relu1_forward(acts);
+    /* relu1: done in pool1's store (fused) */
     conv2_forward(params, acts);
     pool2_forward(acts);
-    relu2_forward(acts);
+    /* relu2: done in pool2's store (fused) */
     /* flatten1: its output is its input, seen another way */
     dense1_forward(params, acts);
     dropout1_forward(acts, pass);
@@ -805,10 +775,10 @@ void fashion_plus_backward(const float *restrict params, const float *restrict a
     dropout1_backward(acts, dacts);
     dense1_backward(params, acts, dacts, grads);
     /* flatten1: nothing to do */
-    relu2_backward(acts, dacts);
+    /* relu2: done in pool2's gradient (fused) */
     pool2_backward(acts, dacts);
     conv2_backward(params, acts, dacts, grads);
-    relu1_backward(acts, dacts);
+    /* relu1: done in pool1's gradient (fused) */
     pool1_backward(acts, dacts);
     conv1_backward(params, acts, dacts, grads);
 }

@@ -37,22 +37,15 @@ static void conv1_forward(const float *restrict params, float *restrict acts) {
     lenet_sgemm(&fwd, w, in, out, bias);
 }
 
-/* pool1 forward: maxpool 2x2 stride 2
- *   in 6x26x26 -> out 6x13x13 (C x H x W, 16 samples innermost) */
+/* pool1 forward: maxpool 2x2 stride 2, then relu1: relu
+ *   in 6x26x26 -> out 6x13x13 (C x H x W, 16 samples innermost)
+ *   fused: out is relu1's output */
 static void pool1_forward(float *restrict acts) {
     const float *restrict in = acts + 12544;
-    float *restrict out = acts + 77440;
-    static const lenet_window win = {.c = 6, .h = 26, .w = 26, .oh = 13, .ow = 13, .size = 2,
-        .stride = 2, .tile = 16};
-    lenet_smaxpool_forward(&win, in, out);
-}
-
-/* relu1 forward: relu
- *   in 6x13x13 -> out 6x13x13 (C x H x W, 16 samples innermost) */
-static void relu1_forward(float *restrict acts) {
-    const float *restrict in = acts + 77440;
     float *restrict out = acts + 93664;
-    lenet_srelu_forward(16224, in, out);
+    static const lenet_window win = {.c = 6, .h = 26, .w = 26, .oh = 13, .ow = 13, .size = 2,
+        .stride = 2, .tile = 16, .flags = LENET_RELU};
+    lenet_smaxpool_forward(&win, in, out);
 }
 
 /* conv2 forward: conv 16@3x3 stride 1, padding valid
@@ -70,22 +63,15 @@ static void conv2_forward(const float *restrict params, float *restrict acts) {
     lenet_sgemm(&fwd, w, in, out, bias);
 }
 
-/* pool2 forward: maxpool 2x2 stride 2
- *   in 16x11x11 -> out 16x5x5 (C x H x W, 16 samples innermost) */
+/* pool2 forward: maxpool 2x2 stride 2, then relu2: relu
+ *   in 16x11x11 -> out 16x5x5 (C x H x W, 16 samples innermost)
+ *   fused: out is relu2's output */
 static void pool2_forward(float *restrict acts) {
     const float *restrict in = acts + 109888;
-    float *restrict out = acts + 140864;
-    static const lenet_window win = {.c = 16, .h = 11, .w = 11, .oh = 5, .ow = 5, .size = 2,
-        .stride = 2, .tile = 16};
-    lenet_smaxpool_forward(&win, in, out);
-}
-
-/* relu2 forward: relu
- *   in 16x5x5 -> out 16x5x5 (C x H x W, 16 samples innermost) */
-static void relu2_forward(float *restrict acts) {
-    const float *restrict in = acts + 140864;
     float *restrict out = acts + 147264;
-    lenet_srelu_forward(6400, in, out);
+    static const lenet_window win = {.c = 16, .h = 11, .w = 11, .oh = 5, .ow = 5, .size = 2,
+        .stride = 2, .tile = 16, .flags = LENET_RELU};
+    lenet_smaxpool_forward(&win, in, out);
 }
 
 /* dense1 forward: dense 400 -> 120, relu
@@ -208,26 +194,18 @@ static void dense1_backward(const float *restrict params, const float *restrict 
     lenet_sgemm(&dgrad, w, dout, din, 0);
 }
 
-/* relu2 backward: relu
- *   in 16x5x5 -> out 16x5x5 (C x H x W, 16 samples innermost) */
-static void relu2_backward(const float *restrict acts, float *restrict dacts) {
-    const float *restrict in = acts + 140864;
-    const float *restrict out = acts + 147264;
-    float *restrict dout = dacts + 147264;
-    float *restrict din = dacts + 140864;
-    lenet_srelu_backward(6400, out, dout, din);
-}
-
-/* pool2 backward: maxpool 2x2 stride 2
- *   in 16x11x11 -> out 16x5x5 (C x H x W, 16 samples innermost) */
+/* pool2 backward: maxpool 2x2 stride 2, then relu2: relu
+ *   in 16x11x11 -> out 16x5x5 (C x H x W, 16 samples innermost)
+ *   fused: out is relu2's output, dout its gradient */
 static void pool2_backward(const float *restrict acts, float *restrict dacts) {
     const float *restrict in = acts + 109888;
-    const float *restrict out = acts + 140864;
-    float *restrict dout = dacts + 140864;
+    const float *restrict out = acts + 147264;
+    float *restrict dout = dacts + 147264;
     float *restrict din = dacts + 109888;
     /* dout goes to the first input equal to the window's max */
+    /* relu: only from windows whose output is positive */
     static const lenet_window win = {.c = 16, .h = 11, .w = 11, .oh = 5, .ow = 5, .size = 2,
-        .stride = 2, .tile = 16};
+        .stride = 2, .tile = 16, .flags = LENET_RELU};
     lenet_smaxpool_backward(&win, in, out, dout, din);
 }
 
@@ -404,26 +382,18 @@ static void conv2_backward(const float *restrict params, const float *restrict a
     }
 }
 
-/* relu1 backward: relu
- *   in 6x13x13 -> out 6x13x13 (C x H x W, 16 samples innermost) */
-static void relu1_backward(const float *restrict acts, float *restrict dacts) {
-    const float *restrict in = acts + 77440;
-    const float *restrict out = acts + 93664;
-    float *restrict dout = dacts + 93664;
-    float *restrict din = dacts + 77440;
-    lenet_srelu_backward(16224, out, dout, din);
-}
-
-/* pool1 backward: maxpool 2x2 stride 2
- *   in 6x26x26 -> out 6x13x13 (C x H x W, 16 samples innermost) */
+/* pool1 backward: maxpool 2x2 stride 2, then relu1: relu
+ *   in 6x26x26 -> out 6x13x13 (C x H x W, 16 samples innermost)
+ *   fused: out is relu1's output, dout its gradient */
 static void pool1_backward(const float *restrict acts, float *restrict dacts) {
     const float *restrict in = acts + 12544;
-    const float *restrict out = acts + 77440;
-    float *restrict dout = dacts + 77440;
+    const float *restrict out = acts + 93664;
+    float *restrict dout = dacts + 93664;
     float *restrict din = dacts + 12544;
     /* dout goes to the first input equal to the window's max */
+    /* relu: only from windows whose output is positive */
     static const lenet_window win = {.c = 6, .h = 26, .w = 26, .oh = 13, .ow = 13, .size = 2,
-        .stride = 2, .tile = 16};
+        .stride = 2, .tile = 16, .flags = LENET_RELU};
     lenet_smaxpool_backward(&win, in, out, dout, din);
 }
 
@@ -452,10 +422,10 @@ static void conv1_backward(const float *restrict params, const float *restrict a
 void lenet5_forward(const float *restrict params, float *restrict acts, const lenet_pass *pass) {
     conv1_forward(params, acts);
     pool1_forward(acts);
-    relu1_forward(acts);
+    /* relu1: done in pool1's store (fused) */
     conv2_forward(params, acts);
     pool2_forward(acts);
-    relu2_forward(acts);
+    /* relu2: done in pool2's store (fused) */
     /* flatten1: its output is its input, seen another way */
     dense1_forward(params, acts);
     dense2_forward(params, acts);
@@ -469,10 +439,10 @@ void lenet5_backward(const float *restrict params, const float *restrict acts, f
     dense2_backward(params, acts, dacts, grads);
     dense1_backward(params, acts, dacts, grads);
     /* flatten1: nothing to do */
-    relu2_backward(acts, dacts);
+    /* relu2: done in pool2's gradient (fused) */
     pool2_backward(acts, dacts);
     conv2_backward(params, acts, dacts, grads);
-    relu1_backward(acts, dacts);
+    /* relu1: done in pool1's gradient (fused) */
     pool1_backward(acts, dacts);
     conv1_backward(params, acts, dacts, grads);
 }

@@ -37,22 +37,15 @@ static void conv1_forward(const float *restrict params, float *restrict acts) {
     lenet_sgemm(&fwd, w, in, out, bias);
 }
 
-/* pool1 forward: maxpool 2x2 stride 2
- *   in 16x24x24 -> out 16x12x12 (C x H x W, 16 samples innermost) */
+/* pool1 forward: maxpool 2x2 stride 2, then relu1: relu
+ *   in 16x24x24 -> out 16x12x12 (C x H x W, 16 samples innermost)
+ *   fused: out is relu1's output */
 static void pool1_forward(float *restrict acts) {
     const float *restrict in = acts + 12544;
-    float *restrict out = acts + 160000;
-    static const lenet_window win = {.c = 16, .h = 24, .w = 24, .oh = 12, .ow = 12, .size = 2,
-        .stride = 2, .tile = 16};
-    lenet_smaxpool_forward(&win, in, out);
-}
-
-/* relu1 forward: relu
- *   in 16x12x12 -> out 16x12x12 (C x H x W, 16 samples innermost) */
-static void relu1_forward(float *restrict acts) {
-    const float *restrict in = acts + 160000;
     float *restrict out = acts + 196864;
-    lenet_srelu_forward(36864, in, out);
+    static const lenet_window win = {.c = 16, .h = 24, .w = 24, .oh = 12, .ow = 12, .size = 2,
+        .stride = 2, .tile = 16, .flags = LENET_RELU};
+    lenet_smaxpool_forward(&win, in, out);
 }
 
 /* conv2 forward: conv 32@5x5 stride 1, padding valid
@@ -70,22 +63,15 @@ static void conv2_forward(const float *restrict params, float *restrict acts) {
     lenet_sgemm(&fwd, w, in, out, bias);
 }
 
-/* pool2 forward: maxpool 2x2 stride 2
- *   in 32x8x8 -> out 32x4x4 (C x H x W, 16 samples innermost) */
+/* pool2 forward: maxpool 2x2 stride 2, then relu2: relu
+ *   in 32x8x8 -> out 32x4x4 (C x H x W, 16 samples innermost)
+ *   fused: out is relu2's output */
 static void pool2_forward(float *restrict acts) {
     const float *restrict in = acts + 233728;
-    float *restrict out = acts + 266496;
-    static const lenet_window win = {.c = 32, .h = 8, .w = 8, .oh = 4, .ow = 4, .size = 2,
-        .stride = 2, .tile = 16};
-    lenet_smaxpool_forward(&win, in, out);
-}
-
-/* relu2 forward: relu
- *   in 32x4x4 -> out 32x4x4 (C x H x W, 16 samples innermost) */
-static void relu2_forward(float *restrict acts) {
-    const float *restrict in = acts + 266496;
     float *restrict out = acts + 274688;
-    lenet_srelu_forward(8192, in, out);
+    static const lenet_window win = {.c = 32, .h = 8, .w = 8, .oh = 4, .ow = 4, .size = 2,
+        .stride = 2, .tile = 16, .flags = LENET_RELU};
+    lenet_smaxpool_forward(&win, in, out);
 }
 
 /* dense1 forward: dense 512 -> 128, relu
@@ -208,26 +194,18 @@ static void dense1_backward(const float *restrict params, const float *restrict 
     lenet_sgemm(&dgrad, w, dout, din, 0);
 }
 
-/* relu2 backward: relu
- *   in 32x4x4 -> out 32x4x4 (C x H x W, 16 samples innermost) */
-static void relu2_backward(const float *restrict acts, float *restrict dacts) {
-    const float *restrict in = acts + 266496;
-    const float *restrict out = acts + 274688;
-    float *restrict dout = dacts + 274688;
-    float *restrict din = dacts + 266496;
-    lenet_srelu_backward(8192, out, dout, din);
-}
-
-/* pool2 backward: maxpool 2x2 stride 2
- *   in 32x8x8 -> out 32x4x4 (C x H x W, 16 samples innermost) */
+/* pool2 backward: maxpool 2x2 stride 2, then relu2: relu
+ *   in 32x8x8 -> out 32x4x4 (C x H x W, 16 samples innermost)
+ *   fused: out is relu2's output, dout its gradient */
 static void pool2_backward(const float *restrict acts, float *restrict dacts) {
     const float *restrict in = acts + 233728;
-    const float *restrict out = acts + 266496;
-    float *restrict dout = dacts + 266496;
+    const float *restrict out = acts + 274688;
+    float *restrict dout = dacts + 274688;
     float *restrict din = dacts + 233728;
     /* dout goes to the first input equal to the window's max */
+    /* relu: only from windows whose output is positive */
     static const lenet_window win = {.c = 32, .h = 8, .w = 8, .oh = 4, .ow = 4, .size = 2,
-        .stride = 2, .tile = 16};
+        .stride = 2, .tile = 16, .flags = LENET_RELU};
     lenet_smaxpool_backward(&win, in, out, dout, din);
 }
 
@@ -740,26 +718,18 @@ static void conv2_backward(const float *restrict params, const float *restrict a
     }
 }
 
-/* relu1 backward: relu
- *   in 16x12x12 -> out 16x12x12 (C x H x W, 16 samples innermost) */
-static void relu1_backward(const float *restrict acts, float *restrict dacts) {
-    const float *restrict in = acts + 160000;
-    const float *restrict out = acts + 196864;
-    float *restrict dout = dacts + 196864;
-    float *restrict din = dacts + 160000;
-    lenet_srelu_backward(36864, out, dout, din);
-}
-
-/* pool1 backward: maxpool 2x2 stride 2
- *   in 16x24x24 -> out 16x12x12 (C x H x W, 16 samples innermost) */
+/* pool1 backward: maxpool 2x2 stride 2, then relu1: relu
+ *   in 16x24x24 -> out 16x12x12 (C x H x W, 16 samples innermost)
+ *   fused: out is relu1's output, dout its gradient */
 static void pool1_backward(const float *restrict acts, float *restrict dacts) {
     const float *restrict in = acts + 12544;
-    const float *restrict out = acts + 160000;
-    float *restrict dout = dacts + 160000;
+    const float *restrict out = acts + 196864;
+    float *restrict dout = dacts + 196864;
     float *restrict din = dacts + 12544;
     /* dout goes to the first input equal to the window's max */
+    /* relu: only from windows whose output is positive */
     static const lenet_window win = {.c = 16, .h = 24, .w = 24, .oh = 12, .ow = 12, .size = 2,
-        .stride = 2, .tile = 16};
+        .stride = 2, .tile = 16, .flags = LENET_RELU};
     lenet_smaxpool_backward(&win, in, out, dout, din);
 }
 
@@ -788,10 +758,10 @@ static void conv1_backward(const float *restrict params, const float *restrict a
 void lenet5_plus_forward(const float *restrict params, float *restrict acts, const lenet_pass *pass) {
     conv1_forward(params, acts);
     pool1_forward(acts);
-    relu1_forward(acts);
+    /* relu1: done in pool1's store (fused) */
     conv2_forward(params, acts);
     pool2_forward(acts);
-    relu2_forward(acts);
+    /* relu2: done in pool2's store (fused) */
     /* flatten1: its output is its input, seen another way */
     dense1_forward(params, acts);
     dropout1_forward(acts, pass);
@@ -805,10 +775,10 @@ void lenet5_plus_backward(const float *restrict params, const float *restrict ac
     dropout1_backward(acts, dacts);
     dense1_backward(params, acts, dacts, grads);
     /* flatten1: nothing to do */
-    relu2_backward(acts, dacts);
+    /* relu2: done in pool2's gradient (fused) */
     pool2_backward(acts, dacts);
     conv2_backward(params, acts, dacts, grads);
-    relu1_backward(acts, dacts);
+    /* relu1: done in pool1's gradient (fused) */
     pool1_backward(acts, dacts);
     conv1_backward(params, acts, dacts, grads);
 }

@@ -21,7 +21,8 @@
 
 /* conv1 forward: conv 10@5x5 stride 1, padding valid, relu
  *   in 1x28x28 -> out 10x24x24 (C x H x W, 16 samples innermost)
- *   weight params[0..250), bias params[250..260) */
+ *   weight params[0..250), bias params[250..260)
+ *   its relu is done in pool1 (fused) */
 static void conv1_forward(const float *restrict params, float *restrict acts) {
     const float *restrict w = params;
     const float *restrict bias = params + 250;
@@ -29,24 +30,26 @@ static void conv1_forward(const float *restrict params, float *restrict acts) {
     float *restrict out = acts + 12544;
     /* out[co][pos] = bias[co] + sum over taps (ci, ky, kx) of w x in */
     static const lenet_gemm fwd = {.m = 10, .k = {1, 5, 5}, .groups = {24, 1}, .width = 384,
-        .flags = LENET_RELU, .a_row = 25, .a_k = {25, 5, 1}, .b_k = {12544, 448, 16},
-        .b_g = {448, 0}, .c_row = 9216, .c_g = {384, 0}};
+        .a_row = 25, .a_k = {25, 5, 1}, .b_k = {12544, 448, 16}, .b_g = {448, 0}, .c_row = 9216,
+        .c_g = {384, 0}};
     lenet_sgemm(&fwd, w, in, out, bias);
 }
 
 /* pool1 forward: maxpool 2x2 stride 2
- *   in 10x24x24 -> out 10x12x12 (C x H x W, 16 samples innermost) */
+ *   in 10x24x24 -> out 10x12x12 (C x H x W, 16 samples innermost)
+ *   then conv1's relu, moved here (fused) */
 static void pool1_forward(float *restrict acts) {
     const float *restrict in = acts + 12544;
     float *restrict out = acts + 104704;
     static const lenet_window win = {.c = 10, .h = 24, .w = 24, .oh = 12, .ow = 12, .size = 2,
-        .stride = 2, .tile = 16};
+        .stride = 2, .tile = 16, .flags = LENET_RELU};
     lenet_smaxpool_forward(&win, in, out);
 }
 
 /* conv2 forward: conv 20@3x3 stride 1, padding valid, relu
  *   in 10x12x12 -> out 20x10x10 (C x H x W, 16 samples innermost)
- *   weight params[260..2060), bias params[2060..2080) */
+ *   weight params[260..2060), bias params[2060..2080)
+ *   its relu is done in pool2 (fused) */
 static void conv2_forward(const float *restrict params, float *restrict acts) {
     const float *restrict w = params + 260;
     const float *restrict bias = params + 2060;
@@ -54,18 +57,19 @@ static void conv2_forward(const float *restrict params, float *restrict acts) {
     float *restrict out = acts + 127744;
     /* out[co][pos] = bias[co] + sum over taps (ci, ky, kx) of w x in */
     static const lenet_gemm fwd = {.m = 20, .k = {10, 3, 3}, .groups = {10, 1}, .width = 160,
-        .flags = LENET_RELU, .a_row = 90, .a_k = {9, 3, 1}, .b_k = {2304, 192, 16},
-        .b_g = {192, 0}, .c_row = 1600, .c_g = {160, 0}};
+        .a_row = 90, .a_k = {9, 3, 1}, .b_k = {2304, 192, 16}, .b_g = {192, 0}, .c_row = 1600,
+        .c_g = {160, 0}};
     lenet_sgemm(&fwd, w, in, out, bias);
 }
 
 /* pool2 forward: maxpool 2x2 stride 2
- *   in 20x10x10 -> out 20x5x5 (C x H x W, 16 samples innermost) */
+ *   in 20x10x10 -> out 20x5x5 (C x H x W, 16 samples innermost)
+ *   then conv2's relu, moved here (fused) */
 static void pool2_forward(float *restrict acts) {
     const float *restrict in = acts + 127744;
     float *restrict out = acts + 159744;
     static const lenet_window win = {.c = 20, .h = 10, .w = 10, .oh = 5, .ow = 5, .size = 2,
-        .stride = 2, .tile = 16};
+        .stride = 2, .tile = 16, .flags = LENET_RELU};
     lenet_smaxpool_forward(&win, in, out);
 }
 
@@ -149,21 +153,24 @@ static void dense1_backward(const float *restrict params, const float *restrict 
 }
 
 /* pool2 backward: maxpool 2x2 stride 2
- *   in 20x10x10 -> out 20x5x5 (C x H x W, 16 samples innermost) */
+ *   in 20x10x10 -> out 20x5x5 (C x H x W, 16 samples innermost)
+ *   then conv2's relu, moved here (fused) */
 static void pool2_backward(const float *restrict acts, float *restrict dacts) {
     const float *restrict in = acts + 127744;
     const float *restrict out = acts + 159744;
     float *restrict dout = dacts + 159744;
     float *restrict din = dacts + 127744;
     /* dout goes to the first input equal to the window's max */
+    /* relu: only from windows whose output is positive */
     static const lenet_window win = {.c = 20, .h = 10, .w = 10, .oh = 5, .ow = 5, .size = 2,
-        .stride = 2, .tile = 16};
+        .stride = 2, .tile = 16, .flags = LENET_RELU};
     lenet_smaxpool_backward(&win, in, out, dout, din);
 }
 
 /* conv2 backward: conv 20@3x3 stride 1, padding valid, relu
  *   in 10x12x12 -> out 20x10x10 (C x H x W, 16 samples innermost)
- *   weight params[260..2060), bias params[2060..2080) */
+ *   weight params[260..2060), bias params[2060..2080)
+ *   its relu is done in pool2 (fused) */
 static void conv2_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads) {
     const float *restrict w = params + 260;
     const float *restrict in = acts + 104704;
@@ -172,8 +179,6 @@ static void conv2_backward(const float *restrict params, const float *restrict a
     float *restrict din = dacts + 104704;
     float *restrict gw = grads + 260;
     float *restrict gb = grads + 2060;
-    /* relu: no gradient where the output was clamped */
-    lenet_srelu_backward(32000, out, dout, dout);
     /* bias: dout summed over positions and lanes */
     static const lenet_gemm_dot bias_sum = {.m = 20, .groups = {1, 1}, .width = 1600,
         .a_row = 1600};
@@ -337,21 +342,24 @@ static void conv2_backward(const float *restrict params, const float *restrict a
 }
 
 /* pool1 backward: maxpool 2x2 stride 2
- *   in 10x24x24 -> out 10x12x12 (C x H x W, 16 samples innermost) */
+ *   in 10x24x24 -> out 10x12x12 (C x H x W, 16 samples innermost)
+ *   then conv1's relu, moved here (fused) */
 static void pool1_backward(const float *restrict acts, float *restrict dacts) {
     const float *restrict in = acts + 12544;
     const float *restrict out = acts + 104704;
     float *restrict dout = dacts + 104704;
     float *restrict din = dacts + 12544;
     /* dout goes to the first input equal to the window's max */
+    /* relu: only from windows whose output is positive */
     static const lenet_window win = {.c = 10, .h = 24, .w = 24, .oh = 12, .ow = 12, .size = 2,
-        .stride = 2, .tile = 16};
+        .stride = 2, .tile = 16, .flags = LENET_RELU};
     lenet_smaxpool_backward(&win, in, out, dout, din);
 }
 
 /* conv1 backward: conv 10@5x5 stride 1, padding valid, relu
  *   in 1x28x28 -> out 10x24x24 (C x H x W, 16 samples innermost)
- *   weight params[0..250), bias params[250..260) */
+ *   weight params[0..250), bias params[250..260)
+ *   its relu is done in pool1 (fused) */
 static void conv1_backward(const float *restrict params, const float *restrict acts, float *restrict dacts, float *restrict grads) {
     const float *restrict w = params;
     const float *restrict in = acts;
@@ -359,8 +367,6 @@ static void conv1_backward(const float *restrict params, const float *restrict a
     float *restrict dout = dacts + 12544;
     float *restrict gw = grads;
     float *restrict gb = grads + 250;
-    /* relu: no gradient where the output was clamped */
-    lenet_srelu_backward(92160, out, dout, dout);
     /* bias: dout summed over positions and lanes */
     static const lenet_gemm_dot bias_sum = {.m = 10, .groups = {1, 1}, .width = 9216,
         .a_row = 9216};

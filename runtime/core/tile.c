@@ -10,27 +10,63 @@
 #include "lenet_core.h"
 #include "lenet_model.h"
 
-/* The n images img[b] (data_h x data_w x data_c, uint8) into the tile. */
+/* Pixel value v in lanes [0, n) and 0 in [n, T) of each of count pixels
+ * from dst on (T lanes each): the padding around the images. */
+static void fill_pixels(float *dst, size_t count, int T, int n, float v) {
+    for (size_t p = 0; p < count; p++, dst += T) {
+        for (int b = 0; b < n; b++)
+            dst[b] = v;
+        for (int b = n; b < T; b++)
+            dst[b] = 0;
+    }
+}
+
+/* dst[x * T] = lut[src[x * C]] for x < count, four at a time. */
+static void lookup_row(const uint8_t *src, int C, int count, const float *lut, float *dst,
+                       int T) {
+    const size_t c = (size_t)C, t = (size_t)T;
+    int x = 0;
+    for (; x + 4 <= count; x += 4, src += 4 * c, dst += 4 * t) {
+        const float v0 = lut[src[0]], v1 = lut[src[c]], v2 = lut[src[2 * c]],
+                    v3 = lut[src[3 * c]];
+        dst[0] = v0;
+        dst[t] = v1;
+        dst[2 * t] = v2;
+        dst[3 * t] = v3;
+    }
+    for (; x < count; x++, src += c, dst += t)
+        *dst = lut[*src];
+}
+
+/* The n images img[b] (data_h x data_w x data_c, uint8) into the tile.
+ * Image by image, a row at a time: each lane is the table lookups of one
+ * image's row, read in order and written T floats apart, so that the inner
+ * loop is a byte load, a table load and a store (pixel by pixel, each of
+ * the T lanes would reload its image's pointer and index). */
 static void load_images(const lenet_model *m, const uint8_t *const *img, int cols, int n,
                         float *acts) {
     const int T = m->tile, P = m->pad, H = m->data_h + 2 * P, W = m->data_w + 2 * P;
-    const int C = m->data_c;
+    const int C = m->data_c, DW = m->data_w;
     float lut[256];
     for (int p = 0; p < 256; p++)
         lut[p] = (float)(m->scale_lo + (m->scale_hi - (double)m->scale_lo) * p / 255.0);
-    /* pixel by pixel, so that each pixel's T lanes are written together */
     for (int c = 0; c < C; c++)
-        for (int y = 0; y < H; y++)
-            for (int x = 0; x < W; x++) {
-                float *dst = acts + (((size_t)c * H + y) * W + x) * T;
-                const int sy = y - P, sx = x - P;
-                const bool inside = sy >= 0 && sy < m->data_h && sx >= 0 && sx < m->data_w;
-                const size_t at = inside ? ((size_t)sy * cols + sx) * C + c : 0;
-                for (int b = 0; b < n; b++)
-                    dst[b] = lut[inside ? img[b][at] : 0];
-                for (int b = n; b < T; b++)
-                    dst[b] = 0;
+        for (int y = 0; y < H; y++) {
+            float *row = acts + ((size_t)c * H + y) * W * T;
+            const int sy = y - P;
+            if (sy < 0 || sy >= m->data_h) { /* a row of padding */
+                fill_pixels(row, (size_t)W, T, n, lut[0]);
+                continue;
             }
+            fill_pixels(row, (size_t)P, T, n, lut[0]);
+            fill_pixels(row + (size_t)(P + DW) * T, (size_t)P, T, n, lut[0]);
+            float *inside = row + (size_t)P * T;
+            for (int b = 0; b < n; b++)
+                lookup_row(img[b] + (size_t)sy * cols * C + c, C, DW, lut, inside + b, T);
+            if (n < T)
+                for (int x = 0; x < DW; x++)
+                    memset(inside + (size_t)x * T + n, 0, sizeof(float) * (size_t)(T - n));
+        }
 }
 
 void lenet_load_tile(const lenet_model *m, const lenet_dataset *ds, const int *idx, int n,

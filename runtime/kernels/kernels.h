@@ -344,10 +344,11 @@ INLINE V LOCAL(select_)(LOCAL(mask_) m, V a, V b) {
     return (V)((m & (LOCAL(mask_))a) | (~m & (LOCAL(mask_))b));
 }
 
-/* The pooling kernels' bodies take the window's size as an argument, so
- * that the usual 2 x 2 gets its own constant-size copy. */
+/* The pooling kernels' bodies take the window's size (and the max whether
+ * a relu is fused) as arguments, so that the usual 2 x 2 gets its own
+ * constant-size copies, without a test in the loops. */
 INLINE void LOCAL(maxpool_forward_)(const lenet_window *w, const REAL *in, REAL *out,
-                                    const int size) {
+                                    const int size, const int relu) {
     const int T = w->tile, TV = T / VL * VL;
     for (int ch = 0; ch < w->c; ch++)
         for (int oy = 0; oy < w->oh; oy++)
@@ -361,7 +362,7 @@ INLINE void LOCAL(maxpool_forward_)(const lenet_window *w, const REAL *in, REAL 
                             const V v = LOCAL(load_)(x + ((long)ky * w->w + kx) * T + b);
                             m = LOCAL(select_)(v > m, v, m);
                         }
-                    LOCAL(store_)(o + b, m);
+                    LOCAL(store_)(o + b, relu ? LOCAL(relu_)(m) : m);
                 }
                 for (int b = TV; b < T; b++) {
                     REAL m = x[b];
@@ -370,16 +371,19 @@ INLINE void LOCAL(maxpool_forward_)(const lenet_window *w, const REAL *in, REAL 
                             const REAL v = x[((long)ky * w->w + kx) * T + b];
                             m = v > m ? v : m;
                         }
-                    o[b] = m;
+                    o[b] = relu && !(m > 0) ? 0 : m;
                 }
             }
 }
 
 void KFN(maxpool_forward)(const lenet_window *w, const REAL *in, REAL *out) {
-    if (w->size == 2)
-        LOCAL(maxpool_forward_)(w, in, out, 2);
+    const int relu = (w->flags & LENET_RELU) != 0;
+    if (w->size == 2 && relu)
+        LOCAL(maxpool_forward_)(w, in, out, 2, 1);
+    else if (w->size == 2)
+        LOCAL(maxpool_forward_)(w, in, out, 2, 0);
     else
-        LOCAL(maxpool_forward_)(w, in, out, w->size);
+        LOCAL(maxpool_forward_)(w, in, out, w->size, relu);
 }
 
 /* Pooling's backward passes write din window by window. Where windows
@@ -404,7 +408,8 @@ static int LOCAL(clear_din_)(const lenet_window *w, REAL *din) {
 }
 
 INLINE void LOCAL(maxpool_backward_)(const lenet_window *w, const REAL *in, const REAL *out,
-                                     const REAL *dout, REAL *din, const int size) {
+                                     const REAL *dout, REAL *din, const int size,
+                                     const int relu) {
     const int T = w->tile, TV = T / VL * VL, tiles = LOCAL(clear_din_)(w, din);
     for (int ch = 0; ch < w->c; ch++)
         for (int oy = 0; oy < w->oh; oy++)
@@ -415,10 +420,13 @@ INLINE void LOCAL(maxpool_backward_)(const lenet_window *w, const REAL *in, cons
                 REAL *g = din + at;
                 /* `rest` is what is still to be given: the first tap equal
                  * to the max takes it all, later ones add 0; a window of
-                 * NaNs matches nothing and gives it to its first tap */
+                 * NaNs matches nothing and gives it to its first tap; a
+                 * fused relu gives nothing where out is not positive */
                 for (int b = 0; b < TV; b += VL) {
                     const V ov = LOCAL(load_)(o + b), zero = LOCAL(splat_)(0);
                     V rest = LOCAL(load_)(d + b);
+                    if (relu)
+                        rest = LOCAL(select_)(ov > zero, rest, zero);
                     for (int ky = 0; ky < size; ky++)
                         for (int kx = 0; kx < size; kx++) {
                             const long f = ((long)ky * w->w + kx) * T + b;
@@ -430,7 +438,7 @@ INLINE void LOCAL(maxpool_backward_)(const lenet_window *w, const REAL *in, cons
                     LOCAL(store_)(g + b, LOCAL(load_)(g + b) + rest);
                 }
                 for (int b = TV; b < T; b++) {
-                    REAL rest = d[b];
+                    REAL rest = relu && !(o[b] > 0) ? 0 : d[b];
                     for (int ky = 0; ky < size; ky++)
                         for (int kx = 0; kx < size; kx++) {
                             const long f = ((long)ky * w->w + kx) * T + b;
@@ -445,10 +453,13 @@ INLINE void LOCAL(maxpool_backward_)(const lenet_window *w, const REAL *in, cons
 
 void KFN(maxpool_backward)(const lenet_window *w, const REAL *in, const REAL *out,
                            const REAL *dout, REAL *din) {
-    if (w->size == 2)
-        LOCAL(maxpool_backward_)(w, in, out, dout, din, 2);
+    const int relu = (w->flags & LENET_RELU) != 0;
+    if (w->size == 2 && relu)
+        LOCAL(maxpool_backward_)(w, in, out, dout, din, 2, 1);
+    else if (w->size == 2)
+        LOCAL(maxpool_backward_)(w, in, out, dout, din, 2, 0);
     else
-        LOCAL(maxpool_backward_)(w, in, out, dout, din, w->size);
+        LOCAL(maxpool_backward_)(w, in, out, dout, din, w->size, relu);
 }
 
 void KFN(avgpool_forward)(const lenet_window *w, const REAL *in, REAL *out) {

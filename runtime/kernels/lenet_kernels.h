@@ -84,9 +84,10 @@ typedef struct {
 } lenet_gemm_dot;
 
 /* Pooling windows over a C x H x W tile of T lanes: output (c, oy, ox)
- * covers rows oy * stride .. + size and columns ox * stride .. + size. */
+ * covers rows oy * stride .. + size and columns ox * stride .. + size.
+ * flags: LENET_RELU (max only), a relu after the pool fused into it. */
 typedef struct {
-    int c, h, w, oh, ow, size, stride, tile;
+    int c, h, w, oh, ow, size, stride, tile, flags;
 } lenet_window;
 
 /* Without a target (the JIT) these names are bound by the JIT to the chosen
@@ -141,7 +142,10 @@ void lenet_stranspose(long rows, long cols, const float *src, float *dst);
 void lenet_dtranspose(long rows, long cols, const double *src, double *dst);
 /* max: out = the window's max, taken as the loop style takes it; backward
  * zeroes din, then gives each window's dout to the first position holding
- * its max (a window of NaNs: to its first position) */
+ * its max (a window of NaNs: to its first position). With LENET_RELU, out
+ * = max(the max, 0) (relu and max commute: the same bits as the relu
+ * layer after the pool) and a window's dout is given only where its out
+ * is positive (the relu's gradient rule), as 0 elsewhere. */
 void lenet_smaxpool_forward(const lenet_window *w, const float *in, float *out);
 void lenet_dmaxpool_forward(const lenet_window *w, const double *in, double *out);
 void lenet_smaxpool_backward(const lenet_window *w, const float *in, const float *out,
