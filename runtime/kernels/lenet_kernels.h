@@ -55,7 +55,7 @@ double tanh(double);
 double exp(double);
 double sqrt(double); /* batchnorm's 1 / sqrt(var + eps), in double */
 
-/* Flags of lenet_gemm. */
+/* Flags of lenet_gemm (lenet_depthwise: LENET_RELU). */
 #define LENET_ACCUMULATE 1 /* C += A x B, instead of C = bias + A x B */
 #define LENET_RELU 2       /* then C = max(C, 0) */
 
