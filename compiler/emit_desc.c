@@ -115,3 +115,17 @@ void emit_window_desc(Emitter *e, const char *name, const lenet_window *w) {
     emit_desc(e, "lenet_window", name, &f);
     sb_free(&f);
 }
+
+void emit_depthwise_desc(Emitter *e, const char *name, const lenet_depthwise *d) {
+    StrBuf f = {0};
+    sb_printf(&f, ", .c = %d, .h = %d, .w = %d, .mult = %d, .oh = %d, .ow = %d, .k = %d, "
+                  ".stride = %d",
+              d->c, d->h, d->w, d->mult, d->oh, d->ow, d->k, d->stride);
+    field(&f, "pt", d->pt);
+    field(&f, "pl", d->pl);
+    sb_printf(&f, ", .tile = %d", d->tile);
+    if (d->flags)
+        sb_puts(&f, ", .flags = LENET_RELU");
+    emit_desc(e, "lenet_depthwise", name, &f);
+    sb_free(&f);
+}

@@ -602,6 +602,7 @@ const char *emit_kernel(Emitter *e, const char *name, char buf[48]);
 void emit_gemm_desc(Emitter *e, const char *name, const lenet_gemm *g);
 void emit_dot_desc(Emitter *e, const char *name, const lenet_gemm_dot *g);
 void emit_window_desc(Emitter *e, const char *name, const lenet_window *w);
+void emit_depthwise_desc(Emitter *e, const char *name, const lenet_depthwise *d);
 /* ---- geometry.c */
 /* An axis of a convolution split into classes: runs of outputs o that see
  * the same taps t (0 <= o * stride + t - pad < size), or, by tap, runs of

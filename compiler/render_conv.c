@@ -7,8 +7,9 @@
  * loop and unrolled styles add the terms in the same order, so they agree
  * bit for bit; the kernels style is gemms over classes of output positions
  * that see the same taps (geometry.c), relu in the forward gemm when the
- * program fused it (op->relu). They read the layer's w, bias, in, out,
- * dout and write gb, gw, din.
+ * program fused it (op->relu), and a depthwise convolution's the runtime's
+ * depthwise kernels. They read the layer's w, bias, in, out, dout and
+ * write gb, gw, din.
  */
 #include <stdio.h>
 #include <string.h>
@@ -535,11 +536,57 @@ static void conv_forward_unrolled_g(Emitter *e, const Op *op) {
 static void conv_backward_unrolled_g(Emitter *e, const Op *op) {
     grouped(e, op, conv_backward_unrolled);
 }
+
+/* Kernels style of a depthwise convolution (groups of one input channel):
+ * the runtime's depthwise kernels, the whole layer in a call each. */
+static bool depthwise(const Geo *g) { return g->groups > 1 && g->CI == 1; }
+
+static lenet_depthwise depthwise_desc(const Geo *g, int tile, int flags) {
+    return (lenet_depthwise){.c = g->groups, .h = g->H, .w = g->W, .mult = g->CO, .oh = g->OH,
+                             .ow = g->OW, .k = g->K, .stride = g->S, .pt = g->PT, .pl = g->PL,
+                             .tile = tile, .flags = flags};
+}
+
+static void depthwise_forward_kernels(Emitter *e, const Op *op) {
+    const Geo *g = &op->conv;
+    char fn[48];
+    if (g->CO == 1)
+        emit_line(e, "/* out[ch][pos] = bias[ch] + sum over taps of w[ch][tap] x in[ch][pos + tap] */");
+    else
+        emit_line(e, "/* out[ch * %d + j][pos] = bias + sum over taps of w x in[ch][pos + tap] */",
+                  g->CO);
+    lenet_depthwise d = depthwise_desc(g, e->opt.tile, op->relu ? LENET_RELU : 0);
+    emit_depthwise_desc(e, "fwd", &d);
+    emit_line(e, "%s(&fwd, w, in, out, %s);", emit_kernel(e, "depthwise_forward", fn),
+              g->no_bias ? "0" : "bias");
+}
+
+static void depthwise_backward_kernels(Emitter *e, const Op *op) {
+    const Geo *g = &op->conv;
+    char fn[48];
+    lenet_depthwise d = depthwise_desc(g, e->opt.tile, 0);
+    emit_depthwise_desc(e, "bwd", &d);
+    emit_line(e, "/* weights%s: sums over positions and lanes of dout x in%s */",
+              g->no_bias ? "" : " and bias", g->no_bias ? "" : " and of dout");
+    emit_line(e, "%s(&bwd, dout, in, gw, %s);", emit_kernel(e, "depthwise_weight_grad", fn),
+              g->no_bias ? "0" : "gb");
+    if (!op->need_dinput)
+        return;
+    emit_line(e, "/* input: din[ch][pos] = sum over its outputs and taps of w x dout */");
+    emit_line(e, "%s(&bwd, w, dout, din);", emit_kernel(e, "depthwise_input_grad", fn));
+}
+
 static void conv_forward_kernels_g(Emitter *e, const Op *op) {
-    grouped(e, op, conv_forward_kernels);
+    if (depthwise(&op->conv))
+        depthwise_forward_kernels(e, op);
+    else
+        grouped(e, op, conv_forward_kernels);
 }
 static void conv_backward_kernels_g(Emitter *e, const Op *op) {
-    grouped(e, op, conv_backward_kernels);
+    if (depthwise(&op->conv))
+        depthwise_backward_kernels(e, op);
+    else
+        grouped(e, op, conv_backward_kernels);
 }
 
 const RenderFn render_conv_loops[N_OPS] = {

@@ -164,73 +164,10 @@ static void dw1_forward(const float *restrict params, float *restrict acts) {
     const float *restrict bias = params + 2496;
     const float *restrict in = acts + 1097728;
     float *restrict out = acts + 1622016;
-    { /* 64 groups of 1 input channel to 1 output, one after another */
-        const float *const w_all = w;
-        const float *const bias_all = bias;
-        const float *const in_all = in;
-        float *const out_all = out;
-        for (int g = 0; g < 64; g++) {
-            const float *restrict w = w_all + g * 9;
-            const float *restrict bias = bias_all + g * 1;
-            const float *restrict in = in_all + g * 4096;
-            float *restrict out = out_all + g * 4096;
-            /* out[co][pos] = bias[co] + sum over taps (ci, ky, kx) of w x in */
-            { /* outputs 0..0 x 0..0: taps ky 1..2, kx 1..2 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w + 4, in, out, bias);
-            }
-            { /* outputs 0..0 x 1..14: taps ky 1..2, kx 0..2 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 2, 3}, .groups = {1, 1},
-                    .width = 224, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w + 3, in, out + 16, bias);
-            }
-            { /* outputs 0..0 x 15..15: taps ky 1..2, kx 0..1 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w + 3, in + 224, out + 240, bias);
-            }
-            { /* outputs 1..14 x 0..0: taps ky 0..2, kx 1..2 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 3, 2}, .groups = {14, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w + 1, in, out + 256, bias);
-            }
-            { /* outputs 1..14 x 1..14: taps ky 0..2, kx 0..2 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 3, 3}, .groups = {14, 1},
-                    .width = 224, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w, in, out + 272, bias);
-            }
-            { /* outputs 1..14 x 15..15: taps ky 0..2, kx 0..1 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 3, 2}, .groups = {14, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w, in + 224, out + 496, bias);
-            }
-            { /* outputs 15..15 x 0..0: taps ky 0..1, kx 1..2 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w + 1, in + 3584, out + 3840, bias);
-            }
-            { /* outputs 15..15 x 1..14: taps ky 0..1, kx 0..2 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 2, 3}, .groups = {1, 1},
-                    .width = 224, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w, in + 3584, out + 3856, bias);
-            }
-            { /* outputs 15..15 x 15..15: taps ky 0..1, kx 0..1 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w, in + 3808, out + 4080, bias);
-            }
-        }
-    }
+    /* out[ch][pos] = bias[ch] + sum over taps of w[ch][tap] x in[ch][pos + tap] */
+    static const lenet_depthwise fwd = {.c = 64, .h = 16, .w = 16, .mult = 1, .oh = 16, .ow = 16,
+        .k = 3, .stride = 1, .pt = 1, .pl = 1, .tile = 16};
+    lenet_sdepthwise_forward(&fwd, w, in, out, bias);
 }
 
 /* dw1_bn forward: batchnorm momentum 0.99 eps 0.001, per channel
@@ -358,73 +295,10 @@ static void dw2_forward(const float *restrict params, float *restrict acts) {
     const float *restrict bias = params + 7552;
     const float *restrict in = acts + 3457024;
     float *restrict out = acts + 3719168;
-    { /* 64 groups of 1 input channel to 1 output, one after another */
-        const float *const w_all = w;
-        const float *const bias_all = bias;
-        const float *const in_all = in;
-        float *const out_all = out;
-        for (int g = 0; g < 64; g++) {
-            const float *restrict w = w_all + g * 9;
-            const float *restrict bias = bias_all + g * 1;
-            const float *restrict in = in_all + g * 4096;
-            float *restrict out = out_all + g * 4096;
-            /* out[co][pos] = bias[co] + sum over taps (ci, ky, kx) of w x in */
-            { /* outputs 0..0 x 0..0: taps ky 1..2, kx 1..2 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w + 4, in, out, bias);
-            }
-            { /* outputs 0..0 x 1..14: taps ky 1..2, kx 0..2 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 2, 3}, .groups = {1, 1},
-                    .width = 224, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w + 3, in, out + 16, bias);
-            }
-            { /* outputs 0..0 x 15..15: taps ky 1..2, kx 0..1 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w + 3, in + 224, out + 240, bias);
-            }
-            { /* outputs 1..14 x 0..0: taps ky 0..2, kx 1..2 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 3, 2}, .groups = {14, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w + 1, in, out + 256, bias);
-            }
-            { /* outputs 1..14 x 1..14: taps ky 0..2, kx 0..2 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 3, 3}, .groups = {14, 1},
-                    .width = 224, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w, in, out + 272, bias);
-            }
-            { /* outputs 1..14 x 15..15: taps ky 0..2, kx 0..1 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 3, 2}, .groups = {14, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w, in + 224, out + 496, bias);
-            }
-            { /* outputs 15..15 x 0..0: taps ky 0..1, kx 1..2 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w + 1, in + 3584, out + 3840, bias);
-            }
-            { /* outputs 15..15 x 1..14: taps ky 0..1, kx 0..2 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 2, 3}, .groups = {1, 1},
-                    .width = 224, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w, in + 3584, out + 3856, bias);
-            }
-            { /* outputs 15..15 x 15..15: taps ky 0..1, kx 0..1 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w, in + 3808, out + 4080, bias);
-            }
-        }
-    }
+    /* out[ch][pos] = bias[ch] + sum over taps of w[ch][tap] x in[ch][pos + tap] */
+    static const lenet_depthwise fwd = {.c = 64, .h = 16, .w = 16, .mult = 1, .oh = 16, .ow = 16,
+        .k = 3, .stride = 1, .pt = 1, .pl = 1, .tile = 16};
+    lenet_sdepthwise_forward(&fwd, w, in, out, bias);
 }
 
 /* dw2_bn forward: batchnorm momentum 0.99 eps 0.001, per channel
@@ -552,73 +426,10 @@ static void dw3_forward(const float *restrict params, float *restrict acts) {
     const float *restrict bias = params + 12608;
     const float *restrict in = acts + 5554176;
     float *restrict out = acts + 5816320;
-    { /* 64 groups of 1 input channel to 1 output, one after another */
-        const float *const w_all = w;
-        const float *const bias_all = bias;
-        const float *const in_all = in;
-        float *const out_all = out;
-        for (int g = 0; g < 64; g++) {
-            const float *restrict w = w_all + g * 9;
-            const float *restrict bias = bias_all + g * 1;
-            const float *restrict in = in_all + g * 4096;
-            float *restrict out = out_all + g * 4096;
-            /* out[co][pos] = bias[co] + sum over taps (ci, ky, kx) of w x in */
-            { /* outputs 0..0 x 0..0: taps ky 1..2, kx 1..2 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w + 4, in, out, bias);
-            }
-            { /* outputs 0..0 x 1..14: taps ky 1..2, kx 0..2 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 2, 3}, .groups = {1, 1},
-                    .width = 224, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w + 3, in, out + 16, bias);
-            }
-            { /* outputs 0..0 x 15..15: taps ky 1..2, kx 0..1 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w + 3, in + 224, out + 240, bias);
-            }
-            { /* outputs 1..14 x 0..0: taps ky 0..2, kx 1..2 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 3, 2}, .groups = {14, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w + 1, in, out + 256, bias);
-            }
-            { /* outputs 1..14 x 1..14: taps ky 0..2, kx 0..2 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 3, 3}, .groups = {14, 1},
-                    .width = 224, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w, in, out + 272, bias);
-            }
-            { /* outputs 1..14 x 15..15: taps ky 0..2, kx 0..1 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 3, 2}, .groups = {14, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w, in + 224, out + 496, bias);
-            }
-            { /* outputs 15..15 x 0..0: taps ky 0..1, kx 1..2 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w + 1, in + 3584, out + 3840, bias);
-            }
-            { /* outputs 15..15 x 1..14: taps ky 0..1, kx 0..2 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 2, 3}, .groups = {1, 1},
-                    .width = 224, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w, in + 3584, out + 3856, bias);
-            }
-            { /* outputs 15..15 x 15..15: taps ky 0..1, kx 0..1 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w, in + 3808, out + 4080, bias);
-            }
-        }
-    }
+    /* out[ch][pos] = bias[ch] + sum over taps of w[ch][tap] x in[ch][pos + tap] */
+    static const lenet_depthwise fwd = {.c = 64, .h = 16, .w = 16, .mult = 1, .oh = 16, .ow = 16,
+        .k = 3, .stride = 1, .pt = 1, .pl = 1, .tile = 16};
+    lenet_sdepthwise_forward(&fwd, w, in, out, bias);
 }
 
 /* dw3_bn forward: batchnorm momentum 0.99 eps 0.001, per channel
@@ -746,73 +557,10 @@ static void dw4_forward(const float *restrict params, float *restrict acts) {
     const float *restrict bias = params + 17664;
     const float *restrict in = acts + 7651328;
     float *restrict out = acts + 7913472;
-    { /* 64 groups of 1 input channel to 1 output, one after another */
-        const float *const w_all = w;
-        const float *const bias_all = bias;
-        const float *const in_all = in;
-        float *const out_all = out;
-        for (int g = 0; g < 64; g++) {
-            const float *restrict w = w_all + g * 9;
-            const float *restrict bias = bias_all + g * 1;
-            const float *restrict in = in_all + g * 4096;
-            float *restrict out = out_all + g * 4096;
-            /* out[co][pos] = bias[co] + sum over taps (ci, ky, kx) of w x in */
-            { /* outputs 0..0 x 0..0: taps ky 1..2, kx 1..2 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w + 4, in, out, bias);
-            }
-            { /* outputs 0..0 x 1..14: taps ky 1..2, kx 0..2 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 2, 3}, .groups = {1, 1},
-                    .width = 224, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w + 3, in, out + 16, bias);
-            }
-            { /* outputs 0..0 x 15..15: taps ky 1..2, kx 0..1 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w + 3, in + 224, out + 240, bias);
-            }
-            { /* outputs 1..14 x 0..0: taps ky 0..2, kx 1..2 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 3, 2}, .groups = {14, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w + 1, in, out + 256, bias);
-            }
-            { /* outputs 1..14 x 1..14: taps ky 0..2, kx 0..2 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 3, 3}, .groups = {14, 1},
-                    .width = 224, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w, in, out + 272, bias);
-            }
-            { /* outputs 1..14 x 15..15: taps ky 0..2, kx 0..1 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 3, 2}, .groups = {14, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w, in + 224, out + 496, bias);
-            }
-            { /* outputs 15..15 x 0..0: taps ky 0..1, kx 1..2 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w + 1, in + 3584, out + 3840, bias);
-            }
-            { /* outputs 15..15 x 1..14: taps ky 0..1, kx 0..2 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 2, 3}, .groups = {1, 1},
-                    .width = 224, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w, in + 3584, out + 3856, bias);
-            }
-            { /* outputs 15..15 x 15..15: taps ky 0..1, kx 0..1 */
-                static const lenet_gemm fwd = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&fwd, w, in + 3808, out + 4080, bias);
-            }
-        }
-    }
+    /* out[ch][pos] = bias[ch] + sum over taps of w[ch][tap] x in[ch][pos + tap] */
+    static const lenet_depthwise fwd = {.c = 64, .h = 16, .w = 16, .mult = 1, .oh = 16, .ow = 16,
+        .k = 3, .stride = 1, .pt = 1, .pl = 1, .tile = 16};
+    lenet_sdepthwise_forward(&fwd, w, in, out, bias);
 }
 
 /* dw4_bn forward: batchnorm momentum 0.99 eps 0.001, per channel
@@ -1186,136 +934,12 @@ static void dw4_backward(const float *restrict params, const float *restrict act
     float *restrict din = dacts + 7651328;
     float *restrict gw = grads + 17088;
     float *restrict gb = grads + 17664;
-    { /* 64 groups of 1 input channel to 1 output, one after another */
-        const float *const w_all = w;
-        const float *const in_all = in;
-        const float *const dout_all = dout;
-        float *const din_all = din;
-        float *const gw_all = gw;
-        float *const gb_all = gb;
-        for (int g = 0; g < 64; g++) {
-            const float *restrict w = w_all + g * 9;
-            const float *restrict in = in_all + g * 4096;
-            const float *restrict dout = dout_all + g * 4096;
-            float *restrict din = din_all + g * 4096;
-            float *restrict gw = gw_all + g * 9;
-            float *restrict gb = gb_all + g * 1;
-            /* bias: dout summed over positions and lanes */
-            static const lenet_gemm_dot bias_sum = {.m = 1, .groups = {1, 1}, .width = 4096,
-                .a_row = 4096};
-            lenet_ssum_rows(&bias_sum, dout, gb);
-            /* weights: gw[co][tap] += sum over positions and lanes of dout x in */
-            { /* taps ky 0..0, kx 0..0: outputs 1..15 x 1..15 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {15, 1},
-                    .width = 240, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout + 272, in, gw);
-            }
-            { /* taps ky 0..0, kx 1..1: outputs 1..15 x 0..15 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {15, 1},
-                    .width = 256, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout + 256, in, gw + 1);
-            }
-            { /* taps ky 0..0, kx 2..2: outputs 1..15 x 0..14 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {15, 1},
-                    .width = 240, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout + 256, in + 16, gw + 2);
-            }
-            { /* taps ky 1..1, kx 0..0: outputs 0..15 x 1..15 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {16, 1},
-                    .width = 240, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout + 16, in, gw + 3);
-            }
-            { /* taps ky 1..1, kx 1..1: outputs 0..15 x 0..15 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {16, 1},
-                    .width = 256, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout, in, gw + 4);
-            }
-            { /* taps ky 1..1, kx 2..2: outputs 0..15 x 0..14 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {16, 1},
-                    .width = 240, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout, in + 16, gw + 5);
-            }
-            { /* taps ky 2..2, kx 0..0: outputs 0..14 x 1..15 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {15, 1},
-                    .width = 240, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout + 16, in + 256, gw + 6);
-            }
-            { /* taps ky 2..2, kx 1..1: outputs 0..14 x 0..15 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {15, 1},
-                    .width = 256, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout, in + 256, gw + 7);
-            }
-            { /* taps ky 2..2, kx 2..2: outputs 0..14 x 0..14 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {15, 1},
-                    .width = 240, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout, in + 272, gw + 8);
-            }
-            /* input: din[ci][pos] = sum over (co, ky, kx) of w x dout[co][pos - tap] */
-            { /* inputs 0..0 x 0..0: taps ky 0..1, kx 0..1 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w, dout + 272, din, 0);
-            }
-            { /* inputs 0..0 x 1..14: taps ky 0..1, kx 0..2 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 2, 3}, .groups = {1, 1},
-                    .width = 224, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w, dout + 288, din + 16, 0);
-            }
-            { /* inputs 0..0 x 15..15: taps ky 0..1, kx 1..2 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w + 1, dout + 496, din + 240, 0);
-            }
-            { /* inputs 1..14 x 0..0: taps ky 0..2, kx 0..1 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 3, 2}, .groups = {14, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w, dout + 528, din + 256, 0);
-            }
-            { /* inputs 1..14 x 1..14: taps ky 0..2, kx 0..2 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 3, 3}, .groups = {14, 1},
-                    .width = 224, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w, dout + 544, din + 272, 0);
-            }
-            { /* inputs 1..14 x 15..15: taps ky 0..2, kx 1..2 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 3, 2}, .groups = {14, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w + 1, dout + 752, din + 496, 0);
-            }
-            { /* inputs 15..15 x 0..0: taps ky 1..2, kx 0..1 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w + 3, dout + 3856, din + 3840, 0);
-            }
-            { /* inputs 15..15 x 1..14: taps ky 1..2, kx 0..2 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 2, 3}, .groups = {1, 1},
-                    .width = 224, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w + 3, dout + 3872, din + 3856, 0);
-            }
-            { /* inputs 15..15 x 15..15: taps ky 1..2, kx 1..2 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w + 4, dout + 4080, din + 4080, 0);
-            }
-        }
-    }
+    static const lenet_depthwise bwd = {.c = 64, .h = 16, .w = 16, .mult = 1, .oh = 16, .ow = 16,
+        .k = 3, .stride = 1, .pt = 1, .pl = 1, .tile = 16};
+    /* weights and bias: sums over positions and lanes of dout x in and of dout */
+    lenet_sdepthwise_weight_grad(&bwd, dout, in, gw, gb);
+    /* input: din[ch][pos] = sum over its outputs and taps of w x dout */
+    lenet_sdepthwise_input_grad(&bwd, w, dout, din);
 }
 
 /* pw3_relu backward: relu
@@ -1458,136 +1082,12 @@ static void dw3_backward(const float *restrict params, const float *restrict act
     float *restrict din = dacts + 5554176;
     float *restrict gw = grads + 12032;
     float *restrict gb = grads + 12608;
-    { /* 64 groups of 1 input channel to 1 output, one after another */
-        const float *const w_all = w;
-        const float *const in_all = in;
-        const float *const dout_all = dout;
-        float *const din_all = din;
-        float *const gw_all = gw;
-        float *const gb_all = gb;
-        for (int g = 0; g < 64; g++) {
-            const float *restrict w = w_all + g * 9;
-            const float *restrict in = in_all + g * 4096;
-            const float *restrict dout = dout_all + g * 4096;
-            float *restrict din = din_all + g * 4096;
-            float *restrict gw = gw_all + g * 9;
-            float *restrict gb = gb_all + g * 1;
-            /* bias: dout summed over positions and lanes */
-            static const lenet_gemm_dot bias_sum = {.m = 1, .groups = {1, 1}, .width = 4096,
-                .a_row = 4096};
-            lenet_ssum_rows(&bias_sum, dout, gb);
-            /* weights: gw[co][tap] += sum over positions and lanes of dout x in */
-            { /* taps ky 0..0, kx 0..0: outputs 1..15 x 1..15 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {15, 1},
-                    .width = 240, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout + 272, in, gw);
-            }
-            { /* taps ky 0..0, kx 1..1: outputs 1..15 x 0..15 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {15, 1},
-                    .width = 256, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout + 256, in, gw + 1);
-            }
-            { /* taps ky 0..0, kx 2..2: outputs 1..15 x 0..14 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {15, 1},
-                    .width = 240, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout + 256, in + 16, gw + 2);
-            }
-            { /* taps ky 1..1, kx 0..0: outputs 0..15 x 1..15 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {16, 1},
-                    .width = 240, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout + 16, in, gw + 3);
-            }
-            { /* taps ky 1..1, kx 1..1: outputs 0..15 x 0..15 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {16, 1},
-                    .width = 256, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout, in, gw + 4);
-            }
-            { /* taps ky 1..1, kx 2..2: outputs 0..15 x 0..14 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {16, 1},
-                    .width = 240, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout, in + 16, gw + 5);
-            }
-            { /* taps ky 2..2, kx 0..0: outputs 0..14 x 1..15 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {15, 1},
-                    .width = 240, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout + 16, in + 256, gw + 6);
-            }
-            { /* taps ky 2..2, kx 1..1: outputs 0..14 x 0..15 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {15, 1},
-                    .width = 256, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout, in + 256, gw + 7);
-            }
-            { /* taps ky 2..2, kx 2..2: outputs 0..14 x 0..14 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {15, 1},
-                    .width = 240, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout, in + 272, gw + 8);
-            }
-            /* input: din[ci][pos] = sum over (co, ky, kx) of w x dout[co][pos - tap] */
-            { /* inputs 0..0 x 0..0: taps ky 0..1, kx 0..1 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w, dout + 272, din, 0);
-            }
-            { /* inputs 0..0 x 1..14: taps ky 0..1, kx 0..2 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 2, 3}, .groups = {1, 1},
-                    .width = 224, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w, dout + 288, din + 16, 0);
-            }
-            { /* inputs 0..0 x 15..15: taps ky 0..1, kx 1..2 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w + 1, dout + 496, din + 240, 0);
-            }
-            { /* inputs 1..14 x 0..0: taps ky 0..2, kx 0..1 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 3, 2}, .groups = {14, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w, dout + 528, din + 256, 0);
-            }
-            { /* inputs 1..14 x 1..14: taps ky 0..2, kx 0..2 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 3, 3}, .groups = {14, 1},
-                    .width = 224, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w, dout + 544, din + 272, 0);
-            }
-            { /* inputs 1..14 x 15..15: taps ky 0..2, kx 1..2 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 3, 2}, .groups = {14, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w + 1, dout + 752, din + 496, 0);
-            }
-            { /* inputs 15..15 x 0..0: taps ky 1..2, kx 0..1 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w + 3, dout + 3856, din + 3840, 0);
-            }
-            { /* inputs 15..15 x 1..14: taps ky 1..2, kx 0..2 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 2, 3}, .groups = {1, 1},
-                    .width = 224, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w + 3, dout + 3872, din + 3856, 0);
-            }
-            { /* inputs 15..15 x 15..15: taps ky 1..2, kx 1..2 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w + 4, dout + 4080, din + 4080, 0);
-            }
-        }
-    }
+    static const lenet_depthwise bwd = {.c = 64, .h = 16, .w = 16, .mult = 1, .oh = 16, .ow = 16,
+        .k = 3, .stride = 1, .pt = 1, .pl = 1, .tile = 16};
+    /* weights and bias: sums over positions and lanes of dout x in and of dout */
+    lenet_sdepthwise_weight_grad(&bwd, dout, in, gw, gb);
+    /* input: din[ch][pos] = sum over its outputs and taps of w x dout */
+    lenet_sdepthwise_input_grad(&bwd, w, dout, din);
 }
 
 /* pw2_relu backward: relu
@@ -1730,136 +1230,12 @@ static void dw2_backward(const float *restrict params, const float *restrict act
     float *restrict din = dacts + 3457024;
     float *restrict gw = grads + 6976;
     float *restrict gb = grads + 7552;
-    { /* 64 groups of 1 input channel to 1 output, one after another */
-        const float *const w_all = w;
-        const float *const in_all = in;
-        const float *const dout_all = dout;
-        float *const din_all = din;
-        float *const gw_all = gw;
-        float *const gb_all = gb;
-        for (int g = 0; g < 64; g++) {
-            const float *restrict w = w_all + g * 9;
-            const float *restrict in = in_all + g * 4096;
-            const float *restrict dout = dout_all + g * 4096;
-            float *restrict din = din_all + g * 4096;
-            float *restrict gw = gw_all + g * 9;
-            float *restrict gb = gb_all + g * 1;
-            /* bias: dout summed over positions and lanes */
-            static const lenet_gemm_dot bias_sum = {.m = 1, .groups = {1, 1}, .width = 4096,
-                .a_row = 4096};
-            lenet_ssum_rows(&bias_sum, dout, gb);
-            /* weights: gw[co][tap] += sum over positions and lanes of dout x in */
-            { /* taps ky 0..0, kx 0..0: outputs 1..15 x 1..15 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {15, 1},
-                    .width = 240, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout + 272, in, gw);
-            }
-            { /* taps ky 0..0, kx 1..1: outputs 1..15 x 0..15 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {15, 1},
-                    .width = 256, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout + 256, in, gw + 1);
-            }
-            { /* taps ky 0..0, kx 2..2: outputs 1..15 x 0..14 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {15, 1},
-                    .width = 240, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout + 256, in + 16, gw + 2);
-            }
-            { /* taps ky 1..1, kx 0..0: outputs 0..15 x 1..15 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {16, 1},
-                    .width = 240, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout + 16, in, gw + 3);
-            }
-            { /* taps ky 1..1, kx 1..1: outputs 0..15 x 0..15 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {16, 1},
-                    .width = 256, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout, in, gw + 4);
-            }
-            { /* taps ky 1..1, kx 2..2: outputs 0..15 x 0..14 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {16, 1},
-                    .width = 240, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout, in + 16, gw + 5);
-            }
-            { /* taps ky 2..2, kx 0..0: outputs 0..14 x 1..15 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {15, 1},
-                    .width = 240, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout + 16, in + 256, gw + 6);
-            }
-            { /* taps ky 2..2, kx 1..1: outputs 0..14 x 0..15 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {15, 1},
-                    .width = 256, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout, in + 256, gw + 7);
-            }
-            { /* taps ky 2..2, kx 2..2: outputs 0..14 x 0..14 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {15, 1},
-                    .width = 240, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout, in + 272, gw + 8);
-            }
-            /* input: din[ci][pos] = sum over (co, ky, kx) of w x dout[co][pos - tap] */
-            { /* inputs 0..0 x 0..0: taps ky 0..1, kx 0..1 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w, dout + 272, din, 0);
-            }
-            { /* inputs 0..0 x 1..14: taps ky 0..1, kx 0..2 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 2, 3}, .groups = {1, 1},
-                    .width = 224, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w, dout + 288, din + 16, 0);
-            }
-            { /* inputs 0..0 x 15..15: taps ky 0..1, kx 1..2 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w + 1, dout + 496, din + 240, 0);
-            }
-            { /* inputs 1..14 x 0..0: taps ky 0..2, kx 0..1 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 3, 2}, .groups = {14, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w, dout + 528, din + 256, 0);
-            }
-            { /* inputs 1..14 x 1..14: taps ky 0..2, kx 0..2 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 3, 3}, .groups = {14, 1},
-                    .width = 224, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w, dout + 544, din + 272, 0);
-            }
-            { /* inputs 1..14 x 15..15: taps ky 0..2, kx 1..2 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 3, 2}, .groups = {14, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w + 1, dout + 752, din + 496, 0);
-            }
-            { /* inputs 15..15 x 0..0: taps ky 1..2, kx 0..1 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w + 3, dout + 3856, din + 3840, 0);
-            }
-            { /* inputs 15..15 x 1..14: taps ky 1..2, kx 0..2 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 2, 3}, .groups = {1, 1},
-                    .width = 224, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w + 3, dout + 3872, din + 3856, 0);
-            }
-            { /* inputs 15..15 x 15..15: taps ky 1..2, kx 1..2 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w + 4, dout + 4080, din + 4080, 0);
-            }
-        }
-    }
+    static const lenet_depthwise bwd = {.c = 64, .h = 16, .w = 16, .mult = 1, .oh = 16, .ow = 16,
+        .k = 3, .stride = 1, .pt = 1, .pl = 1, .tile = 16};
+    /* weights and bias: sums over positions and lanes of dout x in and of dout */
+    lenet_sdepthwise_weight_grad(&bwd, dout, in, gw, gb);
+    /* input: din[ch][pos] = sum over its outputs and taps of w x dout */
+    lenet_sdepthwise_input_grad(&bwd, w, dout, din);
 }
 
 /* pw1_relu backward: relu
@@ -2002,136 +1378,12 @@ static void dw1_backward(const float *restrict params, const float *restrict act
     float *restrict din = dacts + 1097728;
     float *restrict gw = grads + 1920;
     float *restrict gb = grads + 2496;
-    { /* 64 groups of 1 input channel to 1 output, one after another */
-        const float *const w_all = w;
-        const float *const in_all = in;
-        const float *const dout_all = dout;
-        float *const din_all = din;
-        float *const gw_all = gw;
-        float *const gb_all = gb;
-        for (int g = 0; g < 64; g++) {
-            const float *restrict w = w_all + g * 9;
-            const float *restrict in = in_all + g * 4096;
-            const float *restrict dout = dout_all + g * 4096;
-            float *restrict din = din_all + g * 4096;
-            float *restrict gw = gw_all + g * 9;
-            float *restrict gb = gb_all + g * 1;
-            /* bias: dout summed over positions and lanes */
-            static const lenet_gemm_dot bias_sum = {.m = 1, .groups = {1, 1}, .width = 4096,
-                .a_row = 4096};
-            lenet_ssum_rows(&bias_sum, dout, gb);
-            /* weights: gw[co][tap] += sum over positions and lanes of dout x in */
-            { /* taps ky 0..0, kx 0..0: outputs 1..15 x 1..15 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {15, 1},
-                    .width = 240, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout + 272, in, gw);
-            }
-            { /* taps ky 0..0, kx 1..1: outputs 1..15 x 0..15 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {15, 1},
-                    .width = 256, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout + 256, in, gw + 1);
-            }
-            { /* taps ky 0..0, kx 2..2: outputs 1..15 x 0..14 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {15, 1},
-                    .width = 240, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout + 256, in + 16, gw + 2);
-            }
-            { /* taps ky 1..1, kx 0..0: outputs 0..15 x 1..15 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {16, 1},
-                    .width = 240, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout + 16, in, gw + 3);
-            }
-            { /* taps ky 1..1, kx 1..1: outputs 0..15 x 0..15 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {16, 1},
-                    .width = 256, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout, in, gw + 4);
-            }
-            { /* taps ky 1..1, kx 2..2: outputs 0..15 x 0..14 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {16, 1},
-                    .width = 240, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout, in + 16, gw + 5);
-            }
-            { /* taps ky 2..2, kx 0..0: outputs 0..14 x 1..15 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {15, 1},
-                    .width = 240, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout + 16, in + 256, gw + 6);
-            }
-            { /* taps ky 2..2, kx 1..1: outputs 0..14 x 0..15 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {15, 1},
-                    .width = 256, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout, in + 256, gw + 7);
-            }
-            { /* taps ky 2..2, kx 2..2: outputs 0..14 x 0..14 */
-                static const lenet_gemm_dot wgrad = {.m = 1, .k = {1, 1, 1}, .groups = {15, 1},
-                    .width = 240, .a_row = 4096, .a_g = {256, 0}, .b_k = {4096, 256, 16},
-                    .b_g = {256, 0}, .c_row = 9, .c_k = {9, 3, 1}};
-                lenet_sgemm_dot(&wgrad, dout, in + 272, gw + 8);
-            }
-            /* input: din[ci][pos] = sum over (co, ky, kx) of w x dout[co][pos - tap] */
-            { /* inputs 0..0 x 0..0: taps ky 0..1, kx 0..1 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w, dout + 272, din, 0);
-            }
-            { /* inputs 0..0 x 1..14: taps ky 0..1, kx 0..2 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 2, 3}, .groups = {1, 1},
-                    .width = 224, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w, dout + 288, din + 16, 0);
-            }
-            { /* inputs 0..0 x 15..15: taps ky 0..1, kx 1..2 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w + 1, dout + 496, din + 240, 0);
-            }
-            { /* inputs 1..14 x 0..0: taps ky 0..2, kx 0..1 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 3, 2}, .groups = {14, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w, dout + 528, din + 256, 0);
-            }
-            { /* inputs 1..14 x 1..14: taps ky 0..2, kx 0..2 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 3, 3}, .groups = {14, 1},
-                    .width = 224, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w, dout + 544, din + 272, 0);
-            }
-            { /* inputs 1..14 x 15..15: taps ky 0..2, kx 1..2 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 3, 2}, .groups = {14, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w + 1, dout + 752, din + 496, 0);
-            }
-            { /* inputs 15..15 x 0..0: taps ky 1..2, kx 0..1 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w + 3, dout + 3856, din + 3840, 0);
-            }
-            { /* inputs 15..15 x 1..14: taps ky 1..2, kx 0..2 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 2, 3}, .groups = {1, 1},
-                    .width = 224, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w + 3, dout + 3872, din + 3856, 0);
-            }
-            { /* inputs 15..15 x 15..15: taps ky 1..2, kx 1..2 */
-                static const lenet_gemm dgrad = {.m = 1, .k = {1, 2, 2}, .groups = {1, 1},
-                    .width = 16, .a_row = 9, .a_k = {9, 3, 1}, .b_k = {4096, -256, -16},
-                    .b_g = {256, 0}, .c_row = 4096, .c_g = {256, 0}};
-                lenet_sgemm(&dgrad, w + 4, dout + 4080, din + 4080, 0);
-            }
-        }
-    }
+    static const lenet_depthwise bwd = {.c = 64, .h = 16, .w = 16, .mult = 1, .oh = 16, .ow = 16,
+        .k = 3, .stride = 1, .pt = 1, .pl = 1, .tile = 16};
+    /* weights and bias: sums over positions and lanes of dout x in and of dout */
+    lenet_sdepthwise_weight_grad(&bwd, dout, in, gw, gb);
+    /* input: din[ch][pos] = sum over its outputs and taps of w x dout */
+    lenet_sdepthwise_input_grad(&bwd, w, dout, din);
 }
 
 /* dropout1 backward: dropout rate 0.2 (training only)

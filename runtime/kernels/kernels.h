@@ -5,8 +5,10 @@
  *   VBYTES           bytes in one vector register
  *   GEMM_MR, GEMM_NV lenet_gemm's register block: MR rows x NV vectors
  *   DOT_MR, DOT_KR   lenet_gemm_dot's block: MR rows x KR terms
+ *   DW_R             the depthwise kernels' block: DW_R output positions
  * Accumulators must fit the register file with room for the operands:
- * MR * NV + NV + 1 (gemm) and MR * KR + MR + 1 (dot) vectors.
+ * MR * NV + NV + 1 (gemm) and MR * KR + MR + 1 (dot) vectors; DW_R + 3
+ * (depthwise), and 9 + 1 + DW_R / 2 (its weight gradient).
  *
  * Plain C with gcc's vector types: the compiler flags of the target's file
  * (-march=..., -ffp-contract=fast: multiply-adds are fused where the ISA
@@ -47,7 +49,9 @@ enum { START_ZERO, START_BIAS, START_C };
         SYMBOL(drelu_forward), SYMBOL(srelu_backward), SYMBOL(drelu_backward), SYMBOL(szero),  \
         SYMBOL(dzero), SYMBOL(sbn_sums), SYMBOL(dbn_sums), SYMBOL(sbn_normalize),              \
         SYMBOL(dbn_normalize), SYMBOL(sbn_affine), SYMBOL(dbn_affine), SYMBOL(sbn_grad),       \
-        SYMBOL(dbn_grad), {0, 0}}
+        SYMBOL(dbn_grad), SYMBOL(sdepthwise_forward), SYMBOL(ddepthwise_forward),              \
+        SYMBOL(sdepthwise_input_grad), SYMBOL(ddepthwise_input_grad),                          \
+        SYMBOL(sdepthwise_weight_grad), SYMBOL(ddepthwise_weight_grad), {0, 0}}
 #endif
 
 #undef P
@@ -566,3 +570,5 @@ void KFN(bn_grad)(int c, long s, int tile, int lanes, const REAL *dout, const RE
     }
 }
 #undef AT
+
+#include "kernels_depthwise.h"

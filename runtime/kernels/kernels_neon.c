@@ -8,5 +8,6 @@
 #define GEMM_NV 4
 #define DOT_MR 4  /* weight gradients: 4 x 6 = 24 accumulators */
 #define DOT_KR 6
+#define DW_R 12    /* depthwise: 12 output positions at once */
 #include "kernels_target.h"
 #endif

@@ -8,5 +8,6 @@
 #define GEMM_NV 2
 #define DOT_MR 3  /* weight gradients: 3 x 3 = 9 accumulators */
 #define DOT_KR 3
+#define DW_R 8    /* depthwise: 8 output positions at once */
 #include "kernels_target.h"
 #endif

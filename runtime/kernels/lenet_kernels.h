@@ -55,7 +55,7 @@ double tanh(double);
 double exp(double);
 double sqrt(double); /* batchnorm's 1 / sqrt(var + eps), in double */
 
-/* Flags of lenet_gemm. */
+/* Flags of lenet_gemm (lenet_depthwise: LENET_RELU). */
 #define LENET_ACCUMULATE 1 /* C += A x B, instead of C = bias + A x B */
 #define LENET_RELU 2       /* then C = max(C, 0) */
 
@@ -89,6 +89,15 @@ typedef struct {
 typedef struct {
     int c, h, w, oh, ow, size, stride, tile, flags;
 } lenet_window;
+
+/* A depthwise convolution of a C x H x W tile of T lanes: input channel ch
+ * gives `mult` output channels, co = ch * mult + j, of OH x OW:
+ *   out[co][oy][ox] = bias[co] + sum over ky, kx of
+ *                     w[co][ky][kx] * in[ch][oy * stride + ky - pt][ox * stride + kx - pl]
+ * with a k x k kernel, taps in the padding left out (flags: LENET_RELU). */
+typedef struct {
+    int c, h, w, mult, oh, ow, k, stride, pt, pl, tile, flags;
+} lenet_depthwise;
 
 /* Without a target (the JIT) these names are bound by the JIT to the chosen
  * target's kernels; an emitted build defines LENET_TARGET (avx2, ...) and
@@ -126,6 +135,12 @@ typedef struct {
 #define lenet_dbn_affine LENET_KCAT(LENET_TARGET, dbn_affine)
 #define lenet_sbn_grad LENET_KCAT(LENET_TARGET, sbn_grad)
 #define lenet_dbn_grad LENET_KCAT(LENET_TARGET, dbn_grad)
+#define lenet_sdepthwise_forward LENET_KCAT(LENET_TARGET, sdepthwise_forward)
+#define lenet_ddepthwise_forward LENET_KCAT(LENET_TARGET, ddepthwise_forward)
+#define lenet_sdepthwise_input_grad LENET_KCAT(LENET_TARGET, sdepthwise_input_grad)
+#define lenet_ddepthwise_input_grad LENET_KCAT(LENET_TARGET, ddepthwise_input_grad)
+#define lenet_sdepthwise_weight_grad LENET_KCAT(LENET_TARGET, sdepthwise_weight_grad)
+#define lenet_ddepthwise_weight_grad LENET_KCAT(LENET_TARGET, ddepthwise_weight_grad)
 #endif
 
 /* float (s) and double (d, for the gradient checks) */
@@ -165,6 +180,23 @@ void lenet_srelu_backward(long n, const float *out, const float *dout, float *di
 void lenet_drelu_backward(long n, const double *out, const double *dout, double *din);
 void lenet_szero(long n, float *p);
 void lenet_dzero(long n, double *p);
+/* Depthwise convolution (lenet_depthwise): forward sums bias (0 when NULL),
+ * then the taps in (ky, kx) order; the input gradient writes din, each
+ * value summed over its output channels j, then its output positions in
+ * (oy, ox) order (the loop style's); the weight gradient adds the sums over
+ * positions and lanes of dout x in to gw, and of dout to gb (unless NULL). */
+void lenet_sdepthwise_forward(const lenet_depthwise *d, const float *w, const float *in,
+                              float *out, const float *bias);
+void lenet_ddepthwise_forward(const lenet_depthwise *d, const double *w, const double *in,
+                              double *out, const double *bias);
+void lenet_sdepthwise_input_grad(const lenet_depthwise *d, const float *w, const float *dout,
+                                 float *din);
+void lenet_ddepthwise_input_grad(const lenet_depthwise *d, const double *w, const double *dout,
+                                 double *din);
+void lenet_sdepthwise_weight_grad(const lenet_depthwise *d, const float *dout, const float *in,
+                                  float *gw, float *gb);
+void lenet_ddepthwise_weight_grad(const lenet_depthwise *d, const double *dout, const double *in,
+                                  double *gw, double *gb);
 /* Batch normalisation of c channels of s positions x tile lanes, of which
  * the first `lanes` hold samples (the rest: padding). Per channel:
  *   bn_sums       sums[ch] = sum of x, sums[c + ch] = sum of x * y (y = x:
