@@ -1017,8 +1017,12 @@ END_TEST
 /* the graph test model: a residual add (fused, in place), a batchnorm
  * kept as a 1x1 depthwise conv, a depthwise conv, a concat, global
  * average pooling: 10,000 images, both builds */
+/* Three epochs: after two its running statistics still swing the test
+ * accuracy between epochs (0.9016 then 0.8936, measured), where float and
+ * int8 part by up to 0.9 points on the images at the border; after three
+ * (0.9472) they agree within 0.1. */
 START_TEST(test_residual) {
-    check_model("tests/graph/mnist_residual.yaml", "--limit 20000 --epochs 2", NULL, 1 << 30, 1);
+    check_model("tests/graph/mnist_residual.yaml", "--limit 20000 --epochs 3", NULL, 1 << 30, 1);
 }
 END_TEST
 
