@@ -6,6 +6,7 @@
  *   GEMM_MR, GEMM_NV lenet_gemm's register block: MR rows x NV vectors
  *   DOT_MR, DOT_KR   lenet_gemm_dot's block: MR rows x KR terms
  *   DW_R             the depthwise kernels' block: DW_R output positions
+ *   DW_EDGES         (optional) the depthwise kernels' edge copies (kernels_depthwise.h)
  * Accumulators must fit the register file with room for the operands:
  * MR * NV + NV + 1 (gemm) and MR * KR + MR + 1 (dot) vectors; DW_R + 3
  * (depthwise), and 9 + 1 + DW_R / 2 (its weight gradient).

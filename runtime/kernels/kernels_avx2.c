@@ -9,5 +9,6 @@
 #define DOT_MR 3  /* weight gradients: 3 x 4 = 12 accumulators */
 #define DOT_KR 4
 #define DW_R 8    /* depthwise: 8 output positions at once */
+#define DW_EDGES 1 /* depthwise: a block at a row's edge unchecked */
 #include "kernels_target.h"
 #endif

@@ -12,7 +12,14 @@
  * vector are summed one at a time, in the same order.
  *
  * DW_R (the target's file): outputs a block holds, at most 16.
+ * DW_EDGES (the target's file, 0 if not): 1 for copies of a block with
+ * constant bounds at a row's edges too, its inputs' addresses stepped.
+ * Measured at ds-cnn's shape: avx2 35 -> 50 % of peak (forward), 33 -> 52 %
+ * (input gradient); avx512 55 -> 44-50 %, slower, so off there.
  */
+#ifndef DW_EDGES
+#define DW_EDGES 0
+#endif
 
 /* Feature (ch, y, x) of a tile of H x W channels, as an offset. */
 #define AT(d, ch, y, x, H, W) ((((long)(ch) * (H) + (y)) * (W) + (x)) * (d)->tile)
@@ -74,15 +81,40 @@ INLINE void LOCAL(dw_inside_)(int c0, int n, int size, int *q0, int *q1) {
 /* The fixed kernel's size: its blocks hold its taps in registers. */
 #define DW_K 3
 
+/* FN(args..., q0, q1) with q0 and q1 constants where they can be (fixed,
+ * when the kernel is DW_K: its per-input tests of [q0, q1) then fold away)
+ * for a block of n inputs inside the row, or at its left or right edge
+ * only, one or two of them in the padding (a 16-wide row in blocks of 8
+ * has no block inside it); any other block tests each input. Without
+ * DW_EDGES, only dw_row_'s copy for a row inside. */
+#define DW_CLIP(fixed, n, q0, q1, FN, ...)                                                     \
+    do {                                                                                       \
+        if (!(fixed) || !DW_EDGES)                                                             \
+            FN(__VA_ARGS__, q0, q1);                                                           \
+        else if ((q0) == 0 && (q1) == (n))                                                     \
+            FN(__VA_ARGS__, 0, n);                                                             \
+        else if ((q0) == 1 && (q1) == (n))                                                     \
+            FN(__VA_ARGS__, 1, n);                                                             \
+        else if ((q0) == 0 && (q1) == (n) - 1)                                                 \
+            FN(__VA_ARGS__, 0, (n) - 1);                                                       \
+        else if ((q0) == 2 && (q1) == (n))                                                     \
+            FN(__VA_ARGS__, 2, n);                                                             \
+        else if ((q0) == 0 && (q1) == (n) - 2)                                                 \
+            FN(__VA_ARGS__, 0, (n) - 2);                                                       \
+        else                                                                                   \
+            FN(__VA_ARGS__, q0, q1);                                                           \
+    } while (0)
+
 /* acc[i] += wv[kx] x row[c0 + i * S + kx] for a block's r outputs, over
  * the taps kx < DW_K whose input q = i * S + kx is in [q0, q1), in order of
  * kx; each input loaded once, for every tap that reads it. */
 INLINE void LOCAL(dw_row_taps_)(const int r, const int S, V *acc, const V *wv, const REAL *row,
                                 int c0, long T, const int q0, const int q1) {
-    UNROLL for (int q = 0; q < (r - 1) * S + DW_K; q++) {
+    const REAL *p = row + (long)c0 * T; /* DW_EDGES: input q, stepped (no index register each) */
+    UNROLL for (int q = 0; q < (r - 1) * S + DW_K; q++, p += T) {
         if (q < q0 || q >= q1)
             continue; /* padding */
-        const V x = LOCAL(load_)(row + (c0 + q) * T);
+        const V x = LOCAL(load_)(DW_EDGES ? p : row + (c0 + q) * T);
         UNROLL for (int kx = 0; kx < DW_K; kx++)
             if (q >= kx && (q - kx) % S == 0 && (q - kx) / S < r)
                 acc[(q - kx) / S] += wv[kx] * x;
@@ -92,9 +124,9 @@ INLINE void LOCAL(dw_row_taps_)(const int r, const int S, V *acc, const V *wv, c
 /* acc[i] += wr[kx * ws] x row[c0 + i * S + kx] for a block's r outputs,
  * over the taps kx < K whose input q = i * S + kx is in [q0, q1), in order
  * of kx: one row of a kernel (ws = -1: read backwards) on a row of inputs
- * T apart. The fixed kernel (K = DW_K, S a constant) goes by dw_row_taps_,
- * with a copy for blocks that see no padding; any other has blocks of one
- * (r = 1) and goes tap by tap. */
+ * T apart. The fixed kernel (K = DW_K, S a constant) goes by dw_row_taps_
+ * (q0 and q1 constants by DW_CLIP when they can be); any other has blocks
+ * of one (r = 1) and goes tap by tap. */
 INLINE void LOCAL(dw_row_)(const int r, const int K, const int S, const int fixed, V *acc,
                            const REAL *wr, int ws, const REAL *row, int c0, long T, int q0,
                            int q1) {
@@ -108,7 +140,7 @@ INLINE void LOCAL(dw_row_)(const int r, const int K, const int S, const int fixe
     UNROLL for (int kx = 0; kx < DW_K; kx++)
         wv[kx] = LOCAL(splat_)(wr[kx * ws]);
     const int n = (r - 1) * S + DW_K;
-    if (q0 == 0 && q1 == n)
+    if (!DW_EDGES && q0 == 0 && q1 == n)
         LOCAL(dw_row_taps_)(r, S, acc, wv, row, c0, T, 0, n);
     else
         LOCAL(dw_row_taps_)(r, S, acc, wv, row, c0, T, q0, q1);
@@ -117,16 +149,15 @@ INLINE void LOCAL(dw_row_)(const int r, const int K, const int S, const int fixe
 /* ---- forward ------------------------------------------------------------- */
 
 /* Outputs ox .. ox + r - 1 of row oy of one channel, VL lanes from x (the
- * input channel) and o (the output row): bias, then taps ky in [ky0, ky1)
- * and kx in order, those in the padding left out. */
-INLINE void LOCAL(dw_forward_block_)(const int r, const lenet_depthwise *d, const int K,
-                                     const int S, const int fixed, const REAL *wk, const REAL *x,
-                                     REAL *o, REAL b0, int oy, int ky0, int ky1, int ox,
-                                     int relu) {
+ * input channel) and o (the output row), its inputs [q0, q1) inside the
+ * row: bias, then taps ky in [ky0, ky1) and kx in order, those in the
+ * padding left out. */
+INLINE void LOCAL(dw_forward_clip_)(const int r, const lenet_depthwise *d, const int K,
+                                    const int S, const int fixed, const REAL *wk, const REAL *x,
+                                    REAL *o, REAL b0, int oy, int ky0, int ky1, int ox, int relu,
+                                    const int q0, const int q1) {
     const long T = d->tile;
     const int c0 = ox * S - d->pl;
-    int q0, q1;
-    LOCAL(dw_inside_)(c0, (r - 1) * S + K, d->w, &q0, &q1);
     V acc[DW_R];
     UNROLL for (int i = 0; i < r; i++)
         acc[i] = LOCAL(splat_)(b0);
@@ -135,6 +166,17 @@ INLINE void LOCAL(dw_forward_block_)(const int r, const lenet_depthwise *d, cons
                        x + (long)(oy * S - d->pt + ky) * d->w * T, c0, T, q0, q1);
     UNROLL for (int i = 0; i < r; i++)
         LOCAL(store_)(o + (ox + i) * T, relu ? LOCAL(relu_)(acc[i]) : acc[i]);
+}
+
+INLINE void LOCAL(dw_forward_block_)(const int r, const lenet_depthwise *d, const int K,
+                                     const int S, const int fixed, const REAL *wk, const REAL *x,
+                                     REAL *o, REAL b0, int oy, int ky0, int ky1, int ox,
+                                     int relu) {
+    const int n = (r - 1) * S + K;
+    int q0, q1;
+    LOCAL(dw_inside_)(ox * S - d->pl, n, d->w, &q0, &q1);
+    DW_CLIP(fixed, n, q0, q1, LOCAL(dw_forward_clip_), r, d, K, S, fixed, wk, x, o, b0, oy, ky0,
+            ky1, ox, relu);
 }
 
 /* The lanes [b0, T) that fill no vector, one at a time, in the same order. */
@@ -208,14 +250,13 @@ INLINE int LOCAL(dw_meets_)(int i, int t, int s, int pad, int out, int *o) {
  * the input gradient is the forward pass over dout with the kernel
  * flipped, summed over the channel's outputs j. Inputs ix .. ix + r - 1 of
  * row iy of channel ch, VL lanes from wc and dc (the weights and dout of
- * its first output channel) and g (the din row). */
-INLINE void LOCAL(dw_input_block_)(const int r, const lenet_depthwise *d, const int K,
-                                   const int fixed, const REAL *wc, const REAL *dc, REAL *g,
-                                   int iy, int ty0, int ty1, int ix) {
+ * its first output channel) and g (the din row), its dout [q0, q1) inside
+ * the row. */
+INLINE void LOCAL(dw_input_clip_)(const int r, const lenet_depthwise *d, const int K,
+                                  const int fixed, const REAL *wc, const REAL *dc, REAL *g, int iy,
+                                  int ty0, int ty1, int ix, const int q0, const int q1) {
     const long T = d->tile, plane = (long)d->oh * d->ow * T;
     const int fy = K - 1 - d->pt, c0 = ix - (K - 1 - d->pl); /* the flipped kernel's padding */
-    int q0, q1;
-    LOCAL(dw_inside_)(c0, r - 1 + K, d->ow, &q0, &q1);
     V acc[DW_R];
     UNROLL for (int i = 0; i < r; i++)
         acc[i] = LOCAL(splat_)(0);
@@ -225,6 +266,15 @@ INLINE void LOCAL(dw_input_block_)(const int r, const lenet_depthwise *d, const 
                            dc + j * plane + (long)(iy - fy + ty) * d->ow * T, c0, T, q0, q1);
     UNROLL for (int i = 0; i < r; i++)
         LOCAL(store_)(g + (ix + i) * T, acc[i]);
+}
+
+INLINE void LOCAL(dw_input_block_)(const int r, const lenet_depthwise *d, const int K,
+                                   const int fixed, const REAL *wc, const REAL *dc, REAL *g,
+                                   int iy, int ty0, int ty1, int ix) {
+    const int n = r - 1 + K;
+    int q0, q1;
+    LOCAL(dw_inside_)(ix - (K - 1 - d->pl), n, d->ow, &q0, &q1);
+    DW_CLIP(fixed, n, q0, q1, LOCAL(dw_input_clip_), r, d, K, fixed, wc, dc, g, iy, ty0, ty1, ix);
 }
 
 INLINE void LOCAL(dw_input_s1_)(const lenet_depthwise *d, const REAL *w, const REAL *dout,
