@@ -77,6 +77,16 @@ void lenet_load_tile(const lenet_model *m, const lenet_dataset *ds, const int *i
     load_images(m, img, ds->cols, n, acts);
 }
 
+void lenet_prefetch_tile(const lenet_dataset *ds, const int *idx, int n) {
+    const size_t size = (size_t)ds->rows * ds->cols * (size_t)ds->channels;
+    for (int b = 0; b < n; b++) {
+        const char *img = (const char *)ds->images + (size_t)idx[b] * size;
+        for (size_t at = 0; at < size; at += 64) /* a cache line at a time */
+            __builtin_prefetch(img + at, 0, 3);
+        __builtin_prefetch(img + size - 1, 0, 3);
+    }
+}
+
 void lenet_load_tile_augmented(const lenet_model *m, const lenet_dataset *ds, const int *idx,
                                int n, float *acts, const lenet_hparams *h, uint64_t key,
                                int first) {

@@ -251,6 +251,10 @@ static void tile_passes(job *j, int w, int nw) {
         for (int i = lo; i < hi; i++) {
             const int s = i * T, n = j->n - s < T ? j->n - s : T;
             load_batch_tile(j, s, n, k->acts);
+            if (i + 1 < hi || slot + 1 < shi) { /* this worker's next tile */
+                const int s1 = s + T, n1 = j->n - s1 < T ? j->n - s1 : T;
+                lenet_prefetch_tile(j->ds, j->idx + s1, n1);
+            }
             const lenet_pass pass = {
                 .training = 1, .seed = lenet_step_seed(t->h.seed, t->step + 1), .sample = s};
             m->forward(t->params, k->acts, &pass);
