@@ -1,7 +1,8 @@
 /* peak.c: this machine's fp32 multiply-add peak, for make bench's "% peak".
  *
  * Every core runs independent chains of fused multiply-adds, as wide as
- * -march allows (16 lanes with AVX-512, else 8). How many chains a core
+ * -march allows (16 lanes with AVX-512, 8 with AVX, 4 with SSE: there, with
+ * no FMA, a multiply and an add). How many chains a core
  * needs to keep its FMA pipes full is its pipes times their latency (Zen 3
  * and 4: 2 x 4 = 8; Zen 5 and Sapphire Rapids: 2 x 4 with 512-bit pipes;
  * some cores more), and too many spill out of the registers (16 vector
@@ -20,9 +21,17 @@
 typedef float vec __attribute__((vector_size(64)));
 #define LANES 16
 #define MAX_CHAINS 28
-#else
+#elif defined(__AVX__)
 typedef float vec __attribute__((vector_size(32)));
 #define LANES 8
+#define MAX_CHAINS 14
+#else
+/* SSE's registers hold 4 floats: 8-float vectors would be two registers
+ * a chain, and 8 to 14 chains would spill out of the 16 registers (the
+ * sse2 build read 54 GFLOP/s on a Zen 4 where the trainer then ran at
+ * 99 % of it) */
+typedef float vec __attribute__((vector_size(16)));
+#define LANES 4
 #define MAX_CHAINS 14
 #endif
 
