@@ -79,7 +79,7 @@ void lenet_load_tile(const lenet_model *m, const lenet_dataset *ds, const int *i
 
 void lenet_prefetch_tile(const lenet_dataset *ds, const int *idx, int n) {
     const size_t size = (size_t)ds->rows * ds->cols * (size_t)ds->channels;
-    for (int b = 0; b < n; b++) {
+    for (int b = 0; size > 0 && b < n; b++) {
         const char *img = (const char *)ds->images + (size_t)idx[b] * size;
         for (size_t at = 0; at < size; at += 64) /* a cache line at a time */
             __builtin_prefetch(img + at, 0, 3);
