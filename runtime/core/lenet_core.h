@@ -71,10 +71,12 @@ uint64_t lenet_step_seed(uint64_t seed, long step);
  * checks). */
 void lenet_load_tile(const lenet_model *m, const lenet_dataset *ds,
                      const int *idx, int n, float *acts);
-/* Asks the cache for images idx[0..n) of ds, so that the next tile's
+/* Asks the cache for images idx[0..n) of ds (m's input channels each, as
+ * lenet_load_tile reads them), so that the next tile's
  * lenet_load_tile finds them there (a shuffled batch's images are far
  * apart: each would otherwise be a wait on memory). Changes nothing else. */
-void lenet_prefetch_tile(const lenet_dataset *ds, const int *idx, int n);
+void lenet_prefetch_tile(const lenet_model *m, const lenet_dataset *ds, const int *idx,
+                         int n);
 
 /* ---- augmentation (augment.c) ---------------------------------------- */
 

@@ -69,18 +69,29 @@ static void load_images(const lenet_model *m, const uint8_t *const *img, int col
         }
 }
 
+/* Bytes an image of ds takes, with the model's channels (the loader checks
+ * that ds has them; a data set put together by hand may leave its own
+ * count unset), and where image i starts. */
+static size_t image_bytes(const lenet_model *m, const lenet_dataset *ds) {
+    return (size_t)ds->rows * ds->cols * (size_t)m->data_c;
+}
+
+static const uint8_t *image_at(const lenet_model *m, const lenet_dataset *ds, int i) {
+    return ds->images + (size_t)i * image_bytes(m, ds);
+}
+
 void lenet_load_tile(const lenet_model *m, const lenet_dataset *ds, const int *idx, int n,
                      float *acts) {
     const uint8_t *img[LENET_MAX_TILE];
     for (int b = 0; b < n; b++)
-        img[b] = ds->images + (size_t)idx[b] * ds->rows * ds->cols * m->data_c;
+        img[b] = image_at(m, ds, idx[b]);
     load_images(m, img, ds->cols, n, acts);
 }
 
-void lenet_prefetch_tile(const lenet_dataset *ds, const int *idx, int n) {
-    const size_t size = (size_t)ds->rows * ds->cols * (size_t)ds->channels;
+void lenet_prefetch_tile(const lenet_model *m, const lenet_dataset *ds, const int *idx, int n) {
+    const size_t size = image_bytes(m, ds);
     for (int b = 0; size > 0 && b < n; b++) {
-        const char *img = (const char *)ds->images + (size_t)idx[b] * size;
+        const char *img = (const char *)image_at(m, ds, idx[b]);
         for (size_t at = 0; at < size; at += 64) /* a cache line at a time */
             __builtin_prefetch(img + at, 0, 3);
         __builtin_prefetch(img + size - 1, 0, 3);
@@ -90,7 +101,7 @@ void lenet_prefetch_tile(const lenet_dataset *ds, const int *idx, int n) {
 void lenet_load_tile_augmented(const lenet_model *m, const lenet_dataset *ds, const int *idx,
                                int n, float *acts, const lenet_hparams *h, uint64_t key,
                                int first) {
-    const size_t size = (size_t)ds->rows * ds->cols * m->data_c;
+    const size_t size = image_bytes(m, ds);
     uint8_t *copies = malloc(size * (size_t)(n ? n : 1));
     if (!copies) { /* no room for copies: the images as they are */
         lenet_load_tile(m, ds, idx, n, acts);
@@ -98,7 +109,7 @@ void lenet_load_tile_augmented(const lenet_model *m, const lenet_dataset *ds, co
     }
     const uint8_t *img[LENET_MAX_TILE];
     for (int b = 0; b < n; b++) {
-        lenet_augment_image(h, lenet_step_seed(key, first + b), ds->images + idx[b] * size,
+        lenet_augment_image(h, lenet_step_seed(key, first + b), image_at(m, ds, idx[b]),
                             ds->rows, ds->cols, m->data_c, copies + b * size);
         img[b] = copies + b * size;
     }

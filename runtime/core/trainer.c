@@ -253,7 +253,7 @@ static void tile_passes(job *j, int w, int nw) {
             load_batch_tile(j, s, n, k->acts);
             if (i + 1 < hi || slot + 1 < shi) { /* this worker's next tile */
                 const int s1 = s + T, n1 = j->n - s1 < T ? j->n - s1 : T;
-                lenet_prefetch_tile(j->ds, j->idx + s1, n1);
+                lenet_prefetch_tile(m, j->ds, j->idx + s1, n1);
             }
             const lenet_pass pass = {
                 .training = 1, .seed = lenet_step_seed(t->h.seed, t->step + 1), .sample = s};
